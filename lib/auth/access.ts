@@ -1,0 +1,49 @@
+/**
+ * What an action needs from the caller, read by the gateway from the action's definition:
+ *   auth: "public" (anyone) | "required" (default: a valid access token)
+ *   roles: at least one of these roles
+ * Ownership ("your own order") is checked by the owning service with `requireUser`.
+ */
+import type { Context } from "moleculer";
+import { forbidden, unauthorized } from "../errors.js";
+
+export type Role = "customer" | "agent" | "admin";
+export const ROLES: Role[] = ["customer", "agent", "admin"];
+
+export interface AuthUser {
+	id: string;
+	roles: Role[];
+	/** The session (refresh-token family) the access token belongs to. */
+	sessionId?: string;
+}
+
+export interface ShopMeta {
+	user?: AuthUser;
+	requestId?: string;
+	idempotencyKey?: string;
+	clientIp?: string;
+	$statusCode?: number;
+	$responseHeaders?: Record<string, string>;
+}
+
+export type ShopContext<P = Record<string, unknown>> = Context<P, ShopMeta>;
+
+export function requireUser(ctx: Context<unknown, ShopMeta>): AuthUser {
+	const user = ctx.meta.user;
+	if (!user) throw unauthorized();
+	return user;
+}
+
+export function hasRole(user: AuthUser | undefined, ...roles: Role[]): boolean {
+	return !!user && user.roles.some(r => roles.includes(r));
+}
+
+export function requireRole(ctx: Context<unknown, ShopMeta>, ...roles: Role[]): AuthUser {
+	const user = requireUser(ctx);
+	if (!hasRole(user, ...roles)) throw forbidden();
+	return user;
+}
+
+export function isStaff(user: AuthUser | undefined): boolean {
+	return hasRole(user, "agent", "admin");
+}

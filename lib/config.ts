@@ -1,0 +1,114 @@
+/**
+ * Every setting of the shop, read once from the environment.
+ * Unset means the embedded default: one process, no transporter, NeDB files, in-process events.
+ * The README has a table of these variables; keep the two in step.
+ */
+import path from "node:path";
+
+function str(name: string, fallback: string): string {
+	const v = process.env[name];
+	return v === undefined || v === "" ? fallback : v;
+}
+function optional(name: string): string | undefined {
+	const v = process.env[name];
+	return v === undefined || v === "" ? undefined : v;
+}
+function int(name: string, fallback: number): number {
+	const v = process.env[name];
+	if (v === undefined || v === "") return fallback;
+	const n = Number(v);
+	if (!Number.isInteger(n) || n < 0) throw new Error(`Environment variable ${name} must be a non-negative integer, got '${v}'`);
+	return n;
+}
+function bool(name: string, fallback: boolean): boolean {
+	const v = process.env[name];
+	if (v === undefined || v === "") return fallback;
+	return ["1", "true", "yes", "on"].includes(v.toLowerCase());
+}
+function list(name: string): string[] {
+	return (process.env[name] ?? "")
+		.split(",")
+		.map(s => s.trim())
+		.filter(Boolean);
+}
+
+export interface ShopConfig {
+	nodeId?: string;
+	namespace: string;
+	transporter?: string;
+	mongoUrl?: string;
+	kafkaBrokers: string[];
+	services: string[];
+	port: number;
+	host: string;
+	metricsPort: number;
+	metricsHost: string;
+	metricsEnabled: boolean;
+	dataDir: string;
+	logLevel: string;
+	logFormat: "json" | "text";
+	adminEmail?: string;
+	adminPassword?: string;
+	corsOrigins: string[];
+	seedDemo: boolean;
+	jwt: { issuer: string; audience: string; accessTtlSeconds: number; refreshTtlSeconds: number; privateKeyPem?: string };
+	bcryptCost: number;
+	rateLimit: { perMinute: number; authPerMinute: number; loginFailures: number; loginLockSeconds: number };
+	trustProxy: boolean;
+	requestTimeoutMs: number;
+	reservationTtlSeconds: number;
+	outboxPollMs: number;
+	tracingExporter: string;
+	zipkinUrl?: string;
+}
+
+export function loadConfig(): ShopConfig {
+	const production = process.env.NODE_ENV === "production";
+	return {
+		nodeId: optional("NODE_ID"),
+		namespace: str("NAMESPACE", "shop"),
+		transporter: optional("TRANSPORTER"),
+		mongoUrl: optional("MONGO_URL"),
+		kafkaBrokers: list("KAFKA_BROKERS"),
+		services: list("SERVICES"),
+		port: int("PORT", 3000),
+		host: str("HOST", "127.0.0.1"),
+		metricsPort: int("METRICS_PORT", 3030),
+		metricsHost: str("METRICS_HOST", "127.0.0.1"),
+		metricsEnabled: bool("METRICS_ENABLED", true),
+		dataDir: str("DATA_DIR", "./data") === ":memory:" ? ":memory:" : path.resolve(str("DATA_DIR", "./data")),
+		logLevel: str("LOG_LEVEL", "info"),
+		logFormat: str("LOG_FORMAT", production ? "json" : "text") === "json" ? "json" : "text",
+		adminEmail: optional("ADMIN_EMAIL"),
+		adminPassword: optional("ADMIN_PASSWORD"),
+		corsOrigins: list("CORS_ORIGINS"),
+		seedDemo: bool("SEED_DEMO", true),
+		jwt: {
+			issuer: str("JWT_ISSUER", "moleculer-shop"),
+			audience: str("JWT_AUDIENCE", "moleculer-shop-api"),
+			accessTtlSeconds: int("ACCESS_TOKEN_TTL", 15 * 60),
+			refreshTtlSeconds: int("REFRESH_TOKEN_TTL", 30 * 24 * 3600),
+			privateKeyPem: optional("JWT_PRIVATE_KEY")?.replace(/\\n/g, "\n"),
+		},
+		bcryptCost: int("BCRYPT_COST", 12),
+		rateLimit: {
+			perMinute: int("RATE_LIMIT_PER_MINUTE", 600),
+			authPerMinute: int("AUTH_RATE_LIMIT_PER_MINUTE", 60),
+			loginFailures: int("LOGIN_MAX_FAILURES", 5),
+			loginLockSeconds: int("LOGIN_LOCK_SECONDS", 60),
+		},
+		trustProxy: bool("TRUST_PROXY", false),
+		requestTimeoutMs: int("REQUEST_TIMEOUT_MS", 10_000),
+		reservationTtlSeconds: int("RESERVATION_TTL_SECONDS", 15 * 60),
+		outboxPollMs: int("OUTBOX_POLL_MS", 1000),
+		tracingExporter: str("TRACING_EXPORTER", production ? "none" : "none"),
+		zipkinUrl: optional("ZIPKIN_URL"),
+	};
+}
+
+/** The settings of this process. Tests that change the environment call `reloadConfig()`. */
+export let config: ShopConfig = loadConfig();
+export function reloadConfig(): ShopConfig {
+	config = loadConfig();
+	return config;
+}

@@ -1,0 +1,46 @@
+/**
+ * The errors a client can see, in Moleculer's shape `{ name, message, code, type, data }`.
+ * Services throw these; the gateway turns anything else into a plain 500 without details.
+ */
+import { Errors } from "moleculer";
+
+export interface FieldProblem {
+	field: string;
+	message: string;
+	type?: string;
+}
+
+export const ClientError = Errors.MoleculerClientError;
+
+function named<E extends Error>(err: E, name: string): E {
+	err.name = name;
+	return err;
+}
+
+export function validationError(problems: FieldProblem[], message = "Parameters validation error!"): Errors.MoleculerClientError {
+	return named(new Errors.MoleculerClientError(message, 422, "VALIDATION_ERROR", problems), "ValidationError");
+}
+export function invalidField(field: string, message: string, type = "invalid"): Errors.MoleculerClientError {
+	return validationError([{ field, message, type }]);
+}
+export function badRequest(message: string, type = "BAD_REQUEST", data?: unknown): Errors.MoleculerClientError {
+	return named(new Errors.MoleculerClientError(message, 400, type, data), "BadRequestError");
+}
+export function unauthorized(message = "Authentication required", type = "UNAUTHORIZED"): Errors.MoleculerClientError {
+	return named(new Errors.MoleculerClientError(message, 401, type), "UnauthorizedError");
+}
+export function forbidden(message = "You are not allowed to do this", type = "FORBIDDEN"): Errors.MoleculerClientError {
+	return named(new Errors.MoleculerClientError(message, 403, type), "ForbiddenError");
+}
+export function notFound(what: string, id?: string): Errors.MoleculerClientError {
+	return named(new Errors.MoleculerClientError(`${what} not found`, 404, "NOT_FOUND", id === undefined ? undefined : { id }), "NotFoundError");
+}
+export function conflict(message: string, type = "CONFLICT", data?: unknown): Errors.MoleculerClientError {
+	return named(new Errors.MoleculerClientError(message, 409, type, data), "ConflictError");
+}
+export function tooManyRequests(retryAfterSeconds: number, message = "Too many requests"): Errors.MoleculerClientError {
+	return named(new Errors.MoleculerClientError(message, 429, "TOO_MANY_REQUESTS", { retryAfter: retryAfterSeconds }), "TooManyRequestsError");
+}
+export function unavailable(message = "A dependency is unavailable, try again later", data?: unknown): Errors.MoleculerRetryableError {
+	return named(new Errors.MoleculerRetryableError(message, 503, "SERVICE_UNAVAILABLE", data), "ServiceUnavailableError");
+}

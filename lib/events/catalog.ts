@@ -1,0 +1,93 @@
+/**
+ * The domain events of the shop: names, topics, keys and payloads, in one place.
+ *
+ * Every event travels inside an `EventEnvelope`. The topic is the event's family; the key is the
+ * id of the aggregate it is about, so one order's (or ticket's) events stay in order on one
+ * partition. The JSON schemas below are what the AsyncAPI document is generated from.
+ */
+
+export interface ItemQuantity {
+	productId: string;
+	quantity: number;
+}
+
+export type CancelReason = "out_of_stock" | "payment_declined" | "reservation_expired" | "cancelled_by_customer" | "cancelled_by_admin";
+
+export interface EventPayloads {
+	"order.placed": { orderId: string; userId: string; items: ItemQuantity[]; total: number; currency: string };
+	"order.paid": { orderId: string; userId: string; items: ItemQuantity[]; total: number; currency: string };
+	"order.cancelled": { orderId: string; userId: string; items: ItemQuantity[]; reason: CancelReason; refunded: boolean };
+	"order.shipped": { orderId: string; userId: string };
+	"order.delivered": { orderId: string; userId: string };
+	"order.refunded": { orderId: string; userId: string; refundId: string; amount: number; currency: string; reason: string; items: ItemQuantity[]; full: boolean };
+	"stock.reserved": { orderId: string; items: ItemQuantity[] };
+	"stock.rejected": { orderId: string; reason: "out_of_stock"; unavailable: { productId: string; requested: number; available: number }[] };
+	"payment.captured": { orderId: string; userId: string; paymentId: string; amount: number; currency: string; brand: string; last4: string };
+	"payment.declined": { orderId: string; userId: string; reason: string };
+	"payment.refunded": { orderId: string; userId: string; refundId: string; amount: number; currency: string };
+	"ticket.created": { ticketId: string; userId: string; type: string; subject: string; orderId: string | null };
+	"ticket.replied": { ticketId: string; userId: string; messageId: string; authorId: string; authorRole: string };
+	"ticket.status_changed": { ticketId: string; userId: string; status: string };
+	"return.approved": { ticketId: string; returnId: string; userId: string; orderId: string; items: ItemQuantity[] };
+	"return.rejected": { ticketId: string; userId: string; orderId: string; reason: string };
+}
+
+export type EventType = keyof EventPayloads;
+
+export const TOPICS = {
+	orders: "shop.orders",
+	inventory: "shop.inventory",
+	payments: "shop.payments",
+	tickets: "shop.tickets",
+} as const;
+export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
+
+interface EventDefinition {
+	topic: Topic;
+	/** The payload field whose value is the partition key. */
+	key: string;
+	summary: string;
+	producer: string;
+}
+
+export const EVENTS: { [K in EventType]: EventDefinition } = {
+	"order.placed": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "A customer checked out; the order is pending." },
+	"order.paid": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "Stock was reserved and the payment captured." },
+	"order.cancelled": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "The order was cancelled; held stock must be released." },
+	"order.shipped": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "The order left the warehouse." },
+	"order.delivered": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "The order reached the customer." },
+	"order.refunded": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "Money was returned for some or all of the order." },
+	"stock.reserved": { topic: TOPICS.inventory, key: "orderId", producer: "products", summary: "Every line of the order is held." },
+	"stock.rejected": { topic: TOPICS.inventory, key: "orderId", producer: "products", summary: "Some line could not be held; nothing is held." },
+	"payment.captured": { topic: TOPICS.payments, key: "orderId", producer: "orders", summary: "The payment provider captured the order's total." },
+	"payment.declined": { topic: TOPICS.payments, key: "orderId", producer: "orders", summary: "The payment provider declined the card." },
+	"payment.refunded": { topic: TOPICS.payments, key: "orderId", producer: "orders", summary: "The payment provider refunded an amount." },
+	"ticket.created": { topic: TOPICS.tickets, key: "ticketId", producer: "tickets", summary: "A customer opened a support ticket." },
+	"ticket.replied": { topic: TOPICS.tickets, key: "ticketId", producer: "tickets", summary: "A message was added to a ticket." },
+	"ticket.status_changed": { topic: TOPICS.tickets, key: "ticketId", producer: "tickets", summary: "A ticket's status changed." },
+	"return.approved": { topic: TOPICS.tickets, key: "ticketId", producer: "tickets", summary: "An agent approved a return: refund and restock the items." },
+	"return.rejected": { topic: TOPICS.tickets, key: "ticketId", producer: "tickets", summary: "An agent rejected a return." },
+};
+
+export const EVENT_TYPES = Object.keys(EVENTS) as EventType[];
+
+export function topicOf(type: EventType): Topic {
+	return EVENTS[type].topic;
+}
+
+/** The envelope every event travels in, on any transport. */
+export interface EventEnvelope<T extends EventType = EventType> {
+	/** Unique id; consumers record it to apply each event once. */
+	id: string;
+	type: T;
+	/** Partition key: the aggregate id. */
+	key: string;
+	/** The service that produced it. */
+	source: string;
+	occurredAt: string;
+	/** The X-Request-ID of the request that caused it, when there was one. */
+	requestId: string | null;
+	payload: EventPayloads[T];
+}
+
+export type AnyEnvelope = { [K in EventType]: EventEnvelope<K> }[EventType];

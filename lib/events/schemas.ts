@@ -1,0 +1,29 @@
+/** JSON Schemas of the event payloads (lib/events/catalog.ts). A test checks they cover every event and field. */
+import type { EventType } from "./catalog.js";
+
+type Schema = Record<string, unknown>;
+const s: Schema = { type: "string" };
+const n: Schema = { type: "integer" };
+const b: Schema = { type: "boolean" };
+const nullableString: Schema = { type: ["string", "null"] };
+const items: Schema = { type: "array", items: { type: "object", properties: { productId: s, quantity: n }, required: ["productId", "quantity"] } };
+const obj = (properties: Record<string, Schema>): Schema => ({ type: "object", properties, required: Object.keys(properties), additionalProperties: false });
+
+export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
+	"order.placed": obj({ orderId: s, userId: s, items, total: n, currency: s }),
+	"order.paid": obj({ orderId: s, userId: s, items, total: n, currency: s }),
+	"order.cancelled": obj({ orderId: s, userId: s, items, reason: { type: "string", enum: ["out_of_stock", "payment_declined", "reservation_expired", "cancelled_by_customer", "cancelled_by_admin"] }, refunded: b }),
+	"order.shipped": obj({ orderId: s, userId: s }),
+	"order.delivered": obj({ orderId: s, userId: s }),
+	"order.refunded": obj({ orderId: s, userId: s, refundId: s, amount: n, currency: s, reason: s, items, full: b }),
+	"stock.reserved": obj({ orderId: s, items }),
+	"stock.rejected": obj({ orderId: s, reason: { type: "string", const: "out_of_stock" }, unavailable: { type: "array", items: obj({ productId: s, requested: n, available: n }) } }),
+	"payment.captured": obj({ orderId: s, userId: s, paymentId: s, amount: n, currency: s, brand: s, last4: s }),
+	"payment.declined": obj({ orderId: s, userId: s, reason: s }),
+	"payment.refunded": obj({ orderId: s, userId: s, refundId: s, amount: n, currency: s }),
+	"ticket.created": obj({ ticketId: s, userId: s, type: s, subject: s, orderId: nullableString }),
+	"ticket.replied": obj({ ticketId: s, userId: s, messageId: s, authorId: s, authorRole: s }),
+	"ticket.status_changed": obj({ ticketId: s, userId: s, status: s }),
+	"return.approved": obj({ ticketId: s, returnId: s, userId: s, orderId: s, items }),
+	"return.rejected": obj({ ticketId: s, userId: s, orderId: s, reason: s }),
+};

@@ -1,0 +1,109 @@
+/**
+ * How events travel between services. The outbox relay publishes through it and durable
+ * consumers subscribe through it; services never talk to it directly.
+ *
+ * - `InProcessTransport`: the one-process shop. `publish` resolves only after every consumer
+ *   group has handled (or dead-lettered) the event, so the outbox keeps an event until it is
+ *   applied: at-least-once even across a crash.
+ * - `KafkaTransport` (lib/events/kafka-transport.ts): the cluster.
+ */
+import type { EventEnvelope, EventType } from "./catalog.js";
+
+export type EventHandler = (event: EventEnvelope) => Promise<void>;
+
+export interface DeadLetter {
+	group: string;
+	event: EventEnvelope;
+	error: string;
+	at: string;
+}
+
+export interface TransportHealth {
+	ok: boolean;
+	detail?: string;
+}
+
+export interface EventTransport {
+	readonly kind: "in-process" | "kafka";
+	connect(): Promise<void>;
+	disconnect(): Promise<void>;
+	/** Resolves once the transport has durably accepted every event (Kafka: acks=all). */
+	publish(events: EventEnvelope[]): Promise<void>;
+	/** One subscription per consumer group (= service); several nodes of a group share the work. */
+	subscribe(group: string, types: readonly EventType[], handler: EventHandler): Promise<void>;
+	unsubscribe(group: string, handler: EventHandler): Promise<void>;
+	health(): Promise<TransportHealth>;
+}
+
+export interface RetryPolicy {
+	attempts: number;
+	baseDelayMs: number;
+	maxDelayMs: number;
+}
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 50, maxDelayMs: 2000 };
+
+export function backoff(attempt: number, policy: RetryPolicy): number {
+	return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+}
+export const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
+
+export class InProcessTransport implements EventTransport {
+	readonly kind = "in-process" as const;
+	readonly deadLetters: DeadLetter[] = [];
+	private readonly groups = new Map<string, { types: Set<EventType>; handlers: EventHandler[]; next: number }>();
+
+	constructor(
+		private readonly retry: RetryPolicy = DEFAULT_RETRY,
+		private readonly onDeadLetter: (d: DeadLetter) => void = () => undefined,
+	) {}
+
+	async connect(): Promise<void> {}
+	async disconnect(): Promise<void> {
+		this.groups.clear();
+	}
+	async health(): Promise<TransportHealth> {
+		return { ok: true };
+	}
+
+	async subscribe(group: string, types: readonly EventType[], handler: EventHandler): Promise<void> {
+		const g = this.groups.get(group) ?? { types: new Set<EventType>(), handlers: [], next: 0 };
+		types.forEach(t => g.types.add(t));
+		g.handlers.push(handler);
+		this.groups.set(group, g);
+	}
+	async unsubscribe(group: string, handler: EventHandler): Promise<void> {
+		const g = this.groups.get(group);
+		if (!g) return;
+		g.handlers = g.handlers.filter(h => h !== handler);
+		if (g.handlers.length === 0) this.groups.delete(group);
+	}
+
+	async publish(events: EventEnvelope[]): Promise<void> {
+		for (const event of events) {
+			const deliveries: Promise<void>[] = [];
+			for (const [group, g] of this.groups) {
+				if (!g.types.has(event.type) || g.handlers.length === 0) continue;
+				const handler = g.handlers[g.next++ % g.handlers.length] as EventHandler;
+				deliveries.push(this.deliver(group, handler, event));
+			}
+			await Promise.all(deliveries);
+		}
+	}
+
+	private async deliver(group: string, handler: EventHandler, event: EventEnvelope): Promise<void> {
+		for (let attempt = 0; ; attempt++) {
+			try {
+				await handler(event);
+				return;
+			} catch (err) {
+				if (attempt + 1 >= this.retry.attempts) {
+					const dead: DeadLetter = { group, event, error: err instanceof Error ? err.message : String(err), at: new Date().toISOString() };
+					this.deadLetters.push(dead);
+					this.onDeadLetter(dead);
+					return;
+				}
+				await sleep(backoff(attempt, this.retry));
+			}
+		}
+	}
+}

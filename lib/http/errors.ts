@@ -1,0 +1,58 @@
+/**
+ * Turns any error into what a client may see: the contract's shape, the right status, and
+ * nothing internal (no stack, no node id, no action names, no echoed input such as passwords).
+ */
+export interface ClientErrorBody {
+	name: string;
+	message: string;
+	code: number;
+	type: string;
+	data?: unknown;
+}
+
+interface AnyError {
+	name?: string;
+	message?: string;
+	code?: unknown;
+	status?: unknown;
+	type?: string;
+	data?: unknown;
+}
+
+const UNAVAILABLE = new Set([
+	"ServiceNotFoundError",
+	"ServiceNotAvailableError",
+	"RequestTimeoutError",
+	"BrokerDisconnectedError",
+	"RequestSkippedError",
+	"QueueIsFullError",
+	"BulkheadError",
+	"MaxCallLevelError",
+]);
+
+export function toClientError(err: unknown): ClientErrorBody {
+	const e = (err ?? {}) as AnyError;
+	const rawCode = typeof e.code === "number" ? e.code : typeof e.status === "number" ? e.status : 500;
+
+	if (e.name && UNAVAILABLE.has(e.name)) {
+		return { name: "ServiceUnavailableError", message: "A service this request needs is unavailable, try again later", code: 503, type: "SERVICE_UNAVAILABLE" };
+	}
+	// body-parser errors
+	if (e.type === "entity.parse.failed") return { name: "BadRequestError", message: "The request body is not valid JSON", code: 400, type: "INVALID_JSON" };
+	if (e.type === "entity.too.large" || rawCode === 413) return { name: "PayloadTooLargeError", message: "The request body is larger than 1 MiB", code: 413, type: "PAYLOAD_TOO_LARGE" };
+	if (e.type === "encoding.unsupported" || e.type === "charset.unsupported") return { name: "UnsupportedMediaTypeError", message: "Unsupported body encoding", code: 415, type: "UNSUPPORTED_MEDIA_TYPE" };
+
+	if (rawCode >= 400 && rawCode < 500) {
+		const body: ClientErrorBody = { name: e.name ?? "ClientError", message: e.message ?? "Bad request", code: rawCode, type: e.type ?? "CLIENT_ERROR" };
+		if (e.name === "ValidationError" && Array.isArray(e.data)) {
+			// fastest-validator echoes the offending value in `actual`: drop it (it may be a password).
+			body.data = e.data.map((p: { field?: string; message?: string; type?: string }) => ({ field: p.field, message: p.message, type: p.type }));
+		} else if (e.data !== undefined && e.name !== "ServiceNotFoundError") {
+			body.data = e.data;
+		}
+		if (rawCode === 404 && e.name === "NotFoundError" && !e.data) body.message = "Not found";
+		return body;
+	}
+	if (rawCode === 503) return { name: "ServiceUnavailableError", message: e.message ?? "Service unavailable", code: 503, type: e.type ?? "SERVICE_UNAVAILABLE", ...(e.data ? { data: e.data } : {}) };
+	return { name: "InternalServerError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR" };
+}

@@ -1,0 +1,81 @@
+/**
+ * Gives a service its own database: one moleculer-db adapter per collection.
+ *
+ * Embedded (MONGO_URL unset): NeDB files under DATA_DIR/<service>/<collection>.db.
+ * Cluster (MONGO_URL set): MongoDB database `shop_<service>` through mongoose.
+ *
+ * The first collection is moleculer-db's own `this.adapter` (connected with its retry loop);
+ * the generated CRUD actions are switched off: every action a service offers is written out.
+ * Other mixins add collections through `settings.$collections` (settings merge deeply).
+ */
+import DbService from "moleculer-db";
+import type { Service, ServiceSchema } from "moleculer";
+import { defineMixin } from "../lib/service.js";
+import { config } from "../lib/config.js";
+import { Collection, createAdapter, type CollectionSpec, type Doc } from "../lib/store.js";
+
+export interface DbMixinSettings {
+	$collections: Record<string, CollectionSpec>;
+}
+
+export interface DbMethods {
+	collection<T extends Doc>(name: string): Collection<T>;
+}
+
+type DbThis = Service & { settings: DbMixinSettings; adapter: unknown; $collections: Map<string, Collection<Doc>> } & DbMethods;
+
+const generatedActionsOff = { find: false, count: false, list: false, create: false, insert: false, get: false, update: false, remove: false } as const;
+
+export function DbMixin(collections: Record<string, CollectionSpec>): Partial<ServiceSchema> {
+	const primary = Object.keys(collections)[0];
+	if (!primary) throw new Error("DbMixin needs at least one collection");
+	return defineMixin<DbThis>({
+		mixins: [DbService as unknown as Partial<ServiceSchema>],
+		settings: { idField: "_id", $collections: collections, $primaryCollection: primary },
+		actions: generatedActionsOff,
+		// `merged` runs for every service instance: the adapter is made per broker, never shared.
+		merged(schema: ServiceSchema & { adapter?: unknown }) {
+			const { adapter } = createAdapter(storage(), schema.name, primary, collections[primary] ?? {});
+			schema.adapter = adapter;
+		},
+		created() {
+			const storageSettings = storage();
+			this.$collections = new Map();
+			for (const [name, spec] of Object.entries(this.settings.$collections)) {
+				const kind = storageSettings.mongoUrl ? "mongo" : "nedb";
+				const adapter = name === primary ? this.adapter : createAdapter(storageSettings, this.name, name, spec).adapter;
+				this.$collections.set(name, new Collection(name, adapter as never, kind));
+			}
+		},
+		async started() {
+			// moleculer-db's started() has connected the primary collection by now.
+			for (const c of this.$collections.values()) {
+				if (c.adapter === this.adapter) continue;
+				c.adapter.init(this.broker, this as unknown as Service);
+				await c.adapter.connect();
+			}
+		},
+		async stopped() {
+			for (const c of this.$collections.values()) {
+				if (c.adapter !== this.adapter) await c.adapter.disconnect().catch(() => undefined);
+			}
+		},
+		methods: {
+			/** Readiness: the database answers a query. */
+			async readiness(this: DbThis): Promise<{ ok: boolean; detail?: string }> {
+				const [first] = this.$collections.values();
+				await first?.count({ _id: "__readiness__" });
+				return { ok: true };
+			},
+			collection<T extends Doc>(this: DbThis, name: string): Collection<T> {
+				const c = this.$collections.get(name);
+				if (!c) throw new Error(`Service ${this.name} has no collection '${name}'`);
+				return c as unknown as Collection<T>;
+			},
+		},
+	});
+}
+
+function storage() {
+	return { mongoUrl: config.mongoUrl, dataDir: config.dataDir === ":memory:" ? null : config.dataDir };
+}

@@ -1,0 +1,178 @@
+/**
+ * Domain events with a transactional outbox and idempotent consumers.
+ *
+ * Publishing: a service never sends an event directly. It writes the event into the `outbox`
+ * array of the document whose change caused it, in the same atomic update (MongoDB and NeDB
+ * both make one-document updates atomic). A relay loop publishes what is in outboxes and pulls
+ * an event out only after the transport accepted it. A crash between the two sends it again:
+ * delivery is at least once.
+ *
+ * Consuming: a service lists its handlers under `domainEvents` in its schema. Each delivered
+ * event id is recorded in the service's `processed_events` collection after its handler
+ * succeeded, and an event already recorded is skipped. Handlers must also be safe to re-run
+ * (a crash after the handler but before the record), which the services get from conditional
+ * updates keyed by the event's aggregate.
+ */
+import { randomUUID } from "node:crypto";
+import type { Context, Service, ServiceSchema } from "moleculer";
+import { config } from "../lib/config.js";
+import { EVENTS, type AnyEnvelope, type EventEnvelope, type EventPayloads, type EventType } from "../lib/events/catalog.js";
+import { acquireTransport, releaseTransport } from "../lib/events/registry.js";
+import type { EventHandler, EventTransport } from "../lib/events/transport.js";
+import { DuplicateKeyError, type Collection, type Doc } from "../lib/store.js";
+import { defineMixin } from "../lib/service.js";
+
+export interface OutboxDoc extends Doc {
+	outbox?: EventEnvelope[];
+}
+interface ProcessedEvent extends Doc {
+	type: string;
+	at: string;
+}
+
+export type DomainEventHandler<TThis> = (this: TThis, event: AnyEnvelope, ctx: Context) => Promise<void>;
+
+export interface EventsMixinOptions {
+	/** Collections whose documents carry an `outbox` array. */
+	outbox?: string[];
+}
+
+export interface EventsMethods {
+	domainEvent<T extends EventType>(this: EventsThis, type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T>;
+	relayOutbox(): Promise<void>;
+	/** Hooks for metrics; no-ops unless a service defines them. */
+	onEventsPublished?(events: EventEnvelope[]): void;
+	onEventConsumed?(event: EventEnvelope): void;
+}
+
+type EventsThis = Service &
+	EventsMethods & {
+		collection<T extends Doc>(name: string): Collection<T>;
+		relayCollection(name: string): Promise<void>;
+		applyDomainEvent(event: EventEnvelope): Promise<void>;
+		$transport?: EventTransport;
+		$handler?: EventHandler;
+		$relay: { timer?: NodeJS.Timeout; running: boolean; again: boolean; stopped: boolean; current?: Promise<void> };
+		schema: ServiceSchema & { domainEvents?: Record<string, DomainEventHandler<unknown>> };
+	};
+
+/** The events this service consumes, for the AsyncAPI document and for readiness. */
+export function consumedEvents(schema: { domainEvents?: Record<string, unknown> }): EventType[] {
+	return Object.keys(schema.domainEvents ?? {}) as EventType[];
+}
+
+export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchema> {
+	const outboxCollections = opts.outbox ?? [];
+	return defineMixin<EventsThis>({
+		settings: {
+			$collections: {
+				processed_events: {},
+				...Object.fromEntries(outboxCollections.map(c => [c, {}])),
+			},
+		},
+		created() {
+			this.$relay = { running: false, again: false, stopped: false };
+		},
+		async started() {
+			this.$transport = await acquireTransport(this.broker);
+			const handlers = this.schema.domainEvents ?? {};
+			const types = Object.keys(handlers) as EventType[];
+			if (types.length > 0) {
+				this.$handler = event => this.applyDomainEvent(event);
+				await this.$transport.subscribe(this.name, types, this.$handler);
+			}
+			if (outboxCollections.length > 0) {
+				this.$relay.timer = setInterval(() => void this.relayOutbox(), config.outboxPollMs);
+				this.$relay.timer.unref();
+				void this.relayOutbox();
+			}
+		},
+		async stopped() {
+			this.$relay.stopped = true;
+			if (this.$relay.timer) clearInterval(this.$relay.timer);
+			await this.$relay.current;
+			if (this.$transport && this.$handler) await this.$transport.unsubscribe(this.name, this.$handler);
+			if (this.$transport) await releaseTransport(this.broker);
+			this.$transport = undefined;
+		},
+		methods: {
+			/**
+			 * A new event for the outbox of the document being written. Put the result in the same
+			 * update: `{ $push: { outbox: { $each: [event] } } }`, or `outbox: [event]` on insert,
+			 * then call `relayOutbox()`.
+			 */
+			domainEvent<T extends EventType>(this: EventsThis, type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T> {
+				const keyField = EVENTS[type].key as keyof EventPayloads[T];
+				return {
+					id: randomUUID(),
+					type,
+					key: String(payload[keyField]),
+					source: this.name,
+					occurredAt: new Date().toISOString(),
+					requestId: (ctx?.requestID as string | undefined) ?? null,
+					payload,
+				};
+			},
+
+			/** Publish what is waiting in this service's outboxes. Safe to call any time. */
+			relayOutbox(this: EventsThis): Promise<void> {
+				if (this.$relay.running) {
+					this.$relay.again = true;
+					return this.$relay.current ?? Promise.resolve();
+				}
+				this.$relay.running = true;
+				this.$relay.current = (async () => {
+					try {
+						do {
+							this.$relay.again = false;
+							for (const name of outboxCollections) {
+								if (this.$relay.stopped || !this.$transport) return;
+								await this.relayCollection(name);
+							}
+						} while (this.$relay.again && !this.$relay.stopped);
+					} catch (err) {
+						// The events stay in the outbox; the next tick tries again.
+						this.logger.warn(`Outbox relay failed, will retry: ${(err as Error).message}`);
+					} finally {
+						this.$relay.running = false;
+					}
+				})();
+				return this.$relay.current;
+			},
+
+			async relayCollection(this: EventsThis, name: string): Promise<void> {
+				const coll = this.collection<OutboxDoc>(name);
+				for (;;) {
+					const docs = await coll.find({ query: { "outbox.0": { $exists: true } }, limit: 50 });
+					if (docs.length === 0) return;
+					for (const doc of docs) {
+						const events = doc.outbox ?? [];
+						await this.$transport!.publish(events);
+						await coll.updateWhere({ _id: doc._id }, { $pull: { outbox: { id: { $in: events.map(e => e.id) } } } });
+						this.onEventsPublished?.(events);
+					}
+					if (docs.length < 50) return;
+				}
+			},
+
+			/** Apply one delivered event once: skip it if recorded, record it after the handler. */
+			async applyDomainEvent(this: EventsThis, event: EventEnvelope): Promise<void> {
+				const processed = this.collection<ProcessedEvent>("processed_events");
+				if (await processed.findById(event.id)) return;
+				const handler = this.schema.domainEvents?.[event.type];
+				if (!handler) return;
+				const ctx = this.broker.ContextFactory.create(this.broker, null as never, event.payload, {
+					requestID: event.requestId ?? event.id,
+					meta: { requestId: event.requestId, eventId: event.id, eventType: event.type },
+				}) as Context;
+				await handler.call(this, event as AnyEnvelope, ctx);
+				try {
+					await processed.insert({ _id: event.id, type: event.type, at: new Date().toISOString() });
+				} catch (err) {
+					if (!(err instanceof DuplicateKeyError)) throw err;
+				}
+				this.onEventConsumed?.(event);
+			},
+		},
+	});
+}

@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# Start the local infrastructure (NATS, Kafka, FerretDB) on 127.0.0.1.
+#
+#   scripts/infra/up.sh              # all three
+#   scripts/infra/up.sh kafka        # only Kafka (also: nats, mongo/ferretdb)
+#   eval "$(scripts/infra/up.sh)"    # progress goes to stderr, exports to stdout
+#
+# Idempotent: a server that already answers is left alone. Installs what is
+# missing (apt packages, Kafka jars via Maven, FerretDB binary via Go) into
+# ${SHOP_CACHE:-$HOME/.cache/shop}; state (pid files, logs, data) lives in
+# ${INFRA_DIR:-$PWD/.infra}. Exits non-zero, naming what failed, if any server
+# does not answer within its timeout.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+
+case "${1:-}" in
+  -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+esac
+
+mapfile -t SERVICES < <(resolve_services "$@")
+[[ ${#SERVICES[@]} -gt 0 ]] || exit 2
+
+mkdir -p "$INFRA_DIR" "$SHOP_CACHE"
+take_lock 9 "$INFRA_DIR/.lock" 900
+
+# ---------------------------------------------------------------- installs
+APT_UPDATED=0
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"
+  else err "need root (or sudo) to run: $*"; return 1
+  fi
+}
+
+apt_install() {
+  if ! command -v apt-get >/dev/null 2>&1; then
+    err "apt-get not found; please install these packages yourself: $*"
+    return 1
+  fi
+  if [[ $APT_UPDATED -eq 0 ]]; then
+    log "apt-get update"
+    as_root env DEBIAN_FRONTEND=noninteractive timeout "$APT_TIMEOUT" apt-get update -qq >&2 || {
+      err "apt-get update failed"; return 1; }
+    APT_UPDATED=1
+  fi
+  log "apt-get install -y $*"
+  as_root env DEBIAN_FRONTEND=noninteractive timeout "$APT_TIMEOUT" \
+    apt-get install -y -qq --no-install-recommends "$@" >&2 || {
+    err "apt-get install $* failed"; return 1; }
+}
+
+find_nats_server() {
+  command -v nats-server 2>/dev/null && return 0
+  [[ -x /usr/sbin/nats-server ]] && { echo /usr/sbin/nats-server; return 0; }
+  return 1
+}
+
+# Install every missing apt package for the selected servers in one go.
+ensure_apt_packages() {
+  local want=() svc
+  for svc in "${SERVICES[@]}"; do
+    case "$svc" in
+      nats) find_nats_server >/dev/null || want+=(nats-server) ;;
+      kafka)
+        command -v kcat >/dev/null 2>&1 || want+=(kcat)
+        command -v "${JAVA_HOME:+$JAVA_HOME/bin/}java" >/dev/null 2>&1 || want+=(openjdk-17-jre-headless)
+        command -v mvn >/dev/null 2>&1 || want+=(maven)
+        ;;
+    esac
+  done
+  [[ ${#want[@]} -gt 0 ]] || return 0
+  apt_install "${want[@]}"
+  if [[ " ${want[*]} " == *" nats-server "* ]] && [[ -d /run/systemd/system ]]; then
+    # The package enables a system service on 4222; we run our own instance.
+    as_root systemctl disable --now nats-server >/dev/null 2>&1 || true
+  fi
+}
+
+java_bin() { echo "${JAVA_HOME:+$JAVA_HOME/bin/}java"; }
+
+ensure_kafka_jars() {
+  if [[ -f "$KAFKA_LIBS/.complete" ]]; then
+    return 0
+  fi
+  local jv
+  jv="$("$(java_bin)" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+  if [[ -z "$jv" || "${jv%%.*}" -lt 17 ]]; then
+    err "Kafka $KAFKA_VERSION needs Java 17+, found '${jv:-none}' ($(java_bin))"
+    return 1
+  fi
+  command -v mvn >/dev/null 2>&1 || { err "mvn not found"; return 1; }
+  local work="$SHOP_CACHE/kafka-$KAFKA_VERSION"
+  mkdir -p "$work"
+  take_lock 8 "$SHOP_CACHE/.lock-kafka" 900 || return 1
+  [[ -f "$KAFKA_LIBS/.complete" ]] && return 0 # another run did it meanwhile
+  log "kafka: fetching org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its runtime deps with Maven (once)"
+  cat >"$work/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.shop.infra</groupId>
+  <artifactId>kafka-broker-jars</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka_2.13</artifactId>
+      <version>$KAFKA_VERSION</version>
+    </dependency>
+    <!-- kafka_2.13 only brings slf4j-api 1.7 and log4j-core; the broker distribution
+         ships slf4j 2 + the log4j2 binding, so add them to actually get logs. -->
+    <dependency>
+      <groupId>org.slf4j</groupId>
+      <artifactId>slf4j-api</artifactId>
+      <version>$KAFKA_SLF4J_VERSION</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.logging.log4j</groupId>
+      <artifactId>log4j-slf4j2-impl</artifactId>
+      <version>$KAFKA_LOG4J_VERSION</version>
+    </dependency>
+  </dependencies>
+</project>
+EOF
+  rm -rf "$KAFKA_LIBS.tmp"
+  if ! (cd "$work" && timeout "$KAFKA_FETCH_TIMEOUT" mvn -B -q -f pom.xml \
+      dependency:copy-dependencies -DincludeScope=runtime \
+      -DoutputDirectory="$KAFKA_LIBS.tmp" >"$work/mvn.log" 2>&1); then
+    err "kafka: Maven could not fetch the jars (timeout ${KAFKA_FETCH_TIMEOUT}s)"
+    show_log_tail "$work/mvn.log" 40
+    return 1
+  fi
+  if [[ ! -f "$KAFKA_LIBS.tmp/kafka_2.13-$KAFKA_VERSION.jar" ]]; then
+    err "kafka: Maven finished but kafka_2.13-$KAFKA_VERSION.jar is missing"
+    return 1
+  fi
+  rm -rf "$KAFKA_LIBS"
+  mv "$KAFKA_LIBS.tmp" "$KAFKA_LIBS"
+  touch "$KAFKA_LIBS/.complete"
+  log "kafka: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars in $KAFKA_LIBS"
+}
+
+ensure_ferretdb() {
+  [[ -x "$FERRETDB_BIN" ]] && return 0
+  if ! command -v go >/dev/null 2>&1; then
+    err "mongo: 'go' is not on PATH; FerretDB is built from source with Go (1.22+)"
+    return 1
+  fi
+  take_lock 7 "$SHOP_CACHE/.lock-ferretdb" 900 || return 1
+  [[ -x "$FERRETDB_BIN" ]] && return 0
+  local src="$SHOP_CACHE/src/ferretdb-$FERRETDB_VERSION" blog="$SHOP_CACHE/ferretdb-build.log" dir
+  log "mongo: building FerretDB $FERRETDB_VERSION with Go (once; takes a few minutes on 2 cores)"
+  : >"$blog"
+  # `go install ...@version` builds a binary that panics at start-up: the module
+  # zip lacks build/version/version.txt. So: fetch the module, copy it, write
+  # version.txt, build from the copy.
+  if ! dir="$(cd "$SHOP_CACHE" && GOFLAGS="" timeout "$FERRETDB_BUILD_TIMEOUT" go mod download -json \
+      "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" 2>>"$blog" |
+      sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')" || [[ -z "$dir" || ! -d "$dir" ]]; then
+    err "mongo: 'go mod download github.com/FerretDB/FerretDB@$FERRETDB_VERSION' failed"
+    show_log_tail "$blog" 30
+    return 1
+  fi
+  rm -rf "$src"
+  mkdir -p "$(dirname "$src")" "$(dirname "$FERRETDB_BIN")"
+  cp -R "$dir" "$src"
+  chmod -R u+w "$src"
+  echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
+  if ! (cd "$src" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false timeout "$FERRETDB_BUILD_TIMEOUT" \
+      go build -trimpath -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb >>"$blog" 2>&1); then
+    err "mongo: building FerretDB failed (timeout ${FERRETDB_BUILD_TIMEOUT}s)"
+    show_log_tail "$blog" 40
+    return 1
+  fi
+  mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
+  ln -sfn "$(basename "$FERRETDB_BIN")" "$SHOP_CACHE/bin/ferretdb"
+  rm -rf "$src"
+  log "mongo: built $("$FERRETDB_BIN" --version | head -1) -> $FERRETDB_BIN"
+}
+
+# ---------------------------------------------------------------- launch
+# launch SVC LOGFILE CMD...: start detached (own session, no stdin, no lock fd).
+launch() {
+  local svc="$1" logf="$2"
+  shift 2
+  printf '\n===== %s: starting %s =====\n' "$(date '+%F %T')" "$svc" >>"$logf"
+  setsid "$@" </dev/null >>"$logf" 2>&1 7>&- 8>&- 9>&- &
+  echo $! >"$(svc_pidfile "$svc")"
+  log "$svc: started pid $! (log: $logf)"
+}
+
+start_nats() {
+  local d bin
+  d="$(svc_dir nats)"
+  mkdir -p "$d"
+  bin="$(find_nats_server)" || { err "nats: nats-server not found"; return 1; }
+  cat >"$d/nats.conf" <<EOF
+# generated by scripts/infra/up.sh
+listen: 127.0.0.1:$NATS_PORT
+http: 127.0.0.1:$NATS_MONITOR_PORT
+server_name: shop-local
+max_payload: 8MB
+EOF
+  launch nats "$(svc_logfile nats)" "$bin" -c "$d/nats.conf"
+}
+
+start_kafka() {
+  local d data
+  d="$(svc_dir kafka)"
+  data="$d/data"
+  mkdir -p "$data"
+  cat >"$d/server.properties" <<EOF
+# generated by scripts/infra/up.sh: single-node KRaft (combined broker+controller)
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$data
+num.partitions=$KAFKA_NUM_PARTITIONS
+default.replication.factor=1
+min.insync.replicas=1
+auto.create.topics.enable=$KAFKA_AUTO_CREATE_TOPICS
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=3
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=24
+EOF
+  cat >"$d/log4j2.properties" <<'EOF'
+status = warn
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+# the full config dump on every start is very long
+logger.config.name = org.apache.kafka.common.config.AbstractConfig
+logger.config.level = WARN
+logger.state.name = state.change.logger
+logger.state.level = WARN
+EOF
+  local java cp
+  java="$(java_bin)"
+  cp="$KAFKA_LIBS/*"
+  if [[ ! -f "$data/meta.properties" ]]; then
+    local cid
+    cid="$("$java" -cp "$cp" kafka.tools.StorageTool random-uuid 2>>"$d/format.log" | tail -1)"
+    log "kafka: formatting storage in $data (cluster id $cid)"
+    if ! "$java" -Xmx256m -Dlog4j2.configurationFile="$d/log4j2.properties" -cp "$cp" \
+        kafka.tools.StorageTool format -t "$cid" -c "$d/server.properties" >"$d/format.log" 2>&1; then
+      err "kafka: storage format failed"
+      show_log_tail "$d/format.log" 30
+      return 1
+    fi
+    echo "$cid" >"$d/cluster.id"
+  fi
+  # shellcheck disable=SC2086 # KAFKA_HEAP_OPTS is a list of JVM flags
+  launch kafka "$(svc_logfile kafka)" "$java" $KAFKA_HEAP_OPTS \
+    -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
+    -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$d/log4j2.properties" \
+    -Dkafka.logs.dir="$d" \
+    -cp "$cp" kafka.Kafka "$d/server.properties"
+}
+
+start_mongo() {
+  local d
+  d="$(svc_dir mongo)"
+  mkdir -p "$d/data" "$d/state"
+  launch mongo "$(svc_logfile mongo)" "$FERRETDB_BIN" \
+    --handler=sqlite \
+    "--sqlite-url=file:$d/data/" \
+    --state-dir="$d/state" \
+    --listen-addr="127.0.0.1:$MONGO_PORT" \
+    --debug-addr="127.0.0.1:$FERRETDB_DEBUG_PORT" \
+    --telemetry=disable \
+    --log-level="$FERRETDB_LOG_LEVEL" \
+    --log-format=text
+}
+
+# ---------------------------------------------------------------- main
+declare -A FAILED=() PENDING=()
+START_TS=$SECONDS
+
+# Phase 0: servers that already answer are left alone.
+TODO=()
+for svc in "${SERVICES[@]}"; do
+  if pid="$(svc_pid "$svc")"; then
+    if svc_answers "$svc"; then
+      log "$svc: already up (pid $pid), left alone"
+      continue
+    fi
+    log "$svc: pid $pid is running but not answering yet; waiting for it"
+    PENDING[$svc]=1
+    continue
+  fi
+  rm -f "$(svc_pidfile "$svc")"
+  if port_open "$(svc_port "$svc")"; then
+    if svc_answers "$svc"; then
+      warn "$svc: something not started by these scripts already answers on 127.0.0.1:$(svc_port "$svc"); using it as is (down.sh will not stop it)"
+    else
+      err "$svc: port $(svc_port "$svc") is taken by something that is not a $svc server"
+      who_listens "$(svc_port "$svc")"
+      FAILED[$svc]="port $(svc_port "$svc") in use"
+    fi
+    continue
+  fi
+  TODO+=("$svc")
+done
+
+# Phase 1: install what is missing and launch (Kafka boots while FerretDB builds).
+if [[ ${#TODO[@]} -gt 0 ]]; then
+  if ! ensure_apt_packages; then
+    for svc in "${TODO[@]}"; do
+      [[ $svc == mongo ]] || FAILED[$svc]="apt install failed"
+    done
+  fi
+  for svc in "${TODO[@]}"; do
+    [[ -z "${FAILED[$svc]:-}" ]] || continue
+    case "$svc" in
+      nats) start_nats || FAILED[nats]="start failed" ;;
+      kafka) { ensure_kafka_jars && start_kafka; } || FAILED[kafka]="install/start failed" ;;
+      mongo) { ensure_ferretdb && start_mongo; } || FAILED[mongo]="build/start failed" ;;
+    esac
+    [[ -n "${FAILED[$svc]:-}" ]] || PENDING[$svc]=1
+  done
+fi
+
+# Phase 2: bounded wait until each launched server answers.
+wait_for() {
+  local svc="$1" limit="$2" start=$SECONDS pid
+  while ((SECONDS - start < limit)); do
+    if svc_answers "$svc"; then
+      log "$svc: answering on 127.0.0.1:$(svc_port "$svc") (after $((SECONDS - start))s)"
+      return 0
+    fi
+    if ! pid="$(svc_pid "$svc")"; then
+      err "$svc: process exited during start-up"
+      show_log_tail "$(svc_logfile "$svc")" 40
+      rm -f "$(svc_pidfile "$svc")"
+      return 1
+    fi
+    sleep 0.5
+  done
+  err "$svc: not answering on 127.0.0.1:$(svc_port "$svc") after ${limit}s (pid ${pid:-?} left running; see log)"
+  show_log_tail "$(svc_logfile "$svc")" 40
+  return 1
+}
+
+for svc in "${SERVICES[@]}"; do
+  [[ -n "${PENDING[$svc]:-}" ]] || continue
+  case "$svc" in
+    nats) wait_for nats "$NATS_START_TIMEOUT" || FAILED[nats]="did not answer" ;;
+    kafka) wait_for kafka "$KAFKA_START_TIMEOUT" || FAILED[kafka]="did not answer" ;;
+    mongo) wait_for mongo "$MONGO_START_TIMEOUT" || FAILED[mongo]="did not answer" ;;
+  esac
+done
+
+if [[ ${#FAILED[@]} -gt 0 ]]; then
+  for svc in "${!FAILED[@]}"; do
+    err "FAILED: $svc (${FAILED[$svc]})"
+  done
+  exit 1
+fi
+
+log "all requested servers up ($((SECONDS - START_TS))s); state in $INFRA_DIR"
+for svc in "${SERVICES[@]}"; do
+  case "$svc" in
+    nats) echo "export TRANSPORTER=nats://127.0.0.1:$NATS_PORT" ;;
+    kafka) echo "export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT" ;;
+    mongo) echo "export MONGO_URL=mongodb://127.0.0.1:$MONGO_PORT" ;;
+  esac
+done

@@ -1,0 +1,50 @@
+/**
+ * Starts one node. With SERVICES unset it is the whole shop in one process (npm start);
+ * with SERVICES=users,api it is one node of a cluster (npm run node). Ctrl-C / SIGTERM stop it
+ * cleanly: the gateway stops taking requests, in-flight calls finish, databases close.
+ */
+import { ServiceBroker } from "moleculer";
+import { config } from "../lib/config.js";
+import { brokerOptions } from "../moleculer.config.js";
+import { ALL_SERVICES } from "../services/index.js";
+
+export function createShopBroker(services = config.services): ServiceBroker {
+	const broker = new ServiceBroker(brokerOptions(config));
+	const names = services.length > 0 ? services : Object.keys(ALL_SERVICES);
+	for (const name of names) {
+		const schema = ALL_SERVICES[name];
+		if (!schema) throw new Error(`Unknown service '${name}' in SERVICES; known: ${Object.keys(ALL_SERVICES).join(", ")}`);
+		broker.createService(schema);
+	}
+	return broker;
+}
+
+async function main() {
+	const broker = createShopBroker();
+	let stopping = false;
+	const stop = async (signal: string) => {
+		if (stopping) return;
+		stopping = true;
+		broker.logger.info(`${signal} received, stopping...`);
+		const timer = setTimeout(() => process.exit(1), 15_000);
+		try {
+			await broker.stop();
+			clearTimeout(timer);
+			process.exit(0);
+		} catch {
+			process.exit(1);
+		}
+	};
+	process.on("SIGINT", () => void stop("SIGINT"));
+	process.on("SIGTERM", () => void stop("SIGTERM"));
+	await broker.start();
+	if (process.argv.includes("--repl")) broker.repl();
+	if (broker.getLocalService("api")) broker.logger.info(`Shop is listening on http://${config.host}:${config.port}/api/v1`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("scripts/start.ts")) {
+	main().catch(err => {
+		console.error("Failed to start:", err);
+		process.exit(1);
+	});
+}
