@@ -142,7 +142,7 @@ export function createNedbAdapter(dataDir: string | null, service: string, colle
 		opts.filename = path.join(dir, `${collection}.db`);
 		opts.autoload = false;
 	}
-	const adapter = new DbService.MemoryAdapter(opts) as unknown as DbAdapter & { db: { ensureIndex(o: object): Promise<void>; persistence?: { setAutocompactionInterval(ms: number): void } } };
+	const adapter = new DbService.MemoryAdapter(opts) as unknown as DbAdapter & { db: { ensureIndex(o: object): Promise<void>; setAutocompactionInterval?(ms: number): void } };
 	const connect = adapter.connect.bind(adapter);
 	adapter.connect = async () => {
 		await connect();
@@ -155,7 +155,7 @@ export function createNedbAdapter(dataDir: string | null, service: string, colle
 			await adapter.db.ensureIndex({ fieldName, unique: !!idx.unique, sparse: !!idx.sparse });
 		}
 		// Keep the append-only file from growing without bound.
-		if (dataDir) adapter.db.persistence?.setAutocompactionInterval(10 * 60_000);
+		if (dataDir) adapter.db.setAutocompactionInterval?.(10 * 60_000);
 	};
 	return adapter;
 }
