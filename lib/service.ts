@@ -34,6 +34,7 @@ export interface ShopServiceSchema<TThis> {
 	methods?: Record<string, (this: TThis, ...args: any[]) => unknown>;
 	domainEvents?: DomainEventHandlers<TThis>;
 	events?: Record<string, unknown>;
+	merged?(schema: ServiceSchema): void;
 	created?(this: TThis): void;
 	started?(this: TThis): Promise<void> | void;
 	stopped?(this: TThis): Promise<void> | void;

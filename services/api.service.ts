@@ -13,7 +13,7 @@ import { randomUUID } from "node:crypto";
 import ApiGateway from "moleculer-web";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { defineService } from "../lib/service.js";
-import { config } from "../lib/config.js";
+import { config, type ShopConfig } from "../lib/config.js";
 import { API_PREFIX, ROUTES, aliasesOf } from "../lib/http/routes.js";
 import { toClientError } from "../lib/http/errors.js";
 import { buildOpenApi } from "../lib/http/openapi.js";
@@ -50,48 +50,65 @@ function rateLimit(perMinute: number) {
 	return { window: 60_000, limit: perMinute, headers: true, key: clientKey };
 }
 
-const commonRoute = {
-	mappingPolicy: "restrict",
-	autoAliases: false,
-	authentication: true,
-	authorization: true,
-	mergeParams: true,
-	bodyParsers: { json: { limit: "1mb", strict: true }, urlencoded: false },
-	callOptions: { timeout: config.requestTimeoutMs, retries: 0 },
-	onBeforeCall(ctx: Context<unknown, ShopMeta>, _route: unknown, req: Req) {
-		ctx.meta.requestId = ctx.requestID ?? undefined;
-		ctx.meta.clientIp = clientKey(req);
-		const key = req.headers["idempotency-key"];
-		if (typeof key === "string") ctx.meta.idempotencyKey = key;
-	},
-	onAfterCall(ctx: Context<unknown, ShopMeta>, _route: unknown, req: Req, _res: Res, data: unknown) {
-		const status = req.$action ? statusByAction.get(req.$action.name) : undefined;
-		if (status && !ctx.meta.$statusCode) ctx.meta.$statusCode = status;
-		if (ctx.meta.$statusCode === 204) return null;
-		if (ctx.meta.$statusCode === 201) {
-			const id = (data as { id?: string; user?: { id?: string } } | null)?.id ?? (data as { user?: { id?: string } } | null)?.user?.id;
-			(ctx.meta as Record<string, unknown>).$location = id ? `${(req.originalUrl ?? req.url ?? "").split("?")[0]}/${id}` : (req.originalUrl ?? req.url);
-		}
-		return data;
-	},
-};
+function onBeforeCall(ctx: Context<unknown, ShopMeta>, _route: unknown, req: Req) {
+	ctx.meta.requestId = ctx.requestID ?? undefined;
+	ctx.meta.clientIp = clientKey(req);
+	const key = req.headers["idempotency-key"];
+	if (typeof key === "string") ctx.meta.idempotencyKey = key;
+}
 
-type Self = Service & { verifier: AccessTokenVerifier };
+function onAfterCall(ctx: Context<unknown, ShopMeta>, _route: unknown, req: Req, _res: Res, data: unknown) {
+	const status = req.$action ? statusByAction.get(req.$action.name) : undefined;
+	if (status && !ctx.meta.$statusCode) ctx.meta.$statusCode = status;
+	if (ctx.meta.$statusCode === 204) return null;
+	if (ctx.meta.$statusCode === 201) {
+		const id = (data as { id?: string } | null)?.id ?? (data as { user?: { id?: string } } | null)?.user?.id;
+		(ctx.meta as Record<string, unknown>).$location = id ? `${(req.originalUrl ?? req.url ?? "").split("?")[0]}/${id}` : (req.originalUrl ?? req.url);
+	}
+	return data;
+}
 
-const ApiService = defineService<Self>({
-	name: "api",
-	mixins: [ApiGateway as unknown as Partial<ServiceSchema>],
-	settings: {
-		port: config.port,
-		ip: config.host,
+function onError(this: { logger: { error(...a: unknown[]): void } }, req: Req, res: Res, err: unknown) {
+	const body = toClientError(err);
+	if (body.code >= 500 && body.code !== 503) this.logger.error(`Request ${req.method} ${req.url} failed (request ${req.$ctx?.requestID}):`, err);
+	if (body.code === 429) {
+		const fromError = (body.data as { retryAfter?: number } | undefined)?.retryAfter;
+		const reset = req.$route?.rateLimit?.store?.resetTime;
+		const seconds = fromError ?? (reset ? Math.max(1, Math.ceil((reset - Date.now()) / 1000)) : 60);
+		res.setHeader("Retry-After", String(seconds));
+	}
+	const requestId = req.$ctx?.requestID;
+	if (requestId && !res.headersSent) res.setHeader("X-Request-ID", requestId);
+	if (res.headersSent) return res.end();
+	res.setHeader("Content-Type", "application/json; charset=utf-8");
+	res.writeHead(body.code);
+	res.end(JSON.stringify(body));
+}
+
+/** moleculer-web settings from the current config (built per service instance, see `merged`). */
+function gatewaySettings(cfg: ShopConfig) {
+	const route = {
+		mappingPolicy: "restrict",
+		autoAliases: false,
+		authentication: true,
+		authorization: true,
+		mergeParams: true,
+		bodyParsers: { json: { limit: "1mb", strict: true }, urlencoded: false },
+		callOptions: { timeout: cfg.requestTimeoutMs, retries: 0 },
+		onBeforeCall,
+		onAfterCall,
+	};
+	return {
+		port: cfg.port,
+		ip: cfg.host,
 		log4XXResponses: false,
 		logRequest: "debug",
 		logResponse: "debug",
 		logRequestParams: null,
 		logResponseData: null,
 		httpServerTimeout: 30_000,
-		cors: config.corsOrigins.length
-			? { origin: config.corsOrigins, methods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"], allowedHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"], exposedHeaders: ["X-Request-ID", "Retry-After", "Location"], maxAge: 600 }
+		cors: cfg.corsOrigins.length
+			? { origin: cfg.corsOrigins, methods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"], allowedHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"], exposedHeaders: ["X-Request-ID", "Retry-After", "Location"], maxAge: 600 }
 			: undefined,
 		// The request id: X-Request-ID when it is sane, a new UUID otherwise.
 		rootCallOptions(options: { requestID?: string }, req: IncomingMessage) {
@@ -99,32 +116,28 @@ const ApiService = defineService<Self>({
 			options.requestID = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
 		},
 		routes: [
-			{ ...commonRoute, path: `${API_PREFIX}/auth`, aliases: aliasesOf(authRoutes.map(r => ({ ...r, path: r.path.slice("/auth".length) }))), rateLimit: rateLimit(config.rateLimit.authPerMinute) },
-			{ ...commonRoute, path: API_PREFIX, aliases: aliasesOf(otherRoutes), rateLimit: rateLimit(config.rateLimit.perMinute) },
+			{ ...route, path: `${API_PREFIX}/auth`, aliases: aliasesOf(authRoutes.map(r => ({ ...r, path: r.path.slice("/auth".length) }))), rateLimit: rateLimit(cfg.rateLimit.authPerMinute) },
+			{ ...route, path: API_PREFIX, aliases: aliasesOf(otherRoutes), rateLimit: rateLimit(cfg.rateLimit.perMinute) },
 			{
-				...commonRoute,
+				...route,
 				path: "/api",
 				authentication: false,
 				authorization: false,
 				aliases: { "GET /health": "api.health", "GET /ready": "api.ready", "GET /openapi.json": "api.openapi", "GET /asyncapi.json": "api.asyncapi" },
 			},
 		],
-		onError(this: { logger: { error(...a: unknown[]): void } }, req: Req, res: Res, err: unknown) {
-			const body = toClientError(err);
-			if (body.code >= 500 && body.code !== 503) this.logger.error(`Request ${req.method} ${req.url} failed (request ${req.$ctx?.requestID}):`, err);
-			if (body.code === 429) {
-				const fromError = (body.data as { retryAfter?: number } | undefined)?.retryAfter;
-				const reset = req.$route?.rateLimit?.store?.resetTime;
-				const seconds = fromError ?? (reset ? Math.max(1, Math.ceil((reset - Date.now()) / 1000)) : 60);
-				res.setHeader("Retry-After", String(seconds));
-			}
-			const requestId = req.$ctx?.requestID;
-			if (requestId && !res.headersSent) res.setHeader("X-Request-ID", requestId);
-			if (res.headersSent) return res.end();
-			res.setHeader("Content-Type", "application/json; charset=utf-8");
-			res.writeHead(body.code);
-			res.end(JSON.stringify(body));
-		},
+		onError,
+	};
+}
+
+type Self = Service & { verifier: AccessTokenVerifier };
+
+const ApiService = defineService<Self>({
+	name: "api",
+	mixins: [ApiGateway as unknown as Partial<ServiceSchema>],
+	// Settings come from the config of the broker being built (tests run several in one process).
+	merged(schema: ServiceSchema) {
+		schema.settings = { ...schema.settings, ...gatewaySettings(config) };
 	},
 
 	actions: {

@@ -46,7 +46,12 @@ export function toClientError(err: unknown): ClientErrorBody {
 		const body: ClientErrorBody = { name: e.name ?? "ClientError", message: e.message ?? "Bad request", code: rawCode, type: e.type ?? "CLIENT_ERROR" };
 		if (e.name === "ValidationError" && Array.isArray(e.data)) {
 			// fastest-validator echoes the offending value in `actual`: drop it (it may be a password).
-			body.data = e.data.map((p: { field?: string; message?: string; type?: string }) => ({ field: p.field, message: p.message, type: p.type }));
+			body.data = e.data.map((p: { field?: string; message?: string; type?: string; actual?: unknown }) =>
+				// For unknown keys the "actual" value is the list of key names, which is safe to show.
+				p.type === "objectStrict"
+					? { field: [p.field, String(p.actual)].filter(Boolean).join("."), message: `Unknown field(s): ${String(p.actual)}`, type: p.type }
+					: { field: p.field, message: p.message, type: p.type },
+			);
 		} else if (e.data !== undefined && e.name !== "ServiceNotFoundError") {
 			body.data = e.data;
 		}

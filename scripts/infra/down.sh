@@ -11,7 +11,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$HERE/lib.sh"
 
 WIPE=0
@@ -52,8 +52,8 @@ if [[ $WIPE -eq 1 ]]; then
     fi
   done
   # Remove INFRA_DIR itself once nothing of ours is left in it.
-  if [[ -z "$(find "$INFRA_DIR" -mindepth 1 -maxdepth 1 ! -name .lock -print -quit)" ]]; then
-    rm -f -- "$INFRA_DIR/.lock"
+  if [[ -z "$(find "$INFRA_DIR" -mindepth 1 -maxdepth 1 ! -name .lock ! -name apt.log -print -quit)" ]]; then
+    rm -f -- "$INFRA_DIR/.lock" "$INFRA_DIR/apt.log"
     rmdir -- "$INFRA_DIR" 2>/dev/null || true
   fi
 fi

@@ -58,6 +58,19 @@ show_log_tail() {
   fi
 }
 
+# svc_log_tail SVC [LINES]: tail of the service log, only since its last start.
+svc_log_tail() {
+  local svc="$1" n="${2:-40}" f tmp
+  f="$(svc_logfile "$svc")"
+  if [[ ! -s "$f" ]]; then show_log_tail "$f" "$n"; return 0; fi
+  tmp="$(mktemp)"
+  tac "$f" | sed "/^===== .*: starting $svc =====\$/q" | tac >"$tmp"
+  printf '[infra] ---- %s: last %s log lines since its last start (%s) ----\n' "$svc" "$n" "$f" >&2
+  tail -n "$n" "$tmp" | sed 's/^/[infra] | /' >&2
+  printf '[infra] ---- end of log ----\n' >&2
+  rm -f "$tmp"
+}
+
 # Expand "all"/"" to the service list; validate names; accept "ferretdb" for mongo.
 resolve_services() {
   local s out=()

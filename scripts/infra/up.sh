@@ -13,11 +13,11 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$HERE/lib.sh"
 
 case "${1:-}" in
-  -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 
 mapfile -t SERVICES < <(resolve_services "$@")
@@ -28,6 +28,7 @@ take_lock 9 "$INFRA_DIR/.lock" 900
 
 # ---------------------------------------------------------------- installs
 APT_UPDATED=0
+APT_LOG="$INFRA_DIR/apt.log"
 as_root() {
   if [[ $(id -u) -eq 0 ]]; then "$@"
   elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"
@@ -41,15 +42,15 @@ apt_install() {
     return 1
   fi
   if [[ $APT_UPDATED -eq 0 ]]; then
-    log "apt-get update"
-    as_root env DEBIAN_FRONTEND=noninteractive timeout "$APT_TIMEOUT" apt-get update -qq >&2 || {
-      err "apt-get update failed"; return 1; }
+    log "apt-get update (output: $APT_LOG)"
+    as_root env DEBIAN_FRONTEND=noninteractive timeout "$APT_TIMEOUT" apt-get update -q >>"$APT_LOG" 2>&1 || {
+      err "apt-get update failed"; show_log_tail "$APT_LOG" 20; return 1; }
     APT_UPDATED=1
   fi
   log "apt-get install -y $*"
   as_root env DEBIAN_FRONTEND=noninteractive timeout "$APT_TIMEOUT" \
-    apt-get install -y -qq --no-install-recommends "$@" >&2 || {
-    err "apt-get install $* failed"; return 1; }
+    apt-get install -y -q --no-install-recommends "$@" >>"$APT_LOG" 2>&1 </dev/null || {
+    err "apt-get install $* failed"; show_log_tail "$APT_LOG" 20; return 1; }
 }
 
 find_nats_server() {
@@ -178,6 +179,7 @@ ensure_ferretdb() {
   mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
   ln -sfn "$(basename "$FERRETDB_BIN")" "$SHOP_CACHE/bin/ferretdb"
   rm -rf "$src"
+  rmdir "$SHOP_CACHE/src" 2>/dev/null || true
   log "mongo: built $("$FERRETDB_BIN" --version | head -1) -> $FERRETDB_BIN"
 }
 
@@ -348,14 +350,14 @@ wait_for() {
     fi
     if ! pid="$(svc_pid "$svc")"; then
       err "$svc: process exited during start-up"
-      show_log_tail "$(svc_logfile "$svc")" 40
+      svc_log_tail "$svc" 40
       rm -f "$(svc_pidfile "$svc")"
       return 1
     fi
     sleep 0.5
   done
   err "$svc: not answering on 127.0.0.1:$(svc_port "$svc") after ${limit}s (pid ${pid:-?} left running; see log)"
-  show_log_tail "$(svc_logfile "$svc")" 40
+  svc_log_tail "$svc" 40
   return 1
 }
 

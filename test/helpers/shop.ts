@@ -44,6 +44,9 @@ const TEST_ENV: Record<string, string> = {
 	LOG_LEVEL: "warn",
 	SEED_DEMO: "false",
 	OUTBOX_POLL_MS: "200",
+	// Tests make many requests from one address; the limits themselves are tested with low values.
+	RATE_LIMIT_PER_MINUTE: "1000000",
+	AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
 };
 
 export async function startShop(opts: StartOptions = {}): Promise<TestShop> {

@@ -1,0 +1,231 @@
+/**
+ * Support tickets: what a ticket is, what leaves the service, and the rules the tickets
+ * service applies (which inputs go together, which status changes are allowed, and which
+ * items of an order can still be returned). Pure: the service loads and stores.
+ */
+import { isStaff, type AuthUser } from "../auth/access.js";
+import type { FieldProblem } from "../errors.js";
+import type { EventEnvelope, ItemQuantity } from "../events/catalog.js";
+
+export const TICKET_TYPES = ["inquiry", "return", "complaint", "feedback"] as const;
+export type TicketType = (typeof TICKET_TYPES)[number];
+
+export const TICKET_STATUSES = ["open", "pending", "resolved", "closed"] as const;
+export type TicketStatus = (typeof TICKET_STATUSES)[number];
+
+export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export const RETURN_STATUSES = ["requested", "approved", "rejected"] as const;
+export type ReturnStatus = (typeof RETURN_STATUSES)[number];
+
+/** Return statuses whose items count as (about to be) returned. */
+export const CLAIMING_RETURN_STATUSES: ReturnStatus[] = ["requested", "approved"];
+
+export type AuthorRole = "customer" | "agent" | "admin";
+
+export interface TicketMessage {
+	id: string;
+	authorId: string;
+	authorRole: AuthorRole;
+	body: string;
+	at: string;
+}
+
+export interface ReturnRecord {
+	/** The `returnId` of `return.approved`: fixed when the return is requested, so a re-sent event carries the same one. */
+	id: string;
+	status: ReturnStatus;
+	reason: string | null;
+	decidedBy: string | null;
+	decidedAt: string | null;
+}
+
+export interface TicketRecord {
+	_id: string;
+	userId: string;
+	type: TicketType;
+	subject: string;
+	status: TicketStatus;
+	priority: Priority;
+	assigneeId: string | null;
+	orderId: string | null;
+	items: ItemQuantity[];
+	rating: number | null;
+	messages: TicketMessage[];
+	return: ReturnRecord | null;
+	/**
+	 * Return tickets only: `<orderId>#<n>` where n is how many return tickets the order had
+	 * before this one. A unique index on it makes two concurrent returns of one order collide,
+	 * so the loser re-counts what is still returnable (see tickets.service `create`).
+	 */
+	returnSlot?: string;
+	outbox?: EventEnvelope[];
+	createdAt: string;
+	updatedAt: string;
+}
+
+export interface PublicTicket {
+	id: string;
+	userId: string;
+	type: TicketType;
+	subject: string;
+	status: TicketStatus;
+	priority: Priority;
+	assigneeId: string | null;
+	orderId: string | null;
+	items: ItemQuantity[];
+	rating: number | null;
+	messages: TicketMessage[];
+	return: { status: ReturnStatus; reason: string | null } | null;
+	createdAt: string;
+	updatedAt: string;
+}
+
+/** The only shape a ticket leaves the service in. */
+export function publicTicket(t: TicketRecord): PublicTicket {
+	return {
+		id: t._id,
+		userId: t.userId,
+		type: t.type,
+		subject: t.subject,
+		status: t.status,
+		priority: t.priority,
+		assigneeId: t.assigneeId,
+		orderId: t.orderId,
+		items: t.items.map(i => ({ productId: i.productId, quantity: i.quantity })),
+		rating: t.rating,
+		messages: t.messages.map(m => ({ id: m.id, authorId: m.authorId, authorRole: m.authorRole, body: m.body, at: m.at })),
+		return: t.return ? { status: t.return.status, reason: t.return.reason } : null,
+		createdAt: t.createdAt,
+		updatedAt: t.updatedAt,
+	};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Who may see a ticket, and as whom they write in it
+
+/** Owners and staff see a ticket; everyone else must not learn that it exists. */
+export function canSee(user: AuthUser, ticket: Pick<TicketRecord, "userId">): boolean {
+	return ticket.userId === user.id || isStaff(user);
+}
+
+/** The owner writes as the customer, even when they are staff themselves; others as their highest role. */
+export function authorRoleOf(user: AuthUser, ticket: Pick<TicketRecord, "userId">): AuthorRole {
+	if (ticket.userId === user.id) return "customer";
+	if (user.roles.includes("admin")) return "admin";
+	if (user.roles.includes("agent")) return "agent";
+	return "customer";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creating a ticket: which fields go with which type
+
+export interface NewTicketInput {
+	type: TicketType;
+	orderId?: string;
+	items?: ItemQuantity[];
+	rating?: number;
+}
+
+export function newTicketProblems(input: NewTicketInput): FieldProblem[] {
+	const problems: FieldProblem[] = [];
+	if (input.type === "return") {
+		if (input.orderId === undefined) problems.push({ field: "orderId", message: "A return needs the 'orderId' of a delivered order.", type: "required" });
+		if (input.items === undefined) problems.push({ field: "items", message: "A return needs the 'items' to return: [{ productId, quantity }].", type: "required" });
+	} else if (input.items !== undefined) {
+		problems.push({ field: "items", message: "'items' is only allowed on return tickets.", type: "forbidden" });
+	}
+	if (input.type === "feedback") {
+		if (input.rating === undefined) problems.push({ field: "rating", message: "Feedback needs a 'rating' from 1 to 5.", type: "required" });
+	} else if (input.rating !== undefined) {
+		problems.push({ field: "rating", message: "'rating' is only allowed on feedback tickets.", type: "forbidden" });
+	}
+	(input.items ?? []).forEach((item, i) => {
+		if (input.items!.findIndex(other => other.productId === item.productId) !== i) {
+			problems.push({ field: `items[${i}].productId`, message: "Each product may appear once; give its total quantity.", type: "duplicate" });
+		}
+	});
+	return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status
+
+export type Refusal = { ok: true } | { ok: false; reason: string; type: string };
+const OK: Refusal = { ok: true };
+
+/**
+ * Staff move a ticket between statuses freely, except: `closed` is final, and a return
+ * ticket cannot be resolved or closed while its return still waits for a decision
+ * (its items would stay counted as being returned forever).
+ */
+export function statusChangeRefusal(ticket: Pick<TicketRecord, "status" | "return">, to: TicketStatus): Refusal {
+	if (ticket.status === to) return OK;
+	if (ticket.status === "closed") return { ok: false, reason: "A closed ticket cannot change status.", type: "TICKET_CLOSED" };
+	if ((to === "resolved" || to === "closed") && ticket.return?.status === "requested") {
+		return { ok: false, reason: "Approve or reject the return before resolving or closing this ticket.", type: "RETURN_UNDECIDED" };
+	}
+	return OK;
+}
+
+export function replyRefusal(ticket: Pick<TicketRecord, "status">): Refusal {
+	return ticket.status === "closed" ? { ok: false, reason: "A closed ticket takes no more messages.", type: "TICKET_CLOSED" } : OK;
+}
+
+/** Approving or rejecting: only a return that is still requested (the compare-and-set condition). */
+export function returnDecisionRefusal(ticket: Pick<TicketRecord, "type" | "return">): Refusal {
+	if (ticket.type !== "return" || !ticket.return) return { ok: false, reason: "This ticket is not a return.", type: "NOT_A_RETURN" };
+	if (ticket.return.status !== "requested") return { ok: false, reason: `The return was already ${ticket.return.status}.`, type: "RETURN_ALREADY_DECIDED" };
+	return OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Returns: which items of an order can still be returned
+
+export interface OrderLine {
+	productId: string;
+	quantity: number;
+}
+
+/** Quantities per product claimed by returns that are requested or approved (rejected ones free theirs). */
+export function claimedQuantities(returns: Pick<TicketRecord, "items" | "return">[]): Map<string, number> {
+	const claimed = new Map<string, number>();
+	for (const t of returns) {
+		if (!t.return || !CLAIMING_RETURN_STATUSES.includes(t.return.status)) continue;
+		for (const item of t.items) claimed.set(item.productId, (claimed.get(item.productId) ?? 0) + item.quantity);
+	}
+	return claimed;
+}
+
+/** What can still be returned of each product of the order. */
+export function returnableQuantities(orderLines: OrderLine[], claimed: Map<string, number>): Map<string, number> {
+	const ordered = new Map<string, number>();
+	for (const line of orderLines) ordered.set(line.productId, (ordered.get(line.productId) ?? 0) + line.quantity);
+	const left = new Map<string, number>();
+	for (const [productId, quantity] of ordered) left.set(productId, Math.max(0, quantity - (claimed.get(productId) ?? 0)));
+	return left;
+}
+
+/** Each requested line must be a product of the order, in at most the quantity still returnable. */
+export function returnItemProblems(orderLines: OrderLine[], claimed: Map<string, number>, requested: ItemQuantity[]): FieldProblem[] {
+	const left = returnableQuantities(orderLines, claimed);
+	const problems: FieldProblem[] = [];
+	requested.forEach((item, i) => {
+		const available = left.get(item.productId);
+		if (available === undefined) {
+			problems.push({ field: `items[${i}].productId`, message: "This product is not part of the order.", type: "notInOrder" });
+		} else if (item.quantity > available) {
+			problems.push({
+				field: `items[${i}].quantity`,
+				message: available === 0 ? "This product was already returned in full (or its return is pending)." : `Only ${available} of this product can still be returned.`,
+				type: "returnQuantity",
+			});
+		}
+	});
+	return problems;
+}
+
+export function returnSlot(orderId: string, returnTicketsBefore: number): string {
+	return `${orderId}#${returnTicketsBefore}`;
+}
