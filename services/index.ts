@@ -2,8 +2,12 @@
 import type { ServiceSchema } from "moleculer";
 import ApiService from "./api.service.js";
 import UsersService from "./users.service.js";
+import TicketsService from "./tickets.service.js";
+import NotificationsService from "./notifications.service.js";
 
 export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	users: UsersService,
+	tickets: TicketsService,
+	notifications: NotificationsService,
 	api: ApiService,
 };

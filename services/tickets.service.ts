@@ -101,12 +101,12 @@ type Self = Service & {
 	collection<T extends { _id: string }>(name: string): Collection<T>;
 	domainEvent<T extends EventType>(type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T>;
 	relayOutbox(): Promise<void>;
-	visibleTicket(ctx: ShopContext, id: string): Promise<TicketRecord>;
+	visibleTicket(ctx: ShopContext<unknown>, id: string): Promise<TicketRecord>;
 	existingTicket(id: string): Promise<TicketRecord>;
-	callerOrder(ctx: ShopContext, orderId: string, userId: string): Promise<OrderSummary>;
+	callerOrder(ctx: ShopContext<unknown>, orderId: string, userId: string): Promise<OrderSummary>;
 	insertReturn(ticket: TicketRecord, order: OrderSummary): Promise<TicketRecord>;
-	withDetails(ctx: ShopContext, ticket: TicketRecord): Promise<PublicTicket & { customer: CustomerDetails; order: OrderDetails | null }>;
-	checkAssignee(ctx: ShopContext, assigneeId: string): Promise<void>;
+	withDetails(ctx: ShopContext<unknown>, ticket: TicketRecord): Promise<PublicTicket & { customer: CustomerDetails; order: OrderDetails | null }>;
+	checkAssignee(ctx: ShopContext<unknown>, assigneeId: string): Promise<void>;
 	decideReturn(ctx: ShopContext<{ id: string; reason?: string }>, decision: "approved" | "rejected"): Promise<PublicTicket>;
 };
 
@@ -280,7 +280,7 @@ const TicketsService = defineService<Self>({
 
 	methods: {
 		/** The ticket if the caller may see it; 404 alike for missing and someone else's. */
-		async visibleTicket(ctx: ShopContext, id: string): Promise<TicketRecord> {
+		async visibleTicket(ctx: ShopContext<unknown>, id: string): Promise<TicketRecord> {
 			const ticket = await this.tickets.findById(id);
 			if (!ticket || !canSee(requireUser(ctx), ticket)) throw notFound("Ticket", id);
 			return ticket;
@@ -293,7 +293,7 @@ const TicketsService = defineService<Self>({
 		},
 
 		/** The caller's own order: 404 for a missing or someone else's order, 503 when orders does not answer. */
-		async callerOrder(ctx: ShopContext, orderId: string, userId: string): Promise<OrderSummary> {
+		async callerOrder(ctx: ShopContext<unknown>, orderId: string, userId: string): Promise<OrderSummary> {
 			try {
 				return await ctx.call<OrderSummary, { orderId: string; userId: string }>("orders.summaryForUser", { orderId, userId }, { timeout: ORDER_CHECK_TIMEOUT_MS });
 			} catch (err) {
@@ -326,7 +326,7 @@ const TicketsService = defineService<Self>({
 		},
 
 		/** The ticket with `customer` and `order` from their services, each marked unavailable when it cannot be had. */
-		async withDetails(ctx: ShopContext, ticket: TicketRecord) {
+		async withDetails(ctx: ShopContext<unknown>, ticket: TicketRecord) {
 			const customer = async (): Promise<CustomerDetails> => {
 				try {
 					const u = await ctx.call<UserSummary | null, { id: string }>("users.summary", { id: ticket.userId }, { timeout: DETAILS_TIMEOUT_MS });
@@ -351,7 +351,7 @@ const TicketsService = defineService<Self>({
 		},
 
 		/** The assignee must be an existing agent or admin (422 on `assigneeId` otherwise). */
-		async checkAssignee(ctx: ShopContext, assigneeId: string): Promise<void> {
+		async checkAssignee(ctx: ShopContext<unknown>, assigneeId: string): Promise<void> {
 			let assignee: { roles: Role[] };
 			try {
 				// users.summary has no roles; users.get has them. This is a trusted service-to-service
