@@ -1,9 +1,11 @@
 /**
  * Is this node ready to serve? Its transporter is connected, every local service that keeps
- * a database answers, and the event transport answers. Used by GET /api/ready.
+ * a database answers, the event transport answers, and no outbox holds more than
+ * OUTBOX_BACKLOG_MAX unpublished events. Used by GET /api/ready and the `$node.ready` action.
  */
 import type { ServiceBroker, Service } from "moleculer";
 import { currentTransport } from "./events/registry.js";
+import { backlogCheck } from "./observability/outbox.js";
 
 export interface ReadinessReport {
 	ready: boolean;
@@ -34,8 +36,9 @@ export async function checkReadiness(broker: ServiceBroker, timeoutMs = 2000): P
 	if (broker.transit) {
 		checks.transporter = { ok: !!broker.transit.connected, ...(broker.transit.connected ? {} : { detail: "not connected" }) };
 	}
-	for (const svc of broker.services as (Service & { readiness?: ReadyCheck })[]) {
+	for (const svc of broker.services as (Service & { readiness?: ReadyCheck; outboxBacklog?: () => Promise<number> })[]) {
 		if (typeof svc.readiness === "function") checks[`database:${svc.name}`] = await withTimeout(() => svc.readiness!.call(svc), timeoutMs);
+		if (typeof svc.outboxBacklog === "function") checks[`outbox:${svc.name}`] = await withTimeout(async () => backlogCheck(await svc.outboxBacklog!.call(svc)), timeoutMs);
 	}
 	const transport = currentTransport(broker);
 	if (transport) checks[`events:${transport.kind}`] = await withTimeout(() => transport.health(), timeoutMs);

@@ -21,6 +21,9 @@ import { acquireTransport, releaseTransport } from "../lib/events/registry.js";
 import type { EventHandler, EventTransport } from "../lib/events/transport.js";
 import { DuplicateKeyError, type Collection, type Doc } from "../lib/store.js";
 import { defineMixin } from "../lib/service.js";
+import { recordEventConsumed, recordEventsPublished, setOutboxBacklog } from "../lib/observability/metrics.js";
+import { runForRequest } from "../lib/observability/context.js";
+import { consumerContextOptions, producerTrace, traceConsumer } from "../lib/observability/tracing.js";
 
 export interface OutboxDoc extends Doc {
 	outbox?: EventEnvelope[];
@@ -38,7 +41,7 @@ export interface EventsMixinOptions {
 }
 
 export interface EventsMethods {
-	domainEvent<T extends EventType>(this: EventsThis, type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T>;
+	domainEvent<T extends EventType>(type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T>;
 	relayOutbox(): Promise<void>;
 	/** Hooks for metrics; no-ops unless a service defines them. */
 	onEventsPublished?(events: EventEnvelope[]): void;
@@ -49,6 +52,7 @@ type EventsThis = Service &
 	EventsMethods & {
 		collection<T extends Doc>(name: string): Collection<T>;
 		relayCollection(name: string): Promise<void>;
+		outboxBacklog(): Promise<number>;
 		applyDomainEvent(event: EventEnvelope): Promise<void>;
 		$transport?: EventTransport;
 		$handler?: EventHandler;
@@ -109,7 +113,7 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 					key: String(payload[keyField]),
 					source: this.name,
 					occurredAt: new Date().toISOString(),
-					requestId: (ctx?.requestID as string | undefined) ?? null,
+					...producerTrace(ctx),
 					payload,
 				};
 			},
@@ -130,9 +134,11 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 								await this.relayCollection(name);
 							}
 						} while (this.$relay.again && !this.$relay.stopped);
+						setOutboxBacklog(this.broker, this.name, 0);
 					} catch (err) {
 						// The events stay in the outbox; the next tick tries again.
 						this.logger.warn(`Outbox relay failed, will retry: ${(err as Error).message}`);
+						await this.outboxBacklog().catch(() => undefined);
 					} finally {
 						this.$relay.running = false;
 					}
@@ -147,30 +153,52 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 					if (docs.length === 0) return;
 					for (const doc of docs) {
 						const events = doc.outbox ?? [];
-						await this.$transport!.publish(events);
+						try {
+							await this.$transport!.publish(events);
+						} catch (err) {
+							recordEventsPublished(this.broker, events, "failed");
+							throw err;
+						}
 						await coll.updateWhere({ _id: doc._id }, { $pull: { outbox: { id: { $in: events.map(e => e.id) } } } });
+						recordEventsPublished(this.broker, events);
 						this.onEventsPublished?.(events);
 					}
 					if (docs.length < 50) return;
 				}
 			},
 
+			/** Documents whose outbox holds unpublished events (readiness, and the shop_outbox_backlog gauge). */
+			...(outboxCollections.length > 0 && {
+				async outboxBacklog(this: EventsThis): Promise<number> {
+					let total = 0;
+					for (const name of outboxCollections) total += await this.collection<OutboxDoc>(name).count({ "outbox.0": { $exists: true } });
+					setOutboxBacklog(this.broker, this.name, total);
+					return total;
+				},
+			}),
+
 			/** Apply one delivered event once: skip it if recorded, record it after the handler. */
 			async applyDomainEvent(this: EventsThis, event: EventEnvelope): Promise<void> {
 				const processed = this.collection<ProcessedEvent>("processed_events");
-				if (await processed.findById(event.id)) return;
+				if (await processed.findById(event.id)) return recordEventConsumed(this.broker, this.name, event, "duplicate");
 				const handler = this.schema.domainEvents?.[event.type];
 				if (!handler) return;
 				const ctx = this.broker.ContextFactory.create(this.broker, null as never, event.payload, {
-					requestID: event.requestId ?? event.id,
+					...consumerContextOptions(event),
 					meta: { requestId: event.requestId, eventId: event.id, eventType: event.type },
 				}) as Context;
-				await handler.call(this, event as AnyEnvelope, ctx);
+				try {
+					await runForRequest(ctx.requestID, () => traceConsumer(this, ctx, event, () => handler.call(this, event as AnyEnvelope, ctx)));
+				} catch (err) {
+					recordEventConsumed(this.broker, this.name, event, "failed");
+					throw err;
+				}
 				try {
 					await processed.insert({ _id: event.id, type: event.type, at: new Date().toISOString() });
 				} catch (err) {
 					if (!(err instanceof DuplicateKeyError)) throw err;
 				}
+				recordEventConsumed(this.broker, this.name, event, "ok");
 				this.onEventConsumed?.(event);
 			},
 		},

@@ -51,7 +51,9 @@ async function onEvent(this: Self, event: AnyEnvelope, ctx: ShopContext): Promis
 
 const NotificationsService = defineService<Self>({
 	name: "notifications",
-	mixins: [DbMixin({ notifications: { indexes: [{ fields: { userId: 1 } }] }, email_deliveries: {} }), EventsMixin()],
+	// Events first: Moleculer starts the last mixin's hooks first, so this order connects the
+	// database before events are consumed (and stops consuming before it disconnects).
+	mixins: [EventsMixin(), DbMixin({ notifications: { indexes: [{ fields: { userId: 1 } }] }, email_deliveries: {} })],
 
 	actions: {
 		list: {

@@ -110,9 +110,13 @@ type Self = Service & {
 	decideReturn(ctx: ShopContext<{ id: string; reason?: string }>, decision: "approved" | "rejected"): Promise<PublicTicket>;
 };
 
-function isClientError(err: unknown): boolean {
-	const code = (err as { code?: unknown }).code;
-	return typeof code === "number" && code >= 400 && code < 500;
+/**
+ * The called service refused the input (4xx). Moleculer's own "no such service / node" errors
+ * are 404s too, but retryable: those mean the service is down, not the thing missing.
+ */
+function refusedByService(err: unknown): boolean {
+	const e = err as { code?: unknown; retryable?: boolean };
+	return typeof e.code === "number" && e.code >= 400 && e.code < 500 && e.retryable !== true;
 }
 
 function refuse(refusal: Refusal, data?: unknown): void {
@@ -121,13 +125,15 @@ function refuse(refusal: Refusal, data?: unknown): void {
 
 const TicketsService = defineService<Self>({
 	name: "tickets",
+	// Events first: Moleculer starts the last mixin's hooks first, so this order connects the
+	// database before the outbox relay and the event subscription start (and stops them after).
 	mixins: [
+		EventsMixin({ outbox: ["tickets"] }),
 		DbMixin({
 			tickets: {
 				indexes: [{ fields: { userId: 1 } }, { fields: { orderId: 1 } }, { fields: { status: 1 } }, { fields: { returnSlot: 1 }, unique: true, sparse: true }],
 			},
 		}),
-		EventsMixin({ outbox: ["tickets"] }),
 	],
 
 	actions: {
@@ -219,7 +225,8 @@ const TicketsService = defineService<Self>({
 				);
 				if (added === 0) refuse(replyRefusal({ status: "closed" }));
 				void this.relayOutbox();
-				return message;
+				// The ticket with its thread (the contract's answer), the new message last.
+				return publicTicket(await this.existingTicket(ticket._id));
 			},
 		},
 
@@ -298,7 +305,7 @@ const TicketsService = defineService<Self>({
 				return await ctx.call<OrderSummary, { orderId: string; userId: string }>("orders.summaryForUser", { orderId, userId }, { timeout: ORDER_CHECK_TIMEOUT_MS });
 			} catch (err) {
 				// 404 (missing or not the caller's) or any other refusal of this id: not an order the caller can use.
-				if (isClientError(err)) throw notFound("Order", orderId);
+				if (refusedByService(err)) throw notFound("Order", orderId);
 				this.logger.warn(`Could not check order ${orderId}: ${(err as Error).message}`);
 				throw unavailable("The order could not be checked right now; try again later.");
 			}
@@ -358,7 +365,7 @@ const TicketsService = defineService<Self>({
 				// call: roles are enforced by the gateway, and only the roles are used here.
 				assignee = await ctx.call<{ roles: Role[] }, { id: string }>("users.get", { id: assigneeId }, { timeout: ORDER_CHECK_TIMEOUT_MS });
 			} catch (err) {
-				if ((err as { code?: number }).code === 404) throw invalidField("assigneeId", "There is no user with this id.", "notFound");
+				if (refusedByService(err)) throw invalidField("assigneeId", "There is no user with this id.", "notFound");
 				this.logger.warn(`Could not check assignee ${assigneeId}: ${(err as Error).message}`);
 				throw unavailable("The assignee could not be checked right now; try again later.");
 			}

@@ -15,8 +15,9 @@ export type CancelReason = "out_of_stock" | "payment_declined" | "reservation_ex
 
 export interface EventPayloads {
 	"order.placed": { orderId: string; userId: string; items: ItemQuantity[]; total: number; currency: string };
-	"order.paid": { orderId: string; userId: string; items: ItemQuantity[]; total: number; currency: string };
-	"order.cancelled": { orderId: string; userId: string; items: ItemQuantity[]; reason: CancelReason; refunded: boolean };
+	/** `placedAt` (optional): when the order was placed, for the checkout settle-time metric. */
+	"order.paid": { orderId: string; userId: string; items: ItemQuantity[]; total: number; currency: string; placedAt?: string };
+	"order.cancelled": { orderId: string; userId: string; items: ItemQuantity[]; reason: CancelReason; refunded: boolean; placedAt?: string };
 	"order.shipped": { orderId: string; userId: string };
 	"order.delivered": { orderId: string; userId: string };
 	"order.refunded": { orderId: string; userId: string; refundId: string; amount: number; currency: string; reason: string; items: ItemQuantity[]; full: boolean };
@@ -85,8 +86,10 @@ export interface EventEnvelope<T extends EventType = EventType> {
 	/** The service that produced it. */
 	source: string;
 	occurredAt: string;
-	/** The X-Request-ID of the request that caused it, when there was one. */
+	/** The X-Request-ID of the request that caused it, when there was one. It is also the trace id. */
 	requestId: string | null;
+	/** The tracing span that produced it (optional), so the consumer's span joins that trace as its child. */
+	spanId?: string | null;
 	payload: EventPayloads[T];
 }
 

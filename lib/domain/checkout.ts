@@ -1,0 +1,201 @@
+/**
+ * The cart and checkout rules: a cart priced with the catalog's current prices, what makes a
+ * cart or an address unfit for checkout, the order lines snapshotted from it, and the request
+ * fingerprint an Idempotency-Key is bound to. Pure: the orders service loads and stores.
+ */
+import { createHash } from "node:crypto";
+import type { FieldProblem } from "../errors.js";
+import { DEFAULT_CURRENCY, lineTotal, sum, type MinorUnits } from "./money.js";
+import type { OrderItem } from "./orders.js";
+import { cardDigits, last4 } from "../payments/card.js";
+
+export const MAX_QUANTITY = 99;
+export const MAX_CART_LINES = 50;
+
+/** Ids that may become part of a field path (`lines.<productId>`): no dots, no `$`. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface ShippingAddress {
+	name: string;
+	line1: string;
+	line2?: string;
+	city: string;
+	region?: string;
+	postalCode: string;
+	country: string;
+}
+
+// ISO 3166-1 alpha-2, officially assigned codes.
+const COUNTRIES = new Set(
+	(
+		"AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ " +
+		"CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR " +
+		"GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP " +
+		"KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT " +
+		"MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW " +
+		"SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG " +
+		"UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW"
+	).split(" "),
+);
+
+export function isCountryCode(code: string): boolean {
+	return COUNTRIES.has(code);
+}
+
+const text = (max: number, optional = false) => ({ type: "string", trim: true, min: optional ? 0 : 1, max, optional });
+
+/** fastest-validator schema of `shippingAddress`. */
+export const shippingAddressParams = {
+	type: "object",
+	strict: true,
+	props: {
+		name: text(100),
+		line1: text(200),
+		line2: text(200, true),
+		city: text(100),
+		region: text(100, true),
+		postalCode: { type: "string", trim: true, min: 1, max: 20, pattern: /^[A-Za-z0-9 -]+$/ },
+		country: { type: "string", pattern: /^[A-Z]{2}$/, messages: { stringPattern: "The '{field}' field must be an ISO 3166-1 alpha-2 code such as 'DE'." } },
+	},
+};
+
+/** fastest-validator schema of `payment`; the card itself is checked by lib/payments/card.ts. */
+export const paymentParams = {
+	type: "object",
+	strict: true,
+	props: {
+		method: { type: "enum", values: ["card"] },
+		cardNumber: { type: "string", min: 12, max: 23 },
+		expMonth: { type: "number", integer: true, min: 1, max: 12 },
+		expYear: { type: "number", integer: true, min: 2000, max: 2100 },
+		cvc: { type: "string", min: 3, max: 4 },
+	},
+};
+
+export function addressProblems(address: ShippingAddress): FieldProblem[] {
+	return isCountryCode(address.country) ? [] : [{ field: "shippingAddress.country", message: "Unknown country code.", type: "country" }];
+}
+
+export interface CartLine {
+	quantity: number;
+	addedAt: string;
+}
+
+export interface CartRecord {
+	_id: string;
+	/** By product id. A map, so adding one product is one atomic `$inc`/`$set` of its entry. */
+	lines: Record<string, CartLine>;
+	updatedAt: string;
+}
+
+/** What the catalog says of a product now (`products.byIds`). */
+export interface CatalogPrice {
+	id: string;
+	sku: string;
+	name: string;
+	price: MinorUnits;
+	currency: string;
+	active: boolean;
+}
+
+export interface CartItemView {
+	productId: string;
+	name: string;
+	unitPrice: MinorUnits;
+	quantity: number;
+	lineTotal: MinorUnits;
+}
+
+export interface PricedCart {
+	items: CartItemView[];
+	subtotal: MinorUnits;
+	currency: string;
+	/** Lines whose product is gone or inactive: not shown, not sold. */
+	unavailable: string[];
+	/** Lines whose product is now priced in another currency than the cart's. */
+	otherCurrency: string[];
+	/** The catalog entries of the priced lines, for the order snapshot. */
+	products: Map<string, CatalogPrice>;
+}
+
+/** The cart with current prices, oldest line first. The cart's currency is its first line's. */
+export function priceCart(lines: Record<string, CartLine>, catalog: readonly CatalogPrice[]): PricedCart {
+	const byId = new Map(catalog.map(p => [p.id, p]));
+	const ordered = Object.entries(lines).sort(([, a], [, b]) => a.addedAt.localeCompare(b.addedAt));
+	const items: CartItemView[] = [];
+	const unavailable: string[] = [];
+	const otherCurrency: string[] = [];
+	const products = new Map<string, CatalogPrice>();
+	let currency: string | undefined;
+	for (const [productId, line] of ordered) {
+		const p = byId.get(productId);
+		if (!p || !p.active) {
+			unavailable.push(productId);
+			continue;
+		}
+		currency ??= p.currency;
+		if (p.currency !== currency) {
+			otherCurrency.push(productId);
+			continue;
+		}
+		products.set(productId, p);
+		items.push({ productId, name: p.name, unitPrice: p.price, quantity: line.quantity, lineTotal: lineTotal(p.price, line.quantity) });
+	}
+	return { items, subtotal: sum(items.map(i => i.lineTotal)), currency: currency ?? DEFAULT_CURRENCY, unavailable, otherCurrency, products };
+}
+
+/** Why this cart cannot be checked out (empty: it can). */
+export function cartProblems(cart: PricedCart): FieldProblem[] {
+	const problems: FieldProblem[] = [];
+	if (cart.unavailable.length) problems.push({ field: "cart", message: `Some products are no longer available: ${cart.unavailable.join(", ")}. Remove them from the cart.`, type: "unavailable" });
+	if (cart.otherCurrency.length) problems.push({ field: "cart", message: `Some products are priced in another currency than ${cart.currency}: ${cart.otherCurrency.join(", ")}.`, type: "currency" });
+	if (cart.items.length === 0 && problems.length === 0) problems.push({ field: "cart", message: "The cart is empty.", type: "empty" });
+	return problems;
+}
+
+/** The order's lines, frozen at checkout: later price changes do not touch a placed order. */
+export function snapshotItems(cart: PricedCart): OrderItem[] {
+	return cart.items.map(i => ({
+		productId: i.productId,
+		sku: cart.products.get(i.productId)?.sku ?? "",
+		name: i.name,
+		unitPrice: i.unitPrice,
+		quantity: i.quantity,
+		lineTotal: i.lineTotal,
+	}));
+}
+
+export interface CheckoutBody {
+	shippingAddress: ShippingAddress;
+	payment: { method: "card"; cardNumber: string; expMonth: number; expYear: number; cvc: string };
+}
+
+function canonical(value: unknown): string {
+	if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+	if (value && typeof value === "object") {
+		const entries = Object.entries(value as Record<string, unknown>)
+			.filter(([, v]) => v !== undefined)
+			.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+		return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+	}
+	return JSON.stringify(value);
+}
+
+/**
+ * The fingerprint an Idempotency-Key is bound to. Only the card's last 4 digits take part:
+ * a hash of the full number would itself be card data to protect.
+ */
+export function requestFingerprint(body: CheckoutBody): string {
+	const digits = cardDigits(body.payment.cardNumber) ?? body.payment.cardNumber;
+	const { cardNumber: _n, cvc: _c, ...payment } = body.payment;
+	return createHash("sha256")
+		.update(canonical({ shippingAddress: body.shippingAddress, payment: { ...payment, last4: last4(digits) } }))
+		.digest("hex");
+}
+
+/** An Idempotency-Key: 1 to 255 printable ASCII characters. */
+export function idempotencyKeyProblem(key: string | undefined): string | null {
+	if (key === undefined || key === "") return "The Idempotency-Key header is required.";
+	if (!/^[\x21-\x7E]{1,255}$/.test(key)) return "The Idempotency-Key header must be 1 to 255 printable ASCII characters.";
+	return null;
+}

@@ -1,0 +1,52 @@
+/**
+ * Cluster tests need the real servers (npm run infra:up). Without them they skip with a clear
+ * message; with REQUIRE_INFRA=1 (CI) a missing server is a failure instead.
+ */
+import net from "node:net";
+
+export const INFRA = {
+	nats: process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222",
+	mongo: process.env.TEST_MONGO_URL ?? "mongodb://127.0.0.1:27017",
+	kafka: process.env.TEST_KAFKA_BROKERS ?? "127.0.0.1:9092",
+};
+
+function reachable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+	return new Promise(resolve => {
+		const socket = net.connect({ host, port });
+		const done = (ok: boolean) => {
+			socket.destroy();
+			resolve(ok);
+		};
+		socket.setTimeout(timeoutMs, () => done(false));
+		socket.on("connect", () => done(true));
+		socket.on("error", () => done(false));
+	});
+}
+
+function hostPort(url: string, defaultPort: number): [string, number] {
+	const m = /^(?:\w+:\/\/)?([^:/]+)(?::(\d+))?/.exec(url);
+	return [m?.[1] ?? "127.0.0.1", Number(m?.[2] ?? defaultPort)];
+}
+
+/** Which servers are missing: empty when all answer. */
+export async function missingInfra(needs: ("nats" | "mongo" | "kafka")[] = ["nats", "mongo", "kafka"]): Promise<string[]> {
+	const missing: string[] = [];
+	for (const n of needs) {
+		const [h, p] = n === "nats" ? hostPort(INFRA.nats, 4222) : n === "mongo" ? hostPort(INFRA.mongo, 27017) : hostPort(INFRA.kafka.split(",")[0]!, 9092);
+		if (!(await reachable(h, p))) missing.push(`${n} (${h}:${p})`);
+	}
+	return missing;
+}
+
+/**
+ * Decides whether this cluster test file runs. Returns true to skip. Throws when REQUIRE_INFRA=1
+ * and a server is missing.
+ */
+export async function skipWithoutInfra(needs?: ("nats" | "mongo" | "kafka")[]): Promise<boolean> {
+	const missing = await missingInfra(needs);
+	if (missing.length === 0) return false;
+	const msg = `cluster servers not reachable: ${missing.join(", ")}. Start them with 'npm run infra:up'.`;
+	if (process.env.REQUIRE_INFRA === "1") throw new Error(`REQUIRE_INFRA=1 and ${msg}`);
+	console.warn(`SKIPPED cluster tests: ${msg}`);
+	return true;
+}
