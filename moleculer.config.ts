@@ -5,6 +5,11 @@
 import os from "node:os";
 import type { BrokerOptions } from "moleculer";
 import { config, type ShopConfig } from "./lib/config.js";
+import { loggerOptions } from "./lib/observability/logging.js";
+import { metricsOptions } from "./lib/observability/prometheus.js";
+import { tracingOptions } from "./lib/observability/tracing.js";
+import { ObservabilityMiddleware } from "./lib/observability/middleware.js";
+import { nodeServiceSchema, replCommands } from "./lib/observability/operator.js";
 
 export function brokerOptions(cfg: ShopConfig = config): BrokerOptions {
 	return {
@@ -13,22 +18,8 @@ export function brokerOptions(cfg: ShopConfig = config): BrokerOptions {
 		transporter: (cfg.transporter ?? null) as BrokerOptions["transporter"],
 		serializer: "JSON",
 
-		logger: {
-			type: "Pino",
-			options: {
-				level: cfg.logLevel,
-				pino: {
-					options: {
-						// Secrets never reach a log line, whatever logs them.
-						redact: {
-							paths: ["password", "*.password", "*.currentPassword", "*.newPassword", "*.refreshToken", "*.accessToken", "*.cardNumber", "*.cvc", "*.authorization", "*.headers.authorization", "req.headers.authorization"],
-							censor: "[redacted]",
-						},
-						...(cfg.logFormat === "text" ? { transport: undefined } : {}),
-					},
-				},
-			},
-		},
+		// Pino; JSON lines or readable text; request id, node and service on every line; no secrets.
+		logger: loggerOptions(cfg),
 		logLevel: cfg.logLevel as BrokerOptions["logLevel"],
 
 		// Every call has a deadline; retries are opt-in per call, for idempotent actions only.
@@ -44,14 +35,14 @@ export function brokerOptions(cfg: ShopConfig = config): BrokerOptions {
 		tracking: { enabled: true, shutdownTimeout: 10_000 },
 		maxCallLevel: 20,
 
-		metrics: {
-			enabled: cfg.metricsEnabled,
-			reporter: cfg.metricsEnabled ? [{ type: "Prometheus", options: { port: cfg.metricsPort, host: cfg.metricsHost, path: "/metrics", defaultLabels: (registry: { broker: { namespace: string; nodeID: string } }) => ({ namespace: registry.broker.namespace, nodeID: registry.broker.nodeID }) } }] : [],
-		},
-		tracing: {
-			enabled: cfg.tracingExporter !== "none",
-			exporter: cfg.tracingExporter === "zipkin" ? [{ type: "Zipkin", options: { baseURL: cfg.zipkinUrl ?? "http://127.0.0.1:9411" } }] : cfg.tracingExporter === "console" ? [{ type: "Console" }] : [],
-		},
+		// Prometheus on :METRICS_PORT/metrics (and /ready); the shop_* series are registered by the middleware.
+		metrics: metricsOptions(cfg),
+		// TRACING_EXPORTER: none | console | zipkin | jaeger (ZIPKIN_URL); the trace id is the request id.
+		tracing: tracingOptions(cfg),
+		middlewares: [ObservabilityMiddleware()],
+		// `$node.ready` on every node, and the operator's REPL commands (lib/observability/operator.ts).
+		internalServices: { $node: nodeServiceSchema() },
+		replOptions: { customCommands: replCommands() },
 		validator: true,
 		errorHandler: undefined,
 	};

@@ -32,11 +32,19 @@ function list(name: string): string[] {
 		.filter(Boolean);
 }
 
+function dbPrefix(v: string): string {
+	// MongoDB database names: no '/', '\\', '.', ' ', '"', '$'; keep it to the safe set.
+	if (!/^[A-Za-z0-9_-]{1,40}$/.test(v)) throw new Error(`Environment variable DB_PREFIX must be 1 to 40 letters, digits, '_' or '-', got '${v}'`);
+	return v;
+}
+
 export interface ShopConfig {
 	nodeId?: string;
 	namespace: string;
 	transporter?: string;
 	mongoUrl?: string;
+	/** MongoDB database of a service: `<dbPrefix><service>` (default `shop_users`, ...). */
+	dbPrefix: string;
 	kafkaBrokers: string[];
 	services: string[];
 	port: number;
@@ -69,6 +77,7 @@ export function loadConfig(): ShopConfig {
 		namespace: str("NAMESPACE", "shop"),
 		transporter: optional("TRANSPORTER"),
 		mongoUrl: optional("MONGO_URL"),
+		dbPrefix: dbPrefix(str("DB_PREFIX", "shop_")),
 		kafkaBrokers: list("KAFKA_BROKERS"),
 		services: list("SERVICES"),
 		port: int("PORT", 3000),

@@ -8,10 +8,14 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import { isDeepStrictEqual } from "node:util";
 import DbService from "moleculer-db";
 import MongooseDbAdapter from "moleculer-db-adapter-mongoose";
 import mongoose from "mongoose";
 import type { ServiceBroker, Service } from "moleculer";
+import { config } from "./config.js";
 
 export type Query = Record<string, unknown>;
 export type Update = Record<string, unknown>;
@@ -77,6 +81,10 @@ export class Collection<T extends Doc> {
 		const e = err as { errorType?: string; key?: string; code?: number; keyPattern?: Record<string, unknown>; message?: string };
 		if (e && e.errorType === "uniqueViolated") throw new DuplicateKeyError(this.uniqueFieldFromNedb(e));
 		if (e && e.code === 11000) throw new DuplicateKeyError(Object.keys(e.keyPattern ?? { _id: 1 })[0] ?? "_id");
+		// FerretDB v1 answers an update that breaks a unique index with an internal error naming
+		// the SQLite index, `<table>_<hash>_<index name>`, e.g. `products_f50c43ef_sku_1`.
+		const sqlite = /UNIQUE constraint failed: index '[^']*?_[0-9a-f]{8}_([^']+)'/.exec(e?.message ?? "");
+		if (sqlite) throw new DuplicateKeyError(sqlite[1]!.split(/_(?:-?1|text)(?:_|$)/)[0] || "_id");
 		throw err;
 	}
 	private uniqueFieldFromNedb(e: { message?: string }): string {
@@ -181,12 +189,58 @@ async function connectionFor(url: string, dbName: string): Promise<mongoose.Conn
  * would share one database; its `schema` mode is broken on mongoose 8.)
  */
 // The stock class's typings do not describe its protected fields; extend its runtime shape.
-const MongooseAdapterBase = MongooseDbAdapter as unknown as new (uri: string) => { broker?: ServiceBroker; service?: Service };
+const MongooseAdapterBase = MongooseDbAdapter as unknown as new (uri: string) => {
+	broker?: ServiceBroker;
+	service?: Service;
+	insert(entity: object): Promise<unknown>;
+	updateMany(query: Query, update: Update): Promise<number>;
+	updateById(id: string, update: Update): Promise<unknown>;
+};
+
+/**
+ * FerretDB v1 runs an update as read, modify in Go, write back by `_id`, with nothing isolating
+ * the read from the write: two concurrent conditional updates of one document can both "win"
+ * (a lost update: two holds on the last unit, a status moved twice), and its `$pull` ignores
+ * conditions (`$pull: { outbox: { id: { $in: [...] } } }` pulls nothing). On FerretDB v1 the
+ * adapter therefore applies updates itself, as an optimistic compare-and-set:
+ *   read the matching document and its revision token `_rev` → apply the operators in JS with
+ *   NeDB's implementation (the one the embedded mode runs) → claim the transition out of that
+ *   revision by inserting `<collection>/<id>/<rev>/<n>` into `store_revision_claims` (a unique
+ *   `_id` insert is atomic in FerretDB: SQLite enforces it) → write the document with a new token.
+ * A writer that loses a claim reads again. A claim whose writer died before writing (older than
+ * CLAIM_STALE_MS) is passed by claiming `<n+1>`; a writer never writes later than WRITE_WITHIN_MS
+ * after its read, far less than that, so a passed claim can no longer write. Claims are swept
+ * after CLAIM_KEEP_MS. MongoDB itself (single-document updates are atomic) takes the native path.
+ */
+const REV = "_rev";
+const CLAIMS = "store_revision_claims";
+const CLAIM_STALE_MS = 10_000;
+const WRITE_WITHIN_MS = 3_000;
+const CLAIM_KEEP_MS = 10 * 60_000;
+const nedbModel = createRequire(createRequire(import.meta.url).resolve("moleculer-db"))("@seald-io/nedb/lib/model.js") as {
+	modify(doc: object, update: object): Record<string, unknown>;
+};
+const ferretV1 = new WeakMap<mongoose.Connection, Promise<boolean>>();
+function isFerretDbV1(conn: mongoose.Connection): Promise<boolean> {
+	let p = ferretV1.get(conn);
+	if (!p) {
+		p = conn
+			.db!.admin()
+			.command({ buildInfo: 1 })
+			.then(info => /^v?1\./.test(String(info.ferretdbVersion ?? "")));
+		ferretV1.set(conn, p);
+	}
+	return p;
+}
+type RawDoc = Record<string, unknown> & { _id: string };
 
 class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 	model!: mongoose.Model<unknown>;
 	conn!: mongoose.Connection;
 	db: unknown;
+	/** FerretDB v1: updates go through `casUpdate` (see above). */
+	emulateUpdates = false;
+	private claimsMade = 0;
 	constructor(
 		private readonly url: string,
 		private readonly dbName: string,
@@ -205,7 +259,8 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 			{ _id: { type: String, required: true } },
 			// strictQuery off: a filter on a field the schema does not declare must reach MongoDB,
 			// never be silently dropped (a dropped condition turns a compare-and-set into a blind write).
-			{ strict: false, strictQuery: false, versionKey: false, collection: this.collectionName, autoIndex: false, id: false },
+			// minimize off: an empty object (`holds: {}`) is stored and read back as such, as on NeDB.
+			{ strict: false, strictQuery: false, versionKey: false, minimize: false, collection: this.collectionName, autoIndex: false, id: false },
 		);
 		for (const idx of this.spec.indexes ?? []) {
 			schema.index(idx.fields, { unique: !!idx.unique, sparse: !!idx.sparse, ...(idx.weights ? { weights: idx.weights } : {}) });
@@ -213,18 +268,95 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 		this.model = (this.conn.models[this.collectionName] as mongoose.Model<unknown>) ?? this.conn.model(this.collectionName, schema);
 		await this.model.createIndexes();
 		this.db = this.conn.db;
+		this.emulateUpdates = await isFerretDbV1(this.conn);
+	}
+	override insert(entity: object): Promise<unknown> {
+		return super.insert(this.emulateUpdates ? { ...entity, [REV]: randomUUID() } : entity);
+	}
+	override async updateMany(query: Query, update: Update): Promise<number> {
+		if (!this.emulateUpdates) return super.updateMany(query, update);
+		const ids = (await this.model.collection.find(query, { projection: { _id: 1 } }).toArray()).map(d => d._id);
+		let modified = 0;
+		for (const id of ids) if ((await this.casUpdate({ $and: [query, { _id: id }] }, update)).modified) modified++;
+		return modified;
+	}
+	override async updateById(id: string, update: Update): Promise<unknown> {
+		if (!this.emulateUpdates) return super.updateById(id, update);
+		const { doc } = await this.casUpdate({ _id: id }, update);
+		return doc ? this.model.hydrate(doc) : null;
+	}
+
+	/** One document's conditional update on FerretDB v1; see the comment at REV. */
+	private async casUpdate(filter: Query, update: Update): Promise<{ doc: RawDoc | null; modified: boolean }> {
+		const coll = this.model.collection as unknown as mongoose.mongo.Collection<RawDoc>;
+		// Like mongoose: an update without operators sets the fields it names.
+		const ops = Object.keys(update).some(k => k.startsWith("$")) ? update : { $set: update };
+		const deadline = Date.now() + 30_000;
+		for (let attempt = 0; Date.now() < deadline; attempt++) {
+			const readAt = Date.now();
+			const current = (await coll.findOne(filter)) as RawDoc | null;
+			if (!current) return { doc: null, modified: false };
+			const { [REV]: rev, ...plain } = current;
+			const next = nedbModel.modify(plain, ops) as RawDoc;
+			if (isDeepStrictEqual(next, plain)) return { doc: current, modified: false };
+			const claim = await this.claim(current._id, String(rev ?? "0"));
+			if (claim && Date.now() - readAt < WRITE_WITHIN_MS) {
+				const written = { ...next, [REV]: randomUUID() };
+				try {
+					await coll.replaceOne({ _id: current._id }, written);
+					return { doc: written, modified: true };
+				} catch (err) {
+					await this.releaseClaim(claim, current._id, written[REV]);
+					throw err;
+				}
+			}
+			if (claim) await this.releaseClaim(claim, current._id, undefined);
+			await new Promise(r => setTimeout(r, Math.random() * Math.min(50, 1 + attempt * 5)));
+		}
+		throw new Error(`Update of ${this.collectionName} document gave up after 30 s of contention`);
+	}
+	/** The claim id when this writer owns the transition out of revision `rev`, else null. */
+	private async claim(id: string, rev: string): Promise<string | null> {
+		const claims = this.conn.db!.collection<{ _id: string; at: Date }>(CLAIMS);
+		for (let n = 0; n < 20; n++) {
+			const key = `${this.collectionName}/${id}/${rev}/${n}`;
+			try {
+				await claims.insertOne({ _id: key, at: new Date() });
+				if (++this.claimsMade % 500 === 0) void claims.deleteMany({ at: { $lt: new Date(Date.now() - CLAIM_KEEP_MS) } }).catch(() => undefined);
+				return key;
+			} catch (err) {
+				if ((err as { code?: number }).code !== 11000) throw err;
+				const held = await claims.findOne({ _id: key });
+				// Held by a writer that may still write: let it. Older: its writer died; pass it.
+				if (held && Date.now() - held.at.getTime() < CLAIM_STALE_MS) return null;
+			}
+		}
+		return null;
+	}
+	/** Give a claim back unless its write landed (then it must stay, or a late reader could win it again). */
+	private async releaseClaim(key: string, id: string, written: unknown): Promise<void> {
+		try {
+			const now = await (this.model.collection as unknown as mongoose.mongo.Collection<RawDoc>).findOne({ _id: id }, { projection: { [REV]: 1 } });
+			if (written !== undefined && now?.[REV] === written) return;
+			await this.conn.db!.collection<{ _id: string }>(CLAIMS).deleteOne({ _id: key });
+		} catch {
+			// Unknown: keep it; it goes stale and is passed.
+		}
 	}
 	async disconnect(): Promise<void> {
 		// The connection is shared by the service's collections; closing it once is enough.
 		if (this.conn.readyState === 1 || this.conn.readyState === 2) await this.conn.close();
 	}
 	entityToObject(entity: unknown): unknown {
-		return (entity as mongoose.Document).toObject({ flattenMaps: false, versionKey: false });
+		const obj = (entity as mongoose.Document).toObject({ flattenMaps: false, versionKey: false, minimize: false }) as Record<string, unknown>;
+		delete obj[REV];
+		return obj;
 	}
 }
 
-export function createMongoAdapter(url: string, service: string, collection: string, spec: CollectionSpec): DbAdapter {
-	return new ServiceDatabaseMongooseAdapter(url, `shop_${service}`, collection, spec) as unknown as DbAdapter;
+/** The adapter of one collection in the service's own database, `<DB_PREFIX><service>` (default `shop_<service>`). */
+export function createMongoAdapter(url: string, service: string, collection: string, spec: CollectionSpec, dbPrefix = config.dbPrefix): DbAdapter {
+	return new ServiceDatabaseMongooseAdapter(url, `${dbPrefix}${service}`, collection, spec) as unknown as DbAdapter;
 }
 
 export interface StorageSettings {

@@ -57,6 +57,9 @@ type EventsThis = Service &
 		$transport?: EventTransport;
 		$handler?: EventHandler;
 		$relay: { timer?: NodeJS.Timeout; running: boolean; again: boolean; stopped: boolean; current?: Promise<void> };
+		$brokerStarted: Promise<void>;
+		$markBrokerStarted: () => void;
+		beginRelaying(): void;
 		schema: ServiceSchema & { domainEvents?: Record<string, DomainEventHandler<unknown>> };
 	};
 
@@ -76,20 +79,19 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 		},
 		created() {
 			this.$relay = { running: false, again: false, stopped: false };
+			this.$brokerStarted = new Promise<void>(resolve => (this.$markBrokerStarted = resolve));
 		},
 		async started() {
 			this.$transport = await acquireTransport(this.broker);
 			const handlers = this.schema.domainEvents ?? {};
 			const types = Object.keys(handlers) as EventType[];
 			if (types.length > 0) {
+				// Subscribed now, so no event published at start-up is missed; applied only once every
+				// service of the broker has started (see applyDomainEvent), whatever the mixin order.
 				this.$handler = event => this.applyDomainEvent(event);
 				await this.$transport.subscribe(this.name, types, this.$handler);
 			}
-			if (outboxCollections.length > 0) {
-				this.$relay.timer = setInterval(() => void this.relayOutbox(), config.outboxPollMs);
-				this.$relay.timer.unref();
-				void this.relayOutbox();
-			}
+			if (this.broker.started) this.beginRelaying();
 		},
 		async stopped() {
 			this.$relay.stopped = true;
@@ -99,7 +101,21 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 			if (this.$transport) await releaseTransport(this.broker);
 			this.$transport = undefined;
 		},
+		events: {
+			// Relaying starts when the whole broker has started: every consumer is subscribed by then.
+			"$broker.started"(this: EventsThis) {
+				this.beginRelaying();
+			},
+		},
 		methods: {
+			beginRelaying(this: EventsThis) {
+				this.$markBrokerStarted();
+				if (outboxCollections.length === 0 || this.$relay.timer || this.$relay.stopped) return;
+				this.$relay.timer = setInterval(() => void this.relayOutbox(), config.outboxPollMs);
+				this.$relay.timer.unref();
+				void this.relayOutbox();
+			},
+
 			/**
 			 * A new event for the outbox of the document being written. Put the result in the same
 			 * update: `{ $push: { outbox: { $each: [event] } } }`, or `outbox: [event]` on insert,
@@ -179,6 +195,7 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 
 			/** Apply one delivered event once: skip it if recorded, record it after the handler. */
 			async applyDomainEvent(this: EventsThis, event: EventEnvelope): Promise<void> {
+				await this.$brokerStarted;
 				const processed = this.collection<ProcessedEvent>("processed_events");
 				if (await processed.findById(event.id)) return recordEventConsumed(this.broker, this.name, event, "duplicate");
 				const handler = this.schema.domainEvents?.[event.type];

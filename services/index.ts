@@ -2,11 +2,15 @@
 import type { ServiceSchema } from "moleculer";
 import ApiService from "./api.service.js";
 import UsersService from "./users.service.js";
+import ProductsService from "./products.service.js";
+import OrdersService from "./orders.service.js";
 import TicketsService from "./tickets.service.js";
 import NotificationsService from "./notifications.service.js";
 
 export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	users: UsersService,
+	products: ProductsService,
+	orders: OrdersService,
 	tickets: TicketsService,
 	notifications: NotificationsService,
 	api: ApiService,

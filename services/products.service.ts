@@ -244,19 +244,22 @@ const ProductsService = defineService<Self>({
 			async handler(ctx: ShopContext<{ id: string; delta?: number; stock?: number }>) {
 				const { id, delta, stock } = ctx.params;
 				if ((delta === undefined) === (stock === undefined)) throw validationError([{ field: "delta", message: "Give exactly one of 'delta' and 'stock'.", type: "oneOf" }, { field: "stock", message: "Give exactly one of 'delta' and 'stock'.", type: "oneOf" }]);
-				for (let attempt = 0; attempt < 5; attempt++) {
-					const p = await this.findProduct(id, { includeInactive: true });
-					const change = delta ?? stock! - p.stock;
-					const held = p.stock - p.available;
-					if (p.stock + change < held || p.available + change < 0) {
-						throw conflict(`Stock cannot go below the ${held} unit(s) held by pending orders`, "STOCK_HELD", { field: delta === undefined ? "stock" : "delta", held, stock: p.stock, available: p.available });
-					}
-					// Compare-and-set on stock (commits and other adjustments change it); holds only move `available`, which the $gte keeps safe.
-					const query: Query = { _id: id, deletedAt: null, stock: p.stock, available: { $gte: -change } };
-					const n = await this.products.updateWhere(query, { $inc: { stock: change, available: change }, $set: { updatedAt: now() } });
-					if (n === 1) return publicProduct(await this.findProduct(id, { includeInactive: true }));
+				const field = delta === undefined ? "stock" : "delta";
+				const refuse = (p: ProductRecord) => conflict(`Stock cannot go below the ${p.stock - p.available} unit(s) held by pending orders`, "STOCK_HELD", { field, held: p.stock - p.available, stock: p.stock, available: p.available });
+				const apply = (query: Query, change: number) => this.products.updateWhere({ ...query, _id: id, deletedAt: null, available: { $gte: -change } }, { $inc: { stock: change, available: change }, $set: { updatedAt: now() } });
+				if (delta !== undefined) {
+					// One atomic increment: concurrent deltas all count; `available` never drops below zero.
+					if ((await apply({}, delta)) === 1) return publicProduct(await this.findProduct(id, { includeInactive: true }));
+					throw refuse(await this.findProduct(id, { includeInactive: true }));
 				}
-				throw conflict("The stock changed while adjusting it; try again", "CONCURRENT_CHANGE");
+				for (let attempt = 0; attempt < 10; attempt++) {
+					const p = await this.findProduct(id, { includeInactive: true });
+					const change = stock! - p.stock;
+					if (p.available + change < 0) throw refuse(p);
+					// Compare-and-set on the stock read (commits and other adjustments change it).
+					if ((await apply({ stock: p.stock }, change)) === 1) return publicProduct(await this.findProduct(id, { includeInactive: true }));
+				}
+				throw conflict("The stock kept changing while setting it; try again", "CONCURRENT_CHANGE");
 			},
 		},
 

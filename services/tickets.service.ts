@@ -380,9 +380,10 @@ const TicketsService = defineService<Self>({
 		async decideReturn(ctx: ShopContext<{ id: string; reason?: string }>, decision: "approved" | "rejected"): Promise<PublicTicket> {
 			const user = requireUser(ctx);
 			const ticket = await this.existingTicket(ctx.params.id);
-			refuse(returnDecisionRefusal(ticket), { status: ticket.return?.status });
-			const ret = ticket.return!;
-			const orderId = ticket.orderId!;
+			const ret = ticket.return;
+			const orderId = ticket.orderId;
+			if (ticket.type !== "return" || !ret || !orderId) throw conflict("This ticket is not a return.", "NOT_A_RETURN");
+			// Whether it is still undecided is left to the conditional write below: it alone decides.
 			const reason = ctx.params.reason ?? null;
 			const event =
 				decision === "approved"
@@ -397,9 +398,9 @@ const TicketsService = defineService<Self>({
 				},
 			);
 			if (decided === 0) {
-				// Someone decided in between.
 				const latest = await this.existingTicket(ticket._id);
-				throw conflict(`The return was already ${latest.return?.status ?? "decided"}.`, "RETURN_ALREADY_DECIDED", { status: latest.return?.status });
+				refuse(returnDecisionRefusal(latest), { status: latest.return?.status });
+				throw conflict("The return is being decided right now; try again.", "RETURN_ALREADY_DECIDED", { status: latest.return?.status });
 			}
 			void this.relayOutbox();
 			return publicTicket(await this.existingTicket(ticket._id));

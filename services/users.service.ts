@@ -14,6 +14,7 @@ import { requireUser, ROLES, type Role, type ShopContext } from "../lib/auth/acc
 import { DEFAULT_PREFERENCES, lockedFor, mergePreferences, publicUser, throttleAfterFailure, type LoginThrottleState, type Preferences, type UserRecord } from "../lib/domain/users.js";
 import { offsetOf, pageParams, paged } from "../lib/paging.js";
 import { DuplicateKeyError, type Collection } from "../lib/store.js";
+import { recordLoginFailure } from "../lib/observability/metrics.js";
 
 interface SessionRecord {
 	_id: string;
@@ -113,7 +114,10 @@ const UsersService = defineService<Self>({
 				const now = Date.now();
 				const attempts = await this.attempts.findById(email);
 				const wait = lockedFor(attempts, now);
-				if (wait > 0) throw tooManyRequests(wait, "Too many failed logins for this account; try again later");
+				if (wait > 0) {
+					recordLoginFailure(this.broker, "locked");
+					throw tooManyRequests(wait, "Too many failed logins for this account; try again later");
+				}
 
 				const user = await this.users.findOne({ email });
 				// Always run bcrypt, so an unknown email costs as long as a wrong password.
@@ -122,6 +126,7 @@ const UsersService = defineService<Self>({
 					const next = throttleAfterFailure(attempts ?? { failures: 0, lockedUntil: 0 }, now, config.rateLimit.loginFailures, config.rateLimit.loginLockSeconds);
 					const updated = await this.attempts.updateWhere({ _id: email }, { $set: next });
 					if (updated === 0) await this.attempts.insert({ _id: email, ...next }).catch(() => undefined);
+					recordLoginFailure(this.broker);
 					throw unauthorized("Invalid email or password", "INVALID_CREDENTIALS");
 				}
 				if (attempts) await this.attempts.removeById(email);

@@ -25,8 +25,10 @@ export interface KafkaTransportOptions {
 	logger: Logger;
 	partitions?: number;
 	retry?: RetryPolicy;
-	/** Prefix of consumer group ids. */
+	/** Prefix of consumer group ids (default `shop.`: `shop.<service>`). */
 	groupPrefix?: string;
+	/** Prefix of topic names (default `shop.`: `shop.orders`, ..., `shop.dead-letter`). */
+	topicPrefix?: string;
 }
 
 interface Subscription {
@@ -48,11 +50,13 @@ export class KafkaTransport implements EventTransport {
 	private readonly subscriptions = new Map<string, Subscription[]>();
 	private readonly partitions: number;
 	private readonly retry: RetryPolicy;
+	private readonly topicPrefix: string;
 	private stopping?: Promise<void>;
 
 	constructor(private readonly opts: KafkaTransportOptions) {
 		this.partitions = opts.partitions ?? Number(process.env.KAFKA_PARTITIONS ?? 6);
 		this.retry = opts.retry ?? DEFAULT_RETRY;
+		this.topicPrefix = opts.topicPrefix ?? "shop.";
 		const log = opts.logger;
 		this.kafka = new Kafka({
 			clientId: opts.clientId,
@@ -78,9 +82,14 @@ export class KafkaTransport implements EventTransport {
 		await this.producer.connect();
 	}
 
+	/** The Kafka name of a catalog topic (`shop.orders`) under this transport's prefix. */
+	topicName(topic: string): string {
+		return this.topicPrefix + topic.replace(/^shop\./, "");
+	}
+
 	private async ensureTopics(): Promise<void> {
 		const existing = new Set(await this.admin!.listTopics());
-		const wanted = [...Object.values(TOPICS), DEAD_LETTER_TOPIC].filter(t => !existing.has(t));
+		const wanted = [...Object.values(TOPICS), DEAD_LETTER_TOPIC].map(t => this.topicName(t)).filter(t => !existing.has(t));
 		if (wanted.length === 0) return;
 		try {
 			await this.admin!.createTopics({ waitForLeaders: true, topics: wanted.map(topic => ({ topic, numPartitions: this.partitions, replicationFactor: -1 })) });
@@ -115,7 +124,7 @@ export class KafkaTransport implements EventTransport {
 		if (events.length === 0) return;
 		const byTopic = new Map<string, { key: string; value: string; headers: IHeaders }[]>();
 		for (const e of events) {
-			const topic = EVENTS[e.type].topic;
+			const topic = this.topicName(EVENTS[e.type].topic);
 			const list = byTopic.get(topic) ?? [];
 			list.push({ key: e.key, value: JSON.stringify(e), headers: { "event-id": e.id, "event-type": e.type, "request-id": e.requestId ?? "" } });
 			byTopic.set(topic, list);
@@ -125,7 +134,7 @@ export class KafkaTransport implements EventTransport {
 
 	async subscribe(group: string, types: readonly EventType[], handler: EventHandler): Promise<void> {
 		const wanted = new Set(types);
-		const topics = [...new Set(types.map(t => EVENTS[t].topic))];
+		const topics = [...new Set(types.map(t => this.topicName(EVENTS[t].topic)))];
 		const groupId = `${this.opts.groupPrefix ?? "shop."}${group}`;
 		const consumer = this.kafka.consumer({
 			groupId,
@@ -181,7 +190,7 @@ export class KafkaTransport implements EventTransport {
 
 	private async deadLetter(group: string, topic: string, message: KafkaMessage, error: string): Promise<void> {
 		await this.producer!.send({
-			topic: DEAD_LETTER_TOPIC,
+			topic: this.topicName(DEAD_LETTER_TOPIC),
 			acks: -1,
 			messages: [{ key: message.key, value: message.value, headers: { ...message.headers, "dead-letter-group": group, "dead-letter-topic": topic, "dead-letter-offset": message.offset, "dead-letter-error": error.slice(0, 1000) } }],
 		});

@@ -16,7 +16,10 @@ const entries = new WeakMap<ServiceBroker, Entry>();
 async function createTransport(broker: ServiceBroker, logger: Logger): Promise<EventTransport> {
 	if (config.kafkaBrokers.length > 0) {
 		const { KafkaTransport } = await import("./kafka-transport.js");
-		return new KafkaTransport({ brokers: config.kafkaBrokers, clientId: broker.nodeID, logger });
+		// Topics and consumer groups are named after the namespace, like the NATS subjects: the
+		// default `shop` gives `shop.orders` and `shop.<service>`; another namespace is another cluster.
+		const prefix = `${broker.namespace || "shop"}.`.replace(/[^A-Za-z0-9._-]/g, "-");
+		return new KafkaTransport({ brokers: config.kafkaBrokers, clientId: broker.nodeID, logger, groupPrefix: prefix, topicPrefix: prefix });
 	}
 	return new InProcessTransport(undefined, dead =>
 		logger.error(`Event ${dead.event.type} ${dead.event.id} dead-lettered for '${dead.group}': ${dead.error}`),

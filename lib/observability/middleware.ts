@@ -14,6 +14,7 @@ import { recordHttpResponse, registerShopMetrics } from "./metrics.js";
 
 type HttpReq = IncomingMessage & { $alias?: { fullPath?: string; method?: string } };
 type Handler = (...args: unknown[]) => unknown;
+type CtxHandler = (ctx: Context) => unknown;
 
 export function ObservabilityMiddleware(): Middleware {
 	return {
@@ -22,14 +23,16 @@ export function ObservabilityMiddleware(): Middleware {
 			registerShopMetrics(broker);
 		},
 		localAction(next) {
+			const handler = next as unknown as CtxHandler;
 			return function observedAction(ctx: Context) {
-				return runForRequest(ctx.requestID, () => next(ctx));
-			} as typeof next;
+				return runForRequest(ctx.requestID, () => handler(ctx));
+			} as unknown as typeof next;
 		},
 		localEvent(next) {
+			const handler = next as unknown as CtxHandler;
 			return function observedEvent(ctx: Context) {
-				return runForRequest(ctx.requestID, () => next(ctx));
-			} as typeof next;
+				return runForRequest(ctx.requestID, () => handler(ctx));
+			} as unknown as typeof next;
 		},
 		localMethod(next, method) {
 			const m = method as unknown as { name?: string; service?: Service };

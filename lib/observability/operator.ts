@@ -8,7 +8,7 @@
  *   `$node.metrics`), next to the built-in `nodes`, `services`, `actions`, `call`, `dcall`,
  *   `emit`, `metrics`.
  */
-import type { ServiceBroker, ServiceSchema } from "moleculer";
+import type { BrokerOptions, ServiceBroker, ServiceSchema } from "moleculer";
 import { checkReadiness, type ReadinessReport } from "../readiness.js";
 
 /** The additions to `$node`, for the `internalServices` broker option. */
@@ -70,10 +70,11 @@ function valueText(v: MetricSnapshot["values"][number]): string {
 }
 
 type Print = (line: string) => void;
+type ReplCustomCommand = NonNullable<NonNullable<BrokerOptions["replOptions"]>["customCommands"]>[number];
 
 /** REPL commands for the `replOptions.customCommands` broker option. */
-export function replCommands(print: Print = line => console.log(line)) {
-	return [
+export function replCommands(print: Print = line => console.log(line)): ReplCustomCommand[] {
+	const commands = [
 		{
 			command: "ready [nodeID]",
 			description: "Readiness (transporter, databases, events, outbox) of every node, or of one",
@@ -110,4 +111,6 @@ export function replCommands(print: Print = line => console.log(line)) {
 			},
 		},
 	];
+	// moleculer-repl passes the parsed arguments as an object; Moleculer's typings say string[].
+	return commands as unknown as ReplCustomCommand[];
 }

@@ -9,7 +9,7 @@
  * second reporter that collides with the built-in one.)
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { MetricReporters, type MetricRegistry, type ServiceBroker } from "moleculer";
+import { MetricReporters, type BrokerOptions, type MetricRegistry, type ServiceBroker } from "moleculer";
 import { checkReadiness } from "../readiness.js";
 
 export class ShopPrometheusReporter extends MetricReporters.Prometheus {
@@ -29,7 +29,7 @@ export class ShopPrometheusReporter extends MetricReporters.Prometheus {
 	}
 }
 
-export function metricsOptions(cfg: { metricsEnabled: boolean; metricsPort: number; metricsHost: string }) {
+export function metricsOptions(cfg: { metricsEnabled: boolean; metricsPort: number; metricsHost: string }): BrokerOptions["metrics"] {
 	if (!cfg.metricsEnabled) return { enabled: false };
 	return {
 		enabled: true,
@@ -41,5 +41,5 @@ export function metricsOptions(cfg: { metricsEnabled: boolean; metricsPort: numb
 				defaultLabels: (registry: { broker: { namespace: string; nodeID: string } }) => ({ namespace: registry.broker.namespace, nodeID: registry.broker.nodeID }),
 			}),
 		],
-	};
+	} as unknown as BrokerOptions["metrics"];
 }

@@ -77,10 +77,14 @@ async function openReturn(buyer: Account, orderId: string, items: { productId: s
 	return buyer.http.post("/api/v1/tickets", { type: "return", subject: "Return", message: "Please take these back", orderId, items });
 }
 
+/** The tickets service's own collection, for what HTTP cannot show: its outbox, and a forced race. */
+function ticketsCollection(): Collection<TicketRecord> {
+	return (shop.broker.getLocalService("tickets") as unknown as { collection(name: string): Collection<TicketRecord> }).collection("tickets");
+}
+
 /** Every event the ticket caused has been handled by every consumer (in-process, publishing waits for them). */
 async function ticketEventsHandled(ticketId: string): Promise<void> {
-	const tickets = shop.broker.getLocalService("tickets") as unknown as { collection(name: string): Collection<TicketRecord> };
-	await eventually(async () => (((await tickets.collection("tickets").findById(ticketId))?.outbox ?? []).length === 0 ? true : undefined), 10_000, "the ticket's events");
+	await eventually(async () => (((await ticketsCollection().findById(ticketId))?.outbox ?? []).length === 0 ? true : undefined), 10_000, "the ticket's events");
 }
 
 const stockOf = async (p: Product): Promise<number> => (await shop.http.get(`/api/v1/products/${p.id}`)).body.stock;
@@ -167,8 +171,27 @@ describe("what can be returned", () => {
 	it("two returns of the same items opened at once: one gets them", async () => {
 		const bowl = await newProduct(900);
 		const order = await deliveredOrder(ann, [[bowl, 1]]);
-		const results = await Promise.all([1, 2, 3].map(() => openReturn(ann, order.id, [{ productId: bowl.id, quantity: 1 }])));
-		expect(results.map(r => r.status).sort()).toEqual([201, 422, 422]);
+		// Force the race: the first return waits just before it is stored until the second one has
+		// counted what is returnable too (it reaches its own insert), so both counted nothing claimed.
+		const tickets = ticketsCollection();
+		const insert = tickets.insert.bind(tickets);
+		let release: () => void = () => undefined;
+		const gate = new Promise<void>(resolve => (release = resolve));
+		let calls = 0;
+		tickets.insert = async doc => {
+			calls++;
+			if (calls === 1) await gate;
+			if (calls === 2) release();
+			return insert(doc);
+		};
+		try {
+			const results = await Promise.all([1, 2].map(() => openReturn(ann, order.id, [{ productId: bowl.id, quantity: 1 }])));
+			expect(calls).toBeGreaterThanOrEqual(2);
+			expect(results.map(r => r.status).sort()).toEqual([201, 422]);
+		} finally {
+			tickets.insert = insert;
+		}
+		expect((await ann.http.get("/api/v1/tickets?type=return&pageSize=100")).body.rows.filter((t: { orderId: string }) => t.orderId === order.id)).toHaveLength(1);
 	});
 });
 

@@ -1,0 +1,757 @@
+/**
+ * orders: carts, checkout, order history, fulfilment, payments, and the orders' part of the
+ * checkout saga.
+ *
+ *   POST /orders ─► order `pending`, card authorized ─► order.placed
+ *   stock.reserved ─► capture ─► `paid` (order.paid, payment.captured)
+ *                            └─► `cancelled` payment_declined (order.cancelled, payment.declined)
+ *   stock.rejected ─► `cancelled` out_of_stock, authorization voided
+ *   a pending order older than RESERVATION_TTL_SECONDS ─► `cancelled` reservation_expired (sweep)
+ *   return.approved ─► partial (or full) refund of the returned lines
+ *
+ * Every status change is a compare-and-set on the status that was read, with the events it
+ * causes written into the order's outbox in the same update. Every payment call carries an
+ * idempotency key derived from the order (or the return), so a step run twice moves money once.
+ */
+import { randomUUID } from "node:crypto";
+import type { Context, Service } from "moleculer";
+import { defineService } from "../lib/service.js";
+import { EventsMixin } from "../mixins/events.mixin.js";
+import { DbMixin } from "../mixins/db.mixin.js";
+import { config } from "../lib/config.js";
+import { conflict, forbidden, invalidField, notFound, validationError, type FieldProblem } from "../lib/errors.js";
+import { hasRole, requireUser, type ShopContext } from "../lib/auth/access.js";
+import { offsetOf, pageParams, paged } from "../lib/paging.js";
+import { DuplicateKeyError, type Collection, type Query } from "../lib/store.js";
+import type { CancelReason, EventEnvelope, EventPayloads, EventType } from "../lib/events/catalog.js";
+import {
+	ID_PATTERN,
+	MAX_CART_LINES,
+	MAX_QUANTITY,
+	addressProblems,
+	cartProblems,
+	idempotencyKeyProblem,
+	paymentParams,
+	priceCart,
+	requestFingerprint,
+	shippingAddressParams,
+	snapshotItems,
+	type CartLine,
+	type CartRecord,
+	type CatalogPrice,
+	type CheckoutBody,
+	type PricedCart,
+} from "../lib/domain/checkout.js";
+import {
+	CANCELLABLE,
+	ORDER_STATUSES,
+	itemQuantities,
+	orderSummary,
+	planReturnRefund,
+	publicOrder,
+	totals,
+	transition,
+	type OrderRecord,
+	type OrderStatus,
+	type PublicOrder,
+	type StatusChange,
+} from "../lib/domain/orders.js";
+import { afterCapture, afterRefund, refundable, type PaymentRecord } from "../lib/payments/payment.js";
+import { cardDigits, cardProblems } from "../lib/payments/card.js";
+import { SimulatedPaymentProvider } from "../lib/payments/simulated.js";
+import type { CaptureRequest, CaptureResult, PaymentProvider, RefundResult, VoidRequest, VoidResult } from "../lib/payments/provider.js";
+
+type Outboxed<T> = T & { outbox?: EventEnvelope[] };
+type StoredOrder = Outboxed<OrderRecord>;
+
+interface IdempotencyRecord {
+	_id: string;
+	userId: string;
+	fingerprint: string;
+	/** Chosen when the key is first used, so a retried attempt can only ever make this order. */
+	orderId: string;
+	state: "started" | "failed" | "done";
+	response: PublicOrder | null;
+	lockedAt: string;
+	createdAt: string;
+	updatedAt: string;
+}
+
+/** How long a second request with a busy key waits for the first one's answer. */
+const IDEMPOTENCY_WAIT_MS = 5_000;
+/** A "started" key older than this belongs to a request that died; another may take it over. */
+const IDEMPOTENCY_STALE_MS = 60_000;
+/** Idempotency keys are kept this long (Stripe keeps them 24 hours). */
+const IDEMPOTENCY_RETENTION_MS = 24 * 3600_000;
+
+const idParam = { type: "string", pattern: ID_PATTERN, messages: { stringPattern: "The '{field}' field is not a valid id." } };
+const quantityParam = { type: "number", integer: true, min: 1, max: MAX_QUANTITY };
+
+const now = () => new Date().toISOString();
+const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
+
+interface StatusMove {
+	reason?: string;
+	set?: Record<string, unknown>;
+	/** More history entries after this change (a cancel that is also a refund). */
+	then?: StatusChange[];
+	events?: EventEnvelope[];
+	refunds?: OrderRecord["refunds"];
+}
+
+type Self = Service & {
+	orders: Collection<StoredOrder>;
+	carts: Collection<CartRecord>;
+	idempotency: Collection<IdempotencyRecord>;
+	provider: PaymentProvider;
+	sweeper: { timer?: NodeJS.Timeout; running?: Promise<void> };
+	collection<T extends { _id: string }>(name: string): Collection<T>;
+	domainEvent<T extends EventType>(type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T>;
+	relayOutbox(): Promise<void>;
+	event<T extends EventType>(type: T, payload: EventPayloads[T], requestId: string | null): EventEnvelope<T>;
+	catalog(ctx: Context, ids: string[]): Promise<CatalogPrice[]>;
+	pricedCart(ctx: Context, lines: Record<string, CartLine>): Promise<PricedCart>;
+	cartView(ctx: Context, userId: string): Promise<{ items: PricedCart["items"]; subtotal: number; currency: string }>;
+	ensureCart(userId: string): Promise<CartRecord>;
+	claimKey(userId: string, key: string, fingerprint: string): Promise<{ orderId: string } | { replay: PublicOrder }>;
+	placeOrder(ctx: ShopContext<CheckoutBody>, userId: string, orderId: string): Promise<PublicOrder>;
+	findOrderFor(ctx: ShopContext, id: string): Promise<StoredOrder>;
+	moveOrder(order: OrderRecord, to: OrderStatus, move?: StatusMove): Promise<boolean>;
+	cancelOrder(order: OrderRecord, reason: CancelReason, requestId: string | null): Promise<boolean>;
+	onAuthorizingNode<T>(order: OrderRecord, action: string, params: object, local: () => Promise<T>, lost: T): Promise<T>;
+	capture(order: OrderRecord): Promise<CaptureResult>;
+	settleCapture(order: OrderRecord, requestId: string | null): Promise<void>;
+	resolveAuthorization(orderId: string, requestId: string | null): Promise<void>;
+	refundOrphanCapture(order: OrderRecord, paymentId: string, amount: number, requestId: string | null): Promise<void>;
+	completeCancelRefund(orderId: string, requestId: string | null): Promise<void>;
+	refundReturn(payload: EventPayloads["return.approved"], requestId: string | null): Promise<void>;
+	sweep(): Promise<void>;
+};
+
+const OrdersService = defineService<Self>({
+	name: "orders",
+	// EventsMixin first: mixins start last-listed first, so the database is connected before events flow.
+	mixins: [
+		EventsMixin({ outbox: ["orders"] }),
+		DbMixin({
+			orders: {
+				indexes: [{ fields: { userId: 1, createdAt: -1 } }, { fields: { status: 1, createdAt: 1 } }, { fields: { createdAt: -1 } }, { fields: { "pendingRefund.key": 1 }, sparse: true }],
+			},
+			carts: {},
+			idempotency_keys: { indexes: [{ fields: { createdAt: 1 } }] },
+		}),
+	],
+
+	actions: {
+		// ---- Cart
+		getCart: {
+			async handler(ctx: ShopContext) {
+				return this.cartView(ctx, requireUser(ctx).id);
+			},
+		},
+
+		addCartItem: {
+			params: { $$strict: true, productId: idParam, quantity: quantityParam },
+			async handler(ctx: ShopContext<{ productId: string; quantity: number }>) {
+				const user = requireUser(ctx);
+				const { productId, quantity } = ctx.params;
+				const [product] = await this.catalog(ctx, [productId]);
+				if (!product || !product.active) throw notFound("Product", productId);
+				const line = `lines.${productId}`;
+				for (let attempt = 0; attempt < 5; attempt++) {
+					// One atomic increment that never takes the line past the maximum: concurrent adds all count.
+					const added = await this.carts.updateWhere({ _id: user.id, [line]: { $exists: true }, [`${line}.quantity`]: { $lte: MAX_QUANTITY - quantity } }, { $inc: { [`${line}.quantity`]: quantity }, $set: { updatedAt: now() } });
+					if (added === 1) return this.cartView(ctx, user.id);
+					const cart = await this.ensureCart(user.id);
+					const existing = cart.lines[productId];
+					if (existing) {
+						if (existing.quantity + quantity > MAX_QUANTITY) throw invalidField("quantity", `A cart holds at most ${MAX_QUANTITY} of a product; it has ${existing.quantity} of this one.`, "numberMax");
+						continue;
+					}
+					if (Object.keys(cart.lines).length >= MAX_CART_LINES) throw invalidField("productId", `A cart holds at most ${MAX_CART_LINES} different products.`, "cartFull");
+					const priced = await this.pricedCart(ctx, cart.lines);
+					if (priced.items.length > 0 && priced.currency !== product.currency) throw invalidField("productId", `This product is priced in ${product.currency}; the cart is in ${priced.currency}.`, "currency");
+					const created = await this.carts.updateWhere({ _id: user.id, [line]: { $exists: false } }, { $set: { [line]: { quantity, addedAt: now() }, updatedAt: now() } });
+					if (created === 1) return this.cartView(ctx, user.id);
+				}
+				throw conflict("The cart changed while adding to it; try again", "CONCURRENT_CHANGE");
+			},
+		},
+
+		updateCartItem: {
+			params: { $$strict: true, productId: idParam, quantity: quantityParam },
+			async handler(ctx: ShopContext<{ productId: string; quantity: number }>) {
+				const user = requireUser(ctx);
+				const line = `lines.${ctx.params.productId}`;
+				const n = await this.carts.updateWhere({ _id: user.id, [line]: { $exists: true } }, { $set: { [`${line}.quantity`]: ctx.params.quantity, updatedAt: now() } });
+				if (n === 0) throw notFound("Cart item", ctx.params.productId);
+				return this.cartView(ctx, user.id);
+			},
+		},
+
+		removeCartItem: {
+			params: { productId: idParam },
+			async handler(ctx: ShopContext<{ productId: string }>) {
+				const user = requireUser(ctx);
+				const line = `lines.${ctx.params.productId}`;
+				const n = await this.carts.updateWhere({ _id: user.id, [line]: { $exists: true } }, { $unset: { [line]: true }, $set: { updatedAt: now() } });
+				if (n === 0) throw notFound("Cart item", ctx.params.productId);
+				return this.cartView(ctx, user.id);
+			},
+		},
+
+		clearCart: {
+			async handler(ctx: ShopContext) {
+				const user = requireUser(ctx);
+				await this.carts.updateWhere({ _id: user.id }, { $set: { lines: {}, updatedAt: now() } });
+				return this.cartView(ctx, user.id);
+			},
+		},
+
+		// ---- Orders
+		/**
+		 * Checkout. Idempotent per (user, Idempotency-Key): the key's record is inserted first, so
+		 * of concurrent requests one proceeds and the others wait for its answer and replay it.
+		 */
+		checkout: {
+			params: { $$strict: true, shippingAddress: shippingAddressParams, payment: paymentParams },
+			async handler(ctx: ShopContext<CheckoutBody>) {
+				const user = requireUser(ctx);
+				const key = ctx.meta.idempotencyKey;
+				const keyProblem = idempotencyKeyProblem(key);
+				if (keyProblem) throw invalidField("Idempotency-Key", keyProblem, "idempotencyKey");
+				const { shippingAddress, payment } = ctx.params;
+				const card = { number: payment.cardNumber, expMonth: payment.expMonth, expYear: payment.expYear, cvc: payment.cvc };
+				const problems: FieldProblem[] = [...addressProblems(shippingAddress), ...cardProblems(card, new Date()).map(p => ({ ...p, field: `payment.${p.field}` }))];
+				if (problems.length) throw validationError(problems);
+
+				const claim = await this.claimKey(user.id, key!, requestFingerprint(ctx.params));
+				if ("replay" in claim) return claim.replay;
+				const recordId = `${user.id}:${key}`;
+				try {
+					const order = await this.placeOrder(ctx, user.id, claim.orderId);
+					await this.idempotency.updateWhere({ _id: recordId, orderId: claim.orderId }, { $set: { state: "done", response: order, updatedAt: now() } });
+					return order;
+				} catch (err) {
+					// Nothing was placed: the key may be used again (with a fixed cart, say).
+					await this.idempotency.updateWhere({ _id: recordId, state: "started" }, { $set: { state: "failed", updatedAt: now() } }).catch(() => undefined);
+					throw err;
+				}
+			},
+		},
+
+		list: {
+			params: { ...pageParams, all: { type: "boolean", convert: true, optional: true }, status: { type: "enum", values: ORDER_STATUSES, optional: true } },
+			async handler(ctx: ShopContext<{ page: number; pageSize: number; all?: boolean; status?: OrderStatus }>) {
+				const user = requireUser(ctx);
+				if (ctx.params.all && !hasRole(user, "admin")) throw forbidden("Only admins can list everyone's orders");
+				const query: Query = ctx.params.all ? {} : { userId: user.id };
+				if (ctx.params.status) query.status = ctx.params.status;
+				const { page, pageSize } = ctx.params;
+				const [rows, total] = await Promise.all([this.orders.find({ query, sort: ["-createdAt", "-_id"], limit: pageSize, offset: offsetOf(page, pageSize) }), this.orders.count(query)]);
+				return paged(rows.map(publicOrder), total, page, pageSize);
+			},
+		},
+
+		get: {
+			params: { id: idParam },
+			async handler(ctx: ShopContext<{ id: string }>) {
+				return publicOrder(await this.findOrderFor(ctx, ctx.params.id));
+			},
+		},
+
+		/** Cancel before shipping. A paid order is refunded in full and ends `refunded`. */
+		cancel: {
+			params: { $$strict: true, id: idParam },
+			async handler(ctx: ShopContext<{ id: string }>) {
+				const user = requireUser(ctx);
+				let order = await this.findOrderFor(ctx, ctx.params.id);
+				const reason: CancelReason = order.userId === user.id ? "cancelled_by_customer" : "cancelled_by_admin";
+				const requestId = ctx.requestID ?? null;
+				for (let attempt = 0; attempt < 5; attempt++) {
+					if (!CANCELLABLE.includes(order.status)) throw conflict(`An order that is ${order.status} cannot be cancelled`, "INVALID_ORDER_STATUS", { status: order.status });
+					if (await this.cancelOrder(order, reason, requestId)) {
+						if (order.status === "pending") await this.resolveAuthorization(order._id, requestId);
+						else await this.completeCancelRefund(order._id, requestId);
+						void this.relayOutbox();
+						return publicOrder((await this.orders.findById(order._id))!);
+					}
+					order = (await this.orders.findById(order._id))!; // it moved meanwhile (paid, say): decide again
+				}
+				throw conflict("The order changed while cancelling it; try again", "CONCURRENT_CHANGE");
+			},
+		},
+
+		ship: {
+			roles: ["admin"],
+			params: { $$strict: true, id: idParam },
+			async handler(ctx: ShopContext<{ id: string }>) {
+				const order = await this.findOrderFor(ctx, ctx.params.id);
+				if (order.status !== "paid") throw conflict(`An order that is ${order.status} cannot be shipped`, "INVALID_ORDER_STATUS", { status: order.status });
+				const shipped = await this.moveOrder(order, "shipped", { events: [this.event("order.shipped", { orderId: order._id, userId: order.userId }, ctx.requestID ?? null)] });
+				if (!shipped) throw conflict("The order changed meanwhile; reload it", "CONCURRENT_CHANGE");
+				void this.relayOutbox();
+				return publicOrder((await this.orders.findById(order._id))!);
+			},
+		},
+
+		deliver: {
+			roles: ["admin"],
+			params: { $$strict: true, id: idParam },
+			async handler(ctx: ShopContext<{ id: string }>) {
+				const order = await this.findOrderFor(ctx, ctx.params.id);
+				if (order.status !== "shipped") throw conflict(`An order that is ${order.status} cannot be delivered`, "INVALID_ORDER_STATUS", { status: order.status });
+				const delivered = await this.moveOrder(order, "delivered", { events: [this.event("order.delivered", { orderId: order._id, userId: order.userId }, ctx.requestID ?? null)] });
+				if (!delivered) throw conflict("The order changed meanwhile; reload it", "CONCURRENT_CHANGE");
+				void this.relayOutbox();
+				return publicOrder((await this.orders.findById(order._id))!);
+			},
+		},
+
+		// ---- Internal: other services, never the gateway.
+		/** For the support service: one order, only if it is this user's (any order when userId is left out). */
+		summaryForUser: {
+			visibility: "public",
+			params: { orderId: "string", userId: { type: "string", optional: true } },
+			async handler(ctx: ShopContext<{ orderId: string; userId?: string }>) {
+				const order = await this.orders.findById(ctx.params.orderId);
+				if (!order || (ctx.params.userId !== undefined && order.userId !== ctx.params.userId)) throw notFound("Order", ctx.params.orderId);
+				return orderSummary(order);
+			},
+		},
+
+		/** The simulated provider keeps authorizations in memory: captures run on the node that authorized. */
+		capturePayment: {
+			visibility: "public",
+			params: { idempotencyKey: "string", authorizationId: "string", amount: "number", currency: "string" },
+			handler(ctx: ShopContext<CaptureRequest>) {
+				return this.provider.capture(ctx.params);
+			},
+		},
+		voidPayment: {
+			visibility: "public",
+			params: { idempotencyKey: "string", authorizationId: "string" },
+			handler(ctx: ShopContext<VoidRequest>) {
+				return this.provider.void(ctx.params);
+			},
+		},
+	},
+
+	domainEvents: {
+		"stock.reserved": async function (event) {
+			const order = await this.orders.findById(event.payload.orderId);
+			if (!order || order.status !== "pending" || order.payment.status !== "authorized") return;
+			await this.settleCapture(order, event.requestId);
+		},
+
+		"stock.rejected": async function (event) {
+			const order = await this.orders.findById(event.payload.orderId);
+			if (!order || order.status !== "pending") return;
+			if (await this.cancelOrder(order, "out_of_stock", event.requestId)) await this.resolveAuthorization(order._id, event.requestId);
+		},
+
+		"return.approved": async function (event) {
+			await this.refundReturn(event.payload, event.requestId);
+		},
+	},
+
+	methods: {
+		event<T extends EventType>(this: Self, type: T, payload: EventPayloads[T], requestId: string | null): EventEnvelope<T> {
+			const evt = this.domainEvent(type, payload);
+			evt.requestId = requestId;
+			return evt;
+		},
+
+		// ---- Cart
+
+		catalog(ctx: Context, ids: string[]): Promise<CatalogPrice[]> {
+			return ids.length ? ctx.call<CatalogPrice[], { ids: string[] }>("products.byIds", { ids }) : Promise.resolve([]);
+		},
+
+		async pricedCart(ctx: Context, lines: Record<string, CartLine>): Promise<PricedCart> {
+			return priceCart(lines, await this.catalog(ctx, Object.keys(lines)));
+		},
+
+		async cartView(ctx: Context, userId: string) {
+			const cart = await this.carts.findById(userId);
+			const { items, subtotal, currency } = await this.pricedCart(ctx, cart?.lines ?? {});
+			return { items, subtotal, currency };
+		},
+
+		async ensureCart(userId: string): Promise<CartRecord> {
+			const cart = await this.carts.findById(userId);
+			if (cart) return cart;
+			const fresh: CartRecord = { _id: userId, lines: {}, updatedAt: now() };
+			try {
+				await this.carts.insert(fresh);
+				return fresh;
+			} catch (err) {
+				if (!(err instanceof DuplicateKeyError)) throw err;
+				return (await this.carts.findById(userId))!;
+			}
+		},
+
+		// ---- Checkout
+
+		async claimKey(userId: string, key: string, fingerprint: string) {
+			const _id = `${userId}:${key}`;
+			const reused = () => conflict("This Idempotency-Key was already used with a different request", "IDEMPOTENCY_KEY_REUSED", { field: "Idempotency-Key" });
+			const deadline = Date.now() + IDEMPOTENCY_WAIT_MS;
+			for (;;) {
+				const at = now();
+				const orderId = randomUUID();
+				try {
+					await this.idempotency.insert({ _id, userId, fingerprint, orderId, state: "started", response: null, lockedAt: at, createdAt: at, updatedAt: at });
+					return { orderId };
+				} catch (err) {
+					if (!(err instanceof DuplicateKeyError)) throw err;
+				}
+				const record = await this.idempotency.findById(_id);
+				if (!record) continue;
+				if (record.state === "done") {
+					if (record.fingerprint !== fingerprint) throw reused();
+					return { replay: record.response! };
+				}
+				const stale = Date.now() - Date.parse(record.lockedAt) > IDEMPOTENCY_STALE_MS;
+				if (record.state === "failed" || stale) {
+					// Take the key over, keeping its order id: if the earlier attempt did place the order, this finds it.
+					const n = await this.idempotency.updateWhere({ _id, state: record.state, lockedAt: record.lockedAt }, { $set: { state: "started", fingerprint, lockedAt: at, updatedAt: at } });
+					if (n === 1) return { orderId: record.orderId };
+					continue;
+				}
+				if (record.fingerprint !== fingerprint) throw reused();
+				if (Date.now() > deadline) throw conflict("A request with this Idempotency-Key is still being processed; try again shortly", "IDEMPOTENCY_KEY_IN_USE", { field: "Idempotency-Key" });
+				await sleep(25);
+			}
+		},
+
+		async placeOrder(ctx: ShopContext<CheckoutBody>, userId: string, orderId: string): Promise<PublicOrder> {
+			const earlier = await this.orders.findById(orderId);
+			if (earlier) return publicOrder(earlier);
+
+			const cart = await this.carts.findById(userId);
+			const priced = await this.pricedCart(ctx, cart?.lines ?? {});
+			const problems = cartProblems(priced);
+			if (problems.length) throw validationError(problems, problems[0]!.message);
+			const items = snapshotItems(priced);
+			const { subtotal, total } = totals(items);
+			const { payment: p, shippingAddress } = ctx.params;
+
+			// Authorize now, while the card is at hand; it is captured once the stock is held.
+			const auth = await this.provider.authorize({ idempotencyKey: orderId, amount: total, currency: priced.currency, card: { number: cardDigits(p.cardNumber) ?? p.cardNumber, expMonth: p.expMonth, expYear: p.expYear, cvc: p.cvc } });
+			const at = now();
+			const requestId = ctx.requestID ?? null;
+			const payment: PaymentRecord = {
+				provider: this.provider.name,
+				brand: auth.brand,
+				last4: auth.last4,
+				status: auth.status === "authorized" ? "authorized" : "declined",
+				amount: total,
+				currency: priced.currency,
+				authorizationId: auth.status === "authorized" ? auth.authorizationId : null,
+				authorizedOn: auth.status === "authorized" ? this.broker.nodeID : null,
+				paymentId: null,
+				captured: 0,
+				refunded: 0,
+			};
+			const quantities = itemQuantities(items);
+			const order: StoredOrder = {
+				_id: orderId,
+				userId,
+				status: "pending",
+				items,
+				subtotal,
+				total,
+				currency: priced.currency,
+				shippingAddress,
+				payment,
+				refunds: [],
+				statusHistory: [{ status: "pending", at }],
+				cancelReason: null,
+				returned: {},
+				returns: {},
+				pendingRefund: null,
+				outbox: [this.event("order.placed", { orderId, userId, items: quantities, total, currency: priced.currency }, requestId)],
+				createdAt: at,
+				updatedAt: at,
+			};
+			if (auth.status === "declined") {
+				// Refused outright: the order is recorded, cancelled, and never reaches the catalog.
+				order.status = "cancelled";
+				order.cancelReason = "payment_declined";
+				order.statusHistory.push(transition("pending", "cancelled", at, "payment_declined"));
+				order.outbox = [
+					this.event("payment.declined", { orderId, userId, reason: auth.reason }, requestId),
+					this.event("order.cancelled", { orderId, userId, items: quantities, reason: "payment_declined", refunded: false }, requestId),
+				];
+			}
+			try {
+				await this.orders.insert(order);
+			} catch (err) {
+				if (!(err instanceof DuplicateKeyError)) throw err;
+				return publicOrder((await this.orders.findById(orderId))!);
+			}
+			// The ordered lines leave the cart (lines added meanwhile stay). Best effort: the order stands either way.
+			const $unset = Object.fromEntries(items.map(i => [`lines.${i.productId}`, true]));
+			await this.carts.updateWhere({ _id: userId }, { $unset, $set: { updatedAt: at } }).catch(err => this.logger.warn(`Could not empty the cart of ${userId}: ${(err as Error).message}`));
+			void this.relayOutbox();
+			return publicOrder(order);
+		},
+
+		async findOrderFor(ctx: ShopContext, id: string): Promise<StoredOrder> {
+			const user = requireUser(ctx);
+			const order = await this.orders.findById(id);
+			// Someone else's order does not exist, as far as a customer can tell.
+			if (!order || (order.userId !== user.id && !hasRole(user, "admin"))) throw notFound("Order", id);
+			return order;
+		},
+
+		// ---- Status changes
+
+		/** Compare-and-set from the status read to `to`, with history, extra fields and events in the same update. */
+		async moveOrder(order: OrderRecord, to: OrderStatus, move: StatusMove = {}): Promise<boolean> {
+			const at = now();
+			const change = transition(order.status, to, at, move.reason);
+			const $push: Record<string, unknown> = { statusHistory: { $each: [change, ...(move.then ?? [])] } };
+			if (move.events?.length) $push.outbox = { $each: move.events };
+			if (move.refunds?.length) $push.refunds = { $each: move.refunds };
+			const n = await this.orders.updateWhere({ _id: order._id, status: order.status }, { $set: { status: to, updatedAt: at, ...move.set }, $push });
+			return n === 1;
+		},
+
+		/**
+		 * Pending: cancelled; the authorization is let go by the caller (resolveAuthorization).
+		 * Paid: cancelled with a pending full refund, finished by the caller (completeCancelRefund).
+		 */
+		async cancelOrder(order: OrderRecord, reason: CancelReason, requestId: string | null): Promise<boolean> {
+			const paid = order.status === "paid";
+			const cancelled = this.event("order.cancelled", { orderId: order._id, userId: order.userId, items: itemQuantities(order.items), reason, refunded: paid }, requestId);
+			const set: Record<string, unknown> = { cancelReason: reason };
+			if (paid) set.pendingRefund = { key: `${order._id}:cancel`, amount: refundable(order.payment), reason };
+			return this.moveOrder(order, "cancelled", { reason, set, events: [cancelled] });
+		},
+
+		// ---- Payments
+
+		async onAuthorizingNode<T>(this: Self, order: OrderRecord, action: string, params: object, local: () => Promise<T>, lost: T): Promise<T> {
+			const node = order.payment.authorizedOn;
+			if (!node || node === this.broker.nodeID) return local();
+			try {
+				return await this.broker.call<T, object>(action, params, { nodeID: node });
+			} catch (err) {
+				// That node is gone, and its in-memory authorization with it.
+				if (["ServiceNotFoundError", "ServiceNotAvailableError"].includes((err as Error).name)) return lost;
+				throw err;
+			}
+		},
+
+		capture(order: OrderRecord): Promise<CaptureResult> {
+			const req: CaptureRequest = { idempotencyKey: `${order._id}:capture`, authorizationId: order.payment.authorizationId ?? "", amount: order.total, currency: order.currency };
+			return this.onAuthorizingNode<CaptureResult>(order, "orders.capturePayment", req, () => this.provider.capture(req), { status: "declined", reason: "authorization_lost" });
+		},
+
+		/** Stock is held: charge the card, then the order is paid or cancelled. */
+		async settleCapture(order: OrderRecord, requestId: string | null): Promise<void> {
+			const result = await this.capture(order); // a provider outage throws: the event is delivered again
+			const { _id: orderId, userId, currency } = order;
+			const quantities = itemQuantities(order.items);
+			if (result.status === "captured") {
+				const p = afterCapture(order.payment, result.paymentId, result.amount);
+				const events = [
+					this.event("payment.captured", { orderId, userId, paymentId: result.paymentId, amount: result.amount, currency, brand: order.payment.brand, last4: order.payment.last4 }, requestId),
+					this.event("order.paid", { orderId, userId, items: quantities, total: order.total, currency }, requestId),
+				];
+				const paid = await this.moveOrder(order, "paid", { set: { "payment.status": p.status, "payment.paymentId": p.paymentId, "payment.captured": p.captured }, events });
+				// Cancelled meanwhile (by its owner, or expired): the money goes straight back.
+				if (!paid) await this.refundOrphanCapture(order, result.paymentId, result.amount, requestId);
+			} else {
+				const events = [
+					this.event("payment.declined", { orderId, userId, reason: result.reason }, requestId),
+					this.event("order.cancelled", { orderId, userId, items: quantities, reason: "payment_declined", refunded: false }, requestId),
+				];
+				await this.moveOrder(order, "cancelled", { reason: "payment_declined", set: { cancelReason: "payment_declined", "payment.status": "declined" }, events });
+			}
+			void this.relayOutbox();
+		},
+
+		/**
+		 * A cancelled order's authorization is let go. If it turns out to have been captured after
+		 * all (a capture raced the cancel), the money is refunded.
+		 */
+		async resolveAuthorization(orderId: string, requestId: string | null): Promise<void> {
+			const order = await this.orders.findById(orderId);
+			if (!order || order.status !== "cancelled" || order.payment.status !== "authorized") return;
+			const req: VoidRequest = { idempotencyKey: `${orderId}:void`, authorizationId: order.payment.authorizationId ?? "" };
+			const voided = await this.onAuthorizingNode<VoidResult>(order, "orders.voidPayment", req, () => this.provider.void(req), { status: "voided" });
+			if (voided.status === "voided") {
+				await this.orders.updateWhere({ _id: orderId, "payment.status": "authorized" }, { $set: { "payment.status": "voided", updatedAt: now() } });
+				return;
+			}
+			// Already captured: the capture's idempotency key answers what it took, which goes back.
+			const captured = await this.capture(order);
+			if (captured.status === "captured") await this.refundOrphanCapture(order, captured.paymentId, captured.amount, requestId);
+		},
+
+		async refundOrphanCapture(order: OrderRecord, paymentId: string, amount: number, requestId: string | null): Promise<void> {
+			const { _id: orderId, userId, currency } = order;
+			const refund: RefundResult = amount > 0 ? await this.provider.refund({ idempotencyKey: `${orderId}:orphan-capture`, paymentId, amount, currency }) : { status: "refunded", refundId: `none:${orderId}`, amount: 0 };
+			if (refund.status !== "refunded") throw new Error(`Refund of the orphan capture of order ${orderId} failed: ${refund.reason}`);
+			const at = now();
+			const events = [
+				this.event("payment.captured", { orderId, userId, paymentId, amount, currency, brand: order.payment.brand, last4: order.payment.last4 }, requestId),
+				this.event("payment.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency }, requestId),
+			];
+			await this.orders.updateWhere(
+				{ _id: orderId, status: "cancelled", "payment.status": "authorized" },
+				{
+					$set: { "payment.status": "refunded", "payment.paymentId": paymentId, "payment.captured": amount, "payment.refunded": refund.amount, updatedAt: at },
+					$push: { refunds: { $each: [{ id: refund.refundId, amount: refund.amount, reason: "order_cancelled", at }] }, outbox: { $each: events } },
+				},
+			);
+			this.logger.warn(`Order ${orderId} was captured after it was cancelled; refunded ${refund.amount} ${currency}`);
+			void this.relayOutbox();
+		},
+
+		/** The refund of a cancelled paid order; safe to run again (the sweep does, until it succeeds). */
+		async completeCancelRefund(orderId: string, requestId: string | null): Promise<void> {
+			const order = await this.orders.findById(orderId);
+			const pending = order?.pendingRefund;
+			if (!order || !pending || order.status !== "cancelled") return;
+			const { userId, currency } = order;
+			let refund: RefundResult = { status: "refunded", refundId: `none:${orderId}`, amount: 0 };
+			if (pending.amount > 0) {
+				refund = await this.provider.refund({ idempotencyKey: pending.key, paymentId: order.payment.paymentId ?? "", amount: pending.amount, currency });
+				if (refund.status !== "refunded") {
+					this.logger.error(`Refund of cancelled order ${orderId} failed (${refund.reason}); the sweep will try again`);
+					return;
+				}
+			}
+			const at = now();
+			const set: Record<string, unknown> = { pendingRefund: null };
+			if (refund.amount > 0) {
+				const p = afterRefund(order.payment, refund.amount);
+				set["payment.status"] = p.status;
+				set["payment.refunded"] = p.refunded;
+			}
+			const quantities = itemQuantities(order.items);
+			const events = [
+				this.event("payment.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency }, requestId),
+				this.event("order.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency, reason: pending.reason, items: quantities, full: true }, requestId),
+			];
+			const moved = await this.orders.updateWhere(
+				{ _id: orderId, status: "cancelled", "pendingRefund.key": pending.key },
+				{
+					$set: { ...set, status: "refunded", updatedAt: at },
+					$push: { statusHistory: { $each: [transition("cancelled", "refunded", at, pending.reason)] }, refunds: { $each: [{ id: refund.refundId, amount: refund.amount, reason: pending.reason, at }] }, outbox: { $each: events } },
+				},
+			);
+			if (moved) void this.relayOutbox();
+		},
+
+		/** An approved return: refund the returned lines at the price paid, once per return. */
+		async refundReturn(payload: EventPayloads["return.approved"], requestId: string | null): Promise<void> {
+			const { orderId, returnId, userId } = payload;
+			for (let attempt = 0; attempt < 5; attempt++) {
+				const order = await this.orders.findById(orderId);
+				if (!order || order.userId !== userId) {
+					this.logger.warn(`return.approved ${returnId}: order ${orderId} of user ${userId} not found; ignored`);
+					return;
+				}
+				if (order.returns[returnId] !== undefined) return; // already refunded
+				if (!["paid", "shipped", "delivered", "refunded"].includes(order.status)) {
+					this.logger.warn(`return.approved ${returnId}: order ${orderId} is ${order.status}; nothing to refund`);
+					return;
+				}
+				const items = payload.items.filter(i => ID_PATTERN.test(i.productId));
+				const plan = planReturnRefund(order, items);
+				let refund: RefundResult = { status: "refunded", refundId: `none:${returnId}`, amount: 0 };
+				if (plan.amount > 0) {
+					refund = await this.provider.refund({ idempotencyKey: `return:${returnId}`, paymentId: order.payment.paymentId ?? "", amount: plan.amount, currency: order.currency });
+					if (refund.status !== "refunded") throw new Error(`Refund for return ${returnId} of order ${orderId} failed: ${refund.reason}`);
+				}
+				const at = now();
+				const $set: Record<string, unknown> = { [`returns.${returnId}`]: refund.refundId, updatedAt: at };
+				const $inc: Record<string, number> = {};
+				for (const i of plan.items) $inc[`returned.${i.productId}`] = i.quantity;
+				const $push: Record<string, unknown> = {};
+				let full = false;
+				if (refund.amount > 0) {
+					const p = afterRefund(order.payment, refund.amount);
+					full = p.status === "refunded";
+					$set["payment.status"] = p.status;
+					$set["payment.refunded"] = p.refunded;
+					$push.refunds = { $each: [{ id: refund.refundId, amount: refund.amount, reason: "return", at }] };
+					$push.outbox = {
+						$each: [
+							this.event("payment.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency: order.currency }, requestId),
+							this.event("order.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency: order.currency, reason: "return", items: plan.items, full }, requestId),
+						],
+					};
+				}
+				if (full && order.status !== "refunded") {
+					$set.status = "refunded";
+					$push.statusHistory = { $each: [transition(order.status, "refunded", at, "return")] };
+				}
+				const update: Record<string, unknown> = { $set };
+				if (Object.keys($inc).length) update.$inc = $inc;
+				if (Object.keys($push).length) update.$push = $push;
+				// Compare-and-set on what was refunded so far: a concurrent return makes this one re-plan.
+				const n = await this.orders.updateWhere({ _id: orderId, status: order.status, [`returns.${returnId}`]: { $exists: false }, "payment.refunded": order.payment.refunded }, update);
+				if (n === 1) {
+					void this.relayOutbox();
+					return;
+				}
+			}
+			throw new Error(`return.approved ${returnId}: order ${orderId} kept changing; will be retried`);
+		},
+
+		// ---- Housekeeping
+
+		/** Expire pending orders older than the reservation TTL, finish stuck refunds, forget old idempotency keys. */
+		async sweep(): Promise<void> {
+			const ttl = config.reservationTtlSeconds;
+			if (ttl > 0) {
+				const cutoff = new Date(Date.now() - ttl * 1000).toISOString();
+				const expired = await this.orders.find({ query: { status: "pending", createdAt: { $lt: cutoff } }, sort: ["createdAt"], limit: 100 });
+				for (const order of expired) {
+					if (await this.cancelOrder(order, "reservation_expired", null)) await this.resolveAuthorization(order._id, null);
+				}
+			}
+			for (const order of await this.orders.find({ query: { status: "cancelled", "pendingRefund.key": { $exists: true } }, limit: 100 })) {
+				await this.completeCancelRefund(order._id, null);
+			}
+			for (const order of await this.orders.find({ query: { status: "cancelled", "payment.status": "authorized" }, limit: 100 })) {
+				await this.resolveAuthorization(order._id, null);
+			}
+			await this.idempotency.removeWhere({ createdAt: { $lt: new Date(Date.now() - IDEMPOTENCY_RETENTION_MS).toISOString() }, state: { $in: ["done", "failed"] } });
+			void this.relayOutbox();
+		},
+	},
+
+	created() {
+		this.orders = this.collection<StoredOrder>("orders");
+		this.carts = this.collection<CartRecord>("carts");
+		this.idempotency = this.collection<IdempotencyRecord>("idempotency_keys");
+		this.provider = new SimulatedPaymentProvider();
+		this.sweeper = {};
+	},
+
+	started() {
+		// Often enough that an order expires close to its TTL; at least every 30 s.
+		const every = Math.min(30_000, Math.max(250, (config.reservationTtlSeconds * 1000) / 4));
+		this.sweeper.timer = setInterval(() => {
+			if (this.sweeper.running) return;
+			this.sweeper.running = this.sweep()
+				.catch(err => this.logger.warn(`Order sweep failed, will retry: ${(err as Error).message}`))
+				.finally(() => (this.sweeper.running = undefined));
+		}, every);
+		this.sweeper.timer.unref();
+	},
+
+	async stopped() {
+		if (this.sweeper.timer) clearInterval(this.sweeper.timer);
+		await this.sweeper.running;
+	},
+});
+
+export default OrdersService;

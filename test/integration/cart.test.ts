@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_ENV, admin, customer, startShop, type Account, type TestShop } from "../helpers/shop.js";
+
+let shop: TestShop;
+let adm: Account;
+let sku = 0;
+
+const V1 = "/api/v1";
+
+async function createProduct(over: Record<string, unknown> = {}) {
+	const res = await adm.http.post(`${V1}/products`, { sku: `CART-${++sku}`, name: `Cart product ${sku}`, price: 1000, currency: "EUR", stock: 10, ...over });
+	expect(res.status, JSON.stringify(res.body)).toBe(201);
+	return res.body as { id: string; name: string; price: number };
+}
+
+function fields(res: { body: { data?: { field: string }[] } }): string[] {
+	return (res.body.data ?? []).map(p => p.field);
+}
+
+beforeAll(async () => {
+	shop = await startShop({ services: ["users", "api", "products", "orders"], env: ADMIN_ENV });
+	adm = await admin(shop);
+});
+afterAll(async () => {
+	await shop?.stop();
+});
+
+describe("cart", () => {
+	it("starts empty and needs a signed-in user", async () => {
+		const ann = await customer(shop, "Ann");
+		const res = await ann.http.get(`${V1}/cart`);
+		expect(res.status).toBe(200);
+		expect(res.body).toEqual({ items: [], subtotal: 0, currency: "EUR" });
+		expect((await shop.http.get(`${V1}/cart`)).status).toBe(401);
+		expect((await shop.http.post(`${V1}/cart/items`, { productId: "x", quantity: 1 })).status).toBe(401);
+	});
+
+	it("adds products with current prices; the same product adds up", async () => {
+		const ann = await customer(shop, "Ann");
+		const pen = await createProduct({ name: "Pen", price: 250 });
+		const ink = await createProduct({ name: "Ink", price: 1000 });
+		const first = await ann.http.post(`${V1}/cart/items`, { productId: pen.id, quantity: 2 });
+		expect(first.status).toBe(200);
+		expect(first.body).toEqual({ items: [{ productId: pen.id, name: "Pen", unitPrice: 250, quantity: 2, lineTotal: 500 }], subtotal: 500, currency: "EUR" });
+		await ann.http.post(`${V1}/cart/items`, { productId: ink.id, quantity: 1 });
+		const again = await ann.http.post(`${V1}/cart/items`, { productId: pen.id, quantity: 3 });
+		expect(again.body.items).toEqual([
+			{ productId: pen.id, name: "Pen", unitPrice: 250, quantity: 5, lineTotal: 1250 },
+			{ productId: ink.id, name: "Ink", unitPrice: 1000, quantity: 1, lineTotal: 1000 },
+		]);
+		expect(again.body.subtotal).toBe(2250);
+
+		// Prices are the catalog's current ones, not the ones at the time of adding.
+		await adm.http.patch(`${V1}/products/${pen.id}`, { price: 300 });
+		const now = await ann.http.get(`${V1}/cart`);
+		expect(now.body.items[0]).toMatchObject({ unitPrice: 300, lineTotal: 1500 });
+		expect(now.body.subtotal).toBe(2500);
+	});
+
+	it("keeps quantities within 1..99", async () => {
+		const ann = await customer(shop, "Ann");
+		const p = await createProduct();
+		for (const quantity of [0, 100, -1, 1.5, "2"]) {
+			const res = await ann.http.post(`${V1}/cart/items`, { productId: p.id, quantity });
+			expect(res.status, String(quantity)).toBe(422);
+			expect(fields(res)).toEqual(["quantity"]);
+		}
+		await ann.http.post(`${V1}/cart/items`, { productId: p.id, quantity: 90 });
+		const over = await ann.http.post(`${V1}/cart/items`, { productId: p.id, quantity: 10 });
+		expect(over.status).toBe(422);
+		expect(fields(over)).toEqual(["quantity"]);
+		expect((await ann.http.post(`${V1}/cart/items`, { productId: p.id, quantity: 9 })).body.items[0].quantity).toBe(99);
+		expect((await ann.http.patch(`${V1}/cart/items/${p.id}`, { quantity: 100 })).status).toBe(422);
+		expect((await ann.http.patch(`${V1}/cart/items/${p.id}`, { quantity: 0 })).status).toBe(422);
+	});
+
+	it("answers 404 for unknown, inactive and deleted products and 422 for malformed input", async () => {
+		const ann = await customer(shop, "Ann");
+		const unknown = await ann.http.post(`${V1}/cart/items`, { productId: "no-such-product", quantity: 1 });
+		expect(unknown.status).toBe(404);
+		const inactive = await createProduct({ active: false });
+		expect((await ann.http.post(`${V1}/cart/items`, { productId: inactive.id, quantity: 1 })).status).toBe(404);
+		const deleted = await createProduct();
+		await adm.http.delete(`${V1}/products/${deleted.id}`);
+		expect((await ann.http.post(`${V1}/cart/items`, { productId: deleted.id, quantity: 1 })).status).toBe(404);
+
+		for (const productId of ["a.b", "$where", "", 42]) {
+			const res = await ann.http.post(`${V1}/cart/items`, { productId, quantity: 1 });
+			expect(res.status, String(productId)).toBe(422);
+			expect(fields(res)).toEqual(["productId"]);
+		}
+		expect((await ann.http.post(`${V1}/cart/items`, { quantity: 1 })).status).toBe(422);
+		expect((await ann.http.post(`${V1}/cart/items`, { productId: deleted.id, quantity: 1, price: 1 })).status).toBe(422);
+		expect((await ann.http.post(`${V1}/cart/items`, "not json", { "content-type": "application/json" })).status).toBe(400);
+	});
+
+	it("changes and removes lines; unknown lines are 404", async () => {
+		const ann = await customer(shop, "Ann");
+		const a = await createProduct();
+		const b = await createProduct();
+		await ann.http.post(`${V1}/cart/items`, { productId: a.id, quantity: 1 });
+		await ann.http.post(`${V1}/cart/items`, { productId: b.id, quantity: 1 });
+		const changed = await ann.http.patch(`${V1}/cart/items/${a.id}`, { quantity: 7 });
+		expect(changed.status).toBe(200);
+		expect(changed.body.items[0]).toMatchObject({ productId: a.id, quantity: 7, lineTotal: 7000 });
+		const removed = await ann.http.delete(`${V1}/cart/items/${b.id}`);
+		expect(removed.status).toBe(200);
+		expect(removed.body.items.map((i: { productId: string }) => i.productId)).toEqual([a.id]);
+		expect((await ann.http.delete(`${V1}/cart/items/${b.id}`)).status).toBe(404);
+		expect((await ann.http.patch(`${V1}/cart/items/${b.id}`, { quantity: 2 })).status).toBe(404);
+		expect((await ann.http.patch(`${V1}/cart/items/${a.id}`, { quantity: 2, extra: true })).status).toBe(422);
+		expect((await ann.http.patch(`${V1}/cart/items/a.b`, { quantity: 2 })).status).toBe(422);
+
+		const cleared = await ann.http.delete(`${V1}/cart`);
+		expect(cleared.status).toBe(200);
+		expect(cleared.body).toEqual({ items: [], subtotal: 0, currency: "EUR" });
+		const fresh = await customer(shop, "Fresh");
+		expect((await fresh.http.delete(`${V1}/cart`)).body).toEqual({ items: [], subtotal: 0, currency: "EUR" });
+	});
+
+	it("is one per user", async () => {
+		const ann = await customer(shop, "Ann");
+		const bob = await customer(shop, "Bob");
+		const p = await createProduct();
+		await ann.http.post(`${V1}/cart/items`, { productId: p.id, quantity: 2 });
+		expect((await bob.http.get(`${V1}/cart`)).body.items).toEqual([]);
+		expect((await bob.http.delete(`${V1}/cart/items/${p.id}`)).status).toBe(404);
+		expect((await ann.http.get(`${V1}/cart`)).body.items).toHaveLength(1);
+	});
+
+	it("holds one currency", async () => {
+		const ann = await customer(shop, "Ann");
+		const eur = await createProduct({ currency: "EUR" });
+		const usd = await createProduct({ currency: "USD" });
+		await ann.http.post(`${V1}/cart/items`, { productId: eur.id, quantity: 1 });
+		const mixed = await ann.http.post(`${V1}/cart/items`, { productId: usd.id, quantity: 1 });
+		expect(mixed.status).toBe(422);
+		expect(fields(mixed)).toEqual(["productId"]);
+		await ann.http.delete(`${V1}/cart`);
+		expect((await ann.http.post(`${V1}/cart/items`, { productId: usd.id, quantity: 1 })).body).toMatchObject({ currency: "USD", subtotal: 1000 });
+	});
+
+	it("counts every one of concurrent adds", async () => {
+		const ann = await customer(shop, "Ann");
+		const p = await createProduct();
+		const results = await Promise.all(Array.from({ length: 8 }, () => ann.http.post(`${V1}/cart/items`, { productId: p.id, quantity: 2 })));
+		expect(results.map(r => r.status)).toEqual(Array(8).fill(200));
+		expect((await ann.http.get(`${V1}/cart`)).body.items[0].quantity).toBe(16);
+	});
+
+	it("leaves out products that left the catalog", async () => {
+		const ann = await customer(shop, "Ann");
+		const stays = await createProduct();
+		const goes = await createProduct();
+		await ann.http.post(`${V1}/cart/items`, { productId: stays.id, quantity: 1 });
+		await ann.http.post(`${V1}/cart/items`, { productId: goes.id, quantity: 1 });
+		await adm.http.delete(`${V1}/products/${goes.id}`);
+		const cart = await ann.http.get(`${V1}/cart`);
+		expect(cart.body.items.map((i: { productId: string }) => i.productId)).toEqual([stays.id]);
+		expect(cart.body.subtotal).toBe(1000);
+	});
+});

@@ -1,0 +1,189 @@
+/**
+ * Logging, redaction and tracing helpers on their own, and the logger on a real broker:
+ * the request id follows a request across awaits and calls, secrets never reach a line.
+ */
+import { ServiceBroker, type Context } from "moleculer";
+import { afterEach, describe, expect, it } from "vitest";
+import { captureLogs, formatLine, loggerOptions, normalizeArgs, type LogCapture } from "../../lib/observability/logging.js";
+import { ObservabilityMiddleware } from "../../lib/observability/middleware.js";
+import { REDACTED, sanitize, scrubText } from "../../lib/observability/redact.js";
+import { consumerContextOptions, producerTrace, tracingOptions, zipkinTraceId } from "../../lib/observability/tracing.js";
+import { backlogCheck, outboxBacklogMax } from "../../lib/observability/outbox.js";
+import type { EventEnvelope } from "../../lib/events/catalog.js";
+
+const JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEiLCJyb2xlcyI6WyJjdXN0b21lciJdfQ.c2lnbmF0dXJlLXBhcnQtb2YtdGhlLXRva2Vu";
+const CARD = "4242424242424242";
+
+describe("scrubText", () => {
+	it("masks tokens, authorization credentials, URL passwords and card numbers", () => {
+		expect(scrubText(`token ${JWT} here`)).toBe("token [jwt] here");
+		expect(scrubText("Authorization: Bearer abc.def-ghi")).toBe(`Authorization: Bearer ${REDACTED}`);
+		expect(scrubText("basic dXNlcjpwYXNz")).toBe(`basic ${REDACTED}`);
+		expect(scrubText("nats://shop:s3cret@nats:4222")).toBe(`nats://shop:${REDACTED}@nats:4222`);
+		expect(scrubText(`card ${CARD} declined`)).toBe("card [card] declined");
+		expect(scrubText("card 4242 4242 4242 4242 and 4000-0000-0000-0002")).toBe("card [card] and [card]");
+	});
+
+	it("leaves numbers that are not card numbers alone", () => {
+		// Fails the Luhn check, too short, too long.
+		expect(scrubText("order 4242424242424241")).toBe("order 4242424242424241");
+		expect(scrubText("id 424242424242")).toBe("id 424242424242");
+		expect(scrubText("n 42424242424242424242")).toBe("n 42424242424242424242");
+		expect(scrubText("2026-11-27T21:30:45.271Z took 15 ms")).toBe("2026-11-27T21:30:45.271Z took 15 ms");
+	});
+});
+
+describe("sanitize", () => {
+	it("redacts secret fields at any depth and scrubs strings", () => {
+		const out = sanitize({
+			email: "a@b.co",
+			password: "pw-1",
+			nested: { deeper: [{ refreshToken: "rt", accessToken: "at", note: `Bearer ${JWT}` }] },
+			headers: { authorization: "Bearer x", "content-type": "application/json" },
+			payment: { method: "card", cardNumber: CARD, cvc: "123", expMonth: 12 },
+			passwordHash: "$2b$12$hash",
+			newPassword: "n", currentPassword: "c", privateKeyPem: "-----BEGIN", cookie: "sid=1",
+		});
+		expect(out).toEqual({
+			email: "a@b.co",
+			password: REDACTED,
+			nested: { deeper: [{ refreshToken: REDACTED, accessToken: REDACTED, note: "Bearer [jwt]" }] },
+			headers: { authorization: REDACTED, "content-type": "application/json" },
+			payment: { method: "card", cardNumber: REDACTED, cvc: REDACTED, expMonth: 12 },
+			passwordHash: REDACTED,
+			newPassword: REDACTED, currentPassword: REDACTED, privateKeyPem: REDACTED, cookie: REDACTED,
+		});
+	});
+
+	it("hides the offending value of a validation error on a secret field", () => {
+		expect(sanitize([{ type: "stringMin", field: "password", actual: "abc" }, { type: "email", field: "email", actual: "x" }])).toEqual([
+			{ type: "stringMin", field: "password", actual: REDACTED },
+			{ type: "email", field: "email", actual: "x" },
+		]);
+	});
+
+	it("survives cycles, errors and class instances", () => {
+		const a: Record<string, unknown> = { name: "a" };
+		a.self = a;
+		expect(sanitize(a)).toEqual({ name: "a", self: "[Circular]" });
+		const err = Object.assign(new Error(`bad card ${CARD}`), { code: 422, data: { cardNumber: CARD } });
+		const e = sanitize({ err }) as { err: Record<string, unknown> };
+		expect(e.err).toMatchObject({ type: "Error", message: "bad card [card]", code: 422, data: { cardNumber: REDACTED } });
+		expect(JSON.stringify(e)).not.toContain(CARD);
+		expect(sanitize({ when: new Date(0), socket: { inner: new (class Socket {})() } })).toEqual({ when: "1970-01-01T00:00:00.000Z", socket: { inner: "[Socket]" } });
+	});
+});
+
+describe("normalizeArgs", () => {
+	it("turns console-style arguments into pino's object and message", () => {
+		const err = new Error("boom");
+		const [merge, msg] = normalizeArgs(["Login failed for", "a@b.co", { password: "pw", attempt: 2 }, err, 3]);
+		expect(msg).toBe("Login failed for a@b.co 3");
+		expect(merge.data).toEqual({ password: REDACTED, attempt: 2 });
+		expect(merge.err).toMatchObject({ type: "Error", message: "boom" });
+		expect(normalizeArgs([new Error("only")])[1]).toBe("only");
+	});
+});
+
+describe("formatLine (LOG_FORMAT=text)", () => {
+	it("prints time, level, node/module, request id, message and data", () => {
+		const line = formatLine(JSON.stringify({ level: "info", time: "2026-01-01T00:00:00.000Z", nodeID: "n1", ns: "shop", mod: "users", svc: "users", requestId: "r-1", data: { a: 1 }, msg: "hello" }));
+		expect(line).toMatch(/^\[2026-01-01T00:00:00.000Z\] (\x1b\[\d+m)?INFO (\x1b\[0m)? n1\/USERS: \[r-1\] hello \{"a":1\}\n$/);
+	});
+});
+
+describe("tracing helpers", () => {
+	it("uses the request id as the Zipkin trace id, hashing ids that are not hex", () => {
+		expect(zipkinTraceId("3f1c2b9e-6a0d-4b7e-9c55-1f2e3d4c5b6a")).toBe("3f1c2b9e6a0d4b7e9c551f2e3d4c5b6a");
+		const hashed = zipkinTraceId("my-client-request-1");
+		expect(hashed).toMatch(/^[0-9a-f]{32}$/);
+		expect(zipkinTraceId("my-client-request-1")).toBe(hashed);
+	});
+
+	it("chooses the exporter from TRACING_EXPORTER and never tags spans with secrets", () => {
+		expect(tracingOptions({ tracingExporter: "none" }).enabled).toBe(false);
+		expect(() => tracingOptions({ tracingExporter: "jaegerr" })).toThrow(/TRACING_EXPORTER/);
+		const zipkin = tracingOptions({ tracingExporter: "zipkin", zipkinUrl: "http://zipkin:9411" });
+		expect(zipkin.enabled).toBe(true);
+		const tags = (zipkin.tags!.action as (ctx: unknown) => Record<string, unknown>)({ params: { email: "a@b.co", password: "pw", payment: { cardNumber: CARD } } });
+		expect(tags).toEqual({ params: { email: "a@b.co", password: REDACTED, payment: { cardNumber: REDACTED } } });
+	});
+
+	it("carries the producing span in the envelope and makes it the consumer's parent", () => {
+		const ctx = { requestID: "req-9", span: { id: "span-1" } } as unknown as Context;
+		expect(producerTrace(ctx)).toEqual({ requestId: "req-9", spanId: "span-1" });
+		expect(producerTrace(null)).toEqual({ requestId: null });
+		const event = { id: "e1", requestId: "req-9", spanId: "span-1" } as EventEnvelope;
+		expect(consumerContextOptions(event)).toEqual({ requestID: "req-9", parentSpan: { id: "span-1", traceID: "req-9", sampled: null } });
+		expect(consumerContextOptions({ id: "e2", requestId: null } as EventEnvelope)).toEqual({ requestID: "e2" });
+	});
+});
+
+describe("outbox backlog readiness", () => {
+	afterEach(() => {
+		delete process.env.OUTBOX_BACKLOG_MAX;
+	});
+	it("is ready up to OUTBOX_BACKLOG_MAX waiting documents, not beyond", () => {
+		expect(outboxBacklogMax()).toBe(1000);
+		process.env.OUTBOX_BACKLOG_MAX = "2";
+		expect(backlogCheck(2).ok).toBe(true);
+		expect(backlogCheck(3)).toEqual({ ok: false, detail: expect.stringContaining("OUTBOX_BACKLOG_MAX=2") });
+		process.env.OUTBOX_BACKLOG_MAX = "-1";
+		expect(() => outboxBacklogMax()).toThrow(/non-negative integer/);
+	});
+});
+
+describe("the logger on a broker", () => {
+	let broker: ServiceBroker | undefined;
+	let capture: LogCapture | undefined;
+	afterEach(async () => {
+		await broker?.stop();
+		capture?.stop();
+		broker = undefined;
+	});
+
+	it("puts the request id on every line of a request, across awaits, calls and events, and nothing secret", async () => {
+		capture = captureLogs();
+		broker = new ServiceBroker({ nodeID: "unit-node", logger: loggerOptions({ logLevel: "debug", logFormat: "json" }), logLevel: "debug", middlewares: [ObservabilityMiddleware()], metrics: false });
+		broker.createService({
+			name: "probe",
+			actions: {
+				async login(ctx: Context<{ email: string; password: string }>) {
+					this.logger.info("login attempt", ctx.params);
+					await new Promise(r => setTimeout(r, 5));
+					this.logger.warn(`after a timer, token ${JWT}`);
+					await ctx.call("probe.inner", { cardNumber: CARD });
+					ctx.emit("probe.done", { ok: true });
+					return "ok";
+				},
+				inner(ctx: Context<{ cardNumber: string }>) {
+					this.logger.info("inner call with card", ctx.params.cardNumber, ctx.params);
+					return null;
+				},
+			},
+			events: {
+				"probe.done"() {
+					this.logger.info("event handled");
+				},
+			},
+		});
+		await broker.start();
+		broker.logger.info("outside any request");
+		await broker.call("probe.login", { email: "a@b.co", password: "hunter2-secret" }, { requestID: "unit-req-1" });
+		await new Promise(r => setTimeout(r, 20));
+
+		const records = capture.records();
+		// Lines the probe service wrote while serving the call (not its start-up lines).
+		const probe = records.filter(r => r.svc === "probe" && !r.msg?.startsWith("Service 'probe'"));
+		expect(probe.map(r => r.msg)).toEqual(["login attempt", "after a timer, token [jwt]", "inner call with card [card]", "event handled"]);
+		for (const r of probe) {
+			expect(r.requestId).toBe("unit-req-1");
+			expect(r.nodeID).toBe("unit-node");
+			expect(typeof r.time).toBe("string");
+		}
+		expect(probe[0]!.data).toEqual({ email: "a@b.co", password: REDACTED });
+		expect(records.find(r => r.msg === "outside any request")?.requestId).toBeUndefined();
+		const all = capture.lines.join("\n");
+		for (const secret of ["hunter2-secret", CARD, JWT]) expect(all).not.toContain(secret);
+	});
+});
