@@ -68,9 +68,10 @@ function onAfterCall(ctx: Context<unknown, ShopMeta>, _route: unknown, req: Req,
 	return data;
 }
 
-function onError(this: { logger: { error(...a: unknown[]): void } }, req: Req, res: Res, err: unknown) {
+function onError(this: { logger: { error(...a: unknown[]): void; warn(...a: unknown[]): void } }, req: Req, res: Res, err: unknown) {
 	const body = toClientError(err);
-	if (body.code >= 500 && body.code !== 503) this.logger.error(`Request ${req.method} ${req.url} failed (request ${req.$ctx?.requestID}):`, err);
+	if (body.code === 503) this.logger.warn(`Request ${req.method} ${req.url} (request ${req.$ctx?.requestID}): dependency unavailable: ${(err as Error)?.message}`);
+	else if (body.code >= 500) this.logger.error(`Request ${req.method} ${req.url} failed (request ${req.$ctx?.requestID}):`, err);
 	if (body.code === 429) {
 		const fromError = (body.data as { retryAfter?: number } | undefined)?.retryAfter;
 		const reset = req.$route?.rateLimit?.store?.resetTime;
@@ -160,6 +161,11 @@ const ApiService = defineService<Self>({
 	},
 
 	methods: {
+		// moleculer-web's default logs every non-4xx with a stack; onError logs what matters.
+		errorHandler(req: Req, res: Res, err: unknown) {
+			(this as unknown as { sendError(req: Req, res: Res, err: unknown): void }).sendError(req, res, err);
+		},
+
 		async authenticate(ctx: Context<unknown, ShopMeta>, _route: unknown, req: Req): Promise<AuthUser | null> {
 			const header = req.headers.authorization;
 			if (!header) return null;

@@ -359,16 +359,14 @@ const TicketsService = defineService<Self>({
 
 		/** The assignee must be an existing agent or admin (422 on `assigneeId` otherwise). */
 		async checkAssignee(ctx: ShopContext<unknown>, assigneeId: string): Promise<void> {
-			let assignee: { roles: Role[] };
+			let assignee: { roles: Role[] } | null;
 			try {
-				// users.summary has no roles; users.get has them. This is a trusted service-to-service
-				// call: roles are enforced by the gateway, and only the roles are used here.
-				assignee = await ctx.call<{ roles: Role[] }, { id: string }>("users.get", { id: assigneeId }, { timeout: ORDER_CHECK_TIMEOUT_MS });
+				assignee = await ctx.call<{ roles: Role[] } | null, { id: string }>("users.summary", { id: assigneeId }, { timeout: ORDER_CHECK_TIMEOUT_MS });
 			} catch (err) {
-				if (refusedByService(err)) throw invalidField("assigneeId", "There is no user with this id.", "notFound");
 				this.logger.warn(`Could not check assignee ${assigneeId}: ${(err as Error).message}`);
 				throw unavailable("The assignee could not be checked right now; try again later.");
 			}
+			if (!assignee) throw invalidField("assigneeId", "There is no user with this id.", "notFound");
 			if (!isStaff({ id: assigneeId, roles: assignee.roles })) throw invalidField("assigneeId", "The assignee must be an agent or admin.", "notStaff");
 		},
 

@@ -274,7 +274,7 @@ const UsersService = defineService<Self>({
 			params: { id: "string" },
 			async handler(ctx: ShopContext<{ id: string }>) {
 				const u = await this.users.findById(ctx.params.id);
-				return u ? { id: u._id, name: u.name, email: u.email } : null;
+				return u ? { id: u._id, name: u.name, email: u.email, roles: u.roles } : null;
 			},
 		},
 		notificationPreferences: {
