@@ -10,9 +10,9 @@
  *        "accepted" is the 202s, "settled" is accepted → paid, read from the shop's own
  *        shop_checkout_settle_seconds metric;
  *   3. the same across NATS when a NATS server answers (TRANSPORTER, default nats://127.0.0.1:4222):
- *      api, users, products and orders each in its own node process. Checkout across the
- *      cluster also needs Kafka and BENCH_KAFKA=1 (it shares topics and consumer groups with
- *      anything else on that Kafka, so it is opt-in).
+ *      api, users, products and orders each in its own node process, in the namespace `bench`
+ *      (its own NATS subjects, Kafka topics and consumer groups). Checkout across the cluster
+ *      also needs Kafka (KAFKA_BROKERS, default 127.0.0.1:9092).
  *
  * It prints requests/s, p50 and p99 latency and each figure's ratio to the baseline, and writes
  * the results as JSON under bench/results/. Environment: BENCH_DURATION (seconds per scenario,
@@ -336,7 +336,7 @@ async function oneProcess(dataDir: string): Promise<Row[]> {
 }
 
 async function cluster(dataDir: string, withKafka: boolean): Promise<Row[]> {
-	const namespace = `bench-${process.pid}`;
+	const namespace = "bench";
 	const port = await freePort();
 	const metricsPort = await freePort();
 	const common = { TRANSPORTER: NATS_URL, NAMESPACE: namespace, METRICS_ENABLED: "false", MONGO_URL: "", ...(withKafka ? { KAFKA_BROKERS: KAFKA } : { KAFKA_BROKERS: "" }) };
@@ -396,13 +396,13 @@ async function main() {
 	rows.push(...(await oneProcess(dataDir)));
 
 	const natsUp = CLUSTER !== "off" && (await reachable(NATS_URL, 4222));
-	const kafkaUp = natsUp && process.env.BENCH_KAFKA === "1" && (await reachable(KAFKA.split(",")[0]!, 9092));
+	const kafkaUp = natsUp && (await reachable(KAFKA.split(",")[0]!, 9092));
 	let clusterNote: string;
 	if (CLUSTER === "off") clusterNote = "cluster: skipped (BENCH_CLUSTER=off)";
 	else if (!natsUp) clusterNote = `cluster: skipped (no NATS at ${NATS_URL.replace(/\/\/[^@]*@/, "//***@")}; npm run infra:up)`;
 	else {
 		rows.push(...(await cluster(dataDir, kafkaUp)));
-		clusterNote = kafkaUp ? "cluster: NATS + Kafka" : "cluster: NATS only (checkout across the cluster needs Kafka and BENCH_KAFKA=1)";
+		clusterNote = kafkaUp ? "cluster: NATS + Kafka" : `cluster: NATS only (no Kafka at ${KAFKA} for checkout)`;
 	}
 
 	const report = table(rows, base);

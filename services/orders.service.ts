@@ -108,7 +108,7 @@ type Self = Service & {
 	collection<T extends { _id: string }>(name: string): Collection<T>;
 	domainEvent<T extends EventType>(type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T>;
 	relayOutbox(): Promise<void>;
-	event<T extends EventType>(type: T, payload: EventPayloads[T], requestId: string | null): EventEnvelope<T>;
+	event<T extends EventType>(type: T, payload: EventPayloads[T], cause: Context | null): EventEnvelope<T>;
 	catalog(ctx: Context, ids: string[]): Promise<CatalogPrice[]>;
 	pricedCart(ctx: Context, lines: Record<string, CartLine>): Promise<PricedCart>;
 	cartView(ctx: Context, userId: string): Promise<{ items: PricedCart["items"]; subtotal: number; currency: string }>;
@@ -117,14 +117,14 @@ type Self = Service & {
 	placeOrder(ctx: ShopContext<CheckoutBody>, userId: string, orderId: string): Promise<PublicOrder>;
 	findOrderFor(ctx: ShopContext, id: string): Promise<StoredOrder>;
 	moveOrder(order: OrderRecord, to: OrderStatus, move?: StatusMove): Promise<boolean>;
-	cancelOrder(order: OrderRecord, reason: CancelReason, requestId: string | null): Promise<boolean>;
+	cancelOrder(order: OrderRecord, reason: CancelReason, cause: Context | null): Promise<boolean>;
 	onAuthorizingNode<T>(order: OrderRecord, action: string, params: object, local: () => Promise<T>, lost: T): Promise<T>;
 	capture(order: OrderRecord): Promise<CaptureResult>;
-	settleCapture(order: OrderRecord, requestId: string | null): Promise<void>;
-	resolveAuthorization(orderId: string, requestId: string | null): Promise<void>;
-	refundOrphanCapture(order: OrderRecord, paymentId: string, amount: number, requestId: string | null): Promise<void>;
-	completeCancelRefund(orderId: string, requestId: string | null): Promise<void>;
-	refundReturn(payload: EventPayloads["return.approved"], requestId: string | null): Promise<void>;
+	settleCapture(order: OrderRecord, cause: Context | null): Promise<void>;
+	resolveAuthorization(orderId: string, cause: Context | null): Promise<void>;
+	refundOrphanCapture(orderId: string, paymentId: string, amount: number, cause: Context | null): Promise<void>;
+	completeCancelRefund(orderId: string, cause: Context | null): Promise<void>;
+	refundReturn(payload: EventPayloads["return.approved"], cause: Context | null): Promise<void>;
 	sweep(): Promise<void>;
 };
 
@@ -267,12 +267,11 @@ const OrdersService = defineService<Self>({
 				const user = requireUser(ctx);
 				let order = await this.findOrderFor(ctx, ctx.params.id);
 				const reason: CancelReason = order.userId === user.id ? "cancelled_by_customer" : "cancelled_by_admin";
-				const requestId = ctx.requestID ?? null;
 				for (let attempt = 0; attempt < 5; attempt++) {
 					if (!CANCELLABLE.includes(order.status)) throw conflict(`An order that is ${order.status} cannot be cancelled`, "INVALID_ORDER_STATUS", { status: order.status });
-					if (await this.cancelOrder(order, reason, requestId)) {
-						if (order.status === "pending") await this.resolveAuthorization(order._id, requestId);
-						else await this.completeCancelRefund(order._id, requestId);
+					if (await this.cancelOrder(order, reason, ctx)) {
+						if (order.status === "pending") await this.resolveAuthorization(order._id, ctx);
+						else await this.completeCancelRefund(order._id, ctx);
 						void this.relayOutbox();
 						return publicOrder((await this.orders.findById(order._id))!);
 					}
@@ -288,7 +287,7 @@ const OrdersService = defineService<Self>({
 			async handler(ctx: ShopContext<{ id: string }>) {
 				const order = await this.findOrderFor(ctx, ctx.params.id);
 				if (order.status !== "paid") throw conflict(`An order that is ${order.status} cannot be shipped`, "INVALID_ORDER_STATUS", { status: order.status });
-				const shipped = await this.moveOrder(order, "shipped", { events: [this.event("order.shipped", { orderId: order._id, userId: order.userId }, ctx.requestID ?? null)] });
+				const shipped = await this.moveOrder(order, "shipped", { events: [this.event("order.shipped", { orderId: order._id, userId: order.userId }, ctx)] });
 				if (!shipped) throw conflict("The order changed meanwhile; reload it", "CONCURRENT_CHANGE");
 				void this.relayOutbox();
 				return publicOrder((await this.orders.findById(order._id))!);
@@ -301,7 +300,7 @@ const OrdersService = defineService<Self>({
 			async handler(ctx: ShopContext<{ id: string }>) {
 				const order = await this.findOrderFor(ctx, ctx.params.id);
 				if (order.status !== "shipped") throw conflict(`An order that is ${order.status} cannot be delivered`, "INVALID_ORDER_STATUS", { status: order.status });
-				const delivered = await this.moveOrder(order, "delivered", { events: [this.event("order.delivered", { orderId: order._id, userId: order.userId }, ctx.requestID ?? null)] });
+				const delivered = await this.moveOrder(order, "delivered", { events: [this.event("order.delivered", { orderId: order._id, userId: order.userId }, ctx)] });
 				if (!delivered) throw conflict("The order changed meanwhile; reload it", "CONCURRENT_CHANGE");
 				void this.relayOutbox();
 				return publicOrder((await this.orders.findById(order._id))!);
@@ -338,28 +337,27 @@ const OrdersService = defineService<Self>({
 	},
 
 	domainEvents: {
-		"stock.reserved": async function (event) {
+		"stock.reserved": async function (event, ctx) {
 			const order = await this.orders.findById(event.payload.orderId);
 			if (!order || order.status !== "pending" || order.payment.status !== "authorized") return;
-			await this.settleCapture(order, event.requestId);
+			await this.settleCapture(order, ctx);
 		},
 
-		"stock.rejected": async function (event) {
+		"stock.rejected": async function (event, ctx) {
 			const order = await this.orders.findById(event.payload.orderId);
 			if (!order || order.status !== "pending") return;
-			if (await this.cancelOrder(order, "out_of_stock", event.requestId)) await this.resolveAuthorization(order._id, event.requestId);
+			if (await this.cancelOrder(order, "out_of_stock", ctx)) await this.resolveAuthorization(order._id, ctx);
 		},
 
-		"return.approved": async function (event) {
-			await this.refundReturn(event.payload, event.requestId);
+		"return.approved": async function (event, ctx) {
+			await this.refundReturn(event.payload, ctx);
 		},
 	},
 
 	methods: {
-		event<T extends EventType>(this: Self, type: T, payload: EventPayloads[T], requestId: string | null): EventEnvelope<T> {
-			const evt = this.domainEvent(type, payload);
-			evt.requestId = requestId;
-			return evt;
+		/** An event for an outbox, carrying the request id (and trace) of what caused it. */
+		event<T extends EventType>(this: Self, type: T, payload: EventPayloads[T], cause: Context | null): EventEnvelope<T> {
+			return this.domainEvent(type, payload, cause);
 		},
 
 		// ---- Cart
@@ -440,7 +438,6 @@ const OrdersService = defineService<Self>({
 			// Authorize now, while the card is at hand; it is captured once the stock is held.
 			const auth = await this.provider.authorize({ idempotencyKey: orderId, amount: total, currency: priced.currency, card: { number: cardDigits(p.cardNumber) ?? p.cardNumber, expMonth: p.expMonth, expYear: p.expYear, cvc: p.cvc } });
 			const at = now();
-			const requestId = ctx.requestID ?? null;
 			const payment: PaymentRecord = {
 				provider: this.provider.name,
 				brand: auth.brand,
@@ -471,7 +468,7 @@ const OrdersService = defineService<Self>({
 				returned: {},
 				returns: {},
 				pendingRefund: null,
-				outbox: [this.event("order.placed", { orderId, userId, items: quantities, total, currency: priced.currency }, requestId)],
+				outbox: [this.event("order.placed", { orderId, userId, items: quantities, total, currency: priced.currency }, ctx)],
 				createdAt: at,
 				updatedAt: at,
 			};
@@ -481,8 +478,8 @@ const OrdersService = defineService<Self>({
 				order.cancelReason = "payment_declined";
 				order.statusHistory.push(transition("pending", "cancelled", at, "payment_declined"));
 				order.outbox = [
-					this.event("payment.declined", { orderId, userId, reason: auth.reason }, requestId),
-					this.event("order.cancelled", { orderId, userId, items: quantities, reason: "payment_declined", refunded: false }, requestId),
+					this.event("payment.declined", { orderId, userId, reason: auth.reason }, ctx),
+					this.event("order.cancelled", { orderId, userId, items: quantities, reason: "payment_declined", refunded: false, placedAt: at }, ctx),
 				];
 			}
 			try {
@@ -523,9 +520,9 @@ const OrdersService = defineService<Self>({
 		 * Pending: cancelled; the authorization is let go by the caller (resolveAuthorization).
 		 * Paid: cancelled with a pending full refund, finished by the caller (completeCancelRefund).
 		 */
-		async cancelOrder(order: OrderRecord, reason: CancelReason, requestId: string | null): Promise<boolean> {
+		async cancelOrder(order: OrderRecord, reason: CancelReason, cause: Context | null): Promise<boolean> {
 			const paid = order.status === "paid";
-			const cancelled = this.event("order.cancelled", { orderId: order._id, userId: order.userId, items: itemQuantities(order.items), reason, refunded: paid }, requestId);
+			const cancelled = this.event("order.cancelled", { orderId: order._id, userId: order.userId, items: itemQuantities(order.items), reason, refunded: paid, placedAt: order.createdAt }, cause);
 			const set: Record<string, unknown> = { cancelReason: reason };
 			if (paid) set.pendingRefund = { key: `${order._id}:cancel`, amount: refundable(order.payment), reason };
 			return this.moveOrder(order, "cancelled", { reason, set, events: [cancelled] });
@@ -551,23 +548,24 @@ const OrdersService = defineService<Self>({
 		},
 
 		/** Stock is held: charge the card, then the order is paid or cancelled. */
-		async settleCapture(order: OrderRecord, requestId: string | null): Promise<void> {
+		async settleCapture(order: OrderRecord, cause: Context | null): Promise<void> {
 			const result = await this.capture(order); // a provider outage throws: the event is delivered again
 			const { _id: orderId, userId, currency } = order;
 			const quantities = itemQuantities(order.items);
 			if (result.status === "captured") {
 				const p = afterCapture(order.payment, result.paymentId, result.amount);
 				const events = [
-					this.event("payment.captured", { orderId, userId, paymentId: result.paymentId, amount: result.amount, currency, brand: order.payment.brand, last4: order.payment.last4 }, requestId),
-					this.event("order.paid", { orderId, userId, items: quantities, total: order.total, currency }, requestId),
+					this.event("payment.captured", { orderId, userId, paymentId: result.paymentId, amount: result.amount, currency, brand: order.payment.brand, last4: order.payment.last4 }, cause),
+					this.event("order.paid", { orderId, userId, items: quantities, total: order.total, currency, placedAt: order.createdAt }, cause),
 				];
 				const paid = await this.moveOrder(order, "paid", { set: { "payment.status": p.status, "payment.paymentId": p.paymentId, "payment.captured": p.captured }, events });
-				// Cancelled meanwhile (by its owner, or expired): the money goes straight back.
-				if (!paid) await this.refundOrphanCapture(order, result.paymentId, result.amount, requestId);
+				// Not pending any more: paid by a concurrent delivery of this event (nothing to do), or
+				// cancelled meanwhile by its owner or the expiry sweep (the money goes straight back).
+				if (!paid) await this.refundOrphanCapture(order._id, result.paymentId, result.amount, cause);
 			} else {
 				const events = [
-					this.event("payment.declined", { orderId, userId, reason: result.reason }, requestId),
-					this.event("order.cancelled", { orderId, userId, items: quantities, reason: "payment_declined", refunded: false }, requestId),
+					this.event("payment.declined", { orderId, userId, reason: result.reason }, cause),
+					this.event("order.cancelled", { orderId, userId, items: quantities, reason: "payment_declined", refunded: false, placedAt: order.createdAt }, cause),
 				];
 				await this.moveOrder(order, "cancelled", { reason: "payment_declined", set: { cancelReason: "payment_declined", "payment.status": "declined" }, events });
 			}
@@ -578,7 +576,7 @@ const OrdersService = defineService<Self>({
 		 * A cancelled order's authorization is let go. If it turns out to have been captured after
 		 * all (a capture raced the cancel), the money is refunded.
 		 */
-		async resolveAuthorization(orderId: string, requestId: string | null): Promise<void> {
+		async resolveAuthorization(orderId: string, cause: Context | null): Promise<void> {
 			const order = await this.orders.findById(orderId);
 			if (!order || order.status !== "cancelled" || order.payment.status !== "authorized") return;
 			const req: VoidRequest = { idempotencyKey: `${orderId}:void`, authorizationId: order.payment.authorizationId ?? "" };
@@ -589,17 +587,21 @@ const OrdersService = defineService<Self>({
 			}
 			// Already captured: the capture's idempotency key answers what it took, which goes back.
 			const captured = await this.capture(order);
-			if (captured.status === "captured") await this.refundOrphanCapture(order, captured.paymentId, captured.amount, requestId);
+			if (captured.status === "captured") await this.refundOrphanCapture(orderId, captured.paymentId, captured.amount, cause);
 		},
 
-		async refundOrphanCapture(order: OrderRecord, paymentId: string, amount: number, requestId: string | null): Promise<void> {
-			const { _id: orderId, userId, currency } = order;
+		/** A capture that landed on an order cancelled before it was paid: refund it, once. */
+		async refundOrphanCapture(orderId: string, paymentId: string, amount: number, cause: Context | null): Promise<void> {
+			const order = await this.orders.findById(orderId);
+			// Only a cancelled order whose payment never got recorded as captured; a paid one keeps its money.
+			if (!order || order.status !== "cancelled" || order.payment.status !== "authorized") return;
+			const { userId, currency } = order;
 			const refund: RefundResult = amount > 0 ? await this.provider.refund({ idempotencyKey: `${orderId}:orphan-capture`, paymentId, amount, currency }) : { status: "refunded", refundId: `none:${orderId}`, amount: 0 };
 			if (refund.status !== "refunded") throw new Error(`Refund of the orphan capture of order ${orderId} failed: ${refund.reason}`);
 			const at = now();
 			const events = [
-				this.event("payment.captured", { orderId, userId, paymentId, amount, currency, brand: order.payment.brand, last4: order.payment.last4 }, requestId),
-				this.event("payment.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency }, requestId),
+				this.event("payment.captured", { orderId, userId, paymentId, amount, currency, brand: order.payment.brand, last4: order.payment.last4 }, cause),
+				this.event("payment.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency }, cause),
 			];
 			await this.orders.updateWhere(
 				{ _id: orderId, status: "cancelled", "payment.status": "authorized" },
@@ -613,7 +615,7 @@ const OrdersService = defineService<Self>({
 		},
 
 		/** The refund of a cancelled paid order; safe to run again (the sweep does, until it succeeds). */
-		async completeCancelRefund(orderId: string, requestId: string | null): Promise<void> {
+		async completeCancelRefund(orderId: string, cause: Context | null): Promise<void> {
 			const order = await this.orders.findById(orderId);
 			const pending = order?.pendingRefund;
 			if (!order || !pending || order.status !== "cancelled") return;
@@ -635,8 +637,8 @@ const OrdersService = defineService<Self>({
 			}
 			const quantities = itemQuantities(order.items);
 			const events = [
-				this.event("payment.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency }, requestId),
-				this.event("order.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency, reason: pending.reason, items: quantities, full: true }, requestId),
+				this.event("payment.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency }, cause),
+				this.event("order.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency, reason: pending.reason, items: quantities, full: true }, cause),
 			];
 			const moved = await this.orders.updateWhere(
 				{ _id: orderId, status: "cancelled", "pendingRefund.key": pending.key },
@@ -649,7 +651,7 @@ const OrdersService = defineService<Self>({
 		},
 
 		/** An approved return: refund the returned lines at the price paid, once per return. */
-		async refundReturn(payload: EventPayloads["return.approved"], requestId: string | null): Promise<void> {
+		async refundReturn(payload: EventPayloads["return.approved"], cause: Context | null): Promise<void> {
 			const { orderId, returnId, userId } = payload;
 			for (let attempt = 0; attempt < 5; attempt++) {
 				const order = await this.orders.findById(orderId);
@@ -683,8 +685,8 @@ const OrdersService = defineService<Self>({
 					$push.refunds = { $each: [{ id: refund.refundId, amount: refund.amount, reason: "return", at }] };
 					$push.outbox = {
 						$each: [
-							this.event("payment.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency: order.currency }, requestId),
-							this.event("order.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency: order.currency, reason: "return", items: plan.items, full }, requestId),
+							this.event("payment.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency: order.currency }, cause),
+							this.event("order.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency: order.currency, reason: "return", items: plan.items, full }, cause),
 						],
 					};
 				}

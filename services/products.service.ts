@@ -351,7 +351,7 @@ const ProductsService = defineService<Self>({
 
 	domainEvents: {
 		/** Hold every line or none. */
-		"order.placed": async function (event) {
+		"order.placed": async function (event, ctx) {
 			const { orderId } = event.payload;
 			const items = holdOrder(mergeQuantities(event.payload.items));
 			const r = await this.reservation(orderId, items, "reserving");
@@ -366,8 +366,7 @@ const ProductsService = defineService<Self>({
 				if (unavailable.length === 0 || available < line.quantity) unavailable.push({ productId: line.productId, requested: line.quantity, available });
 			}
 			const decided: ReservationStatus = unavailable.length ? "rejected" : "held";
-			const evt = decided === "held" ? this.domainEvent("stock.reserved", { orderId, items: r.items }) : this.domainEvent("stock.rejected", { orderId, reason: "out_of_stock", unavailable });
-			evt.requestId = event.requestId;
+			const evt = decided === "held" ? this.domainEvent("stock.reserved", { orderId, items: r.items }, ctx) : this.domainEvent("stock.rejected", { orderId, reason: "out_of_stock", unavailable }, ctx);
 			await this.reservations.updateWhere({ _id: orderId, status: "reserving" }, { $set: { status: decided, updatedAt: now() }, $push: { outbox: { $each: [evt] } } });
 			// Whoever decided (this delivery or a concurrent one, or a cancel), the holds now follow that decision.
 			await this.settle((await this.reservations.findById(orderId))!);

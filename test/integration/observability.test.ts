@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureLogs, type LogCapture, type LogRecord } from "../../lib/observability/logging.js";
 import { DbMixin } from "../../mixins/db.mixin.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
+import { MetricsMixin } from "../../mixins/metrics.mixin.js";
 import { defineService } from "../../lib/service.js";
 import type { Collection } from "../../lib/store.js";
 import { ALL_SERVICES } from "../../services/index.js";
@@ -173,6 +174,22 @@ describe("the shop, observed", () => {
 			for (const s of samples) expect(s.labels.nodeID).toBe(shop.broker.nodeID);
 		});
 
+		it("count gauges from a service's database with the metrics mixin", async () => {
+			type Counted = Service & { collection<T extends { _id: string }>(name: string): Collection<T>; refreshGauges(): Promise<void> };
+			shop.broker.createService(
+				defineService<Service>({
+					name: "gaugeprobe",
+					mixins: [DbMixin({ things: {} }), MetricsMixin({ gauges: [{ metric: "shop_probe_things_open", collection: "things", query: { status: "open" }, labels: { kind: "probe" } }] })],
+				}),
+			);
+			await shop.broker.waitForServices(["gaugeprobe"]);
+			const probe = shop.broker.getLocalService("gaugeprobe") as Counted;
+			for (const status of ["open", "open", "closed"]) await probe.collection<{ _id: string; status: string }>("things").insert({ _id: randomUUID(), status });
+			await probe.refreshGauges();
+			expect(total(await scrape(), "shop_probe_things_open", { kind: "probe" })).toBe(2);
+			await shop.broker.destroyService(probe);
+		});
+
 		it("answer readiness next to the metrics and through $node.ready", async () => {
 			const res = await fetch(`http://127.0.0.1:${metricsPort}/ready`);
 			expect(res.status).toBe(200);
@@ -240,6 +257,20 @@ describe("readiness with an outbox backlog", () => {
 		release();
 		delete process.env.OUTBOX_BACKLOG_MAX;
 		await shop?.stop();
+	});
+
+	it("puts the request id on the gateway's error line too, written after the action failed", async () => {
+		// This shop has no products service: the gateway answers 503 and logs a warning from its
+		// error handler, outside of any action.
+		const capture = captureLogs();
+		try {
+			const res = await shop.http.get(`/api/v1/products/${randomUUID()}`, { "x-request-id": "obs-503" });
+			expect(res.status).toBe(503);
+			const line = capture.records().find(r => r.mod === "api" && r.level === "warn" && /dependency unavailable/.test(r.msg ?? ""));
+			expect(line?.requestId).toBe("obs-503");
+		} finally {
+			capture.stop();
+		}
 	});
 
 	it("answers 503 naming the outbox while more than OUTBOX_BACKLOG_MAX events wait, 200 once they are out", async () => {

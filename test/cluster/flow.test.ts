@@ -1,0 +1,295 @@
+/**
+ * The shop as a real cluster: one process per service (two `products` nodes), on NATS, Kafka and
+ * MongoDB (FerretDB). Through the gateway, the whole contract: identity, catalog, cart, checkout
+ * to `paid` and a declined card to `cancelled`, a ticket with its order, a return approved and
+ * refunded, notifications. Then, from the outside: the order's events are really on Kafka (kcat),
+ * and both `products` nodes serve requests and consume partitions.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { skipWithoutInfra } from "./infra.js";
+import { groupAssignments, kcat, poll, startCluster, type NodeSpec, type TestCluster } from "../helpers/cluster.js";
+import { admin, customer, login, withRoles, type Account, type TestShop } from "../helpers/shop.js";
+
+const skip = await skipWithoutInfra();
+
+const LAYOUT: NodeSpec[] = [
+	{ name: "users", services: ["users"] },
+	{ name: "products-1", services: ["products"] },
+	{ name: "products-2", services: ["products"] },
+	{ name: "orders", services: ["orders"] },
+	{ name: "tickets", services: ["tickets"] },
+	{ name: "notifications", services: ["notifications"] },
+	{ name: "api", services: ["api"] },
+];
+
+const V1 = "/api/v1";
+const APPROVED = "4242424242424242";
+const DECLINED = "4000000000000002";
+const ADDRESS = { name: "Ann Example", line1: "Main St 1", city: "Berlin", postalCode: "10115", country: "DE" };
+const payment = (cardNumber: string) => ({ method: "card", cardNumber, expMonth: 12, expYear: new Date().getUTCFullYear() + 3, cvc: "123" });
+
+describe.skipIf(skip)("the shop as a cluster of processes", () => {
+	let cluster: TestCluster;
+	let shop: TestShop;
+	let boss: Account;
+	let ann: Account;
+	const tag = randomUUID().slice(0, 6).toUpperCase();
+	const products: Record<string, { id: string; price: number; stock: number }> = {};
+	let paidOrderId = "";
+	const checkoutRequestId = `req-cluster-${randomUUID()}`;
+
+	beforeAll(async () => {
+		cluster = await startCluster({ name: "flow", nodes: LAYOUT });
+		shop = cluster.asShop();
+	}, 180_000);
+
+	afterAll(async () => {
+		await cluster?.stop();
+	}, 60_000);
+
+	async function orderIn(acc: Account, id: string, wanted: string[], timeoutMs = 30_000) {
+		return poll(
+			async () => {
+				const o = await acc.http.get(`${V1}/orders/${id}`);
+				return wanted.includes(o.body?.status) ? o.body : undefined;
+			},
+			timeoutMs,
+			`order ${id} to be ${wanted.join(" or ")}`,
+		);
+	}
+
+	async function checkout(acc: Account, lines: [string, number][], cardNumber: string, headers: Record<string, string> = {}) {
+		for (const [productId, quantity] of lines) {
+			const added = await acc.http.post(`${V1}/cart/items`, { productId, quantity });
+			expect(added.status, JSON.stringify(added.body)).toBe(200);
+		}
+		const res = await acc.http.post(`${V1}/orders`, { shippingAddress: ADDRESS, payment: payment(cardNumber) }, { "idempotency-key": randomUUID(), ...headers });
+		expect(res.status, JSON.stringify(res.body)).toBe(202);
+		expect(res.body.status).toBe("pending");
+		return res.body as { id: string; total: number };
+	}
+
+	it("identity and the gateway, across processes", async () => {
+		expect((await shop.http.get("/api/health")).status).toBe(200);
+		const ready = await shop.http.get("/api/ready");
+		expect(ready.status).toBe(200);
+		expect(ready.body.checks.transporter).toEqual({ ok: true });
+
+		boss = await admin(shop);
+		ann = await customer(shop, "Ann");
+		const me = await ann.http.get(`${V1}/me`, { "x-request-id": "req-me-1" });
+		expect(me.status).toBe(200);
+		expect(me.headers.get("x-request-id")).toBe("req-me-1");
+		expect(me.body).toMatchObject({ id: ann.id, email: ann.email, name: "Ann", roles: ["customer"] });
+		expect(JSON.stringify(me.body)).not.toMatch(/password|hash/i);
+
+		const taken = await shop.http.post(`${V1}/auth/register`, { email: ann.email, password: "another-long-password", name: "Ann Again" });
+		expect(taken.status).toBe(409);
+		const wrong = await shop.http.post(`${V1}/auth/login`, { email: ann.email, password: "not-the-password" });
+		expect(wrong.status).toBe(401);
+		expect((await shop.http.get(`${V1}/me`)).status).toBe(401);
+		expect((await shop.http.get(`${V1}/auth/jwks`)).body.keys.length).toBeGreaterThan(0);
+
+		// Refresh rotates; the old refresh token stops working.
+		const refreshed = await shop.http.post(`${V1}/auth/refresh`, { refreshToken: ann.refreshToken });
+		expect(refreshed.status).toBe(200);
+		expect((await shop.http.post(`${V1}/auth/refresh`, { refreshToken: ann.refreshToken })).status).toBe(401);
+		ann = await login(shop, ann.email, ann.password);
+
+		expect((await ann.http.get(`${V1}/users`)).status).toBe(403);
+		const users = await boss.http.get(`${V1}/users?pageSize=100`);
+		expect(users.status).toBe(200);
+		expect(users.body.rows.some((u: { id: string }) => u.id === ann.id)).toBe(true);
+		expect((await shop.http.get("/api/v1/nope")).status).toBe(404);
+		expect((await shop.http.get("/api/openapi.json")).status).toBe(200);
+	}, 60_000);
+
+	it("the catalog: admins manage it, anyone browses and searches", async () => {
+		const parent = await boss.http.post(`${V1}/categories`, { slug: `home-${tag.toLowerCase()}`, name: "Home" });
+		expect(parent.status, JSON.stringify(parent.body)).toBe(201);
+		const child = await boss.http.post(`${V1}/categories`, { slug: `lamps-${tag.toLowerCase()}`, name: "Lamps", parentId: parent.body.id });
+		expect(child.status).toBe(201);
+		const defs = [
+			{ key: "lamp", name: "Desk Lamp", price: 2500, stock: 20, categories: [child.body.slug] },
+			{ key: "mug", name: "Coffee Mug", price: 900, stock: 50, categories: [parent.body.slug] },
+			{ key: "chair", name: "Office Chair", price: 12900, stock: 5, categories: [parent.body.slug] },
+		];
+		for (const d of defs) {
+			const res = await boss.http.post(`${V1}/products`, { sku: `${tag}-${d.key}`, name: d.name, description: `A ${d.name.toLowerCase()} (${tag})`, price: d.price, currency: "EUR", stock: d.stock, categories: d.categories });
+			expect(res.status, JSON.stringify(res.body)).toBe(201);
+			products[d.key] = { id: res.body.id, price: d.price, stock: d.stock };
+		}
+		expect((await boss.http.post(`${V1}/products`, { sku: `${tag}-mug`, name: "Dup", price: 1, currency: "EUR" })).status).toBe(409);
+		expect((await ann.http.post(`${V1}/products`, { sku: `${tag}-x`, name: "No", price: 1, currency: "EUR" })).status).toBe(403);
+
+		const one = await shop.http.get(`${V1}/products/${products.lamp!.id}`);
+		expect(one.status).toBe(200);
+		expect(one.body).toMatchObject({ id: products.lamp!.id, sku: `${tag}-lamp`, price: 2500, currency: "EUR", stock: 20, available: 20, active: true });
+		const tree = await shop.http.get(`${V1}/categories`);
+		expect(JSON.stringify(tree.body)).toContain(child.body.slug);
+
+		const inHome = await shop.http.get(`${V1}/products?category=${parent.body.slug}&sort=price&pageSize=2`);
+		expect(inHome.status).toBe(200);
+		expect(inHome.body).toMatchObject({ total: 3, page: 1, pageSize: 2, totalPages: 2 });
+		expect(inHome.body.rows.map((p: { name: string }) => p.name)).toEqual(["Coffee Mug", "Desk Lamp"]);
+		const page2 = await shop.http.get(`${V1}/products?category=${parent.body.slug}&sort=price&pageSize=2&page=2`);
+		expect(page2.body.rows.map((p: { name: string }) => p.name)).toEqual(["Office Chair"]);
+		const cheap = await shop.http.get(`${V1}/products?category=${parent.body.slug}&maxPrice=1000`);
+		expect(cheap.body.rows.map((p: { name: string }) => p.name)).toEqual(["Coffee Mug"]);
+	}, 60_000);
+
+	it("text search answers on the cluster's database", async () => {
+		// Relevance (the default sort with q) and an explicit sort.
+		for (const url of [`${V1}/products?q=${tag}`, `${V1}/products?q=${tag}&sort=price`]) {
+			const res = await shop.http.get(url);
+			expect(res.status, `${url}: ${JSON.stringify(res.body)}`).toBe(200);
+			expect(res.body.total).toBe(3);
+		}
+	}, 30_000);
+
+	it("cart and checkout: a good card ends `paid` and takes the stock, a declined one ends `cancelled`", async () => {
+		const { lamp, mug } = products as Record<string, { id: string; price: number }>;
+		const cart = await (async () => {
+			await ann.http.post(`${V1}/cart/items`, { productId: lamp!.id, quantity: 1 });
+			await ann.http.post(`${V1}/cart/items`, { productId: lamp!.id, quantity: 1 });
+			await ann.http.post(`${V1}/cart/items`, { productId: mug!.id, quantity: 3 });
+			return ann.http.get(`${V1}/cart`);
+		})();
+		expect(cart.status).toBe(200);
+		expect(cart.body).toMatchObject({ subtotal: 2 * 2500 + 3 * 900, currency: "EUR" });
+		expect(cart.body.items).toHaveLength(2);
+		expect((await ann.http.post(`${V1}/cart/items`, { productId: randomUUID(), quantity: 1 })).status).toBe(404);
+
+		const res = await ann.http.post(`${V1}/orders`, { shippingAddress: ADDRESS, payment: payment(APPROVED) }, { "idempotency-key": `k-${tag}-1`, "x-request-id": checkoutRequestId });
+		expect(res.status, JSON.stringify(res.body)).toBe(202);
+		expect(res.body).toMatchObject({ status: "pending", total: 7700, currency: "EUR" });
+		// The same key and body answers the same order.
+		const again = await ann.http.post(`${V1}/orders`, { shippingAddress: ADDRESS, payment: payment(APPROVED) }, { "idempotency-key": `k-${tag}-1` });
+		expect(again.body.id).toBe(res.body.id);
+		expect((await ann.http.get(`${V1}/cart`)).body.items).toEqual([]);
+
+		const paid = await orderIn(ann, res.body.id, ["paid", "cancelled"]);
+		expect(paid.status, JSON.stringify(paid.statusHistory)).toBe("paid");
+		expect(paid.payment).toMatchObject({ brand: "visa", last4: "4242", status: "captured" });
+		expect(JSON.stringify(paid)).not.toContain(APPROVED);
+		expect(paid.statusHistory.map((h: { status: string }) => h.status)).toEqual(["pending", "paid"]);
+		paidOrderId = paid.id;
+
+		await poll(
+			async () => {
+				const p = (await shop.http.get(`${V1}/products/${lamp!.id}`)).body;
+				return p.stock === 18 && p.available === 18 ? true : undefined;
+			},
+			20_000,
+			"the lamp's stock to be taken",
+		);
+
+		const declined = await checkout(ann, [[mug!.id, 1]], DECLINED);
+		const cancelled = await orderIn(ann, declined.id, ["paid", "cancelled"]);
+		expect(cancelled.status).toBe("cancelled");
+		expect(cancelled.statusHistory.at(-1)).toMatchObject({ status: "cancelled", reason: "payment_declined" });
+		// Its held mug goes back.
+		await poll(
+			async () => {
+				const p = (await shop.http.get(`${V1}/products/${mug!.id}`)).body;
+				return p.stock === 47 && p.available === 47 ? true : undefined;
+			},
+			20_000,
+			"the mug's stock (3 sold, the declined one released)",
+		);
+		const history = await ann.http.get(`${V1}/orders`);
+		expect(history.body.rows.map((o: { id: string }) => o.id)).toEqual([declined.id, paidOrderId]);
+	}, 90_000);
+
+	it("the order's events are on Kafka: keyed by the order, in order, with id, type and request id headers", async () => {
+		const [orders, inventory, payments] = await Promise.all(["orders", "inventory", "payments"].map(f => kcat(cluster.kafkaBrokers, cluster.topic(f))));
+		const mine = (records: typeof orders) => records.filter(r => r.key === paidOrderId);
+		const types = [...mine(orders), ...mine(inventory), ...mine(payments)].map(r => r.value.type);
+		expect(new Set(types)).toEqual(new Set(["order.placed", "stock.reserved", "payment.captured", "order.paid"]));
+		for (const r of [...mine(orders), ...mine(inventory), ...mine(payments)]) {
+			expect(r.headers["event-id"]).toBe(r.value.id);
+			expect(r.headers["event-type"]).toBe(r.value.type);
+			// The checkout's X-Request-ID follows the saga from service to service.
+			expect(r.headers["request-id"]).toBe(checkoutRequestId);
+			expect(r.value.payload.orderId).toBe(paidOrderId);
+		}
+		const o = mine(orders);
+		expect(new Set(o.map(r => r.partition)).size).toBe(1);
+		const placed = o.find(r => r.value.type === "order.placed")!;
+		const paid = o.find(r => r.value.type === "order.paid")!;
+		expect(placed.offset).toBeLessThan(paid.offset);
+		expect(mine(payments).filter(r => r.value.type === "payment.captured")).toHaveLength(1);
+		// Nothing was parked on the dead-letter topic.
+		expect(await kcat(cluster.kafkaBrokers, cluster.topic("dead-letter"))).toEqual([]);
+	}, 60_000);
+
+	it("support: a ticket with its order, a return approved, refunded and restocked, and the notifications", async () => {
+		const agent = await withRoles(shop, ["customer", "agent"], "Agent");
+		for (const step of ["ship", "deliver"]) {
+			const res = await boss.http.post(`${V1}/orders/${paidOrderId}/${step}`, {});
+			expect(res.status, JSON.stringify(res.body)).toBe(200);
+		}
+		const inquiry = await ann.http.post(`${V1}/tickets`, { type: "inquiry", subject: "Where is my lamp?", message: "Hello", orderId: paidOrderId });
+		expect(inquiry.status, JSON.stringify(inquiry.body)).toBe(201);
+		const seen = await agent.http.get(`${V1}/tickets/${inquiry.body.id}`);
+		expect(seen.status).toBe(200);
+		expect(seen.body.customer).toEqual({ id: ann.id, name: "Ann", email: ann.email });
+		expect(seen.body.order).toEqual({ id: paidOrderId, status: "delivered", total: 7700, currency: "EUR", createdAt: expect.any(String) });
+		expect((await agent.http.post(`${V1}/tickets/${inquiry.body.id}/messages`, { message: "On its way" })).status).toBe(201);
+
+		const { lamp } = products;
+		const ret = await ann.http.post(`${V1}/tickets`, { type: "return", subject: "Return", message: "One lamp back", orderId: paidOrderId, items: [{ productId: lamp!.id, quantity: 1 }] });
+		expect(ret.status, JSON.stringify(ret.body)).toBe(201);
+		const approved = await agent.http.post(`${V1}/tickets/${ret.body.id}/return/approve`, {});
+		expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+
+		const refunded = await poll(
+			async () => {
+				const o = (await ann.http.get(`${V1}/orders/${paidOrderId}`)).body;
+				return o.refunds?.length === 1 ? o : undefined;
+			},
+			30_000,
+			"the return's refund",
+		);
+		expect(refunded.refunds[0]).toMatchObject({ amount: 2500 });
+		await poll(
+			async () => {
+				const p = (await shop.http.get(`${V1}/products/${lamp!.id}`)).body;
+				return p.stock === 19 && p.available === 19 ? true : undefined;
+			},
+			30_000,
+			"the returned lamp back in stock",
+		);
+
+		const wanted = ["order.paid", "order.cancelled", "order.shipped", "order.delivered", "ticket.created", "ticket.replied", "return.approved", "order.refunded"];
+		const notes = await poll(
+			async () => {
+				const res = await ann.http.get(`${V1}/me/notifications?pageSize=100`);
+				const types = new Set((res.body.rows ?? []).map((n: { type: string }) => n.type));
+				return wanted.every(t => types.has(t)) ? res.body.rows : undefined;
+			},
+			30_000,
+			`notifications ${wanted.join(", ")}`,
+		);
+		const first = notes[0] as { id: string; read: boolean; ref: { kind: string; id: string } };
+		expect(first.read).toBe(false);
+		expect((await ann.http.post(`${V1}/me/notifications/${first.id}/read`, {})).status).toBe(204);
+		expect((await ann.http.get(`${V1}/me/notifications?pageSize=100`)).body.rows.find((n: { id: string }) => n.id === first.id).read).toBe(true);
+	}, 120_000);
+
+	it("scaling: both products nodes serve requests and both consume partitions", async () => {
+		const before = await Promise.all(["products-1", "products-2"].map(n => cluster.metricValue(n, "moleculer_request_total", { action: "products.get", type: "local" })));
+		for (let i = 0; i < 40; i++) expect((await shop.http.get(`${V1}/products/${products.mug!.id}`)).status).toBe(200);
+		const after = await Promise.all(["products-1", "products-2"].map(n => cluster.metricValue(n, "moleculer_request_total", { action: "products.get", type: "local" })));
+		const served = after.map((v, i) => v - before[i]!);
+		expect(served[0]! + served[1]!).toBe(40);
+		// Round-robin: each node takes a fair share.
+		for (const n of served) expect(n).toBeGreaterThanOrEqual(10);
+
+		const members = await groupAssignments(cluster.kafkaBrokers, cluster.group("products"));
+		const byNode = new Map(members.map(m => [m.clientId, Object.values(m.partitions).flat().length]));
+		for (const node of cluster.nodesOf("products")) expect(byNode.get(node.nodeId) ?? 0, JSON.stringify(members)).toBeGreaterThan(0);
+		console.info(`[cluster] products.get served per node: ${served.join(" / ")}; partitions per products consumer: ${[...byNode].map(([k, v]) => `${k.split("-t-")[0]}=${v}`).join(", ")}`);
+	}, 60_000);
+});

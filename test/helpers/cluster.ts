@@ -1,0 +1,369 @@
+/**
+ * A real cluster for tests: every node its own `node --import tsx scripts/start.ts` process
+ * (started the way `npm run cluster` starts them, scripts/cluster.ts), on the real NATS, Kafka
+ * and MongoDB/FerretDB servers (test/cluster/infra.ts).
+ *
+ * Each cluster is isolated from every other one (other test files, other runs, a developer's
+ * `npm run cluster`): its own NAMESPACE (NATS subjects, and the Kafka topics and consumer groups,
+ * lib/events/registry.ts), its own DB_PREFIX (MongoDB databases `<prefix><service>`), free ports.
+ * `stop()` stops the nodes (SIGTERM, SIGKILL after a bounded wait) and removes the databases,
+ * topics and consumer groups it made.
+ *
+ * A "probe" broker in the test process joins the cluster's namespace without services: it sees
+ * what the nodes see (discovery, `$node.*`), which is how the tests wait for the services and
+ * ask each node for its readiness. Node output goes to a log file per node
+ * (`$TMPDIR/shop-cluster/<namespace>/<node>.log`), and with CLUSTER_VERBOSE=1 to the test's
+ * output too, prefixed with the node's name. CLUSTER_KEEP=1 keeps the databases, topics and
+ * logs after the test, to look into a failure.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { ServiceBroker } from "moleculer";
+import { AssignerProtocol, Kafka, logLevel } from "kafkajs";
+import mongoose from "mongoose";
+import { spawnNode, stopNodes, type NodeProcess, type NodeSpec } from "../../scripts/cluster.js";
+import { INFRA } from "../cluster/infra.js";
+import { ADMIN_ENV, freePort, HttpClient, type TestShop } from "./shop.js";
+
+export type { NodeSpec } from "../../scripts/cluster.js";
+
+export interface ClusterOptions {
+	/** Short name, part of the namespace (`t-<name>-<random>`). */
+	name: string;
+	nodes: NodeSpec[];
+	/** Environment of every node, over the test defaults. */
+	env?: Record<string, string>;
+	/** Kafka bootstrap servers (default: the shared test broker). */
+	kafkaBrokers?: string;
+	/** Bound on the start-up, in ms (default 120 s). */
+	startTimeoutMs?: number;
+}
+
+/** Environment of every node unless a test overrides it. */
+const NODE_ENV_DEFAULTS: Record<string, string> = {
+	BCRYPT_COST: "4",
+	LOG_LEVEL: "warn",
+	LOG_FORMAT: "text",
+	SEED_DEMO: "false",
+	OUTBOX_POLL_MS: "250",
+	METRICS_ENABLED: "true",
+	RATE_LIMIT_PER_MINUTE: "1000000",
+	AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
+	...ADMIN_ENV,
+};
+
+export interface ClusterNode {
+	spec: NodeSpec;
+	nodeId: string;
+	metricsPort: number;
+	proc?: NodeProcess;
+	logFile: string;
+	/** The last lines of its output (all runs of this node). */
+	tail: string[];
+}
+
+const live = new Set<NodeProcess>();
+process.once("exit", () => {
+	// The test process is going away: no node outlives it.
+	for (const p of live) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+});
+
+export class TestCluster {
+	readonly namespace: string;
+	readonly dbPrefix: string;
+	readonly kafkaBrokers: string;
+	readonly nodes = new Map<string, ClusterNode>();
+	readonly logDir: string;
+	baseUrl = "";
+	http!: HttpClient;
+	probe!: ServiceBroker;
+	private env: NodeJS.ProcessEnv = {};
+	private stopped = false;
+
+	constructor(readonly opts: ClusterOptions) {
+		const id = randomUUID().replace(/-/g, "").slice(0, 8);
+		this.namespace = `t-${opts.name}-${id}`;
+		this.dbPrefix = `c${id}_`;
+		this.kafkaBrokers = opts.kafkaBrokers ?? INFRA.kafka;
+		this.logDir = path.join(os.tmpdir(), "shop-cluster", this.namespace);
+	}
+
+	/** Kafka name of one of the shop's topics (`orders`, `inventory`, `payments`, `tickets`, `dead-letter`). */
+	topic(family: string): string {
+		return `${this.namespace}.${family}`;
+	}
+	/** Kafka consumer group of a service. */
+	group(service: string): string {
+		return `${this.namespace}.${service}`;
+	}
+
+	/** Start every node, then wait until the gateway is ready and every service is discovered. */
+	async start(): Promise<this> {
+		fs.mkdirSync(this.logDir, { recursive: true });
+		const port = await freePort();
+		this.baseUrl = `http://127.0.0.1:${port}`;
+		this.http = new HttpClient(this.baseUrl);
+		const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("VITEST") && !["SERVICES", "NODE_ID", "METRICS_PORT", "PORT", "DATA_DIR"].includes(k)));
+		this.env = {
+			...inherited,
+			...NODE_ENV_DEFAULTS,
+			...this.opts.env,
+			NAMESPACE: this.namespace,
+			DB_PREFIX: this.dbPrefix,
+			TRANSPORTER: INFRA.nats,
+			MONGO_URL: INFRA.mongo,
+			KAFKA_BROKERS: this.kafkaBrokers,
+			PORT: String(port),
+			HOST: "127.0.0.1",
+		};
+		for (const spec of this.opts.nodes) {
+			this.nodes.set(spec.name, { spec, nodeId: `${spec.name}-${this.namespace}`, metricsPort: await freePort(), logFile: path.join(this.logDir, `${spec.name}.log`), tail: [] });
+		}
+		this.probe = new ServiceBroker({ namespace: this.namespace, nodeID: `probe-${this.namespace}`, transporter: INFRA.nats as never, serializer: "JSON", logger: false, heartbeatInterval: 2, heartbeatTimeout: 6, requestTimeout: 10_000 });
+		await this.probe.start();
+		for (const name of this.nodes.keys()) this.spawn(name);
+		await this.waitReady(this.opts.startTimeoutMs ?? 120_000);
+		return this;
+	}
+
+	/** Start a node (again): same NODE_ID, same ports, a new process. */
+	spawn(name: string): NodeProcess {
+		const node = this.node(name);
+		const verbose = process.env.CLUSTER_VERBOSE === "1";
+		const out = fs.createWriteStream(node.logFile, { flags: "a" });
+		out.write(`===== ${new Date().toISOString()} start ${name} =====\n`);
+		const proc = spawnNode({ ...node.spec, env: { ...node.spec.env, NODE_ID: node.nodeId, METRICS_PORT: String(node.metricsPort) } }, this.env, line => {
+			out.write(`${line}\n`);
+			node.tail.push(line);
+			if (node.tail.length > 60) node.tail.shift();
+			if (verbose) process.stdout.write(`[${name}] ${line}\n`);
+		});
+		void proc.exited.then(code => {
+			out.end(`===== exited (${code}) =====\n`);
+			live.delete(proc);
+		});
+		node.proc = proc;
+		live.add(proc);
+		return proc;
+	}
+
+	/** `kill -9` (or another signal) one node; resolves when it has exited. */
+	async kill(name: string, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+		const proc = this.node(name).proc;
+		if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+		proc.child.kill(signal);
+		await proc.exited;
+	}
+
+	node(name: string): ClusterNode {
+		const n = this.nodes.get(name);
+		if (!n) throw new Error(`No node '${name}' in this cluster`);
+		return n;
+	}
+
+	/** Nodes of the layout that run `service`. */
+	nodesOf(service: string): ClusterNode[] {
+		return [...this.nodes.values()].filter(n => n.spec.services.includes(service));
+	}
+
+	/** Wait until the node answers `$node.ready` with ready: true (bounded). */
+	async waitNodeReady(name: string, timeoutMs = 60_000): Promise<void> {
+		const node = this.node(name);
+		const deadline = Date.now() + timeoutMs;
+		let last = "no answer";
+		while (Date.now() < deadline) {
+			if (node.proc && (node.proc.child.exitCode !== null || node.proc.child.signalCode !== null)) {
+				throw new Error(`Node ${name} exited during start-up:\n${this.logTail(name)}`);
+			}
+			try {
+				const report = (await this.probe.call("$node.ready", {}, { nodeID: node.nodeId, timeout: 3000 })) as { ready: boolean; checks: unknown };
+				if (report.ready) return;
+				last = JSON.stringify(report.checks);
+			} catch (err) {
+				last = (err as Error).message;
+				// A broker without the shop's `$node.ready`: ready once its services are registered.
+				if ((err as Error).name === "ServiceNotFoundError" && this.probe.registry.nodes.get(node.nodeId)?.available && this.probe.registry.getServiceList({ onlyAvailable: true }).some(s => (s as { nodeID?: string }).nodeID === node.nodeId)) return;
+			}
+			await sleep(300);
+		}
+		throw new Error(`Node ${name} not ready after ${timeoutMs} ms (${last}):\n${this.logTail(name)}`);
+	}
+
+	private async waitReady(timeoutMs: number): Promise<void> {
+		const deadline = Date.now() + timeoutMs;
+		const services = [...new Set(this.opts.nodes.flatMap(n => n.services))];
+		for (const name of this.nodes.keys()) await this.waitNodeReady(name, Math.max(1000, deadline - Date.now()));
+		// Every node is up and ready; now the gateway must see every service (discovery over NATS).
+		if (services.includes("api")) {
+			const wanted = services.filter(s => s !== "api");
+			await poll(
+				async () => {
+					const ready = await this.http.get("/api/ready");
+					if (ready.status !== 200) return undefined;
+					const gw = this.nodesOf("api")[0]!;
+					const seen = (await this.probe.call("$node.services", { onlyAvailable: true, skipInternal: true }, { nodeID: gw.nodeId })) as { name: string }[];
+					return wanted.every(s => seen.some(x => x.name === s)) ? true : undefined;
+				},
+				Math.max(1000, deadline - Date.now()),
+				`the gateway to see ${wanted.join(", ")}`,
+			);
+		}
+	}
+
+	/** A TestShop view of the cluster, for the helpers of test/helpers/shop.ts (customer, admin, ...). */
+	asShop(): TestShop {
+		return {
+			broker: this.probe,
+			baseUrl: this.baseUrl,
+			dataDir: "",
+			http: this.http,
+			stop: () => this.stop(),
+			restart: () => Promise.reject(new Error("restart a cluster node with spawn(name)")),
+		};
+	}
+
+	/** The Prometheus text of a node's metrics endpoint. */
+	async metrics(name: string): Promise<string> {
+		const res = await fetch(`http://127.0.0.1:${this.node(name).metricsPort}/metrics`);
+		return res.text();
+	}
+
+	/** The sum of a Prometheus series on a node, over the samples whose labels include `labels`. */
+	async metricValue(name: string, metric: string, labels: Record<string, string> = {}): Promise<number> {
+		const text = await this.metrics(name);
+		let sum = 0;
+		for (const line of text.split("\n")) {
+			if (!line.startsWith(`${metric}{`) && !line.startsWith(`${metric} `)) continue;
+			if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+			sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+		}
+		return sum;
+	}
+
+	logTail(name: string, lines = 40): string {
+		return this.node(name)
+			.tail.slice(-lines)
+			.map(l => `  [${name}] ${l}`)
+			.join("\n");
+	}
+
+	/** Stop every node (SIGTERM, SIGKILL after 20 s), then remove its databases, topics and groups. */
+	async stop(opts: { keepData?: boolean } = {}): Promise<void> {
+		if (this.stopped) return;
+		this.stopped = true;
+		const procs = [...this.nodes.values()].map(n => n.proc).filter((p): p is NodeProcess => !!p);
+		await stopNodes(procs, 20_000);
+		await this.probe?.stop().catch(() => undefined);
+		if (opts.keepData || process.env.CLUSTER_KEEP === "1") {
+			console.info(`[cluster] kept: databases ${this.dbPrefix}*, Kafka topics and groups ${this.namespace}.*, logs in ${this.logDir}`);
+			return;
+		}
+		await Promise.all([dropDatabases(this.dbPrefix).catch(() => undefined), deleteKafkaNamespace(this.kafkaBrokers, this.namespace).catch(() => undefined)]);
+	}
+}
+
+export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
+	const cluster = new TestCluster(opts);
+	try {
+		return await cluster.start();
+	} catch (err) {
+		await cluster.stop().catch(() => undefined);
+		throw err;
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kafka from the outside
+
+export interface KafkaRecord {
+	partition: number;
+	offset: number;
+	key: string;
+	headers: Record<string, string>;
+	value: { id: string; type: string; key: string; requestId: string | null; payload: Record<string, unknown> };
+}
+
+/** Every message of a topic, read with `kcat` (an outside client: what is really on Kafka). */
+export function kcat(brokers: string, topic: string): Promise<KafkaRecord[]> {
+	return new Promise((resolve, reject) => {
+		execFile("kcat", ["-b", brokers.split(",")[0]!, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p\\t%o\\t%k\\t%h\\t%s\\n"], { encoding: "utf8", timeout: 30_000, maxBuffer: 64 << 20 }, (err, stdout) => {
+			if (err) return reject(new Error(`kcat ${topic}: ${err.message}`));
+			const records: KafkaRecord[] = [];
+			for (const line of stdout.split("\n")) {
+				if (!line.trim()) continue;
+				const [partition, offset, key, headers, ...rest] = line.split("\t");
+				const h: Record<string, string> = {};
+				for (const kv of (headers ?? "").split(",")) {
+					const i = kv.indexOf("=");
+					if (i > 0) h[kv.slice(0, i)] = kv.slice(i + 1);
+				}
+				records.push({ partition: Number(partition), offset: Number(offset), key: key ?? "", headers: h, value: JSON.parse(rest.join("\t")) });
+			}
+			resolve(records);
+		});
+	});
+}
+
+/** Members of a consumer group and the partitions each holds. */
+export async function groupAssignments(brokers: string, groupId: string): Promise<{ clientId: string; partitions: Record<string, number[]> }[]> {
+	const admin = new Kafka({ brokers: brokers.split(","), logLevel: logLevel.NOTHING, clientId: "shop-test-admin" }).admin();
+	await admin.connect();
+	try {
+		const { groups } = await admin.describeGroups([groupId]);
+		return (groups[0]?.members ?? []).map(m => ({
+			clientId: m.clientId,
+			partitions: AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {},
+		}));
+	} finally {
+		await admin.disconnect();
+	}
+}
+
+/** Delete the topics and consumer groups of a namespace. */
+export async function deleteKafkaNamespace(brokers: string, namespace: string): Promise<void> {
+	const admin = new Kafka({ brokers: brokers.split(","), logLevel: logLevel.NOTHING, clientId: "shop-test-admin", retry: { retries: 2 } }).admin();
+	await admin.connect();
+	try {
+		const prefix = `${namespace}.`;
+		const groups = (await admin.listGroups()).groups.map(g => g.groupId).filter(g => g.startsWith(prefix));
+		if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
+		const topics = (await admin.listTopics()).filter(t => t.startsWith(prefix));
+		if (topics.length) await admin.deleteTopics({ topics, timeout: 10_000 });
+	} finally {
+		await admin.disconnect();
+	}
+}
+
+/** Drop the MongoDB databases whose names start with `prefix`. */
+export async function dropDatabases(prefix: string): Promise<void> {
+	const conn = await mongoose.createConnection(INFRA.mongo, { serverSelectionTimeoutMS: 5000 }).asPromise();
+	try {
+		const { databases } = await conn.db!.admin().listDatabases();
+		for (const d of databases) if (d.name.startsWith(prefix)) await conn.useDb(d.name).dropDatabase();
+	} finally {
+		await conn.close();
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
+
+/** Poll `check` until it returns something other than undefined; bounded. */
+export async function poll<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string, intervalMs = 250): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	let last: unknown;
+	while (Date.now() < deadline) {
+		try {
+			const v = await check();
+			if (v !== undefined) return v;
+		} catch (err) {
+			last = err;
+		}
+		await sleep(intervalMs);
+	}
+	throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+}
