@@ -16,6 +16,7 @@ import { conflict, invalidField, notFound, unavailable, validationError } from "
 import { isStaff, requireUser, type Role, type ShopContext } from "../lib/auth/access.js";
 import { offsetOf, pageParams, paged } from "../lib/paging.js";
 import { DuplicateKeyError, type Collection, type Query } from "../lib/store.js";
+import { MetricsMixin } from "../mixins/metrics.mixin.js";
 import type { EventEnvelope, EventPayloads, EventType, ItemQuantity } from "../lib/events/catalog.js";
 import {
 	CLAIMING_RETURN_STATUSES,
@@ -125,9 +126,10 @@ function refuse(refusal: Refusal, data?: unknown): void {
 
 const TicketsService = defineService<Self>({
 	name: "tickets",
-	// Events first: Moleculer starts the last mixin's hooks first, so this order connects the
-	// database before the outbox relay and the event subscription start (and stops them after).
+	// Moleculer runs the last mixin's hooks first: the database connects before the gauges and
+	// events start (events also wait for the whole broker to start, see mixins/events.mixin.ts).
 	mixins: [
+		MetricsMixin({ gauges: [{ metric: "shop_tickets_open", collection: "tickets", query: { status: { $in: ["open", "pending"] } } }] }),
 		EventsMixin({ outbox: ["tickets"] }),
 		DbMixin({
 			tickets: {

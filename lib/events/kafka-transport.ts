@@ -23,6 +23,8 @@ export interface KafkaTransportOptions {
 	brokers: string[];
 	clientId: string;
 	logger: Logger;
+	/** Called after an event was parked on the dead-letter topic (for metrics). */
+	onDeadLetter?: (group: string, type: EventType | undefined, error: string) => void;
 	partitions?: number;
 	retry?: RetryPolicy;
 	/** Prefix of consumer group ids (default `shop.`: `shop.<service>`). */
@@ -189,6 +191,7 @@ export class KafkaTransport implements EventTransport {
 	}
 
 	private async deadLetter(group: string, topic: string, message: KafkaMessage, error: string): Promise<void> {
+		this.opts.onDeadLetter?.(group, header(message.headers, "event-type") as EventType | undefined, error);
 		await this.producer!.send({
 			topic: this.topicName(DEAD_LETTER_TOPIC),
 			acks: -1,

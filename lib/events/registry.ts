@@ -5,6 +5,7 @@
 import type { ServiceBroker, Logger } from "moleculer";
 import { config } from "../config.js";
 import { InProcessTransport, type EventTransport } from "./transport.js";
+import { recordDeadLetter } from "../observability/metrics.js";
 
 interface Entry {
 	transport: EventTransport;
@@ -19,11 +20,19 @@ async function createTransport(broker: ServiceBroker, logger: Logger): Promise<E
 		// Topics and consumer groups are named after the namespace, like the NATS subjects: the
 		// default `shop` gives `shop.orders` and `shop.<service>`; another namespace is another cluster.
 		const prefix = `${broker.namespace || "shop"}.`.replace(/[^A-Za-z0-9._-]/g, "-");
-		return new KafkaTransport({ brokers: config.kafkaBrokers, clientId: broker.nodeID, logger, groupPrefix: prefix, topicPrefix: prefix });
+		return new KafkaTransport({
+			brokers: config.kafkaBrokers,
+			clientId: broker.nodeID,
+			logger,
+			groupPrefix: prefix,
+			topicPrefix: prefix,
+			onDeadLetter: (group, type) => recordDeadLetter(broker, { group, type }),
+		});
 	}
-	return new InProcessTransport(undefined, dead =>
-		logger.error(`Event ${dead.event.type} ${dead.event.id} dead-lettered for '${dead.group}': ${dead.error}`),
-	);
+	return new InProcessTransport(undefined, dead => {
+		logger.error(`Event ${dead.event.type} ${dead.event.id} dead-lettered for '${dead.group}': ${dead.error}`);
+		recordDeadLetter(broker, { group: dead.group, type: dead.event.type });
+	});
 }
 
 /** The transport of this broker, connected. Call `releaseTransport` once per acquire. */

@@ -118,8 +118,8 @@ export function recordEventConsumed(broker: ServiceBroker, group: string, event:
 }
 
 /** An event a consumer group gave up on: call it where the transport dead-letters. */
-export function recordDeadLetter(broker: ServiceBroker, dead: { group: string; event: EventEnvelope }): void {
-	registry(broker)?.increment(METRICS.eventsDeadLettered, { topic: topicOf(dead.event.type), type: dead.event.type, group: dead.group });
+export function recordDeadLetter(broker: ServiceBroker, dead: { group: string; type: EventType | undefined }): void {
+	registry(broker)?.increment(METRICS.eventsDeadLettered, { topic: dead.type ? topicOf(dead.type) : "unknown", type: dead.type ?? "unparsable", group: dead.group });
 }
 
 /** Kafka consumer lag of one partition, for the Kafka transport to report. */

@@ -24,7 +24,7 @@ import { randomUUID } from "node:crypto";
 import { ServiceBroker } from "moleculer";
 import { AssignerProtocol, Kafka, logLevel } from "kafkajs";
 import mongoose from "mongoose";
-import { spawnNode, stopNodes, type NodeProcess, type NodeSpec } from "../../scripts/cluster.js";
+import { ROOT, spawnNode, stopNodes, type NodeProcess, type NodeSpec } from "../../scripts/cluster.js";
 import { INFRA } from "../cluster/infra.js";
 import { ADMIN_ENV, freePort, HttpClient, type TestShop } from "./shop.js";
 
@@ -273,6 +273,57 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
 		await cluster.stop().catch(() => undefined);
 		throw err;
 	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// A Kafka broker of one test's own
+
+/**
+ * A Kafka broker only this test uses, run by the same scripts as the shared one
+ * (scripts/infra/up.sh and down.sh, with their own INFRA_DIR and ports): a test may stop it
+ * (`down()`, data kept) and start it again (`up()`) without disturbing anyone else's tests.
+ * Needs what `npm run infra:up` installed (Java, the Kafka jars in the cache, kcat).
+ */
+export interface PrivateKafka {
+	brokers: string;
+	dir: string;
+	up(): Promise<number>;
+	down(): Promise<number>;
+	/** Stop it and delete its data. */
+	remove(): Promise<void>;
+}
+
+function runInfra(script: "up.sh" | "down.sh", args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<number> {
+	const started = Date.now();
+	return new Promise((resolve, reject) => {
+		execFile("bash", [path.join(ROOT, "scripts", "infra", script), ...args], { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, _stdout, stderr) => {
+			if (err) return reject(new Error(`scripts/infra/${script} ${args.join(" ")} failed: ${err.message}\n${stderr.split("\n").slice(-15).join("\n")}`));
+			resolve(Date.now() - started);
+		});
+	});
+}
+
+export async function startPrivateKafka(): Promise<PrivateKafka> {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-kafka-"));
+	const port = await freePort();
+	const env = { ...process.env, INFRA_DIR: dir, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(await freePort()), KAFKA_HEAP_OPTS: "-Xmx384m -Xms128m" };
+	const k: PrivateKafka = {
+		brokers: `127.0.0.1:${port}`,
+		dir,
+		up: () => runInfra("up.sh", ["kafka"], env, 180_000),
+		down: () => runInfra("down.sh", ["kafka"], env, 60_000),
+		async remove() {
+			await runInfra("down.sh", ["--wipe", "kafka"], env, 60_000).catch(() => undefined);
+			fs.rmSync(dir, { recursive: true, force: true });
+		},
+	};
+	try {
+		await k.up();
+	} catch (err) {
+		await k.remove();
+		throw err;
+	}
+	return k;
 }
 
 // ---------------------------------------------------------------------------------------------
