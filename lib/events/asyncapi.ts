@@ -39,6 +39,7 @@ export function buildAsyncApi(): Record<string, unknown> {
 					source: { type: "string", const: def.producer },
 					occurredAt: { type: "string", format: "date-time" },
 					requestId: { type: ["string", "null"] },
+					spanId: { type: ["string", "null"], description: "The producing span, so the consumer span joins the trace" },
 					payload: PAYLOAD_SCHEMAS[t],
 				},
 				required: ["id", "type", "key", "source", "occurredAt", "payload"],
