@@ -33,6 +33,9 @@ export function brokerOptions(cfg: ShopConfig = config): BrokerOptions {
 		registry: { strategy: "RoundRobin", preferLocal: true },
 		contextParamsCloning: false,
 		tracking: { enabled: true, shutdownTimeout: 10_000 },
+		// scripts/start.ts stops the broker on SIGINT/SIGTERM (bounded); Moleculer's own handlers
+		// would stop it a second time at once (two "Good bye"s, ERR_SERVER_NOT_RUNNING from the metrics server).
+		skipProcessEventRegistration: true,
 		maxCallLevel: 20,
 
 		// Prometheus on :METRICS_PORT/metrics (and /ready); the shop_* series are registered by the middleware.

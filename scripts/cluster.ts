@@ -61,12 +61,20 @@ function lines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => v
 }
 
 /**
+ * Preloaded into every node: when the process that started it is gone (killed with SIGKILL, say),
+ * the node stops itself (SIGTERM: a clean stop) instead of running on as an orphan.
+ */
+const STOP_WITH_PARENT = `data:text/javascript,${encodeURIComponent(
+	'const p = process.ppid; setInterval(() => { if (process.ppid !== p) { console.error("the process that started this node is gone: stopping"); process.kill(process.pid, "SIGTERM"); } }, 1000).unref();',
+)}`;
+
+/**
  * Start one node: `node --import tsx scripts/start.ts` with `env` (the whole environment of the
  * child) plus SERVICES and NODE_ID. Its stdout and stderr go, line by line, to `onLine`.
  */
 export function spawnNode(spec: NodeSpec, env: NodeJS.ProcessEnv, onLine: (line: string, stream: "out" | "err") => void): NodeProcess {
 	const nodeId = spec.env?.NODE_ID ?? spec.name;
-	const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "start.ts")], {
+	const child = spawn(process.execPath, ["--import", STOP_WITH_PARENT, "--import", "tsx", path.join(ROOT, "scripts", "start.ts")], {
 		cwd: ROOT,
 		env: { ...env, ...spec.env, SERVICES: spec.services.join(","), NODE_ID: nodeId },
 		stdio: ["ignore", "pipe", "pipe"],
@@ -150,7 +158,18 @@ async function main(): Promise<void> {
 		});
 		return node;
 	});
-	say(`gateway: http://${env.HOST ?? "127.0.0.1"}:${env.PORT ?? 3000}/api/v1 (ready: /api/ready). Ctrl-C stops the cluster.`);
+	const gateway = `http://${env.HOST === "0.0.0.0" ? "127.0.0.1" : (env.HOST ?? "127.0.0.1")}:${env.PORT ?? 3000}`;
+	say(`gateway: ${gateway}/api/v1 (ready: /api/ready). Ctrl-C stops the cluster.`);
+	void (async () => {
+		// Say when the gateway is ready (bounded: two minutes).
+		const started = Date.now();
+		while (!stopping && Date.now() - started < 120_000) {
+			const ok = await fetch(`${gateway}/api/ready`, { signal: AbortSignal.timeout(3000) }).then(r => r.ok, () => false);
+			if (ok) return say(`ready after ${((Date.now() - started) / 1000).toFixed(1)} s: ${gateway}/api/v1`);
+			await new Promise(r => setTimeout(r, 500));
+		}
+		if (!stopping) say(`the gateway is still not ready after 2 minutes; see the nodes' output above`);
+	})();
 
 	const stop = async (signal: string) => {
 		if (stopping) {

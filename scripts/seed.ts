@@ -162,9 +162,10 @@ export async function seedGeneratedProducts(c: CatalogCollections, target: numbe
 	for (let n = existing + 1; n <= target; n += batchSize) {
 		const at = new Date().toISOString();
 		const batch = Array.from({ length: Math.min(batchSize, target - n + 1) }, (_, i) => generatedProduct(n + i, at));
-		// Both adapters (NeDB and mongoose) take an array in one call; the Collection API inserts one at a time.
-		const adapter = c.products.adapter as unknown as { insertMany?(docs: ProductRecord[]): Promise<unknown> };
-		if (adapter.insertMany) await adapter.insertMany(batch);
+		// In bulk, below the Collection API (which inserts one at a time): mongoose's insertMany, or NeDB's array insert.
+		const adapter = c.products.adapter as unknown as { model?: { insertMany(docs: ProductRecord[], opts: object): Promise<unknown> }; insertMany?(docs: ProductRecord[]): Promise<unknown> };
+		if (adapter.model) await adapter.model.insertMany(batch, { ordered: false, lean: true });
+		else if (adapter.insertMany) await adapter.insertMany(batch);
 		else for (const doc of batch) await c.products.insert(doc);
 		added += batch.length;
 		if (added % 10_000 === 0 || n + batchSize > target) log(`  ${existing + added} / ${target}`);
@@ -220,8 +221,12 @@ async function main() {
 }
 
 if (process.argv[1]?.endsWith("scripts/seed.ts") || process.argv[1]?.endsWith("scripts/seed.js")) {
-	main().catch(err => {
-		console.error("Seeding failed:", err);
-		process.exit(1);
-	});
+	// Exit explicitly: NeDB's compaction timer would keep the process alive.
+	main().then(
+		() => process.exit(0),
+		err => {
+			console.error("Seeding failed:", err);
+			process.exit(1);
+		},
+	);
 }

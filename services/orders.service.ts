@@ -54,7 +54,6 @@ import {
 	type OrderRecord,
 	type OrderStatus,
 	type PublicOrder,
-	type StatusChange,
 } from "../lib/domain/orders.js";
 import { afterCapture, afterRefund, refundable, type PaymentRecord } from "../lib/payments/payment.js";
 import { cardDigits, cardProblems } from "../lib/payments/card.js";
@@ -92,11 +91,9 @@ const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, m
 
 interface StatusMove {
 	reason?: string;
+	/** More fields to set in the same update. */
 	set?: Record<string, unknown>;
-	/** More history entries after this change (a cancel that is also a refund). */
-	then?: StatusChange[];
 	events?: EventEnvelope[];
-	refunds?: OrderRecord["refunds"];
 }
 
 type Self = Service & {
@@ -372,7 +369,10 @@ const OrdersService = defineService<Self>({
 
 		async cartView(ctx: Context, userId: string) {
 			const cart = await this.carts.findById(userId);
-			const { items, subtotal, currency } = await this.pricedCart(ctx, cart?.lines ?? {});
+			const { items, subtotal, currency, unavailable, otherCurrency } = await this.pricedCart(ctx, cart?.lines ?? {});
+			// Lines that can no longer be bought (product gone, inactive, or now in another currency) leave the cart.
+			const stale = [...unavailable, ...otherCurrency];
+			if (stale.length) await this.carts.updateWhere({ _id: userId }, { $unset: Object.fromEntries(stale.map(id => [`lines.${id}`, true])) });
 			return { items, subtotal, currency };
 		},
 
@@ -485,8 +485,10 @@ const OrdersService = defineService<Self>({
 			try {
 				await this.orders.insert(order);
 			} catch (err) {
-				if (!(err instanceof DuplicateKeyError)) throw err;
-				return publicOrder((await this.orders.findById(orderId))!);
+				if (err instanceof DuplicateKeyError) return publicOrder((await this.orders.findById(orderId))!);
+				// No order, so no hold on the card either (best effort; an authorization also lapses on its own).
+				if (payment.authorizationId) await this.provider.void({ idempotencyKey: `${orderId}:void`, authorizationId: payment.authorizationId }).catch(() => undefined);
+				throw err;
 			}
 			// The ordered lines leave the cart (lines added meanwhile stay). Best effort: the order stands either way.
 			const $unset = Object.fromEntries(items.map(i => [`lines.${i.productId}`, true]));
@@ -509,9 +511,8 @@ const OrdersService = defineService<Self>({
 		async moveOrder(order: OrderRecord, to: OrderStatus, move: StatusMove = {}): Promise<boolean> {
 			const at = now();
 			const change = transition(order.status, to, at, move.reason);
-			const $push: Record<string, unknown> = { statusHistory: { $each: [change, ...(move.then ?? [])] } };
+			const $push: Record<string, unknown> = { statusHistory: { $each: [change] } };
 			if (move.events?.length) $push.outbox = { $each: move.events };
-			if (move.refunds?.length) $push.refunds = { $each: move.refunds };
 			const n = await this.orders.updateWhere({ _id: order._id, status: order.status }, { $set: { status: to, updatedAt: at, ...move.set }, $push });
 			return n === 1;
 		},
@@ -653,6 +654,8 @@ const OrdersService = defineService<Self>({
 		/** An approved return: refund the returned lines at the price paid, once per return. */
 		async refundReturn(payload: EventPayloads["return.approved"], cause: Context | null): Promise<void> {
 			const { orderId, returnId, userId } = payload;
+			// It becomes part of a field path (`returns.<returnId>`).
+			if (!/^[A-Za-z0-9_-]{1,128}$/.test(returnId)) return this.logger.warn(`return.approved with an unusable returnId '${returnId}'; ignored`);
 			for (let attempt = 0; attempt < 5; attempt++) {
 				const order = await this.orders.findById(orderId);
 				if (!order || order.userId !== userId) {
@@ -739,8 +742,9 @@ const OrdersService = defineService<Self>({
 	},
 
 	started() {
-		// Often enough that an order expires close to its TTL; at least every 30 s.
-		const every = Math.min(30_000, Math.max(250, (config.reservationTtlSeconds * 1000) / 4));
+		// Often enough that an order expires close to its TTL, at least every 30 s. RESERVATION_TTL_SECONDS=0: never expire.
+		const ttlMs = config.reservationTtlSeconds * 1000;
+		const every = ttlMs > 0 ? Math.min(30_000, Math.max(250, ttlMs / 4)) : 30_000;
 		this.sweeper.timer = setInterval(() => {
 			if (this.sweeper.running) return;
 			this.sweeper.running = this.sweep()

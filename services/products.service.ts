@@ -50,6 +50,9 @@ import { seedDemoCatalog } from "../scripts/seed.js";
 
 type Outboxed<T> = T & { outbox?: EventEnvelope[] };
 
+/** A return id becomes part of a field path (`restocked.<returnId>`). */
+const RETURN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
 const idParam = { type: "string", pattern: ID_PATTERN, messages: { stringPattern: "The '{field}' field is not a valid id." } };
 const skuParam = { type: "string", trim: true, pattern: SKU_PATTERN, messages: { stringPattern: "The '{field}' field must be 1 to 64 letters, digits, '.', '_' or '-'." } };
 const slugParam = { type: "string", trim: true, max: 64, pattern: SLUG_PATTERN, messages: { stringPattern: "The '{field}' field must be lowercase words joined by '-'." } };
@@ -245,7 +248,11 @@ const ProductsService = defineService<Self>({
 				const { id, delta, stock } = ctx.params;
 				if ((delta === undefined) === (stock === undefined)) throw validationError([{ field: "delta", message: "Give exactly one of 'delta' and 'stock'.", type: "oneOf" }, { field: "stock", message: "Give exactly one of 'delta' and 'stock'.", type: "oneOf" }]);
 				const field = delta === undefined ? "stock" : "delta";
-				const refuse = (p: ProductRecord) => conflict(`Stock cannot go below the ${p.stock - p.available} unit(s) held by pending orders`, "STOCK_HELD", { field, held: p.stock - p.available, stock: p.stock, available: p.available });
+				const refuse = (p: ProductRecord) => {
+					const held = p.stock - p.available;
+					const message = held > 0 ? `Stock cannot go below the ${held} unit(s) held by pending orders (${p.available} not held)` : `Stock cannot go below zero (${p.stock} on hand)`;
+					return conflict(message, "STOCK_HELD", { field, held, stock: p.stock, available: p.available });
+				};
 				const apply = (query: Query, change: number) => this.products.updateWhere({ ...query, _id: id, deletedAt: null, available: { $gte: -change } }, { $inc: { stock: change, available: change }, $set: { updatedAt: now() } });
 				if (delta !== undefined) {
 					// One atomic increment: concurrent deltas all count; `available` never drops below zero.
@@ -391,7 +398,9 @@ const ProductsService = defineService<Self>({
 
 		/** Returned items go back on the shelf, once per return. */
 		"return.approved": async function (event) {
-			await this.restock(event.payload.returnId, mergeQuantities(event.payload.items));
+			const { returnId, items } = event.payload;
+			if (!RETURN_ID.test(returnId)) return this.logger.warn(`return.approved with an unusable returnId '${returnId}'; ignored`);
+			await this.restock(returnId, mergeQuantities(items));
 		},
 	},
 
@@ -428,15 +437,23 @@ const ProductsService = defineService<Self>({
 				return { rows, total };
 			}
 			// Relevance: name matches, then description-only matches; a page may span both.
-			const [inName, inDescription] = relevanceTiers({ ...filters, q });
-			const [nameCount, descriptionCount] = await Promise.all([this.products.count(inName), this.products.count(inDescription)]);
+			const { inName, inDescription, nameMatches } = relevanceTiers({ ...filters, q });
+			const [nameCount, total] = await Promise.all([this.products.count(inName), this.products.count(textQuery(filters))]);
 			const rows: ProductRecord[] = [];
 			if (offset < nameCount) rows.push(...(await this.products.find({ query: inName, sort: sortFields("name"), limit: pageSize, offset })));
-			if (rows.length < pageSize && offset + rows.length >= nameCount) {
-				const from = offset + rows.length - nameCount;
-				rows.push(...(await this.products.find({ query: inDescription, sort: sortFields("name"), limit: pageSize - rows.length, offset: from })));
+			// The second group, read in name order, skipping what the first group already showed.
+			let skip = Math.max(0, offset - nameCount);
+			const batch = 500;
+			for (let from = 0; rows.length < pageSize && offset + rows.length < total; from += batch) {
+				const chunk = await this.products.find({ query: inDescription, sort: sortFields("name"), limit: batch, offset: from });
+				for (const p of chunk) {
+					if (nameMatches(p.name)) continue;
+					if (skip > 0) skip--;
+					else if (rows.length < pageSize) rows.push(p);
+				}
+				if (chunk.length < batch) break;
 			}
-			return { rows, total: nameCount + descriptionCount };
+			return { rows, total };
 		},
 
 		/** The order's reservation, made with `status` if it has none yet. */

@@ -185,18 +185,19 @@ export function textQuery(f: SearchFilters): Query {
 
 /**
  * Relevance without a text index: products whose name matches come first, then those that
- * match only in the description; each group by name. These are the two groups' queries.
+ * match only in the description; each group by name. `inName` and `inDescription` are the
+ * queries; a product matching both is in the first group, so the caller drops it from the second
+ * with `nameMatches` (no portable "does not match": NeDB has no field-level `$not`, MongoDB no
+ * top-level one, and FerretDB's RE2 regexes no lookahead).
  */
-export function relevanceTiers(f: SearchFilters & { q: string }): [Query, Query] {
+export function relevanceTiers(f: SearchFilters & { q: string }): { inName: Query; inDescription: Query; nameMatches: (name: string) => boolean } {
 	const base = filterQuery(f);
-	const term = escapeRegex(f.q);
-	const inName = new RegExp(term, "i");
-	// "name does not contain term", as a regex: both stores understand it, neither has a portable $not.
-	const notInName = new RegExp(`^(?![\\s\\S]*${term})`, "i");
-	return [
-		{ ...base, name: { $regex: inName } },
-		{ ...base, name: { $regex: notInName }, description: { $regex: inName } },
-	];
+	const re = new RegExp(escapeRegex(f.q), "i");
+	return {
+		inName: { ...base, name: { $regex: re } },
+		inDescription: { ...base, description: { $regex: re } },
+		nameMatches: name => re.test(name),
+	};
 }
 
 /** The sort of a search, with `_id` last so that pages never overlap or skip. */

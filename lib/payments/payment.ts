@@ -73,7 +73,3 @@ export function afterRefund(p: PaymentRecord, amount: MinorUnits): Pick<PaymentR
 	if (!canMovePayment(p.status, status)) throw new PaymentRuleError(`a ${p.status} payment cannot be refunded`);
 	return { status, refunded };
 }
-
-export function isSettledForFulfilment(p: PaymentRecord): boolean {
-	return p.status === "captured";
-}

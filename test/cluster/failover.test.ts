@@ -18,7 +18,7 @@ import { groupAssignments, kcat, poll, sleep, startCluster, type NodeSpec, type 
 import { admin, customer, type Account, type TestShop } from "../helpers/shop.js";
 import type { HttpResponse } from "../helpers/shop.js";
 
-const skip = await skipWithoutInfra();
+const skip = await skipWithoutInfra(["nats", "mongo", "kafka"], ["kcat"]);
 
 const LAYOUT: NodeSpec[] = [
 	{ name: "users", services: ["users"] },
@@ -40,6 +40,7 @@ const RESTART_ORDERS_AFTER_MS = 10_000;
 interface Attempted {
 	key: string;
 	account: Account;
+	body: object;
 	accepted?: string;
 	statuses: number[];
 }
@@ -109,10 +110,9 @@ describe.skipIf(skip)("failover: nodes killed during a stream of checkouts", () 
 				}
 				if (!filled) continue;
 				const card = random() < 0.1 ? "4000000000000002" : "4242424242424242";
-				const a: Attempted = { key: randomUUID(), account: acc, statuses: [] };
+				const a: Attempted = { key: randomUUID(), account: acc, body: { shippingAddress: ADDRESS, payment: payment(card) }, statuses: [] };
 				attempts.push(a);
-				const body = { shippingAddress: ADDRESS, payment: payment(card) };
-				const res = await retry(() => acc.http.post(`${V1}/orders`, body, { "idempotency-key": a.key }), r => r.status === 202, 25_000, a.statuses);
+				const res = await retry(() => acc.http.post(`${V1}/orders`, a.body, { "idempotency-key": a.key }), r => r.status === 202, 25_000, a.statuses);
 				if (res?.status === 202) {
 					a.accepted = res.body.id;
 					accepts.push(Date.now());
@@ -157,7 +157,7 @@ describe.skipIf(skip)("failover: nodes killed during a stream of checkouts", () 
 		// ---- every order settles
 		const accepted = attempts.filter(a => a.accepted);
 		expect(accepted.length).toBeGreaterThan(20);
-		const existing = new Map<string, { id: string; status: string; items: { productId: string; quantity: number }[]; payment: { status: string } }>();
+		const existing = new Map<string, { id: string; status: string; items: { productId: string; quantity: number }[]; payment: { status: string }; statusHistory: { status: string; reason?: string }[] }>();
 		await poll(
 			async () => {
 				existing.clear();
@@ -180,10 +180,29 @@ describe.skipIf(skip)("failover: nodes killed during a stream of checkouts", () 
 		});
 		timeline.settled = Date.now();
 
-		// None lost: every accepted order exists, and each key made at most one order.
+		// None lost: every accepted order exists.
 		for (const a of accepted) expect(existing.has(a.accepted!), `accepted order ${a.accepted} is missing`).toBe(true);
 		expect(new Set(accepted.map(a => a.accepted)).size).toBe(accepted.length);
-		expect(existing.size).toBeLessThanOrEqual(attempts.length);
+		// Each Idempotency-Key made at most one order, and every order belongs to one key: sent again
+		// with the same key and body, a checkout answers its order (or, with no order, finds the cart empty).
+		const owners = new Map<string, number>();
+		let inUse = 0;
+		for (const a of attempts) {
+			const res = await a.account.http.post(`${V1}/orders`, a.body, { "idempotency-key": a.key });
+			if (res.status === 200 || res.status === 202) {
+				if (a.accepted) expect(res.body.id).toBe(a.accepted);
+				expect(existing.has(res.body.id), `key ${a.key} answers an order that does not exist`).toBe(true);
+				owners.set(res.body.id, (owners.get(res.body.id) ?? 0) + 1);
+			} else if (res.status === 409) {
+				inUse++; // a checkout that died mid-way holds its key for a minute
+			} else {
+				expect(a.accepted, `accepted key ${a.key} answered ${res.status}`).toBeUndefined();
+				expect(res.status, JSON.stringify(res.body)).toBe(422);
+			}
+		}
+		for (const [id, n] of owners) expect(n, `order ${id} answered for ${n} keys`).toBe(1);
+		const unclaimed = [...existing.keys()].filter(id => !owners.has(id));
+		expect(unclaimed.length, `orders no key answers: ${unclaimed.join(", ")}`).toBeLessThanOrEqual(inUse);
 
 		// Charged once: captures per order on Kafka, read from the outside. A settled order's events
 		// may still be on their way out of its outbox: read until every paid order's capture is there.
@@ -251,17 +270,20 @@ describe.skipIf(skip)("failover: nodes killed during a stream of checkouts", () 
 		const lastCatalogFailure = catalogFailures.filter(f => f.end >= kill).at(-1);
 		const firstAcceptAfterRestart = accepts.find(t => t > timeline.restart!);
 		const gaveUp = attempts.filter(a => !a.accepted).length;
+		const reasons = new Map<string, number>();
+		for (const o of existing.values()) if (o.status === "cancelled") reasons.set(o.statusHistory.at(-1)?.reason ?? "?", (reasons.get(o.statusHistory.at(-1)?.reason ?? "?") ?? 0) + 1);
 		const retried = attempts.filter(a => a.statuses.length > 1).length;
 		const s = (ms?: number) => (ms === undefined ? "n/a" : `${(ms / 1000).toFixed(1)} s`);
 		console.info(
 			[
-				`[failover] checkouts attempted ${attempts.length}, accepted ${accepted.length} (${retried} needed retries, ${gaveUp} gave up), orders existing ${existing.size}: paid ${paid}, cancelled ${cancelled}`,
+				`[failover] checkouts attempted ${attempts.length}, accepted ${accepted.length} (${retried} needed retries, ${gaveUp} gave up), orders existing ${existing.size}: paid ${paid}, cancelled ${cancelled} (${[...reasons].map(([r, n]) => `${r} ${n}`).join(", ")}); replayed keys: ${owners.size} answered their order, ${inUse} still in use`,
 				`[failover] payment events on Kafka ${payments.length}; orders with a capture ${captures.size}; units sold ${[...sold.values()].reduce((a, b) => a + b, 0)}`,
 				`[failover] kill -9 noticed after ${s(timeline.productsNoticed! - kill)} (products-1) and ${s(timeline.ordersNoticed! - kill)} (orders); ${catalogFailures.length} catalog reads failed, the last one ${lastCatalogFailure ? `sent ${s(lastCatalogFailure.start - kill)} after the kill, failing after ${s(lastCatalogFailure.end - lastCatalogFailure.start)}` : "n/a"}`,
 				`[failover] orders restarted ${s(timeline.restart! - kill)} after kill, ready ${s(timeline.ordersReady! - timeline.restart!)} later; first checkout accepted ${s(firstAcceptAfterRestart ? firstAcceptAfterRestart - timeline.restart! : undefined)} after restart`,
 				`[failover] all orders settled ${s(timeline.settled! - timeline.streamEnd!)} after the stream ended`,
 			].join("\n"),
 		);
-		expect(timeline.productsNoticed! - kill).toBeLessThan(15_000);
+		// Heartbeat timeout 6 s, checked every 6 s: at most about 14 s, on a loaded machine a little more.
+		expect(timeline.productsNoticed! - kill).toBeLessThan(20_000);
 	}, 420_000);
 });

@@ -7,11 +7,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { skipWithoutInfra } from "./infra.js";
+import mongoose from "mongoose";
+import { INFRA, skipWithoutInfra } from "./infra.js";
 import { groupAssignments, kcat, poll, startCluster, type NodeSpec, type TestCluster } from "../helpers/cluster.js";
 import { admin, customer, login, withRoles, type Account, type TestShop } from "../helpers/shop.js";
 
-const skip = await skipWithoutInfra();
+const skip = await skipWithoutInfra(["nats", "mongo", "kafka"], ["kcat"]);
 
 const LAYOUT: NodeSpec[] = [
 	{ name: "users", services: ["users"] },
@@ -278,6 +279,23 @@ describe.skipIf(skip)("the shop as a cluster of processes", () => {
 		expect((await ann.http.get(`${V1}/me/notifications?pageSize=100`)).body.rows.find((n: { id: string }) => n.id === first.id).read).toBe(true);
 	}, 120_000);
 
+	it("each service keeps its own database, with its indexes made at start", async () => {
+		const conn = await mongoose.createConnection(INFRA.mongo, { serverSelectionTimeoutMS: 5000 }).asPromise();
+		try {
+			const names = (await conn.db!.admin().listDatabases()).databases.map(d => d.name).filter(n => n.startsWith(cluster.dbPrefix));
+			expect(names.sort()).toEqual(["notifications", "orders", "products", "tickets", "users"].map(s => `${cluster.dbPrefix}${s}`));
+			const keys = async (db: string, coll: string) => (await conn.useDb(`${cluster.dbPrefix}${db}`).db!.collection(coll).indexes()).map(i => ({ key: JSON.stringify(i.key), unique: !!i.unique }));
+			expect(await keys("users", "users")).toContainEqual({ key: JSON.stringify({ email: 1 }), unique: true });
+			expect(await keys("products", "products")).toContainEqual({ key: JSON.stringify({ sku: 1 }), unique: true });
+			expect(await keys("orders", "orders")).toContainEqual({ key: JSON.stringify({ userId: 1, createdAt: -1 }), unique: false });
+			// A service's data lives in its database only.
+			expect(await conn.useDb(`${cluster.dbPrefix}users`).db!.collection("orders").countDocuments()).toBe(0);
+			expect(await conn.useDb(`${cluster.dbPrefix}orders`).db!.collection("orders").countDocuments()).toBeGreaterThan(0);
+		} finally {
+			await conn.close();
+		}
+	}, 30_000);
+
 	it("scaling: both products nodes serve requests and both consume partitions", async () => {
 		const before = await Promise.all(["products-1", "products-2"].map(n => cluster.metricValue(n, "moleculer_request_total", { action: "products.get", type: "local" })));
 		for (let i = 0; i < 40; i++) expect((await shop.http.get(`${V1}/products/${products.mug!.id}`)).status).toBe(200);
@@ -287,9 +305,21 @@ describe.skipIf(skip)("the shop as a cluster of processes", () => {
 		// Round-robin: each node takes a fair share.
 		for (const n of served) expect(n).toBeGreaterThanOrEqual(10);
 
-		const members = await groupAssignments(cluster.kafkaBrokers, cluster.group("products"));
+		// Both members of the `products` consumer group hold partitions (asked from Kafka itself).
+		let members: Awaited<ReturnType<typeof groupAssignments>> = [];
+		const owns = (nodeId: string) => Object.values(members.find(m => m.clientId === nodeId)?.partitions ?? {}).flat().length;
+		await poll(
+			async () => {
+				members = await groupAssignments(cluster.kafkaBrokers, cluster.group("products"));
+				return cluster.nodesOf("products").every(n => owns(n.nodeId) > 0) ? true : undefined;
+			},
+			30_000,
+			"both products nodes to hold partitions",
+			1000,
+		).catch(err => {
+			throw new Error(`${(err as Error).message}: ${JSON.stringify(members)}`);
+		});
 		const byNode = new Map(members.map(m => [m.clientId, Object.values(m.partitions).flat().length]));
-		for (const node of cluster.nodesOf("products")) expect(byNode.get(node.nodeId) ?? 0, JSON.stringify(members)).toBeGreaterThan(0);
 		console.info(`[cluster] products.get served per node: ${served.join(" / ")}; partitions per products consumer: ${[...byNode].map(([k, v]) => `${k.split("-t-")[0]}=${v}`).join(", ")}`);
 	}, 60_000);
 });

@@ -2,7 +2,9 @@
  * Cluster tests need the real servers (npm run infra:up). Without them they skip with a clear
  * message; with REQUIRE_INFRA=1 (CI) a missing server is a failure instead.
  */
+import fs from "node:fs";
 import net from "node:net";
+import path from "node:path";
 
 export const INFRA = {
 	nats: process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222",
@@ -38,14 +40,20 @@ export async function missingInfra(needs: ("nats" | "mongo" | "kafka")[] = ["nat
 	return missing;
 }
 
+/** Command-line tools (e.g. `kcat`) that are not on PATH. */
+export function missingTools(tools: string[]): string[] {
+	const dirs = (process.env.PATH ?? "").split(path.delimiter).filter(Boolean);
+	return tools.filter(t => !dirs.some(d => fs.existsSync(path.join(d, t))));
+}
+
 /**
  * Decides whether this cluster test file runs. Returns true to skip. Throws when REQUIRE_INFRA=1
- * and a server is missing.
+ * and a server (or a tool the file uses, such as `kcat`) is missing.
  */
-export async function skipWithoutInfra(needs?: ("nats" | "mongo" | "kafka")[]): Promise<boolean> {
-	const missing = await missingInfra(needs);
+export async function skipWithoutInfra(needs?: ("nats" | "mongo" | "kafka")[], tools: string[] = []): Promise<boolean> {
+	const missing = [...(await missingInfra(needs)), ...missingTools(tools).map(t => `the '${t}' command`)];
 	if (missing.length === 0) return false;
-	const msg = `cluster servers not reachable: ${missing.join(", ")}. Start them with 'npm run infra:up'.`;
+	const msg = `cluster servers not reachable or tools not found: ${missing.join(", ")}. Start (and install) them with 'npm run infra:up'.`;
 	if (process.env.REQUIRE_INFRA === "1") throw new Error(`REQUIRE_INFRA=1 and ${msg}`);
 	console.warn(`SKIPPED cluster tests: ${msg}`);
 	return true;

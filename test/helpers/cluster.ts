@@ -45,7 +45,7 @@ export interface ClusterOptions {
 /** Environment of every node unless a test overrides it. */
 const NODE_ENV_DEFAULTS: Record<string, string> = {
 	BCRYPT_COST: "4",
-	LOG_LEVEL: "warn",
+	LOG_LEVEL: process.env.CLUSTER_LOG_LEVEL ?? "warn",
 	LOG_FORMAT: "text",
 	SEED_DEMO: "false",
 	OUTBOX_POLL_MS: "250",

@@ -158,5 +158,7 @@ describe("cart", () => {
 		const cart = await ann.http.get(`${V1}/cart`);
 		expect(cart.body.items.map((i: { productId: string }) => i.productId)).toEqual([stays.id]);
 		expect(cart.body.subtotal).toBe(1000);
+		// It is gone from the cart, not just hidden.
+		expect((await ann.http.delete(`${V1}/cart/items/${goes.id}`)).status).toBe(404);
 	});
 });

@@ -240,7 +240,7 @@ describe("search", () => {
 		await createCategory("cycling", "Cycling", sport.id);
 		const make = async (name: string, description: string, price: number, categories: string[], stock: number) => (await createProduct({ name, description, price, categories, stock })).id;
 		ids = {
-			shoe: await make("Zephyr running shoe", "Light trainer for roads", 8900, ["running"], 5),
+			shoe: await make("Zephyr running shoe", "Light running trainer for roads", 8900, ["running"], 5), // matches in name and description: listed once
 			socks: await make("Merino socks", "Warm socks for running in winter", 1500, ["running"], 0),
 			helmet: await make("Aero helmet", "Cycling helmet, MIPS", 12900, ["cycling"], 3),
 			bottle: await make("Squeeze bottle", "For cycling and running (750 ml)", 900, ["cycling", "running"], 50),

@@ -8,6 +8,9 @@ import { TEST_CARDS } from "../../lib/payments/simulated.js";
 import { acquireTransport, releaseTransport } from "../../lib/events/registry.js";
 import { EVENT_TYPES, type EventEnvelope, type EventPayloads, type EventType } from "../../lib/events/catalog.js";
 import type { EventTransport } from "../../lib/events/transport.js";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import formats from "ajv-formats";
+import { buildAsyncApi } from "../../lib/events/asyncapi.js";
 
 const V1 = "/api/v1";
 /** The order an event is about (events about tickets have none). */
@@ -226,6 +229,15 @@ describe("checkout saga", () => {
 		for (const t of ["order.placed", "stock.reserved", "stock.rejected", "order.paid", "order.cancelled", "payment.captured", "payment.declined", "payment.refunded", "order.refunded", "return.approved"]) expect(types, t).toContain(t);
 		const before = await storedState(p);
 		expect(before.orders.length).toBeGreaterThan(0);
+
+		// What the services really emitted is what the AsyncAPI document promises (no field more or less).
+		const messages = (buildAsyncApi() as { components: { messages: Record<string, { payload: object }> } }).components.messages;
+		const ajv = new Ajv2020({ strict: false, allErrors: true });
+		(formats as unknown as { default: (a: Ajv2020) => void }).default(ajv);
+		for (const e of events.filter(e => e.source === "orders" || e.source === "products")) {
+			const validate = ajv.compile(messages[e.type]!.payload);
+			expect(validate(e), `${e.type}: ${JSON.stringify(validate.errors)}`).toBe(true);
+		}
 
 		// The same envelopes again (skipped by event id), then as new deliveries with new ids (each handler must be idempotent on its own).
 		for (const e of events) await p.transport.publish([e]);
