@@ -150,7 +150,9 @@ export function createNedbAdapter(dataDir: string | null, service: string, colle
 		opts.filename = path.join(dir, `${collection}.db`);
 		opts.autoload = false;
 	}
-	const adapter = new DbService.MemoryAdapter(opts) as unknown as DbAdapter & { db: { ensureIndex(o: object): Promise<void>; setAutocompactionInterval?(ms: number): void } };
+	const adapter = new DbService.MemoryAdapter(opts) as unknown as DbAdapter & {
+		db: { ensureIndex(o: object): Promise<void>; setAutocompactionInterval?(ms: number): void; stopAutocompaction?(): void; compactDatafileAsync?(): Promise<void> } | null;
+	};
 	const connect = adapter.connect.bind(adapter);
 	adapter.connect = async () => {
 		await connect();
@@ -160,10 +162,17 @@ export function createNedbAdapter(dataDir: string | null, service: string, colle
 			if (fields.length === 0) continue;
 			const [fieldName] = fields[0];
 			if (fields.length > 1 && idx.unique) throw new Error(`NeDB cannot enforce a compound unique index on ${collection}`);
-			await adapter.db.ensureIndex({ fieldName, unique: !!idx.unique, sparse: !!idx.sparse });
+			await adapter.db!.ensureIndex({ fieldName, unique: !!idx.unique, sparse: !!idx.sparse });
 		}
 		// Keep the append-only file from growing without bound.
-		if (dataDir) adapter.db.setAutocompactionInterval?.(10 * 60_000);
+		if (dataDir) adapter.db!.setAutocompactionInterval?.(10 * 60_000);
+	};
+	const disconnect = adapter.disconnect.bind(adapter);
+	adapter.disconnect = async () => {
+		// The compaction timer would keep the process alive; compact once on a clean stop instead.
+		adapter.db?.stopAutocompaction?.();
+		if (dataDir) await adapter.db?.compactDatafileAsync?.().catch(() => undefined);
+		await disconnect();
 	};
 	return adapter;
 }
