@@ -4,6 +4,7 @@
  */
 import os from "node:os";
 import type { BrokerOptions } from "moleculer";
+import { NullIsAValueValidator } from "./lib/validation.js";
 import { config, type ShopConfig } from "./lib/config.js";
 import { loggerOptions } from "./lib/observability/logging.js";
 import { metricsOptions } from "./lib/observability/prometheus.js";
@@ -46,7 +47,8 @@ export function brokerOptions(cfg: ShopConfig = config): BrokerOptions {
 		// `$node.ready` on every node, and the operator's REPL commands (lib/observability/operator.ts).
 		internalServices: { $node: nodeServiceSchema() },
 		replOptions: { customCommands: replCommands() },
-		validator: true,
+		// null is a value, not "absent": an optional field given null is a 422, not a stored null.
+		validator: new NullIsAValueValidator(),
 		errorHandler: undefined,
 	};
 }

@@ -19,6 +19,7 @@ export const preferences = obj({
 export const RESOURCES: Record<string, Schema> = {
 	Error: obj({ name: str(), message: str(), code: int(), type: str(), data: {} }, ["name", "message", "code", "type"]),
 	User: obj({ id: str(), email: str({ format: "email" }), name: str(), roles: { type: "array", items: str({ enum: ["customer", "agent", "admin"] }) }, active: { type: "boolean" }, preferences, createdAt: str({ format: "date-time" }), updatedAt: str({ format: "date-time" }) }, ["id", "email", "name", "roles", "preferences", "createdAt"]),
+	Registration: obj({ user: ref("User") }, ["user"]),
 	TokenPair: obj({ accessToken: str(), refreshToken: str(), tokenType: str({ const: "Bearer" }), expiresIn: int(), user: ref("User") }, ["accessToken", "refreshToken", "tokenType", "expiresIn"]),
 	Product: obj({ id: str(), sku: str(), name: str(), description: str(), price: int({ minimum: 0 }), currency: str(), categories: { type: "array", items: str() }, stock: int(), available: int(), active: { type: "boolean" }, createdAt: str(), updatedAt: str() }),
 	Category: obj({ id: str(), slug: str(), name: str(), parentId: { type: ["string", "null"] }, children: { type: "array", items: ref("Category") } }),
@@ -54,7 +55,7 @@ export const REQUEST_BODIES: Record<string, Schema> = {
 };
 
 export const RESPONSES: Record<string, string> = {
-	"users.register": "User",
+	"users.register": "Registration",
 	"users.login": "TokenPair",
 	"users.refresh": "TokenPair",
 	"users.me": "User",

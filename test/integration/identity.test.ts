@@ -316,3 +316,16 @@ describe("admin user management", () => {
 		expect((await adm.http.delete(`/api/v1/users/${acc.id}`)).status).toBe(404);
 	});
 });
+
+describe("null is not a way around validation", () => {
+	it("refuses null for optional fields instead of storing it", async () => {
+		const acc = await customer(shop);
+		for (const body of [{ name: null }, { preferences: { notifications: { inApp: null } } }, { preferences: { currency: null } }]) {
+			const res = await acc.http.patch("/api/v1/me", body);
+			expect(res.status, JSON.stringify(body)).toBe(422);
+		}
+		const me = await acc.http.get("/api/v1/me");
+		expect(me.body.name).toBe("Customer");
+		expect(me.body.preferences.notifications.inApp).toBe(true);
+	});
+});
