@@ -16,9 +16,13 @@ function isRule(v: unknown): v is Rule {
 
 function strictRule(rule: unknown): unknown {
 	if (Array.isArray(rule)) return rule.map(strictRule); // multiple alternative rules
+	// Shorthand ("string|min:10"): the same flag in shorthand form.
+	if (typeof rule === "string") return /(^|\|)nullable\b/.test(rule) ? rule : `${rule}|nullable:false`;
 	if (!isRule(rule)) return rule;
 	const out: Rule = { ...rule };
-	if (out.optional === true && out.nullable !== true) out.nullable = false;
+	// With considerNullAsAValue, fastest-validator lets null through any rule not marked
+	// `nullable: false`, required or optional: mark every rule that does not allow null.
+	if (out.nullable !== true) out.nullable = false;
 	if (isRule(out.props)) out.props = strictSchema(out.props);
 	if (out.items !== undefined) out.items = strictRule(out.items);
 	return out;

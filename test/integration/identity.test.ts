@@ -329,3 +329,17 @@ describe("null is not a way around validation", () => {
 		expect(me.body.preferences.notifications.inApp).toBe(true);
 	});
 });
+
+describe("null in required fields", () => {
+	it("answers 422, never 500, for null where a value is required", async () => {
+		const acc = await customer(shop);
+		const cases: [string, string, unknown][] = [
+			["POST", "/api/v1/auth/login", { email: "", password: null }],
+			["POST", "/api/v1/auth/login", { email: null, password: "x" }],
+			["POST", "/api/v1/auth/refresh", { refreshToken: null }],
+			["POST", "/api/v1/auth/register", { email: null, password: null, name: null }],
+		];
+		for (const [method, url, body] of cases) expect((await shop.http.request(method, url, body)).status, `${method} ${url} ${JSON.stringify(body)}`).toBe(422);
+		expect((await acc.http.post("/api/v1/auth/logout", { refreshToken: null })).status).toBe(422);
+	});
+});
