@@ -26,7 +26,7 @@ import { AssignerProtocol, Kafka, logLevel } from "kafkajs";
 import mongoose from "mongoose";
 import { ROOT, spawnNode, stopNodes, type NodeProcess, type NodeSpec } from "../../scripts/cluster.js";
 import { INFRA } from "../cluster/infra.js";
-import { ADMIN_ENV, freePort, HttpClient, type TestShop } from "./shop.js";
+import { ADMIN_ENV, eventually, freePort, HttpClient, type TestShop } from "./shop.js";
 
 export type { NodeSpec } from "../../scripts/cluster.js";
 
@@ -403,18 +403,7 @@ export async function dropDatabases(prefix: string): Promise<void> {
 
 export const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
 
-/** Poll `check` until it returns something other than undefined; bounded. */
-export async function poll<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string, intervalMs = 250): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	let last: unknown;
-	while (Date.now() < deadline) {
-		try {
-			const v = await check();
-			if (v !== undefined) return v;
-		} catch (err) {
-			last = err;
-		}
-		await sleep(intervalMs);
-	}
-	throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+/** Poll `check` until it returns something other than undefined; bounded (cluster pace: 250 ms). */
+export function poll<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string, intervalMs = 250): Promise<T> {
+	return eventually(check, timeoutMs, what, intervalMs);
 }

@@ -176,7 +176,7 @@ export function admin(shop: TestShop): Promise<Account> {
 }
 
 /** Poll until `check` returns a value that is not undefined, or fail after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000, what = "condition"): Promise<T> {
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000, what = "condition", intervalMs = 50): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	let last: unknown;
 	while (Date.now() < deadline) {
@@ -186,7 +186,7 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
 		} catch (err) {
 			last = err;
 		}
-		await new Promise(r => setTimeout(r, 50));
+		await new Promise(r => setTimeout(r, intervalMs));
 	}
-	throw new Error(`Timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+	throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
 }
