@@ -51,6 +51,7 @@ export const REQUEST_BODIES: Record<string, Schema> = {
 	"tickets.create": obj({ type: str({ enum: ["inquiry", "return", "complaint", "feedback"] }), subject: str(), message: str(), orderId: str(), items: { type: "array", items: itemQty }, rating: int({ minimum: 1, maximum: 5 }) }, ["type", "subject", "message"]),
 	"tickets.reply": obj({ message: str() }, ["message"]),
 	"tickets.update": obj({ status: str({ enum: ["open", "pending", "resolved", "closed"] }), priority: str({ enum: ["low", "normal", "high", "urgent"] }), assigneeId: { type: ["string", "null"] } }),
+	"tickets.approveReturn": obj({ reason: str() }),
 	"tickets.rejectReturn": obj({ reason: str() }, ["reason"]),
 };
 
