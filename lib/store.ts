@@ -151,7 +151,13 @@ export function createNedbAdapter(dataDir: string | null, service: string, colle
 		opts.autoload = false;
 	}
 	const adapter = new DbService.MemoryAdapter(opts) as unknown as DbAdapter & {
-		db: { ensureIndex(o: object): Promise<void>; setAutocompactionInterval?(ms: number): void; stopAutocompaction?(): void; compactDatafileAsync?(): Promise<void> } | null;
+		db: {
+			ensureIndex(o: object): Promise<void>;
+			countAsync(query: Query): Promise<number>;
+			setAutocompactionInterval?(ms: number): void;
+			stopAutocompaction?(): void;
+			compactDatafileAsync?(): Promise<void>;
+		} | null;
 	};
 	const connect = adapter.connect.bind(adapter);
 	adapter.connect = async () => {
@@ -167,6 +173,9 @@ export function createNedbAdapter(dataDir: string | null, service: string, colle
 		// Keep the append-only file from growing without bound.
 		if (dataDir) adapter.db!.setAutocompactionInterval?.(10 * 60_000);
 	};
+	// moleculer-db's NeDB count fetches (and deep-copies) every matching document to take the
+	// length; NeDB counts without copying.
+	adapter.count = (filters: FindOptions = {}) => adapter.db!.countAsync(filters.query ?? {});
 	const disconnect = adapter.disconnect.bind(adapter);
 	adapter.disconnect = async () => {
 		// The compaction timer would keep the process alive; compact once on a clean stop instead.
