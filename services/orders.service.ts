@@ -13,11 +13,11 @@
  * causes written into the order's outbox in the same update. Every payment call carries an
  * idempotency key derived from the order (or the return), so a step run twice moves money once.
  */
-import { randomUUID } from "node:crypto";
 import type { Context, Service } from "moleculer";
 import { defineService } from "../lib/service.js";
 import { EventsMixin } from "../mixins/events.mixin.js";
 import { DbMixin } from "../mixins/db.mixin.js";
+import { IdempotencyMixin } from "../mixins/idempotency.mixin.js";
 import { config } from "../lib/config.js";
 import { conflict, forbidden, invalidField, notFound, validationError, type FieldProblem } from "../lib/errors.js";
 import { hasRole, requireUser, type ShopContext } from "../lib/auth/access.js";
@@ -63,31 +63,11 @@ import type { CaptureRequest, CaptureResult, PaymentProvider, RefundResult, Void
 type Outboxed<T> = T & { outbox?: EventEnvelope[] };
 type StoredOrder = Outboxed<OrderRecord>;
 
-interface IdempotencyRecord {
-	_id: string;
-	userId: string;
-	fingerprint: string;
-	/** Chosen when the key is first used, so a retried attempt can only ever make this order. */
-	orderId: string;
-	state: "started" | "failed" | "done";
-	response: PublicOrder | null;
-	lockedAt: string;
-	createdAt: string;
-	updatedAt: string;
-}
-
-/** How long a second request with a busy key waits for the first one's answer. */
-const IDEMPOTENCY_WAIT_MS = 5_000;
-/** A "started" key older than this belongs to a request that died; another may take it over. */
-const IDEMPOTENCY_STALE_MS = 60_000;
-/** Idempotency keys are kept this long (Stripe keeps them 24 hours). */
-const IDEMPOTENCY_RETENTION_MS = 24 * 3600_000;
 
 const idParam = { type: "string", pattern: ID_PATTERN, messages: { stringPattern: "The '{field}' field is not a valid id." } };
 const quantityParam = { type: "number", integer: true, min: 1, max: MAX_QUANTITY };
 
 const now = () => new Date().toISOString();
-const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 
 interface StatusMove {
 	reason?: string;
@@ -99,7 +79,6 @@ interface StatusMove {
 type Self = Service & {
 	orders: Collection<StoredOrder>;
 	carts: Collection<CartRecord>;
-	idempotency: Collection<IdempotencyRecord>;
 	provider: PaymentProvider;
 	sweeper: { timer?: NodeJS.Timeout; running?: Promise<void> };
 	collection<T extends { _id: string }>(name: string): Collection<T>;
@@ -110,7 +89,8 @@ type Self = Service & {
 	pricedCart(ctx: Context, lines: Record<string, CartLine>): Promise<PricedCart>;
 	cartView(ctx: Context, userId: string): Promise<{ items: PricedCart["items"]; subtotal: number; currency: string }>;
 	ensureCart(userId: string): Promise<CartRecord>;
-	claimKey(userId: string, key: string, fingerprint: string): Promise<{ orderId: string } | { replay: PublicOrder }>;
+	idempotent<T>(userId: string, key: string, fingerprint: string, perform: (orderId: string) => Promise<T>): Promise<T>;
+	forgetOldIdempotencyKeys(): Promise<void>;
 	placeOrder(ctx: ShopContext<CheckoutBody>, userId: string, orderId: string): Promise<PublicOrder>;
 	findOrderFor(ctx: ShopContext, id: string): Promise<StoredOrder>;
 	moveOrder(order: OrderRecord, to: OrderStatus, move?: StatusMove): Promise<boolean>;
@@ -135,8 +115,8 @@ const OrdersService = defineService<Self>({
 				indexes: [{ fields: { userId: 1, createdAt: -1 } }, { fields: { status: 1, createdAt: 1 } }, { fields: { createdAt: -1 } }, { fields: { "pendingRefund.key": 1 }, sparse: true }],
 			},
 			carts: {},
-			idempotency_keys: { indexes: [{ fields: { createdAt: 1 } }] },
 		}),
+		IdempotencyMixin(),
 	],
 
 	actions: {
@@ -222,18 +202,7 @@ const OrdersService = defineService<Self>({
 				const problems: FieldProblem[] = [...addressProblems(shippingAddress), ...cardProblems(card, new Date()).map(p => ({ ...p, field: `payment.${p.field}` }))];
 				if (problems.length) throw validationError(problems);
 
-				const claim = await this.claimKey(user.id, key!, requestFingerprint(ctx.params));
-				if ("replay" in claim) return claim.replay;
-				const recordId = `${user.id}:${key}`;
-				try {
-					const order = await this.placeOrder(ctx, user.id, claim.orderId);
-					await this.idempotency.updateWhere({ _id: recordId, orderId: claim.orderId }, { $set: { state: "done", response: order, updatedAt: now() } });
-					return order;
-				} catch (err) {
-					// Nothing was placed: the key may be used again (with a fixed cart, say).
-					await this.idempotency.updateWhere({ _id: recordId, state: "started" }, { $set: { state: "failed", updatedAt: now() } }).catch(() => undefined);
-					throw err;
-				}
+				return this.idempotent(user.id, key!, requestFingerprint(ctx.params), orderId => this.placeOrder(ctx, user.id, orderId));
 			},
 		},
 
@@ -390,38 +359,6 @@ const OrdersService = defineService<Self>({
 		},
 
 		// ---- Checkout
-
-		async claimKey(userId: string, key: string, fingerprint: string) {
-			const _id = `${userId}:${key}`;
-			const reused = () => conflict("This Idempotency-Key was already used with a different request", "IDEMPOTENCY_KEY_REUSED", { field: "Idempotency-Key" });
-			const deadline = Date.now() + IDEMPOTENCY_WAIT_MS;
-			for (;;) {
-				const at = now();
-				const orderId = randomUUID();
-				try {
-					await this.idempotency.insert({ _id, userId, fingerprint, orderId, state: "started", response: null, lockedAt: at, createdAt: at, updatedAt: at });
-					return { orderId };
-				} catch (err) {
-					if (!(err instanceof DuplicateKeyError)) throw err;
-				}
-				const record = await this.idempotency.findById(_id);
-				if (!record) continue;
-				if (record.state === "done") {
-					if (record.fingerprint !== fingerprint) throw reused();
-					return { replay: record.response! };
-				}
-				const stale = Date.now() - Date.parse(record.lockedAt) > IDEMPOTENCY_STALE_MS;
-				if (record.state === "failed" || stale) {
-					// Take the key over, keeping its order id: if the earlier attempt did place the order, this finds it.
-					const n = await this.idempotency.updateWhere({ _id, state: record.state, lockedAt: record.lockedAt }, { $set: { state: "started", fingerprint, lockedAt: at, updatedAt: at } });
-					if (n === 1) return { orderId: record.orderId };
-					continue;
-				}
-				if (record.fingerprint !== fingerprint) throw reused();
-				if (Date.now() > deadline) throw conflict("A request with this Idempotency-Key is still being processed; try again shortly", "IDEMPOTENCY_KEY_IN_USE", { field: "Idempotency-Key" });
-				await sleep(25);
-			}
-		},
 
 		async placeOrder(ctx: ShopContext<CheckoutBody>, userId: string, orderId: string): Promise<PublicOrder> {
 			const earlier = await this.orders.findById(orderId);
@@ -728,7 +665,7 @@ const OrdersService = defineService<Self>({
 			for (const order of await this.orders.find({ query: { status: "cancelled", "payment.status": "authorized" }, limit: 100 })) {
 				await this.resolveAuthorization(order._id, null);
 			}
-			await this.idempotency.removeWhere({ createdAt: { $lt: new Date(Date.now() - IDEMPOTENCY_RETENTION_MS).toISOString() }, state: { $in: ["done", "failed"] } });
+			await this.forgetOldIdempotencyKeys();
 			void this.relayOutbox();
 		},
 	},
@@ -736,7 +673,6 @@ const OrdersService = defineService<Self>({
 	created() {
 		this.orders = this.collection<StoredOrder>("orders");
 		this.carts = this.collection<CartRecord>("carts");
-		this.idempotency = this.collection<IdempotencyRecord>("idempotency_keys");
 		this.provider = new SimulatedPaymentProvider();
 		this.sweeper = {};
 	},
