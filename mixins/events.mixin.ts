@@ -68,6 +68,23 @@ export function consumedEvents(schema: { domainEvents?: Record<string, unknown> 
 	return Object.keys(schema.domainEvents ?? {}) as EventType[];
 }
 
+/** Outbox documents published at once by one relay. */
+const RELAY_CONCURRENCY = 8;
+
+/** Runs `work` over `items`, at most `limit` at a time; resolves with the first error, if any, once all are done. */
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<unknown> {
+	let next = 0;
+	let firstError: unknown;
+	const lane = async () => {
+		while (next < items.length) {
+			const item = items[next++] as T;
+			await work(item).catch(err => (firstError ??= err));
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+	return firstError;
+}
+
 export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchema> {
 	const outboxCollections = opts.outbox ?? [];
 	return defineMixin<EventsThis>({
@@ -167,7 +184,8 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 				for (;;) {
 					const docs = await coll.find({ query: { "outbox.0": { $exists: true } }, limit: 50 });
 					if (docs.length === 0) return;
-					for (const doc of docs) {
+					// One document is one aggregate: its events go in order; different documents go side by side.
+					const failed = await inParallel(docs, RELAY_CONCURRENCY, async doc => {
 						const events = doc.outbox ?? [];
 						try {
 							await this.$transport!.publish(events);
@@ -178,7 +196,8 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 						await coll.updateWhere({ _id: doc._id }, { $pull: { outbox: { id: { $in: events.map(e => e.id) } } } });
 						recordEventsPublished(this.broker, events);
 						this.onEventsPublished?.(events);
-					}
+					});
+					if (failed) throw failed;
 					if (docs.length < 50) return;
 				}
 			},
