@@ -34,7 +34,9 @@ function checkout(acc: Account, body: unknown, key: string | null = newKey()) {
 async function settled(acc: Account, id: string) {
 	return eventually(async () => {
 		const res = await acc.http.get(`${V1}/orders/${id}`);
-		return res.body.status !== "pending" ? res.body : undefined;
+		// Settled: out of pending, and a cancelled order's authorization resolved (voided just after the cancel).
+		const settledNow = res.body.status !== "pending" && !(res.body.status === "cancelled" && res.body.payment?.status === "authorized");
+		return settledNow ? res.body : undefined;
 	}, 10_000, `order ${id} to settle`);
 }
 

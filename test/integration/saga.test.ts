@@ -61,7 +61,9 @@ function checkout(acc: Account, cardNumber: string = TEST_CARDS.approved, key = 
 async function settled(acc: Account, id: string, final = (s: string) => s !== "pending") {
 	return eventually(async () => {
 		const res = await acc.http.get(`${V1}/orders/${id}`);
-		return final(res.body.status) ? res.body : undefined;
+		// A cancelled order's authorization is voided just after the cancel: wait for that too.
+		const authorizationOpen = res.body.status === "cancelled" && res.body.payment?.status === "authorized";
+		return final(res.body.status) && !authorizationOpen ? res.body : undefined;
 	}, 15_000, `order ${id} to settle`);
 }
 
