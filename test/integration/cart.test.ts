@@ -1,21 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_ENV, admin, customer, startShop, type Account, type TestShop } from "../helpers/shop.js";
+import { fieldsOf, newProduct } from "../helpers/commerce.js";
 
 let shop: TestShop;
 let adm: Account;
-let sku = 0;
 
 const V1 = "/api/v1";
 
-async function createProduct(over: Record<string, unknown> = {}) {
-	const res = await adm.http.post(`${V1}/products`, { sku: `CART-${++sku}`, name: `Cart product ${sku}`, price: 1000, currency: "EUR", stock: 10, ...over });
-	expect(res.status, JSON.stringify(res.body)).toBe(201);
-	return res.body as { id: string; name: string; price: number };
-}
+const createProduct = (over: Record<string, unknown> = {}) => newProduct<{ id: string; name: string; price: number }>(adm, over);
 
-function fields(res: { body: { data?: { field: string }[] } }): string[] {
-	return (res.body.data ?? []).map(p => p.field);
-}
+const fields = (res: { body: { data?: { field: string }[] } }) => fieldsOf(res.body);
 
 beforeAll(async () => {
 	shop = await startShop({ services: ["users", "api", "products", "orders"], env: ADMIN_ENV });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_ENV, admin, customer, startShop, type Account, type TestShop } from "../helpers/shop.js";
+import { fieldsOf, newProduct } from "../helpers/commerce.js";
 
 let shop: TestShop;
 let adm: Account;
@@ -14,15 +15,9 @@ async function createCategory(slug: string, name: string, parentId?: string) {
 	return res.body as { id: string; slug: string; name: string; parentId: string | null };
 }
 
-async function createProduct(over: Record<string, unknown> = {}) {
-	const res = await adm.http.post(`${V1}/products`, { sku: `SKU-${++sku}`, name: `Product ${sku}`, description: "A thing", price: 1000, currency: "EUR", stock: 10, ...over });
-	expect(res.status, JSON.stringify(res.body)).toBe(201);
-	return res.body as Record<string, any> & { id: string };
-}
+const createProduct = (over: Record<string, unknown> = {}) => newProduct(adm, { description: "A thing", ...over });
 
-function fields(res: { body: { data?: { field: string }[] } }): string[] {
-	return (res.body.data ?? []).map(p => p.field);
-}
+const fields = (res: { body: { data?: { field: string }[] } }) => fieldsOf(res.body);
 
 beforeAll(async () => {
 	shop = await startShop({ services: ["users", "api", "products"], env: ADMIN_ENV });

@@ -2,11 +2,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_ENV, admin, customer, eventually, startShop, type Account, type TestShop } from "../helpers/shop.js";
+import { fieldsOf, newProduct, settledOrder, stockOf } from "../helpers/commerce.js";
 import { TEST_CARDS } from "../../lib/payments/simulated.js";
 
 let shop: TestShop;
 let adm: Account;
-let sku = 0;
 let keys = 0;
 
 const V1 = "/api/v1";
@@ -16,11 +16,7 @@ const card = (cardNumber: string = TEST_CARDS.approved, over: Record<string, unk
 const order = (over: Record<string, unknown> = {}) => ({ shippingAddress: ADDRESS, payment: card(), ...over });
 const newKey = () => `checkout-${process.pid}-${++keys}`;
 
-async function createProduct(over: Record<string, unknown> = {}) {
-	const res = await adm.http.post(`${V1}/products`, { sku: `CO-${++sku}`, name: `Checkout product ${sku}`, price: 1250, currency: "EUR", stock: 10, ...over });
-	expect(res.status, JSON.stringify(res.body)).toBe(201);
-	return res.body as { id: string; sku: string; name: string; price: number };
-}
+const createProduct = (over: Record<string, unknown> = {}) => newProduct(adm, { price: 1250, ...over });
 
 async function fill(acc: Account, productId: string, quantity = 1) {
 	const res = await acc.http.post(`${V1}/cart/items`, { productId, quantity });
@@ -31,22 +27,11 @@ function checkout(acc: Account, body: unknown, key: string | null = newKey()) {
 	return acc.http.post(`${V1}/orders`, body, key === null ? {} : { "idempotency-key": key });
 }
 
-async function settled(acc: Account, id: string) {
-	return eventually(async () => {
-		const res = await acc.http.get(`${V1}/orders/${id}`);
-		// Settled: out of pending, and a cancelled order's authorization resolved (voided just after the cancel).
-		const settledNow = res.body.status !== "pending" && !(res.body.status === "cancelled" && res.body.payment?.status === "authorized");
-		return settledNow ? res.body : undefined;
-	}, 10_000, `order ${id} to settle`);
-}
+const settled = (acc: Account, id: string) => settledOrder(acc, id, undefined, 10_000);
 
-async function product(id: string) {
-	return (await adm.http.get(`${V1}/products/${id}`)).body as { stock: number; available: number };
-}
+const product = (id: string) => stockOf(adm, id);
 
-function fields(res: { body: { data?: { field: string }[] } }): string[] {
-	return (res.body.data ?? []).map(p => p.field);
-}
+const fields = (res: { body: { data?: { field: string }[] } }) => fieldsOf(res.body);
 
 beforeAll(async () => {
 	shop = await startShop({ services: ["users", "api", "products", "orders"], env: ADMIN_ENV });

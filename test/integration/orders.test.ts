@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_ENV, admin, customer, eventually, startShop, type Account, type TestShop } from "../helpers/shop.js";
+import { newProduct, stockOf } from "../helpers/commerce.js";
 import { TEST_CARDS } from "../../lib/payments/simulated.js";
 import { acquireTransport, releaseTransport } from "../../lib/events/registry.js";
 import { EVENT_TYPES, type EventEnvelope, type EventPayloads } from "../../lib/events/catalog.js";
@@ -11,7 +12,6 @@ let adm: Account;
 let transport: EventTransport;
 const seen: EventEnvelope[] = [];
 const record = async (e: EventEnvelope) => void seen.push(e);
-let sku = 0;
 let keys = 0;
 
 const V1 = "/api/v1";
@@ -20,11 +20,7 @@ const orderOf = (e: EventEnvelope) => (e.payload as { orderId?: string }).orderI
 const ADDRESS = { name: "Ann Example", line1: "Main St 1", city: "Berlin", postalCode: "10115", country: "DE" };
 const card = (cardNumber: string = TEST_CARDS.approved) => ({ method: "card", cardNumber, expMonth: 12, expYear: new Date().getUTCFullYear() + 3, cvc: "123" });
 
-async function createProduct(over: Record<string, unknown> = {}) {
-	const res = await adm.http.post(`${V1}/products`, { sku: `ORD-${++sku}`, name: `Order product ${sku}`, price: 1000, currency: "EUR", stock: 10, ...over });
-	expect(res.status, JSON.stringify(res.body)).toBe(201);
-	return res.body as { id: string; sku: string; name: string };
-}
+const createProduct = (over: Record<string, unknown> = {}) => newProduct(adm, over);
 
 /** Check out what is given; answers the order as the 202 returned it. */
 async function place(acc: Account, lines: [string, number][], cardNumber: string = TEST_CARDS.approved) {
@@ -46,9 +42,7 @@ async function paidOrder(acc: Account, lines: [string, number][]) {
 	return status(acc, o.id, "paid");
 }
 
-async function product(id: string) {
-	return (await adm.http.get(`${V1}/products/${id}`)).body as { stock: number; available: number };
-}
+const product = (id: string) => stockOf(adm, id);
 
 function approveReturn(payload: EventPayloads["return.approved"], id: string = randomUUID()): EventEnvelope<"return.approved"> {
 	return { id, type: "return.approved", key: payload.ticketId, source: "tickets", occurredAt: new Date().toISOString(), requestId: null, payload };

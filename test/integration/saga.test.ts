@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_ENV, admin, customer, eventually, startShop, type Account, type TestShop } from "../helpers/shop.js";
+import { newProduct, settledOrder, stockOf } from "../helpers/commerce.js";
 import { TEST_CARDS } from "../../lib/payments/simulated.js";
 import { acquireTransport, releaseTransport } from "../../lib/events/registry.js";
 import { EVENT_TYPES, type EventEnvelope, type EventPayloads, type EventType } from "../../lib/events/catalog.js";
@@ -17,7 +18,6 @@ const V1 = "/api/v1";
 const orderOf = (e: EventEnvelope) => (e.payload as { orderId?: string }).orderId;
 const ADDRESS = { name: "Ann Example", line1: "Main St 1", city: "Berlin", postalCode: "10115", country: "DE" };
 const card = (cardNumber: string = TEST_CARDS.approved) => ({ method: "card", cardNumber, expMonth: 12, expYear: new Date().getUTCFullYear() + 3, cvc: "123" });
-let sku = 0;
 let keys = 0;
 
 interface ShopParts {
@@ -44,11 +44,7 @@ async function close(parts: ShopParts | undefined) {
 	await parts.shop.stop();
 }
 
-async function createProduct(p: ShopParts, over: Record<string, unknown> = {}) {
-	const res = await p.adm.http.post(`${V1}/products`, { sku: `SAGA-${++sku}`, name: `Saga product ${sku}`, price: 1000, currency: "EUR", stock: 10, ...over });
-	expect(res.status, JSON.stringify(res.body)).toBe(201);
-	return res.body as { id: string };
-}
+const createProduct = (p: ShopParts, over: Record<string, unknown> = {}) => newProduct<{ id: string }>(p.adm, over);
 
 async function fill(acc: Account, lines: [string, number][]) {
 	for (const [productId, quantity] of lines) expect((await acc.http.post(`${V1}/cart/items`, { productId, quantity })).status).toBe(200);
@@ -58,18 +54,9 @@ function checkout(acc: Account, cardNumber: string = TEST_CARDS.approved, key = 
 	return acc.http.post(`${V1}/orders`, { shippingAddress: ADDRESS, payment: card(cardNumber) }, { "idempotency-key": key });
 }
 
-async function settled(acc: Account, id: string, final = (s: string) => s !== "pending") {
-	return eventually(async () => {
-		const res = await acc.http.get(`${V1}/orders/${id}`);
-		// A cancelled order's authorization is voided just after the cancel: wait for that too.
-		const authorizationOpen = res.body.status === "cancelled" && res.body.payment?.status === "authorized";
-		return final(res.body.status) && !authorizationOpen ? res.body : undefined;
-	}, 15_000, `order ${id} to settle`);
-}
+const settled = (acc: Account, id: string, final?: (s: string) => boolean) => settledOrder(acc, id, final);
 
-async function product(p: ShopParts, id: string) {
-	return (await p.adm.http.get(`${V1}/products/${id}`)).body as { stock: number; available: number };
-}
+const product = (p: ShopParts, id: string) => stockOf(p.adm, id);
 
 type RawService = { collection(name: string): { find(opts?: object): Promise<Record<string, unknown>[]> }; relayOutbox(): Promise<void>; provider?: { ledger: { kind: string; amount: number; key: string }[] } };
 const service = (p: ShopParts, name: string) => p.shop.broker.getLocalService(name) as unknown as RawService;
