@@ -65,22 +65,11 @@ export interface TicketRecord {
 	updatedAt: string;
 }
 
-export interface PublicTicket {
+/** A ticket as it leaves the service: `id` for `_id`, the return's decision only, no bookkeeping. */
+export type PublicTicket = Omit<TicketRecord, "_id" | "return" | "returnSlot" | "outbox"> & {
 	id: string;
-	userId: string;
-	type: TicketType;
-	subject: string;
-	status: TicketStatus;
-	priority: Priority;
-	assigneeId: string | null;
-	orderId: string | null;
-	items: ItemQuantity[];
-	rating: number | null;
-	messages: TicketMessage[];
 	return: { status: ReturnStatus; reason: string | null } | null;
-	createdAt: string;
-	updatedAt: string;
-}
+};
 
 /** The only shape a ticket leaves the service in. */
 export function publicTicket(t: TicketRecord): PublicTicket {
