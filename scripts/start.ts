@@ -3,6 +3,9 @@
  * with SERVICES=users,api it is one node of a cluster (npm run node). Ctrl-C / SIGTERM stop it
  * cleanly: the gateway stops taking requests, in-flight calls finish, databases close.
  */
+import fs from "node:fs";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
 import { ServiceBroker } from "moleculer";
 import { config } from "../lib/config.js";
 import { brokerOptions } from "../moleculer.config.js";
@@ -19,7 +22,21 @@ export function createShopBroker(services = config.services): ServiceBroker {
 	return broker;
 }
 
+/**
+ * The gateway serves the web shop from web/dist: build it once if it is missing, so that a fresh
+ * clone's `npm ci && npm start` shows the shop (WEB_BUILD=false skips this).
+ */
+function ensureWebBuild(): void {
+	const root = path.resolve(import.meta.dirname, "..");
+	if (process.env.WEB_BUILD === "false" || fs.existsSync(path.join(root, "web", "dist", "index.html"))) return;
+	if (!fs.existsSync(path.join(root, "web", "package.json"))) return;
+	console.log("Building the web shop once (web/dist is missing) ...");
+	const result = spawnSync("npm", ["run", "--silent", "build", "-w", "web"], { cwd: root, stdio: "inherit" });
+	if (result.status !== 0) console.error("The web shop could not be built; the API still runs. See the output above.");
+}
+
 async function main() {
+	if (config.services.length === 0 || config.services.includes("api")) ensureWebBuild();
 	const broker = createShopBroker();
 	let stopping = false;
 	const stop = async (signal: string) => {

@@ -14,13 +14,14 @@ import ApiGateway from "moleculer-web";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { defineService } from "../lib/service.js";
 import { config, type ShopConfig } from "../lib/config.js";
-import { API_PREFIX, ROUTES, aliasesOf } from "../lib/http/routes.js";
+import { API_PREFIX, ROUTES, aliasesOf, allowedMethods } from "../lib/http/routes.js";
+import { webAssets, type WebAssetHandler } from "../lib/http/web-assets.js";
 import { toClientError } from "../lib/http/errors.js";
 import { buildOpenApi } from "../lib/http/openapi.js";
 import { buildAsyncApi } from "../lib/events/asyncapi.js";
 import { AccessTokenVerifier, InvalidTokenError, type Jwks } from "../lib/auth/tokens.js";
 import type { AuthUser, Role, ShopMeta } from "../lib/auth/access.js";
-import { forbidden, unauthorized } from "../lib/errors.js";
+import { forbidden, methodNotAllowed, notFound, unauthorized } from "../lib/errors.js";
 import { checkReadiness } from "../lib/readiness.js";
 
 type Req = IncomingMessage & {
@@ -131,7 +132,7 @@ function gatewaySettings(cfg: ShopConfig) {
 	};
 }
 
-type Self = Service & { verifier: AccessTokenVerifier };
+type Self = Service & { verifier: AccessTokenVerifier; webAssets: WebAssetHandler; sendError(req: Req, res: Res, err: unknown): void };
 
 const ApiService = defineService<Self>({
 	name: "api",
@@ -158,9 +159,29 @@ const ApiService = defineService<Self>({
 	created() {
 		const verifier = new AccessTokenVerifier(() => this.broker.call<Jwks, Record<string, never>>("users.jwks", {}, { timeout: 5000, retries: 2 }), { issuer: config.jwt.issuer, audience: config.jwt.audience });
 		this.verifier = verifier;
+		this.webAssets = webAssets();
 	},
 
 	methods: {
+		/**
+		 * What moleculer-web found no route for. Under /api: 405 with `Allow` for a known path
+		 * taken with another method, 404 otherwise. Anywhere else: the web shop (a file, or
+		 * index.html for a client route), 404 when there is no such file.
+		 */
+		send404(req: Req, res: Res) {
+			const url = (req.originalUrl ?? req.url ?? "/").split("?")[0] ?? "/";
+			if (url === "/api" || url.startsWith("/api/")) {
+				const allowed = url.startsWith(`${API_PREFIX}/`) ? allowedMethods(url.slice(API_PREFIX.length)) : [];
+				if (allowed.length > 0) {
+					res.setHeader("Allow", allowed.join(", "));
+					return this.sendError(req, res, methodNotAllowed(req.method ?? "", allowed));
+				}
+				return this.sendError(req, res, notFound("Route"));
+			}
+			req.url = req.originalUrl ?? req.url;
+			this.webAssets(req, res, () => this.sendError(req, res, notFound("Route")));
+		},
+
 		// moleculer-web's default logs every non-4xx with a stack; onError logs what matters.
 		errorHandler(req: Req, res: Res, err: unknown) {
 			(this as unknown as { sendError(req: Req, res: Res, err: unknown): void }).sendError(req, res, err);

@@ -75,6 +75,18 @@ export function aliasesOf(routes: RouteSpec[]): Record<string, string> {
 	return Object.fromEntries(routes.map(r => [`${r.method} ${r.path}`, r.action]));
 }
 
-export function routeOf(method: string, path: string): RouteSpec | undefined {
-	return ROUTES.find(r => r.method === method && r.path === path);
+/** A route path as a regular expression over a request path relative to /api/v1 (`:id` is one segment). */
+function pathPattern(path: string): RegExp {
+	const source = path
+		.split("/")
+		.map(seg => (seg.startsWith(":") ? "[^/]+" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+		.join("/");
+	return new RegExp(`^${source}/?$`);
+}
+const PATTERNS = ROUTES.map(r => ({ method: r.method, pattern: pathPattern(r.path) }));
+
+/** The methods the contract takes on a path under /api/v1 (empty: an unknown path). For 405 and `Allow`. */
+export function allowedMethods(pathUnderPrefix: string): HttpMethod[] {
+	const methods = new Set(PATTERNS.filter(p => p.pattern.test(pathUnderPrefix)).map(p => p.method));
+	return [...methods].sort();
 }
