@@ -1,12 +1,13 @@
 /**
- * The Kafka transport against the real broker: keyed ordering, consumer groups, commit after
- * success, dead letters visible to an outside client (kcat).
+ * The Kafka transport against the real broker: topics as configured, keyed ordering, consumer
+ * groups shared by several nodes through rebalances, commit after success, dead letters visible
+ * to an outside client (kcat), consumer lag.
  */
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Kafka, logLevel } from "kafkajs";
-import { KafkaTransport, DEAD_LETTER_TOPIC } from "../../lib/events/kafka-transport.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { Admin, ConfigResourceTypes } from "@platformatic/kafka";
+import { KafkaTransport, DEAD_LETTER_TOPIC, type KafkaTransportOptions } from "../../lib/events/kafka-transport.js";
 import type { EventEnvelope } from "../../lib/events/catalog.js";
 import { INFRA, skipWithoutInfra } from "./infra.js";
 import { eventually } from "../helpers/shop.js";
@@ -19,26 +20,73 @@ function placed(orderId: string, n = 0): EventEnvelope<"order.placed"> {
 	return { id: randomUUID(), type: "order.placed", key: orderId, source: "test", occurredAt: new Date().toISOString(), requestId: `req-${n}`, payload: { orderId, userId: "u", items: [{ productId: "p", quantity: n + 1 }], total: n, currency: "EUR" } };
 }
 
+const newAdmin = () => new Admin({ clientId: "test-admin", bootstrapBrokers: brokers });
+
 describe.skipIf(skip)("KafkaTransport on a real broker", () => {
 	const transports: KafkaTransport[] = [];
-	const make = () => {
-		const t = new KafkaTransport({ brokers, clientId: `test-${randomUUID().slice(0, 8)}`, logger, retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 100 } });
+	/** Topic prefixes of their own (fresh topics) that the tests made, removed at the end. */
+	const prefixes: string[] = [];
+	const make = (opts: Partial<KafkaTransportOptions> = {}) => {
+		const t = new KafkaTransport({ brokers, clientId: `test-${randomUUID().slice(0, 8)}`, logger, retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 100 }, ...opts });
 		transports.push(t);
 		return t;
 	};
+	const freshPrefix = () => {
+		const p = `t-kt-${randomUUID().slice(0, 8)}.`;
+		prefixes.push(p);
+		return p;
+	};
 	afterAll(async () => {
 		for (const t of transports) await t.disconnect();
-	});
+		if (prefixes.length === 0) return;
+		const admin = newAdmin();
+		try {
+			const topics = (await admin.listTopics()).filter(t => prefixes.some(p => t.startsWith(p)));
+			if (topics.length) await admin.deleteTopics({ topics });
+		} finally {
+			await admin.close();
+		}
+	}, 60_000);
 
 	it("creates the topics with several partitions and reports healthy", async () => {
 		const t = make();
 		await t.connect();
 		expect(await t.health()).toEqual({ ok: true });
-		const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
-		await admin.connect();
-		const meta = await admin.fetchTopicMetadata({ topics: ["shop.orders", "shop.inventory", DEAD_LETTER_TOPIC] });
-		await admin.disconnect();
-		for (const topic of meta.topics) expect(topic.partitions.length).toBeGreaterThan(1);
+		const admin = newAdmin();
+		const meta = await admin.metadata({ topics: ["shop.orders", "shop.inventory", DEAD_LETTER_TOPIC] });
+		await admin.close();
+		expect(meta.topics.size).toBe(3);
+		for (const topic of meta.topics.values()) expect(topic.partitionsCount).toBeGreaterThan(1);
+	});
+
+	it("creates missing topics with the configured partitions, replicas and min.insync.replicas", async () => {
+		const prefix = freshPrefix();
+		const t = make({ topicPrefix: prefix, groupPrefix: prefix, partitions: 3, replicationFactor: 1, minInsyncReplicas: 1 });
+		await t.connect();
+		const admin = newAdmin();
+		try {
+			const meta = await admin.metadata({ topics: [`${prefix}orders`, `${prefix}dead-letter`] });
+			for (const topic of meta.topics.values()) {
+				expect(topic.partitionsCount).toBe(3);
+				expect(topic.partitions.every(p => p.replicas.length === 1)).toBe(true);
+			}
+			const [described] = await admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: `${prefix}orders`, configurationKeys: ["min.insync.replicas"] }] });
+			expect(described?.configs.find(c => c.name === "min.insync.replicas")?.value).toBe("1");
+		} finally {
+			await admin.close();
+		}
+		// A second node finding them there (or creating them at the same moment) is fine.
+		await Promise.all([make({ topicPrefix: prefix, partitions: 3 }).connect(), make({ topicPrefix: prefix, partitions: 3 }).connect()]);
+	});
+
+	it("reports unhealthy, in bounded time, when no broker answers", async () => {
+		const t = new KafkaTransport({ brokers: ["127.0.0.1:1"], clientId: "test-nobody", logger });
+		const started = Date.now();
+		const h = await t.health();
+		expect(h.ok).toBe(false);
+		expect(h.detail).toMatch(/^Kafka: /);
+		expect(Date.now() - started).toBeLessThan(5000);
+		await t.disconnect();
 	});
 
 	it("delivers each event to each group, in order per key, with id/type/request-id headers", async () => {
@@ -122,5 +170,99 @@ describe.skipIf(skip)("KafkaTransport on a real broker", () => {
 		const line = dlq.split("\n").find(l => l.includes(`event-id=${bad.id}`));
 		expect(line).toContain(`dead-letter-group=${group}`);
 		expect(line).toContain("dead-letter-error=handler is broken");
+	});
+
+	it("shares a group's partitions between nodes, and hands them over when a node joins or leaves", async () => {
+		const prefix = freshPrefix();
+		const opts = { topicPrefix: prefix, groupPrefix: prefix, partitions: 4 };
+		const pub = make(opts);
+		await pub.connect();
+		const keys = Array.from({ length: 16 }, (_, i) => `order-${i}-${randomUUID().slice(0, 8)}`);
+		const sent: EventEnvelope<"order.placed">[] = [];
+		const publishRound = async (n: number) => {
+			const round = keys.map(k => placed(k, n));
+			sent.push(...round);
+			await Promise.all(round.map(e => pub.publish([e])));
+		};
+		const handledBy = new Map<string, string[]>();
+		const byKey = new Map<string, number[]>();
+		const handler = (node: string) => async (e: EventEnvelope) => {
+			handledBy.set(e.id, [...(handledBy.get(e.id) ?? []), node]);
+			byKey.set(e.key, [...(byKey.get(e.key) ?? []), (e as EventEnvelope<"order.placed">).payload.total]);
+		};
+		const allHandled = (what: string) => eventually(async () => (sent.every(e => handledBy.has(e.id)) ? true : undefined), 60_000, what, 100);
+
+		const a = make({ ...opts, clientId: "node-a" });
+		await a.connect();
+		await a.subscribe("svc", ["order.placed"], handler("a"));
+		await publishRound(0);
+		await allHandled("round 0 on node a");
+
+		// A second node joins: the partitions are split between the two.
+		const b = make({ ...opts, clientId: "node-b" });
+		await b.connect();
+		await b.subscribe("svc", ["order.placed"], handler("b"));
+		const admin = newAdmin();
+		try {
+			await eventually(
+				async () => {
+					const group = (await admin.describeGroups({ groups: [`${prefix}svc`] })).get(`${prefix}svc`);
+					const owned = [...(group?.members.values() ?? [])].map(m => [...(m.assignments?.values() ?? [])].reduce((n, x) => n + x.partitions.length, 0));
+					return String(group?.state).toUpperCase() === "STABLE" && owned.length === 2 && owned.every(n => n > 0) ? true : undefined;
+				},
+				30_000,
+				"both nodes holding partitions",
+				250,
+			);
+		} finally {
+			await admin.close();
+		}
+		await publishRound(1);
+		await allHandled("round 1 on both nodes");
+		const round1 = sent.slice(keys.length);
+		const nodes1 = new Set(round1.flatMap(e => handledBy.get(e.id) ?? []));
+		expect([...nodes1].sort()).toEqual(["a", "b"]);
+
+		// Node b leaves: node a takes its partitions over.
+		await b.disconnect();
+		await publishRound(2);
+		await allHandled("round 2 after node b left");
+		for (const e of sent.slice(2 * keys.length)) expect(handledBy.get(e.id)).toContain("a");
+
+		// Every key in order: a rebalance may redeliver (at least once), never reorder what was new.
+		for (const k of keys) {
+			const totals = byKey.get(k) ?? [];
+			const firsts = totals.filter((t, i) => totals.indexOf(t) === i);
+			expect(firsts, k).toEqual([0, 1, 2]);
+		}
+	}, 120_000);
+
+	it("reports consumer lag while a slow handler has a backlog, and 0 once it caught up", async () => {
+		const prefix = freshPrefix();
+		const lags: { partition: number; lag: number }[] = [];
+		const opts = { topicPrefix: prefix, groupPrefix: prefix, partitions: 2 };
+		const pub = make(opts);
+		await pub.connect();
+		const sub = make({ ...opts, lagIntervalMs: 200, onConsumerLag: (group, topic, partition, lag) => {
+			if (group === "slow" && topic === `${prefix}orders`) lags.push({ partition, lag });
+		} });
+		await sub.connect();
+		let release: () => void = () => undefined;
+		const gate = new Promise<void>(resolve => (release = resolve));
+		const handled: string[] = [];
+		await sub.subscribe("slow", ["order.placed"], async e => {
+			await gate;
+			handled.push(e.id);
+		});
+		const key = `order-${randomUUID()}`;
+		const events = Array.from({ length: 20 }, (_, i) => placed(key, i));
+		await pub.publish(events);
+		// One key, one partition: its 20 events wait behind the first, held by the gate.
+		const backlog = await eventually(async () => lags.find(l => l.lag >= 20), 30_000, "lag of the backlog reported", 100);
+		expect(lags.filter(l => l.partition !== backlog.partition).every(l => l.lag === 0)).toBe(true);
+		release();
+		await eventually(async () => (handled.length >= 20 ? true : undefined), 30_000, "the backlog handled", 100);
+		const from = lags.length;
+		await eventually(async () => (lags.slice(from).some(l => l.partition === backlog.partition && l.lag === 0) ? true : undefined), 10_000, "lag back to 0", 100);
 	});
 });

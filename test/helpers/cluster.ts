@@ -22,7 +22,7 @@ import path from "node:path";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { ServiceBroker } from "moleculer";
-import { AssignerProtocol, Kafka, logLevel } from "kafkajs";
+import { Admin } from "@platformatic/kafka";
 import mongoose from "mongoose";
 import { ROOT, spawnNode, stopNodes, type NodeProcess, type NodeSpec } from "../../scripts/cluster.js";
 import { INFRA } from "../cluster/infra.js";
@@ -358,33 +358,33 @@ export function kcat(brokers: string, topic: string): Promise<KafkaRecord[]> {
 	});
 }
 
+const testAdmin = (brokers: string, retries = 3) => new Admin({ clientId: "shop-test-admin", bootstrapBrokers: brokers.split(","), retries, retryDelay: 500 });
+
 /** Members of a consumer group and the partitions each holds. */
 export async function groupAssignments(brokers: string, groupId: string): Promise<{ clientId: string; partitions: Record<string, number[]> }[]> {
-	const admin = new Kafka({ brokers: brokers.split(","), logLevel: logLevel.NOTHING, clientId: "shop-test-admin" }).admin();
-	await admin.connect();
+	const admin = testAdmin(brokers);
 	try {
-		const { groups } = await admin.describeGroups([groupId]);
-		return (groups[0]?.members ?? []).map(m => ({
+		const groups = await admin.describeGroups({ groups: [groupId] });
+		return [...(groups.get(groupId)?.members.values() ?? [])].map(m => ({
 			clientId: m.clientId,
-			partitions: AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {},
+			partitions: Object.fromEntries([...(m.assignments?.values() ?? [])].map(a => [a.topic, a.partitions])),
 		}));
 	} finally {
-		await admin.disconnect();
+		await admin.close();
 	}
 }
 
 /** Delete the topics and consumer groups of a namespace. */
 export async function deleteKafkaNamespace(brokers: string, namespace: string): Promise<void> {
-	const admin = new Kafka({ brokers: brokers.split(","), logLevel: logLevel.NOTHING, clientId: "shop-test-admin", retry: { retries: 2 } }).admin();
-	await admin.connect();
+	const admin = testAdmin(brokers, 2);
 	try {
 		const prefix = `${namespace}.`;
-		const groups = (await admin.listGroups()).groups.map(g => g.groupId).filter(g => g.startsWith(prefix));
-		if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
+		const groups = [...(await admin.listGroups()).keys()].filter(g => g.startsWith(prefix));
+		if (groups.length) await admin.deleteGroups({ groups }).catch(() => undefined);
 		const topics = (await admin.listTopics()).filter(t => t.startsWith(prefix));
-		if (topics.length) await admin.deleteTopics({ topics, timeout: 10_000 });
+		if (topics.length) await admin.deleteTopics({ topics });
 	} finally {
-		await admin.disconnect();
+		await admin.close();
 	}
 }
 
