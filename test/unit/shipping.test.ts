@@ -75,10 +75,10 @@ describe("shipping methods offered", () => {
 	});
 
 	it("are each offered once, ordered by charge, for any list", () => {
-		const arbMethod = fc.record({
+		const arbMethod: fc.Arbitrary<ShippingMethod> = fc.record({
 			id: fc.string({ minLength: 1, maxLength: 4 }),
 			name: fc.string({ maxLength: 4 }),
-			countries: fc.oneof(fc.constant(["*"]), fc.subarray(["DE", "AT", "FR"], { minLength: 1 })),
+			countries: fc.oneof(fc.constant<string[]>(["*"]), fc.subarray<string>(["DE", "AT", "FR"], { minLength: 1 })),
 			price: fc.integer({ min: 0, max: 3000 }),
 			currency: fc.constantFrom("EUR", "USD"),
 			freeOver: fc.option(fc.integer({ min: 1, max: 10_000 })),
