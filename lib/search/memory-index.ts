@@ -1,0 +1,910 @@
+/**
+ * The in-process product search index the shop uses: an inverted index over folded tokens plus
+ * per-product typed arrays for the filters, facets and sorts, all in this process's memory.
+ *
+ * Why its own and not one of the engines: bench/search-engines.ts measured @orama/orama,
+ * minisearch and flexsearch on the generated catalog (docs/search.md has the table). None of
+ * them does the contract's matching (every word, the last as a prefix, one typo from 5 letters,
+ * transpositions included) together with typed filters, facets and sorts within the latency
+ * target, and each keeps one or more JS objects per product and term. Here:
+ *
+ * - A query word becomes the set of dictionary terms it matches: the word itself, a prefix range
+ *   of the sorted dictionary for the last word, and for words of 5+ letters the variants at one
+ *   edit (text.ts `editVariants`) looked up by hash, so a typo costs a few hundred hash lookups,
+ *   never a scan of the dictionary.
+ * - Words are intersected rarest first over posting lists (`postings.ts`), scoring as they go
+ *   (BM25-like per field, name above SKU/options above description, exact above prefix above typo).
+ * - Filters are checks on typed arrays; facets are counted over every match; a sort keeps only the
+ *   top `offset + limit` in a heap, so a page costs O(matches) and not a full sort.
+ * - `upsert`/`remove` change only the product's own postings: microseconds, searchable at once.
+ *
+ * Not thread-safe across workers (nothing in one Node process is shared); one instance per process.
+ */
+import { fold, editVariants, productText, queryWords, type QueryWord } from "./text.js";
+import { FLAG_BITS, FLAG_MASK, MAX_SLOTS, PostingLists, RunStore, grownFloat64, grownInt32, grownUint16, grownUint8 } from "./postings.js";
+import { PRICE_BUCKETS, priceBucket, priceFacet, type SearchFacets, type SearchIndex, type SearchQuery, type SearchResult, type SearchableProduct } from "./search-index.js";
+
+// Term flags (8 bits of a posting): where in the product the term occurs.
+const NAME_TF = 0b11; // times in the name, 0..3
+const DESC_SHIFT = 2; // times in the description, 0..7, bits 2..4
+const IN_SKU = 1 << 5;
+const IN_OPTIONS = 1 << 6;
+
+// Relevance weights. Only their order matters to the contract (name matches come first anyway,
+// by the count of words found in the name); within a tier they decide.
+const W_NAME = 3;
+const W_SKU = 3;
+const W_OPTIONS = 1.5;
+const W_DESC = 1;
+const K1 = 1.2;
+const B = 0.75;
+const KIND_EXACT = 1;
+const KIND_TYPO = 0.5;
+const KIND_PREFIX_TYPO = 0.35;
+
+/** A term a query word matched, and how well (KIND_*; prefixes in between, by how much they cover). */
+interface Expansion {
+	terms: number[];
+	weights: number[];
+	cost: number;
+}
+
+export interface MemoryIndexStats {
+	products: number;
+	slots: number;
+	terms: number;
+	categories: number;
+	optionValues: number;
+	/** Typed-array bytes (postings, runs, per-product arrays); strings and maps come on top. */
+	typedBytes: number;
+}
+
+/** The index's data. Kept apart from the facade so that `replaceAll` can build a new one aside. */
+class IndexState {
+	// Products, by slot.
+	private readonly slotOf = new Map<string, number>();
+	private ids: string[] = [];
+	private foldNames: string[] = [];
+	private readonly free: number[] = [];
+	private slotCount = 0;
+	private alive = new Uint8Array(16);
+	private price = new Float64Array(16);
+	private available = new Float64Array(16);
+	private created = new Float64Array(16);
+	/** The first 6 characters of the folded name as a number: most name comparisons end here. */
+	private nameKey = new Float64Array(16);
+	private nameLen = new Uint8Array(16);
+	private descLen = new Uint16Array(16);
+	private nameLenSum = 0;
+	private descLenSum = 0;
+
+	// Terms.
+	private readonly termId = new Map<string, number>();
+	private terms: string[] = [];
+	/** Sorted dictionary for prefix ranges: a big sorted array plus a small sorted one of recent terms. */
+	private sorted: string[] = [];
+	private recent: string[] = [];
+	private readonly chars = new Set<string>();
+	private alphabet: string[] = [];
+	private readonly postings = new PostingLists();
+	/** Each product's term ids (and their flags), to take it out of the postings again. */
+	private readonly termRuns = new RunStore(true);
+
+	// Categories and options.
+	private readonly catId = new Map<string, number>();
+	private catSlugs: string[] = [];
+	private readonly catPostings = new PostingLists();
+	private readonly catRuns = new RunStore();
+	private readonly optNameId = new Map<string, number>();
+	private optNames: string[] = [];
+	private readonly optValueId = new Map<string, number>();
+	private optValues: string[] = [];
+	private optValueName: number[] = [];
+	private readonly optPostings = new PostingLists();
+	/** Active variants: [count, then per variant its number of values and the option-value ids]. */
+	private readonly variantRuns = new RunStore();
+	/** The distinct option-value ids over a product's active variants (facets, postings). */
+	private readonly optRuns = new RunStore();
+
+	// Per-query scratch, by slot (valid only where `wordTag` says this query touched it).
+	private wordTag = new Int32Array(16);
+	private seen = new Int32Array(16);
+	private score = new Float64Array(16);
+	private best = new Float64Array(16);
+	private nameHits = new Uint16Array(16);
+	private bestName = new Uint8Array(16);
+	private listA = new Int32Array(16);
+	private listB = new Int32Array(16);
+	private tag = 1;
+	private catMark = new Int32Array(16);
+	private optMark = new Int32Array(16);
+	private optGroup = new Uint8Array(16);
+	private facetTag = new Int32Array(16);
+	private facetCount = new Int32Array(16);
+
+	get size(): number {
+		return this.slotOf.size;
+	}
+
+	stats(): MemoryIndexStats {
+		const arrays = [this.alive, this.price, this.available, this.created, this.nameKey, this.nameLen, this.descLen, this.wordTag, this.seen, this.score, this.best, this.nameHits, this.bestName, this.listA, this.listB];
+		let typedBytes = arrays.reduce((s, a) => s + a.byteLength, 0);
+		typedBytes += this.termRuns.bytes + this.catRuns.bytes + this.variantRuns.bytes + this.optRuns.bytes;
+		for (const p of [this.postings, this.catPostings, this.optPostings]) {
+			typedBytes += p.solo.byteLength + p.lens.byteLength;
+			for (const l of p.lists) if (l) typedBytes += l.byteLength;
+		}
+		return { products: this.size, slots: this.slotCount, terms: this.terms.length, categories: this.catSlugs.length, optionValues: this.optValues.length, typedBytes };
+	}
+
+	// -------------------------------------------------------------------------------------------
+	// Writing
+
+	upsert(p: SearchableProduct): void {
+		let slot = this.slotOf.get(p.id);
+		if (slot === undefined) {
+			slot = this.allocate();
+			this.slotOf.set(p.id, slot);
+			this.ids[slot] = p.id;
+			this.alive[slot] = 1;
+		} else {
+			this.nameLenSum -= this.nameLen[slot]!;
+			this.descLenSum -= this.descLen[slot]!;
+		}
+		const folded = fold(p.name);
+		this.foldNames[slot] = folded;
+		this.nameKey[slot] = nameKeyOf(folded);
+		this.price[slot] = p.price;
+		this.available[slot] = p.available;
+		const created = Date.parse(p.createdAt);
+		this.created[slot] = Number.isNaN(created) ? 0 : created;
+
+		const text = productText(p);
+		this.nameLen[slot] = Math.min(text.name.length, 255);
+		this.descLen[slot] = Math.min(text.description.length, 65535);
+		this.nameLenSum += this.nameLen[slot]!;
+		this.descLenSum += this.descLen[slot]!;
+		this.setTerms(slot, text.name, text.description, text.sku, text.options);
+		this.setCategories(slot, p.categories);
+		this.setVariants(slot, p);
+	}
+
+	remove(id: string): void {
+		const slot = this.slotOf.get(id);
+		if (slot === undefined) return;
+		this.slotOf.delete(id);
+		this.nameLenSum -= this.nameLen[slot]!;
+		this.descLenSum -= this.descLen[slot]!;
+		this.unpost(this.postings, this.termRuns, slot);
+		this.unpost(this.catPostings, this.catRuns, slot);
+		this.unpost(this.optPostings, this.optRuns, slot);
+		this.variantRuns.clear(slot);
+		this.alive[slot] = 0;
+		this.ids[slot] = "";
+		this.foldNames[slot] = "";
+		this.free.push(slot);
+	}
+
+	private allocate(): number {
+		const reused = this.free.pop();
+		if (reused !== undefined) return reused;
+		const slot = this.slotCount++;
+		if (slot >= MAX_SLOTS) throw new RangeError(`the in-memory search index holds at most ${MAX_SLOTS} products`);
+		const n = slot + 1;
+		if (n > this.alive.length) {
+			this.alive = grownUint8(this.alive, n);
+			this.price = grownFloat64(this.price, n);
+			this.available = grownFloat64(this.available, n);
+			this.created = grownFloat64(this.created, n);
+			this.nameKey = grownFloat64(this.nameKey, n);
+			this.nameLen = grownUint8(this.nameLen, n);
+			this.descLen = grownUint16(this.descLen, n);
+			this.wordTag = grownInt32(this.wordTag, n);
+			this.seen = grownInt32(this.seen, n);
+			this.score = grownFloat64(this.score, n);
+			this.best = grownFloat64(this.best, n);
+			this.nameHits = grownUint16(this.nameHits, n);
+			this.bestName = grownUint8(this.bestName, n);
+			this.listA = grownInt32(this.listA, n);
+			this.listB = grownInt32(this.listB, n);
+			const cap = this.alive.length;
+			for (const r of [this.termRuns, this.catRuns, this.variantRuns, this.optRuns]) r.ensureSlots(cap);
+		}
+		this.ids.push("");
+		this.foldNames.push("");
+		return slot;
+	}
+
+	private unpost(postings: PostingLists, runs: RunStore, slot: number): void {
+		const off = runs.off[slot]!;
+		const len = runs.len[slot]!;
+		for (let i = 0; i < len; i++) postings.remove(runs.data[off + i]!, slot);
+		runs.clear(slot);
+	}
+
+	private setTerms(slot: number, name: string[], description: string[], sku: string[], options: string[]): void {
+		const flags = new Map<string, number>();
+		for (const t of name) {
+			const f = flags.get(t) ?? 0;
+			flags.set(t, (f & NAME_TF) === NAME_TF ? f : f + 1);
+		}
+		for (const t of description) {
+			const f = flags.get(t) ?? 0;
+			flags.set(t, ((f >> DESC_SHIFT) & 7) === 7 ? f : f + (1 << DESC_SHIFT));
+		}
+		for (const t of sku) flags.set(t, (flags.get(t) ?? 0) | IN_SKU);
+		for (const t of options) flags.set(t, (flags.get(t) ?? 0) | IN_OPTIONS);
+		const ids: number[] = [];
+		const fl: number[] = [];
+		for (const [t, f] of flags) {
+			ids.push(this.intern(t));
+			fl.push(f);
+		}
+		// Unchanged text (a price or stock change, the usual event): leave the postings alone.
+		const runs = this.termRuns;
+		const off = runs.off[slot]!;
+		const len = runs.len[slot]!;
+		if (len === ids.length && runs.aux) {
+			let same = true;
+			for (let i = 0; i < len && same; i++) same = runs.data[off + i] === ids[i] && runs.aux[off + i] === fl[i];
+			if (same) return;
+		}
+		this.unpost(this.postings, runs, slot);
+		for (let i = 0; i < ids.length; i++) this.postings.add(ids[i]!, slot, fl[i]!);
+		runs.set(slot, ids, fl, this.slotCount);
+	}
+
+	private intern(t: string): number {
+		let id = this.termId.get(t);
+		if (id !== undefined) return id;
+		id = this.terms.length;
+		this.terms.push(t);
+		this.termId.set(t, id);
+		this.postings.ensure(id + 1);
+		let newChar = false;
+		for (const c of t) {
+			if (!this.chars.has(c)) {
+				this.chars.add(c);
+				newChar = true;
+			}
+		}
+		if (newChar) this.alphabet = [...this.chars].sort();
+		insertSorted(this.recent, t);
+		if (this.recent.length > 1024 + (this.sorted.length >> 5)) this.mergeRecent();
+		return id;
+	}
+
+	private mergeRecent(): void {
+		const a = this.sorted;
+		const b = this.recent;
+		const out = new Array<string>(a.length + b.length);
+		let i = 0;
+		let j = 0;
+		let k = 0;
+		while (i < a.length && j < b.length) out[k++] = a[i]! < b[j]! ? a[i++]! : b[j++]!;
+		while (i < a.length) out[k++] = a[i++]!;
+		while (j < b.length) out[k++] = b[j++]!;
+		this.sorted = out;
+		this.recent = [];
+	}
+
+	private setCategories(slot: number, slugs: readonly string[]): void {
+		const ids: number[] = [];
+		for (const slug of new Set(slugs)) {
+			let id = this.catId.get(slug);
+			if (id === undefined) {
+				id = this.catSlugs.length;
+				this.catSlugs.push(slug);
+				this.catId.set(slug, id);
+				this.catPostings.ensure(id + 1);
+			}
+			ids.push(id);
+		}
+		this.repost(this.catPostings, this.catRuns, slot, ids);
+	}
+
+	/** Replace a slot's run of keys and its postings, leaving them alone when they did not change. */
+	private repost(postings: PostingLists, runs: RunStore, slot: number, ids: number[]): void {
+		const off = runs.off[slot]!;
+		const len = runs.len[slot]!;
+		if (len === ids.length) {
+			let same = true;
+			for (let i = 0; i < len && same; i++) same = runs.data[off + i] === ids[i];
+			if (same) return;
+		}
+		this.unpost(postings, runs, slot);
+		for (const id of ids) postings.add(id, slot, 0);
+		runs.set(slot, ids, null, this.slotCount);
+	}
+
+	private setVariants(slot: number, p: SearchableProduct): void {
+		const run: number[] = [0];
+		const distinct = new Set<number>();
+		for (const v of p.variants ?? []) {
+			if (!v.active) continue;
+			run[0]!++;
+			const at = run.length;
+			run.push(0);
+			for (const [name, value] of Object.entries(v.options)) {
+				const id = this.optionValue(name, value);
+				run.push(id);
+				distinct.add(id);
+			}
+			run[at] = run.length - at - 1;
+		}
+		this.variantRuns.set(slot, run[0]! > 0 ? run : [], null, this.slotCount);
+		this.repost(this.optPostings, this.optRuns, slot, [...distinct]);
+	}
+
+	private optionValue(name: string, value: string): number {
+		const fn = fold(name);
+		let nameId = this.optNameId.get(fn);
+		if (nameId === undefined) {
+			nameId = this.optNames.length;
+			this.optNames.push(name);
+			this.optNameId.set(fn, nameId);
+		}
+		const key = `${nameId}\u0000${fold(value)}`;
+		let id = this.optValueId.get(key);
+		if (id === undefined) {
+			id = this.optValues.length;
+			this.optValues.push(value);
+			this.optValueName.push(nameId);
+			this.optValueId.set(key, id);
+			this.optPostings.ensure(id + 1);
+		}
+		return id;
+	}
+
+	// -------------------------------------------------------------------------------------------
+	// Searching
+
+	search(query: SearchQuery): SearchResult {
+		this.ensureScratch();
+		// Tags only grow; long before they overflow, start again from a clean slate.
+		if (this.tag > 0x3fffffff) {
+			for (const a of [this.wordTag, this.seen, this.catMark, this.optMark, this.facetTag]) a.fill(0);
+			this.tag = 1;
+		}
+		const words = queryWords(query.q);
+		let matches: Int32Array;
+		let count: number;
+		const filters = this.prepareFilters(query);
+		if (filters === null) return { ids: [], total: 0, ...(query.facets ? { facets: emptyFacets() } : {}) };
+		if (words.length > 0) {
+			const found = this.matchWords(words);
+			matches = found.list;
+			count = this.applyFilters(found.list, found.count, filters, false);
+		} else {
+			const driven = this.browseCandidates(filters);
+			matches = driven.list;
+			count = this.applyFilters(driven.list, driven.count, filters, driven.byCategory);
+		}
+		const ids = this.page(matches, count, query, words.length > 0);
+		const result: SearchResult = { ids, total: count };
+		if (query.facets) result.facets = this.facets(matches, count);
+		return result;
+	}
+
+	private ensureScratch(): void {
+		this.catMark = grownInt32(this.catMark, this.catSlugs.length);
+		this.optMark = grownInt32(this.optMark, this.optValues.length);
+		this.optGroup = grownUint8(this.optGroup, this.optValues.length);
+		const facetKeys = Math.max(this.catSlugs.length, this.optValues.length);
+		this.facetTag = grownInt32(this.facetTag, facetKeys);
+		this.facetCount = grownInt32(this.facetCount, facetKeys);
+	}
+
+	/** A new range of tags for this query: every tag written before is below it. */
+	private nextTags(n: number): number {
+		const base = this.tag;
+		this.tag += n + 1;
+		return base;
+	}
+
+	/** The terms a word matches. */
+	private expand(w: QueryWord): Expansion {
+		const weights = new Map<number, number>();
+		const put = (t: string, weight: number): void => {
+			const id = this.termId.get(t);
+			if (id === undefined || this.postings.df(id) === 0) return;
+			if ((weights.get(id) ?? 0) < weight) weights.set(id, weight);
+		};
+		const text = w.text;
+		if (w.prefix) {
+			this.prefixRange(text, t => put(t, t.length === text.length ? KIND_EXACT : 0.5 + (0.5 * text.length) / t.length));
+		} else {
+			put(text, KIND_EXACT);
+		}
+		if (w.typo) {
+			for (const v of editVariants(text, this.alphabet)) {
+				if (w.prefix) this.prefixRange(v, t => put(t, t.length === v.length ? KIND_TYPO : KIND_PREFIX_TYPO));
+				else put(v, KIND_TYPO);
+			}
+		}
+		const terms: number[] = [];
+		const ws: number[] = [];
+		let cost = 0;
+		for (const [id, weight] of weights) {
+			terms.push(id);
+			ws.push(weight);
+			cost += this.postings.df(id);
+		}
+		return { terms, weights: ws, cost };
+	}
+
+	private prefixRange(prefix: string, each: (t: string) => void): void {
+		for (const list of [this.sorted, this.recent]) {
+			let lo = 0;
+			let hi = list.length;
+			while (lo < hi) {
+				const mid = (lo + hi) >>> 1;
+				if (list[mid]! < prefix) lo = mid + 1;
+				else hi = mid;
+			}
+			for (let i = lo; i < list.length && list[i]!.startsWith(prefix); i++) each(list[i]!);
+		}
+	}
+
+	/**
+	 * Products holding every word, with their scores and name hits. Rarest word first: each next
+	 * word only keeps the products the previous ones kept (`wordTag` says how far a product got).
+	 */
+	private matchWords(words: QueryWord[]): { list: Int32Array; count: number } {
+		const expansions = words.map(w => this.expand(w)).sort((a, b) => a.cost - b.cost);
+		const base = this.nextTags(expansions.length);
+		const { wordTag, best, bestName, score, nameHits, nameLen, descLen } = this;
+		const n = this.size || 1;
+		const avgName = this.nameLenSum / n || 1;
+		const avgDesc = this.descLenSum / n || 1;
+		let out = this.listA;
+		let count = 0;
+		for (let wi = 0; wi < expansions.length; wi++) {
+			const e = expansions[wi]!;
+			const tag = base + wi;
+			const prev = tag - 1;
+			out = wi % 2 === 0 ? this.listA : this.listB;
+			count = 0;
+			for (let k = 0; k < e.terms.length; k++) {
+				const term = e.terms[k]!;
+				const df = this.postings.df(term);
+				const weight = Math.log(1 + (n - df + 0.5) / (df + 0.5)) * e.weights[k]!;
+				const list = this.postings.lists[term];
+				const single = this.postings.solo[term]!;
+				for (let j = 0; j < df; j++) {
+					const packed = list === undefined ? single : list[j]!;
+					const slot = packed >>> FLAG_BITS;
+					const t = wordTag[slot]!;
+					const first = wi === 0 ? t < base : t === prev;
+					if (!first && t !== tag) continue;
+					const f = packed & FLAG_MASK;
+					const nameTf = f & NAME_TF;
+					const descTf = (f >> DESC_SHIFT) & 7;
+					let c = 0;
+					if (nameTf) c += (W_NAME * nameTf * (K1 + 1)) / (nameTf + K1 * (1 - B + (B * nameLen[slot]!) / avgName));
+					if (descTf) c += (W_DESC * descTf * (K1 + 1)) / (descTf + K1 * (1 - B + (B * descLen[slot]!) / avgDesc));
+					if (f & IN_SKU) c += W_SKU;
+					if (f & IN_OPTIONS) c += W_OPTIONS;
+					c *= weight;
+					if (first) {
+						wordTag[slot] = tag;
+						best[slot] = c;
+						bestName[slot] = nameTf ? 1 : 0;
+						out[count++] = slot;
+					} else {
+						if (c > best[slot]!) best[slot] = c;
+						if (nameTf) bestName[slot] = 1;
+					}
+				}
+			}
+			for (let i = 0; i < count; i++) {
+				const slot = out[i]!;
+				score[slot] = wi === 0 ? best[slot]! : score[slot]! + best[slot]!;
+				nameHits[slot] = wi === 0 ? bestName[slot]! : nameHits[slot]! + bestName[slot]!;
+			}
+			if (count === 0) break;
+		}
+		return { list: out, count };
+	}
+
+	/** The filters of a query in the form the checks use; null when nothing can match. */
+	private prepareFilters(q: SearchQuery): Filters | null {
+		const tag = this.nextTags(0);
+		let catIds: number[] | null = null;
+		if (q.categories) {
+			catIds = [];
+			for (const slug of new Set(q.categories)) {
+				const id = this.catId.get(slug);
+				if (id === undefined) continue;
+				this.catMark[id] = tag;
+				catIds.push(id);
+			}
+			if (catIds.length === 0) return null;
+		}
+		let groups: number[][] | null = null;
+		if (q.options && q.options.length > 0) {
+			const byName = new Map<number, number[]>();
+			for (const { name, value } of q.options) {
+				const nameId = this.optNameId.get(fold(name));
+				if (nameId === undefined) return null;
+				const values = byName.get(nameId) ?? [];
+				byName.set(nameId, values);
+				const id = this.optValueId.get(`${nameId}\u0000${fold(value)}`);
+				if (id !== undefined) values.push(id);
+			}
+			groups = [...byName.values()];
+			if (groups.some(g => g.length === 0)) return null;
+			if (groups.length > 8) throw new RangeError("at most 8 option names in one search");
+			groups.forEach((g, i) => {
+				for (const id of g) {
+					this.optMark[id] = tag;
+					this.optGroup[id] = i;
+				}
+			});
+		}
+		return { tag, minPrice: q.minPrice ?? -Infinity, maxPrice: q.maxPrice ?? Infinity, inStock: q.inStock, catIds, groups };
+	}
+
+	/** Browse: start from the smallest of the category and option postings, or from every product. */
+	private browseCandidates(f: Filters): { list: Int32Array; count: number; byCategory: boolean } {
+		let source: { postings: PostingLists; keys: number[] } | null = null;
+		let cost = this.slotCount;
+		let byCategory = false;
+		if (f.catIds) {
+			const c = f.catIds.reduce((s, id) => s + this.catPostings.df(id), 0);
+			if (c < cost) {
+				cost = c;
+				source = { postings: this.catPostings, keys: f.catIds };
+				byCategory = true;
+			}
+		}
+		for (const g of f.groups ?? []) {
+			const c = g.reduce((s, id) => s + this.optPostings.df(id), 0);
+			if (c < cost) {
+				cost = c;
+				source = { postings: this.optPostings, keys: g };
+				byCategory = false;
+			}
+		}
+		const out = this.listA;
+		let count = 0;
+		if (source === null) {
+			const alive = this.alive;
+			for (let s = 0; s < this.slotCount; s++) if (alive[s]) out[count++] = s;
+			return { list: out, count, byCategory: false };
+		}
+		const tag = this.nextTags(0);
+		const seen = this.seen;
+		const single = source.keys.length === 1;
+		for (const key of source.keys) {
+			const df = source.postings.df(key);
+			const list = source.postings.lists[key];
+			const solo = source.postings.solo[key]!;
+			for (let j = 0; j < df; j++) {
+				const slot = (list === undefined ? solo : list[j]!) >>> FLAG_BITS;
+				if (!single) {
+					if (seen[slot] === tag) continue;
+					seen[slot] = tag;
+				}
+				out[count++] = slot;
+			}
+		}
+		return { list: out, count, byCategory };
+	}
+
+	/** Keep, in place, the candidates that pass every filter; returns how many. */
+	private applyFilters(list: Int32Array, count: number, f: Filters, categoriesDone: boolean): number {
+		const { price, available, catRuns, catMark, variantRuns, optMark, optGroup } = this;
+		const checkPrice = f.minPrice !== -Infinity || f.maxPrice !== Infinity;
+		const checkCats = f.catIds !== null && !categoriesDone;
+		const groups = f.groups;
+		const full = groups ? (1 << groups.length) - 1 : 0;
+		if (!checkPrice && f.inStock === undefined && !checkCats && !groups) return count;
+		const cats = catRuns.data;
+		const vars = variantRuns.data;
+		let kept = 0;
+		for (let i = 0; i < count; i++) {
+			const s = list[i]!;
+			if (checkPrice) {
+				const p = price[s]!;
+				if (p < f.minPrice || p > f.maxPrice) continue;
+			}
+			if (f.inStock !== undefined && available[s]! > 0 !== f.inStock) continue;
+			if (checkCats) {
+				let hit = false;
+				const off = catRuns.off[s]!;
+				const end = off + catRuns.len[s]!;
+				for (let k = off; k < end && !hit; k++) hit = catMark[cats[k]!] === f.tag;
+				if (!hit) continue;
+			}
+			if (groups) {
+				// One active variant must have, for every option name asked, one of its values.
+				let hit = false;
+				let at = variantRuns.off[s]!;
+				const nv = variantRuns.len[s]! > 0 ? vars[at++]! : 0;
+				for (let v = 0; v < nv && !hit; v++) {
+					const k = vars[at++]!;
+					let mask = 0;
+					for (let e = at; e < at + k; e++) {
+						const ov = vars[e]!;
+						if (optMark[ov] === f.tag) mask |= 1 << optGroup[ov]!;
+					}
+					hit = mask === full;
+					at += k;
+				}
+				if (!hit) continue;
+			}
+			list[kept++] = s;
+		}
+		return kept;
+	}
+
+	// -------------------------------------------------------------------------------------------
+	// Sorting and paging
+
+	private page(list: Int32Array, count: number, q: SearchQuery, scored: boolean): string[] {
+		const offset = Math.max(0, Math.floor(q.offset));
+		const limit = Math.max(0, Math.floor(q.limit));
+		if (offset >= count || limit === 0) return [];
+		const k = Math.min(count, offset + limit);
+		const cmp = this.comparator(q.sort, scored);
+		let top: Int32Array;
+		if (k * 4 >= count) {
+			top = list.slice(0, count).sort(cmp);
+		} else {
+			top = selectTop(list, count, k, cmp);
+		}
+		const ids: string[] = [];
+		for (let i = offset; i < k; i++) ids.push(this.ids[top[i]!]!);
+		return ids;
+	}
+
+	/** Order of two slots under a sort; id breaks every tie, so pages never overlap or skip. */
+	private comparator(sort: SearchQuery["sort"], scored: boolean): (a: number, b: number) => number {
+		const { ids, foldNames, nameKey } = this;
+		const byId = (a: number, b: number): number => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0);
+		const byName = (a: number, b: number): number => {
+			const ka = nameKey[a]!;
+			const kb = nameKey[b]!;
+			if (ka !== kb) return ka < kb ? -1 : 1;
+			const na = foldNames[a]!;
+			const nb = foldNames[b]!;
+			return na < nb ? -1 : na > nb ? 1 : byId(a, b);
+		};
+		const byNumber = (key: Float64Array, sign: number) => (a: number, b: number): number => {
+			const d = (key[a]! - key[b]!) * sign;
+			return d !== 0 ? d : byId(a, b);
+		};
+		switch (sort) {
+			case "price":
+				return byNumber(this.price, 1);
+			case "-price":
+				return byNumber(this.price, -1);
+			case "-createdAt":
+				return byNumber(this.created, -1);
+			case "name":
+				return byName;
+			case "relevance": {
+				if (!scored) return byName;
+				const { nameHits, score } = this;
+				return (a, b) => {
+					const h = nameHits[b]! - nameHits[a]!;
+					if (h !== 0) return h;
+					const d = score[b]! - score[a]!;
+					return d !== 0 ? d : byName(a, b);
+				};
+			}
+		}
+	}
+
+	// -------------------------------------------------------------------------------------------
+	// Facets
+
+	private facets(list: Int32Array, count: number): SearchFacets {
+		const tag = this.nextTags(0);
+		const { facetTag, facetCount, catRuns, optRuns, price, available } = this;
+		const prices = new Array<number>(PRICE_BUCKETS.length).fill(0);
+		const catsTouched: number[] = [];
+		const optsTouched: number[] = [];
+		let inStock = 0;
+		const cats = catRuns.data;
+		const opts = optRuns.data;
+		// Categories and option values have separate id spaces: count options after categories.
+		for (let i = 0; i < count; i++) {
+			const s = list[i]!;
+			prices[priceBucket(price[s]!)]!++;
+			if (available[s]! > 0) inStock++;
+			const off = catRuns.off[s]!;
+			const end = off + catRuns.len[s]!;
+			for (let k = off; k < end; k++) {
+				const c = cats[k]!;
+				if (facetTag[c] !== tag) {
+					facetTag[c] = tag;
+					facetCount[c] = 0;
+					catsTouched.push(c);
+				}
+				facetCount[c]!++;
+			}
+		}
+		const categories = catsTouched
+			.map(c => ({ slug: this.catSlugs[c]!, count: facetCount[c]! }))
+			.sort((a, b) => b.count - a.count || (a.slug < b.slug ? -1 : 1));
+		const optTag = this.nextTags(0);
+		for (let i = 0; i < count; i++) {
+			const s = list[i]!;
+			const off = optRuns.off[s]!;
+			const end = off + optRuns.len[s]!;
+			for (let k = off; k < end; k++) {
+				const o = opts[k]!;
+				if (facetTag[o] !== optTag) {
+					facetTag[o] = optTag;
+					facetCount[o] = 0;
+					optsTouched.push(o);
+				}
+				facetCount[o]!++;
+			}
+		}
+		const options: SearchFacets["options"] = {};
+		for (const o of optsTouched.sort((a, b) => facetCount[b]! - facetCount[a]! || cmpStr(this.optValues[a]!, this.optValues[b]!))) {
+			const name = this.optNames[this.optValueName[o]!]!;
+			(options[name] ??= []).push({ value: this.optValues[o]!, count: facetCount[o]! });
+		}
+		return { categories, options, price: priceFacet(prices), inStock };
+	}
+}
+
+interface Filters {
+	tag: number;
+	minPrice: number;
+	maxPrice: number;
+	inStock: boolean | undefined;
+	catIds: number[] | null;
+	groups: number[][] | null;
+}
+
+function emptyFacets(): SearchFacets {
+	return { categories: [], options: {}, price: [], inStock: 0 };
+}
+
+function cmpStr(a: string, b: string): number {
+	return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The folded name's first 6 UTF-16 units, each capped at 255, as one exact double (48 bits). */
+function nameKeyOf(folded: string): number {
+	let key = 0;
+	for (let i = 0; i < 6; i++) key = key * 256 + (i < folded.length ? Math.min(folded.charCodeAt(i), 255) : 0);
+	return key;
+}
+
+function insertSorted(list: string[], t: string): void {
+	let lo = 0;
+	let hi = list.length;
+	while (lo < hi) {
+		const mid = (lo + hi) >>> 1;
+		if (list[mid]! < t) lo = mid + 1;
+		else hi = mid;
+	}
+	list.splice(lo, 0, t);
+}
+
+/**
+ * The first k of list[0..count) under cmp, in order: a max-heap of the k best seen so far, whose
+ * root (the worst of them) most candidates fail to beat with one comparison.
+ */
+function selectTop(list: Int32Array, count: number, k: number, cmp: (a: number, b: number) => number): Int32Array {
+	const heap = new Int32Array(k);
+	let size = 0;
+	const siftUp = (i: number): void => {
+		const x = heap[i]!;
+		while (i > 0) {
+			const parent = (i - 1) >> 1;
+			if (cmp(heap[parent]!, x) >= 0) break;
+			heap[i] = heap[parent]!;
+			i = parent;
+		}
+		heap[i] = x;
+	};
+	const siftDown = (i: number): void => {
+		const x = heap[i]!;
+		for (;;) {
+			let child = 2 * i + 1;
+			if (child >= size) break;
+			if (child + 1 < size && cmp(heap[child + 1]!, heap[child]!) > 0) child++;
+			if (cmp(heap[child]!, x) <= 0) break;
+			heap[i] = heap[child]!;
+			i = child;
+		}
+		heap[i] = x;
+	};
+	for (let i = 0; i < count; i++) {
+		const s = list[i]!;
+		if (size < k) {
+			heap[size] = s;
+			siftUp(size++);
+		} else if (cmp(s, heap[0]!) < 0) {
+			heap[0] = s;
+			siftDown(0);
+		}
+	}
+	return heap.sort(cmp);
+}
+
+type Op = { kind: "upsert"; product: SearchableProduct } | { kind: "remove"; id: string };
+
+/** How many products `replaceAll` indexes between two turns of the event loop. */
+const BUILD_CHUNK = 2000;
+
+export class MemorySearchIndex implements SearchIndex {
+	readonly kind = "memory";
+	private state = new IndexState();
+	/** Changes made while a rebuild runs, replayed onto the new state before it takes over. */
+	private pending: Op[] | null = null;
+	private rebuilding: Promise<void> = Promise.resolve();
+
+	get size(): number {
+		return this.state.size;
+	}
+
+	stats(): MemoryIndexStats {
+		return this.state.stats();
+	}
+
+	replaceAll(products: Iterable<SearchableProduct> | AsyncIterable<SearchableProduct>): Promise<void> {
+		const run = this.rebuilding.then(() => this.rebuild(products));
+		this.rebuilding = run.catch(() => undefined);
+		return run;
+	}
+
+	private async rebuild(products: Iterable<SearchableProduct> | AsyncIterable<SearchableProduct>): Promise<void> {
+		const next = new IndexState();
+		this.pending = [];
+		try {
+			let n = 0;
+			for await (const p of products) {
+				next.upsert(p);
+				// Yield now and then: searches and events go on (on the old state) during a rebuild.
+				if (++n % BUILD_CHUNK === 0) await new Promise(resolve => setImmediate(resolve));
+			}
+			for (const op of this.pending) {
+				if (op.kind === "upsert") next.upsert(op.product);
+				else next.remove(op.id);
+			}
+			this.state = next;
+		} finally {
+			this.pending = null;
+		}
+	}
+
+	/** Synchronous rebuild, for benchmarks and tests that want the cost without event-loop turns. */
+	replaceAllSync(products: Iterable<SearchableProduct>): void {
+		const next = new IndexState();
+		for (const p of products) next.upsert(p);
+		this.state = next;
+	}
+
+	upsert(product: SearchableProduct): Promise<void> {
+		this.state.upsert(product);
+		this.pending?.push({ kind: "upsert", product });
+		return Promise.resolve();
+	}
+
+	remove(id: string): Promise<void> {
+		this.state.remove(id);
+		this.pending?.push({ kind: "remove", id });
+		return Promise.resolve();
+	}
+
+	search(query: SearchQuery): Promise<SearchResult> {
+		try {
+			return Promise.resolve(this.state.search(query));
+		} catch (err) {
+			return Promise.reject(err);
+		}
+	}
+
+	/** Synchronous search (the same as `search`), for benchmarks. */
+	searchSync(query: SearchQuery): SearchResult {
+		return this.state.search(query);
+	}
+}
