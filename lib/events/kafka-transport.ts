@@ -387,6 +387,7 @@ class GroupConsumer {
 		this.lagTimer.unref();
 	}
 
+	/** A new consumer (a new group member) and its message stream. */
 	private async open(): Promise<void> {
 		const inc = ++this.incarnations;
 		this.current = inc;
@@ -406,45 +407,78 @@ class GroupConsumer {
 			highWaterMark: QUEUE_HIGH,
 		});
 		this.consumer = consumer;
-		// The client emits 'error' when rejoining the group after a failed heartbeat failed too.
+		// Emitted when rejoining the group after a failed heartbeat failed too: the member is lost.
 		consumer.on("error", (err: Error) => this.fail(inc, err));
 		// Registered before the stream's own listener, so it runs first (see onAssigned).
 		consumer.on("consumer:group:join", payload => this.onAssigned(inc, payload.assignments ?? consumer.assignments ?? []));
-		let stream: KafkaStream;
 		try {
-			stream = await consumer.consume({
-				topics: this.o.topics,
-				autocommit: false,
-				// The group's committed offsets; a new group (no offsets yet) reads from the beginning.
-				mode: MessagesStreamModes.COMMITTED,
-				fallbackMode: MessagesStreamFallbackModes.EARLIEST,
-			});
+			await this.openStream(inc, consumer);
 		} catch (err) {
 			void this.close(consumer, undefined);
 			if (inc === this.current && !this.stopped) {
 				this.current = 0;
+				this.consumer = undefined;
 				throw err;
 			}
-			return;
 		}
+	}
+
+	/** The message stream of the current consumer (joining the group first if it is not a member). */
+	private async openStream(inc: number, consumer: KafkaConsumer): Promise<void> {
+		const stream = await consumer.consume({
+			topics: this.o.topics,
+			autocommit: false,
+			// The group's committed offsets; a new group (no offsets yet) reads from the beginning.
+			mode: MessagesStreamModes.COMMITTED,
+			fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+		});
 		if (inc !== this.current || this.stopped) {
-			void this.close(consumer, stream);
+			void this.close(undefined, stream);
 			return;
 		}
 		this.stream = stream;
 		this.paused = false;
 		this.onAssigned(inc, consumer.assignments ?? []);
 		stream.on("data", (m: KafkaMessage) => this.onMessage(inc, m));
-		stream.on("error", (err: Error) => this.fail(inc, err));
-		stream.on("close", () => this.fail(inc, new Error("the message stream ended")));
+		stream.on("error", (err: Error) => this.streamFailed(inc, stream, err));
+		stream.on("close", () => this.streamFailed(inc, stream, new Error("the message stream ended")));
 		this.failures = 0;
 	}
 
-	/** The consumer or its stream broke: drop it and everything it had not committed, and make a new one. */
+	/**
+	 * The stream gave up (its fetches failed past the client's retries: Kafka away). The member
+	 * stays (its heartbeats go on retrying, so it keeps its partitions if Kafka is back within the
+	 * session timeout): open a new stream, with backoff, on the same consumer. The queues stay;
+	 * the new stream starts again from the committed offsets and what is queued is skipped.
+	 */
+	private streamFailed(inc: number, stream: KafkaStream, err: unknown): void {
+		if (inc !== this.current || this.stopped || this.stream !== stream) return;
+		this.stream = undefined;
+		this.o.logger.warn(`Kafka message stream of '${this.o.groupId}' failed, opening it again: ${describe(err)}`);
+		void this.close(undefined, stream);
+		const retry = () => {
+			if (inc !== this.current || this.stopped) return;
+			const consumer = this.consumer;
+			if (!consumer) return;
+			this.openStream(inc, consumer).catch(e => {
+				if (inc !== this.current || this.stopped) return;
+				this.o.logger.warn(`Kafka message stream of '${this.o.groupId}' not opened, will retry: ${describe(e)}`);
+				later();
+			});
+		};
+		const later = () => {
+			this.reopenTimer = setTimeout(retry, Math.min(5000, 500 * 2 ** this.failures++));
+			this.reopenTimer.unref();
+		};
+		later();
+	}
+
+	/** The member is lost: drop the consumer and everything it had not committed, and make a new one. */
 	private fail(inc: number, err: unknown): void {
 		if (inc !== this.current || this.stopped) return;
 		this.current = 0;
 		this.o.logger.warn(`Kafka consumer of '${this.o.groupId}' failed, making it again: ${describe(err)}`);
+		clearTimeout(this.reopenTimer);
 		this.reset();
 		void this.close(this.consumer, this.stream);
 		this.consumer = undefined;
