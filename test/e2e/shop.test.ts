@@ -1,0 +1,457 @@
+/**
+ * The web shop in a real browser (Debian's chromium through playwright-core) against the whole
+ * shop started as `npm start` starts it. Every page a flow visits is checked with axe-core;
+ * a failing test leaves a screenshot in test/e2e/artifacts/. The run also writes the README's
+ * screenshots (docs/screenshots/storefront.png, backoffice.png).
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, onTestFailed, test } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import {
+	ADMIN_EMAIL,
+	ADMIN_PASSWORD,
+	apiCall,
+	ensureWebBuild,
+	eventually,
+	expectAccessible,
+	launchBrowser,
+	loginApi,
+	openPage,
+	saveArtifact,
+	saveDocScreenshot,
+	serverFeatures,
+	skipWithoutChromium,
+	startShopProcess,
+	tokensInUrls,
+	uniqueEmail,
+	type RunningShop,
+	type TrackedPage,
+} from "./harness.js";
+
+const skip = skipWithoutChromium();
+const PASSWORD = "correct-horse-battery-staple";
+
+describe.skipIf(skip)("web shop in a browser", () => {
+	let shop: RunningShop;
+	let browser: Browser;
+	let features: Awaited<ReturnType<typeof serverFeatures>>;
+	const pages: TrackedPage[] = [];
+
+	beforeAll(async () => {
+		await ensureWebBuild();
+		[shop, browser] = await Promise.all([startShopProcess(), launchBrowser()]);
+		features = await serverFeatures(shop.baseUrl);
+	}, 240_000);
+
+	afterAll(async () => {
+		await Promise.allSettled(pages.map(p => p.close()));
+		await browser?.close().catch(() => undefined);
+		await shop?.stop();
+	}, 30_000);
+
+	/** A fresh browser context; its screenshot is saved if the test fails, and it never puts a token in a URL. */
+	async function open(name: string, opts: Parameters<typeof openPage>[2] = {}): Promise<TrackedPage> {
+		const tp = await openPage(browser, shop.baseUrl, opts);
+		pages.push(tp);
+		onTestFailed(async () => {
+			await saveArtifact(tp.page, name);
+		});
+		return tp;
+	}
+
+	function expectNoTokensInUrls(tp: TrackedPage) {
+		expect(tokensInUrls(tp.urls)).toEqual([]);
+	}
+
+	async function heading(page: Page, text: string | RegExp) {
+		await expect.poll(() => page.locator("main h1").first().textContent(), { timeout: 10_000 }).toMatch(text instanceof RegExp ? text : new RegExp(`^${escape(text)}$`));
+	}
+
+	async function registerInUi(page: Page, name: string): Promise<string> {
+		const email = uniqueEmail(name.toLowerCase());
+		await page.goto("/register");
+		await heading(page, "Create an account");
+		await page.getByLabel("Name").fill(name);
+		await page.getByLabel("Email").fill(email);
+		await page.getByLabel("Password").fill(PASSWORD);
+		await page.getByRole("button", { name: "Create account" }).click();
+		await page.getByRole("button", { name: "Sign out" }).waitFor();
+		return email;
+	}
+
+	async function signInInUi(page: Page, email: string, password: string, next = "/") {
+		await page.goto(`/login?next=${encodeURIComponent(next)}`);
+		await page.getByLabel("Email").fill(email);
+		await page.getByLabel("Password").fill(password);
+		await page.getByRole("button", { name: "Sign in" }).click();
+		await page.getByRole("button", { name: /Sign out|Cerrar sesión/ }).waitFor();
+	}
+
+	async function fillCheckout(page: Page, card: string) {
+		await heading(page, "Checkout");
+		await page.getByLabel("Full name").fill("Ann Example");
+		await page.getByLabel("Address", { exact: true }).fill("Hauptstraße 1");
+		await page.getByLabel("Postal code").fill("10115");
+		await page.getByLabel("City").fill("Berlin");
+		await page.getByLabel("Country").selectOption("DE");
+		await page.getByLabel("Card number").fill(card);
+		await page.getByLabel("Security code (CVC)").fill("123");
+	}
+
+	/** A paid order placed through the API for a customer (setup for the back-office flows). */
+	async function paidOrderViaApi(token: string, sku: string): Promise<{ id: string; productId: string }> {
+		const found = await apiCall(shop.baseUrl, "GET", `/products?q=${encodeURIComponent(sku)}`);
+		const product = found.body.rows.find((p: { sku: string }) => p.sku === sku);
+		expect(product, `demo product ${sku}`).toBeTruthy();
+		expect((await apiCall(shop.baseUrl, "POST", "/cart/items", { productId: product.id, quantity: 1 }, token)).status).toBe(200);
+		const order = await apiCall(
+			shop.baseUrl,
+			"POST",
+			"/orders",
+			{ shippingAddress: { name: "Rita Return", line1: "Calle Mayor 5", city: "Madrid", postalCode: "28013", country: "ES" }, payment: { method: "card", cardNumber: "4242424242424242", expMonth: 12, expYear: new Date().getFullYear() + 2, cvc: "123" } },
+			token,
+			{ "idempotency-key": randomUUID() },
+		);
+		expect(order.status, JSON.stringify(order.body)).toBe(202);
+		await eventually(async () => ((await apiCall(shop.baseUrl, "GET", `/orders/${order.body.id}`, undefined, token)).body.status === "paid" ? true : undefined), 15_000, "order paid");
+		return { id: order.body.id, productId: product.id };
+	}
+
+	async function staffAccount(roles: string[], name: string): Promise<{ email: string }> {
+		const email = uniqueEmail(name.toLowerCase());
+		expect((await apiCall(shop.baseUrl, "POST", "/auth/register", { email, password: PASSWORD, name })).status).toBe(201);
+		const admin = await loginApi(shop.baseUrl, ADMIN_EMAIL, ADMIN_PASSWORD);
+		const user = await loginApi(shop.baseUrl, email, PASSWORD);
+		const res = await apiCall(shop.baseUrl, "PATCH", `/users/${user.userId}`, { roles }, admin.token);
+		expect(res.status, JSON.stringify(res.body)).toBe(200);
+		return { email };
+	}
+
+	test("a customer registers, searches as they type, buys with the approved card and sees the order become paid without a reload", async () => {
+		const tp = await open("checkout-approved");
+		const { page } = tp;
+		await page.goto("/");
+		await heading(page, "Welcome to the shop");
+		await expectAccessible(page, "home");
+
+		await page.getByRole("link", { name: "Register" }).click();
+		await heading(page, "Create an account");
+		expect(await page.evaluate("document.activeElement && document.activeElement.tagName")).toBe("H1");
+		await expectAccessible(page, "register");
+		const email = uniqueEmail("ann");
+		await page.getByLabel("Name").fill("Ann");
+		await page.getByLabel("Email").fill(email);
+		await page.getByLabel("Password").fill(PASSWORD);
+		await page.getByRole("button", { name: "Create account" }).click();
+		await page.getByRole("button", { name: "Sign out" }).waitFor();
+		await page.evaluate("window.__sameDocument = true");
+
+		// Search as you type: the results follow the box.
+		await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Shop" }).click();
+		await heading(page, "All products");
+		await page.getByLabel("Search products").pressSequentially("goosen", { delay: 40 });
+		const product = page.getByRole("link", { name: "Gooseneck Kettle" });
+		await product.waitFor();
+		await expect.poll(() => page.url()).toContain("q=goosen");
+		await expect.poll(() => page.locator(".product-card").count()).toBe(1);
+		await expectAccessible(page, "search results");
+
+		await product.click();
+		await heading(page, "Gooseneck Kettle");
+		await expectAccessible(page, "product");
+		await page.getByRole("button", { name: "Add to cart" }).click();
+		await page.getByText("Added to your cart.").waitFor();
+		await page.getByRole("link", { name: "View cart" }).click();
+		await heading(page, "Your cart");
+		await page.getByLabel("Quantity of Gooseneck Kettle").fill("2");
+		await page.getByLabel("Quantity of Gooseneck Kettle").press("Tab");
+		await expect.poll(() => page.locator(".total-row dd").textContent()).toBe("€138.00");
+		await expectAccessible(page, "cart");
+
+		await page.getByRole("link", { name: "Check out" }).click();
+		await fillCheckout(page, "4242 4242 4242 4242");
+		await page.getByText("4242424242424242").waitFor(); // the test cards are shown in development
+		await expectAccessible(page, "checkout");
+		await page.getByRole("button", { name: "Place order" }).click();
+
+		await heading(page, /^Order [0-9A-F]{8}$/);
+		await page.locator(".order-status").getByText("Paid", { exact: true }).waitFor({ timeout: 20_000 });
+		expect(await page.evaluate("window.__sameDocument === true"), "the order page must update without a reload").toBe(true);
+		await expectAccessible(page, "order (paid)");
+
+		await page.getByRole("link", { name: "Orders" }).click();
+		await heading(page, "Your orders");
+		await expect.poll(() => page.locator("tbody tr").count()).toBe(1);
+		await page.locator("tbody").getByText("Paid").waitFor();
+		await expectAccessible(page, "order history");
+
+		// Tokens: only the refresh token is stored, never an access token; none went into a URL.
+		const stored = JSON.parse((await page.evaluate("JSON.stringify(Object.assign({}, localStorage))")) as string) as Record<string, string>;
+		expect(Object.keys(stored)).toContain("shop.refreshToken");
+		expect(Object.values(stored).some(v => /^eyJ/.test(v))).toBe(false);
+		expectNoTokensInUrls(tp);
+		expect(tp.errors).toEqual([]);
+	});
+
+	test("on a phone (390×844): a declined card shows why the order was cancelled", async () => {
+		const tp = await open("phone-declined", { viewport: { width: 390, height: 844 }, isMobile: true });
+		const { page } = tp;
+		await registerInUi(page, "Dee");
+		await page.goto("/search?q=bottle");
+		await page.getByRole("link", { name: "Insulated Bottle 750 ml" }).click();
+		await heading(page, "Insulated Bottle 750 ml");
+		await expectAccessible(page, "product on a phone");
+		await page.getByRole("button", { name: "Add to cart" }).click();
+		await page.getByRole("link", { name: "View cart" }).click();
+		await heading(page, "Your cart");
+		await expectAccessible(page, "cart on a phone");
+		await page.getByRole("link", { name: "Check out" }).click();
+		await fillCheckout(page, "4000000000000002");
+		await expectAccessible(page, "checkout on a phone");
+		await page.getByRole("button", { name: "Place order" }).click();
+		await page.locator(".order-status").getByText("Cancelled", { exact: true }).waitFor({ timeout: 20_000 });
+		await page.getByText("This order was cancelled: the card was declined.").waitFor();
+		await expectAccessible(page, "cancelled order on a phone");
+		// Nothing wider than the screen.
+		expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+		expectNoTokensInUrls(tp);
+		expect(tp.errors).toEqual([]);
+	});
+
+	test("a return: the admin ships and delivers in the back office, the customer opens a return, an agent approves it, the customer sees the refund", async () => {
+		const customerEmail = uniqueEmail("rita");
+		expect((await apiCall(shop.baseUrl, "POST", "/auth/register", { email: customerEmail, password: PASSWORD, name: "Rita" })).status).toBe(201);
+		const customer = await loginApi(shop.baseUrl, customerEmail, PASSWORD);
+		const order = await paidOrderViaApi(customer.token, "FUR-LAMP-01");
+		const short = order.id.slice(0, 8).toUpperCase();
+
+		// The admin ships and delivers it.
+		const admin = await open("return-admin");
+		await signInInUi(admin.page, ADMIN_EMAIL, ADMIN_PASSWORD, "/admin/orders");
+		await heading(admin.page, "Orders");
+		await admin.page.getByLabel("Status").selectOption("paid");
+		await admin.page.getByRole("link", { name: short }).click();
+		await heading(admin.page, `Order ${short}`);
+		await expectAccessible(admin.page, "admin order");
+		await admin.page.getByRole("button", { name: "Mark shipped" }).click();
+		await admin.page.locator(".order-status").getByText("Shipped", { exact: true }).waitFor();
+		await admin.page.getByRole("button", { name: "Mark delivered" }).click();
+		await admin.page.locator(".order-status").getByText("Delivered", { exact: true }).waitFor();
+		await admin.page.getByRole("link", { name: "All orders" }).click();
+		await heading(admin.page, "Orders");
+		await admin.page.locator("tbody tr").first().waitFor();
+		await expectAccessible(admin.page, "admin orders");
+		await saveDocScreenshot(admin.page, "backoffice.png");
+
+		// The customer asks to return it.
+		const cust = await open("return-customer");
+		await signInInUi(cust.page, customerEmail, PASSWORD, `/orders/${order.id}`);
+		await cust.page.locator(".order-status").getByText("Delivered", { exact: true }).waitFor();
+		await cust.page.getByRole("link", { name: "Return items" }).click();
+		await heading(cust.page, "Contact support");
+		await expect.poll(() => cust.page.getByLabel("Type").inputValue()).toBe("return");
+		await cust.page.getByLabel("Subject").fill("The lamp flickers");
+		await cust.page.getByLabel("Message").fill("It flickers when dimmed. I would like to return it.");
+		await expectAccessible(cust.page, "new return");
+		await cust.page.getByRole("button", { name: "Send" }).click();
+		await heading(cust.page, "The lamp flickers");
+		await cust.page.locator(".return-status").getByText("Requested").waitFor();
+		await expectAccessible(cust.page, "ticket (customer)");
+
+		// An agent approves it in the back office.
+		const agentAccount = await staffAccount(["customer", "agent"], "Agnes");
+		const agent = await open("return-agent");
+		await signInInUi(agent.page, agentAccount.email, PASSWORD, "/admin/support");
+		await heading(agent.page, "Support queue");
+		await expectAccessible(agent.page, "support queue");
+		await agent.page.getByRole("link", { name: "The lamp flickers" }).click();
+		await heading(agent.page, "The lamp flickers");
+		await agent.page.getByRole("button", { name: "Assign to me" }).click();
+		await agent.page.getByText("Assigned to: Me").waitFor();
+		await agent.page.getByRole("textbox", { name: "Your reply" }).fill("Sorry about that, we will refund you.");
+		await agent.page.getByRole("button", { name: "Send reply" }).click();
+		await agent.page.locator(".message-staff").getByText("Sorry about that").waitFor();
+		await expectAccessible(agent.page, "ticket (agent)");
+		await agent.page.getByRole("button", { name: "Approve return" }).click();
+		await agent.page.locator(".return-status").getByText("Approved").waitFor();
+
+		// The customer's open ticket page follows the thread by itself; the order shows the refund.
+		await cust.page.getByText("Sorry about that, we will refund you.").waitFor({ timeout: 20_000 });
+		await cust.page.getByText("Your return was approved").waitFor({ timeout: 20_000 });
+		await eventually(
+			async () => {
+				await cust.page.goto(`/orders/${order.id}`);
+				return (await cust.page.getByRole("heading", { name: "Refunds" }).count()) > 0 ? true : undefined;
+			},
+			15_000,
+			"the refund on the order page",
+			500,
+		);
+		await cust.page.locator(".refunds").getByText("€59.00").waitFor();
+		await expectAccessible(cust.page, "refunded order");
+		for (const tp of [admin, cust, agent]) {
+			expectNoTokensInUrls(tp);
+			expect(tp.errors).toEqual([]);
+		}
+	});
+
+	test("an admin creates a product in the back office (422 shown at the field first) and it is found in the storefront within a second", async () => {
+		const tp = await open("admin-product");
+		const { page } = tp;
+		await signInInUi(page, ADMIN_EMAIL, ADMIN_PASSWORD, "/admin/products");
+		await heading(page, "Products");
+		await expectAccessible(page, "admin products");
+		await page.getByRole("link", { name: "New product" }).click();
+		await heading(page, "New product");
+		const word = `Zephyr${Date.now().toString(36)}`;
+		await page.getByLabel("Name").fill(`${word} Desk Organizer`);
+		await page.getByLabel("SKU").fill("not a valid sku!");
+		await page.getByLabel("Price").fill("24.50");
+		await page.getByLabel("Stock").fill("7");
+		await page.getByLabel("Furniture").check();
+		await page.getByRole("button", { name: "Create product" }).click();
+		// The API's 422 is shown next to the SKU field.
+		const sku = page.getByLabel("SKU");
+		await expect.poll(() => sku.getAttribute("aria-invalid")).toBe("true");
+		const describedBy = (await sku.getAttribute("aria-describedby")) ?? "";
+		expect(await page.locator(`[id="${describedBy.split(" ").pop()}"]`).textContent()).toMatch(/sku/i);
+		await expectAccessible(page, "product form with errors");
+
+		await sku.fill(`ORG-${word.toUpperCase()}`);
+		const created = page.waitForResponse(r => r.url().endsWith("/api/v1/products") && r.request().method() === "POST" && r.status() === 201);
+		await page.getByRole("button", { name: "Create product" }).click();
+		const response = await created;
+		const createdAt = Date.now();
+		const idem = response.request().headers()["idempotency-key"];
+		expect(idem, "POST /products carries an Idempotency-Key").toMatch(/^[0-9a-f-]{36}$/);
+		// Findable by search within a second of its creation.
+		const foundAfter = await eventually(
+			async () => {
+				const res = await apiCall(shop.baseUrl, "GET", `/products?q=${word.toLowerCase()}`);
+				return res.body.rows.length === 1 ? Date.now() - createdAt : undefined;
+			},
+			3000,
+			"the new product in search",
+			50,
+		);
+		expect(foundAfter).toBeLessThan(1000);
+		await heading(page, `Edit ${word} Desk Organizer`);
+		await expectAccessible(page, "product edit");
+
+		const store = await open("admin-product-store");
+		await store.page.goto("/search");
+		await store.page.getByLabel("Search products").pressSequentially(word.slice(0, 9), { delay: 20 });
+		await store.page.getByRole("link", { name: `${word} Desk Organizer` }).waitFor();
+		await store.page.getByText("€24.50").waitFor();
+		await saveDocScreenshot(store.page, "storefront.png");
+		for (const x of [tp, store]) {
+			expectNoTokensInUrls(x);
+			expect(x.errors).toEqual([]);
+		}
+	});
+
+	test("a customer cannot open the back office: the UI says so and the API answers 403", async () => {
+		const tp = await open("customer-no-admin");
+		const { page } = tp;
+		const email = await registerInUi(page, "Carl");
+		for (const path of ["/admin", "/admin/orders", "/admin/users", "/admin/support"]) {
+			await page.goto(path);
+			await heading(page, "No access");
+			await page.getByText("Your account cannot open the back office.").waitFor();
+		}
+		await expectAccessible(page, "no access");
+		const { token } = await loginApi(shop.baseUrl, email, PASSWORD);
+		expect((await apiCall(shop.baseUrl, "GET", "/users", undefined, token)).status).toBe(403);
+		expect((await apiCall(shop.baseUrl, "GET", "/orders?all=true", undefined, token)).status).toBe(403);
+		expect((await apiCall(shop.baseUrl, "POST", "/products", { sku: "X-1", name: "X", price: 100, currency: "EUR" }, token)).status).toBe(403);
+		expect(tp.errors).toEqual([]);
+	});
+
+	test("Spanish: the browser's language before sign-in, the user's preference after it", async () => {
+		const es = await open("spanish", { locale: "es-ES" });
+		await es.page.goto("/");
+		await heading(es.page, "Bienvenido a la tienda");
+		expect(await es.page.evaluate("document.documentElement.lang")).toBe("es");
+		await expectAccessible(es.page, "home (es)");
+		await es.page.goto("/search?q=featherweight");
+		await heading(es.page, "Todos los productos");
+		await es.page.getByRole("link", { name: "Featherweight 13 Laptop" }).waitFor();
+		expect(await es.page.locator(".product-price").first().textContent()).toMatch(/^999,00\s€$/);
+		await es.page.getByText("En stock").first().waitFor();
+		await expectAccessible(es.page, "search (es)");
+
+		// An English browser, a user who chose Spanish.
+		const email = uniqueEmail("lucia");
+		expect((await apiCall(shop.baseUrl, "POST", "/auth/register", { email, password: PASSWORD, name: "Lucía" })).status).toBe(201);
+		const { token } = await loginApi(shop.baseUrl, email, PASSWORD);
+		expect((await apiCall(shop.baseUrl, "PATCH", "/me", { preferences: { language: "es" } }, token)).status).toBe(200);
+		const en = await open("spanish-preference");
+		await signInInUi(en.page, email, PASSWORD, "/account");
+		await heading(en.page, "Tu cuenta");
+		await expectAccessible(en.page, "account (es)");
+		expect(es.errors).toEqual([]);
+		expect(en.errors).toEqual([]);
+	});
+
+	test("tokens: concurrent 401s share one refresh and each request is retried once; a reload keeps the session; sign-out calls POST /auth/logout and clears it", async () => {
+		const tp = await open("tokens");
+		const { page } = tp;
+		await registerInUi(page, "Tom");
+		const refreshes: string[] = [];
+		const logouts: string[] = [];
+		page.on("request", r => {
+			if (r.url().endsWith("/api/v1/auth/refresh")) refreshes.push(r.postData() ?? "");
+			if (r.url().endsWith("/api/v1/auth/logout")) logouts.push(r.headers().authorization ?? "");
+		});
+		// From now on the current access token is refused, as if it had expired early.
+		let refused: string | null = null;
+		let refusedCount = 0;
+		await page.route("**/api/v1/**", async route => {
+			const auth = route.request().headers().authorization;
+			if (auth && !route.request().url().includes("/auth/")) {
+				refused ??= auth;
+				if (auth === refused) {
+					refusedCount++;
+					return route.fulfill({ status: 401, contentType: "application/json", body: JSON.stringify({ name: "UnauthorizedError", message: "The access token is invalid or expired", code: 401, type: "INVALID_TOKEN" }) });
+				}
+			}
+			return route.continue();
+		});
+		await page.getByRole("link", { name: "Notifications" }).click();
+		await heading(page, "Notifications");
+		await page.getByText("No notifications.").waitFor();
+		await page.getByRole("link", { name: "Cart" }).click();
+		await heading(page, "Your cart");
+		await page.getByText("Your cart is empty.").waitFor();
+		expect(refusedCount, "several requests were refused").toBeGreaterThanOrEqual(2);
+		expect(refreshes.length, "one refresh for all of them").toBe(1);
+		await page.unroute("**/api/v1/**");
+
+		// A reload: the access token (memory only) is gone, the stored refresh token makes a new session.
+		await page.reload();
+		await page.getByRole("button", { name: "Sign out" }).waitFor();
+		await heading(page, "Your cart");
+		expect(refreshes.length).toBe(2);
+		const refreshToken = (await page.evaluate("localStorage.getItem('shop.refreshToken')")) as string;
+		expect(refreshToken).toBeTruthy();
+		// The rotated-away token no longer works.
+		const first = JSON.parse(refreshes[0]!) as { refreshToken: string };
+		expect(first.refreshToken).not.toBe(refreshToken);
+
+		await page.getByRole("button", { name: "Sign out" }).click();
+		await page.getByRole("link", { name: "Sign in" }).waitFor();
+		expect(logouts.length).toBe(1);
+		expect(logouts[0]).toMatch(/^Bearer /);
+		expect(await page.evaluate("localStorage.getItem('shop.refreshToken')")).toBeNull();
+		expect((await apiCall(shop.baseUrl, "POST", "/auth/refresh", { refreshToken })).status).toBe(401);
+		await page.goto("/orders");
+		await heading(page, "Please sign in");
+		expectNoTokensInUrls(tp);
+		expect(tokensInUrls(tp.urls, [refreshToken])).toEqual([]);
+		expect(tp.errors).toEqual([]);
+	});
+});
+
+function escape(s: string): string {
+	return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
