@@ -41,12 +41,27 @@ const B = 0.75;
 const KIND_EXACT = 1;
 const KIND_TYPO = 0.5;
 const KIND_PREFIX_TYPO = 0.35;
+const KIND_SHORT_PREFIX = 0.5;
+
+/**
+ * Prefixes up to this long get a posting list of their own, under EDGE + prefix: a query ending
+ * in "s" would otherwise walk the postings of every term starting with s (a third of a catalog's
+ * terms). It costs about as many postings again as the terms themselves.
+ */
+const EDGE_PREFIX = 2;
+const EDGE = "\u0001";
+/** Longer prefixes are looked up in the dictionary's buckets of this many first characters. */
+const BUCKET = EDGE_PREFIX + 1;
 
 /** A term a query word matched, and how well (KIND_*; prefixes in between, by how much they cover). */
 interface Expansion {
 	terms: number[];
+	/** kind x idf, by position in `terms`. */
 	weights: number[];
+	/** Postings to walk. */
 	cost: number;
+	/** The tag its terms carry in `termTag`. */
+	tag: number;
 }
 
 export interface MemoryIndexStats {
@@ -81,9 +96,14 @@ class IndexState {
 	// Terms.
 	private readonly termId = new Map<string, number>();
 	private terms: string[] = [];
-	/** Sorted dictionary for prefix ranges: a big sorted array plus a small sorted one of recent terms. */
-	private sorted: string[] = [];
-	private recent: string[] = [];
+	/**
+	 * Term ids by their first BUCKET characters, each bucket in term order: a prefix range is one
+	 * hash lookup and a binary search in a small array, and a typo variant whose head no term has
+	 * costs only the hash miss. Edge terms (EDGE + prefix) are not in them.
+	 */
+	private readonly buckets = new Map<string, number[]>();
+	/** For each term, the ids of its edge terms (its first 1..EDGE_PREFIX characters), -1 for none. */
+	private edgeIds = new Int32Array(16).fill(-1);
 	private readonly chars = new Set<string>();
 	private alphabet: string[] = [];
 	private readonly postings = new PostingLists();
@@ -119,6 +139,8 @@ class IndexState {
 	private catMark = new Int32Array(16);
 	private optMark = new Int32Array(16);
 	private optGroup = new Uint8Array(16);
+	private termTag = new Int32Array(16);
+	private termWeight = new Float64Array(16);
 	private facetTag = new Int32Array(16);
 	private facetCount = new Int32Array(16);
 
@@ -236,8 +258,18 @@ class IndexState {
 		for (const t of options) flags.set(t, (flags.get(t) ?? 0) | IN_OPTIONS);
 		const ids: number[] = [];
 		const fl: number[] = [];
+		const edges = new Map<number, number>();
 		for (const [t, f] of flags) {
-			ids.push(this.intern(t));
+			const id = this.intern(t);
+			ids.push(id);
+			fl.push(f);
+			for (let k = 0; k < EDGE_PREFIX; k++) {
+				const e = this.edgeIds[id * EDGE_PREFIX + k]!;
+				if (e >= 0) edges.set(e, (edges.get(e) ?? 0) | f);
+			}
+		}
+		for (const [e, f] of edges) {
+			ids.push(e);
 			fl.push(f);
 		}
 		// Unchanged text (a price or stock change, the usual event): leave the postings alone.
@@ -255,12 +287,21 @@ class IndexState {
 	}
 
 	private intern(t: string): number {
-		let id = this.termId.get(t);
-		if (id !== undefined) return id;
-		id = this.terms.length;
-		this.terms.push(t);
-		this.termId.set(t, id);
-		this.postings.ensure(id + 1);
+		const known = this.termId.get(t);
+		if (known !== undefined) return known;
+		const id = this.newTerm(t);
+		this.edgeIds = grownInt32(this.edgeIds, (this.terms.length + EDGE_PREFIX) * EDGE_PREFIX, -1);
+		for (let k = 0; k < EDGE_PREFIX; k++) {
+			if (k >= t.length) break;
+			const e = EDGE + t.slice(0, k + 1);
+			this.edgeIds[id * EDGE_PREFIX + k] = this.termId.get(e) ?? this.newTerm(e);
+		}
+		if (t.length >= BUCKET) {
+			const key = t.slice(0, BUCKET);
+			let bucket = this.buckets.get(key);
+			if (bucket === undefined) this.buckets.set(key, (bucket = []));
+			insertSorted(bucket, id, this.terms);
+		}
 		let newChar = false;
 		for (const c of t) {
 			if (!this.chars.has(c)) {
@@ -269,23 +310,15 @@ class IndexState {
 			}
 		}
 		if (newChar) this.alphabet = [...this.chars].sort();
-		insertSorted(this.recent, t);
-		if (this.recent.length > 1024 + (this.sorted.length >> 5)) this.mergeRecent();
 		return id;
 	}
 
-	private mergeRecent(): void {
-		const a = this.sorted;
-		const b = this.recent;
-		const out = new Array<string>(a.length + b.length);
-		let i = 0;
-		let j = 0;
-		let k = 0;
-		while (i < a.length && j < b.length) out[k++] = a[i]! < b[j]! ? a[i++]! : b[j++]!;
-		while (i < a.length) out[k++] = a[i++]!;
-		while (j < b.length) out[k++] = b[j++]!;
-		this.sorted = out;
-		this.recent = [];
+	private newTerm(t: string): number {
+		const id = this.terms.length;
+		this.terms.push(t);
+		this.termId.set(t, id);
+		this.postings.ensure(id + 1);
+		return id;
 	}
 
 	private setCategories(slot: number, slugs: readonly string[]): void {
@@ -363,7 +396,7 @@ class IndexState {
 		this.ensureScratch();
 		// Tags only grow; long before they overflow, start again from a clean slate.
 		if (this.tag > 0x3fffffff) {
-			for (const a of [this.wordTag, this.seen, this.catMark, this.optMark, this.facetTag]) a.fill(0);
+			for (const a of [this.wordTag, this.seen, this.catMark, this.optMark, this.facetTag, this.termTag]) a.fill(0);
 			this.tag = 1;
 		}
 		const words = queryWords(query.q);
@@ -390,6 +423,8 @@ class IndexState {
 		this.catMark = grownInt32(this.catMark, this.catSlugs.length);
 		this.optMark = grownInt32(this.optMark, this.optValues.length);
 		this.optGroup = grownUint8(this.optGroup, this.optValues.length);
+		this.termTag = grownInt32(this.termTag, this.terms.length);
+		this.termWeight = grownFloat64(this.termWeight, this.terms.length);
 		const facetKeys = Math.max(this.catSlugs.length, this.optValues.length);
 		this.facetTag = grownInt32(this.facetTag, facetKeys);
 		this.facetCount = grownInt32(this.facetCount, facetKeys);
@@ -402,109 +437,172 @@ class IndexState {
 		return base;
 	}
 
-	/** The terms a word matches. */
-	private expand(w: QueryWord): Expansion {
-		const weights = new Map<number, number>();
-		const put = (t: string, weight: number): void => {
-			const id = this.termId.get(t);
-			if (id === undefined || this.postings.df(id) === 0) return;
-			if ((weights.get(id) ?? 0) < weight) weights.set(id, weight);
+	/**
+	 * The terms a word matches, each with its weight (how well it matches x idf). Terms are
+	 * collected with `termTag` (this query's tag) rather than a Map: a short prefix reaches
+	 * tens of thousands of terms.
+	 */
+	private expand(w: QueryWord, tag: number): Expansion {
+		const terms: number[] = [];
+		const weights: number[] = [];
+		const { termTag, termWeight, postings } = this;
+		const n = this.size || 1;
+		const put = (id: number, kind: number): void => {
+			const df = postings.df(id);
+			if (df === 0) return;
+			const weight = kind * Math.log(1 + (n - df + 0.5) / (df + 0.5));
+			if (termTag[id] !== tag) {
+				termTag[id] = tag;
+				termWeight[id] = weight;
+				terms.push(id);
+			} else if (termWeight[id]! < weight) {
+				termWeight[id] = weight;
+			}
 		};
 		const text = w.text;
-		if (w.prefix) {
-			this.prefixRange(text, t => put(t, t.length === text.length ? KIND_EXACT : 0.5 + (0.5 * text.length) / t.length));
+		if (w.prefix && text.length <= EDGE_PREFIX) {
+			// Short prefixes have a posting list of their own (see setTerms).
+			const id = this.termId.get(EDGE + text);
+			if (id !== undefined) put(id, KIND_SHORT_PREFIX);
+		} else if (w.prefix) {
+			this.prefixRange(text, id => put(id, this.terms[id]!.length === text.length ? KIND_EXACT : 0.5 + (0.5 * text.length) / this.terms[id]!.length));
 		} else {
-			put(text, KIND_EXACT);
+			const id = this.termId.get(text);
+			if (id !== undefined) put(id, KIND_EXACT);
 		}
 		if (w.typo) {
 			for (const v of editVariants(text, this.alphabet)) {
-				if (w.prefix) this.prefixRange(v, t => put(t, t.length === v.length ? KIND_TYPO : KIND_PREFIX_TYPO));
-				else put(v, KIND_TYPO);
+				if (w.prefix) {
+					this.prefixRange(v, id => put(id, this.terms[id]!.length === v.length ? KIND_TYPO : KIND_PREFIX_TYPO));
+				} else {
+					const id = this.termId.get(v);
+					if (id !== undefined) put(id, KIND_TYPO);
+				}
 			}
 		}
-		const terms: number[] = [];
-		const ws: number[] = [];
 		let cost = 0;
-		for (const [id, weight] of weights) {
-			terms.push(id);
-			ws.push(weight);
-			cost += this.postings.df(id);
+		for (const id of terms) {
+			weights.push(termWeight[id]!);
+			cost += postings.df(id);
 		}
-		return { terms, weights: ws, cost };
+		return { terms, weights, cost, tag };
 	}
 
-	private prefixRange(prefix: string, each: (t: string) => void): void {
-		for (const list of [this.sorted, this.recent]) {
-			let lo = 0;
+	/** The terms starting with `prefix` (at least BUCKET characters long). */
+	private prefixRange(prefix: string, each: (id: number) => void): void {
+		const list = this.buckets.get(prefix.slice(0, BUCKET));
+		if (list === undefined) return;
+		const terms = this.terms;
+		let lo = 0;
+		if (prefix.length > BUCKET) {
 			let hi = list.length;
 			while (lo < hi) {
 				const mid = (lo + hi) >>> 1;
-				if (list[mid]! < prefix) lo = mid + 1;
+				if (terms[list[mid]!]! < prefix) lo = mid + 1;
 				else hi = mid;
 			}
-			for (let i = lo; i < list.length && list[i]!.startsWith(prefix); i++) each(list[i]!);
 		}
+		for (let i = lo; i < list.length && terms[list[i]!]!.startsWith(prefix); i++) each(list[i]!);
 	}
 
 	/**
 	 * Products holding every word, with their scores and name hits. Rarest word first: each next
-	 * word only keeps the products the previous ones kept (`wordTag` says how far a product got).
+	 * word only keeps the products the previous ones kept (`wordTag` says how far a product got),
+	 * either by walking the word's postings or, when few products are left, by looking for the
+	 * word's terms among each product's own terms, whichever touches fewer entries.
 	 */
 	private matchWords(words: QueryWord[]): { list: Int32Array; count: number } {
-		const expansions = words.map(w => this.expand(w)).sort((a, b) => a.cost - b.cost);
-		const base = this.nextTags(expansions.length);
-		const { wordTag, best, bestName, score, nameHits, nameLen, descLen } = this;
+		const base = this.nextTags(words.length);
+		const expansions = words.map((w, i) => this.expand(w, base + i)).sort((a, b) => a.cost - b.cost);
+		const { wordTag, best, bestName, score, nameHits, nameLen, descLen, termTag, termWeight, termRuns } = this;
 		const n = this.size || 1;
 		const avgName = this.nameLenSum / n || 1;
 		const avgDesc = this.descLenSum / n || 1;
-		let out = this.listA;
+		const termsPerProduct = termRuns.total / n;
+		const contribution = (slot: number, f: number): number => {
+			const nameTf = f & NAME_TF;
+			const descTf = (f >> DESC_SHIFT) & 7;
+			let c = 0;
+			if (nameTf) c += (W_NAME * nameTf * (K1 + 1)) / (nameTf + K1 * (1 - B + (B * nameLen[slot]!) / avgName));
+			if (descTf) c += (W_DESC * descTf * (K1 + 1)) / (descTf + K1 * (1 - B + (B * descLen[slot]!) / avgDesc));
+			if (f & IN_SKU) c += W_SKU;
+			if (f & IN_OPTIONS) c += W_OPTIONS;
+			return c;
+		};
+		let list = this.listA;
 		let count = 0;
 		for (let wi = 0; wi < expansions.length; wi++) {
 			const e = expansions[wi]!;
 			const tag = base + wi;
 			const prev = tag - 1;
-			out = wi % 2 === 0 ? this.listA : this.listB;
-			count = 0;
-			for (let k = 0; k < e.terms.length; k++) {
-				const term = e.terms[k]!;
-				const df = this.postings.df(term);
-				const weight = Math.log(1 + (n - df + 0.5) / (df + 0.5)) * e.weights[k]!;
-				const list = this.postings.lists[term];
-				const single = this.postings.solo[term]!;
-				for (let j = 0; j < df; j++) {
-					const packed = list === undefined ? single : list[j]!;
-					const slot = packed >>> FLAG_BITS;
-					const t = wordTag[slot]!;
-					const first = wi === 0 ? t < base : t === prev;
-					if (!first && t !== tag) continue;
-					const f = packed & FLAG_MASK;
-					const nameTf = f & NAME_TF;
-					const descTf = (f >> DESC_SHIFT) & 7;
-					let c = 0;
-					if (nameTf) c += (W_NAME * nameTf * (K1 + 1)) / (nameTf + K1 * (1 - B + (B * nameLen[slot]!) / avgName));
-					if (descTf) c += (W_DESC * descTf * (K1 + 1)) / (descTf + K1 * (1 - B + (B * descLen[slot]!) / avgDesc));
-					if (f & IN_SKU) c += W_SKU;
-					if (f & IN_OPTIONS) c += W_OPTIONS;
-					c *= weight;
-					if (first) {
-						wordTag[slot] = tag;
-						best[slot] = c;
-						bestName[slot] = nameTf ? 1 : 0;
-						out[count++] = slot;
-					} else {
-						if (c > best[slot]!) best[slot] = c;
-						if (nameTf) bestName[slot] = 1;
+			const out = wi % 2 === 0 ? this.listA : this.listB;
+			let kept = 0;
+			if (wi > 0 && count * termsPerProduct < e.cost) {
+				// Few products left: check each one's terms against this word's (re-tagged: a term can
+				// belong to two words' expansions, and the later one's tag would hide it).
+				for (let k = 0; k < e.terms.length; k++) {
+					termTag[e.terms[k]!] = e.tag;
+					termWeight[e.terms[k]!] = e.weights[k]!;
+				}
+				const ids = termRuns.data;
+				const flags = termRuns.aux!;
+				for (let i = 0; i < count; i++) {
+					const slot = list[i]!;
+					const off = termRuns.off[slot]!;
+					const end = off + termRuns.len[slot]!;
+					let bestC = -1;
+					let inName = 0;
+					for (let j = off; j < end; j++) {
+						const term = ids[j]!;
+						if (termTag[term] !== e.tag) continue;
+						const f = flags[j]!;
+						const c = contribution(slot, f) * termWeight[term]!;
+						if (c > bestC) bestC = c;
+						if (f & NAME_TF) inName = 1;
+					}
+					if (bestC < 0) continue;
+					wordTag[slot] = tag;
+					score[slot] = score[slot]! + bestC;
+					nameHits[slot] = nameHits[slot]! + inName;
+					out[kept++] = slot;
+				}
+			} else {
+				for (let k = 0; k < e.terms.length; k++) {
+					const term = e.terms[k]!;
+					const df = this.postings.df(term);
+					const weight = e.weights[k]!;
+					const plist = this.postings.lists[term];
+					const single = this.postings.solo[term]!;
+					for (let j = 0; j < df; j++) {
+						const packed = plist === undefined ? single : plist[j]!;
+						const slot = packed >>> FLAG_BITS;
+						const t = wordTag[slot]!;
+						const first = wi === 0 ? t < base : t === prev;
+						if (!first && t !== tag) continue;
+						const f = packed & FLAG_MASK;
+						const c = contribution(slot, f) * weight;
+						if (first) {
+							wordTag[slot] = tag;
+							best[slot] = c;
+							bestName[slot] = f & NAME_TF ? 1 : 0;
+							out[kept++] = slot;
+						} else {
+							if (c > best[slot]!) best[slot] = c;
+							if (f & NAME_TF) bestName[slot] = 1;
+						}
 					}
 				}
+				for (let i = 0; i < kept; i++) {
+					const slot = out[i]!;
+					score[slot] = wi === 0 ? best[slot]! : score[slot]! + best[slot]!;
+					nameHits[slot] = wi === 0 ? bestName[slot]! : nameHits[slot]! + bestName[slot]!;
+				}
 			}
-			for (let i = 0; i < count; i++) {
-				const slot = out[i]!;
-				score[slot] = wi === 0 ? best[slot]! : score[slot]! + best[slot]!;
-				nameHits[slot] = wi === 0 ? bestName[slot]! : nameHits[slot]! + bestName[slot]!;
-			}
+			list = out;
+			count = kept;
 			if (count === 0) break;
 		}
-		return { list: out, count };
+		return { list, count };
 	}
 
 	/** The filters of a query in the form the checks use; null when nothing can match. */
@@ -777,15 +875,16 @@ function nameKeyOf(folded: string): number {
 	return key;
 }
 
-function insertSorted(list: string[], t: string): void {
+function insertSorted(list: number[], id: number, terms: readonly string[]): void {
+	const t = terms[id]!;
 	let lo = 0;
 	let hi = list.length;
 	while (lo < hi) {
 		const mid = (lo + hi) >>> 1;
-		if (list[mid]! < t) lo = mid + 1;
+		if (terms[list[mid]!]! < t) lo = mid + 1;
 		else hi = mid;
 	}
-	list.splice(lo, 0, t);
+	list.splice(lo, 0, id);
 }
 
 /**

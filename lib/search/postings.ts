@@ -157,6 +157,11 @@ export class RunStore {
 		this.len[slot] = 0;
 	}
 
+	/** Values held (holes not counted). */
+	get total(): number {
+		return this.used - this.waste;
+	}
+
 	get bytes(): number {
 		return this.data.byteLength + (this.aux?.byteLength ?? 0) + this.off.byteLength + this.len.byteLength;
 	}
