@@ -338,6 +338,8 @@ interface Lane {
 	/** Offset after the last message taken into this queue: anything below is a refetched copy. */
 	next: bigint;
 	running: boolean;
+	/** The loop taking this queue's messages, while it runs. */
+	run?: Promise<void>;
 	alive: boolean;
 }
 
@@ -372,6 +374,10 @@ class GroupConsumer {
 	private assigned = new Set<string>();
 	private generation = -1;
 	private queued = 0;
+	/** Before the member rejoins (a rebalance): lanes finish their message and hold (see beforeJoin). */
+	private holding = false;
+	private holdTimer?: NodeJS.Timeout;
+	private draining?: Promise<Buffer>;
 	private paused = false;
 	private readonly pending = new Map<string, PendingCommit>();
 	private committing?: Promise<void>;
@@ -405,6 +411,8 @@ class GroupConsumer {
 			// Short fetch waits: after a rebalance, newly assigned partitions start within a second.
 			maxWaitTime: 1000,
 			highWaterMark: QUEUE_HIGH,
+			// Asked for before every JoinGroup: let the partitions' current messages finish first.
+			protocolsMetadata: () => this.beforeJoin(inc),
 		});
 		this.consumer = consumer;
 		// Emitted when rejoining the group after a failed heartbeat failed too: the member is lost.
@@ -505,6 +513,8 @@ class GroupConsumer {
 		this.pending.clear();
 		this.assigned = new Set();
 		this.queued = 0;
+		this.holding = false;
+		clearTimeout(this.holdTimer);
 	}
 
 	private kill(lane: Lane): void {
@@ -539,6 +549,7 @@ class GroupConsumer {
 		this.generation = this.consumer?.generationId ?? -1;
 		this.resumeIfDrained();
 		void this.flushCommits();
+		this.release();
 	}
 
 	private onMessage(inc: number, m: KafkaMessage): void {
@@ -566,7 +577,44 @@ class GroupConsumer {
 			this.paused = true;
 			this.stream.pause();
 		}
-		if (!lane.running) void this.run(lane);
+		this.startLane(lane);
+	}
+
+	private startLane(lane: Lane): void {
+		if (!lane.running && !this.holding && lane.alive && lane.queue.length > 0) lane.run = this.run(lane);
+	}
+
+	/**
+	 * The client is about to (re)join the group (protocolsMetadata, called before JoinGroup):
+	 * like kafkajs did, let every partition finish the message it is handling and commit what
+	 * is done while this member still owns its partitions, so that a partition moving to another
+	 * node is not handled on both at once and its new owner starts after it. Bounded (5 s), well
+	 * within the rebalance timeout. Lanes start again at the next assignment.
+	 */
+	private beforeJoin(inc: number): Promise<Buffer> {
+		const empty = Buffer.alloc(0);
+		if (inc !== this.current || this.stopped || this.lanes.size === 0) return Promise.resolve(empty);
+		this.draining ??= (async () => {
+			this.holding = true;
+			clearTimeout(this.holdTimer);
+			// Released by the next assignment; this is for a join that never completes.
+			this.holdTimer = setTimeout(() => this.release(), 30_000);
+			this.holdTimer.unref();
+			const running = [...this.lanes.values()].map(l => l.run).filter((r): r is Promise<void> => r !== undefined);
+			await withTimeout(Promise.all(running), 5000, "partitions finishing their message").catch(() => undefined);
+			await withTimeout(this.flushCommits(true), 2000, "committing before the rebalance").catch(() => undefined);
+			return empty;
+		})().finally(() => {
+			this.draining = undefined;
+		});
+		return this.draining;
+	}
+
+	private release(): void {
+		clearTimeout(this.holdTimer);
+		if (!this.holding) return;
+		this.holding = false;
+		for (const lane of this.lanes.values()) this.startLane(lane);
 	}
 
 	private resumeIfDrained(): void {
@@ -581,7 +629,7 @@ class GroupConsumer {
 		lane.running = true;
 		const abandoned = () => this.stopped || !lane.alive;
 		try {
-			while (lane.alive && lane.queue.length > 0) {
+			while (lane.alive && lane.queue.length > 0 && !this.holding) {
 				const m = lane.queue.shift() as KafkaMessage;
 				this.queued--;
 				this.resumeIfDrained();
@@ -594,15 +642,20 @@ class GroupConsumer {
 			// Abandoned (stopping, or the partition went elsewhere): left uncommitted on purpose.
 		} finally {
 			lane.running = false;
+			lane.run = undefined;
 		}
 	}
 
-	/** Commit what was handled: one request at a time for all partitions, the latest offset of each. */
-	private flushCommits(): Promise<void> {
-		if (this.committing) return this.committing.then(() => this.flushCommits());
+	/**
+	 * Commit what was handled: one request at a time for all partitions, the latest offset of each.
+	 * Not while the member is rejoining (the commit would fail and make the client rejoin once
+	 * more; the next assignment flushes), except just before it sends its JoinGroup (`early`),
+	 * when its generation is still the group's.
+	 */
+	private flushCommits(early = false): Promise<void> {
+		if (this.committing) return this.committing.then(() => this.flushCommits(early));
 		const consumer = this.consumer;
-		// Mid-rebalance the commit would fail (and make the client rejoin); the next assignment flushes.
-		if (this.pending.size === 0 || !consumer || !consumer.isActive()) return Promise.resolve();
+		if (this.pending.size === 0 || !consumer || (!early && !consumer.isActive())) return Promise.resolve();
 		const inc = this.current;
 		const offsets = [...this.pending.values()];
 		this.pending.clear();
@@ -628,7 +681,7 @@ class GroupConsumer {
 			.finally(() => {
 				this.committing = undefined;
 			});
-		return this.committing.then(() => (failed ? undefined : this.flushCommits()));
+		return this.committing.then(() => (failed ? undefined : this.flushCommits(early)));
 	}
 
 	/** Every lagIntervalMs: lag, and a consumer that stays out of its group is made again. */
