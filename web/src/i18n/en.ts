@@ -239,7 +239,7 @@ export const en = {
 	"ticket.returnStatus": "Return:",
 	"ticket.returnApprovedHint": "Your return was approved: the refund is on its way to your card.",
 	"ticket.returnReason": "Reason: {reason}",
-	"ticket.itemLine": "{count} × item {id}",
+	"ticket.itemLine": "{count} × {name}",
 	"ticket.type.inquiry": "Question",
 	"ticket.type.return": "Return",
 	"ticket.type.complaint": "Complaint",

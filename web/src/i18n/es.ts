@@ -241,7 +241,7 @@ export const es: Record<keyof typeof en, string> = {
 	"ticket.returnStatus": "Devolución:",
 	"ticket.returnApprovedHint": "Tu devolución se ha aprobado: el reembolso va de camino a tu tarjeta.",
 	"ticket.returnReason": "Motivo: {reason}",
-	"ticket.itemLine": "{count} × artículo {id}",
+	"ticket.itemLine": "{count} × {name}",
 	"ticket.type.inquiry": "Pregunta",
 	"ticket.type.return": "Devolución",
 	"ticket.type.complaint": "Reclamación",

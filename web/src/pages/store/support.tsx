@@ -1,13 +1,12 @@
 import { useEffect, useState } from "preact/hooks";
 import { get, post } from "../../api/client";
 import { session } from "../../api/session";
-import type { Order, Page as ListPage, Ticket, TicketType } from "../../api/types";
+import type { Order, OrderItem, Page as ListPage, Ticket, TicketType } from "../../api/types";
 import { Empty, ErrorAlert, Field, Loading, Money, Notice, Page, Pagination, Select, StatusBadge, TextArea } from "../../components/ui";
 import { formatDate, t, tDynamic, type MessageKey } from "../../i18n";
 import { useLoad, usePolling, useSubmit } from "../../lib/hooks";
 import { location, navigate } from "../../lib/router";
 import { useStore } from "../../lib/store";
-import { OptionsText } from "./cart";
 import { shortId } from "./orders";
 
 const TYPES: TicketType[] = ["inquiry", "return", "complaint", "feedback"];
@@ -217,8 +216,18 @@ export function TicketPage(props: { params: Record<string, string> }) {
 	);
 }
 
-export function TicketSummary(props: { ticket: Ticket; orderHref(id: string): string }) {
+export function TicketSummary(props: { ticket: Ticket; orderHref(id: string): string; staff?: boolean; canReadOrder?: boolean }) {
 	const tk = props.ticket;
+	// The returned items' names come from the order (when this user may read it).
+	const order = useLoad(
+		async signal => (tk.orderId && tk.items?.length && props.canReadOrder !== false ? get<Order>(`/orders/${encodeURIComponent(tk.orderId)}`, undefined, { signal }).catch(() => null) : null),
+		[tk.orderId, tk.items?.length],
+	);
+	const itemName = (i: { productId: string; variantId?: string | null }): string => {
+		const line: OrderItem | undefined = order.data?.items.find(x => x.productId === i.productId && (!i.variantId || x.variantId === i.variantId));
+		if (!line) return shortId(i.productId);
+		return line.options ? `${line.name} (${Object.values(line.options).join(", ")})` : line.name;
+	};
 	return (
 		<div class="ticket-summary">
 			<dl class="facts">
@@ -252,7 +261,7 @@ export function TicketSummary(props: { ticket: Ticket; orderHref(id: string): st
 					<p>
 						{t("ticket.returnStatus")} <StatusBadge status={tk.return.status} kind="return" />
 					</p>
-					{tk.return.status === "approved" ? <p>{t("ticket.returnApprovedHint")}</p> : null}
+					{tk.return.status === "approved" && !props.staff ? <p>{t("ticket.returnApprovedHint")}</p> : null}
 					{tk.return.reason ? <p>{t("ticket.returnReason", { reason: tk.return.reason })}</p> : null}
 				</div>
 			) : null}
@@ -262,7 +271,7 @@ export function TicketSummary(props: { ticket: Ticket; orderHref(id: string): st
 					<ul>
 						{tk.items.map((i, n) => (
 							<li key={n}>
-								{t("ticket.itemLine", { count: i.quantity, id: shortId(i.productId) })} <OptionsText options={null} />
+								{t("ticket.itemLine", { count: i.quantity, name: itemName(i) })}
 							</li>
 						))}
 					</ul>
