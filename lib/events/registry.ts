@@ -5,7 +5,7 @@
 import type { ServiceBroker, Logger } from "moleculer";
 import { config } from "../config.js";
 import { InProcessTransport, type EventTransport } from "./transport.js";
-import { recordDeadLetter } from "../observability/metrics.js";
+import { recordDeadLetter, setConsumerLag } from "../observability/metrics.js";
 
 interface Entry {
 	transport: EventTransport;
@@ -27,6 +27,7 @@ async function createTransport(broker: ServiceBroker, logger: Logger): Promise<E
 			groupPrefix: prefix,
 			topicPrefix: prefix,
 			onDeadLetter: (group, type) => recordDeadLetter(broker, { group, type }),
+			onConsumerLag: (group, topic, partition, lag) => setConsumerLag(broker, group, topic, partition, lag),
 		});
 	}
 	return new InProcessTransport(undefined, dead => {
