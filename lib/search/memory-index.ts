@@ -374,7 +374,8 @@ class IndexState {
 		let nameId = this.optNameId.get(fn);
 		if (nameId === undefined) {
 			nameId = this.optNames.length;
-			this.optNames.push(name);
+			// Facets name an option by its folded name, the form `option=size:M` filters take.
+			this.optNames.push(fn);
 			this.optNameId.set(fn, nameId);
 		}
 		const key = `${nameId}\u0000${fold(value)}`;

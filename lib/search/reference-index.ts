@@ -102,7 +102,7 @@ export function referenceFacets(products: SearchableProduct[]): SearchFacets {
 				const key = `${fold(name)}\u0000${fold(value)}`;
 				if (seen.has(key)) continue;
 				seen.add(key);
-				const o = options.get(fold(name)) ?? { display: name, values: new Map() };
+				const o = options.get(fold(name)) ?? { display: fold(name), values: new Map() };
 				options.set(fold(name), o);
 				const entry = o.values.get(fold(value)) ?? { value, count: 0 };
 				entry.count++;

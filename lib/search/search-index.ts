@@ -59,7 +59,7 @@ export interface SearchQuery {
 export interface SearchFacets {
 	/** Result products per category slug, most first (then by slug). */
 	categories: { slug: string; count: number }[];
-	/** Option name → value → result products with an active variant having that value, most first. */
+	/** Folded option name ("size") → value → result products with an active variant having that value, most first (then by value). */
 	options: Record<string, { value: string; count: number }[]>;
 	/** Non-empty buckets of PRICE_BUCKETS: `min` inclusive, `max` exclusive (null: no upper bound). */
 	price: { min: number; max: number | null; count: number }[];
