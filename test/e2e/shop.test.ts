@@ -343,6 +343,13 @@ describe.skipIf(skip)("web shop in a browser", () => {
 		await store.page.getByLabel("Search products").pressSequentially(word.slice(0, 9), { delay: 20 });
 		await store.page.getByRole("link", { name: `${word} Desk Organizer` }).waitFor();
 		await store.page.getByText("€24.50").waitFor();
+		await expect.poll(() => store.page.locator(".product-card").count()).toBe(1);
+
+		// The README's picture of the storefront: a category with its products.
+		await store.page.goto("/search?category=electronics");
+		await heading(store.page, "Electronics");
+		await store.page.getByText("Featherweight 13 Laptop").waitFor();
+		await expectAccessible(store.page, "category");
 		await saveDocScreenshot(store.page, "storefront.png");
 		for (const x of [tp, store]) {
 			expectNoTokensInUrls(x);

@@ -1,5 +1,5 @@
 /** The Spanish messages. Exactly the keys of en.ts (the type checks it, and so does test/e2e/i18n.test.ts). */
-import type { en } from "./en";
+import type { en } from "./en.js";
 
 export const es: Record<keyof typeof en, string> = {
 	"app.name": "Moleculer Shop",
