@@ -47,6 +47,8 @@ export interface ShopConfig {
 	dbPrefix: string;
 	kafkaBrokers: string[];
 	services: string[];
+	/** The services a gateway routes to (API_SERVICES; empty: all of them). Its routes and its readiness cover only these. */
+	gatewayServices: string[];
 	port: number;
 	host: string;
 	metricsPort: number;
@@ -59,7 +61,7 @@ export interface ShopConfig {
 	adminPassword?: string;
 	corsOrigins: string[];
 	seedDemo: boolean;
-	jwt: { issuer: string; audience: string; accessTtlSeconds: number; refreshTtlSeconds: number; privateKeyPem?: string };
+	jwt: { issuer: string; audience: string; accessTtlSeconds: number; refreshTtlSeconds: number; privateKeyPem?: string; retiredKeysPem?: string };
 	bcryptCost: number;
 	rateLimit: { perMinute: number; authPerMinute: number; loginFailures: number; loginLockSeconds: number };
 	trustProxy: boolean;
@@ -80,6 +82,7 @@ export function loadConfig(): ShopConfig {
 		dbPrefix: dbPrefix(str("DB_PREFIX", "shop_")),
 		kafkaBrokers: list("KAFKA_BROKERS"),
 		services: list("SERVICES"),
+		gatewayServices: list("API_SERVICES"),
 		port: int("PORT", 3000),
 		host: str("HOST", "127.0.0.1"),
 		metricsPort: int("METRICS_PORT", 3030),
@@ -98,6 +101,7 @@ export function loadConfig(): ShopConfig {
 			accessTtlSeconds: int("ACCESS_TOKEN_TTL", 15 * 60),
 			refreshTtlSeconds: int("REFRESH_TOKEN_TTL", 30 * 24 * 3600),
 			privateKeyPem: optional("JWT_PRIVATE_KEY")?.replace(/\\n/g, "\n"),
+			retiredKeysPem: optional("JWT_RETIRED_KEYS")?.replace(/\\n/g, "\n"),
 		},
 		bcryptCost: int("BCRYPT_COST", 12),
 		rateLimit: {
@@ -110,7 +114,7 @@ export function loadConfig(): ShopConfig {
 		requestTimeoutMs: int("REQUEST_TIMEOUT_MS", 10_000),
 		reservationTtlSeconds: int("RESERVATION_TTL_SECONDS", 15 * 60),
 		outboxPollMs: int("OUTBOX_POLL_MS", 1000),
-		tracingExporter: str("TRACING_EXPORTER", production ? "none" : "none"),
+		tracingExporter: str("TRACING_EXPORTER", "none"),
 		zipkinUrl: optional("ZIPKIN_URL"),
 	};
 }

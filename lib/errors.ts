@@ -32,6 +32,10 @@ export function unauthorized(message = "Authentication required", type = "UNAUTH
 export function forbidden(message = "You are not allowed to do this", type = "FORBIDDEN"): Errors.MoleculerClientError {
 	return named(new Errors.MoleculerClientError(message, 403, type), "ForbiddenError");
 }
+/** No route has this path (as opposed to a resource a route did not find). */
+export function routeNotFound(): Errors.MoleculerClientError {
+	return named(new Errors.MoleculerClientError("Not found", 404, "ROUTE_NOT_FOUND"), "NotFoundError");
+}
 export function notFound(what: string, id?: string): Errors.MoleculerClientError {
 	return named(new Errors.MoleculerClientError(`${what} not found`, 404, "NOT_FOUND", id === undefined ? undefined : { id }), "NotFoundError");
 }

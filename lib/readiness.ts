@@ -1,26 +1,44 @@
 /**
  * Is this node ready to serve? Its transporter is connected, every local service that keeps
- * a database answers, the event transport answers, and no outbox holds more than
- * OUTBOX_BACKLOG_MAX unpublished events. Used by GET /api/ready and the `$node.ready` action.
+ * a database answers, the event transport answers, no outbox holds more than OUTBOX_BACKLOG_MAX
+ * unpublished events, and every local service's own checks pass (the gateway's: every service it
+ * routes to is there). Used by GET /api/ready (public: only the names of failing checks),
+ * `:METRICS_PORT/ready` and the `$node.ready` action (the detailed report).
  */
 import type { ServiceBroker, Service } from "moleculer";
 import { currentTransport } from "./events/registry.js";
 import { backlogCheck } from "./observability/outbox.js";
 
+export interface ReadyCheck {
+	ok: boolean;
+	detail?: string;
+}
+
 export interface ReadinessReport {
 	ready: boolean;
 	nodeID: string;
-	checks: Record<string, { ok: boolean; detail?: string }>;
+	checks: Record<string, ReadyCheck>;
 }
 
-type ReadyCheck = () => Promise<{ ok: boolean; detail?: string }>;
+/** What anyone may see: whether the node is ready and which checks fail, no details. */
+export interface PublicReadiness {
+	status: "ready" | "not ready";
+	failing: string[];
+}
 
-async function withTimeout(check: ReadyCheck, ms: number): Promise<{ ok: boolean; detail?: string }> {
+/** A service's own readiness checks (the gateway implements it). */
+export interface ReadinessContributor {
+	readinessChecks(): Record<string, ReadyCheck> | Promise<Record<string, ReadyCheck>>;
+}
+
+type Check = () => Promise<ReadyCheck>;
+
+async function withTimeout(check: Check, ms: number): Promise<ReadyCheck> {
 	let timer: NodeJS.Timeout | undefined;
 	try {
 		return await Promise.race([
 			check(),
-			new Promise<{ ok: boolean; detail: string }>(resolve => {
+			new Promise<ReadyCheck>(resolve => {
 				timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${ms} ms` }), ms);
 			}),
 		]);
@@ -36,11 +54,20 @@ export async function checkReadiness(broker: ServiceBroker, timeoutMs = 2000): P
 	if (broker.transit) {
 		checks.transporter = { ok: !!broker.transit.connected, ...(broker.transit.connected ? {} : { detail: "not connected" }) };
 	}
-	for (const svc of broker.services as (Service & { readiness?: ReadyCheck; outboxBacklog?: () => Promise<number> })[]) {
+	if (!broker.started) checks.broker = { ok: false, detail: "starting" };
+	for (const svc of broker.services as (Service & { readiness?: Check; outboxBacklog?: () => Promise<number> } & Partial<ReadinessContributor>)[]) {
 		if (typeof svc.readiness === "function") checks[`database:${svc.name}`] = await withTimeout(() => svc.readiness!.call(svc), timeoutMs);
 		if (typeof svc.outboxBacklog === "function") checks[`outbox:${svc.name}`] = await withTimeout(async () => backlogCheck(await svc.outboxBacklog!.call(svc)), timeoutMs);
+		if (typeof svc.readinessChecks === "function") Object.assign(checks, await svc.readinessChecks.call(svc));
 	}
 	const transport = currentTransport(broker);
 	if (transport) checks[`events:${transport.kind}`] = await withTimeout(() => transport.health(), timeoutMs);
 	return { ready: Object.values(checks).every(c => c.ok), nodeID: broker.nodeID, checks };
+}
+
+export function publicReadiness(report: ReadinessReport): PublicReadiness {
+	const failing = Object.entries(report.checks)
+		.filter(([, c]) => !c.ok)
+		.map(([name]) => name);
+	return { status: report.ready ? "ready" : "not ready", failing };
 }

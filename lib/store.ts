@@ -16,6 +16,7 @@ import MongooseDbAdapter from "moleculer-db-adapter-mongoose";
 import mongoose from "mongoose";
 import type { ServiceBroker, Service } from "moleculer";
 import { config } from "./config.js";
+import { assertSafeQuery, assertSafeUpdate, assertSafeValue } from "./store/field-paths.js";
 
 export type Query = Record<string, unknown>;
 export type Update = Record<string, unknown>;
@@ -93,6 +94,7 @@ export class Collection<T extends Doc> {
 	}
 
 	async insert(doc: T): Promise<T> {
+		assertSafeValue(doc);
 		try {
 			return (await this.plain(await this.adapter.insert(doc))) as T;
 		} catch (err) {
@@ -100,16 +102,20 @@ export class Collection<T extends Doc> {
 		}
 	}
 	async findById(id: string): Promise<T | null> {
+		if (typeof id !== "string") throw new TypeError("An id must be a string");
 		return this.plain(await this.adapter.findById(id));
 	}
 	async findOne(query: Query): Promise<T | null> {
+		assertSafeQuery(query);
 		return this.plain(await this.adapter.findOne(query));
 	}
 	async find(opts: FindOptions = {}): Promise<T[]> {
+		assertSafeQuery(opts.query);
 		const rows = await this.adapter.find({ query: opts.query ?? {}, sort: opts.sort, limit: opts.limit, offset: opts.offset });
 		return (await Promise.all(rows.map(r => this.plain(r)))) as T[];
 	}
 	count(query: Query = {}): Promise<number> {
+		assertSafeQuery(query);
 		return this.adapter.count({ query });
 	}
 	/**
@@ -117,6 +123,8 @@ export class Collection<T extends Doc> {
 	 * With `_id` in the query this is a compare-and-set on one document.
 	 */
 	async updateWhere(query: Query, update: Update): Promise<number> {
+		assertSafeQuery(query);
+		assertSafeUpdate(update);
 		try {
 			return await this.adapter.updateMany(query, update);
 		} catch (err) {
@@ -124,6 +132,8 @@ export class Collection<T extends Doc> {
 		}
 	}
 	async updateById(id: string, update: Update): Promise<T | null> {
+		if (typeof id !== "string") throw new TypeError("An id must be a string");
+		assertSafeUpdate(update);
 		try {
 			return await this.plain(await this.adapter.updateById(id, update));
 		} catch (err) {
@@ -134,6 +144,7 @@ export class Collection<T extends Doc> {
 		await this.adapter.removeById(id);
 	}
 	removeWhere(query: Query): Promise<number> {
+		assertSafeQuery(query);
 		return this.adapter.removeMany(query);
 	}
 }
@@ -141,12 +152,25 @@ export class Collection<T extends Doc> {
 // ---------------------------------------------------------------------------------------------
 // Adapters
 
+/**
+ * The embedded files hold password hashes, refresh-token hashes and the JWT signing key: DATA_DIR
+ * and its folders are the owner's alone (0700), and files are created 0600 (the process umask
+ * becomes 077 once a data directory is used: NeDB rewrites its files on every compaction, with
+ * no say over their mode).
+ */
+function ensurePrivateDir(dir: string): void {
+	process.umask(0o077);
+	fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+	fs.chmodSync(dir, 0o700);
+}
+
 /** The NeDB adapter's persisted Datastore, with the indexes the spec asks for (text indexes excepted). */
 export function createNedbAdapter(dataDir: string | null, service: string, collection: string, spec: CollectionSpec): DbAdapter {
 	const opts: Record<string, unknown> = {};
 	if (dataDir) {
 		const dir = path.join(dataDir, service);
-		fs.mkdirSync(dir, { recursive: true });
+		ensurePrivateDir(dataDir);
+		ensurePrivateDir(dir);
 		opts.filename = path.join(dir, `${collection}.db`);
 		opts.autoload = false;
 	}

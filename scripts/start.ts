@@ -6,21 +6,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { ServiceBroker } from "moleculer";
 import { config } from "../lib/config.js";
-import { brokerOptions } from "../moleculer.config.js";
-import { ALL_SERVICES } from "../services/index.js";
-
-export function createShopBroker(services = config.services): ServiceBroker {
-	const broker = new ServiceBroker(brokerOptions(config));
-	const names = services.length > 0 ? services : Object.keys(ALL_SERVICES);
-	for (const name of names) {
-		const schema = ALL_SERVICES[name];
-		if (!schema) throw new Error(`Unknown service '${name}' in SERVICES; known: ${Object.keys(ALL_SERVICES).join(", ")}`);
-		broker.createService(schema);
-	}
-	return broker;
-}
+import { createShopBroker } from "../services/index.js";
 
 /**
  * The gateway serves the web shop from web/dist: build it once if it is missing, so that a fresh

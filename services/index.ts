@@ -1,7 +1,12 @@
-/** Every service of the shop, by name. SERVICES picks a subset for one node. */
-import type { ServiceSchema } from "moleculer";
-import ApiService from "./api.service.js";
-import UsersService from "./users.service.js";
+/**
+ * Every service of the shop, by name, and the broker of one node: SERVICES picks the services
+ * of a node (unset: all of them, the one-process shop).
+ */
+import { ServiceBroker, type ServiceSchema } from "moleculer";
+import { config } from "../lib/config.js";
+import { brokerOptions } from "../moleculer.config.js";
+import ApiService from "./api/api.service.js";
+import UsersService from "./users/users.service.js";
 import ProductsService from "./products.service.js";
 import OrdersService from "./orders.service.js";
 import TicketsService from "./tickets.service.js";
@@ -15,3 +20,14 @@ export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	notifications: NotificationsService,
 	api: ApiService,
 };
+
+export function createShopBroker(services = config.services): ServiceBroker {
+	const broker = new ServiceBroker(brokerOptions(config));
+	const names = services.length > 0 ? services : Object.keys(ALL_SERVICES);
+	for (const name of names) {
+		const schema = ALL_SERVICES[name];
+		if (!schema) throw new Error(`Unknown service '${name}' in SERVICES; known: ${Object.keys(ALL_SERVICES).join(", ")}`);
+		broker.createService(schema);
+	}
+	return broker;
+}

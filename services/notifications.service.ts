@@ -14,7 +14,8 @@ import { DbMixin } from "../mixins/db.mixin.js";
 import { EventsMixin } from "../mixins/events.mixin.js";
 import { notFound } from "../lib/errors.js";
 import { requireUser, type ShopContext } from "../lib/auth/access.js";
-import { offsetOf, pageParams, paged } from "../lib/paging.js";
+import { offsetOf, paged } from "../lib/paging.js";
+import { SUPPORT } from "../lib/contracts/http/support.js";
 import { DuplicateKeyError, type Collection } from "../lib/store.js";
 import type { AnyEnvelope } from "../lib/events/catalog.js";
 import { createEmailChannel, type EmailChannel } from "../lib/notify/index.js";
@@ -57,7 +58,7 @@ const NotificationsService = defineService<Self>({
 
 	actions: {
 		list: {
-			params: { ...pageParams },
+			params: SUPPORT["notifications.list"],
 			async handler(ctx: ShopContext<{ page: number; pageSize: number }>) {
 				const user = requireUser(ctx);
 				const { page, pageSize } = ctx.params;
@@ -71,7 +72,7 @@ const NotificationsService = defineService<Self>({
 		},
 
 		markRead: {
-			params: { $$strict: true, id: { type: "string", min: 1, max: 64 } },
+			params: SUPPORT["notifications.markRead"],
 			async handler(ctx: ShopContext<{ id: string }>) {
 				const user = requireUser(ctx);
 				const query = { _id: ctx.params.id, userId: user.id };

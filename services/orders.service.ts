@@ -24,17 +24,16 @@ import { hasRole, requireUser, type ShopContext } from "../lib/auth/access.js";
 import { offsetOf, pageParams, paged } from "../lib/paging.js";
 import { DuplicateKeyError, type Collection, type Query } from "../lib/store.js";
 import type { CancelReason, EventEnvelope, EventPayloads, EventType } from "../lib/events/catalog.js";
+import { ORDERS } from "../lib/contracts/http/orders.js";
+import { isId } from "../lib/contracts/ids.js";
 import {
-	ID_PATTERN,
 	MAX_CART_LINES,
 	MAX_QUANTITY,
-	addressProblems,
+	cartLinePath,
 	cartProblems,
 	idempotencyKeyProblem,
-	paymentParams,
 	priceCart,
 	requestFingerprint,
-	shippingAddressParams,
 	snapshotItems,
 	type CartLine,
 	type CartRecord,
@@ -64,8 +63,6 @@ type Outboxed<T> = T & { outbox?: EventEnvelope[] };
 type StoredOrder = Outboxed<OrderRecord>;
 
 
-const idParam = { type: "string", pattern: ID_PATTERN, messages: { stringPattern: "The '{field}' field is not a valid id." } };
-const quantityParam = { type: "number", integer: true, min: 1, max: MAX_QUANTITY };
 
 const now = () => new Date().toISOString();
 
@@ -128,19 +125,19 @@ const OrdersService = defineService<Self>({
 		},
 
 		addCartItem: {
-			params: { $$strict: true, productId: idParam, quantity: quantityParam },
+			params: ORDERS["orders.addCartItem"],
 			async handler(ctx: ShopContext<{ productId: string; quantity: number }>) {
 				const user = requireUser(ctx);
 				const { productId, quantity } = ctx.params;
 				const [product] = await this.catalog(ctx, [productId]);
 				if (!product || !product.active) throw notFound("Product", productId);
-				const line = `lines.${productId}`;
+				const line = cartLinePath(productId);
 				for (let attempt = 0; attempt < 5; attempt++) {
 					// One atomic increment that never takes the line past the maximum: concurrent adds all count.
 					const added = await this.carts.updateWhere({ _id: user.id, [line]: { $exists: true }, [`${line}.quantity`]: { $lte: MAX_QUANTITY - quantity } }, { $inc: { [`${line}.quantity`]: quantity }, $set: { updatedAt: now() } });
 					if (added === 1) return this.cartView(ctx, user.id);
 					const cart = await this.ensureCart(user.id);
-					const existing = cart.lines[productId];
+					const existing = Object.hasOwn(cart.lines, productId) ? cart.lines[productId] : undefined;
 					if (existing) {
 						if (existing.quantity + quantity > MAX_QUANTITY) throw invalidField("quantity", `A cart holds at most ${MAX_QUANTITY} of a product; it has ${existing.quantity} of this one.`, "numberMax");
 						continue;
@@ -156,10 +153,10 @@ const OrdersService = defineService<Self>({
 		},
 
 		updateCartItem: {
-			params: { $$strict: true, productId: idParam, quantity: quantityParam },
+			params: ORDERS["orders.updateCartItem"],
 			async handler(ctx: ShopContext<{ productId: string; quantity: number }>) {
 				const user = requireUser(ctx);
-				const line = `lines.${ctx.params.productId}`;
+				const line = cartLinePath(ctx.params.productId);
 				const n = await this.carts.updateWhere({ _id: user.id, [line]: { $exists: true } }, { $set: { [`${line}.quantity`]: ctx.params.quantity, updatedAt: now() } });
 				if (n === 0) throw notFound("Cart item", ctx.params.productId);
 				return this.cartView(ctx, user.id);
@@ -167,10 +164,10 @@ const OrdersService = defineService<Self>({
 		},
 
 		removeCartItem: {
-			params: { productId: idParam },
+			params: ORDERS["orders.removeCartItem"],
 			async handler(ctx: ShopContext<{ productId: string }>) {
 				const user = requireUser(ctx);
-				const line = `lines.${ctx.params.productId}`;
+				const line = cartLinePath(ctx.params.productId);
 				const n = await this.carts.updateWhere({ _id: user.id, [line]: { $exists: true } }, { $unset: { [line]: true }, $set: { updatedAt: now() } });
 				if (n === 0) throw notFound("Cart item", ctx.params.productId);
 				return this.cartView(ctx, user.id);
@@ -191,7 +188,7 @@ const OrdersService = defineService<Self>({
 		 * of concurrent requests one proceeds and the others wait for its answer and replay it.
 		 */
 		checkout: {
-			params: { $$strict: true, shippingAddress: shippingAddressParams, payment: paymentParams },
+			params: ORDERS["orders.checkout"],
 			async handler(ctx: ShopContext<CheckoutBody>) {
 				const user = requireUser(ctx);
 				const key = ctx.meta.idempotencyKey;
@@ -199,7 +196,7 @@ const OrdersService = defineService<Self>({
 				if (keyProblem) throw invalidField("Idempotency-Key", keyProblem, "idempotencyKey");
 				const { shippingAddress, payment } = ctx.params;
 				const card = { number: payment.cardNumber, expMonth: payment.expMonth, expYear: payment.expYear, cvc: payment.cvc };
-				const problems: FieldProblem[] = [...addressProblems(shippingAddress), ...cardProblems(card, new Date()).map(p => ({ ...p, field: `payment.${p.field}` }))];
+				const problems: FieldProblem[] = cardProblems(card, new Date()).map(p => ({ ...p, field: `payment.${p.field}` }));
 				if (problems.length) throw validationError(problems);
 
 				return this.idempotent(user.id, key!, requestFingerprint(ctx.params), orderId => this.placeOrder(ctx, user.id, orderId));
@@ -207,7 +204,7 @@ const OrdersService = defineService<Self>({
 		},
 
 		list: {
-			params: { ...pageParams, all: { type: "boolean", convert: true, optional: true }, status: { type: "enum", values: ORDER_STATUSES, optional: true } },
+			params: ORDERS["orders.list"],
 			async handler(ctx: ShopContext<{ page: number; pageSize: number; all?: boolean; status?: OrderStatus }>) {
 				const user = requireUser(ctx);
 				if (ctx.params.all && !hasRole(user, "admin")) throw forbidden("Only admins can list everyone's orders");
@@ -220,7 +217,7 @@ const OrdersService = defineService<Self>({
 		},
 
 		get: {
-			params: { id: idParam },
+			params: ORDERS["orders.get"],
 			async handler(ctx: ShopContext<{ id: string }>) {
 				return publicOrder(await this.findOrderFor(ctx, ctx.params.id));
 			},
@@ -228,7 +225,7 @@ const OrdersService = defineService<Self>({
 
 		/** Cancel before shipping. A paid order is refunded in full and ends `refunded`. */
 		cancel: {
-			params: { $$strict: true, id: idParam },
+			params: ORDERS["orders.cancel"],
 			async handler(ctx: ShopContext<{ id: string }>) {
 				const user = requireUser(ctx);
 				let order = await this.findOrderFor(ctx, ctx.params.id);
@@ -249,7 +246,7 @@ const OrdersService = defineService<Self>({
 
 		ship: {
 			roles: ["admin"],
-			params: { $$strict: true, id: idParam },
+			params: ORDERS["orders.ship"],
 			async handler(ctx: ShopContext<{ id: string }>) {
 				const order = await this.findOrderFor(ctx, ctx.params.id);
 				if (order.status !== "paid") throw conflict(`An order that is ${order.status} cannot be shipped`, "INVALID_ORDER_STATUS", { status: order.status });
@@ -262,7 +259,7 @@ const OrdersService = defineService<Self>({
 
 		deliver: {
 			roles: ["admin"],
-			params: { $$strict: true, id: idParam },
+			params: ORDERS["orders.deliver"],
 			async handler(ctx: ShopContext<{ id: string }>) {
 				const order = await this.findOrderFor(ctx, ctx.params.id);
 				if (order.status !== "shipped") throw conflict(`An order that is ${order.status} cannot be delivered`, "INVALID_ORDER_STATUS", { status: order.status });
@@ -341,7 +338,7 @@ const OrdersService = defineService<Self>({
 			const { items, subtotal, currency, unavailable, otherCurrency } = await this.pricedCart(ctx, cart?.lines ?? {});
 			// Lines that can no longer be bought (product gone, inactive, or now in another currency) leave the cart.
 			const stale = [...unavailable, ...otherCurrency];
-			if (stale.length) await this.carts.updateWhere({ _id: userId }, { $unset: Object.fromEntries(stale.map(id => [`lines.${id}`, true])) });
+			if (stale.length) await this.carts.updateWhere({ _id: userId }, { $unset: Object.fromEntries(stale.map(id => [cartLinePath(id), true])) });
 			return { items, subtotal, currency };
 		},
 
@@ -428,7 +425,7 @@ const OrdersService = defineService<Self>({
 				throw err;
 			}
 			// The ordered lines leave the cart (lines added meanwhile stay). Best effort: the order stands either way.
-			const $unset = Object.fromEntries(items.map(i => [`lines.${i.productId}`, true]));
+			const $unset = Object.fromEntries(items.map(i => [cartLinePath(i.productId), true]));
 			await this.carts.updateWhere({ _id: userId }, { $unset, $set: { updatedAt: at } }).catch(err => this.logger.warn(`Could not empty the cart of ${userId}: ${(err as Error).message}`));
 			void this.relayOutbox();
 			return publicOrder(order);
@@ -592,19 +589,19 @@ const OrdersService = defineService<Self>({
 		async refundReturn(payload: EventPayloads["return.approved"], cause: Context | null): Promise<void> {
 			const { orderId, returnId, userId } = payload;
 			// It becomes part of a field path (`returns.<returnId>`).
-			if (!/^[A-Za-z0-9_-]{1,128}$/.test(returnId)) return this.logger.warn(`return.approved with an unusable returnId '${returnId}'; ignored`);
+			if (!isId(returnId)) return this.logger.warn(`return.approved with an unusable returnId '${returnId}'; ignored`);
 			for (let attempt = 0; attempt < 5; attempt++) {
 				const order = await this.orders.findById(orderId);
 				if (!order || order.userId !== userId) {
 					this.logger.warn(`return.approved ${returnId}: order ${orderId} of user ${userId} not found; ignored`);
 					return;
 				}
-				if (order.returns[returnId] !== undefined) return; // already refunded
+				if (Object.hasOwn(order.returns, returnId)) return; // already refunded
 				if (!["paid", "shipped", "delivered", "refunded"].includes(order.status)) {
 					this.logger.warn(`return.approved ${returnId}: order ${orderId} is ${order.status}; nothing to refund`);
 					return;
 				}
-				const items = payload.items.filter(i => ID_PATTERN.test(i.productId));
+				const items = payload.items.filter(i => isId(i.productId));
 				const plan = planReturnRefund(order, items);
 				let refund: RefundResult = { status: "refunded", refundId: `none:${returnId}`, amount: 0 };
 				if (plan.amount > 0) {

@@ -22,7 +22,8 @@ import { DuplicateKeyError, type Collection, type Query } from "../lib/store.js"
 import type { EventEnvelope, EventPayloads, EventType, ItemQuantity } from "../lib/events/catalog.js";
 import { isCurrencyCode, MAX_UNIT_PRICE } from "../lib/domain/money.js";
 import { mergeQuantities } from "../lib/domain/orders.js";
-import { ID_PATTERN } from "../lib/domain/checkout.js";
+import { CATALOG } from "../lib/contracts/http/catalog.js";
+import { isId } from "../lib/contracts/ids.js";
 import {
 	CATALOG_COLLECTIONS,
 	MAX_CATEGORIES_PER_PRODUCT,
@@ -50,22 +51,6 @@ import { seedDemoCatalog } from "../scripts/seed.js";
 
 type Outboxed<T> = T & { outbox?: EventEnvelope[] };
 
-/** A return id becomes part of a field path (`restocked.<returnId>`). */
-const RETURN_ID = /^[A-Za-z0-9_-]{1,128}$/;
-
-const idParam = { type: "string", pattern: ID_PATTERN, messages: { stringPattern: "The '{field}' field is not a valid id." } };
-const skuParam = { type: "string", trim: true, pattern: SKU_PATTERN, messages: { stringPattern: "The '{field}' field must be 1 to 64 letters, digits, '.', '_' or '-'." } };
-const slugParam = { type: "string", trim: true, max: 64, pattern: SLUG_PATTERN, messages: { stringPattern: "The '{field}' field must be lowercase words joined by '-'." } };
-const productFields = {
-	sku: skuParam,
-	name: { type: "string", trim: true, min: 1, max: 200 },
-	description: { type: "string", trim: true, max: 5000 },
-	price: { type: "number", integer: true, min: 0, max: MAX_UNIT_PRICE },
-	currency: { type: "string", pattern: /^[A-Z]{3}$/, messages: { stringPattern: "The '{field}' field must be an ISO 4217 code such as 'EUR'." } },
-	categories: { type: "array", unique: true, max: MAX_CATEGORIES_PER_PRODUCT, items: slugParam },
-	active: { type: "boolean" },
-};
-const optional = <T extends object>(schema: T) => ({ ...schema, optional: true });
 
 interface ProductInput {
 	sku: string;
@@ -119,15 +104,7 @@ const ProductsService = defineService<Self>({
 		// ---- Catalog, public
 		search: {
 			auth: "public",
-			params: {
-				...pageParams,
-				q: { type: "string", trim: true, max: 200, optional: true },
-				category: { ...slugParam, optional: true },
-				minPrice: { type: "number", integer: true, min: 0, convert: true, optional: true },
-				maxPrice: { type: "number", integer: true, min: 0, convert: true, optional: true },
-				inStock: { type: "boolean", convert: true, optional: true },
-				sort: { type: "enum", values: SORTS, optional: true },
-			},
+			params: CATALOG["products.search"],
 			async handler(ctx: ShopContext<SearchParams>) {
 				const { minPrice, maxPrice, page, pageSize } = ctx.params;
 				if (minPrice !== undefined && maxPrice !== undefined && minPrice > maxPrice) throw invalidField("minPrice", "minPrice must not be greater than maxPrice.", "range");
@@ -138,7 +115,7 @@ const ProductsService = defineService<Self>({
 
 		get: {
 			auth: "public",
-			params: { id: idParam },
+			params: CATALOG["products.get"],
 			async handler(ctx: ShopContext<{ id: string }>) {
 				return publicProduct(await this.findProduct(ctx.params.id, { includeInactive: hasRole(ctx.meta.user, "admin") }));
 			},
@@ -154,14 +131,7 @@ const ProductsService = defineService<Self>({
 		// ---- Catalog, admin
 		create: {
 			roles: ["admin"],
-			params: {
-				$$strict: true,
-				...productFields,
-				description: optional(productFields.description),
-				categories: optional(productFields.categories),
-				active: optional(productFields.active),
-				stock: { type: "number", integer: true, min: 0, max: 1_000_000_000, optional: true },
-			},
+			params: CATALOG["products.create"],
 			async handler(ctx: ShopContext<ProductInput>) {
 				const p = ctx.params;
 				await this.checkCurrencyAndCategories(p.currency, p.categories);
@@ -196,11 +166,7 @@ const ProductsService = defineService<Self>({
 
 		update: {
 			roles: ["admin"],
-			params: {
-				$$strict: true,
-				id: idParam,
-				...Object.fromEntries(Object.entries(productFields).map(([k, v]) => [k, optional(v)])),
-			},
+			params: CATALOG["products.update"],
 			async handler(ctx: ShopContext<Partial<ProductInput> & { id: string }>) {
 				const { id, ...change } = ctx.params;
 				await this.findProduct(id, { includeInactive: true });
@@ -226,7 +192,7 @@ const ProductsService = defineService<Self>({
 		 */
 		remove: {
 			roles: ["admin"],
-			params: { id: idParam },
+			params: CATALOG["products.remove"],
 			async handler(ctx: ShopContext<{ id: string }>) {
 				const p = await this.findProduct(ctx.params.id, { includeInactive: true });
 				const at = now();
@@ -238,12 +204,7 @@ const ProductsService = defineService<Self>({
 		/** `{ delta }` adds or removes units; `{ stock }` sets the count on hand. Held units cannot be removed. */
 		adjustInventory: {
 			roles: ["admin"],
-			params: {
-				$$strict: true,
-				id: idParam,
-				delta: { type: "number", integer: true, min: -1_000_000_000, max: 1_000_000_000, optional: true },
-				stock: { type: "number", integer: true, min: 0, max: 1_000_000_000, optional: true },
-			},
+			params: CATALOG["products.adjustInventory"],
 			async handler(ctx: ShopContext<{ id: string; delta?: number; stock?: number }>) {
 				const { id, delta, stock } = ctx.params;
 				if ((delta === undefined) === (stock === undefined)) throw validationError([{ field: "delta", message: "Give exactly one of 'delta' and 'stock'.", type: "oneOf" }, { field: "stock", message: "Give exactly one of 'delta' and 'stock'.", type: "oneOf" }]);
@@ -272,12 +233,7 @@ const ProductsService = defineService<Self>({
 
 		createCategory: {
 			roles: ["admin"],
-			params: {
-				$$strict: true,
-				slug: slugParam,
-				name: { type: "string", trim: true, min: 1, max: 100 },
-				parentId: { ...idParam, optional: true, nullable: true },
-			},
+			params: CATALOG["products.createCategory"],
 			async handler(ctx: ShopContext<{ slug: string; name: string; parentId?: string | null }>) {
 				const parentId = ctx.params.parentId ?? null;
 				if (parentId && !(await this.categories.findById(parentId))) throw invalidField("parentId", "No category has this id.", "unknownCategory");
@@ -295,13 +251,7 @@ const ProductsService = defineService<Self>({
 
 		updateCategory: {
 			roles: ["admin"],
-			params: {
-				$$strict: true,
-				id: idParam,
-				slug: { ...slugParam, optional: true },
-				name: { type: "string", trim: true, min: 1, max: 100, optional: true },
-				parentId: { ...idParam, optional: true, nullable: true },
-			},
+			params: CATALOG["products.updateCategory"],
 			async handler(ctx: ShopContext<{ id: string; slug?: string; name?: string; parentId?: string | null }>) {
 				const current = await this.findCategory(ctx.params.id);
 				const { slug, name, parentId } = ctx.params;
@@ -332,7 +282,7 @@ const ProductsService = defineService<Self>({
 
 		removeCategory: {
 			roles: ["admin"],
-			params: { id: idParam },
+			params: CATALOG["products.removeCategory"],
 			async handler(ctx: ShopContext<{ id: string }>) {
 				const category = await this.findCategory(ctx.params.id);
 				const children = await this.categories.count({ parentId: category._id });
@@ -399,7 +349,7 @@ const ProductsService = defineService<Self>({
 		/** Returned items go back on the shelf, once per return. */
 		"return.approved": async function (event) {
 			const { returnId, items } = event.payload;
-			if (!RETURN_ID.test(returnId)) return this.logger.warn(`return.approved with an unusable returnId '${returnId}'; ignored`);
+			if (!isId(returnId)) return this.logger.warn(`return.approved with an unusable returnId '${returnId}'; ignored`);
 			await this.restock(returnId, mergeQuantities(items));
 		},
 	},
@@ -492,7 +442,7 @@ const ProductsService = defineService<Self>({
 			);
 			if (n === 1) return true;
 			const p = await this.products.findById(line.productId);
-			return p?.holds?.[orderId] !== undefined;
+			return !!p && Object.hasOwn(p.holds ?? {}, orderId);
 		},
 
 		/**

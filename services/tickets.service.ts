@@ -18,11 +18,11 @@ import { offsetOf, pageParams, paged } from "../lib/paging.js";
 import { DuplicateKeyError, type Collection, type Query } from "../lib/store.js";
 import { MetricsMixin } from "../mixins/metrics.mixin.js";
 import type { EventEnvelope, EventPayloads, EventType, ItemQuantity } from "../lib/events/catalog.js";
+import { SUPPORT } from "../lib/contracts/http/support.js";
 import {
 	CLAIMING_RETURN_STATUSES,
-	PRIORITIES,
 	TICKET_STATUSES,
-	TICKET_TYPES,
+	MAX_MESSAGES_PER_TICKET,
 	authorRoleOf,
 	canSee,
 	claimedQuantities,
@@ -33,6 +33,7 @@ import {
 	returnItemProblems,
 	returnSlot,
 	statusChangeRefusal,
+	threadFull,
 	type Priority,
 	type PublicTicket,
 	type Refusal,
@@ -71,9 +72,6 @@ const UPDATE_ATTEMPTS = 3;
 /** Statuses a ticket can take a message in. */
 const OPEN_STATUSES: TicketStatus[] = TICKET_STATUSES.filter(s => s !== "closed");
 
-const idParam = { type: "string", min: 1, max: 64 };
-const messageParam = { type: "string", trim: true, min: 1, max: 5000 };
-const itemParam = { type: "object", strict: true, props: { productId: { type: "string", min: 1, max: 64 }, quantity: { type: "number", integer: true, min: 1, max: 999 } } };
 
 interface CreateParams {
 	type: TicketType;
@@ -99,6 +97,7 @@ interface UpdateParams {
 
 type Self = Service & {
 	tickets: Collection<TicketRecord>;
+	threadFullError(): Error;
 	collection<T extends { _id: string }>(name: string): Collection<T>;
 	domainEvent<T extends EventType>(type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T>;
 	relayOutbox(): Promise<void>;
@@ -106,7 +105,7 @@ type Self = Service & {
 	existingTicket(id: string): Promise<TicketRecord>;
 	callerOrder(ctx: ShopContext<unknown>, orderId: string, userId: string): Promise<OrderSummary>;
 	insertReturn(ticket: TicketRecord, order: OrderSummary): Promise<TicketRecord>;
-	withDetails(ctx: ShopContext<unknown>, ticket: TicketRecord): Promise<PublicTicket & { customer: CustomerDetails; order: OrderDetails | null }>;
+	withDetails(ctx: ShopContext<unknown>, ticket: TicketRecord, pageSize?: number, before?: string): Promise<PublicTicket & { customer: CustomerDetails; order: OrderDetails | null }>;
 	checkAssignee(ctx: ShopContext<unknown>, assigneeId: string): Promise<void>;
 	decideReturn(ctx: ShopContext<{ id: string; reason?: string }>, decision: "approved" | "rejected"): Promise<PublicTicket>;
 };
@@ -140,15 +139,7 @@ const TicketsService = defineService<Self>({
 
 	actions: {
 		create: {
-			params: {
-				$$strict: true,
-				type: { type: "enum", values: TICKET_TYPES },
-				subject: { type: "string", trim: true, min: 1, max: 200 },
-				message: messageParam,
-				orderId: { ...idParam, optional: true },
-				items: { type: "array", optional: true, min: 1, max: 100, items: itemParam },
-				rating: { type: "number", integer: true, min: 1, max: 5, optional: true },
-			},
+			params: SUPPORT["tickets.create"],
 			async handler(ctx: ShopContext<CreateParams>) {
 				const user = requireUser(ctx);
 				const p = ctx.params;
@@ -183,12 +174,7 @@ const TicketsService = defineService<Self>({
 		},
 
 		list: {
-			params: {
-				...pageParams,
-				status: { type: "enum", values: TICKET_STATUSES, optional: true },
-				type: { type: "enum", values: TICKET_TYPES, optional: true },
-				assigneeId: { ...idParam, optional: true },
-			},
+			params: SUPPORT["tickets.list"],
 			async handler(ctx: ShopContext<ListParams>) {
 				const user = requireUser(ctx);
 				const { page, pageSize, status, type, assigneeId } = ctx.params;
@@ -200,32 +186,41 @@ const TicketsService = defineService<Self>({
 					this.tickets.find({ query, sort: ["-createdAt", "-_id"], limit: pageSize, offset: offsetOf(page, pageSize) }),
 					this.tickets.count(query),
 				]);
-				return paged(rows.map(publicTicket), total, page, pageSize);
+				// A list shows each ticket's latest message only; the thread is read ticket by ticket.
+				return paged(rows.map(t => publicTicket(t, 1)), total, page, pageSize);
 			},
 		},
 
 		get: {
-			params: { id: idParam },
-			async handler(ctx: ShopContext<{ id: string }>) {
-				return this.withDetails(ctx, await this.visibleTicket(ctx, ctx.params.id));
+			params: SUPPORT["tickets.get"],
+			async handler(ctx: ShopContext<{ id: string; before?: string; limit: number }>) {
+				const ticket = await this.visibleTicket(ctx, ctx.params.id);
+				const { before, limit } = ctx.params;
+				if (before !== undefined && !ticket.messages.some(m => m.id === before)) throw invalidField("before", "No message of this ticket has this id.", "unknownCursor");
+				return this.withDetails(ctx, ticket, limit, before);
 			},
 		},
 
 		reply: {
-			params: { $$strict: true, id: idParam, message: messageParam },
+			params: SUPPORT["tickets.reply"],
 			async handler(ctx: ShopContext<{ id: string; message: string }>) {
 				const user = requireUser(ctx);
 				const ticket = await this.visibleTicket(ctx, ctx.params.id);
 				refuse(replyRefusal(ticket));
+				if (threadFull(ticket)) throw this.threadFullError();
 				const now = new Date().toISOString();
 				const message: TicketMessage = { id: randomUUID(), authorId: user.id, authorRole: authorRoleOf(user, ticket), body: ctx.params.message, at: now };
 				const event = this.domainEvent("ticket.replied", { ticketId: ticket._id, userId: ticket.userId, messageId: message.id, authorId: user.id, authorRole: message.authorRole }, ctx);
 				const added = await this.tickets.updateWhere(
-					// Not closed in the meantime.
-					{ _id: ticket._id, status: { $in: OPEN_STATUSES } },
+					// Not closed in the meantime, and not full: the message count is part of the condition.
+					{ _id: ticket._id, status: { $in: OPEN_STATUSES }, [`messages.${MAX_MESSAGES_PER_TICKET - 1}`]: { $exists: false } },
 					{ $push: { messages: message, outbox: { $each: [event] } }, $set: { updatedAt: now } },
 				);
-				if (added === 0) refuse(replyRefusal({ status: "closed" }));
+				if (added === 0) {
+					const now = await this.existingTicket(ticket._id);
+					refuse(replyRefusal(now));
+					throw this.threadFullError();
+				}
 				void this.relayOutbox();
 				// The ticket with its thread (the contract's answer), the new message last.
 				return publicTicket(await this.existingTicket(ticket._id));
@@ -234,13 +229,7 @@ const TicketsService = defineService<Self>({
 
 		update: {
 			roles: ["agent", "admin"],
-			params: {
-				$$strict: true,
-				id: idParam,
-				status: { type: "enum", values: TICKET_STATUSES, optional: true },
-				priority: { type: "enum", values: PRIORITIES, optional: true },
-				assigneeId: { ...idParam, optional: true, nullable: true },
-			},
+			params: SUPPORT["tickets.update"],
 			async handler(ctx: ShopContext<UpdateParams>) {
 				const { id, status, priority, assigneeId } = ctx.params;
 				let ticket = await this.existingTicket(id);
@@ -272,7 +261,7 @@ const TicketsService = defineService<Self>({
 
 		approveReturn: {
 			roles: ["agent", "admin"],
-			params: { $$strict: true, id: idParam, reason: { type: "string", trim: true, min: 1, max: 1000, optional: true } },
+			params: SUPPORT["tickets.approveReturn"],
 			handler(ctx: ShopContext<{ id: string; reason?: string }>) {
 				return this.decideReturn(ctx, "approved");
 			},
@@ -280,7 +269,7 @@ const TicketsService = defineService<Self>({
 
 		rejectReturn: {
 			roles: ["agent", "admin"],
-			params: { $$strict: true, id: idParam, reason: { type: "string", trim: true, min: 1, max: 1000 } },
+			params: SUPPORT["tickets.rejectReturn"],
 			handler(ctx: ShopContext<{ id: string; reason: string }>) {
 				return this.decideReturn(ctx, "rejected");
 			},
@@ -288,6 +277,10 @@ const TicketsService = defineService<Self>({
 	},
 
 	methods: {
+		threadFullError() {
+			return invalidField("message", `This ticket holds its maximum of ${MAX_MESSAGES_PER_TICKET} messages; open a new ticket to go on.`, "threadFull");
+		},
+
 		/** The ticket if the caller may see it; 404 alike for missing and someone else's. */
 		async visibleTicket(ctx: ShopContext<unknown>, id: string): Promise<TicketRecord> {
 			const ticket = await this.tickets.findById(id);
@@ -335,7 +328,7 @@ const TicketsService = defineService<Self>({
 		},
 
 		/** The ticket with `customer` and `order` from their services, each marked unavailable when it cannot be had. */
-		async withDetails(ctx: ShopContext<unknown>, ticket: TicketRecord) {
+		async withDetails(ctx: ShopContext<unknown>, ticket: TicketRecord, pageSize?: number, before?: string) {
 			const customer = async (): Promise<CustomerDetails> => {
 				try {
 					const u = await ctx.call<UserSummary | null, { id: string }>("users.summary", { id: ticket.userId }, { timeout: DETAILS_TIMEOUT_MS });
@@ -356,7 +349,7 @@ const TicketsService = defineService<Self>({
 				}
 			};
 			const [c, o] = await Promise.all([customer(), ticket.orderId ? order(ticket.orderId) : Promise.resolve(null)]);
-			return { ...publicTicket(ticket), customer: c, order: o };
+			return { ...publicTicket(ticket, pageSize, before), customer: c, order: o };
 		},
 
 		/** The assignee must be an existing agent or admin (422 on `assigneeId` otherwise). */

@@ -5,19 +5,19 @@
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject, type JsonWebKey } from "node:crypto";
 import jwt from "jsonwebtoken";
 
-export const ACCESS_TOKEN_TYPE = "access";
+/** The JOSE `typ` header of an access token (RFC 9068, RFC 8725 §3.11): no other JWT passes for one. */
+export const ACCESS_TOKEN_TYPE = "at+jwt";
 export const JWT_ALGORITHM = "RS256";
 
 export interface AccessClaims {
 	sub: string;
 	roles: string[];
-	typ: typeof ACCESS_TOKEN_TYPE;
 	iss: string;
 	aud: string;
 	exp: number;
 	iat: number;
-	jti?: string;
-	sid?: string;
+	/** The session (refresh-token family): what revocation names. */
+	sid: string;
 }
 
 export interface Jwk extends JsonWebKey {
@@ -42,10 +42,15 @@ export function generateSigningKeyPem(): string {
 
 /** The key id is the RFC 7638 thumbprint of the public key. */
 export function signingKeyFromPem(privateKeyPem: string): SigningKey {
-	const publicKey = createPublicKey(privateKeyPem);
-	const jwk = publicKey.export({ format: "jwk" }) as { kty: string; n: string; e: string };
-	const thumbprint = createHash("sha256").update(JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n })).digest("base64url");
-	return { kid: thumbprint, privateKeyPem, publicJwk: { ...jwk, kid: thumbprint, alg: JWT_ALGORITHM, use: "sig" } };
+	const publicJwk = verificationKeyFromPem(privateKeyPem);
+	return { kid: publicJwk.kid, privateKeyPem, publicJwk };
+}
+
+/** A key that only verifies (a retired one): its public JWK from a public or private PEM. */
+export function verificationKeyFromPem(pem: string): Jwk {
+	const jwk = createPublicKey(pem).export({ format: "jwk" }) as { kty: string; n: string; e: string };
+	const kid = createHash("sha256").update(JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n })).digest("base64url");
+	return { ...jwk, kid, alg: JWT_ALGORITHM, use: "sig" };
 }
 
 export interface TokenSettings {
@@ -55,9 +60,10 @@ export interface TokenSettings {
 }
 
 export function signAccessToken(key: SigningKey, settings: TokenSettings, subject: string, roles: string[], sessionId: string): string {
-	return jwt.sign({ roles, typ: ACCESS_TOKEN_TYPE, sid: sessionId }, key.privateKeyPem, {
+	return jwt.sign({ roles, sid: sessionId }, key.privateKeyPem, {
 		algorithm: JWT_ALGORITHM,
 		keyid: key.kid,
+		header: { alg: JWT_ALGORITHM, typ: ACCESS_TOKEN_TYPE },
 		subject,
 		issuer: settings.issuer,
 		audience: settings.audience,
@@ -74,7 +80,9 @@ export class InvalidTokenError extends Error {
 
 /**
  * Verifies access tokens against a JWKS. The algorithm is pinned to RS256, so `alg: none` and
- * HS256-signed-with-the-public-key tokens fail; issuer, audience, expiry and type are checked.
+ * HS256-signed-with-the-public-key tokens fail; the `typ` header must be `at+jwt`, a `crit`
+ * header (an extension this verifier cannot honour) fails it, and issuer, audience, a numeric
+ * expiry, subject, roles and session id are required.
  * Keys are fetched once and again only when a token names an unknown `kid` (at most every 10 s).
  */
 export class AccessTokenVerifier {
@@ -107,10 +115,19 @@ export class AccessTokenVerifier {
 		await this.fetching;
 	}
 
+	/** Fetch the keys again now (the users service said they changed). */
+	async reload(): Promise<void> {
+		this.lastFetch = 0;
+		await this.refresh(true);
+	}
+
 	async verify(token: string): Promise<AccessClaims> {
 		const decoded = jwt.decode(token, { complete: true });
 		if (!decoded || typeof decoded.payload === "string") throw new InvalidTokenError("Malformed token");
-		const kid = decoded.header.kid;
+		const header = decoded.header as jwt.JwtHeader & { crit?: unknown };
+		if (typeof header.typ !== "string" || !/^(application\/)?at\+jwt$/i.test(header.typ)) throw new InvalidTokenError("Not an access token");
+		if (header.crit !== undefined) throw new InvalidTokenError("Unsupported critical header");
+		const kid = header.kid;
 		if (!kid) throw new InvalidTokenError("Token has no key id");
 		await this.refresh(false);
 		if (!this.keys.has(kid)) await this.refresh(true);
@@ -122,8 +139,8 @@ export class AccessTokenVerifier {
 		} catch (err) {
 			throw new InvalidTokenError((err as Error).message);
 		}
-		if (claims.typ !== ACCESS_TOKEN_TYPE) throw new InvalidTokenError("Not an access token");
-		if (typeof claims.sub !== "string" || !Array.isArray(claims.roles)) throw new InvalidTokenError("Token lacks subject or roles");
+		if (typeof claims.exp !== "number") throw new InvalidTokenError("Token has no expiry");
+		if (typeof claims.sub !== "string" || !Array.isArray(claims.roles) || typeof claims.sid !== "string") throw new InvalidTokenError("Token lacks subject, roles or session");
 		return claims as AccessClaims;
 	}
 }

@@ -11,9 +11,11 @@ import type { CollectionSpec, Query } from "../store.js";
 import type { ItemQuantity } from "../events/catalog.js";
 import type { MinorUnits } from "./money.js";
 
-export const SKU_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-export const SLUG_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
-export const MAX_CATEGORIES_PER_PRODUCT = 20;
+import { isId } from "../contracts/ids.js";
+import { PRODUCT_SORTS } from "../contracts/http/catalog.js";
+import { escapeRegex } from "../text.js";
+export { MAX_CATEGORIES_PER_PRODUCT, SKU_PATTERN, SLUG_PATTERN } from "../contracts/http/catalog.js";
+export { escapeRegex };
 
 export interface ProductRecord {
 	_id: string;
@@ -141,8 +143,8 @@ export function makesCycle(categories: readonly CategoryRecord[], id: string, pa
 // ---------------------------------------------------------------------------------------------
 // Search
 
-export const SORTS = ["relevance", "price", "-price", "name", "-createdAt"] as const;
-export type ProductSort = (typeof SORTS)[number];
+export const SORTS = PRODUCT_SORTS;
+export type ProductSort = (typeof PRODUCT_SORTS)[number];
 
 export interface SearchFilters {
 	q?: string;
@@ -153,9 +155,6 @@ export interface SearchFilters {
 	inStock?: boolean;
 }
 
-export function escapeRegex(text: string): string {
-	return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
 
 /** The filters every search applies, without the text condition. */
 export function filterQuery(f: SearchFilters): Query {
@@ -253,9 +252,9 @@ export function holdOrder(items: readonly ItemQuantity[]): ItemQuantity[] {
 	return [...items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
 }
 
-/** Field paths built from ids must stay one path segment. */
+/** Field paths built from ids: only ever from an id in the shop's format (lib/contracts/ids.ts). */
 export function markerPath(map: "holds" | "restocked", key: string): string {
-	if (!/^[A-Za-z0-9_-]{1,128}$/.test(key)) throw new Error(`Unsafe key for ${map}: ${key}`);
+	if (!isId(key)) throw new RangeError(`Not an id for ${map}: ${JSON.stringify(key)}`);
 	return `${map}.${key}`;
 }
 

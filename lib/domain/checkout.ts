@@ -8,72 +8,14 @@ import type { FieldProblem } from "../errors.js";
 import { DEFAULT_CURRENCY, lineTotal, sum, type MinorUnits } from "./money.js";
 import type { OrderItem } from "./orders.js";
 import { cardDigits, last4 } from "../payments/card.js";
+import { isId } from "../contracts/ids.js";
+import type { CheckoutBody, ShippingAddress } from "../contracts/http/orders.js";
+export { MAX_CART_LINES, MAX_QUANTITY, type CheckoutBody, type ShippingAddress } from "../contracts/http/orders.js";
 
-export const MAX_QUANTITY = 99;
-export const MAX_CART_LINES = 50;
-
-/** Ids that may become part of a field path (`lines.<productId>`): no dots, no `$`. */
-export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-export interface ShippingAddress {
-	name: string;
-	line1: string;
-	line2?: string;
-	city: string;
-	region?: string;
-	postalCode: string;
-	country: string;
-}
-
-// ISO 3166-1 alpha-2, officially assigned codes.
-const COUNTRIES = new Set(
-	(
-		"AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ " +
-		"CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR " +
-		"GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP " +
-		"KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT " +
-		"MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW " +
-		"SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG " +
-		"UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW"
-	).split(" "),
-);
-
-export function isCountryCode(code: string): boolean {
-	return COUNTRIES.has(code);
-}
-
-const text = (max: number, optional = false) => ({ type: "string", trim: true, min: optional ? 0 : 1, max, optional });
-
-/** fastest-validator schema of `shippingAddress`. */
-export const shippingAddressParams = {
-	type: "object",
-	strict: true,
-	props: {
-		name: text(100),
-		line1: text(200),
-		line2: text(200, true),
-		city: text(100),
-		region: text(100, true),
-		postalCode: { type: "string", trim: true, min: 1, max: 20, pattern: /^[A-Za-z0-9 -]+$/ },
-		country: { type: "string", pattern: /^[A-Z]{2}$/, messages: { stringPattern: "The '{field}' field must be an ISO 3166-1 alpha-2 code such as 'DE'." } },
-	},
-};
-
-/** fastest-validator schema of `payment`; the card itself is checked by lib/payments/card.ts. */
-export const paymentParams = {
-	type: "object",
-	strict: true,
-	props: {
-		method: { type: "enum", values: ["card"] },
-		cardNumber: { type: "string", min: 12, max: 23 },
-		expMonth: { type: "number", integer: true, min: 1, max: 12 },
-		expYear: { type: "number", integer: true, min: 2000, max: 2100 },
-		cvc: { type: "string", min: 3, max: 4 },
-	},
-};
-
-export function addressProblems(address: ShippingAddress): FieldProblem[] {
-	return isCountryCode(address.country) ? [] : [{ field: "shippingAddress.country", message: "Unknown country code.", type: "country" }];
+/** The field path of a cart line: only ever built from an id in the shop's format (lib/contracts/ids.ts). */
+export function cartLinePath(productId: string): string {
+	if (!isId(productId)) throw new RangeError(`Not an id: ${JSON.stringify(productId)}`);
+	return `lines.${productId}`;
 }
 
 export interface CartLine {
@@ -165,10 +107,6 @@ export function snapshotItems(cart: PricedCart): OrderItem[] {
 	}));
 }
 
-export interface CheckoutBody {
-	shippingAddress: ShippingAddress;
-	payment: { method: "card"; cardNumber: string; expMonth: number; expYear: number; cvc: string };
-}
 
 function canonical(value: unknown): string {
 	if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;

@@ -2,8 +2,8 @@
  * Notifications: which domain events make a notification, for whom, and what it says.
  * Pure: the notifications service stores and delivers what `notificationFor` returns.
  */
-import { createHash } from "node:crypto";
 import type { AnyEnvelope, CancelReason, EventType } from "../events/catalog.js";
+import { derivedId } from "../contracts/ids.js";
 
 export type RefKind = "order" | "ticket";
 
@@ -55,8 +55,9 @@ export function publicNotification(n: NotificationRecord): PublicNotification {
  * The same event for the same user always gives the same id, so a redelivered event
  * (at-least-once) collides with the notification it already made instead of adding one.
  */
+/** One notification per event and user, whatever the number of deliveries: its id is derived from both. */
 export function notificationId(eventId: string, userId: string): string {
-	return createHash("sha256").update(`${eventId}\u0000${userId}`).digest("base64url").slice(0, 24);
+	return derivedId("notification", eventId, userId);
 }
 
 /** Money in minor units, as a person reads it: 1999 EUR → "€19.99". */

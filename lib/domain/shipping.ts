@@ -17,7 +17,7 @@
  * - The shipping charge is taxed like goods, at the destination's rate (lib/domain/pricing.ts).
  */
 import type { FieldProblem } from "../errors.js";
-import { isCountryCode } from "./checkout.js";
+import { isCountryCode } from "../contracts/countries.js";
 import { isCurrencyCode, isMinorUnits, MAX_UNIT_PRICE, type MinorUnits } from "./money.js";
 
 export const EVERYWHERE = "*";

@@ -12,7 +12,7 @@
  * at most half of the gross amount).
  */
 import type { FieldProblem } from "../errors.js";
-import { isCountryCode } from "./checkout.js";
+import { isCountryCode } from "../contracts/countries.js";
 import type { MinorUnits } from "./money.js";
 import { mulDivHalfEven } from "./rounding.js";
 

@@ -7,13 +7,10 @@ import { isStaff, type AuthUser } from "../auth/access.js";
 import type { FieldProblem } from "../errors.js";
 import type { EventEnvelope, ItemQuantity } from "../events/catalog.js";
 
-export const TICKET_TYPES = ["inquiry", "return", "complaint", "feedback"] as const;
+import { MAX_MESSAGES_PER_TICKET, MESSAGE_PAGE_SIZE, PRIORITIES, TICKET_STATUSES, TICKET_TYPES } from "../contracts/http/support.js";
+export { MAX_MESSAGES_PER_TICKET, MESSAGE_PAGE_SIZE, PRIORITIES, TICKET_STATUSES, TICKET_TYPES };
 export type TicketType = (typeof TICKET_TYPES)[number];
-
-export const TICKET_STATUSES = ["open", "pending", "resolved", "closed"] as const;
 export type TicketStatus = (typeof TICKET_STATUSES)[number];
-
-export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
 export const RETURN_STATUSES = ["requested", "approved", "rejected"] as const;
@@ -65,14 +62,49 @@ export interface TicketRecord {
 	updatedAt: string;
 }
 
-/** A ticket as it leaves the service: `id` for `_id`, the return's decision only, no bookkeeping. */
+/**
+ * A ticket as it leaves the service: `id` for `_id`, the return's decision only, no bookkeeping,
+ * and a bounded part of its thread: `messages` is one page of it (oldest first within the page;
+ * the newest page unless `before` says otherwise), `messagesTotal` the thread's length, and
+ * `olderMessages` the cursor that pages back (`GET /tickets/:id?before=<cursor>`), null when
+ * nothing is older.
+ */
 export type PublicTicket = Omit<TicketRecord, "_id" | "return" | "returnSlot" | "outbox"> & {
 	id: string;
 	return: { status: ReturnStatus; reason: string | null } | null;
+	messagesTotal: number;
+	olderMessages: string | null;
 };
 
-/** The only shape a ticket leaves the service in. */
-export function publicTicket(t: TicketRecord): PublicTicket {
+interface MessagePage {
+	rows: TicketMessage[];
+	total: number;
+	/** Pass as `before` for the page before this one; null at the start of the thread. */
+	olderMessages: string | null;
+}
+
+function publicMessage(m: TicketMessage): TicketMessage {
+	return { id: m.id, authorId: m.authorId, authorRole: m.authorRole, body: m.body, at: m.at };
+}
+
+/**
+ * The `limit` messages just before the one with id `before` (the newest ones without it), oldest
+ * first. Null when `before` names no message of the thread.
+ */
+export function messagePage(messages: readonly TicketMessage[], before: string | undefined, limit: number): MessagePage | null {
+	const end = before === undefined ? messages.length : messages.findIndex(m => m.id === before);
+	if (end < 0) return null;
+	const start = Math.max(0, end - limit);
+	return { rows: messages.slice(start, end).map(publicMessage), total: messages.length, olderMessages: start > 0 ? messages[start]!.id : null };
+}
+
+/**
+ * A ticket with a page of `pageSize` messages ending before the message `before` (the newest
+ * page without it): GET /tickets/:id; lists show the last message alone. Null when `before`
+ * names no message of the thread.
+ */
+export function publicTicket(t: TicketRecord, pageSize: number = MESSAGE_PAGE_SIZE, before?: string): PublicTicket {
+	const page = messagePage(t.messages, before, pageSize) ?? messagePage(t.messages, undefined, pageSize)!;
 	return {
 		id: t._id,
 		userId: t.userId,
@@ -84,7 +116,9 @@ export function publicTicket(t: TicketRecord): PublicTicket {
 		orderId: t.orderId,
 		items: t.items.map(i => ({ productId: i.productId, quantity: i.quantity })),
 		rating: t.rating,
-		messages: t.messages.map(m => ({ id: m.id, authorId: m.authorId, authorRole: m.authorRole, body: m.body, at: m.at })),
+		messages: page.rows,
+		messagesTotal: page.total,
+		olderMessages: page.olderMessages,
 		return: t.return ? { status: t.return.status, reason: t.return.reason } : null,
 		createdAt: t.createdAt,
 		updatedAt: t.updatedAt,
@@ -160,6 +194,11 @@ export function statusChangeRefusal(ticket: Pick<TicketRecord, "status" | "retur
 
 export function replyRefusal(ticket: Pick<TicketRecord, "status">): Refusal {
 	return ticket.status === "closed" ? { ok: false, reason: "A closed ticket takes no more messages.", type: "TICKET_CLOSED" } : OK;
+}
+
+/** A thread holds at most MAX_MESSAGES_PER_TICKET messages, so a ticket (one stored document) stays bounded. */
+export function threadFull(ticket: Pick<TicketRecord, "messages">): boolean {
+	return ticket.messages.length >= MAX_MESSAGES_PER_TICKET;
 }
 
 /** Approving or rejecting: only a return that is still requested (the compare-and-set condition). */

@@ -51,19 +51,36 @@ export function mergePreferences(current: Preferences, change: Partial<Omit<Pref
 }
 
 /**
- * Login throttling for one account: after `maxFailures` consecutive failures the account's
- * login answers 429 for `lockSeconds`. Pure: the caller stores the state.
+ * Credential throttling for one account (login and password change share it): every attempt is
+ * counted with one atomic increment *before* the password is checked, so parallel guesses cannot
+ * all slip past the limit. An attempt whose count goes beyond `maxFailures` is refused (429)
+ * without checking the password; the `maxFailures`-th failure locks the account for
+ * `lockSeconds`; a success clears the count. Pure: the users service stores the state.
  */
-export interface LoginThrottleState {
-	failures: number;
+export interface CredentialAttempts {
+	/** Attempts since the last success or the last lock, this one included. */
+	attempts: number;
+	/** Epoch ms until which the account is locked; 0 when it is not. */
 	lockedUntil: number;
 }
-export function throttleAfterFailure(state: LoginThrottleState, now: number, maxFailures: number, lockSeconds: number): LoginThrottleState {
-	const failures = state.failures + 1;
-	if (failures >= maxFailures) return { failures: 0, lockedUntil: now + lockSeconds * 1000 };
-	return { failures, lockedUntil: state.lockedUntil };
-}
-export function lockedFor(state: LoginThrottleState | null, now: number): number {
+
+/** Seconds the account stays locked (0: not locked). */
+export function lockedFor(state: CredentialAttempts | null, now: number): number {
 	if (!state || state.lockedUntil <= now) return 0;
 	return Math.ceil((state.lockedUntil - now) / 1000);
+}
+
+/** A lock that has run out: the count starts again. */
+export function lockHasExpired(state: CredentialAttempts | null, now: number): boolean {
+	return !!state && state.lockedUntil > 0 && state.lockedUntil <= now;
+}
+
+/** After this attempt was counted: may its password be checked at all? */
+export function mayCheckCredentials(counted: CredentialAttempts, maxFailures: number): boolean {
+	return counted.attempts <= maxFailures;
+}
+
+/** After this attempt failed: does it lock the account? */
+export function failureLocks(counted: CredentialAttempts, maxFailures: number): boolean {
+	return counted.attempts >= maxFailures;
 }

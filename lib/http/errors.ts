@@ -19,8 +19,11 @@ interface AnyError {
 	data?: unknown;
 }
 
+/** Moleculer's "cannot reach it" errors: a 503 whatever code they carry (ServiceNotFoundError is a 404 in Moleculer). */
 const UNAVAILABLE = new Set([
 	"ServiceNotFoundError",
+	"ServiceUnavailableError",
+	"RequestRejectedError",
 	"ServiceNotAvailableError",
 	"RequestTimeoutError",
 	"BrokerDisconnectedError",
@@ -30,13 +33,15 @@ const UNAVAILABLE = new Set([
 	"MaxCallLevelError",
 ]);
 
+export const UNAVAILABLE_BODY: ClientErrorBody = { name: "ServiceUnavailableError", message: "A service this request needs is unavailable, try again later", code: 503, type: "SERVICE_UNAVAILABLE" };
+const INTERNAL_BODY: ClientErrorBody = { name: "InternalServerError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR" };
+
+/** Every 5xx answers one of two fixed bodies: what failed inside (an action, a node, a message) is for the logs. */
 export function toClientError(err: unknown): ClientErrorBody {
 	const e = (err ?? {}) as AnyError;
 	const rawCode = typeof e.code === "number" ? e.code : typeof e.status === "number" ? e.status : 500;
 
-	if (e.name && UNAVAILABLE.has(e.name)) {
-		return { name: "ServiceUnavailableError", message: "A service this request needs is unavailable, try again later", code: 503, type: "SERVICE_UNAVAILABLE" };
-	}
+	if (e.name && UNAVAILABLE.has(e.name)) return { ...UNAVAILABLE_BODY };
 	// body-parser errors
 	if (e.type === "entity.parse.failed") return { name: "BadRequestError", message: "The request body is not valid JSON", code: 400, type: "INVALID_JSON" };
 	if (e.type === "entity.too.large" || rawCode === 413) return { name: "PayloadTooLargeError", message: "The request body is larger than 1 MiB", code: 413, type: "PAYLOAD_TOO_LARGE" };
@@ -58,6 +63,6 @@ export function toClientError(err: unknown): ClientErrorBody {
 		if (rawCode === 404 && e.name === "NotFoundError" && !e.data) body.message = "Not found";
 		return body;
 	}
-	if (rawCode === 503) return { name: "ServiceUnavailableError", message: e.message ?? "Service unavailable", code: 503, type: e.type ?? "SERVICE_UNAVAILABLE", ...(e.data ? { data: e.data } : {}) };
-	return { name: "InternalServerError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR" };
+	if (rawCode === 503) return { ...UNAVAILABLE_BODY };
+	return { ...INTERNAL_BODY };
 }

@@ -1,17 +1,30 @@
-/** The OpenAPI 3.1 document of the public contract, made from the route table. */
+/**
+ * The OpenAPI 3.1 document of the public contract, made from the route table (lib/http/routes.ts)
+ * and, for every request, from the validator schema the action itself validates with
+ * (lib/contracts/http/*), so the document says exactly what the server accepts.
+ */
+import { REQUESTS } from "../contracts/http/index.js";
+import { IDEMPOTENCY_KEY_PATTERN } from "../contracts/http/orders.js";
+import { requestOf } from "./json-schema.js";
 import { API_PREFIX, ROUTES } from "./routes.js";
-import { REQUEST_BODIES, RESOURCES, RESPONSES } from "./schemas.js";
+import { RESOURCES, RESPONSES } from "./schemas.js";
 
 const ERROR_RESPONSES: Record<string, string> = {
 	"400": "Malformed request",
 	"401": "Missing or invalid access token",
 	"403": "Not allowed",
 	"404": "Not found",
+	"405": "Method not allowed on this path; see Allow",
 	"409": "Conflict",
+	"413": "Request body too large",
+	"415": "Unsupported body encoding",
 	"422": "Invalid input; `data` lists the fields",
 	"429": "Too many requests; see Retry-After",
-	"503": "A dependency is unavailable",
+	"503": "A dependency is unavailable, or the gateway is not ready yet; see Retry-After",
 };
+
+/** Actions that take (and honour) an Idempotency-Key header, and whether it is required. */
+const IDEMPOTENT_POSTS: Record<string, boolean> = { "orders.checkout": true };
 
 export function openApiPath(path: string): string {
 	return path.replace(/:(\w+)/g, "{$1}");
@@ -21,23 +34,30 @@ export function buildOpenApi(): Record<string, unknown> {
 	const paths: Record<string, Record<string, unknown>> = {};
 	for (const r of ROUTES) {
 		const p = `${API_PREFIX}${openApiPath(r.path)}`;
-		const params = [...r.path.matchAll(/:(\w+)/g)].map(m => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
-		if (r.action === "orders.checkout") params.push({ name: "Idempotency-Key", in: "header", required: true, schema: { type: "string" } });
+		const params = REQUESTS[r.action];
+		if (!params) throw new Error(`No request shape for ${r.action} (lib/contracts/http)`);
+		const pathParams = [...r.path.matchAll(/:(\w+)/g)].map(m => m[1]!);
+		const { parameters, body } = requestOf(params, r.method, pathParams);
+		const headers: object[] = [];
+		if (r.action in IDEMPOTENT_POSTS) {
+			headers.push({ name: "Idempotency-Key", in: "header", required: IDEMPOTENT_POSTS[r.action], schema: { type: "string", pattern: IDEMPOTENCY_KEY_PATTERN.source }, description: "The same key and body again answer the first result" });
+		}
 		const response = RESPONSES[r.action];
 		const op: Record<string, unknown> = {
 			operationId: r.action.replace(".", "_"),
 			tags: [r.tag],
 			summary: r.summary,
 			description: `Who: ${r.access}.`,
-			parameters: params,
+			parameters: [...parameters, ...headers],
 			responses: {
 				[String(r.status)]: r.status === 204 ? { description: "Done" } : { description: "OK", content: { "application/json": { schema: response ? { $ref: `#/components/schemas/${response}` } : {} } } },
 				...Object.fromEntries(Object.entries(ERROR_RESPONSES).map(([code, description]) => [code, { description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } }])),
 			},
 		};
 		if (r.access !== "anyone") op.security = [{ bearerAuth: [] }];
-		const body = REQUEST_BODIES[r.action];
-		if (body) op.requestBody = { required: true, content: { "application/json": { schema: body } } };
+		if (body && (body.required || Object.keys((body.schema.properties as object) ?? {}).length > 0)) {
+			op.requestBody = { required: body.required, content: { "application/json": { schema: body.schema } } };
+		}
 		(paths[p] ??= {})[r.method.toLowerCase()] = op;
 	}
 	return {

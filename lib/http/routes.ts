@@ -60,7 +60,7 @@ export const ROUTES: RouteSpec[] = [
 
 	{ method: "POST", path: "/tickets", action: "tickets.create", tag: "Support", summary: "Open a ticket", status: 201, access: "signed in" },
 	{ method: "GET", path: "/tickets", action: "tickets.list", tag: "Support", summary: "Own tickets; agents and admins see all", status: 200, access: "signed in" },
-	{ method: "GET", path: "/tickets/:id", action: "tickets.get", tag: "Support", summary: "A ticket with messages, customer and order", status: 200, access: "owner, agent or admin" },
+	{ method: "GET", path: "/tickets/:id", action: "tickets.get", tag: "Support", summary: "A ticket with a page of its thread (newest first; `before` pages back), customer and order", status: 200, access: "owner, agent or admin" },
 	{ method: "POST", path: "/tickets/:id/messages", action: "tickets.reply", tag: "Support", summary: "Reply to a ticket", status: 201, access: "owner, agent or admin" },
 	{ method: "PATCH", path: "/tickets/:id", action: "tickets.update", tag: "Support", summary: "Change status, priority or assignee", status: 200, access: "agent or admin" },
 	{ method: "POST", path: "/tickets/:id/return/approve", action: "tickets.approveReturn", tag: "Support", summary: "Approve a return: refund and restock", status: 200, access: "agent or admin" },
@@ -69,6 +69,15 @@ export const ROUTES: RouteSpec[] = [
 	{ method: "GET", path: "/me/notifications", action: "notifications.list", tag: "Notifications", summary: "Own notifications, newest first", status: 200, access: "signed in" },
 	{ method: "POST", path: "/me/notifications/:id/read", action: "notifications.markRead", tag: "Notifications", summary: "Mark a notification read", status: 204, access: "signed in" },
 ];
+
+/** The routes a gateway serves when it routes to `services` only (empty: all of them). */
+export function routesFor(services: readonly string[]): RouteSpec[] {
+	return services.length === 0 ? ROUTES : ROUTES.filter(r => services.includes(serviceOf(r)));
+}
+
+export function serviceOf(route: RouteSpec): string {
+	return route.action.split(".")[0]!;
+}
 
 /** The aliases object moleculer-web takes, e.g. `{ "POST /auth/register": "users.register" }`. */
 export function aliasesOf(routes: RouteSpec[]): Record<string, string> {
@@ -83,10 +92,8 @@ function pathPattern(path: string): RegExp {
 		.join("/");
 	return new RegExp(`^${source}/?$`);
 }
-const PATTERNS = ROUTES.map(r => ({ method: r.method, pattern: pathPattern(r.path) }));
-
-/** The methods the contract takes on a path under /api/v1 (empty: an unknown path). For 405 and `Allow`. */
-export function allowedMethods(pathUnderPrefix: string): HttpMethod[] {
-	const methods = new Set(PATTERNS.filter(p => p.pattern.test(pathUnderPrefix)).map(p => p.method));
+/** The methods `routes` take on a path under /api/v1 (empty: an unknown path). For 405 and `Allow`. */
+export function allowedMethods(routes: readonly RouteSpec[], pathUnderPrefix: string): HttpMethod[] {
+	const methods = new Set(routes.filter(r => pathPattern(r.path).test(pathUnderPrefix)).map(r => r.method));
 	return [...methods].sort();
 }

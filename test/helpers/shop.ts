@@ -52,7 +52,9 @@ const TEST_ENV: Record<string, string> = {
 export async function startShop(opts: StartOptions = {}): Promise<TestShop> {
 	const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "shop-test-"));
 	const port = await freePort();
-	const env = { ...TEST_ENV, ...opts.env, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1" };
+	// A shop of some services only: its gateway routes to those (and is ready once they are).
+	const gatewayServices = opts.services?.filter(s => s !== "api").join(",") ?? "";
+	const env = { ...TEST_ENV, API_SERVICES: gatewayServices, ...opts.env, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1" };
 	const saved: Record<string, string | undefined> = {};
 	for (const [k, v] of Object.entries(env)) {
 		saved[k] = process.env[k];
@@ -63,7 +65,7 @@ export async function startShop(opts: StartOptions = {}): Promise<TestShop> {
 	}
 	reloadConfig();
 	// Imported after the environment is set: services read the config when they are created.
-	const { createShopBroker } = await import("../../scripts/start.js");
+	const { createShopBroker } = await import("../../services/index.js");
 	const broker = createShopBroker(opts.services ?? []);
 	await broker.start();
 	const baseUrl = `http://127.0.0.1:${port}`;

@@ -73,7 +73,8 @@ describe("POST /auth/login", () => {
 		expect(res.body).toMatchObject({ tokenType: "Bearer", expiresIn: 900, user: { email } });
 		const claims = jwt.decode(res.body.accessToken, { complete: true })!;
 		expect(claims.header.alg).toBe("RS256");
-		expect(claims.payload).toMatchObject({ sub: res.body.user.id, roles: ["customer"], typ: "access", iss: "moleculer-shop", aud: "moleculer-shop-api" });
+		expect(claims.payload).toMatchObject({ sub: res.body.user.id, roles: ["customer"], sid: expect.any(String), iss: "moleculer-shop", aud: "moleculer-shop-api" });
+		expect(claims.header).toMatchObject({ alg: "RS256", typ: "at+jwt" });
 		const p = claims.payload as jwt.JwtPayload;
 		expect(p.exp! - p.iat!).toBe(15 * 60);
 	});
@@ -165,12 +166,18 @@ describe("GET /auth/jwks and the access token verifier", () => {
 	let kid: string;
 	beforeAll(async () => {
 		acc = await customer(shop);
-		const users = shop.broker.getLocalService("users") as unknown as { signingKey: { privateKeyPem: string; kid: string } };
-		privateKeyPem = users.signingKey.privateKeyPem;
-		kid = users.signingKey.kid;
+		const users = shop.broker.getLocalService("users") as unknown as { keys: { signing: { privateKeyPem: string; kid: string } } };
+		privateKeyPem = users.keys.signing.privateKeyPem;
+		kid = users.keys.signing.kid;
 	});
 	const me = (token: string) => shop.http.get("/api/v1/me", { authorization: `Bearer ${token}` });
-	const base = () => ({ sub: acc.id, roles: ["customer", "admin"], typ: "access", iss: "moleculer-shop", aud: "moleculer-shop-api" });
+	const base = () => ({ sub: acc.id, roles: ["customer", "admin"], sid: "a-session", iss: "moleculer-shop", aud: "moleculer-shop-api" });
+	/** Signed with the real key, the way the users service signs (typ at+jwt), unless `header` says otherwise. */
+	const sign = (payload: object, opts: jwt.SignOptions = {}) => jwt.sign(payload, privateKeyPem, { algorithm: "RS256", keyid: kid, ...opts, header: { alg: "RS256", typ: "at+jwt", ...opts.header } });
+
+	it("accepts a token made with the real key the way the users service makes them (the control for the refusals below)", async () => {
+		expect((await me(sign(base(), { expiresIn: 60 }))).status).toBe(200);
+	});
 
 	it("publishes the public key only", async () => {
 		const res = await shop.http.get("/api/v1/auth/jwks");
@@ -199,7 +206,7 @@ describe("GET /auth/jwks and the access token verifier", () => {
 	});
 
 	it("refuses an expired token", async () => {
-		const expired = jwt.sign({ ...base(), exp: Math.floor(Date.now() / 1000) - 10 }, privateKeyPem, { algorithm: "RS256", keyid: kid });
+		const expired = sign({ ...base(), exp: Math.floor(Date.now() / 1000) - 10 });
 		expect((await me(expired)).status).toBe(401);
 	});
 
@@ -212,11 +219,20 @@ describe("GET /auth/jwks and the access token verifier", () => {
 		expect((await acc.http.as(forged).get("/api/v1/users")).status).toBe(401);
 	});
 
-	it("refuses a wrong issuer, audience or token type", async () => {
-		for (const bad of [{ iss: "someone-else" }, { aud: "other-api" }, { typ: "refresh" }]) {
-			const token = jwt.sign({ ...base(), ...bad }, privateKeyPem, { algorithm: "RS256", keyid: kid, expiresIn: 60 });
-			expect((await me(token)).status).toBe(401);
-		}
+	it("refuses a wrong issuer or audience, a JWT that is not typed at+jwt, a crit header, no expiry, no session", async () => {
+		const refused = [
+			sign({ ...base(), iss: "someone-else" }, { expiresIn: 60 }),
+			sign({ ...base(), aud: "other-api" }, { expiresIn: 60 }),
+			sign(base(), { expiresIn: 60, header: { alg: "RS256", typ: "JWT" } }),
+			sign(base(), { expiresIn: 60, header: { alg: "RS256", typ: "at+jwt", crit: ["x-custom"] } as jwt.JwtHeader }),
+			sign(base()),
+			sign({ ...base(), sid: undefined }, { expiresIn: 60 }),
+		];
+		for (const token of refused) expect((await me(token)).status).toBe(401);
+	});
+
+	it("takes the Bearer scheme in any case (RFC 7235)", async () => {
+		for (const scheme of ["bearer", "BEARER", "Bearer"]) expect((await shop.http.get("/api/v1/me", { authorization: `${scheme} ${acc.accessToken}` })).status).toBe(200);
 	});
 
 	it("refuses a refresh token used as an access token, and garbage", async () => {

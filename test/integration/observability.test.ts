@@ -100,11 +100,14 @@ describe("the shop, observed", () => {
 	describe("logs", () => {
 		it("put the request id on the gateway's and the services' lines of a request", async () => {
 			const requestId = `obs-log-${randomUUID()}`;
-			const first = await shop.http.post("/api/v1/auth/refresh", { refreshToken: user.refreshToken }, { "x-request-id": `${requestId}-ok` });
+			// A second session of the user: replaying its refresh token ends that session only.
+			const other = await login(shop, user.email, user.password);
+			secrets.add(other.accessToken).add(other.refreshToken);
+			const first = await shop.http.post("/api/v1/auth/refresh", { refreshToken: other.refreshToken }, { "x-request-id": `${requestId}-ok` });
 			expect(first.status).toBe(200);
 			secrets.add(first.body.accessToken).add(first.body.refreshToken);
 			// Presenting the used token again: the users service logs a warning, the gateway answers 401.
-			const replay = await shop.http.post("/api/v1/auth/refresh", { refreshToken: user.refreshToken }, { "x-request-id": requestId });
+			const replay = await shop.http.post("/api/v1/auth/refresh", { refreshToken: other.refreshToken }, { "x-request-id": requestId });
 			expect(replay.status).toBe(401);
 
 			const ok = records().filter(r => r.requestId === `${requestId}-ok`);
@@ -140,6 +143,8 @@ describe("the shop, observed", () => {
 			expect((await fresh.http.post("/api/v1/me/password", { currentPassword: user.password, newPassword })).status).toBe(204);
 			const again = await login(shop, user.email, newPassword);
 			secrets.add(again.accessToken).add(again.refreshToken);
+			// The password change ended the user's other sessions: later tests go on with this one.
+			user = again;
 			expect((await again.http.get("/api/v1/me")).status).toBe(200);
 			// A card number where the gateway logs the URL.
 			await shop.http.get(`/api/v1/products/${CARD}`);
@@ -246,7 +251,7 @@ describe("readiness with an outbox backlog", () => {
 	let release: () => void = () => undefined;
 
 	beforeAll(async () => {
-		shop = await startShop({ services: ["api"], env: { OUTBOX_BACKLOG_MAX: "1" } });
+		shop = await startShop({ services: ["users", "api"], env: { OUTBOX_BACKLOG_MAX: "1" } });
 		const gate = new Promise<void>(resolve => (release = resolve));
 		// A consumer that holds the first event until released: the relay waits, the outbox fills.
 		shop.broker.createService(defineService<Service>({ name: "slowconsumer", mixins: [EventsMixin(), DbMixin({ seen: {} })], domainEvents: { "ticket.status_changed": async () => gate } }));
@@ -260,16 +265,19 @@ describe("readiness with an outbox backlog", () => {
 	});
 
 	it("puts the request id on the gateway's error line too, written after the action failed", async () => {
-		// This shop has no products service: the gateway answers 503 and logs a warning from its
-		// error handler, outside of any action.
+		// The products service goes away after the gateway became ready: the gateway answers 503
+		// and logs a warning from its error handler, outside of any action.
+		const own = await startShop({ services: ["users", "products", "api"] });
 		const capture = captureLogs();
 		try {
-			const res = await shop.http.get(`/api/v1/products/${randomUUID()}`, { "x-request-id": "obs-503" });
+			await own.broker.destroyService(own.broker.getLocalService("products")!);
+			const res = await own.http.get(`/api/v1/products/${randomUUID()}`, { "x-request-id": "obs-503" });
 			expect(res.status).toBe(503);
 			const line = capture.records().find(r => r.mod === "api" && r.level === "warn" && /dependency unavailable/.test(r.msg ?? ""));
 			expect(line?.requestId).toBe("obs-503");
 		} finally {
 			capture.stop();
+			await own.stop();
 		}
 	});
 
@@ -284,8 +292,11 @@ describe("readiness with an outbox backlog", () => {
 			const r = await shop.http.get("/api/ready");
 			return r.status === 503 ? r : undefined;
 		}, 10_000, "not ready");
-		expect(res.body.ready).toBe(false);
-		expect(res.body.checks["outbox:producer"]).toMatchObject({ ok: false, detail: expect.stringContaining("OUTBOX_BACKLOG_MAX=1") });
+		// The public answer names the failing check; the detail is for operators ($node.ready, :METRICS_PORT/ready).
+		expect(res.body).toEqual({ status: "not ready", failing: ["outbox:producer"] });
+		expect(res.headers.get("retry-after")).toBe("2");
+		const report = await shop.broker.call<{ checks: Record<string, { ok: boolean; detail?: string }> }>("$node.ready");
+		expect(report.checks["outbox:producer"]).toMatchObject({ ok: false, detail: expect.stringContaining("OUTBOX_BACKLOG_MAX=1") });
 		release();
 		await eventually(async () => ((await shop.http.get("/api/ready")).status === 200 ? true : undefined), 10_000, "ready again");
 	});

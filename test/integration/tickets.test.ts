@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 /**
  * Support tickets through the gateway: opening, reading, listing, replying, staff changes,
  * and every refusal. Orders are not running in this shop, so a ticket on an order is a 503
@@ -65,6 +66,8 @@ describe("opening a ticket", () => {
 		expect((await shop.http.post("/api/v1/tickets", { type: "inquiry", subject: "x", message: "y" })).status).toBe(401);
 	});
 
+	const P = randomUUID();
+	const O = randomUUID();
 	it.each([
 		["no type", { subject: "s", message: "m" }, "type"],
 		["an unknown type", { type: "refund", subject: "s", message: "m" }, "type"],
@@ -76,11 +79,11 @@ describe("opening a ticket", () => {
 		["a rating of 0", { type: "feedback", subject: "s", message: "m", rating: 0 }, "rating"],
 		["a fractional rating", { type: "feedback", subject: "s", message: "m", rating: 2.5 }, "rating"],
 		["a rating on an inquiry", { type: "inquiry", subject: "s", message: "m", rating: 3 }, "rating"],
-		["items on an inquiry", { type: "inquiry", subject: "s", message: "m", items: [{ productId: "p", quantity: 1 }] }, "items"],
-		["a return without order", { type: "return", subject: "s", message: "m", items: [{ productId: "p", quantity: 1 }] }, "orderId"],
-		["a return without items", { type: "return", subject: "s", message: "m", orderId: "o1" }, "items"],
-		["a return with an empty item list", { type: "return", subject: "s", message: "m", orderId: "o1", items: [] }, "items"],
-		["a return item with quantity 0", { type: "return", subject: "s", message: "m", orderId: "o1", items: [{ productId: "p", quantity: 0 }] }, "items[0].quantity"],
+		["items on an inquiry", { type: "inquiry", subject: "s", message: "m", items: [{ productId: P, quantity: 1 }] }, "items"],
+		["a return without order", { type: "return", subject: "s", message: "m", items: [{ productId: P, quantity: 1 }] }, "orderId"],
+		["a return without items", { type: "return", subject: "s", message: "m", orderId: O }, "items"],
+		["a return with an empty item list", { type: "return", subject: "s", message: "m", orderId: O, items: [] }, "items"],
+		["a return item with quantity 0", { type: "return", subject: "s", message: "m", orderId: O, items: [{ productId: P, quantity: 0 }] }, "items[0].quantity"],
 		["a priority (staff only)", { type: "inquiry", subject: "s", message: "m", priority: "urgent" }, "priority"],
 		["an unknown field", { type: "inquiry", subject: "s", message: "m", status: "closed" }, "status"],
 	])("refuses %s with 422 naming the field", async (_what, body, field) => {
@@ -90,7 +93,7 @@ describe("opening a ticket", () => {
 	});
 
 	it("answers 503, not 5xx garbage, when the order cannot be checked", async () => {
-		const res = await ann.http.post("/api/v1/tickets", { type: "complaint", subject: "Broken", message: "It broke", orderId: "some-order" });
+		const res = await ann.http.post("/api/v1/tickets", { type: "complaint", subject: "Broken", message: "It broke", orderId: randomUUID() });
 		expect(res.status).toBe(503);
 		expect(res.body.type).toBe("SERVICE_UNAVAILABLE");
 		expect(JSON.stringify(res.body)).not.toMatch(/orders\.|summaryForUser/);
@@ -118,7 +121,7 @@ describe("reading a ticket", () => {
 	it("someone else's ticket is 404, like one that does not exist", async () => {
 		const t = await openTicket(ann);
 		const theirs = await bob.http.get(`/api/v1/tickets/${t.id}`);
-		const missing = await bob.http.get("/api/v1/tickets/no-such-ticket");
+		const missing = await bob.http.get(`/api/v1/tickets/${randomUUID()}`);
 		expect(theirs.status).toBe(404);
 		expect(missing.status).toBe(404);
 		expect(theirs.body.message).toBe(missing.body.message);

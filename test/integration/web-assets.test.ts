@@ -63,12 +63,12 @@ describe("web shop assets on the gateway", () => {
 			expect(res.status, url).toBe(404);
 			expect(res.headers.get("content-type"), url).toMatch(/^application\/json/);
 			const body = await res.json();
-			expect(body, url).toMatchObject({ code: 404, type: "NOT_FOUND" });
+			expect(body, url).toMatchObject({ code: 404, type: "ROUTE_NOT_FOUND" });
 		}
 	});
 
 	test("a missing asset is a 404, not index.html", async () => {
-		for (const url of ["/assets/x.js", "/assets/index-missing.css", "/favicon.ico"]) {
+		for (const url of ["/assets/x.js", "/assets/index-missing.css", "/favicon.ico", "/assets/no-extension"]) {
 			const res = await get(url);
 			expect(res.status, url).toBe(404);
 			expect(res.headers.get("content-type") ?? "", url).not.toMatch(/text\/html/);

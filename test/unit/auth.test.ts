@@ -1,21 +1,30 @@
 import { generateKeyPairSync } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { describe, expect, it } from "vitest";
-import { emailProblem, hashPassword, normalizeEmail, passwordProblem, verifyPassword } from "../../lib/auth/passwords.js";
+import { emailProblem, hashPassword, isCommonPassword, normalizeEmail, passwordProblem, passwordTooLong, verifyPassword } from "../../lib/auth/passwords.js";
 import { AccessTokenVerifier, generateSigningKeyPem, hashRefreshToken, InvalidTokenError, newRefreshToken, signAccessToken, signingKeyFromPem } from "../../lib/auth/tokens.js";
 import { loadConfig } from "../../lib/config.js";
-import { lockedFor, mergePreferences, DEFAULT_PREFERENCES, throttleAfterFailure } from "../../lib/domain/users.js";
+import { failureLocks, lockedFor, lockHasExpired, mayCheckCredentials, mergePreferences, DEFAULT_PREFERENCES } from "../../lib/domain/users.js";
 
 describe("password rules", () => {
 	it("takes 10 to 72 bytes, counted in UTF-8", () => {
 		expect(passwordProblem("123456789")).toMatch(/at least 10/);
-		expect(passwordProblem("1234567890")).toBeNull();
+		expect(passwordProblem("4815-tiger-2342")).toBeNull();
 		expect(passwordProblem("a".repeat(72))).toBeNull();
 		expect(passwordProblem("a".repeat(73))).toMatch(/at most 72/);
 		expect(passwordProblem("é".repeat(36))).toBeNull(); // 72 bytes
 		expect(passwordProblem("é".repeat(37))).toMatch(/at most 72/); // 74 bytes, 37 characters
 		expect(passwordProblem(" ".repeat(12))).toMatch(/blank/);
 		expect(passwordProblem(undefined)).toMatch(/string/);
+	});
+	it("refuses the most common passwords, in any case (NIST SP 800-63B)", () => {
+		for (const common of ["1234567890", "qwertyuiop", "Password123", "BASKETBALL"]) expect(passwordProblem(common), common).toMatch(/most commonly used/);
+		expect(isCommonPassword("correct-horse-battery")).toBe(false);
+	});
+	it("knows a password longer than bcrypt reads can never be right", () => {
+		expect(passwordTooLong("a".repeat(72))).toBe(false);
+		expect(passwordTooLong("a".repeat(73))).toBe(true);
+		expect(passwordTooLong("é".repeat(37))).toBe(true);
 	});
 	it("hashes with bcrypt and verifies", async () => {
 		const hash = await hashPassword("correct-horse", 4);
@@ -45,19 +54,35 @@ describe("access tokens", () => {
 	const settings = { issuer: "iss-x", audience: "aud-y", accessTtlSeconds: 900 };
 	const verifier = () => new AccessTokenVerifier(async () => ({ keys: [key.publicJwk] }), settings);
 
-	it("signs RS256 with kid, sub, roles, typ, iss, aud and a 15-minute exp", async () => {
+	it("signs RS256 with typ at+jwt, kid, sub, roles, sid, iss, aud and a 15-minute exp", async () => {
 		const token = signAccessToken(key, settings, "user-1", ["customer"], "sess-1");
 		const decoded = jwt.decode(token, { complete: true })!;
-		expect(decoded.header).toMatchObject({ alg: "RS256", kid: key.kid });
+		expect(decoded.header).toMatchObject({ alg: "RS256", typ: "at+jwt", kid: key.kid });
 		const claims = await verifier().verify(token);
-		expect(claims).toMatchObject({ sub: "user-1", roles: ["customer"], typ: "access", iss: "iss-x", aud: "aud-y", sid: "sess-1" });
+		expect(claims).toMatchObject({ sub: "user-1", roles: ["customer"], iss: "iss-x", aud: "aud-y", sid: "sess-1" });
 		expect(claims.exp - claims.iat).toBe(900);
 	});
 
 	it("rejects a token signed by another key with the same kid", async () => {
 		const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-		const forged = jwt.sign({ roles: ["admin"], typ: "access" }, privateKey, { algorithm: "RS256", keyid: key.kid, subject: "x", issuer: "iss-x", audience: "aud-y", expiresIn: 60 });
+		const forged = jwt.sign({ roles: ["admin"], sid: "s" }, privateKey, { algorithm: "RS256", keyid: key.kid, header: { alg: "RS256", typ: "at+jwt" }, subject: "x", issuer: "iss-x", audience: "aud-y", expiresIn: 60 });
 		await expect(verifier().verify(forged)).rejects.toBeInstanceOf(InvalidTokenError);
+	});
+
+	/** A token signed with the real key, but not quite an access token. */
+	const signed = (payload: object, header: object, opts: jwt.SignOptions = {}) => jwt.sign(payload, key.privateKeyPem, { algorithm: "RS256", keyid: key.kid, header: { alg: "RS256", ...header }, issuer: "iss-x", audience: "aud-y", ...opts });
+
+	it("rejects a JWT whose typ is not at+jwt (an ID token, a plain JWT), whatever it carries", async () => {
+		const claims = { roles: ["admin"], sid: "s", sub: "u" };
+		await expect(verifier().verify(signed(claims, { typ: "JWT" }, { expiresIn: 60 }))).rejects.toThrow(/Not an access token/);
+		await expect(verifier().verify(signed(claims, {}, { expiresIn: 60 }))).rejects.toThrow(/Not an access token/);
+		expect(await verifier().verify(signed(claims, { typ: "application/at+JWT" }, { expiresIn: 60 }))).toMatchObject({ sub: "u" });
+	});
+
+	it("rejects a token with a crit header, without an expiry, or without a session", async () => {
+		await expect(verifier().verify(signed({ roles: [], sid: "s", sub: "u" }, { typ: "at+jwt", crit: ["exp"] }, { expiresIn: 60 }))).rejects.toThrow(/critical/);
+		await expect(verifier().verify(signed({ roles: [], sid: "s", sub: "u" }, { typ: "at+jwt" }))).rejects.toThrow(/no expiry/);
+		await expect(verifier().verify(signed({ roles: [], sub: "u" }, { typ: "at+jwt" }, { expiresIn: 60 }))).rejects.toThrow(/session/);
 	});
 
 	it("refetches the JWKS once for an unknown kid, then refuses", async () => {
@@ -101,18 +126,23 @@ describe("access tokens", () => {
 	});
 });
 
-describe("login throttling", () => {
-	it("locks after the fifth consecutive failure for the lock time", () => {
-		let state = { failures: 0, lockedUntil: 0 };
+describe("credential throttling", () => {
+	it("checks at most the first five attempts of a burst, and the fifth failure locks for the lock time", () => {
+		const decisions = Array.from({ length: 8 }, (_, i) => ({ attempts: i + 1, lockedUntil: 0 })).map(counted => mayCheckCredentials(counted, 5));
+		expect(decisions).toEqual([true, true, true, true, true, false, false, false]);
+		expect([1, 2, 3, 4].map(attempts => failureLocks({ attempts, lockedUntil: 0 }, 5))).toEqual([false, false, false, false]);
+		expect(failureLocks({ attempts: 5, lockedUntil: 0 }, 5)).toBe(true);
+	});
+	it("reports the lock in whole seconds, and its end", () => {
 		const now = 1_000_000;
-		for (let i = 0; i < 4; i++) {
-			state = throttleAfterFailure(state, now, 5, 60);
-			expect(lockedFor(state, now)).toBe(0);
-		}
-		state = throttleAfterFailure(state, now, 5, 60);
-		expect(lockedFor(state, now)).toBe(60);
-		expect(lockedFor(state, now + 59_500)).toBe(1);
-		expect(lockedFor(state, now + 60_000)).toBe(0);
+		const locked = { attempts: 5, lockedUntil: now + 60_000 };
+		expect(lockedFor(locked, now)).toBe(60);
+		expect(lockedFor(locked, now + 59_500)).toBe(1);
+		expect(lockedFor(locked, now + 60_000)).toBe(0);
+		expect(lockHasExpired(locked, now + 59_999)).toBe(false);
+		expect(lockHasExpired(locked, now + 60_000)).toBe(true);
+		expect(lockHasExpired({ attempts: 3, lockedUntil: 0 }, now)).toBe(false);
+		expect(lockedFor(null, now)).toBe(0);
 	});
 });
 

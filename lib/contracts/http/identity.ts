@@ -1,0 +1,47 @@
+/** Request shapes of the identity routes (users service). See lib/contracts/params.ts. */
+import { ROLES } from "../../auth/access.js";
+import { pageParams } from "../../paging.js";
+import { idRule } from "../ids.js";
+import { patchOf, text, type ParamsSchema } from "../params.js";
+
+/** Printable ASCII only, one @, a dot in the domain: what the shop can send mail to. */
+export const EMAIL_PATTERN = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$/;
+
+const email = { type: "string", max: 254, pattern: EMAIL_PATTERN, messages: { stringPattern: "The email address is not valid." } } as const;
+/**
+ * A new password: 10 to 72 bytes of UTF-8 and not one of the most common passwords, checked by
+ * the users service (lib/auth/passwords.ts). In characters that is 3 to 72 (a character is 1 to 4 bytes).
+ */
+const newPassword = { type: "string", min: 3, max: 72, description: "10 to 72 bytes of UTF-8, not blank, not one of the most common passwords" } as const;
+/** A password being checked: anything longer than bcrypt reads can never be right. */
+const givenPassword = { type: "string", min: 1, max: 72, description: "At most 72 bytes of UTF-8" } as const;
+const refreshToken = { type: "string", min: 10, max: 200 } as const;
+const name = text(100);
+const preferences = {
+	type: "object",
+	strict: true,
+	props: {
+		language: { type: "string", optional: true, pattern: /^[a-z]{2}(-[A-Z]{2})?$/, messages: { stringPattern: "The '{field}' field must be a language tag such as 'en' or 'es-ES'." } },
+		currency: { type: "string", optional: true, pattern: /^[A-Z]{3}$/, messages: { stringPattern: "The '{field}' field must be an ISO 4217 code such as 'EUR'." } },
+		notifications: { type: "object", optional: true, strict: true, props: { email: { type: "boolean", optional: true }, inApp: { type: "boolean", optional: true } } },
+	},
+} as const;
+
+export const IDENTITY = {
+	"users.register": { $$strict: true, email, password: newPassword, name },
+	"users.login": { $$strict: true, email: { type: "string", min: 1, max: 320 }, password: givenPassword },
+	"users.refresh": { $$strict: true, refreshToken },
+	"users.logout": { $$strict: true, refreshToken },
+	"users.jwks": {},
+	"users.me": {},
+	"users.updateMe": { $$strict: true, ...patchOf({ name, preferences }) },
+	"users.changePassword": { $$strict: true, currentPassword: givenPassword, newPassword },
+	"users.list": { ...pageParams, q: { type: "string", optional: true, min: 1, max: 100, description: "Part of the email address" }, role: { type: "enum", values: ROLES, optional: true } },
+	"users.get": { id: idRule },
+	"users.update": {
+		$$strict: true,
+		id: idRule,
+		...patchOf({ name, roles: { type: "array", min: 1, unique: true, items: { type: "enum", values: ROLES } }, active: { type: "boolean" } }),
+	},
+	"users.remove": { id: idRule },
+} as const satisfies Record<string, ParamsSchema>;

@@ -1,0 +1,8 @@
+/** Every routed action's request shape, by action name: the gateway's OpenAPI document reads them here. */
+import type { ParamsSchema } from "../params.js";
+import { CATALOG } from "./catalog.js";
+import { IDENTITY } from "./identity.js";
+import { ORDERS } from "./orders.js";
+import { SUPPORT } from "./support.js";
+
+export const REQUESTS: Readonly<Record<string, ParamsSchema>> = { ...IDENTITY, ...CATALOG, ...ORDERS, ...SUPPORT };

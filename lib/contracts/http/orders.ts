@@ -1,0 +1,60 @@
+/** Request shapes of the cart and order routes (orders service). See lib/contracts/params.ts. */
+import { pageParams } from "../../paging.js";
+import { countryRule } from "../countries.js";
+import { idRule } from "../ids.js";
+import { text, type ParamsOf, type ParamsSchema } from "../params.js";
+
+export const MAX_QUANTITY = 99;
+export const MAX_CART_LINES = 50;
+export const ORDER_STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled", "refunded"] as const;
+
+/** The Idempotency-Key header: 1 to 255 printable ASCII characters. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[!-~]{1,255}$/;
+
+const quantity = { type: "number", integer: true, min: 1, max: MAX_QUANTITY } as const;
+
+export const shippingAddressRule = {
+	type: "object",
+	strict: true,
+	props: {
+		name: text(100),
+		line1: text(200),
+		line2: { type: "string", max: 200, optional: true },
+		city: text(100),
+		region: { type: "string", max: 100, optional: true },
+		postalCode: { type: "string", pattern: /^[A-Za-z0-9][A-Za-z0-9 -]{0,19}$/, messages: { stringPattern: "The '{field}' field must be 1 to 20 letters, digits, spaces or '-'." } },
+		country: countryRule,
+	},
+} as const;
+
+/** The card as typed: 12 to 19 digits, single spaces or dashes between them allowed. The Luhn check and the expiry are the orders service's. */
+export const CARD_NUMBER_PATTERN = /^[0-9](?:[ -]?[0-9]){11,18}$/;
+
+export const paymentRule = {
+	type: "object",
+	strict: true,
+	props: {
+		method: { type: "enum", values: ["card"] },
+		cardNumber: { type: "string", pattern: CARD_NUMBER_PATTERN, messages: { stringPattern: "The card number must have 12 to 19 digits." }, description: "Test cards: 4242424242424242 approved, 4000000000000002 declined" },
+		expMonth: { type: "number", integer: true, min: 1, max: 12 },
+		expYear: { type: "number", integer: true, min: 2000, max: 2100 },
+		cvc: { type: "string", pattern: /^[0-9]{3,4}$/, messages: { stringPattern: "The security code must have 3 or 4 digits." } },
+	},
+} as const;
+
+export const ORDERS = {
+	"orders.getCart": {},
+	"orders.addCartItem": { $$strict: true, productId: idRule, quantity },
+	"orders.updateCartItem": { $$strict: true, productId: idRule, quantity },
+	"orders.removeCartItem": { productId: idRule },
+	"orders.clearCart": {},
+	"orders.checkout": { $$strict: true, shippingAddress: shippingAddressRule, payment: paymentRule },
+	"orders.list": { ...pageParams, all: { type: "boolean", convert: true, optional: true, description: "Admins: everyone's orders" }, status: { type: "enum", values: ORDER_STATUSES, optional: true } },
+	"orders.get": { id: idRule },
+	"orders.cancel": { $$strict: true, id: idRule },
+	"orders.ship": { $$strict: true, id: idRule },
+	"orders.deliver": { $$strict: true, id: idRule },
+} as const satisfies Record<string, ParamsSchema>;
+
+export type ShippingAddress = ParamsOf<typeof shippingAddressRule.props>;
+export type CheckoutBody = ParamsOf<(typeof ORDERS)["orders.checkout"]>;

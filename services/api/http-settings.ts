@@ -1,0 +1,165 @@
+/**
+ * moleculer-web settings of the gateway, built from the config of the broker being made (tests
+ * run several brokers in one process):
+ *
+ *   /api/v1/*                the contract's routes (lib/http/routes.ts), in two groups:
+ *     credentials            /auth/* and POST /me/password, at AUTH_RATE_LIMIT_PER_MINUTE per client
+ *     everything else        at RATE_LIMIT_PER_MINUTE per client
+ *   /api/health, /ready, /openapi.json, /asyncapi.json   operations, never rate-limited
+ *
+ * Every response carries `X-Content-Type-Options: nosniff`; credential and profile responses
+ * `Cache-Control: no-store` (tokens must not sit in any cache); errors are JSON in the
+ * contract's shape (lib/http/errors.ts) with `Retry-After` on 429 and 503.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { randomUUID } from "node:crypto";
+import type { Context } from "moleculer";
+import type { ShopConfig } from "../../lib/config.js";
+import { API_PREFIX, ROUTES, aliasesOf, routesFor } from "../../lib/http/routes.js";
+import { toClientError } from "../../lib/http/errors.js";
+import { SharedWindowStore } from "../../lib/http/rate-limit.js";
+import { isId } from "../../lib/contracts/ids.js";
+import { notFound } from "../../lib/errors.js";
+import type { Role, ShopMeta } from "../../lib/auth/access.js";
+
+export type GatewayRequest = IncomingMessage & {
+	$action?: { name: string; auth?: "public" | "required"; roles?: Role[] };
+	$ctx?: Context<unknown, ShopMeta>;
+	$route?: { rateLimit?: { store?: { resetTime?: number } } };
+	$alias?: { keys?: { name: string }[] };
+	$params?: Record<string, unknown>;
+	originalUrl?: string;
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Path parameters that are ids: anything not in the id format names nothing (404). */
+const PATH_IDS = new Set(["id", "productId", "itemId", "variantId"]);
+const statusByAction = new Map(ROUTES.map(r => [r.action, r.status]));
+/** Routes that take credentials, by the path moleculer-web mounts them under (one route per path: it keys routes by path). */
+const CREDENTIAL_BASES = ["/auth", "/me/password"];
+const credentialBaseOf = (path: string) => CREDENTIAL_BASES.find(base => path === base || path.startsWith(`${base}/`));
+const NO_STORE_PREFIXES = [`${API_PREFIX}/auth/`, `${API_PREFIX}/me`];
+
+/** Headers every response gets, set before anything else runs (the server's first `request` listener). */
+export function baseHeaders(req: IncomingMessage, res: ServerResponse): void {
+	res.setHeader("X-Content-Type-Options", "nosniff");
+	const url = req.url ?? "";
+	if (NO_STORE_PREFIXES.some(p => url.startsWith(p))) res.setHeader("Cache-Control", "no-store");
+}
+
+/** The client a rate limit counts against: the TCP peer, or with TRUST_PROXY the address our proxy saw. */
+export function clientKey(cfg: ShopConfig, req: IncomingMessage): string {
+	if (cfg.trustProxy) {
+		const forwarded = String(req.headers["x-forwarded-for"] ?? "")
+			.split(",")
+			.map(s => s.trim())
+			.filter(Boolean);
+		const last = forwarded[forwarded.length - 1];
+		if (last) return last;
+	}
+	return req.socket.remoteAddress ?? "unknown";
+}
+
+function onAfterCall(ctx: Context<unknown, ShopMeta>, _route: unknown, req: GatewayRequest, _res: ServerResponse, data: unknown) {
+	const status = req.$action ? statusByAction.get(req.$action.name) : undefined;
+	if (status && !ctx.meta.$statusCode) ctx.meta.$statusCode = status;
+	if (ctx.meta.$statusCode === 204) return null;
+	if (ctx.meta.$statusCode === 201) {
+		const id = (data as { id?: string } | null)?.id ?? (data as { user?: { id?: string } } | null)?.user?.id;
+		(ctx.meta as Record<string, unknown>).$location = id ? `${(req.originalUrl ?? req.url ?? "").split("?")[0]}/${id}` : (req.originalUrl ?? req.url);
+	}
+	return data;
+}
+
+type Logger = { error(...a: unknown[]): void; warn(...a: unknown[]): void };
+
+function onError(this: { logger: Logger }, req: GatewayRequest, res: ServerResponse, err: unknown) {
+	const body = toClientError(err);
+	if (body.code === 503) this.logger.warn(`Request ${req.method} ${req.url} (request ${req.$ctx?.requestID}): dependency unavailable: ${(err as Error)?.message}`);
+	else if (body.code >= 500) this.logger.error(`Request ${req.method} ${req.url} failed (request ${req.$ctx?.requestID}):`, err);
+	if (body.code === 429) {
+		const fromError = (body.data as { retryAfter?: number } | undefined)?.retryAfter;
+		const reset = req.$route?.rateLimit?.store?.resetTime;
+		const seconds = fromError ?? (reset ? Math.max(1, Math.ceil((reset - Date.now()) / 1000)) : 60);
+		res.setHeader("Retry-After", String(seconds));
+	}
+	if (body.code === 503 && !res.hasHeader("Retry-After")) res.setHeader("Retry-After", "2");
+	const requestId = req.$ctx?.requestID;
+	if (requestId && !res.headersSent) res.setHeader("X-Request-ID", requestId);
+	if (res.headersSent) return res.end();
+	res.setHeader("Content-Type", "application/json; charset=utf-8");
+	res.writeHead(body.code);
+	res.end(JSON.stringify(body));
+}
+
+type Next = (err?: unknown) => void;
+/** Route middleware in front of every API call (moleculer-web calls it with the gateway service as `this`): 503 until ready. */
+function readinessGate(this: { gateway: { gate(req: IncomingMessage, res: ServerResponse, next: Next): void } }, req: IncomingMessage, res: ServerResponse, next: Next) {
+	this.gateway.gate(req, res, next);
+}
+
+export function gatewaySettings(cfg: ShopConfig) {
+	const rateLimit = (perMinute: number, store?: SharedWindowStore) => ({ window: 60_000, limit: perMinute, headers: true, key: (req: IncomingMessage) => clientKey(cfg, req), ...(store ? { StoreFactory: store.factory() } : {}) });
+	function onBeforeCall(ctx: Context<unknown, ShopMeta>, _route: unknown, req: GatewayRequest) {
+		// An id in the path that is not in the shop's id format can name nothing.
+		for (const key of req.$alias?.keys ?? []) {
+			if (PATH_IDS.has(key.name) && !isId(req.$params?.[key.name])) throw notFound("Resource");
+		}
+		ctx.meta.requestId = ctx.requestID ?? undefined;
+		ctx.meta.clientIp = clientKey(cfg, req);
+		const key = req.headers["idempotency-key"];
+		if (typeof key === "string") ctx.meta.idempotencyKey = key;
+	}
+	const route = {
+		mappingPolicy: "restrict",
+		autoAliases: false,
+		authentication: true,
+		authorization: true,
+		mergeParams: true,
+		bodyParsers: { json: { limit: "1mb", strict: true }, urlencoded: false },
+		callOptions: { timeout: cfg.requestTimeoutMs, retries: 0 },
+		use: [readinessGate],
+		onBeforeCall,
+		onAfterCall,
+	};
+	const credentialLimit = new SharedWindowStore(60_000);
+	const routed = routesFor(cfg.gatewayServices);
+	const otherRoutes = routed.filter(r => !credentialBaseOf(r.path));
+	const credentialRoutes = CREDENTIAL_BASES.map(base => ({ base, routes: routed.filter(r => credentialBaseOf(r.path) === base) })).filter(g => g.routes.length > 0);
+	return {
+		port: cfg.port,
+		ip: cfg.host,
+		log4XXResponses: false,
+		logRequest: "debug",
+		logResponse: "debug",
+		logRequestParams: null,
+		logResponseData: null,
+		httpServerTimeout: 30_000,
+		cors: cfg.corsOrigins.length
+			? { origin: cfg.corsOrigins, methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], allowedHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"], exposedHeaders: ["X-Request-ID", "Retry-After", "Location"], maxAge: 600 }
+			: undefined,
+		// The request id: X-Request-ID when it is sane, a new UUID otherwise.
+		rootCallOptions(options: { requestID?: string }, req: IncomingMessage) {
+			const given = req.headers["x-request-id"];
+			options.requestID = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+		},
+		routes: [
+			...credentialRoutes.map(({ base, routes }) => ({
+				...route,
+				path: `${API_PREFIX}${base}`,
+				aliases: aliasesOf(routes.map(r => ({ ...r, path: r.path.slice(base.length) || "/" }))),
+				rateLimit: rateLimit(cfg.rateLimit.authPerMinute, credentialLimit),
+			})),
+			{ ...route, path: API_PREFIX, aliases: aliasesOf(otherRoutes), rateLimit: rateLimit(cfg.rateLimit.perMinute) },
+			{
+				...route,
+				path: "/api",
+				authentication: false,
+				authorization: false,
+				use: [],
+				aliases: { "GET /health": "api.health", "GET /ready": "api.ready", "GET /openapi.json": "api.openapi", "GET /asyncapi.json": "api.asyncapi" },
+			},
+		],
+		onError,
+	};
+}
