@@ -5,7 +5,8 @@
  * - Built files come from `web/dist` (Vite). Hashed files under `/assets/` are immutable and
  *   cached for a year; `index.html` is never cached, so a new build is picked up at once.
  * - Client routes (`/products/123`, `/admin/orders`) fall back to `index.html`; `/api/*` never
- *   does (the gateway answers those itself, 404 or 405).
+ *   does (the gateway answers those itself, 404 or 405), nor does a missing file (`/assets/x.js`,
+ *   `/favicon.ico`, anything under `/assets/`).
  * - Every answer carries a Content-Security-Policy without inline scripts.
  */
 import fs from "node:fs";
@@ -55,9 +56,10 @@ export function webAssets(dist = WEB_DIST): WebAssetHandler {
 		if (!fs.existsSync(index)) return next();
 		if (req.method !== "GET" && req.method !== "HEAD") return next();
 		files(req, res, () => {
-			// Not a file: a client route gets the app; a missing asset (a file name with an extension) is a 404.
+			// Not a file: a client route gets the app; a missing asset (a file name with an extension, or
+			// anything under /assets/, which only holds built files) is a 404.
 			const url = (req.url ?? "/").split("?")[0] ?? "/";
-			if (path.extname(url) !== "") return next();
+			if (path.extname(url) !== "" || url.startsWith("/assets/")) return next();
 			securityHeaders(res);
 			res.setHeader("Cache-Control", "no-cache");
 			res.setHeader("Content-Type", "text/html; charset=utf-8");

@@ -72,7 +72,8 @@ export async function ensureWebBuild(timeoutMs = 180_000): Promise<void> {
 	}
 	try {
 		if (!webIsStale()) return;
-		const res = spawnSync("npm", ["run", "--silent", "build", "-w", "web"], { cwd: ROOT, encoding: "utf8", timeout: timeoutMs, env: process.env });
+		// vitest sets NODE_ENV=test, which would make Vite build a development bundle: build as `npm run build -w web` does.
+		const res = spawnSync("npm", ["run", "--silent", "build", "-w", "web"], { cwd: ROOT, encoding: "utf8", timeout: timeoutMs, env: { ...process.env, NODE_ENV: "production" } });
 		if (res.status !== 0) throw new Error(`npm run build -w web failed (${res.status ?? res.signal}):\n${res.stdout}\n${res.stderr}`);
 	} finally {
 		fs.rmSync(lock, { recursive: true, force: true });
@@ -91,11 +92,12 @@ export async function startShopProcess(env: Record<string, string> = {}, readyTi
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-e2e-"));
 	const port = await freePort();
 	const metricsPort = await freePort();
+	const childEnv: Record<string, string | undefined> = { ...process.env };
+	delete childEnv.NODE_ENV; // as `npm start` runs it (vitest sets NODE_ENV=test)
 	const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
 		cwd: ROOT,
 		env: {
-			...process.env,
-			NODE_ENV: "test",
+			...childEnv,
 			HOST: "127.0.0.1",
 			PORT: String(port),
 			METRICS_PORT: String(metricsPort),

@@ -1,5 +1,5 @@
 import type { ComponentChildren, FunctionComponent } from "preact";
-import { useEffect } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { cartCount, isAdmin, isStaff, refreshBadges, signOut, unreadCount } from "./api/account";
 import { session } from "./api/session";
 import { LANGUAGES, language, setLanguage, t, useLanguage, type MessageKey } from "./i18n";
@@ -16,21 +16,47 @@ import { Login, Register } from "./pages/store/auth";
 import { Account } from "./pages/store/account";
 import { Notifications } from "./pages/store/notifications";
 import { NewTicket, TicketList, TicketPage } from "./pages/store/support";
-import { AdminHome } from "./pages/admin/home";
-import { AdminProducts, AdminProductEdit } from "./pages/admin/products";
-import { AdminCategories } from "./pages/admin/categories";
-import { AdminPromotions } from "./pages/admin/promotions";
-import { AdminShipping } from "./pages/admin/shipping";
-import { AdminTax } from "./pages/admin/tax";
-import { AdminOrder, AdminOrders } from "./pages/admin/orders";
-import { AdminTicket, AdminTickets } from "./pages/admin/support";
-import { AdminUser, AdminUsers } from "./pages/admin/users";
 
 type Params = Record<string, string>;
+type PageComponent = FunctionComponent<{ params: Params }>;
+
+/** The back office is its own chunk: customers never download it. */
+const admin = () => import("./pages/admin/index");
+function lazyPage(pick: (m: Awaited<ReturnType<typeof admin>>) => PageComponent): PageComponent {
+	let loaded: PageComponent | null = null;
+	let loading: Promise<void> | null = null;
+	return function LazyPage(props) {
+		const [, setReady] = useState(false);
+		useEffect(() => {
+			if (loaded) return;
+			let live = true;
+			loading ??= admin().then(m => void (loaded = pick(m)));
+			loading.then(() => live && setReady(true));
+			return () => void (live = false);
+		}, []);
+		if (!loaded) return <Loading />;
+		const P = loaded;
+		return <P {...props} />;
+	};
+}
+const AdminHome = lazyPage(m => m.AdminHome);
+const AdminProducts = lazyPage(m => m.AdminProducts);
+const AdminProductEdit = lazyPage(m => m.AdminProductEdit);
+const AdminCategories = lazyPage(m => m.AdminCategories);
+const AdminPromotions = lazyPage(m => m.AdminPromotions);
+const AdminShipping = lazyPage(m => m.AdminShipping);
+const AdminTax = lazyPage(m => m.AdminTax);
+const AdminOrders = lazyPage(m => m.AdminOrders);
+const AdminOrder = lazyPage(m => m.AdminOrder);
+const AdminTickets = lazyPage(m => m.AdminTickets);
+const AdminTicket = lazyPage(m => m.AdminTicket);
+const AdminUsers = lazyPage(m => m.AdminUsers);
+const AdminUser = lazyPage(m => m.AdminUser);
+
 type Access = "anyone" | "signedIn" | "staff" | "admin";
 interface Route {
 	path: string;
-	page: FunctionComponent<{ params: Params }>;
+	page: PageComponent;
 	access: Access;
 }
 
