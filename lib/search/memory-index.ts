@@ -101,7 +101,7 @@ class IndexState {
 	 * hash lookup and a binary search in a small array, and a typo variant whose head no term has
 	 * costs only the hash miss. Edge terms (EDGE + prefix) are not in them.
 	 */
-	private readonly buckets = new Map<string, number[]>();
+	private readonly buckets = new Map<string, Bucket>();
 	/** For each term, the ids of its edge terms (its first 1..EDGE_PREFIX characters), -1 for none. */
 	private edgeIds = new Int32Array(16).fill(-1);
 	private readonly chars = new Set<string>();
@@ -140,6 +140,10 @@ class IndexState {
 	private optMark = new Int32Array(16);
 	private optGroup = new Uint8Array(16);
 	private termTag = new Int32Array(16);
+	/** Scratch of setTerms, by term id. */
+	private buildMark = new Int32Array(16);
+	private buildFlags = new Uint8Array(16);
+	private buildTag = 0;
 	private termWeight = new Float64Array(16);
 	private facetTag = new Int32Array(16);
 	private facetCount = new Int32Array(16);
@@ -157,6 +161,12 @@ class IndexState {
 			for (const l of p.lists) if (l) typedBytes += l.byteLength;
 		}
 		return { products: this.size, slots: this.slotCount, terms: this.terms.length, categories: this.catSlugs.length, optionValues: this.optValues.length, typedBytes };
+	}
+
+	/** Give back the room left for growth (after a rebuild: most of it will not be used). */
+	trim(): void {
+		for (const p of [this.postings, this.catPostings, this.optPostings]) p.trim();
+		for (const r of [this.termRuns, this.catRuns, this.variantRuns, this.optRuns]) r.trim(this.slotCount);
 	}
 
 	// -------------------------------------------------------------------------------------------
@@ -245,33 +255,50 @@ class IndexState {
 	}
 
 	private setTerms(slot: number, name: string[], description: string[], sku: string[], options: string[]): void {
-		const flags = new Map<string, number>();
+		// Flags are gathered by term id in scratch arrays (no Map per product: this runs a million
+		// times in a rebuild); `ids` keeps first-seen order, so the same text gives the same run.
+		if (this.buildTag > 0x3fffffff) {
+			this.buildMark.fill(0);
+			this.buildTag = 0;
+		}
+		const tag = ++this.buildTag;
+		const ids: number[] = [];
+		const touch = (id: number): void => {
+			if (this.buildMark[id] === tag) return;
+			this.buildMark[id] = tag;
+			this.buildFlags[id] = 0;
+			ids.push(id);
+		};
+		const term = (t: string): number => {
+			const id = this.intern(t);
+			if (id >= this.buildMark.length) {
+				this.buildMark = grownInt32(this.buildMark, this.terms.length);
+				this.buildFlags = grownUint8(this.buildFlags, this.terms.length);
+			}
+			touch(id);
+			return id;
+		};
 		for (const t of name) {
-			const f = flags.get(t) ?? 0;
-			flags.set(t, (f & NAME_TF) === NAME_TF ? f : f + 1);
+			const id = term(t);
+			if ((this.buildFlags[id]! & NAME_TF) !== NAME_TF) this.buildFlags[id]!++;
 		}
 		for (const t of description) {
-			const f = flags.get(t) ?? 0;
-			flags.set(t, ((f >> DESC_SHIFT) & 7) === 7 ? f : f + (1 << DESC_SHIFT));
+			const id = term(t);
+			if (((this.buildFlags[id]! >> DESC_SHIFT) & 7) !== 7) this.buildFlags[id]! += 1 << DESC_SHIFT;
 		}
-		for (const t of sku) flags.set(t, (flags.get(t) ?? 0) | IN_SKU);
-		for (const t of options) flags.set(t, (flags.get(t) ?? 0) | IN_OPTIONS);
-		const ids: number[] = [];
-		const fl: number[] = [];
-		const edges = new Map<number, number>();
-		for (const [t, f] of flags) {
-			const id = this.intern(t);
-			ids.push(id);
-			fl.push(f);
+		for (const t of sku) this.buildFlags[term(t)]! |= IN_SKU;
+		for (const t of options) this.buildFlags[term(t)]! |= IN_OPTIONS;
+		const words = ids.length;
+		for (let i = 0; i < words; i++) {
+			const id = ids[i]!;
 			for (let k = 0; k < EDGE_PREFIX; k++) {
 				const e = this.edgeIds[id * EDGE_PREFIX + k]!;
-				if (e >= 0) edges.set(e, (edges.get(e) ?? 0) | f);
+				if (e < 0) continue;
+				touch(e);
+				this.buildFlags[e]! |= this.buildFlags[id]!;
 			}
 		}
-		for (const [e, f] of edges) {
-			ids.push(e);
-			fl.push(f);
-		}
+		const fl = ids.map(id => this.buildFlags[id]!);
 		// Unchanged text (a price or stock change, the usual event): leave the postings alone.
 		const runs = this.termRuns;
 		const off = runs.off[slot]!;
@@ -281,8 +308,19 @@ class IndexState {
 			for (let i = 0; i < len && same; i++) same = runs.data[off + i] === ids[i] && runs.aux[off + i] === fl[i];
 			if (same) return;
 		}
-		this.unpost(this.postings, runs, slot);
-		for (let i = 0; i < ids.length; i++) this.postings.add(ids[i]!, slot, fl[i]!);
+		// Changed text: touch only the postings that changed. Most of a product's terms (and nearly
+		// all its edge terms, whose lists are the longest) survive an edit, and a posting taken out
+		// of or put into the middle of a long list costs a copy of the rest of it.
+		const aux = runs.aux!;
+		for (let i = off; i < off + len; i++) {
+			const id = runs.data[i]!;
+			if (this.buildMark[id] !== tag) this.postings.remove(id, slot);
+			else {
+				if (aux[i] !== this.buildFlags[id]) this.postings.add(id, slot, this.buildFlags[id]!); // in place
+				this.buildMark[id] = -tag; // already posted
+			}
+		}
+		for (let i = 0; i < ids.length; i++) if (this.buildMark[ids[i]!] === tag) this.postings.add(ids[i]!, slot, fl[i]!);
 		runs.set(slot, ids, fl, this.slotCount);
 	}
 
@@ -299,8 +337,9 @@ class IndexState {
 		if (t.length >= BUCKET) {
 			const key = t.slice(0, BUCKET);
 			let bucket = this.buckets.get(key);
-			if (bucket === undefined) this.buckets.set(key, (bucket = []));
-			insertSorted(bucket, id, this.terms);
+			if (bucket === undefined) this.buckets.set(key, (bucket = { sorted: [], recent: [] }));
+			bucket.recent.push(id);
+			if (bucket.recent.length > 32 + (bucket.sorted.length >> 4)) mergeBucket(bucket, this.terms);
 		}
 		let newChar = false;
 		for (const c of t) {
@@ -491,9 +530,11 @@ class IndexState {
 
 	/** The terms starting with `prefix` (at least BUCKET characters long). */
 	private prefixRange(prefix: string, each: (id: number) => void): void {
-		const list = this.buckets.get(prefix.slice(0, BUCKET));
-		if (list === undefined) return;
+		const bucket = this.buckets.get(prefix.slice(0, BUCKET));
+		if (bucket === undefined) return;
 		const terms = this.terms;
+		for (const id of bucket.recent) if (terms[id]!.startsWith(prefix)) each(id);
+		const list = bucket.sorted;
 		let lo = 0;
 		if (prefix.length > BUCKET) {
 			let hi = list.length;
@@ -876,16 +917,29 @@ function nameKeyOf(folded: string): number {
 	return key;
 }
 
-function insertSorted(list: number[], id: number, terms: readonly string[]): void {
-	const t = terms[id]!;
-	let lo = 0;
-	let hi = list.length;
-	while (lo < hi) {
-		const mid = (lo + hi) >>> 1;
-		if (terms[list[mid]!]! < t) lo = mid + 1;
-		else hi = mid;
-	}
-	list.splice(lo, 0, id);
+/**
+ * A bucket of the dictionary: term ids in term order, plus the ones added since the last merge
+ * (unsorted, at most 1/16 of the sorted part), so that adding a term is not a copy of the bucket
+ * (a brand's SKUs can put a million terms behind one three-letter head).
+ */
+interface Bucket {
+	sorted: number[];
+	recent: number[];
+}
+
+function mergeBucket(bucket: Bucket, terms: readonly string[]): void {
+	const byTerm = (x: number, y: number): number => (terms[x]! < terms[y]! ? -1 : 1);
+	const b = bucket.recent.sort(byTerm);
+	const a = bucket.sorted;
+	const out = new Array<number>(a.length + b.length);
+	let i = 0;
+	let j = 0;
+	let k = 0;
+	while (i < a.length && j < b.length) out[k++] = terms[a[i]!]! < terms[b[j]!]! ? a[i++]! : b[j++]!;
+	while (i < a.length) out[k++] = a[i++]!;
+	while (j < b.length) out[k++] = b[j++]!;
+	bucket.sorted = out;
+	bucket.recent = [];
 }
 
 /**
@@ -970,6 +1024,7 @@ export class MemorySearchIndex implements SearchIndex {
 				if (op.kind === "upsert") next.upsert(op.product);
 				else next.remove(op.id);
 			}
+			next.trim();
 			this.state = next;
 		} finally {
 			this.pending = null;
@@ -980,6 +1035,7 @@ export class MemorySearchIndex implements SearchIndex {
 	replaceAllSync(products: Iterable<SearchableProduct>): void {
 		const next = new IndexState();
 		for (const p of products) next.upsert(p);
+		next.trim();
 		this.state = next;
 	}
 

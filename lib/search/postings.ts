@@ -55,6 +55,15 @@ export class PostingLists {
 		while (this.lists.length < keys) this.lists.push(undefined);
 	}
 
+	/** Lists cut to their length (a later add grows one again). */
+	trim(): void {
+		const { lists, lens } = this;
+		for (let k = 0; k < lists.length; k++) {
+			const list = lists[k];
+			if (list !== undefined && list.length > lens[k]! + 2) lists[k] = list.slice(0, Math.max(lens[k]!, 2));
+		}
+	}
+
 	df(key: number): number {
 		return this.lens[key] ?? 0;
 	}
@@ -64,7 +73,7 @@ export class PostingLists {
 		const len = this.lens[key]!;
 		let list = this.lists[key];
 		if (list === undefined) {
-			if (len === 0) {
+			if (len === 0 || this.solo[key]! >>> FLAG_BITS === slot) {
 				this.solo[key] = packed;
 				this.lens[key] = 1;
 				return;
@@ -155,6 +164,15 @@ export class RunStore {
 	clear(slot: number): void {
 		this.waste += this.len[slot]!;
 		this.len[slot] = 0;
+	}
+
+	/** Compact and cut the shared array to what is held. */
+	trim(slots: number): void {
+		if (this.waste > 0) this.compact(slots);
+		if (this.data.length > this.used + 1024) {
+			this.data = this.data.slice(0, this.used + 1024);
+			if (this.aux) this.aux = this.aux.slice(0, this.used + 1024);
+		}
 	}
 
 	/** Values held (holes not counted). */
