@@ -46,6 +46,8 @@ export interface ShopConfig {
 	/** MongoDB database of a service: `<dbPrefix><service>` (default `shop_users`, ...). */
 	dbPrefix: string;
 	kafkaBrokers: string[];
+	/** Partitions, replication factor and min.insync.replicas of the topics the shop creates (KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS). */
+	kafkaTopics: { partitions: number; replicationFactor: number; minInsyncReplicas?: number };
 	services: string[];
 	/** The services a gateway routes to (API_SERVICES; empty: all of them). Its routes and its readiness cover only these. */
 	gatewayServices: string[];
@@ -68,6 +70,8 @@ export interface ShopConfig {
 	requestTimeoutMs: number;
 	reservationTtlSeconds: number;
 	outboxPollMs: number;
+	/** A node with more outbox documents waiting than this is not ready (OUTBOX_BACKLOG_MAX). */
+	outboxBacklogMax: number;
 	tracingExporter: string;
 	zipkinUrl?: string;
 }
@@ -81,6 +85,12 @@ export function loadConfig(): ShopConfig {
 		mongoUrl: optional("MONGO_URL"),
 		dbPrefix: dbPrefix(str("DB_PREFIX", "shop_")),
 		kafkaBrokers: list("KAFKA_BROKERS"),
+		kafkaTopics: {
+			partitions: int("KAFKA_PARTITIONS", 6),
+			// -1: the broker's default.
+			replicationFactor: process.env.KAFKA_REPLICATION_FACTOR ? int("KAFKA_REPLICATION_FACTOR", 1) : -1,
+			minInsyncReplicas: process.env.KAFKA_MIN_INSYNC_REPLICAS ? int("KAFKA_MIN_INSYNC_REPLICAS", 1) : undefined,
+		},
 		services: list("SERVICES"),
 		gatewayServices: list("API_SERVICES"),
 		port: int("PORT", 3000),
@@ -114,6 +124,7 @@ export function loadConfig(): ShopConfig {
 		requestTimeoutMs: int("REQUEST_TIMEOUT_MS", 10_000),
 		reservationTtlSeconds: int("RESERVATION_TTL_SECONDS", 15 * 60),
 		outboxPollMs: int("OUTBOX_POLL_MS", 1000),
+		outboxBacklogMax: int("OUTBOX_BACKLOG_MAX", 1000),
 		tracingExporter: str("TRACING_EXPORTER", "none"),
 		zipkinUrl: optional("ZIPKIN_URL"),
 	};

@@ -65,6 +65,7 @@ function strictRule(rule: unknown): unknown {
 export function strictSchema(schema: Rule): Rule {
 	const out: Rule = {};
 	for (const [key, rule] of Object.entries(schema)) {
+		if (key === "$$allOf") continue; // for the document only (lib/contracts/params.ts)
 		out[key] = key.startsWith("$$") ? rule : strictRule(rule);
 	}
 	return out;

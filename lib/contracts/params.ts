@@ -74,8 +74,14 @@ export interface RecordRule extends RuleBase {
 }
 export type Rule = StringRule | NumberRule | BooleanRule | EnumRule | EqualRule | ArrayRule | ObjectRule | RecordRule;
 
-/** The params of one action: `$$strict` refuses unknown fields (422 naming them). */
-export type ParamsSchema = { readonly $$strict?: true } & { readonly [field: string]: Rule | true | undefined };
+/**
+ * The params of one action: `$$strict` refuses unknown fields (422 naming them). `$$allOf` states
+ * rules across fields (JSON Schema `if`/`then`, `oneOf`) for the document; the handler enforces
+ * them (a unit test holds the two together), since fastest-validator has no such rules.
+ */
+export type ParamsSchema = { readonly $$strict?: true; readonly $$allOf?: readonly Readonly<Record<string, unknown>>[] } & {
+	readonly [field: string]: Rule | true | undefined | readonly Readonly<Record<string, unknown>>[];
+};
 
 type Base<R> = R extends { type: "string" }
 	? string

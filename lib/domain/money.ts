@@ -18,21 +18,7 @@ export const DEFAULT_CURRENCY = "EUR";
 /** Upper bound of a single price; keeps line totals and order totals far inside the safe range. */
 export const MAX_UNIT_PRICE: MinorUnits = 1_000_000_000;
 
-// Active ISO 4217 codes (funds and precious-metal codes left out: nobody prices a product in them).
-const ISO_4217 = new Set(
-	(
-		"AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD " +
-		"CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF " +
-		"GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP " +
-		"LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB " +
-		"PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL " +
-		"THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWG"
-	).split(" "),
-);
-
-export function isCurrencyCode(code: unknown): code is string {
-	return typeof code === "string" && ISO_4217.has(code);
-}
+export { isCurrencyCode } from "../contracts/currencies.js";
 
 /** A non-negative safe integer: the only thing an amount may be. */
 export function isMinorUnits(value: unknown): value is MinorUnits {

@@ -28,6 +28,9 @@ async function createTransport(broker: ServiceBroker, logger: Logger): Promise<E
 			topicPrefix: prefix,
 			onDeadLetter: (group, type) => recordDeadLetter(broker, { group, type }),
 			onConsumerLag: (group, topic, partition, lag) => setConsumerLag(broker, group, topic, partition, lag),
+			partitions: config.kafkaTopics.partitions,
+			replicationFactor: config.kafkaTopics.replicationFactor,
+			...(config.kafkaTopics.minInsyncReplicas !== undefined ? { minInsyncReplicas: config.kafkaTopics.minInsyncReplicas } : {}),
 		});
 	}
 	return new InProcessTransport(undefined, dead => {

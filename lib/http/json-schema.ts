@@ -70,7 +70,7 @@ function objectSchema(props: Readonly<Record<string, Rule>>): JsonSchema {
 }
 
 function fieldsOf(params: ParamsSchema): [string, Rule][] {
-	return Object.entries(params).filter((e): e is [string, Rule] => !e[0].startsWith("$$") && typeof e[1] === "object");
+	return Object.entries(params).filter((e): e is [string, Rule] => !e[0].startsWith("$$") && typeof e[1] === "object" && !Array.isArray(e[1]));
 }
 
 export interface OpenApiParameter {
@@ -104,5 +104,6 @@ export function requestOf(params: ParamsSchema, method: string, pathParams: read
 	for (const name of pathParams) if (!parameters.some(p => p.name === name)) throw new Error(`Path parameter '${name}' has no rule in the action's params`);
 	if (method === "GET" || method === "DELETE") return { parameters };
 	const schema = objectSchema(bodyProps);
+	if (params.$$allOf) schema.allOf = params.$$allOf;
 	return { parameters, body: { required: Array.isArray(schema.required) && schema.required.length > 0, schema } };
 }

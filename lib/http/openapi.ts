@@ -23,6 +23,49 @@ const ERROR_RESPONSES: Record<string, string> = {
 	"503": "A dependency is unavailable, or the gateway is not ready yet; see Retry-After",
 };
 
+type Link = { operationId: string; parameters?: Record<string, string>; requestBody?: Record<string, unknown> };
+const byId = (expr: string) => ({ id: expr });
+/**
+ * OpenAPI links: where an id an answer carries can be used next. Clients (and the stateful phase
+ * of schemathesis, which follows them) learn from these how the resources hang together.
+ */
+const LINKS: Record<string, Record<string, Link>> = {
+	"products.create": {
+		GetProduct: { operationId: "products_get", parameters: byId("$response.body#/id") },
+		UpdateProduct: { operationId: "products_update", parameters: byId("$response.body#/id") },
+		AdjustInventory: { operationId: "products_adjustInventory", parameters: byId("$response.body#/id") },
+		DeleteProduct: { operationId: "products_remove", parameters: byId("$response.body#/id") },
+		AddToCart: { operationId: "orders_addCartItem", requestBody: { productId: "$response.body#/id", quantity: 1 } },
+		ChangeCartLine: { operationId: "orders_updateCartItem", parameters: { productId: "$response.body#/id" } },
+		RemoveCartLine: { operationId: "orders_removeCartItem", parameters: { productId: "$response.body#/id" } },
+	},
+	"products.createCategory": {
+		UpdateCategory: { operationId: "products_updateCategory", parameters: byId("$response.body#/id") },
+		DeleteCategory: { operationId: "products_removeCategory", parameters: byId("$response.body#/id") },
+	},
+	"orders.checkout": {
+		GetOrder: { operationId: "orders_get", parameters: byId("$response.body#/id") },
+		CancelOrder: { operationId: "orders_cancel", parameters: byId("$response.body#/id") },
+		ShipOrder: { operationId: "orders_ship", parameters: byId("$response.body#/id") },
+		DeliverOrder: { operationId: "orders_deliver", parameters: byId("$response.body#/id") },
+	},
+	"orders.list": { GetOrder: { operationId: "orders_get", parameters: byId("$response.body#/rows/0/id") } },
+	"tickets.create": {
+		GetTicket: { operationId: "tickets_get", parameters: byId("$response.body#/id") },
+		UpdateTicket: { operationId: "tickets_update", parameters: byId("$response.body#/id") },
+		ReplyToTicket: { operationId: "tickets_reply", parameters: byId("$response.body#/id") },
+		ApproveReturn: { operationId: "tickets_approveReturn", parameters: byId("$response.body#/id") },
+		RejectReturn: { operationId: "tickets_rejectReturn", parameters: byId("$response.body#/id") },
+	},
+	"tickets.list": { GetTicket: { operationId: "tickets_get", parameters: byId("$response.body#/rows/0/id") } },
+	"users.register": {
+		GetUser: { operationId: "users_get", parameters: byId("$response.body#/user/id") },
+		UpdateUser: { operationId: "users_update", parameters: byId("$response.body#/user/id") },
+		DeleteUser: { operationId: "users_remove", parameters: byId("$response.body#/user/id") },
+	},
+	"notifications.list": { MarkRead: { operationId: "notifications_markRead", parameters: byId("$response.body#/rows/0/id") } },
+};
+
 /** Actions that take (and honour) an Idempotency-Key header, and whether it is required. */
 const IDEMPOTENT_POSTS: Record<string, boolean> = { "orders.checkout": true };
 
@@ -50,7 +93,10 @@ export function buildOpenApi(): Record<string, unknown> {
 			description: `Who: ${r.access}.`,
 			parameters: [...parameters, ...headers],
 			responses: {
-				[String(r.status)]: r.status === 204 ? { description: "Done" } : { description: "OK", content: { "application/json": { schema: response ? { $ref: `#/components/schemas/${response}` } : {} } } },
+				[String(r.status)]: {
+					...(r.status === 204 ? { description: "Done" } : { description: "OK", content: { "application/json": { schema: response ? { $ref: `#/components/schemas/${response}` } : {} } } }),
+					...(LINKS[r.action] ? { links: LINKS[r.action] } : {}),
+				},
 				...Object.fromEntries(Object.entries(ERROR_RESPONSES).map(([code, description]) => [code, { description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } }])),
 			},
 		};

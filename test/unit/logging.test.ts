@@ -8,7 +8,8 @@ import { captureLogs, formatLine, loggerOptions, normalizeArgs, type LogCapture 
 import { ObservabilityMiddleware } from "../../lib/observability/middleware.js";
 import { REDACTED, sanitize, scrubText } from "../../lib/observability/redact.js";
 import { consumerContextOptions, producerTrace, tracingOptions, zipkinTraceId } from "../../lib/observability/tracing.js";
-import { backlogCheck, outboxBacklogMax } from "../../lib/observability/outbox.js";
+import { backlogCheck } from "../../lib/observability/outbox.js";
+import { loadConfig, reloadConfig } from "../../lib/config.js";
 import type { EventEnvelope } from "../../lib/events/catalog.js";
 
 const JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEiLCJyb2xlcyI6WyJjdXN0b21lciJdfQ.c2lnbmF0dXJlLXBhcnQtb2YtdGhlLXRva2Vu";
@@ -122,14 +123,16 @@ describe("tracing helpers", () => {
 describe("outbox backlog readiness", () => {
 	afterEach(() => {
 		delete process.env.OUTBOX_BACKLOG_MAX;
+		reloadConfig();
 	});
 	it("is ready up to OUTBOX_BACKLOG_MAX waiting documents, not beyond", () => {
-		expect(outboxBacklogMax()).toBe(1000);
+		expect(loadConfig().outboxBacklogMax).toBe(1000);
 		process.env.OUTBOX_BACKLOG_MAX = "2";
+		reloadConfig();
 		expect(backlogCheck(2).ok).toBe(true);
 		expect(backlogCheck(3)).toEqual({ ok: false, detail: expect.stringContaining("OUTBOX_BACKLOG_MAX=2") });
 		process.env.OUTBOX_BACKLOG_MAX = "-1";
-		expect(() => outboxBacklogMax()).toThrow(/non-negative integer/);
+		expect(() => loadConfig()).toThrow(/non-negative integer/);
 	});
 });
 

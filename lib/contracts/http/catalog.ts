@@ -2,6 +2,7 @@
 import { MAX_UNIT_PRICE } from "../../domain/money.js";
 import { pageParams } from "../../paging.js";
 import { idRule } from "../ids.js";
+import { currencyRule } from "../currencies.js";
 import { optional, patchOf, text, type ParamsSchema } from "../params.js";
 
 export const SKU_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -12,7 +13,7 @@ export const PRODUCT_SORTS = ["relevance", "price", "-price", "name", "-createdA
 
 const sku = { type: "string", pattern: SKU_PATTERN, messages: { stringPattern: "The '{field}' field must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit." } } as const;
 const slug = { type: "string", min: 1, max: 64, pattern: SLUG_PATTERN, messages: { stringPattern: "The '{field}' field must be lowercase words joined by '-'." } } as const;
-const currency = { type: "string", pattern: /^[A-Z]{3}$/, messages: { stringPattern: "The '{field}' field must be an ISO 4217 code such as 'EUR'." } } as const;
+const currency = currencyRule;
 const price = { type: "number", integer: true, min: 0, max: MAX_UNIT_PRICE, description: "Integer minor units (cents)" } as const;
 const stock = { type: "number", integer: true, min: 0, max: MAX_STOCK } as const;
 const productFields = {
@@ -53,6 +54,8 @@ export const CATALOG = {
 		id: idRule,
 		delta: { type: "number", integer: true, min: -MAX_STOCK, max: MAX_STOCK, optional: true, description: "Units to add (negative: remove); give this or `stock`" },
 		stock: { ...stock, optional: true, description: "Units on hand; give this or `delta`" },
+		// Exactly one of the two (the products service refuses both and neither).
+		$$allOf: [{ oneOf: [{ required: ["delta"] }, { required: ["stock"] }] }],
 	},
 	"products.categoryTree": {},
 	"products.createCategory": { $$strict: true, slug, name: categoryName, parentId },

@@ -2,6 +2,7 @@
 import { ROLES } from "../../auth/access.js";
 import { pageParams } from "../../paging.js";
 import { idRule } from "../ids.js";
+import { currencyRule } from "../currencies.js";
 import { patchOf, text, type ParamsSchema } from "../params.js";
 
 /** Printable ASCII only, one @, a dot in the domain: what the shop can send mail to. */
@@ -22,7 +23,7 @@ const preferences = {
 	strict: true,
 	props: {
 		language: { type: "string", optional: true, pattern: /^[a-z]{2}(-[A-Z]{2})?$/, messages: { stringPattern: "The '{field}' field must be a language tag such as 'en' or 'es-ES'." } },
-		currency: { type: "string", optional: true, pattern: /^[A-Z]{3}$/, messages: { stringPattern: "The '{field}' field must be an ISO 4217 code such as 'EUR'." } },
+		currency: { ...currencyRule, optional: true },
 		notifications: { type: "object", optional: true, strict: true, props: { email: { type: "boolean", optional: true }, inApp: { type: "boolean", optional: true } } },
 	},
 } as const;

@@ -27,6 +27,11 @@ export const SUPPORT = {
 		orderId: { ...idRule, optional: true },
 		items: { type: "array", optional: true, min: 1, max: 100, items: returnItem, description: "For a return: what of the order goes back" },
 		rating: { type: "number", integer: true, min: 1, max: 5, optional: true, description: "For feedback" },
+		// A return names its order and items, and only a return has items; only feedback (and all feedback) has a rating (lib/domain/tickets.ts newTicketProblems).
+		$$allOf: [
+			{ if: { properties: { type: { const: "return" } } }, then: { required: ["orderId", "items"] }, else: { not: { required: ["items"] } } },
+			{ if: { properties: { type: { const: "feedback" } } }, then: { required: ["rating"] }, else: { not: { required: ["rating"] } } },
+		],
 	},
 	"tickets.list": {
 		...pageParams,
