@@ -42,6 +42,8 @@ const KIND_EXACT = 1;
 const KIND_TYPO = 0.5;
 const KIND_PREFIX_TYPO = 0.35;
 const KIND_SHORT_PREFIX = 0.5;
+/** Relevance key: each query word found in the name is worth more than any score. */
+const NAME_TIER = 1e6;
 
 /**
  * Prefixes up to this long get a posting list of their own, under EDGE + prefix: a query ending
@@ -88,6 +90,7 @@ class IndexState {
 	private created = new Float64Array(16);
 	/** The first 6 characters of the folded name as a number: most name comparisons end here. */
 	private nameKey = new Float64Array(16);
+	private priceBucketOf = new Uint8Array(16);
 	private nameLen = new Uint8Array(16);
 	private descLen = new Uint16Array(16);
 	private nameLenSum = 0;
@@ -145,8 +148,6 @@ class IndexState {
 	private buildFlags = new Uint8Array(16);
 	private buildTag = 0;
 	private termWeight = new Float64Array(16);
-	private facetTag = new Int32Array(16);
-	private facetCount = new Int32Array(16);
 
 	get size(): number {
 		return this.slotOf.size;
@@ -187,6 +188,7 @@ class IndexState {
 		this.foldNames[slot] = folded;
 		this.nameKey[slot] = nameKeyOf(folded);
 		this.price[slot] = p.price;
+		this.priceBucketOf[slot] = priceBucket(p.price);
 		this.available[slot] = p.available;
 		const created = Date.parse(p.createdAt);
 		this.created[slot] = Number.isNaN(created) ? 0 : created;
@@ -229,6 +231,7 @@ class IndexState {
 			this.available = grownFloat64(this.available, n);
 			this.created = grownFloat64(this.created, n);
 			this.nameKey = grownFloat64(this.nameKey, n);
+			this.priceBucketOf = grownUint8(this.priceBucketOf, n);
 			this.nameLen = grownUint8(this.nameLen, n);
 			this.descLen = grownUint16(this.descLen, n);
 			this.wordTag = grownInt32(this.wordTag, n);
@@ -436,7 +439,7 @@ class IndexState {
 		this.ensureScratch();
 		// Tags only grow; long before they overflow, start again from a clean slate.
 		if (this.tag > 0x3fffffff) {
-			for (const a of [this.wordTag, this.seen, this.catMark, this.optMark, this.facetTag, this.termTag]) a.fill(0);
+			for (const a of [this.wordTag, this.seen, this.catMark, this.optMark, this.termTag]) a.fill(0);
 			this.tag = 1;
 		}
 		const words = queryWords(query.q);
@@ -465,9 +468,6 @@ class IndexState {
 		this.optGroup = grownUint8(this.optGroup, this.optValues.length);
 		this.termTag = grownInt32(this.termTag, this.terms.length);
 		this.termWeight = grownFloat64(this.termWeight, this.terms.length);
-		const facetKeys = Math.max(this.catSlugs.length, this.optValues.length);
-		this.facetTag = grownInt32(this.facetTag, facetKeys);
-		this.facetCount = grownInt32(this.facetCount, facetKeys);
 	}
 
 	/** A new range of tags for this query: every tag written before is below it. */
@@ -644,6 +644,11 @@ class IndexState {
 			count = kept;
 			if (count === 0) break;
 		}
+		// One number to sort by: words found in the name first, then the score (far below NAME_TIER).
+		for (let i = 0; i < count; i++) {
+			const slot = list[i]!;
+			score[slot] = nameHits[slot]! * NAME_TIER + Math.min(score[slot]!, NAME_TIER - 1);
+		}
 		return { list, count };
 	}
 
@@ -674,7 +679,7 @@ class IndexState {
 			}
 			groups = [...byName.values()];
 			if (groups.some(g => g.length === 0)) return null;
-			if (groups.length > 8) throw new RangeError("at most 8 option names in one search");
+			if (groups.length > 31) throw new RangeError("at most 31 option names in one search");
 			groups.forEach((g, i) => {
 				for (const id of g) {
 					this.optMark[id] = tag;
@@ -787,20 +792,18 @@ class IndexState {
 		const limit = Math.max(0, Math.floor(q.limit));
 		if (offset >= count || limit === 0) return [];
 		const k = Math.min(count, offset + limit);
-		const cmp = this.comparator(q.sort, scored);
-		let top: Int32Array;
-		if (k * 4 >= count) {
-			top = list.slice(0, count).sort(cmp);
-		} else {
-			top = selectTop(list, count, k, cmp);
-		}
+		const order = this.order(q.sort, scored);
+		const top = k * 4 >= count ? list.slice(0, count).sort(order.cmp) : selectTop(list, count, k, order);
 		const ids: string[] = [];
 		for (let i = offset; i < k; i++) ids.push(this.ids[top[i]!]!);
 		return ids;
 	}
 
-	/** Order of two slots under a sort; id breaks every tie, so pages never overlap or skip. */
-	private comparator(sort: SearchQuery["sort"], scored: boolean): (a: number, b: number) => number {
+	/**
+	 * The order of a sort: a numeric key first (`key[a] * sign` ascending), then `cmp` for the
+	 * whole order with id breaking every tie, so pages never overlap or skip.
+	 */
+	private order(sort: SearchQuery["sort"], scored: boolean): Order {
 		const { ids, foldNames, nameKey } = this;
 		const byId = (a: number, b: number): number => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0);
 		const byName = (a: number, b: number): number => {
@@ -811,29 +814,26 @@ class IndexState {
 			const nb = foldNames[b]!;
 			return na < nb ? -1 : na > nb ? 1 : byId(a, b);
 		};
-		const byNumber = (key: Float64Array, sign: number) => (a: number, b: number): number => {
-			const d = (key[a]! - key[b]!) * sign;
-			return d !== 0 ? d : byId(a, b);
-		};
+		const byNumber = (key: Float64Array, sign: number, tie: (a: number, b: number) => number): Order => ({
+			key,
+			sign,
+			cmp: (a, b) => {
+				const d = (key[a]! - key[b]!) * sign;
+				return d !== 0 ? d : tie(a, b);
+			},
+		});
 		switch (sort) {
 			case "price":
-				return byNumber(this.price, 1);
+				return byNumber(this.price, 1, byId);
 			case "-price":
-				return byNumber(this.price, -1);
+				return byNumber(this.price, -1, byId);
 			case "-createdAt":
-				return byNumber(this.created, -1);
+				return byNumber(this.created, -1, byId);
 			case "name":
-				return byName;
-			case "relevance": {
-				if (!scored) return byName;
-				const { nameHits, score } = this;
-				return (a, b) => {
-					const h = nameHits[b]! - nameHits[a]!;
-					if (h !== 0) return h;
-					const d = score[b]! - score[a]!;
-					return d !== 0 ? d : byName(a, b);
-				};
-			}
+				return byNumber(nameKey, 1, byName);
+			case "relevance":
+				// matchWords left nameHits x NAME_TIER + score in `score`: the tier first, then the score.
+				return scored ? byNumber(this.score, -1, byName) : byNumber(nameKey, 1, byName);
 		}
 	}
 
@@ -841,53 +841,34 @@ class IndexState {
 	// Facets
 
 	private facets(list: Int32Array, count: number): SearchFacets {
-		const tag = this.nextTags(0);
-		const { facetTag, facetCount, catRuns, optRuns, price, available } = this;
-		const prices = new Array<number>(PRICE_BUCKETS.length).fill(0);
-		const catsTouched: number[] = [];
-		const optsTouched: number[] = [];
-		let inStock = 0;
+		// Dense counters: categories and option values number in the hundreds or thousands.
+		const catCount = new Int32Array(this.catSlugs.length);
+		const optCount = new Int32Array(this.optValues.length);
+		const prices = new Int32Array(PRICE_BUCKETS.length);
+		const { catRuns, optRuns, priceBucketOf, available } = this;
 		const cats = catRuns.data;
 		const opts = optRuns.data;
-		// Categories and option values have separate id spaces: count options after categories.
+		let inStock = 0;
 		for (let i = 0; i < count; i++) {
 			const s = list[i]!;
-			prices[priceBucket(price[s]!)]!++;
+			prices[priceBucketOf[s]!]!++;
 			if (available[s]! > 0) inStock++;
-			const off = catRuns.off[s]!;
-			const end = off + catRuns.len[s]!;
-			for (let k = off; k < end; k++) {
-				const c = cats[k]!;
-				if (facetTag[c] !== tag) {
-					facetTag[c] = tag;
-					facetCount[c] = 0;
-					catsTouched.push(c);
-				}
-				facetCount[c]!++;
-			}
+			let off = catRuns.off[s]!;
+			let end = off + catRuns.len[s]!;
+			for (let k = off; k < end; k++) catCount[cats[k]!]!++;
+			off = optRuns.off[s]!;
+			end = off + optRuns.len[s]!;
+			for (let k = off; k < end; k++) optCount[opts[k]!]!++;
 		}
-		const categories = catsTouched
-			.map(c => ({ slug: this.catSlugs[c]!, count: facetCount[c]! }))
-			.sort((a, b) => b.count - a.count || (a.slug < b.slug ? -1 : 1));
-		const optTag = this.nextTags(0);
-		for (let i = 0; i < count; i++) {
-			const s = list[i]!;
-			const off = optRuns.off[s]!;
-			const end = off + optRuns.len[s]!;
-			for (let k = off; k < end; k++) {
-				const o = opts[k]!;
-				if (facetTag[o] !== optTag) {
-					facetTag[o] = optTag;
-					facetCount[o] = 0;
-					optsTouched.push(o);
-				}
-				facetCount[o]!++;
-			}
-		}
+		const categories: SearchFacets["categories"] = [];
+		for (let c = 0; c < catCount.length; c++) if (catCount[c]! > 0) categories.push({ slug: this.catSlugs[c]!, count: catCount[c]! });
+		categories.sort((a, b) => b.count - a.count || (a.slug < b.slug ? -1 : 1));
+		const values: number[] = [];
+		for (let o = 0; o < optCount.length; o++) if (optCount[o]! > 0) values.push(o);
 		const options: SearchFacets["options"] = {};
-		for (const o of optsTouched.sort((a, b) => facetCount[b]! - facetCount[a]! || cmpStr(this.optValues[a]!, this.optValues[b]!))) {
+		for (const o of values.sort((a, b) => optCount[b]! - optCount[a]! || cmpStr(this.optValues[a]!, this.optValues[b]!))) {
 			const name = this.optNames[this.optValueName[o]!]!;
-			(options[name] ??= []).push({ value: this.optValues[o]!, count: facetCount[o]! });
+			(options[name] ??= []).push({ value: this.optValues[o]!, count: optCount[o]! });
 		}
 		return { categories, options, price: priceFacet(prices), inStock };
 	}
@@ -946,7 +927,14 @@ function mergeBucket(bucket: Bucket, terms: readonly string[]): void {
  * The first k of list[0..count) under cmp, in order: a max-heap of the k best seen so far, whose
  * root (the worst of them) most candidates fail to beat with one comparison.
  */
-function selectTop(list: Int32Array, count: number, k: number, cmp: (a: number, b: number) => number): Int32Array {
+interface Order {
+	key: Float64Array;
+	sign: number;
+	cmp: (a: number, b: number) => number;
+}
+
+function selectTop(list: Int32Array, count: number, k: number, order: Order): Int32Array {
+	const { key, sign, cmp } = order;
 	const heap = new Int32Array(k);
 	let size = 0;
 	const siftUp = (i: number): void => {
@@ -976,7 +964,10 @@ function selectTop(list: Int32Array, count: number, k: number, cmp: (a: number, 
 		if (size < k) {
 			heap[size] = s;
 			siftUp(size++);
-		} else if (cmp(s, heap[0]!) < 0) {
+		} else {
+			// Most candidates lose to the root on the key alone, without a call.
+			const d = (key[s]! - key[heap[0]!]!) * sign;
+			if (d > 0 || (d === 0 && cmp(s, heap[0]!) >= 0)) continue;
 			heap[0] = s;
 			siftDown(0);
 		}
