@@ -193,6 +193,61 @@ describe.skipIf(skip)("web shop in a browser", () => {
 		expect(tp.errors).toEqual([]);
 	});
 
+	test("with the server's variants, promotions and shipping methods: a customer picks a variant, applies a code, chooses shipping and pays", async ctx => {
+		if (!(features.variants && features.promotions && features.shipping)) {
+			console.warn("SKIPPED the variant/promotion/shipping flow: this server does not serve those additions yet (additions.test.ts covers the UI meanwhile)");
+			ctx.skip();
+			return;
+		}
+		const admin = await loginApi(shop.baseUrl, ADMIN_EMAIL, ADMIN_PASSWORD);
+		const call = (method: string, url: string, body?: unknown) => apiCall(shop.baseUrl, method, url, body, admin.token, method === "POST" ? { "idempotency-key": randomUUID() } : {});
+		const word = `Tee${Date.now().toString(36)}`;
+		const product = await call("POST", "/products", { sku: `TEE-${word}`.toUpperCase(), name: `${word} Trail Tee`, description: "A light running shirt.", price: 2500, currency: "EUR", categories: ["outdoor"], options: [{ name: "size", values: ["S", "M"] }, { name: "colour", values: ["red", "blue"] }] });
+		expect(product.status, JSON.stringify(product.body)).toBe(201);
+		for (const [size, colour, stock] of [["S", "red", 3], ["M", "blue", 4]] as const) {
+			const v = await call("POST", `/products/${product.body.id}/variants`, { sku: `TEE-${word}-${size}-${colour}`.toUpperCase(), options: { size, colour }, price: size === "M" ? 2700 : 2500, stock });
+			expect(v.status, JSON.stringify(v.body)).toBe(201);
+		}
+		const code = `SAVE${Date.now().toString(36)}`.toUpperCase();
+		expect((await call("POST", "/promotions", { code, type: "percent", value: 10 })).status).toBe(201);
+		expect((await call("POST", "/shipping-methods", { name: `Courier ${word}`, countries: ["*"], price: 490, currency: "EUR", minDays: 1, maxDays: 3 })).status).toBe(201);
+		if (features.taxRates) expect((await apiCall(shop.baseUrl, "PUT", "/tax-rates/DE", { rate: 1900 }, admin.token)).status).toBe(200);
+
+		const tp = await open("variants-promotion-shipping");
+		const { page } = tp;
+		await registerInUi(page, "Val");
+		await page.goto("/search");
+		await page.getByLabel("Search products").pressSequentially(word.toLowerCase(), { delay: 20 });
+		await page.getByRole("link", { name: `${word} Trail Tee` }).click();
+		await heading(page, `${word} Trail Tee`);
+		await page.getByRole("group", { name: "size" }).waitFor();
+		await page.getByRole("radio", { name: "M", exact: true }).check({ force: true });
+		await expect.poll(() => page.getByRole("radio", { name: "blue" }).isChecked()).toBe(true);
+		await expect.poll(() => page.locator(".product-price-big").textContent()).toBe("€27.00");
+		await expectAccessible(page, "product with variants (server)");
+		await page.getByRole("button", { name: "Add to cart" }).click();
+		await page.getByText("Added to your cart.").waitFor();
+		await page.getByRole("link", { name: "View cart" }).click();
+		await heading(page, "Your cart");
+		await page.getByText("size: M, colour: blue").waitFor();
+		await page.getByLabel("Deliver to").selectOption("DE");
+		await page.getByRole("radio", { name: new RegExp(`Courier ${word}`) }).check();
+		await page.getByLabel("Promotion code").fill(code.toLowerCase());
+		await page.getByRole("button", { name: "Apply" }).click();
+		await page.getByText(new RegExp(`^Code ${code} applied\\.$`, "i")).waitFor();
+		await page.locator(".cart-summary .totals").getByText(/^Discount/).waitFor();
+		await expectAccessible(page, "cart with a code (server)");
+		await page.getByRole("link", { name: "Check out" }).click();
+		await fillCheckout(page, "4242424242424242");
+		await page.getByRole("button", { name: "Place order" }).click();
+		await page.locator(".order-status").getByText("Paid", { exact: true }).waitFor({ timeout: 20_000 });
+		await page.locator(".order-detail .totals").getByText(/^Discount/).waitFor();
+		await page.locator(".order-detail .totals").getByText(new RegExp(`Shipping \\(Courier ${word}\\)`)).waitFor();
+		await expectAccessible(page, "order with a code (server)");
+		expectNoTokensInUrls(tp);
+		expect(tp.errors).toEqual([]);
+	});
+
 	test("on a phone (390×844): a declined card shows why the order was cancelled", async () => {
 		const tp = await open("phone-declined", { viewport: { width: 390, height: 844 }, isMobile: true });
 		const { page } = tp;

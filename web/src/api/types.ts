@@ -152,6 +152,14 @@ export type TicketType = "inquiry" | "return" | "complaint" | "feedback";
 export type TicketStatus = "open" | "pending" | "resolved" | "closed";
 export type Priority = "low" | "normal" | "high" | "urgent";
 
+export interface TicketMessage {
+	id: string;
+	authorId: string;
+	authorRole: Role;
+	body: string;
+	at: string;
+}
+
 export interface Ticket {
 	id: string;
 	userId: string;
@@ -163,7 +171,10 @@ export interface Ticket {
 	orderId: string | null;
 	items: { productId: string; quantity: number; variantId?: string | null; itemId?: string }[] | null;
 	rating: number | null;
-	messages: { id: string; authorId: string; authorRole: Role; body: string; at: string }[];
+	messages: TicketMessage[];
+	/** A bounded thread: GET /tickets/:id answers its newest page; `olderMessages` pages back (`?before=`). */
+	messagesTotal?: number;
+	olderMessages?: string | null;
 	return: { status: "requested" | "approved" | "rejected"; reason?: string | null } | null;
 	createdAt: string;
 	updatedAt: string;

@@ -232,6 +232,7 @@ export const en = {
 	"ticket.stars": "{count} of 5",
 	"ticket.notFound": "Ticket not found",
 	"ticket.closedHint": "This ticket is closed.",
+	"ticket.olderMessages": "Show earlier messages ({shown} of {total} shown)",
 	"ticket.thread": "Conversation",
 	"ticket.you": "You",
 	"ticket.reply": "Your reply",

@@ -234,6 +234,7 @@ export const es: Record<keyof typeof en, string> = {
 	"ticket.stars": "{count} de 5",
 	"ticket.notFound": "Consulta no encontrada",
 	"ticket.closedHint": "Esta consulta está cerrada.",
+	"ticket.olderMessages": "Ver mensajes anteriores ({shown} de {total})",
 	"ticket.thread": "Conversación",
 	"ticket.you": "Tú",
 	"ticket.reply": "Tu respuesta",

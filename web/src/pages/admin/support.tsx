@@ -86,7 +86,7 @@ export function AdminTicket(props: { params: Record<string, string> }) {
 			</p>
 			<div class="ticket-layout">
 				<div>
-					<TicketSummary ticket={tk} staff canReadOrder={admin} orderHref={oid => (admin ? `/admin/orders/${encodeURIComponent(oid)}` : `#`)} />
+					<TicketSummary ticket={tk} staff canReadOrder={admin} orderHref={oid => (admin ? `/admin/orders/${encodeURIComponent(oid)}` : null)} />
 					<Thread ticket={tk} />
 					<ReplyForm ticket={tk} onReplied={() => ticket.reload()} />
 				</div>

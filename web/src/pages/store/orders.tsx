@@ -80,6 +80,7 @@ export function OrderPage(props: { params: Record<string, string> }) {
 	// Follow a pending order until it is paid or cancelled, without a reload: 0.5 s, then longer (at most 5 s).
 	usePolling(
 		async () => {
+			if (document.visibilityState === "hidden") return true; // a hidden tab keeps its turn without asking
 			const next = await get<Order>(`/orders/${encodeURIComponent(id)}`);
 			order.set(next);
 			return next.status === "pending";

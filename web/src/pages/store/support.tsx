@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { get, post } from "../../api/client";
 import { session } from "../../api/session";
-import type { Order, OrderItem, Page as ListPage, Ticket, TicketType } from "../../api/types";
+import type { Order, OrderItem, Page as ListPage, Ticket, TicketMessage, TicketType } from "../../api/types";
 import { Empty, ErrorAlert, Field, Loading, Money, Notice, Page, Pagination, Select, StatusBadge, TextArea } from "../../components/ui";
 import { formatDate, t, tDynamic, type MessageKey } from "../../i18n";
 import { useLoad, usePolling, useSubmit } from "../../lib/hooks";
@@ -216,7 +216,7 @@ export function TicketPage(props: { params: Record<string, string> }) {
 	);
 }
 
-export function TicketSummary(props: { ticket: Ticket; orderHref(id: string): string; staff?: boolean; canReadOrder?: boolean }) {
+export function TicketSummary(props: { ticket: Ticket; orderHref(id: string): string | null; staff?: boolean; canReadOrder?: boolean }) {
 	const tk = props.ticket;
 	// The returned items' names come from the order (when this user may read it).
 	const order = useLoad(
@@ -245,7 +245,7 @@ export function TicketSummary(props: { ticket: Ticket; orderHref(id: string): st
 					<div>
 						<dt>{t("ticket.order")}</dt>
 						<dd>
-							<a href={props.orderHref(tk.order.id)}>{shortId(tk.order.id)}</a> · <StatusBadge status={tk.order.status} /> · <Money amount={tk.order.total} currency={tk.order.currency} />
+							{props.orderHref(tk.order.id) ? <a href={props.orderHref(tk.order.id)!}>{shortId(tk.order.id)}</a> : shortId(tk.order.id)} · <StatusBadge status={tk.order.status} /> · <Money amount={tk.order.total} currency={tk.order.currency} />
 						</dd>
 					</div>
 				) : null}
@@ -283,11 +283,30 @@ export function TicketSummary(props: { ticket: Ticket; orderHref(id: string): st
 
 export function Thread(props: { ticket: Ticket }) {
 	const me = useStore(session).user;
+	const tk = props.ticket;
+	// Earlier pages of a long thread, loaded on demand (GET /tickets/:id?before=<cursor>); the newest page comes with the ticket.
+	const [older, setOlder] = useState<{ messages: TicketMessage[]; cursor: string | null } | null>(null);
+	const cursor = older ? older.cursor : (tk.olderMessages ?? null);
+	const loadOlder = useSubmit(async () => {
+		if (!cursor) return;
+		const page = await get<Ticket>(`/tickets/${encodeURIComponent(tk.id)}`, { before: cursor });
+		setOlder(o => ({ messages: [...page.messages, ...(o?.messages ?? [])], cursor: page.olderMessages ?? null }));
+	});
+	const seen = new Set<string>();
+	const messages = [...(older?.messages ?? []), ...tk.messages].filter(m => (seen.has(m.id) ? false : (seen.add(m.id), true)));
 	return (
 		<section aria-labelledby="tk-thread">
 			<h2 id="tk-thread">{t("ticket.thread")}</h2>
+			{cursor ? (
+				<p>
+					<button type="button" class="button-secondary" disabled={loadOlder.busy} onClick={() => void loadOlder.run()}>
+						{t("ticket.olderMessages", { shown: messages.length, total: tk.messagesTotal ?? messages.length })}
+					</button>
+				</p>
+			) : null}
+			<ErrorAlert error={loadOlder.error} />
 			<ol class="thread" aria-live="polite">
-				{props.ticket.messages.map(m => (
+				{messages.map(m => (
 					<li key={m.id} class={m.authorRole === "customer" ? "message message-customer" : "message message-staff"}>
 						<p class="message-meta">
 							<strong>{m.authorId === me?.id ? t("ticket.you") : t(`role.${m.authorRole}` as MessageKey)}</strong> · {formatDate(m.at)}
