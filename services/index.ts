@@ -8,7 +8,7 @@ import { brokerOptions } from "../moleculer.config.js";
 import ApiService from "./api/api.service.js";
 import UsersService from "./users/users.service.js";
 import ProductsService from "./products.service.js";
-import OrdersService from "./orders.service.js";
+import OrdersService from "./orders/orders.service.js";
 import TicketsService from "./tickets.service.js";
 import NotificationsService from "./notifications.service.js";
 

@@ -21,7 +21,7 @@ import { offsetOf, pageParams, paged } from "../lib/paging.js";
 import { DuplicateKeyError, type Collection, type Query } from "../lib/store.js";
 import type { EventEnvelope, EventPayloads, EventType, ItemQuantity } from "../lib/events/catalog.js";
 import { isCurrencyCode, MAX_UNIT_PRICE } from "../lib/domain/money.js";
-import { mergeQuantities } from "../lib/domain/orders.js";
+import { mergeQuantities } from "../lib/domain/items.js";
 import { CATALOG } from "../lib/contracts/http/catalog.js";
 import { isId } from "../lib/contracts/ids.js";
 import {

@@ -9,8 +9,10 @@ import { DEFAULT_CURRENCY, lineTotal, sum, type MinorUnits } from "./money.js";
 import type { OrderItem } from "./orders.js";
 import { cardDigits, last4 } from "../payments/card.js";
 import { isId } from "../contracts/ids.js";
-import type { CheckoutBody, ShippingAddress } from "../contracts/http/orders.js";
+import { IDEMPOTENCY_KEY_PATTERN, type CheckoutBody } from "../contracts/http/orders.js";
+import type { CatalogPrice } from "../contracts/calls.js";
 export { MAX_CART_LINES, MAX_QUANTITY, type CheckoutBody, type ShippingAddress } from "../contracts/http/orders.js";
+export type { CatalogPrice };
 
 /** The field path of a cart line: only ever built from an id in the shop's format (lib/contracts/ids.ts). */
 export function cartLinePath(productId: string): string {
@@ -28,16 +30,6 @@ export interface CartRecord {
 	/** By product id. A map, so adding one product is one atomic `$inc`/`$set` of its entry. */
 	lines: Record<string, CartLine>;
 	updatedAt: string;
-}
-
-/** What the catalog says of a product now (`products.byIds`). */
-export interface CatalogPrice {
-	id: string;
-	sku: string;
-	name: string;
-	price: MinorUnits;
-	currency: string;
-	active: boolean;
 }
 
 export interface CartItemView {
@@ -107,7 +99,6 @@ export function snapshotItems(cart: PricedCart): OrderItem[] {
 	}));
 }
 
-
 function canonical(value: unknown): string {
 	if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
 	if (value && typeof value === "object") {
@@ -134,6 +125,6 @@ export function requestFingerprint(body: CheckoutBody): string {
 /** An Idempotency-Key: 1 to 255 printable ASCII characters. */
 export function idempotencyKeyProblem(key: string | undefined): string | null {
 	if (key === undefined || key === "") return "The Idempotency-Key header is required.";
-	if (!/^[\x21-\x7E]{1,255}$/.test(key)) return "The Idempotency-Key header must be 1 to 255 printable ASCII characters.";
+	if (!IDEMPOTENCY_KEY_PATTERN.test(key)) return "The Idempotency-Key header must be 1 to 255 printable ASCII characters.";
 	return null;
 }

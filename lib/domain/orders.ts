@@ -1,5 +1,6 @@
 /**
- * Orders: the record, what of it leaves the service, and the order state machine.
+ * Orders: the record, what of it leaves the service, and the order state machine with what each
+ * transition changes and which events it emits (the aggregate's rules, as eShop's `Order` has them).
  *
  *   pending ──► paid ──► shipped ──► delivered
  *      │          │         │            │
@@ -9,15 +10,22 @@
  *      ▼
  *   refunded
  *
- * Pure: the orders service loads a record, asks these functions what may happen, and writes
- * the change with a compare-and-set on the status it read.
+ * Pure: each transition function takes the order as read and answers an `OrderChange`: the
+ * status it expects (the compare-and-set condition), the fields it sets, what it appends, and the
+ * events it emits. The orders service writes the change in one conditional update, with the
+ * events in the order's outbox (services/orders/order-store.ts); if the order moved meanwhile,
+ * nothing is written and the service reads it again.
  */
-import type { CancelReason, ItemQuantity } from "../events/catalog.js";
+import type { CancelReason, EventPayloads, EventType, ItemQuantity } from "../events/catalog.js";
+import type { OrderSummary } from "../contracts/calls.js";
+import type { ShippingAddress } from "../contracts/http/orders.js";
+import { ORDER_STATUSES } from "../contracts/http/orders.js";
 import { capAt, lineTotal, sum, type MinorUnits } from "./money.js";
-import { paymentSummary, refundable, type PaymentRecord, type PaymentSummary } from "../payments/payment.js";
-import type { ShippingAddress } from "./checkout.js";
+import { mergeQuantities } from "./items.js";
+import { afterCapture, afterRefund, paymentSummary, refundable, type PaymentRecord, type PaymentSummary } from "../payments/payment.js";
 
-export const ORDER_STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled", "refunded"] as const;
+export { ORDER_STATUSES, mergeQuantities };
+export type { OrderSummary };
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
@@ -32,6 +40,8 @@ const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
 
 /** The statuses an order can be cancelled from: not yet shipped. */
 export const CANCELLABLE: readonly OrderStatus[] = ["pending", "paid"];
+/** The statuses whose payment has been captured and not (all) given back. */
+export const REFUNDABLE: readonly OrderStatus[] = ["paid", "shipped", "delivered", "refunded"];
 
 export interface StatusChange {
 	status: OrderStatus;
@@ -142,17 +152,6 @@ export function publicOrder(o: OrderRecord): PublicOrder {
 	};
 }
 
-/** What the support service sees of an order (`orders.summaryForUser`). */
-export interface OrderSummary {
-	id: string;
-	userId: string;
-	status: OrderStatus;
-	total: MinorUnits;
-	currency: string;
-	createdAt: string;
-	items: { productId: string; sku: string; name: string; quantity: number; unitPrice: MinorUnits }[];
-}
-
 export function orderSummary(o: OrderRecord): OrderSummary {
 	return {
 		id: o._id,
@@ -169,11 +168,176 @@ export function itemQuantities(items: readonly OrderItem[]): ItemQuantity[] {
 	return items.map(i => ({ productId: i.productId, quantity: i.quantity }));
 }
 
-/** Adds up the quantities of repeated product ids, keeping first-seen order. */
-export function mergeQuantities(items: readonly ItemQuantity[]): ItemQuantity[] {
-	const merged = new Map<string, number>();
-	for (const i of items) merged.set(i.productId, (merged.get(i.productId) ?? 0) + i.quantity);
-	return [...merged].map(([productId, quantity]) => ({ productId, quantity }));
+/** The order's total from its lines. */
+export function totals(items: readonly OrderItem[]): { subtotal: MinorUnits; total: MinorUnits } {
+	const subtotal = sum(items.map(i => i.lineTotal));
+	// No shipping fees or taxes in this shop yet: the total is the subtotal.
+	return { subtotal, total: subtotal };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transitions: what each one changes and emits
+
+/** An event an order change emits, before it is put in an envelope. */
+export type OrderEvent = { [K in EventType]: { type: K; payload: EventPayloads[K] } }[EventType];
+
+function event<K extends EventType>(type: K, payload: EventPayloads[K]): OrderEvent {
+	return { type, payload } as OrderEvent;
+}
+
+export interface OrderChange {
+	/** Compare-and-set: the fields (status first of all) the order must still have for the change to apply. */
+	expect: Record<string, unknown>;
+	set: Record<string, unknown>;
+	inc?: Record<string, number>;
+	history?: StatusChange;
+	refund?: OrderRefund;
+	events: OrderEvent[];
+}
+
+function move(order: OrderRecord, to: OrderStatus, at: string, reason?: string): Pick<OrderChange, "expect" | "history"> & { set: Record<string, unknown> } {
+	return { expect: { status: order.status }, set: { status: to, updatedAt: at }, history: transition(order.status, to, at, reason) };
+}
+
+const cancelledEvent = (o: OrderRecord, reason: CancelReason, refunded: boolean) =>
+	event("order.cancelled", { orderId: o._id, userId: o.userId, items: itemQuantities(o.items), reason, refunded, placedAt: o.createdAt });
+
+/** A new order as placed: pending with an authorized payment, or cancelled at once when the card was refused. */
+export function placedOrder(o: Omit<OrderRecord, "status" | "statusHistory" | "cancelReason">, declined: string | null): { order: OrderRecord; events: OrderEvent[] } {
+	const at = o.createdAt;
+	const placed: OrderRecord = { ...o, status: "pending", statusHistory: [{ status: "pending", at }], cancelReason: null };
+	if (declined === null) {
+		return { order: placed, events: [event("order.placed", { orderId: o._id, userId: o.userId, items: itemQuantities(o.items), total: o.total, currency: o.currency })] };
+	}
+	// Refused outright: the order is recorded, cancelled, and never reaches the catalog.
+	const order: OrderRecord = { ...placed, status: "cancelled", cancelReason: "payment_declined", statusHistory: [...placed.statusHistory, transition("pending", "cancelled", at, "payment_declined")] };
+	return { order, events: [event("payment.declined", { orderId: o._id, userId: o.userId, reason: declined }), cancelledEvent(order, "payment_declined", false)] };
+}
+
+/** Stock is held and the card captured: the order is paid. */
+export function paid(order: OrderRecord, capture: { paymentId: string; amount: MinorUnits }, at: string): OrderChange {
+	const p = afterCapture(order.payment, capture.paymentId, capture.amount);
+	const { _id: orderId, userId, currency } = order;
+	const m = move(order, "paid", at);
+	return {
+		...m,
+		set: { ...m.set, "payment.status": p.status, "payment.paymentId": p.paymentId, "payment.captured": p.captured },
+		events: [
+			event("payment.captured", { orderId, userId, paymentId: capture.paymentId, amount: capture.amount, currency, brand: order.payment.brand, last4: order.payment.last4 }),
+			event("order.paid", { orderId, userId, items: itemQuantities(order.items), total: order.total, currency, placedAt: order.createdAt }),
+		],
+	};
+}
+
+/** The provider declined the capture: the order is cancelled. */
+export function paymentDeclined(order: OrderRecord, reason: string, at: string): OrderChange {
+	const m = move(order, "cancelled", at, "payment_declined");
+	return {
+		...m,
+		set: { ...m.set, cancelReason: "payment_declined", "payment.status": "declined" },
+		events: [event("payment.declined", { orderId: order._id, userId: order.userId, reason }), cancelledEvent(order, "payment_declined", false)],
+	};
+}
+
+/**
+ * Cancelled: a pending order's authorization is then voided (`authorizationVoided`); a paid
+ * order's money goes back in full, recorded here as a pending refund the service completes
+ * (`refundRecorded` with the same key).
+ */
+export function cancelled(order: OrderRecord, reason: CancelReason, at: string): OrderChange {
+	const wasPaid = order.status === "paid";
+	const m = move(order, "cancelled", at, reason);
+	const set: Record<string, unknown> = { ...m.set, cancelReason: reason };
+	if (wasPaid) set.pendingRefund = { key: `${order._id}:cancel`, amount: refundable(order.payment), reason } satisfies PendingRefund;
+	return { ...m, set, events: [cancelledEvent(order, reason, wasPaid)] };
+}
+
+export function shipped(order: OrderRecord, at: string): OrderChange {
+	return { ...move(order, "shipped", at), events: [event("order.shipped", { orderId: order._id, userId: order.userId })] };
+}
+
+export function delivered(order: OrderRecord, at: string): OrderChange {
+	return { ...move(order, "delivered", at), events: [event("order.delivered", { orderId: order._id, userId: order.userId })] };
+}
+
+/** A cancelled order's card authorization was let go. */
+export function authorizationVoided(order: OrderRecord, at: string): OrderChange {
+	return { expect: { status: "cancelled", "payment.status": "authorized" }, set: { "payment.status": "voided", updatedAt: at }, events: [] };
+}
+
+/** Why money goes back: the cancel of a paid order, an approved return, or a capture that landed after a cancel. */
+export type RefundCause = { kind: "cancel"; reason: string } | { kind: "return"; returnId: string; items: ItemQuantity[] } | { kind: "late-capture"; paymentId: string; captured: MinorUnits };
+
+export interface RefundPlan {
+	cause: RefundCause;
+	/** The provider's idempotency key: one refund per key, however often the step runs. */
+	key: string;
+	amount: MinorUnits;
+}
+
+/** What a refund of this cause is, or null when there is nothing (more) to refund. */
+export function planRefund(order: OrderRecord, cause: RefundCause): RefundPlan | null {
+	switch (cause.kind) {
+		case "cancel": {
+			const pending = order.pendingRefund;
+			if (order.status !== "cancelled" || !pending) return null;
+			return { cause, key: pending.key, amount: pending.amount };
+		}
+		case "return": {
+			if (Object.hasOwn(order.returns, cause.returnId) || !REFUNDABLE.includes(order.status)) return null;
+			const plan = planReturnRefund(order, cause.items);
+			return { cause: { ...cause, items: plan.items }, key: `return:${cause.returnId}`, amount: plan.amount };
+		}
+		case "late-capture":
+			// Only a cancelled order whose payment never got recorded as captured; a paid one keeps its money.
+			if (order.status !== "cancelled" || order.payment.status !== "authorized") return null;
+			return { cause, key: `${order._id}:orphan-capture`, amount: cause.captured };
+	}
+}
+
+/**
+ * The money of `plan` went back (`refund` is what the provider answered): the one way a refund is
+ * recorded on an order, whatever caused it. A full refund of a paid order, or of a cancelled paid
+ * one, makes it `refunded`; a capture that landed after the cancel leaves it `cancelled`.
+ */
+export function refundRecorded(order: OrderRecord, plan: RefundPlan, refund: { refundId: string; amount: MinorUnits }, at: string): OrderChange {
+	const { _id: orderId, userId, currency } = order;
+	const { cause } = plan;
+	const record: OrderRefund = { id: refund.refundId, amount: refund.amount, reason: cause.kind === "cancel" ? cause.reason : cause.kind === "return" ? "return" : "order_cancelled", at };
+	const refundedEvent = event("payment.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency });
+	if (cause.kind === "late-capture") {
+		return {
+			expect: { status: "cancelled", "payment.status": "authorized" },
+			set: { "payment.status": "refunded", "payment.paymentId": cause.paymentId, "payment.captured": cause.captured, "payment.refunded": refund.amount, updatedAt: at },
+			refund: record,
+			events: [event("payment.captured", { orderId, userId, paymentId: cause.paymentId, amount: cause.captured, currency, brand: order.payment.brand, last4: order.payment.last4 }), refundedEvent],
+		};
+	}
+	const set: Record<string, unknown> = { updatedAt: at };
+	const p = refund.amount > 0 ? afterRefund(order.payment, refund.amount) : null;
+	if (p) Object.assign(set, { "payment.status": p.status, "payment.refunded": p.refunded });
+	const full = cause.kind === "cancel" || p?.status === "refunded";
+	const change: OrderChange = { expect: { status: order.status, "payment.refunded": order.payment.refunded }, set, events: [] };
+	if (cause.kind === "cancel") {
+		change.expect["pendingRefund.key"] = plan.key;
+		set.pendingRefund = null;
+		set.status = "refunded";
+		change.history = transition("cancelled", "refunded", at, cause.reason);
+	} else {
+		change.expect[`returns.${cause.returnId}`] = { $exists: false };
+		set[`returns.${cause.returnId}`] = refund.refundId;
+		change.inc = Object.fromEntries(cause.items.map(i => [`returned.${i.productId}`, i.quantity]));
+		if (full && order.status !== "refunded") {
+			set.status = "refunded";
+			change.history = transition(order.status, "refunded", at, "return");
+		}
+	}
+	if (refund.amount > 0 || cause.kind === "cancel") {
+		change.refund = record;
+		const items = cause.kind === "cancel" ? itemQuantities(order.items) : cause.items;
+		change.events = [refundedEvent, event("order.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency, reason: record.reason, items, full })];
+	}
+	return change;
 }
 
 export interface ReturnRefundPlan {
@@ -194,7 +358,7 @@ export function planReturnRefund(order: Pick<OrderRecord, "items" | "returned" |
 	for (const r of mergeQuantities(requested)) {
 		const line = order.items.find(i => i.productId === r.productId);
 		if (!line || r.quantity <= 0) continue;
-		const left = line.quantity - (order.returned[r.productId] ?? 0);
+		const left = line.quantity - (Object.hasOwn(order.returned, r.productId) ? (order.returned[r.productId] ?? 0) : 0);
 		const quantity = Math.min(r.quantity, Math.max(0, left));
 		if (quantity === 0) continue;
 		items.push({ productId: r.productId, quantity });
@@ -203,11 +367,4 @@ export function planReturnRefund(order: Pick<OrderRecord, "items" | "returned" |
 	const left = refundable(order.payment);
 	const amount = capAt(sum(amounts), left);
 	return { items, amount, full: left > 0 && amount === left };
-}
-
-/** The order's total from its lines. */
-export function totals(items: readonly OrderItem[]): { subtotal: MinorUnits; total: MinorUnits } {
-	const subtotal = sum(items.map(i => i.lineTotal));
-	// No shipping fees or taxes in this shop yet: the total is the subtotal.
-	return { subtotal, total: subtotal };
 }

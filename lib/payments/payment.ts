@@ -25,8 +25,6 @@ export interface PaymentRecord {
 	amount: MinorUnits;
 	currency: string;
 	authorizationId: string | null;
-	/** The node whose (in-memory) provider holds the authorization. */
-	authorizedOn: string | null;
 	paymentId: string | null;
 	captured: MinorUnits;
 	refunded: MinorUnits;

@@ -238,8 +238,8 @@ describe("support interface", () => {
 			[4000, true],
 		]);
 		expect(seen.filter(e => e.type === "payment.refunded" && orderOf(e) === o.id)).toHaveLength(2);
-		const orders = shop.broker.getLocalService("orders") as unknown as { provider: { ledger: { kind: string; amount: number; key: string }[] } };
-		expect(orders.provider.ledger.filter(l => l.kind === "refund" && l.key.startsWith("return:")).reduce((s, l) => s + l.amount, 0)).toBeGreaterThanOrEqual(5000);
+		const orders = shop.broker.getLocalService("orders") as unknown as { provider: { ledger(): Promise<{ kind: string; amount: number; key: string }[]> } };
+		expect((await orders.provider.ledger()).filter(l => l.kind === "refund" && l.key.startsWith("return:")).reduce((s, l) => s + l.amount, 0)).toBeGreaterThanOrEqual(5000);
 	});
 
 	it("ignores a return for an order of someone else", async () => {

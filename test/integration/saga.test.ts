@@ -58,7 +58,7 @@ const settled = (acc: Account, id: string, final?: (s: string) => boolean) => se
 
 const product = (p: ShopParts, id: string) => stockOf(p.adm, id);
 
-type RawService = { collection(name: string): { find(opts?: object): Promise<Record<string, unknown>[]> }; relayOutbox(): Promise<void>; provider?: { ledger: { kind: string; amount: number; key: string }[] } };
+type RawService = { collection(name: string): { find(opts?: object): Promise<Record<string, unknown>[]> }; relayOutbox(): Promise<void>; provider?: { ledger(): Promise<{ kind: string; amount: number; key: string }[]> } };
 const service = (p: ShopParts, name: string) => p.shop.broker.getLocalService(name) as unknown as RawService;
 
 /** Everything the two services keep, as stored. */
@@ -69,7 +69,7 @@ async function storedState(p: ShopParts) {
 		carts: await dump("orders", "carts"),
 		products: await dump("products", "products"),
 		reservations: await dump("products", "reservations"),
-		ledger: service(p, "orders").provider!.ledger.length,
+		ledger: (await service(p, "orders").provider!.ledger()).length,
 	};
 }
 
@@ -113,7 +113,7 @@ describe("checkout saga", () => {
 		for (const o of cancelled) expect(o.statusHistory.at(-1)).toMatchObject({ status: "cancelled", reason: "out_of_stock" });
 		await quiet(p);
 		expect(await product(p, item.id)).toMatchObject({ stock: 0, available: 0 });
-		const captures = service(p, "orders").provider!.ledger.filter(l => l.kind === "capture" && final.some(o => l.key === `${o.id}:capture`));
+		const captures = (await service(p, "orders").provider!.ledger()).filter(l => l.kind === "capture" && final.some(o => l.key === `${o.id}:capture`));
 		expect(captures).toHaveLength(units);
 	});
 
@@ -154,7 +154,7 @@ describe("checkout saga", () => {
 		const [orderId] = [...ids];
 		await settled(ann, orderId!);
 		expect((await ann.http.get(`${V1}/orders`)).body.total).toBe(1);
-		expect(service(p, "orders").provider!.ledger.filter(l => l.key === `${orderId}:capture`)).toHaveLength(1);
+		expect((await service(p, "orders").provider!.ledger()).filter(l => l.key === `${orderId}:capture`)).toHaveLength(1);
 		expect(p.seen.filter(e => e.type === "order.placed" && orderOf(e) === orderId)).toHaveLength(1);
 		await quiet(p);
 		expect(await product(p, item.id)).toMatchObject({ stock: 8, available: 8 });

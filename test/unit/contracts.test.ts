@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import Ajv2020 from "ajv/dist/2020.js";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { assertSafeQuery, assertSafeUpdate, assertSafeValue, UnsafeFieldPathError } from "../../lib/store/field-paths.js";
 import { derivedId, isId } from "../../lib/contracts/ids.js";
 import { requestOf, ruleToJsonSchema } from "../../lib/http/json-schema.js";

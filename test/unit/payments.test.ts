@@ -3,6 +3,7 @@ import { cardBrand, cardDigits, cardProblems, isExpired, passesLuhn } from "../.
 import { PAYMENT_STATUSES, PaymentRuleError, afterCapture, afterRefund, canMovePayment, paymentSummary, refundable, type PaymentRecord } from "../../lib/payments/payment.js";
 import { SimulatedPaymentProvider, TEST_CARDS } from "../../lib/payments/simulated.js";
 import { PaymentProviderUnavailableError } from "../../lib/payments/provider.js";
+import { Collection, createNedbAdapter } from "../../lib/store.js";
 
 const NOW = new Date("2026-06-15T12:00:00Z");
 const card = (number: string, over: Partial<{ expMonth: number; expYear: number; cvc: string }> = {}) => ({ number, expMonth: 12, expYear: 2030, cvc: "123", ...over });
@@ -52,7 +53,7 @@ describe("card checks", () => {
 });
 
 describe("payment record rules", () => {
-	const authorized: PaymentRecord = { provider: "simulated", brand: "visa", last4: "4242", status: "authorized", amount: 1000, currency: "EUR", authorizationId: "a", authorizedOn: "n", paymentId: null, captured: 0, refunded: 0 };
+	const authorized: PaymentRecord = { provider: "simulated", brand: "visa", last4: "4242", status: "authorized", amount: 1000, currency: "EUR", authorizationId: "a", paymentId: null, captured: 0, refunded: 0 };
 	const captured: PaymentRecord = { ...authorized, status: "captured", paymentId: "p", captured: 1000 };
 
 	it("only moves forward", () => {
@@ -84,11 +85,21 @@ describe("payment record rules", () => {
 	});
 });
 
+/** The sandbox on real (in-memory) NeDB collections, as the orders service keeps it in its database. */
+async function sandboxProvider(): Promise<SimulatedPaymentProvider> {
+	const collection = async <T extends { _id: string }>(name: string) => {
+		const adapter = createNedbAdapter(null, "orders", name, {});
+		await adapter.connect();
+		return new Collection<T>(name, adapter, "nedb");
+	};
+	return new SimulatedPaymentProvider({ authorizations: await collection("sandbox_authorizations"), payments: await collection("sandbox_payments"), ledger: await collection("sandbox_ledger") });
+}
+
 describe("simulated provider", () => {
 	const authorize = (p: SimulatedPaymentProvider, key: string, number: string = TEST_CARDS.approved, amount = 1000) => p.authorize({ idempotencyKey: key, amount, currency: "EUR", card: card(number) });
 
 	it("authorizes, then captures once per idempotency key", async () => {
-		const p = new SimulatedPaymentProvider();
+		const p = await sandboxProvider();
 		const auth = await authorize(p, "o1");
 		expect(auth).toMatchObject({ status: "authorized", brand: "visa", last4: "4242" });
 		expect(await authorize(p, "o1")).toEqual(auth);
@@ -97,28 +108,28 @@ describe("simulated provider", () => {
 		const first = await p.capture(req);
 		expect(first).toMatchObject({ status: "captured", amount: 1000 });
 		expect(await p.capture(req)).toEqual(first);
-		expect(p.ledger.filter(e => e.kind === "capture")).toHaveLength(1);
+		expect((await p.ledger()).filter(e => e.kind === "capture")).toHaveLength(1);
 	});
 
 	it("declines the decline card at capture and never captures twice under another key", async () => {
-		const p = new SimulatedPaymentProvider();
+		const p = await sandboxProvider();
 		const auth = await authorize(p, "o2", TEST_CARDS.declined);
 		expect(auth.status).toBe("authorized");
 		if (auth.status !== "authorized") return;
 		expect(await p.capture({ idempotencyKey: "c", authorizationId: auth.authorizationId, amount: 1000, currency: "EUR" })).toEqual({ status: "declined", reason: "card_declined" });
 		expect(await p.capture({ idempotencyKey: "c2", authorizationId: auth.authorizationId, amount: 1000, currency: "EUR" })).toMatchObject({ status: "declined" });
-		expect(p.ledger).toHaveLength(0);
+		expect(await p.ledger()).toHaveLength(0);
 	});
 
 	it("approves other Luhn-valid numbers and keeps only the last 4", async () => {
-		const p = new SimulatedPaymentProvider();
+		const p = await sandboxProvider();
 		const auth = await authorize(p, "o3", "5555555555554444");
 		expect(auth).toMatchObject({ status: "authorized", brand: "mastercard", last4: "4444" });
 		expect(JSON.stringify(auth)).not.toContain("5555555555554444");
 	});
 
 	it("fails the processing-error card with a transient error, every time", async () => {
-		const p = new SimulatedPaymentProvider();
+		const p = await sandboxProvider();
 		const auth = await authorize(p, "o4", TEST_CARDS.processingError);
 		if (auth.status !== "authorized") throw new Error("not authorized");
 		const req = { idempotencyKey: "o4:capture", authorizationId: auth.authorizationId, amount: 1000, currency: "EUR" };
@@ -126,8 +137,8 @@ describe("simulated provider", () => {
 		await expect(p.capture(req)).rejects.toBeInstanceOf(PaymentProviderUnavailableError);
 	});
 
-	it("declines a capture it has no authorization for (lost with a restart) or that was voided", async () => {
-		const p = new SimulatedPaymentProvider();
+	it("declines a capture it has no authorization for, or that was voided", async () => {
+		const p = await sandboxProvider();
 		expect(await p.capture({ idempotencyKey: "x", authorizationId: "sim_auth_gone", amount: 1, currency: "EUR" })).toEqual({ status: "declined", reason: "authorization_not_found" });
 		const auth = await authorize(p, "o5");
 		if (auth.status !== "authorized") throw new Error("not authorized");
@@ -136,7 +147,7 @@ describe("simulated provider", () => {
 	});
 
 	it("refuses to void a captured authorization", async () => {
-		const p = new SimulatedPaymentProvider();
+		const p = await sandboxProvider();
 		const auth = await authorize(p, "o6");
 		if (auth.status !== "authorized") throw new Error("not authorized");
 		await p.capture({ idempotencyKey: "o6:capture", authorizationId: auth.authorizationId, amount: 1000, currency: "EUR" });
@@ -144,7 +155,7 @@ describe("simulated provider", () => {
 	});
 
 	it("refunds once per key and never beyond the capture", async () => {
-		const p = new SimulatedPaymentProvider();
+		const p = await sandboxProvider();
 		const auth = await authorize(p, "o7");
 		if (auth.status !== "authorized") throw new Error("not authorized");
 		const cap = await p.capture({ idempotencyKey: "o7:capture", authorizationId: auth.authorizationId, amount: 1000, currency: "EUR" });
@@ -154,6 +165,6 @@ describe("simulated provider", () => {
 		expect(await p.refund({ idempotencyKey: "r1", paymentId: cap.paymentId, amount: 600, currency: "EUR" })).toEqual(r1);
 		expect(await p.refund({ idempotencyKey: "r2", paymentId: cap.paymentId, amount: 500, currency: "EUR" })).toEqual({ status: "failed", reason: "exceeds_captured" });
 		expect(await p.refund({ idempotencyKey: "r2", paymentId: cap.paymentId, amount: 400, currency: "EUR" })).toMatchObject({ status: "refunded", amount: 400 });
-		expect(p.ledger.filter(e => e.kind === "refund").reduce((s, e) => s + e.amount, 0)).toBe(1000);
+		expect((await p.ledger()).filter(e => e.kind === "refund").reduce((s, e) => s + e.amount, 0)).toBe(1000);
 	});
 });

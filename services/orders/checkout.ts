@@ -1,0 +1,79 @@
+/**
+ * Checkout: the cart becomes a pending order and the checkout saga starts.
+ *
+ *   POST /orders ─► card authorized, order `pending` ─► order.placed
+ *   (products) stock.reserved ─► capture ─► `paid`        (services/orders/payments.ts)
+ *              stock.rejected ─► `cancelled` out_of_stock, authorization voided
+ *
+ * It runs once per (customer, Idempotency-Key) (mixins/idempotency.mixin.ts): the order id is
+ * fixed when the key is first used, so a retry after a crash can only find or make that one order.
+ */
+import type { Context } from "moleculer";
+import { validationError, type FieldProblem } from "../../lib/errors.js";
+import { cartProblems, idempotencyKeyProblem, snapshotItems, type CheckoutBody } from "../../lib/domain/checkout.js";
+import { placedOrder, publicOrder, totals, type PublicOrder } from "../../lib/domain/orders.js";
+import { cardDigits, cardProblems } from "../../lib/payments/card.js";
+import type { PaymentRecord } from "../../lib/payments/payment.js";
+import type { PaymentProvider } from "../../lib/payments/provider.js";
+import type { OrderStore } from "./order-store.js";
+import type { Carts } from "./cart.js";
+
+/** What is wrong with a checkout before anything is looked up: the key and the card (422 naming the fields). */
+export function checkoutProblems(body: CheckoutBody, idempotencyKey: string | undefined, at: Date): FieldProblem[] {
+	const keyProblem = idempotencyKeyProblem(idempotencyKey);
+	const { payment } = body;
+	const card = { number: payment.cardNumber, expMonth: payment.expMonth, expYear: payment.expYear, cvc: payment.cvc };
+	return [...(keyProblem ? [{ field: "Idempotency-Key", message: keyProblem, type: "idempotencyKey" }] : []), ...cardProblems(card, at).map(p => ({ ...p, field: `payment.${p.field}` }))];
+}
+
+export class Checkout {
+	constructor(
+		private readonly store: OrderStore,
+		private readonly carts: Carts,
+		private readonly provider: PaymentProvider,
+		private readonly log: { warn(msg: string): void },
+	) {}
+
+	/** Place the order `orderId` from the customer's cart (or answer it again if it exists). */
+	async place(ctx: Context, userId: string, orderId: string, body: CheckoutBody): Promise<PublicOrder> {
+		const earlier = await this.store.get(orderId);
+		if (earlier) return publicOrder(earlier);
+
+		const priced = await this.carts.priced(ctx, userId);
+		const problems = cartProblems(priced);
+		if (problems.length) throw validationError(problems, problems[0]!.message);
+		const items = snapshotItems(priced);
+		const { subtotal, total } = totals(items);
+		const { payment: p, shippingAddress } = body;
+
+		// Authorize now, while the card is at hand; it is captured once the stock is held.
+		const auth = await this.provider.authorize({ idempotencyKey: orderId, amount: total, currency: priced.currency, card: { number: cardDigits(p.cardNumber) ?? p.cardNumber, expMonth: p.expMonth, expYear: p.expYear, cvc: p.cvc } });
+		const at = new Date().toISOString();
+		const payment: PaymentRecord = {
+			provider: this.provider.name,
+			brand: auth.brand,
+			last4: auth.last4,
+			status: auth.status === "authorized" ? "authorized" : "declined",
+			amount: total,
+			currency: priced.currency,
+			authorizationId: auth.status === "authorized" ? auth.authorizationId : null,
+			paymentId: null,
+			captured: 0,
+			refunded: 0,
+		};
+		const { order, events } = placedOrder(
+			{ _id: orderId, userId, items, subtotal, total, currency: priced.currency, shippingAddress, payment, refunds: [], returned: {}, returns: {}, pendingRefund: null, createdAt: at, updatedAt: at },
+			auth.status === "declined" ? auth.reason : null,
+		);
+		try {
+			if (!(await this.store.insert(order, events, ctx))) return publicOrder((await this.store.get(orderId))!);
+		} catch (err) {
+			// No order, so no hold on the card either (best effort; an authorization also lapses on its own).
+			if (payment.authorizationId) await this.provider.void({ idempotencyKey: `${orderId}:void`, authorizationId: payment.authorizationId }).catch(() => undefined);
+			throw err;
+		}
+		// The ordered lines leave the cart. Best effort: the order stands either way.
+		await this.carts.removeOrdered(userId, items.map(i => i.productId)).catch(err => this.log.warn(`Could not empty the cart of ${userId}: ${(err as Error).message}`));
+		return publicOrder(order);
+	}
+}

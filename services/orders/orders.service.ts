@@ -1,0 +1,246 @@
+/**
+ * orders: carts, checkout, order history and fulfilment, and the orders' part of the checkout
+ * saga. The rules are lib/domain/orders.ts (what each status change sets and emits) and
+ * lib/domain/checkout.ts; the work is in the modules beside this file:
+ *
+ *   cart.ts         carts, priced with the catalog's current prices
+ *   checkout.ts     POST /orders: the cart becomes a pending order (once per Idempotency-Key)
+ *   payments.ts     capture, void, and the one refund path (cancel, return, late capture)
+ *   order-store.ts  each change one compare-and-set with its events in the outbox
+ *   sweep.ts        expiry of unsettled orders, retries, old idempotency keys
+ */
+import type { Service } from "moleculer";
+import { defineService } from "../../lib/service.js";
+import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
+import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
+import { IdempotencyMixin, type IdempotencyMethods } from "../../mixins/idempotency.mixin.js";
+import { config } from "../../lib/config.js";
+import { conflict, forbidden, notFound, validationError } from "../../lib/errors.js";
+import { hasRole, requireUser, type ShopContext } from "../../lib/auth/access.js";
+import { offsetOf, paged } from "../../lib/paging.js";
+import type { Query } from "../../lib/store.js";
+import { isId } from "../../lib/contracts/ids.js";
+import { ORDERS } from "../../lib/contracts/http/orders.js";
+import type { ParamsOf } from "../../lib/contracts/params.js";
+import { requestFingerprint, type CartRecord } from "../../lib/domain/checkout.js";
+import { CANCELLABLE, OrderTransitionError, canTransition, cancelled, delivered, orderSummary, publicOrder, shipped, type OrderChange, type OrderRecord, type OrderStatus } from "../../lib/domain/orders.js";
+import { SANDBOX_COLLECTIONS, SimulatedPaymentProvider, type LedgerEntry, type SandboxAuthorization, type SandboxPayment } from "../../lib/payments/simulated.js";
+import { OrderKeptChangingError, OrderStore, type StoredOrder } from "./order-store.js";
+import { Carts } from "./cart.js";
+import { Checkout, checkoutProblems } from "./checkout.js";
+import { OrderPayments } from "./payments.js";
+import { OrderSweep } from "./sweep.js";
+
+type Params<A extends keyof typeof ORDERS> = ParamsOf<(typeof ORDERS)[A]>;
+
+interface OrdersState {
+	store: OrderStore;
+	carts: Carts;
+	checkout: Checkout;
+	payments: OrderPayments;
+	sweep: OrderSweep;
+	provider: SimulatedPaymentProvider;
+}
+type OrdersThis = Service & DbMethods & EventsMethods & IdempotencyMethods & OrdersState;
+
+const now = () => new Date().toISOString();
+
+/** The order if the caller may see it: someone else's order does not exist, as far as a customer can tell. */
+async function findOrderFor(self: OrdersThis, ctx: ShopContext, id: string): Promise<StoredOrder> {
+	const user = requireUser(ctx);
+	const order = await self.store.get(id);
+	if (!order || (order.userId !== user.id && !hasRole(user, "admin"))) throw notFound("Order", id);
+	return order;
+}
+
+/** A fulfilment step or a cancel, as the transition table allows it (409 otherwise), re-decided if the order moves meanwhile. */
+async function changeOrder(self: OrdersThis, ctx: ShopContext, id: string, to: OrderStatus, change: (o: OrderRecord) => OrderChange): Promise<StoredOrder> {
+	await findOrderFor(self, ctx, id);
+	try {
+		const after = await self.store.change(
+			id,
+			o => {
+				const allowed = to === "cancelled" ? CANCELLABLE.includes(o.status) : canTransition(o.status, to);
+				if (!allowed) throw conflict(`An order that is ${o.status} cannot be ${to === "cancelled" ? "cancelled" : to}`, "INVALID_ORDER_STATUS", { status: o.status });
+				return change(o);
+			},
+			ctx,
+		);
+		return after!;
+	} catch (err) {
+		if (err instanceof OrderKeptChangingError) throw conflict("The order changed while changing it; try again", "CONCURRENT_CHANGE");
+		if (err instanceof OrderTransitionError) throw conflict(err.message, "INVALID_ORDER_STATUS", { status: err.from });
+		throw err;
+	}
+}
+
+const OrdersService = defineService<OrdersThis>({
+	name: "orders",
+	// EventsMixin first: mixins start last-listed first, so the database is connected before events flow.
+	mixins: [
+		EventsMixin({ outbox: ["orders"] }),
+		DbMixin({
+			orders: {
+				indexes: [{ fields: { userId: 1, createdAt: -1 } }, { fields: { status: 1, createdAt: 1 } }, { fields: { createdAt: -1 } }, { fields: { "pendingRefund.key": 1 }, sparse: true }],
+			},
+			carts: {},
+			...SANDBOX_COLLECTIONS,
+		}),
+		IdempotencyMixin(),
+	],
+
+	actions: {
+		// ---- Cart
+		getCart: {
+			handler(ctx: ShopContext) {
+				return this.carts.view(ctx, requireUser(ctx).id);
+			},
+		},
+		addCartItem: {
+			params: ORDERS["orders.addCartItem"],
+			handler(ctx: ShopContext<Params<"orders.addCartItem">>) {
+				return this.carts.add(ctx, requireUser(ctx).id, ctx.params.productId, ctx.params.quantity);
+			},
+		},
+		updateCartItem: {
+			params: ORDERS["orders.updateCartItem"],
+			handler(ctx: ShopContext<Params<"orders.updateCartItem">>) {
+				return this.carts.setQuantity(ctx, requireUser(ctx).id, ctx.params.productId, ctx.params.quantity);
+			},
+		},
+		removeCartItem: {
+			params: ORDERS["orders.removeCartItem"],
+			handler(ctx: ShopContext<Params<"orders.removeCartItem">>) {
+				return this.carts.remove(ctx, requireUser(ctx).id, ctx.params.productId);
+			},
+		},
+		clearCart: {
+			handler(ctx: ShopContext) {
+				return this.carts.clear(ctx, requireUser(ctx).id);
+			},
+		},
+
+		// ---- Orders
+		checkout: {
+			params: ORDERS["orders.checkout"],
+			async handler(ctx: ShopContext<Params<"orders.checkout">>) {
+				const user = requireUser(ctx);
+				const problems = checkoutProblems(ctx.params, ctx.meta.idempotencyKey, new Date());
+				if (problems.length) throw validationError(problems);
+				return this.idempotent(user.id, ctx.meta.idempotencyKey!, requestFingerprint(ctx.params), orderId => this.checkout.place(ctx, user.id, orderId, ctx.params));
+			},
+		},
+
+		list: {
+			params: ORDERS["orders.list"],
+			async handler(ctx: ShopContext<Params<"orders.list">>) {
+				const user = requireUser(ctx);
+				const { page, pageSize, all, status } = ctx.params;
+				if (all && !hasRole(user, "admin")) throw forbidden("Only admins can list everyone's orders");
+				const query: Query = all ? {} : { userId: user.id };
+				if (status) query.status = status;
+				const offset = offsetOf(page, pageSize);
+				const [rows, total] = await Promise.all([this.store.orders.find({ query, sort: ["-createdAt", "-_id"], limit: pageSize, offset }), this.store.orders.count(query)]);
+				return paged(rows.map(publicOrder), total, page, pageSize);
+			},
+		},
+
+		get: {
+			params: ORDERS["orders.get"],
+			async handler(ctx: ShopContext<Params<"orders.get">>) {
+				return publicOrder(await findOrderFor(this, ctx, ctx.params.id));
+			},
+		},
+
+		/** Cancel before shipping: a pending order's authorization is let go, a paid order is refunded in full and ends `refunded`. */
+		cancel: {
+			params: ORDERS["orders.cancel"],
+			async handler(ctx: ShopContext<Params<"orders.cancel">>) {
+				const user = requireUser(ctx);
+				const order = await findOrderFor(this, ctx, ctx.params.id);
+				const reason = order.userId === user.id ? "cancelled_by_customer" : "cancelled_by_admin";
+				const after = await changeOrder(this, ctx, order._id, "cancelled", o => cancelled(o, reason, now()));
+				if (after.pendingRefund) await this.payments.refund(after._id, { kind: "cancel", reason }, ctx);
+				else await this.payments.release(after._id, ctx);
+				return publicOrder((await this.store.get(after._id))!);
+			},
+		},
+
+		ship: {
+			roles: ["admin"],
+			params: ORDERS["orders.ship"],
+			async handler(ctx: ShopContext<Params<"orders.ship">>) {
+				return publicOrder(await changeOrder(this, ctx, ctx.params.id, "shipped", o => shipped(o, now())));
+			},
+		},
+
+		deliver: {
+			roles: ["admin"],
+			params: ORDERS["orders.deliver"],
+			async handler(ctx: ShopContext<Params<"orders.deliver">>) {
+				return publicOrder(await changeOrder(this, ctx, ctx.params.id, "delivered", o => delivered(o, now())));
+			},
+		},
+
+		// ---- Internal: other services, never the gateway.
+		/** For the support service: one order, only if it is this user's (any order when userId is left out). */
+		summaryForUser: {
+			visibility: "public",
+			params: { orderId: "string", userId: { type: "string", optional: true } },
+			async handler(ctx: ShopContext<{ orderId: string; userId?: string }>) {
+				const order = await this.store.get(ctx.params.orderId);
+				if (!order || (ctx.params.userId !== undefined && order.userId !== ctx.params.userId)) throw notFound("Order", ctx.params.orderId);
+				return orderSummary(order);
+			},
+		},
+	},
+
+	domainEvents: {
+		"stock.reserved": async function (event, ctx) {
+			const order = await this.store.get(event.payload.orderId);
+			if (!order || order.status !== "pending" || order.payment.status !== "authorized") return;
+			await this.payments.settle(order, ctx);
+		},
+
+		"stock.rejected": async function (event, ctx) {
+			const { orderId } = event.payload;
+			const after = await this.store.change(orderId, o => (o.status === "pending" ? cancelled(o, "out_of_stock", now()) : null), ctx);
+			if (after) await this.payments.release(orderId, ctx);
+		},
+
+		/** An approved return: the returned lines are refunded at the price paid, once per return. */
+		"return.approved": async function (event, ctx) {
+			const { orderId, returnId, userId, items } = event.payload;
+			// It becomes part of a field path (`returns.<returnId>`).
+			if (!isId(returnId)) return this.logger.warn(`return.approved with an unusable returnId '${returnId}'; ignored`);
+			const order = await this.store.get(orderId);
+			if (!order || order.userId !== userId) return this.logger.warn(`return.approved ${returnId}: order ${orderId} of user ${userId} not found; ignored`);
+			const refunded = await this.payments.refund(orderId, { kind: "return", returnId, items: items.filter(i => isId(i.productId)) }, ctx);
+			if (!refunded) throw new Error(`Refund for return ${returnId} of order ${orderId} failed; will be retried`);
+		},
+	},
+
+	created() {
+		const relay = () => void this.relayOutbox();
+		this.store = new OrderStore(this.collection<StoredOrder>("orders"), (type, payload, cause) => this.domainEvent(type, payload, cause), relay);
+		this.carts = new Carts(this.collection<CartRecord>("carts"));
+		this.provider = new SimulatedPaymentProvider({
+			authorizations: this.collection<SandboxAuthorization>("sandbox_authorizations"),
+			payments: this.collection<SandboxPayment>("sandbox_payments"),
+			ledger: this.collection<LedgerEntry>("sandbox_ledger"),
+		});
+		this.payments = new OrderPayments(this.store, this.provider, this.logger);
+		this.checkout = new Checkout(this.store, this.carts, this.provider, this.logger);
+		this.sweep = new OrderSweep(this.store, this.payments, () => this.forgetOldIdempotencyKeys(), () => config.reservationTtlSeconds, this.logger);
+	},
+
+	started() {
+		this.sweep.start();
+	},
+
+	async stopped() {
+		await this.sweep.stop();
+	},
+});
+
+export default OrdersService;
