@@ -27,7 +27,7 @@ import {
 const skip = skipWithoutChromium();
 const PASSWORD = "correct-horse-battery-staple";
 
-describe.skipIf(skip)("web shop: the contract's additions", () => {
+describe.skipIf(skip)("web shop: the contract's additions", { timeout: 120_000 }, () => {
 	let shop: RunningShop;
 	let browser: Browser;
 	let served: Awaited<ReturnType<typeof serverFeatures>>;

@@ -183,8 +183,8 @@ export async function openPage(browser: Browser, baseUrl: string, opts: { locale
 		hasTouch: opts.isMobile,
 		extraHTTPHeaders: opts.locale ? { "Accept-Language": opts.locale } : undefined,
 	});
-	context.setDefaultTimeout(10_000);
-	context.setDefaultNavigationTimeout(15_000);
+	context.setDefaultTimeout(15_000);
+	context.setDefaultNavigationTimeout(20_000);
 	const page = await context.newPage();
 	const urls: string[] = [];
 	const errors: string[] = [];

@@ -31,7 +31,7 @@ import {
 const skip = skipWithoutChromium();
 const PASSWORD = "correct-horse-battery-staple";
 
-describe.skipIf(skip)("web shop in a browser", () => {
+describe.skipIf(skip)("web shop in a browser", { timeout: 120_000 }, () => {
 	let shop: RunningShop;
 	let browser: Browser;
 	let features: Awaited<ReturnType<typeof serverFeatures>>;
@@ -64,7 +64,7 @@ describe.skipIf(skip)("web shop in a browser", () => {
 	}
 
 	async function heading(page: Page, text: string | RegExp) {
-		await expect.poll(() => page.locator("main h1").first().textContent(), { timeout: 10_000 }).toMatch(text instanceof RegExp ? text : new RegExp(`^${escape(text)}$`));
+		await expect.poll(() => page.locator("main h1").first().textContent(), { timeout: 15_000 }).toMatch(text instanceof RegExp ? text : new RegExp(`^${escape(text)}$`));
 	}
 
 	async function registerInUi(page: Page, name: string): Promise<string> {
@@ -136,7 +136,8 @@ describe.skipIf(skip)("web shop in a browser", () => {
 
 		await page.getByRole("link", { name: "Register" }).click();
 		await heading(page, "Create an account");
-		expect(await page.evaluate("document.activeElement && document.activeElement.tagName")).toBe("H1");
+		// After a navigation the new page's heading has the focus (effects run after paint: poll).
+		await expect.poll(() => page.evaluate("document.activeElement && document.activeElement.tagName")).toBe("H1");
 		await expectAccessible(page, "register");
 		const email = uniqueEmail("ann");
 		await page.getByLabel("Name").fill("Ann");
@@ -336,6 +337,7 @@ describe.skipIf(skip)("web shop in a browser", () => {
 		await eventually(
 			async () => {
 				await cust.page.goto(`/orders/${order.id}`);
+				await cust.page.locator(".order-status").waitFor(); // the order has loaded
 				return (await cust.page.getByRole("heading", { name: "Refunds" }).count()) > 0 ? true : undefined;
 			},
 			15_000,
