@@ -54,6 +54,8 @@ const EDGE_PREFIX = 2;
 const EDGE = "\u0001";
 /** Longer prefixes are looked up in the dictionary's buckets of this many first characters. */
 const BUCKET = EDGE_PREFIX + 1;
+/** A removed product's posting stays, as a tombstone, in lists at least this long. */
+const TOMBSTONE_FROM = 256;
 
 /** A term a query word matched, and how well (KIND_*; prefixes in between, by how much they cover). */
 interface Expansion {
@@ -69,6 +71,10 @@ interface Expansion {
 export interface MemoryIndexStats {
 	products: number;
 	slots: number;
+	/** Slots of removed products, left unused until the next rebuild. */
+	freedSlots: number;
+	/** Postings of removed products left in long posting lists until the next rebuild. */
+	tombstones: number;
 	terms: number;
 	categories: number;
 	optionValues: number;
@@ -82,7 +88,14 @@ class IndexState {
 	private readonly slotOf = new Map<string, number>();
 	private ids: string[] = [];
 	private foldNames: string[] = [];
-	private readonly free: number[] = [];
+	/**
+	 * Slots of removed products. Not reused: a new product always takes a new slot at the end, so its
+	 * postings are appended, where a reused slot would be inserted into the middle of every list
+	 * (a copy of up to megabytes per term at a million products). A rebuild compacts them away.
+	 */
+	private freed = 0;
+	/** Postings of removed products left in long lists. */
+	private tombstones = 0;
 	private slotCount = 0;
 	private alive = new Uint8Array(16);
 	private price = new Float64Array(16);
@@ -161,7 +174,7 @@ class IndexState {
 			typedBytes += p.solo.byteLength + p.lens.byteLength;
 			for (const l of p.lists) if (l) typedBytes += l.byteLength;
 		}
-		return { products: this.size, slots: this.slotCount, terms: this.terms.length, categories: this.catSlugs.length, optionValues: this.optValues.length, typedBytes };
+		return { products: this.size, slots: this.slotCount, freedSlots: this.freed, tombstones: this.tombstones, terms: this.terms.length, categories: this.catSlugs.length, optionValues: this.optValues.length, typedBytes };
 	}
 
 	/** Give back the room left for growth (after a rebuild: most of it will not be used). */
@@ -209,19 +222,20 @@ class IndexState {
 		this.slotOf.delete(id);
 		this.nameLenSum -= this.nameLen[slot]!;
 		this.descLenSum -= this.descLen[slot]!;
-		this.unpost(this.postings, this.termRuns, slot);
-		this.unpost(this.catPostings, this.catRuns, slot);
-		this.unpost(this.optPostings, this.optRuns, slot);
+		// Short lists lose the posting; long ones keep it as a tombstone (searches skip slots that are
+		// not alive, and slots are never reused): taking one posting out of the middle of a list of
+		// half a million is a copy of megabytes. A rebuild drops the tombstones.
+		this.unpost(this.postings, this.termRuns, slot, TOMBSTONE_FROM);
+		this.unpost(this.catPostings, this.catRuns, slot, TOMBSTONE_FROM);
+		this.unpost(this.optPostings, this.optRuns, slot, TOMBSTONE_FROM);
 		this.variantRuns.clear(slot);
 		this.alive[slot] = 0;
 		this.ids[slot] = "";
 		this.foldNames[slot] = "";
-		this.free.push(slot);
+		this.freed++;
 	}
 
 	private allocate(): number {
-		const reused = this.free.pop();
-		if (reused !== undefined) return reused;
 		const slot = this.slotCount++;
 		if (slot >= MAX_SLOTS) throw new RangeError(`the in-memory search index holds at most ${MAX_SLOTS} products`);
 		const n = slot + 1;
@@ -250,10 +264,14 @@ class IndexState {
 		return slot;
 	}
 
-	private unpost(postings: PostingLists, runs: RunStore, slot: number): void {
+	private unpost(postings: PostingLists, runs: RunStore, slot: number, keepFrom = Infinity): void {
 		const off = runs.off[slot]!;
 		const len = runs.len[slot]!;
-		for (let i = 0; i < len; i++) postings.remove(runs.data[off + i]!, slot);
+		for (let i = 0; i < len; i++) {
+			const key = runs.data[off + i]!;
+			if (postings.df(key) < keepFrom) postings.remove(key, slot);
+			else this.tombstones++;
+		}
 		runs.clear(slot);
 	}
 
@@ -556,7 +574,7 @@ class IndexState {
 	private matchWords(words: QueryWord[]): { list: Int32Array; count: number } {
 		const base = this.nextTags(words.length);
 		const expansions = words.map((w, i) => this.expand(w, base + i)).sort((a, b) => a.cost - b.cost);
-		const { wordTag, best, bestName, score, nameHits, nameLen, descLen, termTag, termWeight, termRuns } = this;
+		const { wordTag, best, bestName, score, nameHits, nameLen, descLen, termTag, termWeight, termRuns, alive } = this;
 		const n = this.size || 1;
 		const avgName = this.nameLenSum / n || 1;
 		const avgDesc = this.descLenSum / n || 1;
@@ -619,7 +637,7 @@ class IndexState {
 						const packed = plist === undefined ? single : plist[j]!;
 						const slot = packed >>> FLAG_BITS;
 						const t = wordTag[slot]!;
-						const first = wi === 0 ? t < base : t === prev;
+						const first = wi === 0 ? t < base && alive[slot] === 1 : t === prev;
 						if (!first && t !== tag) continue;
 						const f = packed & FLAG_MASK;
 						const c = contribution(slot, f) * weight;
@@ -727,6 +745,7 @@ class IndexState {
 			const solo = source.postings.solo[key]!;
 			for (let j = 0; j < df; j++) {
 				const slot = (list === undefined ? solo : list[j]!) >>> FLAG_BITS;
+				if (!this.alive[slot]) continue;
 				if (!single) {
 					if (seen[slot] === tag) continue;
 					seen[slot] = tag;

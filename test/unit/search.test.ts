@@ -320,10 +320,28 @@ describe("changes", () => {
 		expect(await idSet(index, "headphones")).toEqual(["p5"]);
 		expect(index.size).toBe(CATALOG.length - 1);
 		expect((await index.search(q({ facets: true }))).facets!.categories.find(c => c.slug === "audio")).toEqual({ slug: "audio", count: 1 });
-		// its slot is reused by the next product without stale words
+		// the next product does not inherit its words
 		await index.upsert(product("p11", "Desk Lamp", "Bright."));
 		expect(await idSet(index, "headphones")).toEqual(["p5"]);
 		expect(await idSet(index, "lamp")).toEqual(["p11"]);
+	});
+
+	it("a removed product is gone from long posting lists too (kept there as tombstones)", async () => {
+		const many = Array.from({ length: 600 }, (_, i) => product(`m${String(i).padStart(3, "0")}`, `Bulk Widget ${i}`, "Common words.", { categories: ["bulk"], price: i }));
+		await index.replaceAll(many);
+		for (let i = 0; i < 600; i += 2) await index.remove(`m${String(i).padStart(3, "0")}`);
+		expect(index.stats().tombstones).toBeGreaterThan(0);
+		const odd = many.filter((_, i) => i % 2 === 1).map(p => p.id);
+		expect(await idSet(index, "widget")).toEqual(odd);
+		expect(await idSet(index, "w")).toEqual(odd);
+		expect(await idSet(index, "bulk common wid")).toEqual(odd);
+		expect((await ids(index, { categories: ["bulk"], sort: "price" }))).toEqual(odd);
+		const { facets, total } = await index.search(q({ q: "widget", facets: true, limit: 1 }));
+		expect(total).toBe(300);
+		expect(facets!.categories).toEqual([{ slug: "bulk", count: 300 }]);
+		// and back: the same id again is a new product
+		await index.upsert(many[0]!);
+		expect((await idSet(index, "widget")).length).toBe(301);
 	});
 
 	it("replaceAll starts again from scratch", async () => {
