@@ -40,6 +40,9 @@ export interface EventsMixinOptions {
 	outbox?: string[];
 }
 
+/** `domainEvent`: an event for an outbox, in its envelope, carrying the request id (and trace) of its cause. */
+export type MakeEnvelope = <T extends EventType>(type: T, payload: EventPayloads[T], cause?: Context | null) => EventEnvelope<T>;
+
 export interface EventsMethods {
 	domainEvent<T extends EventType>(type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T>;
 	relayOutbox(): Promise<void>;

@@ -7,10 +7,10 @@ import { config } from "../lib/config.js";
 import { brokerOptions } from "../moleculer.config.js";
 import ApiService from "./api/api.service.js";
 import UsersService from "./users/users.service.js";
-import ProductsService from "./products.service.js";
+import ProductsService from "./products/products.service.js";
 import OrdersService from "./orders/orders.service.js";
-import TicketsService from "./tickets.service.js";
-import NotificationsService from "./notifications.service.js";
+import TicketsService from "./tickets/tickets.service.js";
+import NotificationsService from "./notifications/notifications.service.js";
 
 export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	users: UsersService,

@@ -6,13 +6,13 @@
  */
 import type { Context } from "moleculer";
 import { DuplicateKeyError, type Collection } from "../../lib/store.js";
-import type { EventEnvelope, EventPayloads, EventType } from "../../lib/events/catalog.js";
+import type { EventEnvelope } from "../../lib/events/catalog.js";
+import type { MakeEnvelope } from "../../mixins/events.mixin.js";
 import type { OrderChange, OrderEvent, OrderRecord } from "../../lib/domain/orders.js";
 
 export type StoredOrder = OrderRecord & { outbox?: EventEnvelope[] };
 
-/** The events mixin's `domainEvent`: an envelope carrying the request id (and trace) of its cause. */
-export type MakeEnvelope = <T extends EventType>(type: T, payload: EventPayloads[T], cause?: Context | null) => EventEnvelope<T>;
+export type { MakeEnvelope };
 
 export class OrderStore {
 	constructor(

@@ -9,25 +9,19 @@
  * is handed over.
  */
 import type { Context, Service } from "moleculer";
-import { defineService } from "../lib/service.js";
-import { DbMixin } from "../mixins/db.mixin.js";
-import { EventsMixin } from "../mixins/events.mixin.js";
-import { notFound } from "../lib/errors.js";
-import { requireUser, type ShopContext } from "../lib/auth/access.js";
-import { offsetOf, paged } from "../lib/paging.js";
-import { SUPPORT } from "../lib/contracts/http/support.js";
-import { DuplicateKeyError, type Collection } from "../lib/store.js";
-import type { AnyEnvelope } from "../lib/events/catalog.js";
-import { createEmailChannel, type EmailChannel } from "../lib/notify/index.js";
-import { notificationFor, notificationId, publicNotification, type NotificationDraft, type NotificationRecord } from "../lib/domain/notifications.js";
+import { defineService } from "../../lib/service.js";
+import { DbMixin } from "../../mixins/db.mixin.js";
+import { EventsMixin } from "../../mixins/events.mixin.js";
+import { notFound } from "../../lib/errors.js";
+import { requireUser, type ShopContext } from "../../lib/auth/access.js";
+import { offsetOf, paged } from "../../lib/paging.js";
+import { SUPPORT } from "../../lib/contracts/http/support.js";
+import { DuplicateKeyError, type Collection } from "../../lib/store.js";
+import type { AnyEnvelope } from "../../lib/events/catalog.js";
+import type { DeliveryPreferences } from "../../lib/contracts/calls.js";
+import { createEmailChannel, type EmailChannel } from "../../lib/notify/index.js";
+import { notificationFor, notificationId, publicNotification, type NotificationDraft, type NotificationRecord } from "../../lib/domain/notifications.js";
 
-/** What `users.notificationPreferences` answers. */
-interface DeliveryPreferences {
-	email: boolean;
-	inApp: boolean;
-	email_address: string;
-	language: string;
-}
 interface EmailDelivery {
 	_id: string;
 	at: string;

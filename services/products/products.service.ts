@@ -1,0 +1,167 @@
+/**
+ * products: the catalog. The rules are lib/domain/catalog.ts; the work is in the modules beside
+ * this file:
+ *
+ *   catalog.ts       products and the category tree (admin), prices for carts
+ *   search.ts        search and browse
+ *   inventory.ts     holds, sales, releases and restocks: the catalog's part of the checkout saga
+ *   demo-catalog.ts  the catalog a new shop starts with (SEED_DEMO)
+ */
+import type { Service } from "moleculer";
+import { defineService } from "../../lib/service.js";
+import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
+import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
+import { config } from "../../lib/config.js";
+import { invalidField, validationError } from "../../lib/errors.js";
+import { hasRole, type ShopContext } from "../../lib/auth/access.js";
+import { paged } from "../../lib/paging.js";
+import { isId } from "../../lib/contracts/ids.js";
+import { CATALOG } from "../../lib/contracts/http/catalog.js";
+import type { ParamsOf } from "../../lib/contracts/params.js";
+import { CATALOG_COLLECTIONS, publicProduct, type CategoryRecord, type ProductRecord } from "../../lib/domain/catalog.js";
+import { Catalog } from "./catalog.js";
+import { ProductSearch } from "./search.js";
+import { Inventory, type StoredReservation } from "./inventory.js";
+import { seedDemoCatalog } from "./demo-catalog.js";
+
+type Params<A extends keyof typeof CATALOG> = ParamsOf<(typeof CATALOG)[A]>;
+
+interface ProductsState {
+	catalog: Catalog;
+	searcher: ProductSearch;
+	inventory: Inventory;
+}
+type ProductsThis = Service & DbMethods & EventsMethods & ProductsState;
+
+const ProductsService = defineService<ProductsThis>({
+	name: "products",
+	// EventsMixin first: mixins start last-listed first, so the database is connected before events flow.
+	mixins: [EventsMixin({ outbox: ["reservations"] }), DbMixin(CATALOG_COLLECTIONS)],
+
+	actions: {
+		// ---- Catalog, public
+		search: {
+			auth: "public",
+			params: CATALOG["products.search"],
+			async handler(ctx: ShopContext<Params<"products.search">>) {
+				const { minPrice, maxPrice, page, pageSize } = ctx.params;
+				if (minPrice !== undefined && maxPrice !== undefined && minPrice > maxPrice) throw invalidField("minPrice", "minPrice must not be greater than maxPrice.", "range");
+				const { rows, total } = await this.searcher.search(ctx.params);
+				return paged(rows.map(publicProduct), total, page, pageSize);
+			},
+		},
+		get: {
+			auth: "public",
+			params: CATALOG["products.get"],
+			async handler(ctx: ShopContext<Params<"products.get">>) {
+				return publicProduct(await this.catalog.product(ctx.params.id, { includeInactive: hasRole(ctx.meta.user, "admin") }));
+			},
+		},
+		categoryTree: {
+			auth: "public",
+			handler() {
+				return this.catalog.tree();
+			},
+		},
+
+		// ---- Catalog, admin
+		create: {
+			roles: ["admin"],
+			params: CATALOG["products.create"],
+			handler(ctx: ShopContext<Params<"products.create">>) {
+				return this.catalog.create(ctx.params);
+			},
+		},
+		update: {
+			roles: ["admin"],
+			params: CATALOG["products.update"],
+			handler(ctx: ShopContext<Params<"products.update">>) {
+				return this.catalog.update(ctx.params);
+			},
+		},
+		remove: {
+			roles: ["admin"],
+			params: CATALOG["products.remove"],
+			async handler(ctx: ShopContext<Params<"products.remove">>) {
+				await this.catalog.remove(ctx.params.id);
+				return null;
+			},
+		},
+		adjustInventory: {
+			roles: ["admin"],
+			params: CATALOG["products.adjustInventory"],
+			handler(ctx: ShopContext<Params<"products.adjustInventory">>) {
+				const { id, delta, stock } = ctx.params;
+				if ((delta === undefined) === (stock === undefined)) throw validationError(["delta", "stock"].map(field => ({ field, message: "Give exactly one of 'delta' and 'stock'.", type: "oneOf" })));
+				return this.catalog.adjustStock(id, delta, stock);
+			},
+		},
+		createCategory: {
+			roles: ["admin"],
+			params: CATALOG["products.createCategory"],
+			handler(ctx: ShopContext<Params<"products.createCategory">>) {
+				return this.catalog.createCategory(ctx.params);
+			},
+		},
+		updateCategory: {
+			roles: ["admin"],
+			params: CATALOG["products.updateCategory"],
+			handler(ctx: ShopContext<Params<"products.updateCategory">>) {
+				return this.catalog.updateCategory(ctx.params);
+			},
+		},
+		removeCategory: {
+			roles: ["admin"],
+			params: CATALOG["products.removeCategory"],
+			async handler(ctx: ShopContext<Params<"products.removeCategory">>) {
+				await this.catalog.removeCategory(ctx.params.id);
+				return null;
+			},
+		},
+
+		// ---- Internal: other services, never the gateway.
+		/** Current name, price, currency and availability of products (carts and checkout price themselves with these). */
+		byIds: {
+			visibility: "public",
+			params: { ids: { type: "array", max: 100, items: "string" } },
+			handler(ctx: ShopContext<{ ids: string[] }>) {
+				return this.catalog.prices(ctx.params.ids);
+			},
+		},
+	},
+
+	domainEvents: {
+		"order.placed": async function (event, ctx) {
+			await this.inventory.placed(event.payload.orderId, event.payload.items, ctx);
+		},
+		"order.paid": async function (event) {
+			if (!(await this.inventory.paid(event.payload.orderId))) this.logger.warn(`order.paid for order ${event.payload.orderId} which has no reservation`);
+		},
+		"order.cancelled": async function (event) {
+			await this.inventory.cancelled(event.payload.orderId, event.payload.items);
+		},
+		"return.approved": async function (event) {
+			const { returnId, items } = event.payload;
+			// It becomes part of a field path (`restocked.<returnId>`).
+			if (!isId(returnId)) return this.logger.warn(`return.approved with an unusable returnId '${returnId}'; ignored`);
+			await this.inventory.restock(returnId, items);
+		},
+	},
+
+	created() {
+		const products = this.collection<ProductRecord>("products");
+		const categories = this.collection<CategoryRecord>("categories");
+		this.catalog = new Catalog(products, categories);
+		this.searcher = new ProductSearch(products, categories);
+		this.inventory = new Inventory(products, this.collection<StoredReservation>("reservations"), (type, payload, cause) => this.domainEvent(type, payload, cause), () => void this.relayOutbox());
+	},
+
+	async started() {
+		if (config.seedDemo && (await this.catalog.products.count({})) === 0) {
+			const { products, categories } = await seedDemoCatalog(this.catalog);
+			this.logger.info(`Empty catalog: loaded the demo catalog (${categories} categories, ${products} products). SEED_DEMO=false turns this off.`);
+		}
+	},
+});
+
+export default ProductsService;

@@ -1,0 +1,80 @@
+/**
+ * Returns (RMA) of delivered orders: opening one only while its items are still returnable,
+ * and an agent's decision, once. An approved return leaves as `return.approved`, which the
+ * orders service refunds and the products service restocks.
+ */
+import type { Context } from "moleculer";
+import { conflict, notFound, validationError } from "../../lib/errors.js";
+import { requireUser, type ShopContext } from "../../lib/auth/access.js";
+import { DuplicateKeyError, type Collection } from "../../lib/store.js";
+import type { MakeEnvelope } from "../../mixins/events.mixin.js";
+import type { OrderSummary } from "../../lib/contracts/calls.js";
+import { CLAIMING_RETURN_STATUSES, claimedQuantities, publicTicket, returnDecisionRefusal, returnItemProblems, returnSlot, type PublicTicket, type TicketRecord } from "../../lib/domain/tickets.js";
+import { refuse } from "./refuse.js";
+
+/** Concurrent returns of one order collide on their return slot; the loser re-counts this often. */
+const RETURN_SLOT_ATTEMPTS = 5;
+
+export class Returns {
+	constructor(
+		private readonly tickets: Collection<TicketRecord>,
+		private readonly envelope: MakeEnvelope,
+		private readonly relay: () => void,
+	) {}
+
+	/**
+	 * Insert a return ticket if its items are still returnable. Two returns of one order
+	 * created at the same time could each count before the other is stored; both then try
+	 * to take the same `returnSlot` (unique), and the one that loses counts again.
+	 */
+	async open(ticket: TicketRecord, order: OrderSummary): Promise<TicketRecord> {
+		for (let attempt = 0; attempt < RETURN_SLOT_ATTEMPTS; attempt++) {
+			// Count first, then read: a return stored in between is either in what we read or holds our slot.
+			const before = await this.tickets.count({ orderId: order.id, type: "return" });
+			const claiming = await this.tickets.find({ query: { orderId: order.id, type: "return", "return.status": { $in: CLAIMING_RETURN_STATUSES } } });
+			const problems = returnItemProblems(order.items, claimedQuantities(claiming), ticket.items);
+			if (problems.length) throw validationError(problems);
+			try {
+				return await this.tickets.insert({ ...ticket, returnSlot: returnSlot(order.id, before) });
+			} catch (err) {
+				if (!(err instanceof DuplicateKeyError)) throw err;
+			}
+		}
+		throw conflict("Another return of this order is being opened right now; try again.", "RETURN_BUSY");
+	}
+
+	/**
+	 * Approve or reject a requested return, once: the update only matches while the return is
+	 * still `requested`, and carries the decision's event in the same write. Of two concurrent
+	 * approvals one writes (and one refund follows), the other gets 409.
+	 */
+	async decide(ctx: Context & ShopContext<{ id: string; reason?: string }>, decision: "approved" | "rejected"): Promise<PublicTicket> {
+		const user = requireUser(ctx);
+		const ticket = await this.tickets.findById(ctx.params.id);
+		if (!ticket) throw notFound("Ticket", ctx.params.id);
+		const ret = ticket.return;
+		const orderId = ticket.orderId;
+		if (ticket.type !== "return" || !ret || !orderId) throw conflict("This ticket is not a return.", "NOT_A_RETURN");
+		// Whether it is still undecided is left to the conditional write below: it alone decides.
+		const reason = ctx.params.reason ?? null;
+		const event =
+			decision === "approved"
+				? this.envelope("return.approved", { ticketId: ticket._id, returnId: ret.id, userId: ticket.userId, orderId, items: ticket.items }, ctx)
+				: this.envelope("return.rejected", { ticketId: ticket._id, userId: ticket.userId, orderId, reason: reason ?? "" }, ctx);
+		const now = new Date().toISOString();
+		const decided = await this.tickets.updateWhere(
+			{ _id: ticket._id, "return.status": "requested" },
+			{
+				$set: { "return.status": decision, "return.reason": reason, "return.decidedBy": user.id, "return.decidedAt": now, updatedAt: now },
+				$push: { outbox: { $each: [event] } },
+			},
+		);
+		const latest = (await this.tickets.findById(ticket._id))!;
+		if (decided === 0) {
+			refuse(returnDecisionRefusal(latest), { status: latest.return?.status });
+			throw conflict("The return is being decided right now; try again.", "RETURN_ALREADY_DECIDED", { status: latest.return?.status });
+		}
+		this.relay();
+		return publicTicket(latest);
+	}
+}
