@@ -8,17 +8,18 @@
  * transpositions included) together with typed filters, facets and sorts within the latency
  * target, and each keeps one or more JS objects per product and term. Here:
  *
- * - A query word becomes the set of dictionary terms it matches: the word itself, a prefix range
- *   of the sorted dictionary for the last word, and for words of 5+ letters the variants at one
- *   edit (text.ts `editVariants`) looked up by hash, so a typo costs a few hundred hash lookups,
- *   never a scan of the dictionary.
+ * - A query word becomes the set of dictionary terms it matches: the word itself; for the last
+ *   word its prefix range (a posting list of its own for 1-2 letters, a bucket of the dictionary
+ *   by first 3 letters for longer); for words of 5+ letters the variants at one edit (text.ts
+ *   `editVariants`) looked up by hash: a typo costs a few hundred lookups, never a dictionary scan.
  * - Words are intersected rarest first over posting lists (`postings.ts`), scoring as they go
- *   (BM25-like per field, name above SKU/options above description, exact above prefix above typo).
+ *   (BM25-like per field: name and SKU above options above description; exact above prefix above
+ *   typo); relevance puts the count of words found in the name before the score.
  * - Filters are checks on typed arrays; facets are counted over every match; a sort keeps only the
  *   top `offset + limit` in a heap, so a page costs O(matches) and not a full sort.
- * - `upsert`/`remove` change only the product's own postings: microseconds, searchable at once.
+ * - `upsert`/`remove` change only the postings that differ: microseconds, searchable at once.
  *
- * Not thread-safe across workers (nothing in one Node process is shared); one instance per process.
+ * One instance per process: each products node keeps its own (docs/search.md, "Wiring").
  */
 import { fold, editVariants, productText, queryWords, type QueryWord } from "./text.js";
 import { FLAG_BITS, FLAG_MASK, MAX_SLOTS, PostingLists, RunStore, grownFloat64, grownInt32, grownUint16, grownUint8 } from "./postings.js";

@@ -6,7 +6,7 @@
  * Relevance here is only "more query words found in the name first, then name, then id": the
  * engine's score is the real index's business, so tests compare relevance results as sets.
  */
-import { fold, productText, queryWords, wordMatches, type ProductText, type QueryWord } from "./text.js";
+import { fold, productText, queryWords, wordMatches, type ProductText } from "./text.js";
 import { PRICE_BUCKETS, priceBucket, priceFacet, type SearchFacets, type SearchIndex, type SearchQuery, type SearchResult, type SearchableProduct } from "./search-index.js";
 
 interface Entry {
@@ -120,4 +120,3 @@ export function referenceFacets(products: SearchableProduct[]): SearchFacets {
 	};
 }
 
-export type { QueryWord };
