@@ -10,8 +10,6 @@ export interface FieldProblem {
 	type?: string;
 }
 
-export const ClientError = Errors.MoleculerClientError;
-
 function named<E extends Error>(err: E, name: string): E {
 	err.name = name;
 	return err;
@@ -22,9 +20,6 @@ export function validationError(problems: FieldProblem[], message = "Parameters 
 }
 export function invalidField(field: string, message: string, type = "invalid"): Errors.MoleculerClientError {
 	return validationError([{ field, message, type }]);
-}
-export function badRequest(message: string, type = "BAD_REQUEST", data?: unknown): Errors.MoleculerClientError {
-	return named(new Errors.MoleculerClientError(message, 400, type, data), "BadRequestError");
 }
 export function unauthorized(message = "Authentication required", type = "UNAUTHORIZED"): Errors.MoleculerClientError {
 	return named(new Errors.MoleculerClientError(message, 401, type), "UnauthorizedError");

@@ -1,12 +1,12 @@
 /**
  * Is this node ready to serve? Its transporter is connected, every local service that keeps
- * a database answers, the event transport answers, no outbox holds more than OUTBOX_BACKLOG_MAX
+ * a database answers, the event bus answers, no outbox holds more than OUTBOX_BACKLOG_MAX
  * unpublished events, and every local service's own checks pass (the gateway's: every service it
  * routes to is there). Used by GET /api/ready (public: only the names of failing checks),
  * `:METRICS_PORT/ready` and the `$node.ready` action (the detailed report).
  */
 import type { ServiceBroker, Service } from "moleculer";
-import { currentTransport } from "./events/registry.js";
+import { currentBus } from "./events/registry.js";
 import { backlogCheck } from "./observability/outbox.js";
 
 export interface ReadyCheck {
@@ -60,7 +60,7 @@ export async function checkReadiness(broker: ServiceBroker, timeoutMs = 2000): P
 		if (typeof svc.outboxBacklog === "function") checks[`outbox:${svc.name}`] = await withTimeout(async () => backlogCheck(await svc.outboxBacklog!.call(svc)), timeoutMs);
 		if (typeof svc.readinessChecks === "function") Object.assign(checks, await svc.readinessChecks.call(svc));
 	}
-	const transport = currentTransport(broker);
+	const transport = currentBus(broker);
 	if (transport) checks[`events:${transport.kind}`] = await withTimeout(() => transport.health(), timeoutMs);
 	return { ready: Object.values(checks).every(c => c.ok), nodeID: broker.nodeID, checks };
 }

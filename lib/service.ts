@@ -1,11 +1,11 @@
 /**
  * The shape of a shop service schema, typed for this project: actions carry `auth`/`roles`
- * (read by the gateway), durable `domainEvents` handlers get typed envelopes.
+ * (read by the gateway), durable `integrationEvents` handlers get typed envelopes.
  * `defineService` only narrows types; it returns the schema unchanged for Moleculer.
  */
 import type { Service, ServiceSchema } from "moleculer";
 import type { Role, ShopContext } from "./auth/access.js";
-import type { EventEnvelope, EventType } from "./events/catalog.js";
+import type { EventEnvelope, EventType } from "./contracts/events.js";
 
 export interface ShopActionSchema<TThis> {
 	/** "public": anyone; "required" (default): a valid access token. */
@@ -22,7 +22,7 @@ export interface ShopActionSchema<TThis> {
 	handler(this: TThis, ctx: ShopContext<any>): unknown;
 }
 
-export type DomainEventHandlers<TThis> = { [K in EventType]?: (this: TThis, event: EventEnvelope<K>, ctx: ShopContext) => Promise<void> };
+export type IntegrationEventHandlers<TThis> = { [K in EventType]?: (this: TThis, event: EventEnvelope<K>, ctx: ShopContext) => Promise<void> };
 
 export interface ShopServiceSchema<TThis> {
 	name: string;
@@ -32,7 +32,7 @@ export interface ShopServiceSchema<TThis> {
 	actions?: Record<string, ShopActionSchema<TThis> | false>;
 	// eslint-disable-next-line @typescript-eslint/no-explicit-any
 	methods?: Record<string, (this: TThis, ...args: any[]) => unknown>;
-	domainEvents?: DomainEventHandlers<TThis>;
+	integrationEvents?: IntegrationEventHandlers<TThis>;
 	events?: Record<string, unknown>;
 	merged?(schema: ServiceSchema): void;
 	created?(this: TThis): void;

@@ -4,15 +4,17 @@
  * Embedded (MONGO_URL unset): NeDB files under DATA_DIR/<service>/<collection>.db.
  * Cluster (MONGO_URL set): MongoDB database `shop_<service>` through mongoose.
  *
- * The first collection is moleculer-db's own `this.adapter` (connected with its retry loop);
- * the generated CRUD actions are switched off: every action a service offers is written out.
+ * The first collection is moleculer-db's own `this.adapter` (connected by moleculer-db, which
+ * retries every second until the database answers); the others are connected the same way,
+ * each retried until it answers. The generated CRUD actions are switched off: every action a
+ * service offers is written out.
  * Other mixins add collections through `settings.$collections` (settings merge deeply).
  */
 import DbService from "moleculer-db";
 import type { Service, ServiceSchema } from "moleculer";
 import { defineMixin } from "../lib/service.js";
 import { config } from "../lib/config.js";
-import { Collection, createAdapter, type CollectionSpec, type Doc } from "../lib/store.js";
+import { Collection, createAdapter, type CollectionSpec, type Doc } from "../lib/store/index.js";
 
 export interface DbMixinSettings {
 	$collections: Record<string, CollectionSpec>;
@@ -52,7 +54,7 @@ export function DbMixin(collections: Record<string, CollectionSpec>): Partial<Se
 			for (const c of this.$collections.values()) {
 				if (c.adapter === this.adapter) continue;
 				c.adapter.init(this.broker, this as unknown as Service);
-				await c.adapter.connect();
+				await connectWithRetry(() => c.adapter.connect(), this.logger, `${this.name}.${c.name}`);
 			}
 		},
 		async stopped() {
@@ -74,6 +76,18 @@ export function DbMixin(collections: Record<string, CollectionSpec>): Partial<Se
 			},
 		},
 	});
+}
+
+/** Like moleculer-db's own connect: try again every second until the database answers (the service starts only then). */
+async function connectWithRetry(connect: () => Promise<void>, logger: { warn(msg: string): void }, what: string): Promise<void> {
+	for (;;) {
+		try {
+			return await connect();
+		} catch (err) {
+			logger.warn(`Cannot connect collection ${what} (${(err as Error).message}); trying again in 1 s`);
+			await new Promise(r => setTimeout(r, 1000));
+		}
+	}
 }
 
 function storage() {

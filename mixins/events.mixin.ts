@@ -4,10 +4,10 @@
  * Publishing: a service never sends an event directly. It writes the event into the `outbox`
  * array of the document whose change caused it, in the same atomic update (MongoDB and NeDB
  * both make one-document updates atomic). A relay loop publishes what is in outboxes and pulls
- * an event out only after the transport accepted it. A crash between the two sends it again:
+ * an event out only after the bus accepted it. A crash between the two sends it again:
  * delivery is at least once.
  *
- * Consuming: a service lists its handlers under `domainEvents` in its schema. Each delivered
+ * Consuming: a service lists its handlers under `integrationEvents` in its schema. Each delivered
  * event id is recorded in the service's `processed_events` collection after its handler
  * succeeded, and an event already recorded is skipped. Handlers must also be safe to re-run
  * (a crash after the handler but before the record), which the services get from conditional
@@ -16,10 +16,10 @@
 import { randomUUID } from "node:crypto";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { config } from "../lib/config.js";
-import { EVENTS, type AnyEnvelope, type EventEnvelope, type EventPayloads, type EventType } from "../lib/events/catalog.js";
-import { acquireTransport, releaseTransport } from "../lib/events/registry.js";
-import type { EventHandler, EventTransport } from "../lib/events/transport.js";
-import { DuplicateKeyError, type Collection, type Doc } from "../lib/store.js";
+import { EVENTS, type AnyEnvelope, type EventEnvelope, type EventPayloads, type EventType } from "../lib/contracts/events.js";
+import { acquireBus, releaseBus } from "../lib/events/registry.js";
+import type { EventHandler, EventBus } from "../lib/events/bus.js";
+import { DuplicateKeyError, type Collection, type Doc } from "../lib/store/index.js";
 import { defineMixin } from "../lib/service.js";
 import { recordEventConsumed, recordEventsPublished, setOutboxBacklog } from "../lib/observability/metrics.js";
 import { runForRequest } from "../lib/observability/context.js";
@@ -33,22 +33,17 @@ interface ProcessedEvent extends Doc {
 	at: string;
 }
 
-export type DomainEventHandler<TThis> = (this: TThis, event: AnyEnvelope, ctx: Context) => Promise<void>;
-
 export interface EventsMixinOptions {
 	/** Collections whose documents carry an `outbox` array. */
 	outbox?: string[];
 }
 
-/** `domainEvent`: an event for an outbox, in its envelope, carrying the request id (and trace) of its cause. */
+/** `integrationEvent`: an event for an outbox, in its envelope, carrying the request id (and trace) of its cause. */
 export type MakeEnvelope = <T extends EventType>(type: T, payload: EventPayloads[T], cause?: Context | null) => EventEnvelope<T>;
 
 export interface EventsMethods {
-	domainEvent<T extends EventType>(type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T>;
+	integrationEvent<T extends EventType>(type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T>;
 	relayOutbox(): Promise<void>;
-	/** Hooks for metrics; no-ops unless a service defines them. */
-	onEventsPublished?(events: EventEnvelope[]): void;
-	onEventConsumed?(event: EventEnvelope): void;
 }
 
 type EventsThis = Service &
@@ -56,20 +51,15 @@ type EventsThis = Service &
 		collection<T extends Doc>(name: string): Collection<T>;
 		relayCollection(name: string): Promise<void>;
 		outboxBacklog(): Promise<number>;
-		applyDomainEvent(event: EventEnvelope): Promise<void>;
-		$transport?: EventTransport;
+		applyIntegrationEvent(event: EventEnvelope): Promise<void>;
+		$bus?: EventBus;
 		$handler?: EventHandler;
 		$relay: { timer?: NodeJS.Timeout; running: boolean; again: boolean; stopped: boolean; current?: Promise<void> };
 		$brokerStarted: Promise<void>;
 		$markBrokerStarted: () => void;
 		beginRelaying(): void;
-		schema: ServiceSchema & { domainEvents?: Record<string, DomainEventHandler<unknown>> };
+		schema: ServiceSchema & { integrationEvents?: Record<string, (this: unknown, event: AnyEnvelope, ctx: Context) => Promise<void>> };
 	};
-
-/** The events this service consumes, for the AsyncAPI document and for readiness. */
-export function consumedEvents(schema: { domainEvents?: Record<string, unknown> }): EventType[] {
-	return Object.keys(schema.domainEvents ?? {}) as EventType[];
-}
 
 /** Outbox documents published at once by one relay. */
 const RELAY_CONCURRENCY = 8;
@@ -102,14 +92,14 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 			this.$brokerStarted = new Promise<void>(resolve => (this.$markBrokerStarted = resolve));
 		},
 		async started() {
-			this.$transport = await acquireTransport(this.broker);
-			const handlers = this.schema.domainEvents ?? {};
+			this.$bus = await acquireBus(this.broker);
+			const handlers = this.schema.integrationEvents ?? {};
 			const types = Object.keys(handlers) as EventType[];
 			if (types.length > 0) {
 				// Subscribed now, so no event published at start-up is missed; applied only once every
-				// service of the broker has started (see applyDomainEvent), whatever the mixin order.
-				this.$handler = event => this.applyDomainEvent(event);
-				await this.$transport.subscribe(this.name, types, this.$handler);
+				// service of the broker has started (see applyIntegrationEvent), whatever the mixin order.
+				this.$handler = event => this.applyIntegrationEvent(event);
+				await this.$bus.subscribe(this.name, types, this.$handler);
 			}
 			if (this.broker.started) this.beginRelaying();
 		},
@@ -117,9 +107,9 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 			this.$relay.stopped = true;
 			if (this.$relay.timer) clearInterval(this.$relay.timer);
 			await this.$relay.current;
-			if (this.$transport && this.$handler) await this.$transport.unsubscribe(this.name, this.$handler);
-			if (this.$transport) await releaseTransport(this.broker);
-			this.$transport = undefined;
+			if (this.$bus && this.$handler) await this.$bus.unsubscribe(this.name, this.$handler);
+			if (this.$bus) await releaseBus(this.broker);
+			this.$bus = undefined;
 		},
 		events: {
 			// Relaying starts when the whole broker has started: every consumer is subscribed by then.
@@ -141,7 +131,7 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 			 * update: `{ $push: { outbox: { $each: [event] } } }`, or `outbox: [event]` on insert,
 			 * then call `relayOutbox()`.
 			 */
-			domainEvent<T extends EventType>(this: EventsThis, type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T> {
+			integrationEvent<T extends EventType>(this: EventsThis, type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T> {
 				const keyField = EVENTS[type].key as keyof EventPayloads[T];
 				return {
 					id: randomUUID(),
@@ -166,7 +156,7 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 						do {
 							this.$relay.again = false;
 							for (const name of outboxCollections) {
-								if (this.$relay.stopped || !this.$transport) return;
+								if (this.$relay.stopped || !this.$bus) return;
 								await this.relayCollection(name);
 							}
 						} while (this.$relay.again && !this.$relay.stopped);
@@ -191,14 +181,13 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 					const failed = await inParallel(docs, RELAY_CONCURRENCY, async doc => {
 						const events = doc.outbox ?? [];
 						try {
-							await this.$transport!.publish(events);
+							await this.$bus!.publish(events);
 						} catch (err) {
 							recordEventsPublished(this.broker, events, "failed");
 							throw err;
 						}
 						await coll.updateWhere({ _id: doc._id }, { $pull: { outbox: { id: { $in: events.map(e => e.id) } } } });
 						recordEventsPublished(this.broker, events);
-						this.onEventsPublished?.(events);
 					});
 					if (failed) throw failed;
 					if (docs.length < 50) return;
@@ -216,11 +205,11 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 			}),
 
 			/** Apply one delivered event once: skip it if recorded, record it after the handler. */
-			async applyDomainEvent(this: EventsThis, event: EventEnvelope): Promise<void> {
+			async applyIntegrationEvent(this: EventsThis, event: EventEnvelope): Promise<void> {
 				await this.$brokerStarted;
 				const processed = this.collection<ProcessedEvent>("processed_events");
 				if (await processed.findById(event.id)) return recordEventConsumed(this.broker, this.name, event, "duplicate");
-				const handler = this.schema.domainEvents?.[event.type];
+				const handler = this.schema.integrationEvents?.[event.type];
 				if (!handler) return;
 				const ctx = this.broker.ContextFactory.create(this.broker, null as never, event.payload, {
 					...consumerContextOptions(event),
@@ -238,7 +227,6 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 					if (!(err instanceof DuplicateKeyError)) throw err;
 				}
 				recordEventConsumed(this.broker, this.name, event, "ok");
-				this.onEventConsumed?.(event);
 			},
 		},
 	});

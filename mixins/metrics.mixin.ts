@@ -14,7 +14,7 @@
 import type { Service, ServiceSchema } from "moleculer";
 import { defineMixin } from "../lib/service.js";
 import { registerShopMetrics } from "../lib/observability/metrics.js";
-import type { Collection, Doc, Query } from "../lib/store.js";
+import type { Collection, Doc, Query } from "../lib/store/index.js";
 
 export interface CountGauge {
 	/** A gauge registered in lib/observability/metrics.ts, or a new one (registered here, label names from `labels`). */

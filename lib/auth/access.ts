@@ -5,7 +5,7 @@
  * Ownership ("your own order") is checked by the owning service with `requireUser`.
  */
 import type { Context } from "moleculer";
-import { forbidden, unauthorized } from "../errors.js";
+import { unauthorized } from "../errors.js";
 
 export type Role = "customer" | "agent" | "admin";
 export const ROLES: Role[] = ["customer", "agent", "admin"];
@@ -36,12 +36,6 @@ export function requireUser(ctx: Context<unknown, ShopMeta>): AuthUser {
 
 export function hasRole(user: AuthUser | undefined, ...roles: Role[]): boolean {
 	return !!user && user.roles.some(r => roles.includes(r));
-}
-
-export function requireRole(ctx: Context<unknown, ShopMeta>, ...roles: Role[]): AuthUser {
-	const user = requireUser(ctx);
-	if (!hasRole(user, ...roles)) throw forbidden();
-	return user;
 }
 
 export function isStaff(user: AuthUser | undefined): boolean {

@@ -7,8 +7,8 @@
  * releasing are each one conditional update of one document, so they are atomic on NeDB and
  * on MongoDB alike, in one process or across nodes; `available` can never go below zero.
  */
-import type { CollectionSpec, Query } from "../store.js";
-import type { ItemQuantity } from "../events/catalog.js";
+import type { CollectionSpec, Query } from "../store/index.js";
+import type { ItemQuantity } from "../contracts/events.js";
 import type { MinorUnits } from "./money.js";
 
 import { isId } from "../contracts/ids.js";

@@ -1,5 +1,5 @@
 /** Quantities of items (products, or variants once they exist): what several services add up. */
-import type { ItemQuantity } from "../events/catalog.js";
+import type { ItemQuantity } from "../contracts/events.js";
 
 /** Adds up the quantities of repeated product ids, keeping first-seen order. */
 export function mergeQuantities(items: readonly ItemQuantity[]): ItemQuantity[] {

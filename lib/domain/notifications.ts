@@ -2,7 +2,7 @@
  * Notifications: which domain events make a notification, for whom, and what it says.
  * Pure: the notifications service stores and delivers what `notificationFor` returns.
  */
-import type { AnyEnvelope, CancelReason, EventType } from "../events/catalog.js";
+import type { AnyEnvelope, CancelReason, EventType } from "../contracts/events.js";
 import { derivedId } from "../contracts/ids.js";
 
 export type RefKind = "order" | "ticket";

@@ -16,7 +16,7 @@
  * events in the order's outbox (services/orders/order-store.ts); if the order moved meanwhile,
  * nothing is written and the service reads it again.
  */
-import type { CancelReason, EventPayloads, EventType, ItemQuantity } from "../events/catalog.js";
+import type { CancelReason, EventPayloads, EventType, ItemQuantity } from "../contracts/events.js";
 import type { OrderSummary } from "../contracts/calls.js";
 import type { ShippingAddress } from "../contracts/http/orders.js";
 import { ORDER_STATUSES } from "../contracts/http/orders.js";

@@ -5,7 +5,7 @@
  */
 import { isStaff, type AuthUser } from "../auth/access.js";
 import type { FieldProblem } from "../errors.js";
-import type { EventEnvelope, ItemQuantity } from "../events/catalog.js";
+import type { EventEnvelope, ItemQuantity } from "../contracts/events.js";
 
 import { MAX_MESSAGES_PER_TICKET, MESSAGE_PAGE_SIZE, PRIORITIES, TICKET_STATUSES, TICKET_TYPES } from "../contracts/http/support.js";
 export { MAX_MESSAGES_PER_TICKET, MESSAGE_PAGE_SIZE, PRIORITIES, TICKET_STATUSES, TICKET_TYPES };

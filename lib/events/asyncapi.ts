@@ -1,6 +1,6 @@
 /** The AsyncAPI 3 document of the domain events, made from the event catalog. */
-import { EVENTS, EVENT_TYPES, TOPICS } from "./catalog.js";
-import { PAYLOAD_SCHEMAS } from "./schemas.js";
+import { EVENTS, EVENT_TYPES, TOPICS } from "../contracts/events.js";
+import { PAYLOAD_SCHEMAS } from "../contracts/event-schemas.js";
 
 export function buildAsyncApi(): Record<string, unknown> {
 	const channels: Record<string, unknown> = {};

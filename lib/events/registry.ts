@@ -1,26 +1,26 @@
 /**
- * One event transport per broker, shared by the services of that broker (process).
+ * One event bus per broker, shared by the services of that broker (process).
  * Kafka when KAFKA_BROKERS is set, in-process otherwise.
  */
 import type { ServiceBroker, Logger } from "moleculer";
 import { config } from "../config.js";
-import { InProcessTransport, type EventTransport } from "./transport.js";
+import { InProcessBus, type EventBus } from "./bus.js";
 import { recordDeadLetter, setConsumerLag } from "../observability/metrics.js";
 
 interface Entry {
-	transport: EventTransport;
+	bus: EventBus;
 	users: number;
 	connecting?: Promise<void>;
 }
 const entries = new WeakMap<ServiceBroker, Entry>();
 
-async function createTransport(broker: ServiceBroker, logger: Logger): Promise<EventTransport> {
+async function createBus(broker: ServiceBroker, logger: Logger): Promise<EventBus> {
 	if (config.kafkaBrokers.length > 0) {
-		const { KafkaTransport } = await import("./kafka-transport.js");
+		const { KafkaBus } = await import("./kafka-bus.js");
 		// Topics and consumer groups are named after the namespace, like the NATS subjects: the
 		// default `shop` gives `shop.orders` and `shop.<service>`; another namespace is another cluster.
 		const prefix = `${broker.namespace || "shop"}.`.replace(/[^A-Za-z0-9._-]/g, "-");
-		return new KafkaTransport({
+		return new KafkaBus({
 			brokers: config.kafkaBrokers,
 			clientId: broker.nodeID,
 			logger,
@@ -33,38 +33,38 @@ async function createTransport(broker: ServiceBroker, logger: Logger): Promise<E
 			...(config.kafkaTopics.minInsyncReplicas !== undefined ? { minInsyncReplicas: config.kafkaTopics.minInsyncReplicas } : {}),
 		});
 	}
-	return new InProcessTransport(undefined, dead => {
+	return new InProcessBus(undefined, dead => {
 		logger.error(`Event ${dead.event.type} ${dead.event.id} dead-lettered for '${dead.group}': ${dead.error}`);
 		recordDeadLetter(broker, { group: dead.group, type: dead.event.type });
 	});
 }
 
-/** The transport of this broker, connected. Call `releaseTransport` once per acquire. */
-export async function acquireTransport(broker: ServiceBroker): Promise<EventTransport> {
+/** The transport of this broker, connected. Call `releaseBus` once per acquire. */
+export async function acquireBus(broker: ServiceBroker): Promise<EventBus> {
 	let entry = entries.get(broker);
 	if (!entry) {
 		const logger = broker.getLogger("events");
-		const transport = await createTransport(broker, logger);
-		entry = entries.get(broker) ?? { transport, users: 0 };
+		const transport = await createBus(broker, logger);
+		entry = entries.get(broker) ?? { bus: transport, users: 0 };
 		entries.set(broker, entry);
-		entry.connecting = entry.transport.connect();
+		entry.connecting = entry.bus.connect();
 	}
 	entry.users++;
 	await entry.connecting;
-	return entry.transport;
+	return entry.bus;
 }
 
-export async function releaseTransport(broker: ServiceBroker): Promise<void> {
+export async function releaseBus(broker: ServiceBroker): Promise<void> {
 	const entry = entries.get(broker);
 	if (!entry) return;
 	entry.users--;
 	if (entry.users <= 0) {
 		entries.delete(broker);
-		await entry.transport.disconnect();
+		await entry.bus.disconnect();
 	}
 }
 
 /** The transport if one is in use (for readiness checks and tests). */
-export function currentTransport(broker: ServiceBroker): EventTransport | undefined {
-	return entries.get(broker)?.transport;
+export function currentBus(broker: ServiceBroker): EventBus | undefined {
+	return entries.get(broker)?.bus;
 }

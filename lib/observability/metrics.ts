@@ -10,12 +10,12 @@
  * - Orders by status, payments by result, checkout settle time, tickets created: derived from
  *   the domain events as the outbox relay publishes them (`observePublished`), so the services
  *   that own orders and tickets need no metrics code.
- * - Dead letters, Kafka consumer lag: the event transport (`recordDeadLetter`, `setConsumerLag`).
+ * - Dead letters, Kafka consumer lag: the event bus (`recordDeadLetter`, `setConsumerLag`).
  * - Login failures: the users service (`recordLoginFailure`).
  * - Open tickets: the tickets service's database, counted by the metrics mixin.
  */
 import type { ServiceBroker } from "moleculer";
-import { EVENTS, type EventEnvelope, type EventType } from "../events/catalog.js";
+import { EVENTS, type EventEnvelope, type EventType } from "../contracts/events.js";
 
 export const METRICS = {
 	httpRequests: "shop_http_requests_total",
@@ -45,7 +45,7 @@ const DEFINITIONS: MetricDef[] = [
 	{ name: METRICS.ticketsCreated, type: "counter", labelNames: ["type"], description: "Support tickets opened, by type" },
 	{ name: METRICS.ticketsOpen, type: "gauge", labelNames: [], description: "Support tickets not resolved or closed (from the tickets database)" },
 	{ name: METRICS.loginFailures, type: "counter", labelNames: ["reason"], description: "Failed logins (invalid_credentials, locked)" },
-	{ name: METRICS.eventsPublished, type: "counter", labelNames: ["topic", "type", "result"], description: "Domain events handed to the event transport by the outbox relay (result ok or failed)" },
+	{ name: METRICS.eventsPublished, type: "counter", labelNames: ["topic", "type", "result"], description: "Domain events handed to the event bus by the outbox relay (result ok or failed)" },
 	{ name: METRICS.eventsConsumed, type: "counter", labelNames: ["topic", "type", "group", "result"], description: "Domain event deliveries to a consumer group (result ok, failed, duplicate)" },
 	{ name: METRICS.eventDelay, type: "histogram", labelNames: ["topic", "group"], unit: "seconds", buckets: SECONDS_BUCKETS, quantiles: true, description: "Time from an event occurring to a consumer having applied it (consumer lag in time)" },
 	{ name: METRICS.eventsDeadLettered, type: "counter", labelNames: ["topic", "type", "group"], description: "Events a consumer group gave up on after its retries" },
@@ -88,12 +88,6 @@ export function recordLoginFailure(broker: ServiceBroker, reason: "invalid_crede
 	registry(broker)?.increment(METRICS.loginFailures, { reason });
 }
 
-// ---------------------------------------------------------------- tickets
-
-export function setOpenTickets(broker: ServiceBroker, count: number): void {
-	registry(broker)?.set(METRICS.ticketsOpen, count);
-}
-
 // ---------------------------------------------------------------- events
 
 /** After the relay published `events` (or failed to): counts, and the business series they imply. */
@@ -117,7 +111,7 @@ export function recordEventConsumed(broker: ServiceBroker, group: string, event:
 	}
 }
 
-/** An event a consumer group gave up on: call it where the transport dead-letters. */
+/** An event a consumer group gave up on: call it where the bus dead-letters. */
 export function recordDeadLetter(broker: ServiceBroker, dead: { group: string; type: EventType | undefined }): void {
 	registry(broker)?.increment(METRICS.eventsDeadLettered, { topic: dead.type ? topicOf(dead.type) : "unknown", type: dead.type ?? "unparsable", group: dead.group });
 }

@@ -16,7 +16,7 @@
  */
 import { createHash } from "node:crypto";
 import { TracerExporters, type Context, type Service, type ServiceBroker, type Span, type TracerOptions } from "moleculer";
-import type { EventEnvelope } from "../events/catalog.js";
+import type { EventEnvelope } from "../contracts/events.js";
 import { sanitize } from "./redact.js";
 
 export const TRACING_EXPORTERS = ["none", "console", "zipkin", "jaeger"] as const;

@@ -24,7 +24,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { derivedId } from "../contracts/ids.js";
-import { DuplicateKeyError, type Collection } from "../store.js";
+import { DuplicateKeyError, type Collection } from "../store/index.js";
 import { subtract } from "../domain/money.js";
 import { cardBrand, cardDigits, last4, passesLuhn, type CardBrand } from "./card.js";
 import {

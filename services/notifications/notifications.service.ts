@@ -16,11 +16,11 @@ import { notFound } from "../../lib/errors.js";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
 import { offsetOf, paged } from "../../lib/paging.js";
 import { SUPPORT } from "../../lib/contracts/http/support.js";
-import { DuplicateKeyError, type Collection } from "../../lib/store.js";
-import type { AnyEnvelope } from "../../lib/events/catalog.js";
+import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
+import type { AnyEnvelope } from "../../lib/contracts/events.js";
 import type { DeliveryPreferences } from "../../lib/contracts/calls.js";
 import { createEmailChannel, type EmailChannel } from "../../lib/notify/index.js";
-import { notificationFor, notificationId, publicNotification, type NotificationDraft, type NotificationRecord } from "../../lib/domain/notifications.js";
+import { NOTIFYING_EVENTS, notificationFor, notificationId, publicNotification, type NotificationDraft, type NotificationRecord } from "../../lib/domain/notifications.js";
 
 interface EmailDelivery {
 	_id: string;
@@ -78,18 +78,8 @@ const NotificationsService = defineService<Self>({
 		},
 	},
 
-	domainEvents: {
-		"order.paid": onEvent,
-		"order.cancelled": onEvent,
-		"order.shipped": onEvent,
-		"order.delivered": onEvent,
-		"order.refunded": onEvent,
-		"ticket.created": onEvent,
-		"ticket.replied": onEvent,
-		"ticket.status_changed": onEvent,
-		"return.approved": onEvent,
-		"return.rejected": onEvent,
-	},
+	// The events that make a notification (lib/domain/notifications.ts says which and what they say).
+	integrationEvents: Object.fromEntries(NOTIFYING_EVENTS.map(type => [type, onEvent])),
 
 	methods: {
 		async notify(event: AnyEnvelope, ctx: Context): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import type { Context } from "moleculer";
 import { conflict, invalidField, notFound } from "../../lib/errors.js";
-import { DuplicateKeyError, type Collection } from "../../lib/store.js";
+import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
 import { MAX_CART_LINES, MAX_QUANTITY, cartLinePath, priceCart, type CartLine, type CartRecord, type CatalogPrice, type PricedCart } from "../../lib/domain/checkout.js";
 
 export interface CartView {

@@ -5,8 +5,8 @@
  * lib/domain/orders.ts.
  */
 import type { Context } from "moleculer";
-import { DuplicateKeyError, type Collection } from "../../lib/store.js";
-import type { EventEnvelope } from "../../lib/events/catalog.js";
+import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
+import type { EventEnvelope } from "../../lib/contracts/events.js";
 import type { MakeEnvelope } from "../../mixins/events.mixin.js";
 import type { OrderChange, OrderEvent, OrderRecord } from "../../lib/domain/orders.js";
 

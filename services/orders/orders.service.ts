@@ -18,7 +18,7 @@ import { config } from "../../lib/config.js";
 import { conflict, forbidden, notFound, validationError } from "../../lib/errors.js";
 import { hasRole, requireUser, type ShopContext } from "../../lib/auth/access.js";
 import { offsetOf, paged } from "../../lib/paging.js";
-import type { Query } from "../../lib/store.js";
+import type { Query } from "../../lib/store/index.js";
 import { isId } from "../../lib/contracts/ids.js";
 import { ORDERS } from "../../lib/contracts/http/orders.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
@@ -195,7 +195,7 @@ const OrdersService = defineService<OrdersThis>({
 		},
 	},
 
-	domainEvents: {
+	integrationEvents: {
 		"stock.reserved": async function (event, ctx) {
 			const order = await this.store.get(event.payload.orderId);
 			if (!order || order.status !== "pending" || order.payment.status !== "authorized") return;
@@ -222,7 +222,7 @@ const OrdersService = defineService<OrdersThis>({
 
 	created() {
 		const relay = () => void this.relayOutbox();
-		this.store = new OrderStore(this.collection<StoredOrder>("orders"), (type, payload, cause) => this.domainEvent(type, payload, cause), relay);
+		this.store = new OrderStore(this.collection<StoredOrder>("orders"), (type, payload, cause) => this.integrationEvent(type, payload, cause), relay);
 		this.carts = new Carts(this.collection<CartRecord>("carts"));
 		this.provider = new SimulatedPaymentProvider({
 			authorizations: this.collection<SandboxAuthorization>("sandbox_authorizations"),

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { conflict, invalidField, notFound } from "../../lib/errors.js";
-import { DuplicateKeyError, type Collection, type Query } from "../../lib/store.js";
+import { DuplicateKeyError, type Collection, type Query } from "../../lib/store/index.js";
 import { categoryTree, makesCycle, publicCategory, publicProduct, type CategoryNode, type CategoryRecord, type ProductRecord, type PublicCategory, type PublicProduct } from "../../lib/domain/catalog.js";
 import type { CatalogPrice } from "../../lib/contracts/calls.js";
 import type { CATALOG } from "../../lib/contracts/http/catalog.js";

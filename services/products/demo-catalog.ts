@@ -5,7 +5,7 @@
  * to run again and on several nodes at once.
  */
 import { randomUUID } from "node:crypto";
-import { DuplicateKeyError, type Collection } from "../../lib/store.js";
+import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
 import type { CategoryRecord, ProductRecord } from "../../lib/domain/catalog.js";
 
 export interface CatalogCollections {

@@ -10,8 +10,8 @@
  * changes nothing more. `available` never goes below zero: no order is ever oversold.
  */
 import type { Context } from "moleculer";
-import { DuplicateKeyError, type Collection } from "../../lib/store.js";
-import type { EventEnvelope, EventPayloads, ItemQuantity } from "../../lib/events/catalog.js";
+import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
+import type { EventEnvelope, EventPayloads, ItemQuantity } from "../../lib/contracts/events.js";
 import { mergeQuantities } from "../../lib/domain/items.js";
 import { holdOrder, markerPath, statusAfterCancel, type ProductRecord, type ReservationRecord, type ReservationStatus } from "../../lib/domain/catalog.js";
 import type { MakeEnvelope } from "../../mixins/events.mixin.js";

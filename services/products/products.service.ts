@@ -130,7 +130,7 @@ const ProductsService = defineService<ProductsThis>({
 		},
 	},
 
-	domainEvents: {
+	integrationEvents: {
 		"order.placed": async function (event, ctx) {
 			await this.inventory.placed(event.payload.orderId, event.payload.items, ctx);
 		},
@@ -153,7 +153,7 @@ const ProductsService = defineService<ProductsThis>({
 		const categories = this.collection<CategoryRecord>("categories");
 		this.catalog = new Catalog(products, categories);
 		this.searcher = new ProductSearch(products, categories);
-		this.inventory = new Inventory(products, this.collection<StoredReservation>("reservations"), (type, payload, cause) => this.domainEvent(type, payload, cause), () => void this.relayOutbox());
+		this.inventory = new Inventory(products, this.collection<StoredReservation>("reservations"), (type, payload, cause) => this.integrationEvent(type, payload, cause), () => void this.relayOutbox());
 	},
 
 	async started() {

@@ -4,7 +4,7 @@
  * matches above description-only matches.
  */
 import { offsetOf } from "../../lib/paging.js";
-import type { Collection } from "../../lib/store.js";
+import type { Collection } from "../../lib/store/index.js";
 import { relevanceTiers, slugsUnder, sortFields, textQuery, type CategoryRecord, type ProductRecord, type ProductSort } from "../../lib/domain/catalog.js";
 import type { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { Context } from "moleculer";
 import { conflict, invalidField, notFound, validationError } from "../../lib/errors.js";
 import { requireUser, isStaff, type ShopContext } from "../../lib/auth/access.js";
-import type { Collection } from "../../lib/store.js";
+import type { Collection } from "../../lib/store/index.js";
 import type { MakeEnvelope } from "../../mixins/events.mixin.js";
 import type { SUPPORT } from "../../lib/contracts/http/support.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";

@@ -6,7 +6,7 @@
 import type { Context } from "moleculer";
 import { conflict, notFound, validationError } from "../../lib/errors.js";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
-import { DuplicateKeyError, type Collection } from "../../lib/store.js";
+import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
 import type { MakeEnvelope } from "../../mixins/events.mixin.js";
 import type { OrderSummary } from "../../lib/contracts/calls.js";
 import { CLAIMING_RETURN_STATUSES, claimedQuantities, publicTicket, returnDecisionRefusal, returnItemProblems, returnSlot, type PublicTicket, type TicketRecord } from "../../lib/domain/tickets.js";

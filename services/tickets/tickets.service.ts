@@ -112,7 +112,7 @@ const TicketsService = defineService<TicketsThis>({
 
 	created() {
 		const tickets = this.collection<TicketRecord>("tickets");
-		const envelope = this.domainEvent.bind(this) as EventsMethods["domainEvent"];
+		const envelope = this.integrationEvent.bind(this) as EventsMethods["integrationEvent"];
 		const relay = () => void this.relayOutbox();
 		this.returns = new Returns(tickets, envelope, relay);
 		this.desk = new SupportDesk(tickets, this.returns, envelope, relay, this.logger);

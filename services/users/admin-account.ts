@@ -7,7 +7,7 @@ import type { ShopConfig } from "../../lib/config.js";
 import { emailProblem, hashPassword, normalizeEmail, passwordProblem } from "../../lib/auth/passwords.js";
 import type { Role } from "../../lib/auth/access.js";
 import { DEFAULT_PREFERENCES, type UserRecord } from "../../lib/domain/users.js";
-import { DuplicateKeyError, type Collection } from "../../lib/store.js";
+import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
 
 export async function ensureAdminAccount(users: Collection<UserRecord>, cfg: ShopConfig, log: { info(msg: string): void }): Promise<void> {
 	if (!cfg.adminEmail || !cfg.adminPassword) return;

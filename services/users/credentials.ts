@@ -5,7 +5,7 @@
  * password is looked at, and the decision follows from the value that increment wrote, so
  * fifteen parallel guesses count fifteen and only the allowed ones are checked.
  */
-import { DuplicateKeyError, type Collection } from "../../lib/store.js";
+import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
 import { tooManyRequests } from "../../lib/errors.js";
 import { failureLocks, lockedFor, lockHasExpired, mayCheckCredentials, type CredentialAttempts } from "../../lib/domain/users.js";
 

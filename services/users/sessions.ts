@@ -10,7 +10,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ServiceBroker } from "moleculer";
-import type { Collection, Query } from "../../lib/store.js";
+import type { Collection, Query } from "../../lib/store/index.js";
 import { unauthorized } from "../../lib/errors.js";
 import { hashRefreshToken, newRefreshToken } from "../../lib/auth/tokens.js";
 import { SESSIONS_REVOKED, type SessionsRevoked } from "../../lib/contracts/broadcasts.js";

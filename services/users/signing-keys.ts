@@ -11,7 +11,7 @@
  *   Every users node reloads on the SIGNING_KEYS_CHANGED broadcast (and every minute).
  */
 import type { ServiceBroker } from "moleculer";
-import { DuplicateKeyError, type Collection } from "../../lib/store.js";
+import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
 import { generateSigningKeyPem, signingKeyFromPem, verificationKeyFromPem, type Jwk, type Jwks, type SigningKey } from "../../lib/auth/tokens.js";
 import { SIGNING_KEYS_CHANGED } from "../../lib/contracts/broadcasts.js";
 

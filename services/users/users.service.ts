@@ -18,7 +18,7 @@ import { signAccessToken } from "../../lib/auth/tokens.js";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
 import { DEFAULT_PREFERENCES, mergePreferences, publicUser, type UserRecord } from "../../lib/domain/users.js";
 import { offsetOf, paged } from "../../lib/paging.js";
-import { DuplicateKeyError, type Collection } from "../../lib/store.js";
+import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
 import { escapeRegex } from "../../lib/text.js";
 import { recordLoginFailure } from "../../lib/observability/metrics.js";
 import { IDENTITY } from "../../lib/contracts/http/identity.js";

@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import mongoose from "mongoose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Collection, createMongoAdapter, DuplicateKeyError, type CollectionSpec, type Doc } from "../../lib/store.js";
+import { Collection, createMongoAdapter, DuplicateKeyError, type CollectionSpec, type Doc } from "../../lib/store/index.js";
 import { INFRA, skipWithoutInfra } from "./infra.js";
 
 const skip = await skipWithoutInfra(["mongo"]);

@@ -106,7 +106,9 @@ export class TestCluster {
 		const port = await freePort();
 		this.baseUrl = `http://127.0.0.1:${port}`;
 		this.http = new HttpClient(this.baseUrl);
-		const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("VITEST") && !["SERVICES", "NODE_ID", "METRICS_PORT", "PORT", "DATA_DIR"].includes(k)));
+		const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("VITEST") && !["SERVICES", "NODE_ID", "METRICS_PORT", "PORT", "DATA_DIR", "API_SERVICES"].includes(k)));
+		// The gateway routes to the services this cluster runs (and is ready once they are there).
+		const routed = [...new Set(this.opts.nodes.flatMap(n => n.services).filter(s => s !== "api"))];
 		this.env = {
 			...inherited,
 			...NODE_ENV_DEFAULTS,
@@ -118,6 +120,7 @@ export class TestCluster {
 			KAFKA_BROKERS: this.kafkaBrokers,
 			PORT: String(port),
 			HOST: "127.0.0.1",
+			API_SERVICES: routed.join(","),
 		};
 		for (const spec of this.opts.nodes) {
 			this.nodes.set(spec.name, { spec, nodeId: `${spec.name}-${this.namespace}`, metricsPort: await freePort(), logFile: path.join(this.logDir, `${spec.name}.log`), tail: [] });

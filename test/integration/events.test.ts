@@ -12,10 +12,10 @@ import { reloadConfig } from "../../lib/config.js";
 import { DbMixin } from "../../mixins/db.mixin.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { defineService } from "../../lib/service.js";
-import type { EventEnvelope } from "../../lib/events/catalog.js";
-import { acquireTransport, releaseTransport } from "../../lib/events/registry.js";
-import type { InProcessTransport } from "../../lib/events/transport.js";
-import type { Collection } from "../../lib/store.js";
+import type { EventEnvelope } from "../../lib/contracts/events.js";
+import { acquireBus, releaseBus } from "../../lib/events/registry.js";
+import type { InProcessBus } from "../../lib/events/bus.js";
+import type { Collection } from "../../lib/store/index.js";
 import { eventually } from "../helpers/shop.js";
 
 interface OrderDoc {
@@ -39,7 +39,7 @@ function producer() {
 				visibility: "public",
 				async handler(ctx) {
 					const id = randomUUID();
-					const evt = this.domainEvent("order.placed", { orderId: id, userId: "u1", items: [{ productId: "p1", quantity: 1 }], total: 100, currency: "EUR" }, ctx);
+					const evt = this.integrationEvent("order.placed", { orderId: id, userId: "u1", items: [{ productId: "p1", quantity: 1 }], total: 100, currency: "EUR" }, ctx);
 					await this.collection<OrderDoc>("orders").insert({ _id: id, status: "pending", outbox: [evt] });
 					void this.relayOutbox();
 					return id;
@@ -54,7 +54,7 @@ function consumer(opts: { failTimes?: number } = {}) {
 	return defineService<Service & { collection<T extends { _id: string }>(n: string): Collection<T> }>({
 		name: "consumer",
 		mixins: [DbMixin({ applied: {} }), EventsMixin()],
-		domainEvents: {
+		integrationEvents: {
 			async "order.placed"(event) {
 				if (failures > 0) {
 					failures--;
@@ -102,7 +102,7 @@ describe("outbox and durable consumers (in-process transport)", () => {
 		const broker = await start(tmp(), [producer(), consumer()]);
 		const id = await broker.call<string>("producer.place");
 		await eventually(async () => ((await appliedCount(broker, id)) === 1 ? true : undefined));
-		const transport = (await acquireTransport(broker)) as InProcessTransport;
+		const transport = (await acquireBus(broker)) as InProcessBus;
 		try {
 			// Capture the envelope as the relay sent it, then deliver it again.
 			const captured: EventEnvelope[] = [];
@@ -114,7 +114,7 @@ describe("outbox and durable consumers (in-process transport)", () => {
 			await transport.publish(captured.filter(e => e.key === id2));
 			expect(await appliedCount(broker, id2)).toBe(1);
 		} finally {
-			await releaseTransport(broker);
+			await releaseBus(broker);
 		}
 	});
 
@@ -130,9 +130,9 @@ describe("outbox and durable consumers (in-process transport)", () => {
 		const second = await broker.call<string>("producer.place");
 		await eventually(async () => ((await appliedCount(broker, second)) === 1 ? true : undefined), 10_000, "next event applied");
 		expect(await appliedCount(broker, first)).toBe(0);
-		const transport = (await acquireTransport(broker)) as InProcessTransport;
+		const transport = (await acquireBus(broker)) as InProcessBus;
 		expect(transport.deadLetters.map(d => d.event.key)).toContain(first);
-		await releaseTransport(broker);
+		await releaseBus(broker);
 	});
 
 	it("keeps an unsent event in the outbox across a restart and sends it then", async () => {

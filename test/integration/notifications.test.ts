@@ -6,9 +6,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_ENV, admin, customer, eventually, startShop, withRoles, type Account, type TestShop } from "../helpers/shop.js";
-import { currentTransport } from "../../lib/events/registry.js";
-import type { EventEnvelope } from "../../lib/events/catalog.js";
-import type { Collection } from "../../lib/store.js";
+import { currentBus } from "../../lib/events/registry.js";
+import type { EventEnvelope } from "../../lib/contracts/events.js";
+import type { Collection } from "../../lib/store/index.js";
 import type { TicketRecord } from "../../lib/domain/tickets.js";
 import type { LogEmailChannel } from "../../lib/notify/index.js";
 
@@ -218,7 +218,7 @@ describe("at-least-once delivery", () => {
 			requestId: null,
 			payload: { orderId, userId: hal.id },
 		};
-		const transport = currentTransport(shop.broker)!;
+		const transport = currentBus(shop.broker)!;
 		await transport.publish([event]);
 		await transport.publish([event]);
 		// A consumer that crashed after making the notification but before recording the event id.

@@ -12,7 +12,7 @@ import { DbMixin } from "../../mixins/db.mixin.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { MetricsMixin } from "../../mixins/metrics.mixin.js";
 import { defineService } from "../../lib/service.js";
-import type { Collection } from "../../lib/store.js";
+import type { Collection } from "../../lib/store/index.js";
 import { ALL_SERVICES } from "../../services/index.js";
 import { ADMIN_ENV, admin, customer, eventually, freePort, login, startShop, type Account, type TestShop } from "../helpers/shop.js";
 
@@ -254,7 +254,7 @@ describe("readiness with an outbox backlog", () => {
 		shop = await startShop({ services: ["users", "api"], env: { OUTBOX_BACKLOG_MAX: "1" } });
 		const gate = new Promise<void>(resolve => (release = resolve));
 		// A consumer that holds the first event until released: the relay waits, the outbox fills.
-		shop.broker.createService(defineService<Service>({ name: "slowconsumer", mixins: [EventsMixin(), DbMixin({ seen: {} })], domainEvents: { "ticket.status_changed": async () => gate } }));
+		shop.broker.createService(defineService<Service>({ name: "slowconsumer", mixins: [EventsMixin(), DbMixin({ seen: {} })], integrationEvents: { "ticket.status_changed": async () => gate } }));
 		shop.broker.createService(defineService<Service>({ name: "producer", mixins: [EventsMixin({ outbox: ["things"] }), DbMixin({ things: {} })] }));
 		await shop.broker.waitForServices(["slowconsumer", "producer"]);
 	});
@@ -285,7 +285,7 @@ describe("readiness with an outbox backlog", () => {
 		const producer = shop.broker.getLocalService("producer") as Producer;
 		for (let i = 0; i < 3; i++) {
 			const id = randomUUID();
-			await producer.collection<Thing>("things").insert({ _id: id, outbox: [producer.domainEvent("ticket.status_changed", { ticketId: id, userId: "u", status: "open" })] });
+			await producer.collection<Thing>("things").insert({ _id: id, outbox: [producer.integrationEvent("ticket.status_changed", { ticketId: id, userId: "u", status: "open" })] });
 		}
 		void producer.relayOutbox();
 		const res = await eventually(async () => {

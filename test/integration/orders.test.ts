@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_ENV, admin, customer, eventually, startShop, type Account, type TestShop } from "../helpers/shop.js";
 import { newProduct, stockOf } from "../helpers/commerce.js";
 import { TEST_CARDS } from "../../lib/payments/simulated.js";
-import { acquireTransport, releaseTransport } from "../../lib/events/registry.js";
-import { EVENT_TYPES, type EventEnvelope, type EventPayloads } from "../../lib/events/catalog.js";
-import type { EventTransport } from "../../lib/events/transport.js";
+import { acquireBus, releaseBus } from "../../lib/events/registry.js";
+import { EVENT_TYPES, type EventEnvelope, type EventPayloads } from "../../lib/contracts/events.js";
+import type { EventBus } from "../../lib/events/bus.js";
 
 let shop: TestShop;
 let adm: Account;
-let transport: EventTransport;
+let transport: EventBus;
 const seen: EventEnvelope[] = [];
 const record = async (e: EventEnvelope) => void seen.push(e);
 let keys = 0;
@@ -51,12 +51,12 @@ function approveReturn(payload: EventPayloads["return.approved"], id: string = r
 beforeAll(async () => {
 	shop = await startShop({ services: ["users", "api", "products", "orders"], env: ADMIN_ENV });
 	adm = await admin(shop);
-	transport = await acquireTransport(shop.broker);
+	transport = await acquireBus(shop.broker);
 	await transport.subscribe("test-recorder", EVENT_TYPES, record);
 });
 afterAll(async () => {
 	await transport?.unsubscribe("test-recorder", record);
-	if (shop) await releaseTransport(shop.broker);
+	if (shop) await releaseBus(shop.broker);
 	await shop?.stop();
 });
 

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_ENV, admin, customer, eventually, startShop, withRoles, type Account, type TestShop } from "../helpers/shop.js";
-import type { Collection } from "../../lib/store.js";
+import type { Collection } from "../../lib/store/index.js";
 import type { TicketRecord } from "../../lib/domain/tickets.js";
 
 let shop: TestShop;

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_ENV, admin, customer, eventually, startShop, type Account, type TestShop } from "../helpers/shop.js";
 import { newProduct, settledOrder, stockOf } from "../helpers/commerce.js";
 import { TEST_CARDS } from "../../lib/payments/simulated.js";
-import { acquireTransport, releaseTransport } from "../../lib/events/registry.js";
-import { EVENT_TYPES, type EventEnvelope, type EventPayloads, type EventType } from "../../lib/events/catalog.js";
-import type { EventTransport } from "../../lib/events/transport.js";
+import { acquireBus, releaseBus } from "../../lib/events/registry.js";
+import { EVENT_TYPES, type EventEnvelope, type EventPayloads, type EventType } from "../../lib/contracts/events.js";
+import type { EventBus } from "../../lib/events/bus.js";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import formats from "ajv-formats";
 import { buildAsyncApi } from "../../lib/events/asyncapi.js";
@@ -23,7 +23,7 @@ let keys = 0;
 interface ShopParts {
 	shop: TestShop;
 	adm: Account;
-	transport: EventTransport;
+	transport: EventBus;
 	seen: EventEnvelope[];
 	recorder: (e: EventEnvelope) => Promise<void>;
 }
@@ -32,7 +32,7 @@ async function open(env: Record<string, string> = {}): Promise<ShopParts> {
 	const shop = await startShop({ services: ["users", "api", "products", "orders"], env: { ...ADMIN_ENV, ...env } });
 	const seen: EventEnvelope[] = [];
 	const recorder = async (e: EventEnvelope) => void seen.push(e);
-	const transport = await acquireTransport(shop.broker);
+	const transport = await acquireBus(shop.broker);
 	await transport.subscribe("test-recorder", EVENT_TYPES, recorder);
 	return { shop, adm: await admin(shop), transport, seen, recorder };
 }
@@ -40,7 +40,7 @@ async function open(env: Record<string, string> = {}): Promise<ShopParts> {
 async function close(parts: ShopParts | undefined) {
 	if (!parts) return;
 	await parts.transport.unsubscribe("test-recorder", parts.recorder);
-	await releaseTransport(parts.shop.broker);
+	await releaseBus(parts.shop.broker);
 	await parts.shop.stop();
 }
 

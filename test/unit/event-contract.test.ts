@@ -7,7 +7,7 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import formats from "ajv-formats";
 import { describe, expect, it } from "vitest";
-import { EVENT_TYPES, EVENTS, TOPICS, type EventEnvelope, type EventPayloads, type EventType } from "../../lib/events/catalog.js";
+import { EVENT_TYPES, EVENTS, TOPICS, type EventEnvelope, type EventPayloads, type EventType } from "../../lib/contracts/events.js";
 import { buildAsyncApi } from "../../lib/events/asyncapi.js";
 
 const items = [{ productId: "p1", quantity: 2 }];

@@ -10,7 +10,7 @@ import { REDACTED, sanitize, scrubText } from "../../lib/observability/redact.js
 import { consumerContextOptions, producerTrace, tracingOptions, zipkinTraceId } from "../../lib/observability/tracing.js";
 import { backlogCheck } from "../../lib/observability/outbox.js";
 import { loadConfig, reloadConfig } from "../../lib/config.js";
-import type { EventEnvelope } from "../../lib/events/catalog.js";
+import type { EventEnvelope } from "../../lib/contracts/events.js";
 
 const JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEiLCJyb2xlcyI6WyJjdXN0b21lciJdfQ.c2lnbmF0dXJlLXBhcnQtb2YtdGhlLXRva2Vu";
 const CARD = "4242424242424242";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatMoney, notificationFor, notificationId, publicNotification, type NotificationRecord } from "../../lib/domain/notifications.js";
-import type { AnyEnvelope, EventPayloads, EventType } from "../../lib/events/catalog.js";
+import type { AnyEnvelope, EventPayloads, EventType } from "../../lib/contracts/events.js";
 import { LogEmailChannel, maskAddress } from "../../lib/notify/index.js";
 
 function envelope<T extends EventType>(type: T, payload: EventPayloads[T]): AnyEnvelope {

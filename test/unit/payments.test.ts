@@ -3,7 +3,7 @@ import { cardBrand, cardDigits, cardProblems, isExpired, passesLuhn } from "../.
 import { PAYMENT_STATUSES, PaymentRuleError, afterCapture, afterRefund, canMovePayment, paymentSummary, refundable, type PaymentRecord } from "../../lib/payments/payment.js";
 import { SimulatedPaymentProvider, TEST_CARDS } from "../../lib/payments/simulated.js";
 import { PaymentProviderUnavailableError } from "../../lib/payments/provider.js";
-import { Collection, createNedbAdapter } from "../../lib/store.js";
+import { Collection, createNedbAdapter } from "../../lib/store/index.js";
 
 const NOW = new Date("2026-06-15T12:00:00Z");
 const card = (number: string, over: Partial<{ expMonth: number; expYear: number; cvc: string }> = {}) => ({ number, expMonth: 12, expYear: 2030, cvc: "123", ...over });

@@ -2,12 +2,12 @@
  * How events travel between services. The outbox relay publishes through it and durable
  * consumers subscribe through it; services never talk to it directly.
  *
- * - `InProcessTransport`: the one-process shop. `publish` resolves only after every consumer
+ * - `InProcessBus`: the one-process shop. `publish` resolves only after every consumer
  *   group has handled (or dead-lettered) the event, so the outbox keeps an event until it is
  *   applied: at-least-once even across a crash.
- * - `KafkaTransport` (lib/events/kafka-transport.ts): the cluster.
+ * - `KafkaBus` (lib/events/kafka-bus.ts): the cluster.
  */
-import type { EventEnvelope, EventType } from "./catalog.js";
+import type { EventEnvelope, EventType } from "../contracts/events.js";
 
 export type EventHandler = (event: EventEnvelope) => Promise<void>;
 
@@ -18,21 +18,21 @@ export interface DeadLetter {
 	at: string;
 }
 
-export interface TransportHealth {
+export interface BusHealth {
 	ok: boolean;
 	detail?: string;
 }
 
-export interface EventTransport {
+export interface EventBus {
 	readonly kind: "in-process" | "kafka";
 	connect(): Promise<void>;
 	disconnect(): Promise<void>;
-	/** Resolves once the transport has durably accepted every event (Kafka: acks=all). */
+	/** Resolves once the bus has durably accepted every event (Kafka: acks=all). */
 	publish(events: EventEnvelope[]): Promise<void>;
 	/** One subscription per consumer group (= service); several nodes of a group share the work. */
 	subscribe(group: string, types: readonly EventType[], handler: EventHandler): Promise<void>;
 	unsubscribe(group: string, handler: EventHandler): Promise<void>;
-	health(): Promise<TransportHealth>;
+	health(): Promise<BusHealth>;
 }
 
 export interface RetryPolicy {
@@ -47,7 +47,7 @@ export function backoff(attempt: number, policy: RetryPolicy): number {
 }
 export const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 
-export class InProcessTransport implements EventTransport {
+export class InProcessBus implements EventBus {
 	readonly kind = "in-process" as const;
 	readonly deadLetters: DeadLetter[] = [];
 	private readonly groups = new Map<string, { types: Set<EventType>; handlers: EventHandler[]; next: number }>();
@@ -61,7 +61,7 @@ export class InProcessTransport implements EventTransport {
 	async disconnect(): Promise<void> {
 		this.groups.clear();
 	}
-	async health(): Promise<TransportHealth> {
+	async health(): Promise<BusHealth> {
 		return { ok: true };
 	}
 

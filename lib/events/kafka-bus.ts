@@ -38,22 +38,22 @@ import {
 	type RetryDelayGetter,
 } from "@platformatic/kafka";
 import type { Logger } from "moleculer";
-import { EVENTS, TOPICS, type EventEnvelope, type EventType } from "./catalog.js";
-import { backoff, DEFAULT_RETRY, sleep, type EventHandler, type EventTransport, type RetryPolicy, type TransportHealth } from "./transport.js";
+import { EVENTS, TOPICS, type EventEnvelope, type EventType } from "../contracts/events.js";
+import { backoff, DEFAULT_RETRY, sleep, type EventHandler, type EventBus, type RetryPolicy, type BusHealth } from "./bus.js";
 
 export const DEAD_LETTER_TOPIC = "shop.dead-letter";
 
-export interface KafkaTransportOptions {
+export interface KafkaBusOptions {
 	brokers: string[];
 	clientId: string;
 	logger: Logger;
 	/** Called after an event was parked on the dead-letter topic (for metrics). */
 	onDeadLetter?: (group: string, type: EventType | undefined, error: string) => void;
-	/** Partitions of each topic the transport creates (default 6). */
+	/** Partitions of each topic the bus creates (default 6). */
 	partitions?: number;
-	/** Replicas of each topic the transport creates (default -1: the broker's `default.replication.factor`). */
+	/** Replicas of each topic the bus creates (default -1: the broker's `default.replication.factor`). */
 	replicationFactor?: number;
-	/** `min.insync.replicas` of each topic the transport creates (default: the broker's). */
+	/** `min.insync.replicas` of each topic the bus creates (default: the broker's). */
 	minInsyncReplicas?: number;
 	retry?: RetryPolicy;
 	/** Prefix of consumer group ids (default `shop.`: `shop.<service>`). */
@@ -129,7 +129,7 @@ function onlyTopicsExisted(err: unknown): boolean {
 	return leaves.length > 0 && leaves.every(e => e instanceof Error && findErrorBy(e, "apiId", "TOPIC_ALREADY_EXISTS") !== null);
 }
 
-export class KafkaTransport implements EventTransport {
+export class KafkaBus implements EventBus {
 	readonly kind = "kafka" as const;
 	private readonly admin: Admin;
 	private readonly producer: Producer<Key, Value, string, string>;
@@ -139,7 +139,7 @@ export class KafkaTransport implements EventTransport {
 	private readonly topicPrefix: string;
 	private stopping?: Promise<void>;
 
-	constructor(private readonly opts: KafkaTransportOptions) {
+	constructor(private readonly opts: KafkaBusOptions) {
 		this.partitions = opts.partitions ?? 6;
 		this.retry = opts.retry ?? DEFAULT_RETRY;
 		this.topicPrefix = opts.topicPrefix ?? "shop.";
@@ -162,7 +162,7 @@ export class KafkaTransport implements EventTransport {
 		await this.producer.initIdempotentProducer({});
 	}
 
-	/** The Kafka name of a catalog topic (`shop.orders`) under this transport's prefix. */
+	/** The Kafka name of a catalog topic (`shop.orders`) under this bus's prefix. */
 	topicName(topic: string): string {
 		return this.topicPrefix + topic.replace(/^shop\./, "");
 	}
@@ -214,7 +214,7 @@ export class KafkaTransport implements EventTransport {
 		return this.stopping;
 	}
 
-	async health(): Promise<TransportHealth> {
+	async health(): Promise<BusHealth> {
 		try {
 			// Cluster metadata without topics, no retries, bounded: is some broker answering?
 			await withTimeout(this.admin.metadata({ topics: [], forceUpdate: true, retries: 0 }), HEALTH_TIMEOUT_MS, "metadata");

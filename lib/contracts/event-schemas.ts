@@ -1,5 +1,5 @@
 /** JSON Schemas of the event payloads (lib/events/catalog.ts). A test checks they cover every event and field. */
-import type { EventType } from "./catalog.js";
+import type { EventType } from "./events.js";
 
 type Schema = Record<string, unknown>;
 const s: Schema = { type: "string" };

@@ -7,11 +7,11 @@ import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { Admin, ConfigResourceTypes } from "@platformatic/kafka";
-import { KafkaTransport, DEAD_LETTER_TOPIC, type KafkaTransportOptions } from "../../lib/events/kafka-transport.js";
-import type { EventEnvelope } from "../../lib/events/catalog.js";
+import { KafkaBus, DEAD_LETTER_TOPIC, type KafkaBusOptions } from "../../lib/events/kafka-bus.js";
+import type { EventEnvelope } from "../../lib/contracts/events.js";
 import { INFRA, skipWithoutInfra } from "./infra.js";
 import { eventually } from "../helpers/shop.js";
-import { sleep } from "../../lib/events/transport.js";
+import { sleep } from "../../lib/events/bus.js";
 
 const skip = await skipWithoutInfra(["kafka"]);
 const logger = { info() {}, warn() {}, debug() {}, error() {}, fatal() {}, trace() {} } as never;
@@ -23,12 +23,12 @@ function placed(orderId: string, n = 0): EventEnvelope<"order.placed"> {
 
 const newAdmin = () => new Admin({ clientId: "test-admin", bootstrapBrokers: brokers });
 
-describe.skipIf(skip)("KafkaTransport on a real broker", () => {
-	const transports: KafkaTransport[] = [];
+describe.skipIf(skip)("KafkaBus on a real broker", () => {
+	const transports: KafkaBus[] = [];
 	/** Topic prefixes of their own (fresh topics) that the tests made, removed at the end. */
 	const prefixes: string[] = [];
-	const make = (opts: Partial<KafkaTransportOptions> = {}) => {
-		const t = new KafkaTransport({ brokers, clientId: `test-${randomUUID().slice(0, 8)}`, logger, retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 100 }, ...opts });
+	const make = (opts: Partial<KafkaBusOptions> = {}) => {
+		const t = new KafkaBus({ brokers, clientId: `test-${randomUUID().slice(0, 8)}`, logger, retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 100 }, ...opts });
 		transports.push(t);
 		return t;
 	};
@@ -81,7 +81,7 @@ describe.skipIf(skip)("KafkaTransport on a real broker", () => {
 	});
 
 	it("reports unhealthy, in bounded time, when no broker answers", async () => {
-		const t = new KafkaTransport({ brokers: ["127.0.0.1:1"], clientId: "test-nobody", logger });
+		const t = new KafkaBus({ brokers: ["127.0.0.1:1"], clientId: "test-nobody", logger });
 		const started = Date.now();
 		const h = await t.health();
 		expect(h.ok).toBe(false);

@@ -1,0 +1,142 @@
+/**
+ * One collection of a service's own database, behind the moleculer-db adapter API.
+ *
+ * The same `Collection` runs on moleculer-db's NeDB adapter (embedded, files under DATA_DIR,
+ * lib/store/nedb.ts) and on the mongoose adapter (MONGO_URL, lib/store/mongo.ts). Services only
+ * ever see `Collection`, so they never know which one they run on. Queries and updates use the
+ * MongoDB operator subset that both implement: $set, $unset, $inc, $push (with $each), $pull,
+ * $exists, $in, $gte/$lte, $or. Every query and update passes the store's floor first
+ * (lib/store/field-paths.ts).
+ */
+import type { ServiceBroker, Service } from "moleculer";
+import { assertSafeQuery, assertSafeUpdate, assertSafeValue } from "./field-paths.js";
+import { ferretDbDuplicateField } from "./ferretdb-v1.js";
+
+export type Query = Record<string, unknown>;
+export type Update = Record<string, unknown>;
+export interface Doc {
+	_id: string;
+}
+export interface FindOptions {
+	query?: Query;
+	sort?: string[];
+	limit?: number;
+	offset?: number;
+}
+export interface IndexSpec {
+	fields: Record<string, 1 | -1 | "text">;
+	unique?: boolean;
+	sparse?: boolean;
+	/** Index weights for a text index (MongoDB only). */
+	weights?: Record<string, number>;
+}
+export interface CollectionSpec {
+	indexes?: IndexSpec[];
+}
+
+/** A unique index refused a write. `field` names the index's first field. */
+export class DuplicateKeyError extends Error {
+	constructor(readonly field: string) {
+		super(`Duplicate value for '${field}'`);
+		this.name = "DuplicateKeyError";
+	}
+}
+
+/** The part of the moleculer-db adapter contract this project uses. */
+export interface DbAdapter {
+	init(broker: ServiceBroker, service: Service): void;
+	connect(): Promise<void>;
+	disconnect(): Promise<void>;
+	find(filters: FindOptions): Promise<unknown[]>;
+	findOne(query: Query): Promise<unknown>;
+	findById(id: string): Promise<unknown>;
+	count(filters: FindOptions): Promise<number>;
+	insert(entity: object): Promise<unknown>;
+	updateMany(query: Query, update: Update): Promise<number>;
+	updateById(id: string, update: Update): Promise<unknown>;
+	removeMany(query: Query): Promise<number>;
+	removeById(id: string): Promise<unknown>;
+	entityToObject(entity: unknown): unknown;
+}
+
+export class Collection<T extends Doc> {
+	constructor(
+		readonly name: string,
+		readonly adapter: DbAdapter,
+		private readonly kind: "nedb" | "mongo",
+	) {}
+
+	private async plain(raw: unknown): Promise<T | null> {
+		if (raw === null || raw === undefined) return null;
+		const obj = (this.kind === "mongo" ? await this.adapter.entityToObject(raw) : raw) as T;
+		return obj;
+	}
+
+	private duplicate(err: unknown): never {
+		const e = err as { errorType?: string; key?: string; code?: number; keyPattern?: Record<string, unknown>; message?: string };
+		if (e && e.errorType === "uniqueViolated") throw new DuplicateKeyError(this.uniqueFieldFromNedb(e));
+		if (e && e.code === 11000) throw new DuplicateKeyError(Object.keys(e.keyPattern ?? { _id: 1 })[0] ?? "_id");
+		const ferret = ferretDbDuplicateField(e?.message ?? "");
+		if (ferret) throw new DuplicateKeyError(ferret);
+		throw err;
+	}
+	private uniqueFieldFromNedb(e: { message?: string }): string {
+		const m = /field '?([\w.]+)'?/i.exec(e.message ?? "") ?? /key (?:.*?)for field (\w+)/i.exec(e.message ?? "");
+		return m?.[1] ?? "_id";
+	}
+
+	async insert(doc: T): Promise<T> {
+		assertSafeValue(doc);
+		try {
+			return (await this.plain(await this.adapter.insert(doc))) as T;
+		} catch (err) {
+			this.duplicate(err);
+		}
+	}
+	async findById(id: string): Promise<T | null> {
+		if (typeof id !== "string") throw new TypeError("An id must be a string");
+		return this.plain(await this.adapter.findById(id));
+	}
+	async findOne(query: Query): Promise<T | null> {
+		assertSafeQuery(query);
+		return this.plain(await this.adapter.findOne(query));
+	}
+	async find(opts: FindOptions = {}): Promise<T[]> {
+		assertSafeQuery(opts.query);
+		const rows = await this.adapter.find({ query: opts.query ?? {}, sort: opts.sort, limit: opts.limit, offset: opts.offset });
+		return (await Promise.all(rows.map(r => this.plain(r)))) as T[];
+	}
+	count(query: Query = {}): Promise<number> {
+		assertSafeQuery(query);
+		return this.adapter.count({ query });
+	}
+	/**
+	 * Atomic conditional update: changes every document that matches `query` and says how many.
+	 * With `_id` in the query this is a compare-and-set on one document.
+	 */
+	async updateWhere(query: Query, update: Update): Promise<number> {
+		assertSafeQuery(query);
+		assertSafeUpdate(update);
+		try {
+			return await this.adapter.updateMany(query, update);
+		} catch (err) {
+			this.duplicate(err);
+		}
+	}
+	async updateById(id: string, update: Update): Promise<T | null> {
+		if (typeof id !== "string") throw new TypeError("An id must be a string");
+		assertSafeUpdate(update);
+		try {
+			return await this.plain(await this.adapter.updateById(id, update));
+		} catch (err) {
+			this.duplicate(err);
+		}
+	}
+	async removeById(id: string): Promise<void> {
+		await this.adapter.removeById(id);
+	}
+	removeWhere(query: Query): Promise<number> {
+		assertSafeQuery(query);
+		return this.adapter.removeMany(query);
+	}
+}

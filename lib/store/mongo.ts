@@ -1,0 +1,100 @@
+/**
+ * The cluster's store: moleculer-db's mongoose adapter in `model` mode, but on a connection of the
+ * service's own database, `<DB_PREFIX><service>` (default `shop_<service>`). The stock adapter
+ * connects the global mongoose connection, so every service of a process would share one
+ * database, and its `schema` mode is broken on mongoose 8. On FerretDB v1 (the local stand-in
+ * for MongoDB) updates go through lib/store/ferretdb-v1.ts instead of the native path.
+ */
+import MongooseDbAdapter from "moleculer-db-adapter-mongoose";
+import mongoose from "mongoose";
+import type { ServiceBroker, Service } from "moleculer";
+import { config } from "../config.js";
+import type { CollectionSpec, DbAdapter, Query, Update } from "./collection.js";
+import { FerretDbV1Updates, isFerretDbV1, REV } from "./ferretdb-v1.js";
+
+const connections = new Map<string, mongoose.Connection>();
+
+/** A connection per database, shared by the collections of one service in this process. */
+async function connectionFor(url: string, dbName: string): Promise<mongoose.Connection> {
+	const key = `${url}|${dbName}`;
+	let conn = connections.get(key);
+	if (!conn) {
+		conn = mongoose.createConnection(url, { dbName, serverSelectionTimeoutMS: 10_000, maxPoolSize: 20 });
+		connections.set(key, conn);
+		conn.on("close", () => connections.delete(key));
+	}
+	await conn.asPromise();
+	return conn;
+}
+
+// The stock class's typings do not describe its protected fields; extend its runtime shape.
+const MongooseAdapterBase = MongooseDbAdapter as unknown as new (uri: string) => {
+	broker?: ServiceBroker;
+	service?: Service;
+	insert(entity: object): Promise<unknown>;
+	updateMany(query: Query, update: Update): Promise<number>;
+	updateById(id: string, update: Update): Promise<unknown>;
+};
+
+class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
+	model!: mongoose.Model<unknown>;
+	conn!: mongoose.Connection;
+	db: unknown;
+	/** Set on FerretDB v1 only. */
+	private ferretV1?: FerretDbV1Updates;
+
+	constructor(
+		private readonly url: string,
+		private readonly dbName: string,
+		private readonly collectionName: string,
+		private readonly spec: CollectionSpec,
+	) {
+		super(url);
+	}
+	init(broker: ServiceBroker, service: Service): void {
+		this.broker = broker;
+		this.service = service;
+	}
+	async connect(): Promise<void> {
+		this.conn = await connectionFor(this.url, this.dbName);
+		const schema = new mongoose.Schema(
+			{ _id: { type: String, required: true } },
+			// strictQuery off: a filter on a field the schema does not declare must reach MongoDB,
+			// never be silently dropped (a dropped condition turns a compare-and-set into a blind write).
+			// minimize off: an empty object (`holds: {}`) is stored and read back as such, as on NeDB.
+			{ strict: false, strictQuery: false, versionKey: false, minimize: false, collection: this.collectionName, autoIndex: false, id: false },
+		);
+		for (const idx of this.spec.indexes ?? []) {
+			schema.index(idx.fields, { unique: !!idx.unique, sparse: !!idx.sparse, ...(idx.weights ? { weights: idx.weights } : {}) });
+		}
+		this.model = (this.conn.models[this.collectionName] as mongoose.Model<unknown>) ?? this.conn.model(this.collectionName, schema);
+		await this.model.createIndexes();
+		this.db = this.conn.db;
+		if (await isFerretDbV1(this.conn)) this.ferretV1 = new FerretDbV1Updates(this.conn, this.model.collection as unknown as mongoose.mongo.Collection<Record<string, unknown> & { _id: string }>, this.collectionName);
+	}
+	override insert(entity: object): Promise<unknown> {
+		return super.insert(this.ferretV1 ? this.ferretV1.withRevision(entity) : entity);
+	}
+	override async updateMany(query: Query, update: Update): Promise<number> {
+		return this.ferretV1 ? this.ferretV1.updateMany(query, update) : super.updateMany(query, update);
+	}
+	override async updateById(id: string, update: Update): Promise<unknown> {
+		if (!this.ferretV1) return super.updateById(id, update);
+		const { doc } = await this.ferretV1.updateOne({ _id: id }, update);
+		return doc ? this.model.hydrate(doc) : null;
+	}
+	async disconnect(): Promise<void> {
+		// The connection is shared by the service's collections; closing it once is enough.
+		if (this.conn.readyState === 1 || this.conn.readyState === 2) await this.conn.close();
+	}
+	entityToObject(entity: unknown): unknown {
+		const obj = (entity as mongoose.Document).toObject({ flattenMaps: false, versionKey: false, minimize: false }) as Record<string, unknown>;
+		delete obj[REV];
+		return obj;
+	}
+}
+
+/** The adapter of one collection in the service's own database. */
+export function createMongoAdapter(url: string, service: string, collection: string, spec: CollectionSpec, dbPrefix = config.dbPrefix): DbAdapter {
+	return new ServiceDatabaseMongooseAdapter(url, `${dbPrefix}${service}`, collection, spec) as unknown as DbAdapter;
+}
