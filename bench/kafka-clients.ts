@@ -11,7 +11,7 @@
  *   after each event), over events published beforehand; "total" includes joining the group.
  *
  * The kafkajs side is the transport this project used before (lib/events/kafka-transport.ts up to
- * commit de30734), kept below as `KafkajsTransport`; the other is the current `KafkaTransport`. Each run uses topics of its own (`bench-<client>-<random>.*`, 6 partitions),
+ * commit de30734), kept below as `KafkajsTransport`; the other is the current `KafkaBus`. Each run uses topics of its own (`bench-<client>-<random>.*`, 6 partitions),
  * deleted at the end. It prints a table; nothing is asserted.
  *
  * Environment: KAFKA_BROKERS (default 127.0.0.1:9092), BENCH_SECONDS (producer run per client,
@@ -22,9 +22,9 @@ import { performance } from "node:perf_hooks";
 import { Kafka, logLevel, type Consumer as KjsConsumer, type Producer as KjsProducer, type Admin as KjsAdmin, type IHeaders, type KafkaMessage as KjsMessage } from "kafkajs";
 import { Admin } from "@platformatic/kafka";
 import type { Logger } from "moleculer";
-import { KafkaTransport } from "../lib/events/kafka-transport.js";
-import { EVENTS, TOPICS, type EventEnvelope, type EventType } from "../lib/events/catalog.js";
-import { backoff, DEFAULT_RETRY, sleep, type EventHandler, type EventTransport, type RetryPolicy, type TransportHealth } from "../lib/events/transport.js";
+import { KafkaBus } from "../lib/events/kafka-bus.js";
+import { EVENTS, TOPICS, type EventEnvelope, type EventType } from "../lib/contracts/events.js";
+import { backoff, DEFAULT_RETRY, sleep, type EventHandler, type EventBus, type RetryPolicy, type BusHealth } from "../lib/events/bus.js";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 
@@ -59,7 +59,7 @@ function kjsHeader(headers: IHeaders | undefined, name: string): string | undefi
 	return Array.isArray(v) ? String(v[0]) : String(v);
 }
 
-class KafkajsTransport implements EventTransport {
+class KafkajsTransport implements EventBus {
 	readonly kind = "kafka" as const;
 	private readonly kafka: Kafka;
 	private producer?: KjsProducer;
@@ -125,7 +125,7 @@ class KafkajsTransport implements EventTransport {
 		return this.stopping;
 	}
 
-	async health(): Promise<TransportHealth> {
+	async health(): Promise<BusHealth> {
 		try {
 			await this.admin!.describeCluster();
 			return { ok: true };
@@ -218,12 +218,12 @@ class KafkajsTransport implements EventTransport {
 
 interface Client {
 	name: string;
-	make(prefix: string, clientId: string): EventTransport;
+	make(prefix: string, clientId: string): EventBus;
 }
 
 const CLIENTS: Client[] = [
 	{ name: "kafkajs 2.2 (previous)", make: (prefix, clientId) => new KafkajsTransport({ brokers: BROKERS, clientId, logger: quiet, partitions: PARTITIONS, topicPrefix: prefix, groupPrefix: prefix }) },
-	{ name: "@platformatic/kafka 2.12", make: (prefix, clientId) => new KafkaTransport({ brokers: BROKERS, clientId, logger: quiet, partitions: PARTITIONS, topicPrefix: prefix, groupPrefix: prefix }) },
+	{ name: "@platformatic/kafka 2.12", make: (prefix, clientId) => new KafkaBus({ brokers: BROKERS, clientId, logger: quiet, partitions: PARTITIONS, topicPrefix: prefix, groupPrefix: prefix }) },
 ];
 
 /** A small deterministic generator, so both clients get the same batches. */
@@ -269,7 +269,7 @@ interface ProducerResult {
 	p99: number;
 }
 
-async function producerRun(t: EventTransport): Promise<ProducerResult> {
+async function producerRun(t: EventBus): Promise<ProducerResult> {
 	const next = rng(42);
 	let n = 0;
 	// Warm-up: connections, producer id, metadata.
@@ -301,7 +301,7 @@ interface ConsumerResult {
 	joinSeconds: number;
 }
 
-async function consumerRun(t: EventTransport, filler: EventTransport): Promise<ConsumerResult> {
+async function consumerRun(t: EventBus, filler: EventBus): Promise<ConsumerResult> {
 	// Fill the topic first (with the same producer for both clients), then read it all.
 	const next = rng(7);
 	let queued = 0;
@@ -357,7 +357,7 @@ try {
 
 		const consumerPrefix = `${prefix}c.`;
 		prefixes.push(consumerPrefix);
-		const filler = new KafkaTransport({ brokers: BROKERS, clientId: "bench-filler", logger: quiet, partitions: PARTITIONS, topicPrefix: consumerPrefix });
+		const filler = new KafkaBus({ brokers: BROKERS, clientId: "bench-filler", logger: quiet, partitions: PARTITIONS, topicPrefix: consumerPrefix });
 		await filler.connect();
 		const consumer = client.make(consumerPrefix, `bench-${tag}-consumer`);
 		await consumer.connect();
