@@ -5,37 +5,41 @@
 
 ARG NODE_VERSION=24
 
-# 1. Build: install everything, transpile the TypeScript to plain ESM JavaScript (esbuild,
-#    one .js per .ts; imports already end in .js). Types are checked by `npm run typecheck` in CI.
+# 1. Build: install everything, compile the TypeScript with tsc (`npm run build`: dist/) and the
+#    web shop with Vite (web/dist).
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY web/package.json ./web/
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json moleculer.config.ts ./
+COPY tsconfig.json tsconfig.build.json moleculer.config.ts ./
 COPY lib ./lib
 COPY mixins ./mixins
 COPY services ./services
 COPY scripts ./scripts
-RUN npx esbuild moleculer.config.ts $(find lib mixins services scripts -name '*.ts') \
-      --outdir=dist --outbase=. --platform=node --format=esm --target=node${NODE_VERSION} --log-level=warning
+COPY web ./web
+RUN npm run build
 
 # 2. Production dependencies only.
 FROM node:${NODE_VERSION}-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY web/package.json ./web/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-# 3. Runtime: compiled code, production node_modules, an unprivileged user.
+# 3. Runtime: compiled code and the built web shop, production node_modules, an unprivileged user.
 FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
     METRICS_HOST=0.0.0.0 \
     METRICS_PORT=3030 \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    WEB_BUILD=false
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY --from=build /app/dist ./
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 COPY package.json ./
 RUN mkdir -p /data && chown node:node /data
 USER node
@@ -43,5 +47,5 @@ EXPOSE 3000 3030
 # Readiness of this node (transporter, database, events, outbox), served next to its metrics.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||3030)+'/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# Node is PID 1 and stops cleanly on SIGTERM (scripts/start.ts drains in-flight work).
-CMD ["node", "scripts/start.js"]
+# Plain node on the compiled code (no tsx at run time); node is PID 1 and drains on SIGTERM.
+CMD ["node", "dist/scripts/start.js"]

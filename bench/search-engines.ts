@@ -119,12 +119,14 @@ class PostPass {
 			const cc = new Int32Array(this.catCount);
 			const oc = new Int32Array(this.optCount);
 			const pc = new Int32Array(PRICE_BUCKETS.length);
+			// Counted as the real index counts them; only the work is measured, the figure is not read.
 			let stock = 0;
 			for (const k of kept) {
 				const d = scores ? docs[k]! : k;
 				for (const c of this.cats[d]!) cc[c]!++;
 				for (const o of this.opts[d]!) oc[o]!++;
 				pc[priceBucket(this.price[d]!)]!++;
+				// eslint-disable-next-line @typescript-eslint/no-unused-vars
 				if (this.available[d]! > 0) stock++;
 			}
 		}

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { config } from "../lib/config.js";
+import { PROJECT_ROOT } from "../lib/paths.js";
 import { createShopBroker } from "../services/index.js";
 
 /**
@@ -14,7 +15,7 @@ import { createShopBroker } from "../services/index.js";
  * clone's `npm ci && npm start` shows the shop (WEB_BUILD=false skips this).
  */
 function ensureWebBuild(): void {
-	const root = path.resolve(import.meta.dirname, "..");
+	const root = PROJECT_ROOT;
 	if (process.env.WEB_BUILD === "false" || fs.existsSync(path.join(root, "web", "dist", "index.html"))) return;
 	if (!fs.existsSync(path.join(root, "web", "package.json"))) return;
 	console.log("Building the web shop once (web/dist is missing) ...");
@@ -46,7 +47,7 @@ async function main() {
 	if (broker.getLocalService("api")) broker.logger.info(`Shop is listening on http://${config.host}:${config.port}/api/v1`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("scripts/start.ts")) {
+if (import.meta.url === `file://${process.argv[1]}` || /scripts\/start\.[jt]s$/.test(process.argv[1] ?? "")) {
 	main().catch(err => {
 		console.error("Failed to start:", err);
 		process.exit(1);

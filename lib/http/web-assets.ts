@@ -13,9 +13,9 @@ import fs from "node:fs";
 import path from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import serveStatic from "serve-static";
-import { fileURLToPath } from "node:url";
 
-export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "web", "dist");
+import { WEB_DIST } from "../paths.js";
+export { WEB_DIST };
 
 export const CONTENT_SECURITY_POLICY = [
 	"default-src 'self'",

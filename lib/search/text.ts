@@ -8,6 +8,7 @@ import type { SearchableProduct } from "./search-index.js";
 /** Words this long or longer tolerate one typo (edit distance 1, a transposition counting as one). */
 export const TYPO_MIN_LENGTH = 5;
 
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this pattern is about
 const ASCII = /^[\x00-\x7f]*$/;
 const MARKS = /\p{M}+/gu;
 const TOKEN = /[\p{L}\p{N}]+/gu;

@@ -42,6 +42,10 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 	db: unknown;
 	/** Set on FerretDB v1 only. */
 	private ferretV1?: FerretDbV1Updates;
+	/** Whether updates go through the FerretDB v1 workaround (tests and operators ask). */
+	get onFerretDbV1(): boolean {
+		return this.ferretV1 !== undefined;
+	}
 
 	constructor(
 		private readonly url: string,

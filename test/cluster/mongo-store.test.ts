@@ -52,7 +52,7 @@ describe.skipIf(skip)("Collection on MongoDB (mongoose adapter, FerretDB in CI)"
 	let ferret = false;
 	beforeAll(async () => {
 		products = await open<Product>("catalog", "products", SPEC);
-		ferret = (products.adapter as unknown as { emulateUpdates: boolean }).emulateUpdates;
+		ferret = (products.adapter as unknown as { onFerretDbV1: boolean }).onFerretDbV1;
 	});
 
 	afterAll(async () => {

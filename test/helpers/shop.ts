@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import net from "node:net";
-import { ServiceBroker } from "moleculer";
+import type { ServiceBroker } from "moleculer";
 import { reloadConfig } from "../../lib/config.js";
 
 export interface TestShop {

@@ -89,6 +89,7 @@ describe("normalizeArgs", () => {
 describe("formatLine (LOG_FORMAT=text)", () => {
 	it("prints time, level, node/module, request id, message and data", () => {
 		const line = formatLine(JSON.stringify({ level: "info", time: "2026-01-01T00:00:00.000Z", nodeID: "n1", ns: "shop", mod: "users", svc: "users", requestId: "r-1", data: { a: 1 }, msg: "hello" }));
+		// eslint-disable-next-line no-control-regex -- control characters are exactly what this pattern is about
 		expect(line).toMatch(/^\[2026-01-01T00:00:00.000Z\] (\x1b\[\d+m)?INFO (\x1b\[0m)? n1\/USERS: \[r-1\] hello \{"a":1\}\n$/);
 	});
 });

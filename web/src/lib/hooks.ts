@@ -21,7 +21,6 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
 			error => !ctrl.signal.aborted && (error as Error)?.name !== "AbortError" && setState(s => ({ data: s.data, error, loading: false })),
 		);
 		return () => ctrl.abort();
-		// eslint-disable-next-line react-hooks/exhaustive-deps
 	}, [...deps, tick]);
 	return {
 		...state,
@@ -94,7 +93,6 @@ export function usePolling(fn: () => Promise<boolean | void>, active: boolean, o
 			stopped = true;
 			clearTimeout(timer);
 		};
-		// eslint-disable-next-line react-hooks/exhaustive-deps
 	}, [active, ...deps]);
 }
 

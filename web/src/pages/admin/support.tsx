@@ -24,7 +24,10 @@ export function AdminTickets() {
 	const page = Number(query.get("page") ?? "1") || 1;
 	const setQuery = (change: Record<string, string>) => {
 		const next = new URLSearchParams(query);
-		for (const [k, v] of Object.entries(change)) v ? next.set(k, v) : next.delete(k);
+		for (const [k, v] of Object.entries(change)) {
+			if (v) next.set(k, v);
+			else next.delete(k);
+		}
 		replaceQuery(next);
 	};
 	const list = useLoad(
