@@ -10,9 +10,26 @@ export default tseslint.config(
 	...tseslint.configs.recommended,
 	prettier,
 	{
-		languageOptions: { ecmaVersion: 2023, sourceType: "module", globals: { process: "readonly", console: "readonly", Buffer: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", URL: "readonly", fetch: "readonly" } },
+		languageOptions: {
+			ecmaVersion: 2023,
+			sourceType: "module",
+			globals: {
+				process: "readonly",
+				console: "readonly",
+				Buffer: "readonly",
+				setTimeout: "readonly",
+				clearTimeout: "readonly",
+				setInterval: "readonly",
+				clearInterval: "readonly",
+				URL: "readonly",
+				fetch: "readonly",
+			},
+		},
 		rules: {
-			"@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none", ignoreRestSiblings: true }],
+			"@typescript-eslint/no-unused-vars": [
+				"error",
+				{ argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none", ignoreRestSiblings: true },
+			],
 			"@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
 			"no-constant-condition": ["error", { checkLoops: false }],
 		},
@@ -28,6 +45,20 @@ export default tseslint.config(
 	},
 	{
 		files: ["web/**/*.{ts,tsx}"],
-		languageOptions: { globals: { window: "readonly", document: "readonly", localStorage: "readonly", navigator: "readonly", location: "readonly", history: "readonly", HTMLElement: "readonly", Event: "readonly", KeyboardEvent: "readonly", AbortController: "readonly", crypto: "readonly" } },
+		languageOptions: {
+			globals: {
+				window: "readonly",
+				document: "readonly",
+				localStorage: "readonly",
+				navigator: "readonly",
+				location: "readonly",
+				history: "readonly",
+				HTMLElement: "readonly",
+				Event: "readonly",
+				KeyboardEvent: "readonly",
+				AbortController: "readonly",
+				crypto: "readonly",
+			},
+		},
 	},
 );

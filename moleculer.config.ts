@@ -26,7 +26,14 @@ export function brokerOptions(cfg: ShopConfig = config): BrokerOptions {
 		// Every call has a deadline; retries are opt-in per call, for idempotent actions only.
 		requestTimeout: cfg.requestTimeoutMs,
 		retryPolicy: { enabled: false, retries: 3, delay: 100, maxDelay: 1000, factor: 2, check: err => !!(err as { retryable?: boolean }).retryable },
-		circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 60, halfOpenTime: 10_000, check: err => !!(err as { code?: number }).code && (err as { code: number }).code >= 500 },
+		circuitBreaker: {
+			enabled: true,
+			threshold: 0.5,
+			minRequestCount: 20,
+			windowTime: 60,
+			halfOpenTime: 10_000,
+			check: err => !!(err as { code?: number }).code && (err as { code: number }).code >= 500,
+		},
 		bulkhead: { enabled: false },
 		// A node that dies is noticed within seconds.
 		heartbeatInterval: 2,

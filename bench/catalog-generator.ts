@@ -102,12 +102,48 @@ const ADJECTIVES = (
 	"glossy smooth rough silent powerful ergonomic foldable adjustable durable recycled handmade large small medium tall wide narrow round " +
 	"square oval double single triple extra fresh crispy sweet spicy mild strong gentle rapid steady"
 ).split(" ");
-const COLOURS = "black white grey red blue navy green olive yellow orange pink purple brown beige crème écru bordeaux turquoise silver gold ivory taupe".split(" ");
-const MATERIALS = "cotton wool linen silk leather suede denim steel aluminium bamboo oak walnut pine glass ceramic porcelain plastic rubber velvet cashmere".split(" ");
+const COLOURS = "black white grey red blue navy green olive yellow orange pink purple brown beige crème écru bordeaux turquoise silver gold ivory taupe".split(
+	" ",
+);
+const MATERIALS =
+	"cotton wool linen silk leather suede denim steel aluminium bamboo oak walnut pine glass ceramic porcelain plastic rubber velvet cashmere".split(" ");
 const FUNCTION_WORDS = "the a with and for of in on to your our this that is are made by from its all every new".split(" ");
 const ACCENTED = "café crème naïve façade fiancée déjà soufflé über größe jalapeño piñata smörgåsbord résumé crêpe brûlée château".split(" ");
 
-const ONSETS = ["b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br", "cr", "dr", "fl", "gr", "pl", "pr", "st", "tr", "sh", "ch", "th", "sk", "sl"];
+const ONSETS = [
+	"b",
+	"c",
+	"d",
+	"f",
+	"g",
+	"h",
+	"j",
+	"k",
+	"l",
+	"m",
+	"n",
+	"p",
+	"r",
+	"s",
+	"t",
+	"v",
+	"w",
+	"z",
+	"br",
+	"cr",
+	"dr",
+	"fl",
+	"gr",
+	"pl",
+	"pr",
+	"st",
+	"tr",
+	"sh",
+	"ch",
+	"th",
+	"sk",
+	"sl",
+];
 const VOWELS = ["a", "e", "i", "o", "u", "a", "e", "o", "ai", "ea", "ou", "io"];
 const CODAS = ["", "", "", "n", "r", "l", "s", "m", "x", "nd", "rt", "st"];
 const ACCENT_OF: Record<string, string> = { a: "á", e: "é", i: "í", o: "ö", u: "ü", n: "ñ", c: "ç" };
@@ -297,7 +333,8 @@ export function* generateProducts({ count, seed, categories }: GenerateOptions):
 				while (colours.size < n) colours.add(capital(pick(r, COLOURS)));
 				options.push({ name: "colour", values: [...colours] });
 			}
-			if (chance(r, 0.1)) options.push({ name: "material", values: [capital(pick(r, MATERIALS)), capital(pick(r, MATERIALS))].filter((v, k, a) => a.indexOf(v) === k) });
+			if (chance(r, 0.1))
+				options.push({ name: "material", values: [capital(pick(r, MATERIALS)), capital(pick(r, MATERIALS))].filter((v, k, a) => a.indexOf(v) === k) });
 			let combos: Record<string, string>[] = [{}];
 			for (const o of options) combos = combos.flatMap(c => o.values.map(v => ({ ...c, [o.name]: v })));
 			for (let k = combos.length - 1; k > 0; k--) {
@@ -332,10 +369,26 @@ const EPOCH = Date.parse("2024-01-01T00:00:00.000Z");
 export function toSearchable(p: GeneratedProduct, index: number): SearchableProduct {
 	const id = productId(index);
 	const createdAt = new Date(EPOCH + index * 97_000 + ((index * 7919) % 60_000)).toISOString();
-	const out: SearchableProduct = { id, sku: p.sku, name: p.name, description: p.description, categories: p.categories, price: p.price, available: p.stock, createdAt };
+	const out: SearchableProduct = {
+		id,
+		sku: p.sku,
+		name: p.name,
+		description: p.description,
+		categories: p.categories,
+		price: p.price,
+		available: p.stock,
+		createdAt,
+	};
 	if (p.variants) {
 		// Every 13th variant is switched off, so inactive variants exist (never all of a product's).
-		const variants: SearchableVariant[] = p.variants.map((v, k) => ({ id: `${id}-${k}`, sku: v.sku, options: v.options, price: v.price, available: v.stock, active: k === 0 || (index + k) % 13 !== 0 }));
+		const variants: SearchableVariant[] = p.variants.map((v, k) => ({
+			id: `${id}-${k}`,
+			sku: v.sku,
+			options: v.options,
+			price: v.price,
+			available: v.stock,
+			active: k === 0 || (index + k) % 13 !== 0,
+		}));
 		const active = variants.filter(v => v.active);
 		out.variants = variants;
 		out.options = p.options;
@@ -371,7 +424,11 @@ function typo(r: Random, w: string): string {
  * words from names, some from descriptions, prefixes (search as you type), brand + product type,
  * typos, whole SKUs, and a few that find nothing. Reads at most the first 20,000 products.
  */
-export function sampleQueries(products: Iterable<Pick<GeneratedProduct, "name" | "description" | "sku"> & { variants?: { sku: string }[] }>, n: number, seed: number): string[] {
+export function sampleQueries(
+	products: Iterable<Pick<GeneratedProduct, "name" | "description" | "sku"> & { variants?: { sku: string }[] }>,
+	n: number,
+	seed: number,
+): string[] {
 	const r = random(seed ^ 0x7f4a7c15);
 	const pool: { name: string[]; description: string[]; skus: string[] }[] = [];
 	for (const p of products) {

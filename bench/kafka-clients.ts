@@ -19,7 +19,15 @@
  */
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { Kafka, logLevel, type Consumer as KjsConsumer, type Producer as KjsProducer, type Admin as KjsAdmin, type IHeaders, type KafkaMessage as KjsMessage } from "kafkajs";
+import {
+	Kafka,
+	logLevel,
+	type Consumer as KjsConsumer,
+	type Producer as KjsProducer,
+	type Admin as KjsAdmin,
+	type IHeaders,
+	type KafkaMessage as KjsMessage,
+} from "kafkajs";
 import { Admin } from "@platformatic/kafka";
 import type { Logger } from "moleculer";
 import { KafkaBus } from "../lib/events/kafka-bus.js";
@@ -108,7 +116,10 @@ class KafkajsTransport implements EventBus {
 		const wanted = [...Object.values(TOPICS), KJS_DEAD_LETTER_TOPIC].map(t => this.topicName(t)).filter(t => !existing.has(t));
 		if (wanted.length === 0) return;
 		try {
-			await this.admin!.createTopics({ waitForLeaders: true, topics: wanted.map(topic => ({ topic, numPartitions: this.partitions, replicationFactor: -1 })) });
+			await this.admin!.createTopics({
+				waitForLeaders: true,
+				topics: wanted.map(topic => ({ topic, numPartitions: this.partitions, replicationFactor: -1 })),
+			});
 		} catch (err) {
 			if (!/already exists/i.test((err as Error).message)) throw err;
 		}
@@ -202,14 +213,29 @@ class KafkajsTransport implements EventBus {
 		await this.producer!.send({
 			topic: this.topicName(KJS_DEAD_LETTER_TOPIC),
 			acks: -1,
-			messages: [{ key: message.key, value: message.value, headers: { ...message.headers, "dead-letter-group": group, "dead-letter-topic": topic, "dead-letter-offset": message.offset, "dead-letter-error": error.slice(0, 1000) } }],
+			messages: [
+				{
+					key: message.key,
+					value: message.value,
+					headers: {
+						...message.headers,
+						"dead-letter-group": group,
+						"dead-letter-topic": topic,
+						"dead-letter-offset": message.offset,
+						"dead-letter-error": error.slice(0, 1000),
+					},
+				},
+			],
 		});
 	}
 
 	async unsubscribe(group: string, handler: EventHandler): Promise<void> {
 		const subs = this.subscriptions.get(group) ?? [];
 		for (const s of subs.filter(s => s.handler === handler)) await s.consumer.disconnect().catch(() => undefined);
-		this.subscriptions.set(group, subs.filter(s => s.handler !== handler));
+		this.subscriptions.set(
+			group,
+			subs.filter(s => s.handler !== handler),
+		);
 	}
 }
 
@@ -222,8 +248,16 @@ interface Client {
 }
 
 const CLIENTS: Client[] = [
-	{ name: "kafkajs 2.2 (previous)", make: (prefix, clientId) => new KafkajsTransport({ brokers: BROKERS, clientId, logger: quiet, partitions: PARTITIONS, topicPrefix: prefix, groupPrefix: prefix }) },
-	{ name: "@platformatic/kafka 2.12", make: (prefix, clientId) => new KafkaBus({ brokers: BROKERS, clientId, logger: quiet, partitions: PARTITIONS, topicPrefix: prefix, groupPrefix: prefix }) },
+	{
+		name: "kafkajs 2.2 (previous)",
+		make: (prefix, clientId) =>
+			new KafkajsTransport({ brokers: BROKERS, clientId, logger: quiet, partitions: PARTITIONS, topicPrefix: prefix, groupPrefix: prefix }),
+	},
+	{
+		name: "@platformatic/kafka 2.12",
+		make: (prefix, clientId) =>
+			new KafkaBus({ brokers: BROKERS, clientId, logger: quiet, partitions: PARTITIONS, topicPrefix: prefix, groupPrefix: prefix }),
+	},
 ];
 
 /** A small deterministic generator, so both clients get the same batches. */
@@ -328,7 +362,12 @@ async function consumerRun(t: EventBus, filler: EventBus): Promise<ConsumerResul
 		}
 	});
 	await Promise.race([all, sleep(300_000).then(() => Promise.reject(new Error(`only ${handled} of ${EVENTS_TO_CONSUME} events handled in 300 s`)))]);
-	return { events: handled, perSecond: EVENTS_TO_CONSUME / ((last - first) / 1000), totalSeconds: (last - started) / 1000, joinSeconds: (first - started) / 1000 };
+	return {
+		events: handled,
+		perSecond: EVENTS_TO_CONSUME / ((last - first) / 1000),
+		totalSeconds: (last - started) / 1000,
+		joinSeconds: (first - started) / 1000,
+	};
 }
 
 async function deleteTopics(prefixes: string[]): Promise<void> {
@@ -371,10 +410,14 @@ try {
 }
 
 const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
-console.log(`\nNode ${process.version}, broker ${BROKERS.join(",")}, ${PARTITIONS} partitions; producer ${SECONDS} s, ${IN_FLIGHT} calls in flight of 1-8 events; consumer ${fmt(EVENTS_TO_CONSUME)} events, one group of one consumer\n`);
+console.log(
+	`\nNode ${process.version}, broker ${BROKERS.join(",")}, ${PARTITIONS} partitions; producer ${SECONDS} s, ${IN_FLIGHT} calls in flight of 1-8 events; consumer ${fmt(EVENTS_TO_CONSUME)} events, one group of one consumer\n`,
+);
 console.log("| client | producer events/s | publish calls | call p50 ms | call p99 ms | consumer events/s | consumer total s (join s) |");
 console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const r of rows) {
-	console.log(`| ${r.client} | ${fmt(r.producer.perSecond)} | ${fmt(r.producer.calls)} | ${fmt(r.producer.p50, 2)} | ${fmt(r.producer.p99, 2)} | ${fmt(r.consumer.perSecond)} | ${fmt(r.consumer.totalSeconds, 1)} (${fmt(r.consumer.joinSeconds, 1)}) |`);
+	console.log(
+		`| ${r.client} | ${fmt(r.producer.perSecond)} | ${fmt(r.producer.calls)} | ${fmt(r.producer.p50, 2)} | ${fmt(r.producer.p99, 2)} | ${fmt(r.consumer.perSecond)} | ${fmt(r.consumer.totalSeconds, 1)} (${fmt(r.consumer.joinSeconds, 1)}) |`,
+	);
 }
 process.exit(0);

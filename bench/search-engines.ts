@@ -92,7 +92,9 @@ class PostPass {
 		});
 		this.opts = products.map(p => {
 			const s = new Set<number>();
-			for (const v of p.variants ?? []) if (v.active) for (const [k, val] of Object.entries(v.options)) s.add(optId.get(`${k}=${val}`) ?? optId.set(`${k}=${val}`, optId.size).size - 1);
+			for (const v of p.variants ?? [])
+				if (v.active)
+					for (const [k, val] of Object.entries(v.options)) s.add(optId.get(`${k}=${val}`) ?? optId.set(`${k}=${val}`, optId.size).size - 1);
 			return Int32Array.from(s);
 		});
 		this.catCount = this.catId.size;
@@ -177,7 +179,12 @@ async function makeEngine(name: EngineName): Promise<Engine> {
 		case "minisearch": {
 			const { default: MiniSearch } = await import("minisearch");
 			type Doc = { n: number; name: string; description: string; sku: string; options: string };
-			const ms = new MiniSearch<Doc>({ idField: "n", fields: ["name", "description", "sku", "options"], tokenize: text => tokenize(text), processTerm: t => t });
+			const ms = new MiniSearch<Doc>({
+				idField: "n",
+				fields: ["name", "description", "sku", "options"],
+				tokenize: text => tokenize(text),
+				processTerm: t => t,
+			});
 			let post: PostPass;
 			let numberOf = new Map<string, number>();
 			return {
@@ -189,9 +196,23 @@ async function makeEngine(name: EngineName): Promise<Engine> {
 					ms.addAll(products.map((p, n) => ({ n, ...fields(p) })));
 				},
 				async query(q) {
-					if (!q.q) return post.run(Int32Array.from({ length: post.ids.length }, (_, i) => i), null, q);
-					const hits = ms.search(q.q, { combineWith: "AND", prefix: (_t, i, all) => i === all.length - 1, fuzzy: t => (t.length >= 5 ? 1 : false), boost: { name: 3, sku: 3, options: 1.5 } });
-					return post.run(hits.map(h => h.id as number), hits.map(h => h.score), q);
+					if (!q.q)
+						return post.run(
+							Int32Array.from({ length: post.ids.length }, (_, i) => i),
+							null,
+							q,
+						);
+					const hits = ms.search(q.q, {
+						combineWith: "AND",
+						prefix: (_t, i, all) => i === all.length - 1,
+						fuzzy: t => (t.length >= 5 ? 1 : false),
+						boost: { name: 3, sku: 3, options: 1.5 },
+					});
+					return post.run(
+						hits.map(h => h.id as number),
+						hits.map(h => h.score),
+						q,
+					);
 				},
 				async update(p) {
 					ms.replace({ n: numberOf.get(p.id)!, ...fields(p) });
@@ -218,11 +239,20 @@ async function makeEngine(name: EngineName): Promise<Engine> {
 					});
 				},
 				async query(q) {
-					if (!q.q) return post.run(Int32Array.from({ length: post.ids.length }, (_, i) => i), null, q);
+					if (!q.q)
+						return post.run(
+							Int32Array.from({ length: post.ids.length }, (_, i) => i),
+							null,
+							q,
+						);
 					const hits = all.search(q.q, { limit: post.ids.length }) as number[];
 					const inName = new Set(names.search(q.q, { limit: post.ids.length }) as number[]);
 					// Rank: name matches first, then flexsearch's own order.
-					return post.run(hits, hits.map((d, i) => (inName.has(d) ? 2e9 : 1e9) - i), q);
+					return post.run(
+						hits,
+						hits.map((d, i) => (inName.has(d) ? 2e9 : 1e9) - i),
+						q,
+					);
 				},
 				async update(p) {
 					const n = numberOf.get(p.id)!;
@@ -234,10 +264,26 @@ async function makeEngine(name: EngineName): Promise<Engine> {
 		case "orama": {
 			const { create, insertMultiple, search, remove, insert } = await import("@orama/orama");
 			const db = create({
-				schema: { name: "string", description: "string", sku: "string", options: "string", price: "number", available: "number", created: "number", categories: "enum[]" } as const,
+				schema: {
+					name: "string",
+					description: "string",
+					sku: "string",
+					options: "string",
+					price: "number",
+					available: "number",
+					created: "number",
+					categories: "enum[]",
+				} as const,
 				components: { tokenizer: { language: "english", normalizationCache: new Map(), tokenize: (raw: string) => tokenize(raw) } },
 			});
-			const doc = (p: SearchableProduct) => ({ id: p.id, ...fields(p), price: p.price, available: p.available, created: Date.parse(p.createdAt), categories: p.categories });
+			const doc = (p: SearchableProduct) => ({
+				id: p.id,
+				...fields(p),
+				price: p.price,
+				available: p.available,
+				created: Date.parse(p.createdAt),
+				categories: p.categories,
+			});
 			return {
 				matching: "every word in (threshold 0), every word a prefix, Levenshtein 1 on every word",
 				facets: "native (categories, price ranges); no option facets",
@@ -330,9 +376,21 @@ async function runChild(name: EngineName, count: number): Promise<Row> {
 	const memoryMB = (heapNow() - before) / 2 ** 20;
 	const budget = Number(arg("budget", "15000"));
 	const text = await time(i => engine.query({ q: queries[i % queries.length]!, sort: "relevance", offset: 0, limit: 20 }), 3000, budget);
-	const textFacets = await time(i => engine.query({ q: queries[(i + 7) % queries.length]!, sort: "relevance", offset: 0, limit: 20, facets: true }), 3000, budget);
+	const textFacets = await time(
+		i => engine.query({ q: queries[(i + 7) % queries.length]!, sort: "relevance", offset: 0, limit: 20, facets: true }),
+		3000,
+		budget,
+	);
 	const browse = await time(
-		i => engine.query({ categories: [roots[i % roots.length]!], inStock: i % 2 === 0 ? true : undefined, sort: "price", offset: 0, limit: 20, facets: true }),
+		i =>
+			engine.query({
+				categories: [roots[i % roots.length]!],
+				inStock: i % 2 === 0 ? true : undefined,
+				sort: "price",
+				offset: 0,
+				limit: 20,
+				facets: true,
+			}),
 		1000,
 		budget,
 	);
@@ -363,7 +421,20 @@ async function runChild(name: EngineName, count: number): Promise<Row> {
 		await engine.update({ ...p, name: `${p.name} Edition ${i}`, price: p.price + 1 });
 	}
 	const updateUs = ((performance.now() - t) / updates) * 1000;
-	return { engine: name, products: count, buildMs, memoryMB, text, textFacets, browse, typoSubst, typoSwap, updateUs, matching: engine.matching, facets: engine.facets };
+	return {
+		engine: name,
+		products: count,
+		buildMs,
+		memoryMB,
+		text,
+		textFacets,
+		browse,
+		typoSubst,
+		typoSwap,
+		updateUs,
+		matching: engine.matching,
+		facets: engine.facets,
+	};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,13 +443,43 @@ async function runChild(name: EngineName, count: number): Promise<Row> {
 function runInChild(name: EngineName, count: number, timeoutS: number): Promise<Row> {
 	const failed = (error: string): Row => {
 		const none = { p50: NaN, p99: NaN, n: 0 };
-		return { engine: name, products: count, buildMs: NaN, memoryMB: NaN, text: none, textFacets: none, browse: none, typoSubst: NaN, typoSwap: NaN, updateUs: NaN, matching: "", facets: "", error };
+		return {
+			engine: name,
+			products: count,
+			buildMs: NaN,
+			memoryMB: NaN,
+			text: none,
+			textFacets: none,
+			browse: none,
+			typoSubst: NaN,
+			typoSwap: NaN,
+			updateUs: NaN,
+			matching: "",
+			facets: "",
+			error,
+		};
 	};
 	return new Promise(resolve => {
 		const self = fileURLToPath(import.meta.url);
-		const child = spawn(process.execPath, ["--expose-gc", "--max-old-space-size=16384", "--import", "tsx", self, "--child", name, "--products", String(count), "--budget", arg("budget", "15000")], {
-			stdio: ["ignore", "pipe", "inherit"],
-		});
+		const child = spawn(
+			process.execPath,
+			[
+				"--expose-gc",
+				"--max-old-space-size=16384",
+				"--import",
+				"tsx",
+				self,
+				"--child",
+				name,
+				"--products",
+				String(count),
+				"--budget",
+				arg("budget", "15000"),
+			],
+			{
+				stdio: ["ignore", "pipe", "inherit"],
+			},
+		);
 		let out = "";
 		child.stdout.on("data", (d: Buffer) => (out += d.toString()));
 		const timer = setTimeout(() => child.kill("SIGKILL"), timeoutS * 1000);
@@ -397,7 +498,8 @@ function runInChild(name: EngineName, count: number, timeoutS: number): Promise<
 const f = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : "-");
 
 function table(rows: Row[]): string {
-	const head = "| engine | products | build s | memory MB | text p50 / p99 ms | + facets p50 / p99 ms | browse + facets p50 / p99 ms | typo recall subst / swap % | update µs | matching | facets |";
+	const head =
+		"| engine | products | build s | memory MB | text p50 / p99 ms | + facets p50 / p99 ms | browse + facets p50 / p99 ms | typo recall subst / swap % | update µs | matching | facets |";
 	const lines = [head, head.replace(/[^|]+/g, " --- ")];
 	for (const r of rows) {
 		if (r.error) {
@@ -405,7 +507,9 @@ function table(rows: Row[]): string {
 			continue;
 		}
 		const lat = (l: Latency) => `${f(l.p50, 3)} / ${f(l.p99, 3)}`;
-		lines.push(`| ${r.engine} | ${r.products} | ${f(r.buildMs / 1000, 1)} | ${f(r.memoryMB, 0)} | ${lat(r.text)} | ${lat(r.textFacets)} | ${lat(r.browse)} | ${f(r.typoSubst, 0)} / ${f(r.typoSwap, 0)} | ${f(r.updateUs, 0)} | ${r.matching} | ${r.facets} |`);
+		lines.push(
+			`| ${r.engine} | ${r.products} | ${f(r.buildMs / 1000, 1)} | ${f(r.memoryMB, 0)} | ${lat(r.text)} | ${lat(r.textFacets)} | ${lat(r.browse)} | ${f(r.typoSubst, 0)} / ${f(r.typoSwap, 0)} | ${f(r.updateUs, 0)} | ${r.matching} | ${r.facets} |`,
+		);
 	}
 	return lines.join("\n");
 }

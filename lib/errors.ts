@@ -35,7 +35,10 @@ export function notFound(what: string, id?: string): Errors.MoleculerClientError
 	return named(new Errors.MoleculerClientError(`${what} not found`, 404, "NOT_FOUND", id === undefined ? undefined : { id }), "NotFoundError");
 }
 export function methodNotAllowed(method: string, allowed: readonly string[]): Errors.MoleculerClientError {
-	return named(new Errors.MoleculerClientError(`${method} is not allowed here; allowed: ${allowed.join(", ")}`, 405, "METHOD_NOT_ALLOWED", { allowed }), "MethodNotAllowedError");
+	return named(
+		new Errors.MoleculerClientError(`${method} is not allowed here; allowed: ${allowed.join(", ")}`, 405, "METHOD_NOT_ALLOWED", { allowed }),
+		"MethodNotAllowedError",
+	);
 }
 export function conflict(message: string, type = "CONFLICT", data?: unknown): Errors.MoleculerClientError {
 	return named(new Errors.MoleculerClientError(message, 409, type, data), "ConflictError");

@@ -10,7 +10,16 @@ export const MAX_PAGE_SIZE = 100;
 export const MAX_ROWS_DEEP = 10_000;
 
 export const pageParams = {
-	page: { type: "number", integer: true, min: 1, max: MAX_ROWS_DEEP, convert: true, optional: true, default: 1, description: `1-based; page × pageSize may be at most ${MAX_ROWS_DEEP}` },
+	page: {
+		type: "number",
+		integer: true,
+		min: 1,
+		max: MAX_ROWS_DEEP,
+		convert: true,
+		optional: true,
+		default: 1,
+		description: `1-based; page × pageSize may be at most ${MAX_ROWS_DEEP}`,
+	},
 	pageSize: { type: "number", integer: true, min: 1, max: MAX_PAGE_SIZE, convert: true, optional: true, default: 20 },
 } as const;
 

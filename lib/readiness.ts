@@ -57,7 +57,8 @@ export async function checkReadiness(broker: ServiceBroker, timeoutMs = 2000): P
 	if (!broker.started) checks.broker = { ok: false, detail: "starting" };
 	for (const svc of broker.services as (Service & { readiness?: Check; outboxBacklog?: () => Promise<number> } & Partial<ReadinessContributor>)[]) {
 		if (typeof svc.readiness === "function") checks[`database:${svc.name}`] = await withTimeout(() => svc.readiness!.call(svc), timeoutMs);
-		if (typeof svc.outboxBacklog === "function") checks[`outbox:${svc.name}`] = await withTimeout(async () => backlogCheck(await svc.outboxBacklog!.call(svc)), timeoutMs);
+		if (typeof svc.outboxBacklog === "function")
+			checks[`outbox:${svc.name}`] = await withTimeout(async () => backlogCheck(await svc.outboxBacklog!.call(svc)), timeoutMs);
 		if (typeof svc.readinessChecks === "function") Object.assign(checks, await svc.readinessChecks.call(svc));
 	}
 	const transport = currentBus(broker);

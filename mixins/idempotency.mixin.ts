@@ -61,7 +61,13 @@ export function IdempotencyMixin(): Partial<ServiceSchema> {
 	return defineMixin<IdempotencyThis>({
 		settings: { $collections: { [COLLECTION]: { indexes: [{ fields: { createdAt: 1 } }] } } },
 		methods: {
-			async idempotent<T>(this: IdempotencyThis, userId: string, key: string, fingerprint: string, perform: (resourceId: string) => Promise<T>): Promise<T> {
+			async idempotent<T>(
+				this: IdempotencyThis,
+				userId: string,
+				key: string,
+				fingerprint: string,
+				perform: (resourceId: string) => Promise<T>,
+			): Promise<T> {
 				const claim = await this.claimIdempotencyKey<T>(userId, key, fingerprint);
 				if ("replay" in claim) return claim.replay;
 				const keys = this.collection<IdempotencyRecord<T>>(COLLECTION);
@@ -77,16 +83,32 @@ export function IdempotencyMixin(): Partial<ServiceSchema> {
 				}
 			},
 
-			async claimIdempotencyKey<T>(this: IdempotencyThis, userId: string, key: string, fingerprint: string): Promise<{ resourceId: string } | { replay: T }> {
+			async claimIdempotencyKey<T>(
+				this: IdempotencyThis,
+				userId: string,
+				key: string,
+				fingerprint: string,
+			): Promise<{ resourceId: string } | { replay: T }> {
 				const keys = this.collection<IdempotencyRecord<T>>(COLLECTION);
 				const _id = `${userId}:${key}`;
-				const reused = () => conflict("This Idempotency-Key was already used with a different request", "IDEMPOTENCY_KEY_REUSED", { field: "Idempotency-Key" });
+				const reused = () =>
+					conflict("This Idempotency-Key was already used with a different request", "IDEMPOTENCY_KEY_REUSED", { field: "Idempotency-Key" });
 				const deadline = Date.now() + IDEMPOTENCY_WAIT_MS;
 				for (;;) {
 					const at = now();
 					const resourceId = randomUUID();
 					try {
-						await keys.insert({ _id, userId, fingerprint, resourceId, state: "started", response: null, lockedAt: at, createdAt: at, updatedAt: at });
+						await keys.insert({
+							_id,
+							userId,
+							fingerprint,
+							resourceId,
+							state: "started",
+							response: null,
+							lockedAt: at,
+							createdAt: at,
+							updatedAt: at,
+						});
 						return { resourceId };
 					} catch (err) {
 						if (!(err instanceof DuplicateKeyError)) throw err;
@@ -100,12 +122,18 @@ export function IdempotencyMixin(): Partial<ServiceSchema> {
 					const stale = Date.now() - Date.parse(record.lockedAt) > IDEMPOTENCY_STALE_MS;
 					if (record.state === "failed" || stale) {
 						// Take the key over, keeping its resource id: if the earlier attempt did make it, this finds it.
-						const n = await keys.updateWhere({ _id, state: record.state, lockedAt: record.lockedAt }, { $set: { state: "started", fingerprint, lockedAt: at, updatedAt: at } });
+						const n = await keys.updateWhere(
+							{ _id, state: record.state, lockedAt: record.lockedAt },
+							{ $set: { state: "started", fingerprint, lockedAt: at, updatedAt: at } },
+						);
 						if (n === 1) return { resourceId: record.resourceId };
 						continue;
 					}
 					if (record.fingerprint !== fingerprint) throw reused();
-					if (Date.now() > deadline) throw conflict("A request with this Idempotency-Key is still being processed; try again shortly", "IDEMPOTENCY_KEY_IN_USE", { field: "Idempotency-Key" });
+					if (Date.now() > deadline)
+						throw conflict("A request with this Idempotency-Key is still being processed; try again shortly", "IDEMPOTENCY_KEY_IN_USE", {
+							field: "Idempotency-Key",
+						});
 					await sleep(25);
 				}
 			},

@@ -43,7 +43,8 @@ export function MetricsMixin(opts: MetricsMixinOptions): Partial<ServiceSchema> 
 			if (!this.broker.isMetricsEnabled()) return;
 			registerShopMetrics(this.broker);
 			for (const g of opts.gauges) {
-				if (!this.broker.metrics.hasMetric(g.metric)) this.broker.metrics.register({ name: g.metric, type: "gauge", labelNames: Object.keys(g.labels ?? {}) });
+				if (!this.broker.metrics.hasMetric(g.metric))
+					this.broker.metrics.register({ name: g.metric, type: "gauge", labelNames: Object.keys(g.labels ?? {}) });
 			}
 			this.$metricsTimer = setInterval(() => void this.refreshGauges(), refreshMs);
 			this.$metricsTimer.unref();

@@ -40,7 +40,9 @@ interface AutocannonResult {
 	duration: number;
 }
 /** An autocannon run: a promise of its result, and an emitter of each response (latency in fractional ms). */
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult> & { on(event: "response", fn: (client: unknown, status: number, bytes: number, ms: number) => void): void };
+type Autocannon = (
+	opts: Record<string, unknown>,
+) => Promise<AutocannonResult> & { on(event: "response", fn: (client: unknown, status: number, bytes: number, ms: number) => void): void };
 const autocannon = require("autocannon") as Autocannon;
 
 function envInt(name: string, fallback: number): number {
@@ -58,7 +60,22 @@ const CLUSTER = (process.env.BENCH_CLUSTER ?? "auto").toLowerCase();
 const NATS_URL = process.env.TRANSPORTER ?? "nats://127.0.0.1:4222";
 const KAFKA = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const ADMIN = { email: "bench-admin@shop.test", password: "bench-admin-password" };
-const SEARCH_WORDS = ["lamp", "kettle", "backpack", "speaker", "notebook", "chair", "jacket", "router", "blender", "tent", "keyboard", "mug", "drill", "monitor"];
+const SEARCH_WORDS = [
+	"lamp",
+	"kettle",
+	"backpack",
+	"speaker",
+	"notebook",
+	"chair",
+	"jacket",
+	"router",
+	"blender",
+	"tent",
+	"keyboard",
+	"mug",
+	"drill",
+	"monitor",
+];
 
 interface Row {
 	scenario: string;
@@ -139,8 +156,18 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
 
 // ---------------------------------------------------------------- HTTP helpers
 
-async function api<T = any>(base: string, method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
-	const res = await fetch(base + url, { method, headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+async function api<T = any>(
+	base: string,
+	method: string,
+	url: string,
+	body?: unknown,
+	headers: Record<string, string> = {},
+): Promise<{ status: number; body: T }> {
+	const res = await fetch(base + url, {
+		method,
+		headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
 	const text = await res.text();
 	return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
 }
@@ -184,7 +211,14 @@ async function cannon(scenario: string, mode: string, opts: Record<string, unkno
 	const run = autocannon({ connections: CONNECTIONS, duration: DURATION, ...opts });
 	run.on("response", (_client, _status, _bytes, ms) => latency.record(Math.max(1, Math.round(ms * 1000))));
 	const r = await run;
-	return { scenario, mode, rps: r.requests.average, p50: latency.percentile(50) / 1000, p99: latency.percentile(99) / 1000, errors: r.errors + r.timeouts + r.non2xx };
+	return {
+		scenario,
+		mode,
+		rps: r.requests.average,
+		p50: latency.percentile(50) / 1000,
+		p99: latency.percentile(99) / 1000,
+		errors: r.errors + r.timeouts + r.non2xx,
+	};
 }
 
 async function baseline(): Promise<Row> {
@@ -216,7 +250,15 @@ async function readRoutes(t: Target): Promise<Row[]> {
 	rows.push(
 		await cannon(`GET /api/v1/products?q= (${list.body.total} products)`, t.mode, {
 			url: t.base,
-			requests: [{ method: "GET", setupRequest: (req: Record<string, unknown>) => ({ ...req, path: `/api/v1/products?q=${SEARCH_WORDS[i++ % SEARCH_WORDS.length]}&pageSize=20` }) }],
+			requests: [
+				{
+					method: "GET",
+					setupRequest: (req: Record<string, unknown>) => ({
+						...req,
+						path: `/api/v1/products?q=${SEARCH_WORDS[i++ % SEARCH_WORDS.length]}&pageSize=20`,
+					}),
+				},
+			],
 		}),
 	);
 	return rows;
@@ -226,7 +268,13 @@ async function readRoutes(t: Target): Promise<Row[]> {
 async function checkout(t: Target): Promise<Row[]> {
 	log(`${t.mode}: checkout with ${CONNECTIONS} customers for ${DURATION} s...`);
 	const adminToken = await loginAs(t.base, ADMIN.email, ADMIN.password);
-	const product = await api<{ id: string }>(t.base, "POST", "/api/v1/products", { sku: `BENCH-${randomUUID().slice(0, 8)}`, name: "Bench checkout item", price: 1000, currency: "EUR", stock: 1_000_000_000 }, { authorization: `Bearer ${adminToken}` });
+	const product = await api<{ id: string }>(
+		t.base,
+		"POST",
+		"/api/v1/products",
+		{ sku: `BENCH-${randomUUID().slice(0, 8)}`, name: "Bench checkout item", price: 1000, currency: "EUR", stock: 1_000_000_000 },
+		{ authorization: `Bearer ${adminToken}` },
+	);
 	if (product.status !== 201) throw new Error(`create product: ${product.status} ${JSON.stringify(product.body)}`);
 	const tokens = await Promise.all(Array.from({ length: CONNECTIONS }, (_, n) => newCustomer(t.base, n)));
 	const body = {
@@ -275,10 +323,28 @@ async function checkout(t: Target): Promise<Row[]> {
 	const settled = metricValue(text, "shop_checkout_settle_seconds_count") - settledBefore;
 	const settleSeconds = (settledAt - started) / 1000;
 	const quantile = (q: string) => metricValue(text, "shop_checkout_settle_seconds", { quantile: q, result: "paid" }) * 1000;
-	const cancelled = metricValue(text, "shop_checkout_settle_seconds_count", { result: "cancelled" }) - metricValue(metricsBefore, "shop_checkout_settle_seconds_count", { result: "cancelled" });
+	const cancelled =
+		metricValue(text, "shop_checkout_settle_seconds_count", { result: "cancelled" }) -
+		metricValue(metricsBefore, "shop_checkout_settle_seconds_count", { result: "cancelled" });
 	return [
-		{ scenario: "checkout accepted (cart + POST /orders → 202)", mode: t.mode, rps: accepted / loadSeconds, p50: latency.percentile(50) / 1000, p99: latency.percentile(99) / 1000, errors: failed, note: "latency of POST /orders" },
-		{ scenario: "checkout settled (accepted → paid)", mode: t.mode, rps: settled / settleSeconds, p50: quantile("0.5"), p99: quantile("0.99"), errors: cancelled, note: "latency from the order's placed to paid events (shop_checkout_settle_seconds)" },
+		{
+			scenario: "checkout accepted (cart + POST /orders → 202)",
+			mode: t.mode,
+			rps: accepted / loadSeconds,
+			p50: latency.percentile(50) / 1000,
+			p99: latency.percentile(99) / 1000,
+			errors: failed,
+			note: "latency of POST /orders",
+		},
+		{
+			scenario: "checkout settled (accepted → paid)",
+			mode: t.mode,
+			rps: settled / settleSeconds,
+			p50: quantile("0.5"),
+			p99: quantile("0.99"),
+			errors: cancelled,
+			note: "latency from the order's placed to paid events (shop_checkout_settle_seconds)",
+		},
 	];
 }
 
@@ -324,7 +390,14 @@ async function startNode(name: string, dataDir: string, env: Record<string, stri
 async function oneProcess(dataDir: string): Promise<Row[]> {
 	const port = await freePort();
 	const metricsPort = await freePort();
-	const child = await startNode("shop", dataDir, { PORT: String(port), METRICS_PORT: String(metricsPort), SERVICES: "", TRANSPORTER: "", KAFKA_BROKERS: "", MONGO_URL: "" });
+	const child = await startNode("shop", dataDir, {
+		PORT: String(port),
+		METRICS_PORT: String(metricsPort),
+		SERVICES: "",
+		TRANSPORTER: "",
+		KAFKA_BROKERS: "",
+		MONGO_URL: "",
+	});
 	const base = `http://127.0.0.1:${port}`;
 	try {
 		await waitFor("the one-process shop", async () => (await fetch(`${base}/api/ready`)).status === 200, 180_000, child);
@@ -339,21 +412,38 @@ async function cluster(dataDir: string, withKafka: boolean): Promise<Row[]> {
 	const namespace = "bench";
 	const port = await freePort();
 	const metricsPort = await freePort();
-	const common = { TRANSPORTER: NATS_URL, NAMESPACE: namespace, METRICS_ENABLED: "false", MONGO_URL: "", ...(withKafka ? { KAFKA_BROKERS: KAFKA } : { KAFKA_BROKERS: "" }) };
+	const common = {
+		TRANSPORTER: NATS_URL,
+		NAMESPACE: namespace,
+		METRICS_ENABLED: "false",
+		MONGO_URL: "",
+		...(withKafka ? { KAFKA_BROKERS: KAFKA } : { KAFKA_BROKERS: "" }),
+	};
 	const nodes = [
 		await startNode("node-users", dataDir, { ...common, SERVICES: "users", NODE_ID: `${namespace}-users` }),
 		await startNode("node-products", dataDir, { ...common, SERVICES: "products", NODE_ID: `${namespace}-products` }),
-		await startNode("node-orders", dataDir, { ...common, SERVICES: "orders", NODE_ID: `${namespace}-orders`, METRICS_ENABLED: "true", METRICS_PORT: String(metricsPort) }),
+		await startNode("node-orders", dataDir, {
+			...common,
+			SERVICES: "orders",
+			NODE_ID: `${namespace}-orders`,
+			METRICS_ENABLED: "true",
+			METRICS_PORT: String(metricsPort),
+		}),
 		await startNode("node-api", dataDir, { ...common, SERVICES: "api", NODE_ID: `${namespace}-api`, PORT: String(port) }),
 	];
 	const base = `http://127.0.0.1:${port}`;
 	try {
-		await waitFor("the cluster", async () => {
-			const ready = (await fetch(`${base}/api/ready`)).status === 200;
-			const products = (await fetch(`${base}/api/v1/products?pageSize=1`)).status === 200;
-			const users = (await fetch(`${base}/api/v1/auth/jwks`)).status === 200;
-			return ready && products && users;
-		}, 180_000, nodes[3]);
+		await waitFor(
+			"the cluster",
+			async () => {
+				const ready = (await fetch(`${base}/api/ready`)).status === 200;
+				const products = (await fetch(`${base}/api/v1/products?pageSize=1`)).status === 200;
+				const users = (await fetch(`${base}/api/v1/auth/jwks`)).status === 200;
+				return ready && products && users;
+			},
+			180_000,
+			nodes[3],
+		);
 		const t: Target = { mode: "cluster (NATS)", base, ordersMetrics: `http://127.0.0.1:${metricsPort}/metrics`, checkout: withKafka };
 		const rows = await readRoutes(t);
 		if (withKafka) rows.push(...(await checkout({ ...t, mode: "cluster (NATS + Kafka)" })));
@@ -371,7 +461,17 @@ function fmt(n: number, digits = 1): string {
 
 function table(rows: Row[], base: Row): string {
 	const head = ["scenario", "mode", "req/s", "× base", "p50 ms", "× base", "p99 ms", "× base", "errors"];
-	const body = rows.map(r => [r.scenario, r.mode, fmt(r.rps, 0), fmt(r.rps / base.rps, 3), fmt(r.p50, 2), fmt(r.p50 / base.p50, 1), fmt(r.p99, 2), fmt(r.p99 / base.p99, 1), String(r.errors)]);
+	const body = rows.map(r => [
+		r.scenario,
+		r.mode,
+		fmt(r.rps, 0),
+		fmt(r.rps / base.rps, 3),
+		fmt(r.p50, 2),
+		fmt(r.p50 / base.p50, 1),
+		fmt(r.p99, 2),
+		fmt(r.p99 / base.p99, 1),
+		String(r.errors),
+	]);
 	const widths = head.map((h, i) => Math.max(h.length, ...body.map(b => b[i]!.length)));
 	const line = (cells: string[]) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
 	return [line(head), `|${widths.map((w, i) => (i < 2 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`, ...body.map(line)].join("\n");
@@ -379,7 +479,9 @@ function table(rows: Row[], base: Row): string {
 
 function gitCommit(): string | undefined {
 	try {
-		return execSync("git rev-parse --short HEAD", { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+		return execSync("git rev-parse --short HEAD", { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] })
+			.toString()
+			.trim();
 	} catch {
 		return undefined;
 	}
@@ -424,7 +526,9 @@ async function main() {
 	fs.mkdirSync(dir, { recursive: true });
 	const file = path.join(dir, `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
 	fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-	console.log(`Results: ${path.relative(process.cwd(), file)} (run took ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s; node logs in ${dataDir})`);
+	console.log(
+		`Results: ${path.relative(process.cwd(), file)} (run took ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s; node logs in ${dataDir})`,
+	);
 }
 
 const cleanup = () => {

@@ -113,12 +113,17 @@ export async function stopNodes(nodes: NodeProcess[], timeoutMs: number, log: (m
 /** Run `scripts/infra/up.sh` (npm run infra:up); its progress goes to stderr, and its exports are returned. */
 export function infraUp(): Promise<Record<string, string>> {
 	return new Promise((resolve, reject) => {
-		const child = execFile("bash", [path.join(ROOT, "scripts", "infra", "up.sh")], { cwd: ROOT, timeout: 20 * 60_000, maxBuffer: 1 << 20 }, (err, stdout) => {
-			if (err) return reject(new Error(`scripts/infra/up.sh failed (${err.message.split("\n")[0]})`));
-			const env: Record<string, string> = {};
-			for (const m of stdout.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]!] = m[2]!;
-			resolve(env);
-		});
+		const child = execFile(
+			"bash",
+			[path.join(ROOT, "scripts", "infra", "up.sh")],
+			{ cwd: ROOT, timeout: 20 * 60_000, maxBuffer: 1 << 20 },
+			(err, stdout) => {
+				if (err) return reject(new Error(`scripts/infra/up.sh failed (${err.message.split("\n")[0]})`));
+				const env: Record<string, string> = {};
+				for (const m of stdout.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]!] = m[2]!;
+				resolve(env);
+			},
+		);
 		child.stderr?.pipe(process.stderr);
 	});
 }
@@ -145,7 +150,9 @@ async function main(): Promise<void> {
 	};
 	const metricsBase = Number(process.env.CLUSTER_METRICS_PORT ?? 3031);
 	const stopTimeoutMs = Number(process.env.CLUSTER_STOP_TIMEOUT ?? 20) * 1000;
-	say(`TRANSPORTER=${env.TRANSPORTER} MONGO_URL=${String(env.MONGO_URL).replace(/\/\/[^@]*@/, "//***@")} KAFKA_BROKERS=${env.KAFKA_BROKERS} NAMESPACE=${env.NAMESPACE ?? "shop"}`);
+	say(
+		`TRANSPORTER=${env.TRANSPORTER} MONGO_URL=${String(env.MONGO_URL).replace(/\/\/[^@]*@/, "//***@")} KAFKA_BROKERS=${env.KAFKA_BROKERS} NAMESPACE=${env.NAMESPACE ?? "shop"}`,
+	);
 
 	let stopping = false;
 	const nodes = CLUSTER_LAYOUT.map((spec, i) => {
@@ -164,7 +171,10 @@ async function main(): Promise<void> {
 		// Say when the gateway is ready (bounded: two minutes).
 		const started = Date.now();
 		while (!stopping && Date.now() - started < 120_000) {
-			const ok = await fetch(`${gateway}/api/ready`, { signal: AbortSignal.timeout(3000) }).then(r => r.ok, () => false);
+			const ok = await fetch(`${gateway}/api/ready`, { signal: AbortSignal.timeout(3000) }).then(
+				r => r.ok,
+				() => false,
+			);
 			if (ok) return say(`ready after ${((Date.now() - started) / 1000).toFixed(1)} s: ${gateway}/api/v1`);
 			await new Promise(r => setTimeout(r, 500));
 		}

@@ -12,7 +12,7 @@
  * loads on its first start (SEED_DEMO, default true).
  */
 import { config } from "../lib/config.js";
-import { Collection, createAdapter } from "../lib/store.js";
+import { Collection, createAdapter } from "../lib/store/index.js";
 import { CATALOG_COLLECTIONS, type CategoryRecord, type ProductRecord } from "../lib/domain/catalog.js";
 import { DEMO_CATEGORIES, newProductRecord, seedCategories, seedDemoCatalog, type CatalogCollections } from "../services/products/demo-catalog.js";
 
@@ -51,7 +51,10 @@ export async function seedGeneratedProducts(c: CatalogCollections, target: numbe
 		const at = new Date().toISOString();
 		const batch = Array.from({ length: Math.min(batchSize, target - n + 1) }, (_, i) => generatedProduct(n + i, at));
 		// In bulk, below the Collection API (which inserts one at a time): mongoose's insertMany, or NeDB's array insert.
-		const adapter = c.products.adapter as unknown as { model?: { insertMany(docs: ProductRecord[], opts: object): Promise<unknown> }; insertMany?(docs: ProductRecord[]): Promise<unknown> };
+		const adapter = c.products.adapter as unknown as {
+			model?: { insertMany(docs: ProductRecord[], opts: object): Promise<unknown> };
+			insertMany?(docs: ProductRecord[]): Promise<unknown>;
+		};
 		if (adapter.model) await adapter.model.insertMany(batch, { ordered: false, lean: true });
 		else if (adapter.insertMany) await adapter.insertMany(batch);
 		else for (const doc of batch) await c.products.insert(doc);

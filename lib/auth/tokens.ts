@@ -49,7 +49,9 @@ export function signingKeyFromPem(privateKeyPem: string): SigningKey {
 /** A key that only verifies (a retired one): its public JWK from a public or private PEM. */
 export function verificationKeyFromPem(pem: string): Jwk {
 	const jwk = createPublicKey(pem).export({ format: "jwk" }) as { kty: string; n: string; e: string };
-	const kid = createHash("sha256").update(JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n })).digest("base64url");
+	const kid = createHash("sha256")
+		.update(JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n }))
+		.digest("base64url");
 	return { ...jwk, kid, alg: JWT_ALGORITHM, use: "sig" };
 }
 
@@ -140,7 +142,8 @@ export class AccessTokenVerifier {
 			throw new InvalidTokenError((err as Error).message);
 		}
 		if (typeof claims.exp !== "number") throw new InvalidTokenError("Token has no expiry");
-		if (typeof claims.sub !== "string" || !Array.isArray(claims.roles) || typeof claims.sid !== "string") throw new InvalidTokenError("Token lacks subject, roles or session");
+		if (typeof claims.sub !== "string" || !Array.isArray(claims.roles) || typeof claims.sid !== "string")
+			throw new InvalidTokenError("Token lacks subject, roles or session");
 		return claims as AccessClaims;
 	}
 }

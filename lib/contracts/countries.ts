@@ -15,4 +15,8 @@ export function isCountryCode(code: string): boolean {
 }
 
 /** The validator rule of a country code. */
-export const countryRule = { type: "enum", values: COUNTRY_CODES, messages: { enumValue: "The '{field}' field must be an ISO 3166-1 alpha-2 country code such as 'DE'." } } as const;
+export const countryRule = {
+	type: "enum",
+	values: COUNTRY_CODES,
+	messages: { enumValue: "The '{field}' field must be an ISO 3166-1 alpha-2 country code such as 'DE'." },
+} as const;

@@ -7,18 +7,36 @@ const n: Schema = { type: "integer" };
 const b: Schema = { type: "boolean" };
 const nullableString: Schema = { type: ["string", "null"] };
 const items: Schema = { type: "array", items: { type: "object", properties: { productId: s, quantity: n }, required: ["productId", "quantity"] } };
-const obj = (properties: Record<string, Schema>, optional: Record<string, Schema> = {}): Schema => ({ type: "object", properties: { ...properties, ...optional }, required: Object.keys(properties), additionalProperties: false });
+const obj = (properties: Record<string, Schema>, optional: Record<string, Schema> = {}): Schema => ({
+	type: "object",
+	properties: { ...properties, ...optional },
+	required: Object.keys(properties),
+	additionalProperties: false,
+});
 const placedAt = { placedAt: { type: "string", format: "date-time" } };
 
 export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 	"order.placed": obj({ orderId: s, userId: s, items, total: n, currency: s }),
 	"order.paid": obj({ orderId: s, userId: s, items, total: n, currency: s }, placedAt),
-	"order.cancelled": obj({ orderId: s, userId: s, items, reason: { type: "string", enum: ["out_of_stock", "payment_declined", "reservation_expired", "cancelled_by_customer", "cancelled_by_admin"] }, refunded: b }, placedAt),
+	"order.cancelled": obj(
+		{
+			orderId: s,
+			userId: s,
+			items,
+			reason: { type: "string", enum: ["out_of_stock", "payment_declined", "reservation_expired", "cancelled_by_customer", "cancelled_by_admin"] },
+			refunded: b,
+		},
+		placedAt,
+	),
 	"order.shipped": obj({ orderId: s, userId: s }),
 	"order.delivered": obj({ orderId: s, userId: s }),
 	"order.refunded": obj({ orderId: s, userId: s, refundId: s, amount: n, currency: s, reason: s, items, full: b }),
 	"stock.reserved": obj({ orderId: s, items }),
-	"stock.rejected": obj({ orderId: s, reason: { type: "string", const: "out_of_stock" }, unavailable: { type: "array", items: obj({ productId: s, requested: n, available: n }) } }),
+	"stock.rejected": obj({
+		orderId: s,
+		reason: { type: "string", const: "out_of_stock" },
+		unavailable: { type: "array", items: obj({ productId: s, requested: n, available: n }) },
+	}),
 	"payment.captured": obj({ orderId: s, userId: s, paymentId: s, amount: n, currency: s, brand: s, last4: s }),
 	"payment.declined": obj({ orderId: s, userId: s, reason: s }),
 	"payment.refunded": obj({ orderId: s, userId: s, refundId: s, amount: n, currency: s }),

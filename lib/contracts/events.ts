@@ -20,7 +20,16 @@ export interface EventPayloads {
 	"order.cancelled": { orderId: string; userId: string; items: ItemQuantity[]; reason: CancelReason; refunded: boolean; placedAt?: string };
 	"order.shipped": { orderId: string; userId: string };
 	"order.delivered": { orderId: string; userId: string };
-	"order.refunded": { orderId: string; userId: string; refundId: string; amount: number; currency: string; reason: string; items: ItemQuantity[]; full: boolean };
+	"order.refunded": {
+		orderId: string;
+		userId: string;
+		refundId: string;
+		amount: number;
+		currency: string;
+		reason: string;
+		items: ItemQuantity[];
+		full: boolean;
+	};
 	"stock.reserved": { orderId: string; items: ItemQuantity[] };
 	"stock.rejected": { orderId: string; reason: "out_of_stock"; unavailable: { productId: string; requested: number; available: number }[] };
 	"payment.captured": { orderId: string; userId: string; paymentId: string; amount: number; currency: string; brand: string; last4: string };

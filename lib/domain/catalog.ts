@@ -155,7 +155,6 @@ export interface SearchFilters {
 	inStock?: boolean;
 }
 
-
 /** The filters every search applies, without the text condition. */
 export function filterQuery(f: SearchFilters): Query {
 	const query: Query = { active: true };

@@ -81,8 +81,18 @@ export function priceCart(lines: Record<string, CartLine>, catalog: readonly Cat
 /** Why this cart cannot be checked out (empty: it can). */
 export function cartProblems(cart: PricedCart): FieldProblem[] {
 	const problems: FieldProblem[] = [];
-	if (cart.unavailable.length) problems.push({ field: "cart", message: `Some products are no longer available: ${cart.unavailable.join(", ")}. Remove them from the cart.`, type: "unavailable" });
-	if (cart.otherCurrency.length) problems.push({ field: "cart", message: `Some products are priced in another currency than ${cart.currency}: ${cart.otherCurrency.join(", ")}.`, type: "currency" });
+	if (cart.unavailable.length)
+		problems.push({
+			field: "cart",
+			message: `Some products are no longer available: ${cart.unavailable.join(", ")}. Remove them from the cart.`,
+			type: "unavailable",
+		});
+	if (cart.otherCurrency.length)
+		problems.push({
+			field: "cart",
+			message: `Some products are priced in another currency than ${cart.currency}: ${cart.otherCurrency.join(", ")}.`,
+			type: "currency",
+		});
 	if (cart.items.length === 0 && problems.length === 0) problems.push({ field: "cart", message: "The cart is empty.", type: "empty" });
 	return problems;
 }

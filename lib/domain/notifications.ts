@@ -97,12 +97,24 @@ export function notificationFor(event: AnyEnvelope): NotificationDraft | null {
 	switch (event.type) {
 		case "order.paid": {
 			const p = event.payload;
-			return order(event.type, p.userId, p.orderId, "Payment received", `We received ${formatMoney(p.total, p.currency)} for order ${shortRef(p.orderId)}. We are preparing it.`);
+			return order(
+				event.type,
+				p.userId,
+				p.orderId,
+				"Payment received",
+				`We received ${formatMoney(p.total, p.currency)} for order ${shortRef(p.orderId)}. We are preparing it.`,
+			);
 		}
 		case "order.cancelled": {
 			const p = event.payload;
 			const refund = p.refunded ? " Your payment is being refunded." : "";
-			return order(event.type, p.userId, p.orderId, "Order cancelled", `Order ${shortRef(p.orderId)} was cancelled because ${CANCEL_REASONS[p.reason] ?? "of a problem"}.${refund}`);
+			return order(
+				event.type,
+				p.userId,
+				p.orderId,
+				"Order cancelled",
+				`Order ${shortRef(p.orderId)} was cancelled because ${CANCEL_REASONS[p.reason] ?? "of a problem"}.${refund}`,
+			);
 		}
 		case "order.shipped": {
 			const p = event.payload;
@@ -115,11 +127,23 @@ export function notificationFor(event: AnyEnvelope): NotificationDraft | null {
 		case "order.refunded": {
 			const p = event.payload;
 			const what = p.full ? "the whole order" : "part of the order";
-			return order(event.type, p.userId, p.orderId, "Refund issued", `We refunded ${formatMoney(p.amount, p.currency)} for ${what} ${shortRef(p.orderId)}.`);
+			return order(
+				event.type,
+				p.userId,
+				p.orderId,
+				"Refund issued",
+				`We refunded ${formatMoney(p.amount, p.currency)} for ${what} ${shortRef(p.orderId)}.`,
+			);
 		}
 		case "ticket.created": {
 			const p = event.payload;
-			return ticket(event.type, p.userId, p.ticketId, "We received your request", `Your ticket "${p.subject}" (${shortRef(p.ticketId)}) is open. We will answer soon.`);
+			return ticket(
+				event.type,
+				p.userId,
+				p.ticketId,
+				"We received your request",
+				`Your ticket "${p.subject}" (${shortRef(p.ticketId)}) is open. We will answer soon.`,
+			);
 		}
 		case "ticket.replied": {
 			const p = event.payload;
@@ -129,12 +153,24 @@ export function notificationFor(event: AnyEnvelope): NotificationDraft | null {
 		}
 		case "ticket.status_changed": {
 			const p = event.payload;
-			return ticket(event.type, p.userId, p.ticketId, "Ticket updated", `Your ticket ${shortRef(p.ticketId)} is now ${STATUS_WORDS[p.status] ?? p.status}.`);
+			return ticket(
+				event.type,
+				p.userId,
+				p.ticketId,
+				"Ticket updated",
+				`Your ticket ${shortRef(p.ticketId)} is now ${STATUS_WORDS[p.status] ?? p.status}.`,
+			);
 		}
 		case "return.approved": {
 			const p = event.payload;
 			const count = p.items.reduce((n, i) => n + i.quantity, 0);
-			return ticket(event.type, p.userId, p.ticketId, "Return approved", `Your return of ${count} item${count === 1 ? "" : "s"} from order ${shortRef(p.orderId)} was approved. The refund follows.`);
+			return ticket(
+				event.type,
+				p.userId,
+				p.ticketId,
+				"Return approved",
+				`Your return of ${count} item${count === 1 ? "" : "s"} from order ${shortRef(p.orderId)} was approved. The refund follows.`,
+			);
 		}
 		case "return.rejected": {
 			const p = event.payload;

@@ -203,15 +203,29 @@ const cancelledEvent = (o: OrderRecord, reason: CancelReason, refunded: boolean)
 	event("order.cancelled", { orderId: o._id, userId: o.userId, items: itemQuantities(o.items), reason, refunded, placedAt: o.createdAt });
 
 /** A new order as placed: pending with an authorized payment, or cancelled at once when the card was refused. */
-export function placedOrder(o: Omit<OrderRecord, "status" | "statusHistory" | "cancelReason">, declined: string | null): { order: OrderRecord; events: OrderEvent[] } {
+export function placedOrder(
+	o: Omit<OrderRecord, "status" | "statusHistory" | "cancelReason">,
+	declined: string | null,
+): { order: OrderRecord; events: OrderEvent[] } {
 	const at = o.createdAt;
 	const placed: OrderRecord = { ...o, status: "pending", statusHistory: [{ status: "pending", at }], cancelReason: null };
 	if (declined === null) {
-		return { order: placed, events: [event("order.placed", { orderId: o._id, userId: o.userId, items: itemQuantities(o.items), total: o.total, currency: o.currency })] };
+		return {
+			order: placed,
+			events: [event("order.placed", { orderId: o._id, userId: o.userId, items: itemQuantities(o.items), total: o.total, currency: o.currency })],
+		};
 	}
 	// Refused outright: the order is recorded, cancelled, and never reaches the catalog.
-	const order: OrderRecord = { ...placed, status: "cancelled", cancelReason: "payment_declined", statusHistory: [...placed.statusHistory, transition("pending", "cancelled", at, "payment_declined")] };
-	return { order, events: [event("payment.declined", { orderId: o._id, userId: o.userId, reason: declined }), cancelledEvent(order, "payment_declined", false)] };
+	const order: OrderRecord = {
+		...placed,
+		status: "cancelled",
+		cancelReason: "payment_declined",
+		statusHistory: [...placed.statusHistory, transition("pending", "cancelled", at, "payment_declined")],
+	};
+	return {
+		order,
+		events: [event("payment.declined", { orderId: o._id, userId: o.userId, reason: declined }), cancelledEvent(order, "payment_declined", false)],
+	};
 }
 
 /** Stock is held and the card captured: the order is paid. */
@@ -223,7 +237,15 @@ export function paid(order: OrderRecord, capture: { paymentId: string; amount: M
 		...m,
 		set: { ...m.set, "payment.status": p.status, "payment.paymentId": p.paymentId, "payment.captured": p.captured },
 		events: [
-			event("payment.captured", { orderId, userId, paymentId: capture.paymentId, amount: capture.amount, currency, brand: order.payment.brand, last4: order.payment.last4 }),
+			event("payment.captured", {
+				orderId,
+				userId,
+				paymentId: capture.paymentId,
+				amount: capture.amount,
+				currency,
+				brand: order.payment.brand,
+				last4: order.payment.last4,
+			}),
 			event("order.paid", { orderId, userId, items: itemQuantities(order.items), total: order.total, currency, placedAt: order.createdAt }),
 		],
 	};
@@ -266,7 +288,10 @@ export function authorizationVoided(order: OrderRecord, at: string): OrderChange
 }
 
 /** Why money goes back: the cancel of a paid order, an approved return, or a capture that landed after a cancel. */
-export type RefundCause = { kind: "cancel"; reason: string } | { kind: "return"; returnId: string; items: ItemQuantity[] } | { kind: "late-capture"; paymentId: string; captured: MinorUnits };
+export type RefundCause =
+	| { kind: "cancel"; reason: string }
+	| { kind: "return"; returnId: string; items: ItemQuantity[] }
+	| { kind: "late-capture"; paymentId: string; captured: MinorUnits };
 
 export interface RefundPlan {
 	cause: RefundCause;
@@ -303,14 +328,36 @@ export function planRefund(order: OrderRecord, cause: RefundCause): RefundPlan |
 export function refundRecorded(order: OrderRecord, plan: RefundPlan, refund: { refundId: string; amount: MinorUnits }, at: string): OrderChange {
 	const { _id: orderId, userId, currency } = order;
 	const { cause } = plan;
-	const record: OrderRefund = { id: refund.refundId, amount: refund.amount, reason: cause.kind === "cancel" ? cause.reason : cause.kind === "return" ? "return" : "order_cancelled", at };
+	const record: OrderRefund = {
+		id: refund.refundId,
+		amount: refund.amount,
+		reason: cause.kind === "cancel" ? cause.reason : cause.kind === "return" ? "return" : "order_cancelled",
+		at,
+	};
 	const refundedEvent = event("payment.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency });
 	if (cause.kind === "late-capture") {
 		return {
 			expect: { status: "cancelled", "payment.status": "authorized" },
-			set: { "payment.status": "refunded", "payment.paymentId": cause.paymentId, "payment.captured": cause.captured, "payment.refunded": refund.amount, updatedAt: at },
+			set: {
+				"payment.status": "refunded",
+				"payment.paymentId": cause.paymentId,
+				"payment.captured": cause.captured,
+				"payment.refunded": refund.amount,
+				updatedAt: at,
+			},
 			refund: record,
-			events: [event("payment.captured", { orderId, userId, paymentId: cause.paymentId, amount: cause.captured, currency, brand: order.payment.brand, last4: order.payment.last4 }), refundedEvent],
+			events: [
+				event("payment.captured", {
+					orderId,
+					userId,
+					paymentId: cause.paymentId,
+					amount: cause.captured,
+					currency,
+					brand: order.payment.brand,
+					last4: order.payment.last4,
+				}),
+				refundedEvent,
+			],
 		};
 	}
 	const set: Record<string, unknown> = { updatedAt: at };
@@ -335,7 +382,10 @@ export function refundRecorded(order: OrderRecord, plan: RefundPlan, refund: { r
 	if (refund.amount > 0 || cause.kind === "cancel") {
 		change.refund = record;
 		const items = cause.kind === "cancel" ? itemQuantities(order.items) : cause.items;
-		change.events = [refundedEvent, event("order.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency, reason: record.reason, items, full })];
+		change.events = [
+			refundedEvent,
+			event("order.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency, reason: record.reason, items, full }),
+		];
 	}
 	return change;
 }

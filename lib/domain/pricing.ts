@@ -126,7 +126,8 @@ export function priceOrder(input: PricingInput): PricedOrder {
 		if (!Number.isSafeInteger(l.quantity) || l.quantity < 1) throw new RangeError(`quantity of ${l.itemId} must be a whole number ≥ 1: ${l.quantity}`);
 	}
 	// An amount in another currency would be a wrong amount, not a smaller one.
-	if (promotion?.currency != null && promotion.currency !== currency) throw new RangeError(`promotion ${promotion.code} is in ${promotion.currency}, the order in ${currency}`);
+	if (promotion?.currency != null && promotion.currency !== currency)
+		throw new RangeError(`promotion ${promotion.code} is in ${promotion.currency}, the order in ${currency}`);
 	if (method && method.currency !== currency) throw new RangeError(`shipping method ${method.id} is in ${method.currency}, the order in ${currency}`);
 
 	const totals = input.lines.map(l => timesQuantity(l.unitPrice, l.quantity));
@@ -136,7 +137,14 @@ export function priceOrder(input: PricingInput): PricedOrder {
 	const lines: PricedLine[] = input.lines.map((l, i) => {
 		const total = totals[i];
 		const discount = discounts[i];
-		return { itemId: l.itemId, unitPrice: l.unitPrice, quantity: l.quantity, lineTotal: total, discount, tax: taxOf(subtract(total, discount), taxRateBp, pricesIncludeTax) };
+		return {
+			itemId: l.itemId,
+			unitPrice: l.unitPrice,
+			quantity: l.quantity,
+			lineTotal: total,
+			discount,
+			tax: taxOf(subtract(total, discount), taxRateBp, pricesIncludeTax),
+		};
 	});
 	const goods = subtract(subtotal, discountTotal);
 	const shippingTotal = method ? shippingCharge(method, goods) : 0;

@@ -115,9 +115,16 @@ export function promotionInputProblems(input: PromotionInput): FieldProblem[] {
 
 	const value = input.value;
 	if (type === "percent") {
-		if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 100) problem("value", "A percent value is a whole number from 1 to 100.", "value");
+		if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 100)
+			problem("value", "A percent value is a whole number from 1 to 100.", "value");
 	} else if (!isMinorUnits(value) || value < 1) {
-		problem("value", type === "fixed" ? "A fixed value is an amount of at least 1 in minor units (cents) of the currency." : "The value must be a positive whole number.", "value");
+		problem(
+			"value",
+			type === "fixed"
+				? "A fixed value is an amount of at least 1 in minor units (cents) of the currency."
+				: "The value must be a positive whole number.",
+			"value",
+		);
 	}
 
 	const currency = input.currency;
@@ -196,7 +203,8 @@ export function promotionRefusal(promo: PromotionRule | null, ctx: RedemptionCon
 	if (Number.isNaN(now)) throw new RangeError(`now is not a time: ${String(ctx.now)}`);
 	if (isSet(promo.startsAt) && now < Date.parse(promo.startsAt))
 		return { reason: "not_active_yet", message: `This promotion code can be used from ${instant(promo.startsAt)}.` };
-	if (isSet(promo.endsAt) && now >= Date.parse(promo.endsAt)) return { reason: "expired", message: `This promotion code expired at ${instant(promo.endsAt)}.` };
+	if (isSet(promo.endsAt) && now >= Date.parse(promo.endsAt))
+		return { reason: "expired", message: `This promotion code expired at ${instant(promo.endsAt)}.` };
 	// A fixed amount is only meaningful in its own currency (and one without a currency is invalid).
 	if ((isSet(promo.currency) || promo.type === "fixed") && promo.currency !== ctx.currency)
 		return { reason: "currency", message: `This promotion code applies to orders in ${promo.currency ?? "another currency"} only.` };

@@ -53,7 +53,12 @@ export function shippingCharge(method: Pick<ShippingMethod, "price" | "freeOver"
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The methods that can ship an order to `country` in `currency`, cheapest first (see the header). */
-export function shippingMethodsFor<M extends ShippingMethod>(methods: readonly M[], country: string, currency: string, goodsTotalAfterDiscount?: MinorUnits): M[] {
+export function shippingMethodsFor<M extends ShippingMethod>(
+	methods: readonly M[],
+	country: string,
+	currency: string,
+	goodsTotalAfterDiscount?: MinorUnits,
+): M[] {
 	const cost = (m: M): MinorUnits => (goodsTotalAfterDiscount === undefined ? m.price : shippingCharge(m, goodsTotalAfterDiscount));
 	return methods
 		.filter(m => m.active !== false && m.currency === currency && shipsTo(m, country))
@@ -63,7 +68,12 @@ export function shippingMethodsFor<M extends ShippingMethod>(methods: readonly M
 }
 
 /** The cheapest method that ships there, or null when none does (a 422 at checkout). */
-export function defaultShippingMethod<M extends ShippingMethod>(methods: readonly M[], country: string, currency: string, goodsTotalAfterDiscount?: MinorUnits): M | null {
+export function defaultShippingMethod<M extends ShippingMethod>(
+	methods: readonly M[],
+	country: string,
+	currency: string,
+	goodsTotalAfterDiscount?: MinorUnits,
+): M | null {
 	return shippingMethodsFor(methods, country, currency, goodsTotalAfterDiscount)[0] ?? null;
 }
 
@@ -88,12 +98,14 @@ export function shippingMethodInputProblems(input: ShippingMethodInput): FieldPr
 	const problems: FieldProblem[] = [];
 	const problem = (field: string, message: string, type: string) => problems.push({ field, message, type });
 
-	if (typeof input.name !== "string" || input.name.trim().length < 1 || input.name.trim().length > 100) problem("name", "The name is 1 to 100 characters.", "name");
+	if (typeof input.name !== "string" || input.name.trim().length < 1 || input.name.trim().length > 100)
+		problem("name", "The name is 1 to 100 characters.", "name");
 
 	const countries = input.countries;
-	if (!Array.isArray(countries) || countries.length === 0) problem("countries", "countries is a non-empty list of ISO 3166-1 alpha-2 codes, or [\"*\"] for everywhere.", "countries");
+	if (!Array.isArray(countries) || countries.length === 0)
+		problem("countries", 'countries is a non-empty list of ISO 3166-1 alpha-2 codes, or ["*"] for everywhere.', "countries");
 	else if (countries.includes(EVERYWHERE)) {
-		if (countries.length > 1) problem("countries", "\"*\" already means every country: give it alone.", "countries");
+		if (countries.length > 1) problem("countries", '"*" already means every country: give it alone.', "countries");
 	} else {
 		countries.forEach((c: unknown, i) => {
 			if (typeof c !== "string" || !isCountryCode(c)) problem(`countries.${i}`, "Not an ISO 3166-1 alpha-2 country code such as 'DE'.", "country");
@@ -101,7 +113,8 @@ export function shippingMethodInputProblems(input: ShippingMethodInput): FieldPr
 		});
 	}
 
-	if (!isMinorUnits(input.price) || input.price > MAX_UNIT_PRICE) problem("price", `The price is a whole amount in minor units from 0 to ${MAX_UNIT_PRICE}.`, "price");
+	if (!isMinorUnits(input.price) || input.price > MAX_UNIT_PRICE)
+		problem("price", `The price is a whole amount in minor units from 0 to ${MAX_UNIT_PRICE}.`, "price");
 	if (!isCurrencyCode(input.currency)) problem("currency", "The currency must be an ISO 4217 code such as 'EUR'.", "currency");
 	if (input.freeOver !== undefined && input.freeOver !== null && (!isMinorUnits(input.freeOver) || input.freeOver < 1))
 		problem("freeOver", "freeOver is an amount of at least 1 in minor units (or null: never free; a method that is always free has price 0).", "freeOver");

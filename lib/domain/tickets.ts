@@ -155,7 +155,8 @@ export function newTicketProblems(input: NewTicketInput): FieldProblem[] {
 	const problems: FieldProblem[] = [];
 	if (input.type === "return") {
 		if (input.orderId === undefined) problems.push({ field: "orderId", message: "A return needs the 'orderId' of a delivered order.", type: "required" });
-		if (input.items === undefined) problems.push({ field: "items", message: "A return needs the 'items' to return: [{ productId, quantity }].", type: "required" });
+		if (input.items === undefined)
+			problems.push({ field: "items", message: "A return needs the 'items' to return: [{ productId, quantity }].", type: "required" });
 	} else if (input.items !== undefined) {
 		problems.push({ field: "items", message: "'items' is only allowed on return tickets.", type: "forbidden" });
 	}
@@ -246,7 +247,10 @@ export function returnItemProblems(orderLines: OrderLine[], claimed: Map<string,
 		} else if (item.quantity > available) {
 			problems.push({
 				field: `items[${i}].quantity`,
-				message: available === 0 ? "This product was already returned in full (or its return is pending)." : `Only ${available} of this product can still be returned.`,
+				message:
+					available === 0
+						? "This product was already returned in full (or its return is pending)."
+						: `Only ${available} of this product can still be returned.`,
 				type: "returnQuantity",
 			});
 		}

@@ -38,11 +38,23 @@ export interface PublicUser {
 
 /** The only shape a user leaves the service in: never the hash. */
 export function publicUser(u: UserRecord): PublicUser {
-	return { id: u._id, email: u.email, name: u.name, roles: u.roles, active: u.active, preferences: u.preferences, createdAt: u.createdAt, updatedAt: u.updatedAt };
+	return {
+		id: u._id,
+		email: u.email,
+		name: u.name,
+		roles: u.roles,
+		active: u.active,
+		preferences: u.preferences,
+		createdAt: u.createdAt,
+		updatedAt: u.updatedAt,
+	};
 }
 
 /** Merge a partial preferences change into the current ones. */
-export function mergePreferences(current: Preferences, change: Partial<Omit<Preferences, "notifications">> & { notifications?: Partial<NotificationPreferences> }): Preferences {
+export function mergePreferences(
+	current: Preferences,
+	change: Partial<Omit<Preferences, "notifications">> & { notifications?: Partial<NotificationPreferences> },
+): Preferences {
 	return {
 		language: change.language ?? current.language,
 		currency: change.currency ?? current.currency,

@@ -46,7 +46,12 @@ export function buildAsyncApi(): Record<string, unknown> {
 			},
 			bindings: { kafka: { key: { type: "string", description: `payload.${def.key}` } } },
 		};
-		operations[`publish_${t.replace(".", "_")}`] = { action: "send", channel: { $ref: `#/channels/${def.topic}` }, messages: [{ $ref: `#/channels/${def.topic}/messages/${t}` }], summary: `${def.producer} publishes ${t}` };
+		operations[`publish_${t.replace(".", "_")}`] = {
+			action: "send",
+			channel: { $ref: `#/channels/${def.topic}` },
+			messages: [{ $ref: `#/channels/${def.topic}/messages/${t}` }],
+			summary: `${def.producer} publishes ${t}`,
+		};
 	}
 	return {
 		asyncapi: "3.0.0",

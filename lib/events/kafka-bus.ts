@@ -192,10 +192,12 @@ export class KafkaBus implements EventBus {
 		const deadline = Date.now() + timeoutMs;
 		for (;;) {
 			const meta = await this.admin.metadata({ topics, forceUpdate: true }).catch(() => undefined);
-			const ready = meta && topics.every(t => {
-				const topic = meta.topics.get(t);
-				return topic !== undefined && topic.partitionsCount > 0 && topic.partitions.every(p => p.leader >= 0);
-			});
+			const ready =
+				meta &&
+				topics.every(t => {
+					const topic = meta.topics.get(t);
+					return topic !== undefined && topic.partitionsCount > 0 && topic.partitions.every(p => p.leader >= 0);
+				});
 			if (ready) return;
 			if (Date.now() > deadline) throw new Error(`Kafka topics have no leader after ${timeoutMs} ms: ${topics.join(", ")}`);
 			await sleep(250);
@@ -281,7 +283,9 @@ export class KafkaBus implements EventBus {
 				// Shutting down, or the partition went to another node: leave it uncommitted; its next owner gets it again.
 				if (this.stopping || abandoned()) throw err;
 				if (attempt + 1 >= this.retry.attempts) {
-					this.opts.logger.error(`Event ${event.type} ${event.id} failed ${attempt + 1} times in '${group}'; dead-lettered: ${(err as Error).message}`);
+					this.opts.logger.error(
+						`Event ${event.type} ${event.id} failed ${attempt + 1} times in '${group}'; dead-lettered: ${(err as Error).message}`,
+					);
 					await this.deadLetter(group, message, (err as Error).message, abandoned);
 					return;
 				}
@@ -303,7 +307,9 @@ export class KafkaBus implements EventBus {
 				break;
 			} catch (err) {
 				if (this.stopping || abandoned()) throw err;
-				this.opts.logger.warn(`Could not dead-letter an event of '${group}' (${message.topic}:${message.partition}@${message.offset}), will retry: ${describe(err)}`);
+				this.opts.logger.warn(
+					`Could not dead-letter an event of '${group}' (${message.topic}:${message.partition}@${message.offset}), will retry: ${describe(err)}`,
+				);
 				await sleep(Math.min(5000, 500 * 2 ** attempt));
 			}
 		}
@@ -313,7 +319,10 @@ export class KafkaBus implements EventBus {
 	async unsubscribe(group: string, handler: EventHandler): Promise<void> {
 		const subs = this.subscriptions.get(group) ?? [];
 		await Promise.all(subs.filter(s => s.handler === handler).map(s => s.stop()));
-		this.subscriptions.set(group, subs.filter(s => s.handler !== handler));
+		this.subscriptions.set(
+			group,
+			subs.filter(s => s.handler !== handler),
+		);
 	}
 }
 
@@ -721,7 +730,11 @@ class GroupConsumer {
 			// A partition without a committed offset is read from its first one.
 			const uncommitted = assignments.filter(a => a.partitions.some(p => (committed.get(a.topic)?.[p] ?? -1n) < 0n));
 			const starts = uncommitted.length
-				? await consumer.listOffsets({ topics: uncommitted.map(a => a.topic), partitions: Object.fromEntries(uncommitted.map(a => [a.topic, a.partitions])), timestamp: ListOffsetTimestamps.EARLIEST })
+				? await consumer.listOffsets({
+						topics: uncommitted.map(a => a.topic),
+						partitions: Object.fromEntries(uncommitted.map(a => [a.topic, a.partitions])),
+						timestamp: ListOffsetTimestamps.EARLIEST,
+					})
 				: new Map<string, bigint[]>();
 			if (inc !== this.current || this.stopped) return;
 			for (const { topic, partitions: ps } of assignments) {

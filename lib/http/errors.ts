@@ -33,7 +33,12 @@ const UNAVAILABLE = new Set([
 	"MaxCallLevelError",
 ]);
 
-export const UNAVAILABLE_BODY: ClientErrorBody = { name: "ServiceUnavailableError", message: "A service this request needs is unavailable, try again later", code: 503, type: "SERVICE_UNAVAILABLE" };
+export const UNAVAILABLE_BODY: ClientErrorBody = {
+	name: "ServiceUnavailableError",
+	message: "A service this request needs is unavailable, try again later",
+	code: 503,
+	type: "SERVICE_UNAVAILABLE",
+};
 const INTERNAL_BODY: ClientErrorBody = { name: "InternalServerError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR" };
 
 /** Every 5xx answers one of two fixed bodies: what failed inside (an action, a node, a message) is for the logs. */
@@ -44,8 +49,10 @@ export function toClientError(err: unknown): ClientErrorBody {
 	if (e.name && UNAVAILABLE.has(e.name)) return { ...UNAVAILABLE_BODY };
 	// body-parser errors
 	if (e.type === "entity.parse.failed") return { name: "BadRequestError", message: "The request body is not valid JSON", code: 400, type: "INVALID_JSON" };
-	if (e.type === "entity.too.large" || rawCode === 413) return { name: "PayloadTooLargeError", message: "The request body is larger than 1 MiB", code: 413, type: "PAYLOAD_TOO_LARGE" };
-	if (e.type === "encoding.unsupported" || e.type === "charset.unsupported") return { name: "UnsupportedMediaTypeError", message: "Unsupported body encoding", code: 415, type: "UNSUPPORTED_MEDIA_TYPE" };
+	if (e.type === "entity.too.large" || rawCode === 413)
+		return { name: "PayloadTooLargeError", message: "The request body is larger than 1 MiB", code: 413, type: "PAYLOAD_TOO_LARGE" };
+	if (e.type === "encoding.unsupported" || e.type === "charset.unsupported")
+		return { name: "UnsupportedMediaTypeError", message: "Unsupported body encoding", code: 415, type: "UNSUPPORTED_MEDIA_TYPE" };
 
 	if (rawCode >= 400 && rawCode < 500) {
 		const body: ClientErrorBody = { name: e.name ?? "ClientError", message: e.message ?? "Bad request", code: rawCode, type: e.type ?? "CLIENT_ERROR" };

@@ -9,7 +9,8 @@ export type JsonSchema = Record<string, unknown>;
 
 function withNull(schema: JsonSchema, nullable: boolean | undefined): JsonSchema {
 	if (!nullable) return schema;
-	if (typeof schema.type === "string") return { ...schema, type: [schema.type, "null"], ...(schema.enum ? { enum: [...(schema.enum as unknown[]), null] } : {}) };
+	if (typeof schema.type === "string")
+		return { ...schema, type: [schema.type, "null"], ...(schema.enum ? { enum: [...(schema.enum as unknown[]), null] } : {}) };
 	return { anyOf: [schema, { type: "null" }] };
 }
 
@@ -88,7 +89,11 @@ export interface OpenApiParameter {
  * (GET and DELETE) or a JSON body (POST, PATCH, PUT). The body is required when it has a
  * required field (a PATCH body may be left out: it changes nothing).
  */
-export function requestOf(params: ParamsSchema, method: string, pathParams: readonly string[]): { parameters: OpenApiParameter[]; body?: { required: boolean; schema: JsonSchema } } {
+export function requestOf(
+	params: ParamsSchema,
+	method: string,
+	pathParams: readonly string[],
+): { parameters: OpenApiParameter[]; body?: { required: boolean; schema: JsonSchema } } {
 	const parameters: OpenApiParameter[] = [];
 	const bodyProps: Record<string, Rule> = {};
 	for (const [name, rule] of fieldsOf(params)) {

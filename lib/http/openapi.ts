@@ -83,7 +83,13 @@ export function buildOpenApi(): Record<string, unknown> {
 		const { parameters, body } = requestOf(params, r.method, pathParams);
 		const headers: object[] = [];
 		if (r.action in IDEMPOTENT_POSTS) {
-			headers.push({ name: "Idempotency-Key", in: "header", required: IDEMPOTENT_POSTS[r.action], schema: { type: "string", pattern: IDEMPOTENCY_KEY_PATTERN.source }, description: "The same key and body again answer the first result" });
+			headers.push({
+				name: "Idempotency-Key",
+				in: "header",
+				required: IDEMPOTENT_POSTS[r.action],
+				schema: { type: "string", pattern: IDEMPOTENCY_KEY_PATTERN.source },
+				description: "The same key and body again answer the first result",
+			});
 		}
 		const response = RESPONSES[r.action];
 		const op: Record<string, unknown> = {
@@ -94,10 +100,17 @@ export function buildOpenApi(): Record<string, unknown> {
 			parameters: [...parameters, ...headers],
 			responses: {
 				[String(r.status)]: {
-					...(r.status === 204 ? { description: "Done" } : { description: "OK", content: { "application/json": { schema: response ? { $ref: `#/components/schemas/${response}` } : {} } } }),
+					...(r.status === 204
+						? { description: "Done" }
+						: { description: "OK", content: { "application/json": { schema: response ? { $ref: `#/components/schemas/${response}` } : {} } } }),
 					...(LINKS[r.action] ? { links: LINKS[r.action] } : {}),
 				},
-				...Object.fromEntries(Object.entries(ERROR_RESPONSES).map(([code, description]) => [code, { description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } }])),
+				...Object.fromEntries(
+					Object.entries(ERROR_RESPONSES).map(([code, description]) => [
+						code,
+						{ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+					]),
+				),
 			},
 		};
 		if (r.access !== "anyone") op.security = [{ bearerAuth: [] }];
@@ -108,7 +121,11 @@ export function buildOpenApi(): Record<string, unknown> {
 	}
 	return {
 		openapi: "3.1.0",
-		info: { title: "Moleculer shop API", version: "1.0.0", description: "The public REST contract of the shop. Money is integer minor units plus an ISO 4217 currency." },
+		info: {
+			title: "Moleculer shop API",
+			version: "1.0.0",
+			description: "The public REST contract of the shop. Money is integer minor units plus an ISO 4217 currency.",
+		},
 		servers: [{ url: "/" }],
 		paths,
 		components: { schemas: RESOURCES, securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },

@@ -35,21 +35,75 @@ export const METRICS = {
 
 const SECONDS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
 
-type MetricDef = { name: string; type: "counter" | "gauge" | "histogram"; labelNames: string[]; description: string; unit?: string; buckets?: number[]; quantiles?: boolean };
+type MetricDef = {
+	name: string;
+	type: "counter" | "gauge" | "histogram";
+	labelNames: string[];
+	description: string;
+	unit?: string;
+	buckets?: number[];
+	quantiles?: boolean;
+};
 
 const DEFINITIONS: MetricDef[] = [
-	{ name: METRICS.httpRequests, type: "counter", labelNames: ["method", "route", "status"], description: "HTTP responses of the gateway by route pattern and status code" },
-	{ name: METRICS.orders, type: "counter", labelNames: ["status"], description: "Orders that entered each status (pending, paid, cancelled, shipped, delivered, refunded)" },
-	{ name: METRICS.checkoutSettle, type: "histogram", labelNames: ["result"], unit: "seconds", buckets: SECONDS_BUCKETS, quantiles: true, description: "Checkout time from the order being accepted (placed) to settled (paid, or cancelled by stock or payment)" },
+	{
+		name: METRICS.httpRequests,
+		type: "counter",
+		labelNames: ["method", "route", "status"],
+		description: "HTTP responses of the gateway by route pattern and status code",
+	},
+	{
+		name: METRICS.orders,
+		type: "counter",
+		labelNames: ["status"],
+		description: "Orders that entered each status (pending, paid, cancelled, shipped, delivered, refunded)",
+	},
+	{
+		name: METRICS.checkoutSettle,
+		type: "histogram",
+		labelNames: ["result"],
+		unit: "seconds",
+		buckets: SECONDS_BUCKETS,
+		quantiles: true,
+		description: "Checkout time from the order being accepted (placed) to settled (paid, or cancelled by stock or payment)",
+	},
 	{ name: METRICS.payments, type: "counter", labelNames: ["result"], description: "Payments by result (captured, declined, refunded)" },
 	{ name: METRICS.ticketsCreated, type: "counter", labelNames: ["type"], description: "Support tickets opened, by type" },
 	{ name: METRICS.ticketsOpen, type: "gauge", labelNames: [], description: "Support tickets not resolved or closed (from the tickets database)" },
 	{ name: METRICS.loginFailures, type: "counter", labelNames: ["reason"], description: "Failed logins (invalid_credentials, locked)" },
-	{ name: METRICS.eventsPublished, type: "counter", labelNames: ["topic", "type", "result"], description: "Domain events handed to the event bus by the outbox relay (result ok or failed)" },
-	{ name: METRICS.eventsConsumed, type: "counter", labelNames: ["topic", "type", "group", "result"], description: "Domain event deliveries to a consumer group (result ok, failed, duplicate)" },
-	{ name: METRICS.eventDelay, type: "histogram", labelNames: ["topic", "group"], unit: "seconds", buckets: SECONDS_BUCKETS, quantiles: true, description: "Time from an event occurring to a consumer having applied it (consumer lag in time)" },
-	{ name: METRICS.eventsDeadLettered, type: "counter", labelNames: ["topic", "type", "group"], description: "Events a consumer group gave up on after its retries" },
-	{ name: METRICS.consumerLag, type: "gauge", labelNames: ["group", "topic", "partition"], description: "Kafka messages not yet consumed by a group (end offset minus committed offset)" },
+	{
+		name: METRICS.eventsPublished,
+		type: "counter",
+		labelNames: ["topic", "type", "result"],
+		description: "Domain events handed to the event bus by the outbox relay (result ok or failed)",
+	},
+	{
+		name: METRICS.eventsConsumed,
+		type: "counter",
+		labelNames: ["topic", "type", "group", "result"],
+		description: "Domain event deliveries to a consumer group (result ok, failed, duplicate)",
+	},
+	{
+		name: METRICS.eventDelay,
+		type: "histogram",
+		labelNames: ["topic", "group"],
+		unit: "seconds",
+		buckets: SECONDS_BUCKETS,
+		quantiles: true,
+		description: "Time from an event occurring to a consumer having applied it (consumer lag in time)",
+	},
+	{
+		name: METRICS.eventsDeadLettered,
+		type: "counter",
+		labelNames: ["topic", "type", "group"],
+		description: "Events a consumer group gave up on after its retries",
+	},
+	{
+		name: METRICS.consumerLag,
+		type: "gauge",
+		labelNames: ["group", "topic", "partition"],
+		description: "Kafka messages not yet consumed by a group (end offset minus committed offset)",
+	},
 	{ name: METRICS.outboxBacklog, type: "gauge", labelNames: ["service"], description: "Documents whose outbox holds events not yet published" },
 ];
 
@@ -113,7 +167,11 @@ export function recordEventConsumed(broker: ServiceBroker, group: string, event:
 
 /** An event a consumer group gave up on: call it where the bus dead-letters. */
 export function recordDeadLetter(broker: ServiceBroker, dead: { group: string; type: EventType | undefined }): void {
-	registry(broker)?.increment(METRICS.eventsDeadLettered, { topic: dead.type ? topicOf(dead.type) : "unknown", type: dead.type ?? "unparsable", group: dead.group });
+	registry(broker)?.increment(METRICS.eventsDeadLettered, {
+		topic: dead.type ? topicOf(dead.type) : "unknown",
+		type: dead.type ?? "unparsable",
+		group: dead.group,
+	});
 }
 
 /** Kafka consumer lag of one partition, for the Kafka transport to report. */

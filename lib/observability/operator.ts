@@ -35,7 +35,10 @@ interface NodeInfo {
 async function targetNodes(broker: ServiceBroker, nodeID?: string): Promise<string[]> {
 	if (nodeID) return [nodeID];
 	const nodes = (await broker.call("$node.list", { onlyAvailable: true }, { nodeID: broker.nodeID })) as NodeInfo[];
-	return nodes.filter(n => n.available).map(n => n.id).sort();
+	return nodes
+		.filter(n => n.available)
+		.map(n => n.id)
+		.sort();
 }
 
 /** Readiness of each node, asked in parallel; a node that does not answer is reported as such. */
@@ -97,7 +100,10 @@ export function replCommands(print: Print = line => console.log(line)): ReplCust
 				for (const id of await targetNodes(broker, args.nodeID)) {
 					let list: MetricSnapshot[];
 					try {
-						list = (await broker.call("$node.metrics", args.options?.all ? {} : { includes: "shop_*" }, { nodeID: id, timeout: 5000 })) as MetricSnapshot[];
+						list = (await broker.call("$node.metrics", args.options?.all ? {} : { includes: "shop_*" }, {
+							nodeID: id,
+							timeout: 5000,
+						})) as MetricSnapshot[];
 					} catch (err) {
 						print(`${id}: ${(err as Error).message}`);
 						continue;

@@ -6,5 +6,7 @@ import { config } from "../config.js";
 
 /** The readiness verdict for a backlog of `documents`. */
 export function backlogCheck(documents: number, max = config.outboxBacklogMax): { ok: boolean; detail?: string } {
-	return documents <= max ? { ok: true, detail: `${documents} waiting` } : { ok: false, detail: `${documents} documents with unpublished events (more than OUTBOX_BACKLOG_MAX=${max})` };
+	return documents <= max
+		? { ok: true, detail: `${documents} waiting` }
+		: { ok: false, detail: `${documents} documents with unpublished events (more than OUTBOX_BACKLOG_MAX=${max})` };
 }

@@ -38,7 +38,10 @@ export function metricsOptions(cfg: { metricsEnabled: boolean; metricsPort: numb
 				port: cfg.metricsPort,
 				host: cfg.metricsHost,
 				path: "/metrics",
-				defaultLabels: (registry: { broker: { namespace: string; nodeID: string } }) => ({ namespace: registry.broker.namespace, nodeID: registry.broker.nodeID }),
+				defaultLabels: (registry: { broker: { namespace: string; nodeID: string } }) => ({
+					namespace: registry.broker.namespace,
+					nodeID: registry.broker.nodeID,
+				}),
 			}),
 		],
 	} as unknown as BrokerOptions["metrics"];

@@ -118,7 +118,10 @@ export function sanitize(value: unknown, seen = new WeakSet<object>(), depth = 0
 				break;
 			}
 			// Validation errors carry the offending value as `actual` next to the field name.
-			out[k] = isSecretKey(k) || (k === "actual" && typeof (obj as { field?: unknown }).field === "string" && isSecretKey((obj as { field: string }).field)) ? REDACTED : sanitize(v, seen, depth + 1);
+			out[k] =
+				isSecretKey(k) || (k === "actual" && typeof (obj as { field?: unknown }).field === "string" && isSecretKey((obj as { field: string }).field))
+					? REDACTED
+					: sanitize(v, seen, depth + 1);
 		}
 		return out;
 	} finally {

@@ -46,7 +46,8 @@ function paramsTags(ctx: Context): Record<string, unknown> {
 /** The `tracing` broker option. */
 export function tracingOptions(cfg: { tracingExporter: string; zipkinUrl?: string }): TracerOptions {
 	const kind = cfg.tracingExporter.toLowerCase();
-	if (!(TRACING_EXPORTERS as readonly string[]).includes(kind)) throw new Error(`TRACING_EXPORTER must be one of ${TRACING_EXPORTERS.join(", ")}; got '${cfg.tracingExporter}'`);
+	if (!(TRACING_EXPORTERS as readonly string[]).includes(kind))
+		throw new Error(`TRACING_EXPORTER must be one of ${TRACING_EXPORTERS.join(", ")}; got '${cfg.tracingExporter}'`);
 	if (kind === "none") return { enabled: false };
 	return {
 		enabled: true,
@@ -86,7 +87,12 @@ export async function traceConsumer<T>(service: Service, ctx: Context, event: Ev
 		parentID: ctx.parentID ?? undefined,
 		service,
 		sampled: ctx.tracing ?? undefined,
-		tags: { event: { type: event.type, id: event.id, source: event.source, key: event.key }, requestID: ctx.requestID, nodeID: broker.nodeID, params: sanitize(event.payload) },
+		tags: {
+			event: { type: event.type, id: event.id, source: event.source, key: event.key },
+			requestID: ctx.requestID,
+			nodeID: broker.nodeID,
+			params: sanitize(event.payload),
+		},
 	});
 	ctx.tracing = span.sampled;
 	try {

@@ -64,9 +64,11 @@ export function cardProblems(card: CardDetails, now: Date): CardProblem[] {
 	const digits = cardDigits(card.number);
 	if (!digits) problems.push({ field: "cardNumber", message: "The card number must have 12 to 19 digits.", type: "cardNumber" });
 	else if (!passesLuhn(digits)) problems.push({ field: "cardNumber", message: "The card number is not valid.", type: "luhn" });
-	if (!Number.isInteger(card.expMonth) || card.expMonth < 1 || card.expMonth > 12) problems.push({ field: "expMonth", message: "The expiry month must be 1 to 12.", type: "expMonth" });
+	if (!Number.isInteger(card.expMonth) || card.expMonth < 1 || card.expMonth > 12)
+		problems.push({ field: "expMonth", message: "The expiry month must be 1 to 12.", type: "expMonth" });
 	else if (isExpired(card.expMonth, card.expYear, now)) problems.push({ field: "expYear", message: "The card has expired.", type: "expired" });
 	const cvcLength = digits && cardBrand(digits) === "amex" ? 4 : 3;
-	if (!new RegExp(`^\\d{${cvcLength}}$`).test(card.cvc)) problems.push({ field: "cvc", message: `The security code must have ${cvcLength} digits.`, type: "cvc" });
+	if (!new RegExp(`^\\d{${cvcLength}}$`).test(card.cvc))
+		problems.push({ field: "cvc", message: `The security code must have ${cvcLength} digits.`, type: "cvc" });
 	return problems;
 }

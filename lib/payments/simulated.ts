@@ -137,7 +137,9 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 	}
 
 	private authorizeAnswer(a: SandboxAuthorization): AuthorizeResult {
-		return a.state === "refused" ? { status: "declined", reason: a.refusal ?? "refused", brand: a.brand, last4: a.last4 } : { status: "authorized", authorizationId: a._id, brand: a.brand, last4: a.last4 };
+		return a.state === "refused"
+			? { status: "declined", reason: a.refusal ?? "refused", brand: a.brand, last4: a.last4 }
+			: { status: "authorized", authorizationId: a._id, brand: a.brand, last4: a.last4 };
 	}
 
 	async capture(req: CaptureRequest): Promise<CaptureResult> {
@@ -149,8 +151,14 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 			if (auth.state === "authorized" && auth.behaviour === "processing_error") throw new PaymentProviderUnavailableError("simulated processing error");
 			if (auth.state !== "authorized") return { status: "declined", reason: `authorization_${auth.state}` };
 			if (req.amount > auth.amount || req.currency !== auth.currency) return { status: "declined", reason: "amount_exceeds_authorization" };
-			const capture = auth.behaviour === "decline" ? { key: req.idempotencyKey, declined: "card_declined" } : { key: req.idempotencyKey, paymentId: `sim_pay_${derivedId("payment", auth._id)}`, amount: req.amount };
-			const won = await this.sandbox.authorizations.updateWhere({ _id: auth._id, state: "authorized" }, { $set: { state: capture.declined ? "declined" : "captured", capture } });
+			const capture =
+				auth.behaviour === "decline"
+					? { key: req.idempotencyKey, declined: "card_declined" }
+					: { key: req.idempotencyKey, paymentId: `sim_pay_${derivedId("payment", auth._id)}`, amount: req.amount };
+			const won = await this.sandbox.authorizations.updateWhere(
+				{ _id: auth._id, state: "authorized" },
+				{ $set: { state: capture.declined ? "declined" : "captured", capture } },
+			);
 			if (won === 1) return this.captureAnswer({ ...auth, state: capture.declined ? "declined" : "captured", capture });
 			// Another capture got there first: read what it did.
 		}
@@ -162,7 +170,14 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 		const c = auth.capture!;
 		if (c.declined || !c.paymentId) return { status: "declined", reason: c.declined ?? "declined" };
 		await insertOnce(this.sandbox.payments, { _id: c.paymentId, authorizationId: auth._id, captured: c.amount!, refunded: 0, refundKeys: {} });
-		await insertOnce(this.sandbox.ledger, { _id: derivedId("capture", c.paymentId), kind: "capture", id: c.paymentId, amount: c.amount!, key: c.key, at: new Date().toISOString() });
+		await insertOnce(this.sandbox.ledger, {
+			_id: derivedId("capture", c.paymentId),
+			kind: "capture",
+			id: c.paymentId,
+			amount: c.amount!,
+			key: c.key,
+			at: new Date().toISOString(),
+		});
 		return { status: "captured", paymentId: c.paymentId, amount: c.amount! };
 	}
 
@@ -182,7 +197,14 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 				{ $inc: { refunded: req.amount }, $set: { [`refundKeys.${slot}`]: { refundId, amount: req.amount } } },
 			);
 			if (won === 1) {
-				await insertOnce(this.sandbox.ledger, { _id: derivedId("refund", refundId), kind: "refund", id: refundId, amount: req.amount, key: req.idempotencyKey, at: new Date().toISOString() });
+				await insertOnce(this.sandbox.ledger, {
+					_id: derivedId("refund", refundId),
+					kind: "refund",
+					id: refundId,
+					amount: req.amount,
+					key: req.idempotencyKey,
+					at: new Date().toISOString(),
+				});
 				return { status: "refunded", refundId, amount: req.amount };
 			}
 			// Another refund of this payment (this key, or another) came in between: read again.
@@ -195,7 +217,8 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 			const auth = await this.sandbox.authorizations.findById(req.authorizationId);
 			if (!auth || auth.state === "voided" || auth.state === "declined" || auth.state === "refused") return { status: "voided" }; // nothing held any more
 			if (auth.state === "captured") return { status: "failed", reason: "already_captured" };
-			if ((await this.sandbox.authorizations.updateWhere({ _id: auth._id, state: "authorized" }, { $set: { state: "voided" } })) === 1) return { status: "voided" };
+			if ((await this.sandbox.authorizations.updateWhere({ _id: auth._id, state: "authorized" }, { $set: { state: "voided" } })) === 1)
+				return { status: "voided" };
 		}
 		throw new PaymentProviderUnavailableError("the authorization kept changing");
 	}

@@ -23,7 +23,16 @@
  */
 import { fold, editVariants, productText, queryWords, type QueryWord } from "./text.js";
 import { FLAG_BITS, FLAG_MASK, MAX_SLOTS, PostingLists, RunStore, grownFloat64, grownInt32, grownUint16, grownUint8 } from "./postings.js";
-import { PRICE_BUCKETS, priceBucket, priceFacet, type SearchFacets, type SearchIndex, type SearchQuery, type SearchResult, type SearchableProduct } from "./search-index.js";
+import {
+	PRICE_BUCKETS,
+	priceBucket,
+	priceFacet,
+	type SearchFacets,
+	type SearchIndex,
+	type SearchQuery,
+	type SearchResult,
+	type SearchableProduct,
+} from "./search-index.js";
 
 // Term flags (8 bits of a posting): where in the product the term occurs.
 const NAME_TF = 0b11; // times in the name, 0..3
@@ -168,14 +177,39 @@ class IndexState {
 	}
 
 	stats(): MemoryIndexStats {
-		const arrays = [this.alive, this.price, this.available, this.created, this.nameKey, this.nameLen, this.descLen, this.wordTag, this.seen, this.score, this.best, this.nameHits, this.bestName, this.listA, this.listB];
+		const arrays = [
+			this.alive,
+			this.price,
+			this.available,
+			this.created,
+			this.nameKey,
+			this.nameLen,
+			this.descLen,
+			this.wordTag,
+			this.seen,
+			this.score,
+			this.best,
+			this.nameHits,
+			this.bestName,
+			this.listA,
+			this.listB,
+		];
 		let typedBytes = arrays.reduce((s, a) => s + a.byteLength, 0);
 		typedBytes += this.termRuns.bytes + this.catRuns.bytes + this.variantRuns.bytes + this.optRuns.bytes;
 		for (const p of [this.postings, this.catPostings, this.optPostings]) {
 			typedBytes += p.solo.byteLength + p.lens.byteLength;
 			for (const l of p.lists) if (l) typedBytes += l.byteLength;
 		}
-		return { products: this.size, slots: this.slotCount, freedSlots: this.freed, tombstones: this.tombstones, terms: this.terms.length, categories: this.catSlugs.length, optionValues: this.optValues.length, typedBytes };
+		return {
+			products: this.size,
+			slots: this.slotCount,
+			freedSlots: this.freed,
+			tombstones: this.tombstones,
+			terms: this.terms.length,
+			categories: this.catSlugs.length,
+			optionValues: this.optValues.length,
+			typedBytes,
+		};
 	}
 
 	/** Give back the room left for growth (after a rebuild: most of it will not be used). */

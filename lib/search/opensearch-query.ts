@@ -100,7 +100,9 @@ export function toDocument(p: SearchableProduct): OpenSearchDocument {
 /** One word of the query: it must be found in some text field (every word: a bool `must` each). */
 function wordClause(word: string, last: boolean): JsonObject {
 	const fuzziness = word.length >= TYPO_MIN_LENGTH ? 1 : 0;
-	const exactOrTypo: JsonObject = { multi_match: { query: word, fields: [...TEXT_FIELDS], fuzziness, fuzzy_transpositions: true, prefix_length: 0, max_expansions: 50 } };
+	const exactOrTypo: JsonObject = {
+		multi_match: { query: word, fields: [...TEXT_FIELDS], fuzziness, fuzzy_transpositions: true, prefix_length: 0, max_expansions: 50 },
+	};
 	if (!last) return exactOrTypo;
 	// The last word as typed so far: a prefix of a term, or (5+ letters) the whole word with a typo.
 	const prefix: JsonObject = { multi_match: { query: word, type: "bool_prefix", fields: [...TEXT_FIELDS] } };
@@ -149,7 +151,12 @@ const SORTS: Record<SearchQuery["sort"], Json[]> = {
 export function facetAggregations(): JsonObject {
 	return {
 		categories: { terms: { field: "categories", size: 1000, order: [{ _count: "desc" }, { _key: "asc" }] } },
-		price: { range: { field: "price", ranges: PRICE_BUCKETS.map((from, i): JsonObject => (i + 1 < PRICE_BUCKETS.length ? { from, to: PRICE_BUCKETS[i + 1]! } : { from })) } },
+		price: {
+			range: {
+				field: "price",
+				ranges: PRICE_BUCKETS.map((from, i): JsonObject => (i + 1 < PRICE_BUCKETS.length ? { from, to: PRICE_BUCKETS[i + 1]! } : { from })),
+			},
+		},
 		in_stock: { filter: { range: { available: { gt: 0 } } } },
 		options: {
 			nested: { path: "variants" },

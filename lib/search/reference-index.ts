@@ -7,7 +7,16 @@
  * engine's score is the real index's business, so tests compare relevance results as sets.
  */
 import { fold, productText, queryWords, wordMatches, type ProductText } from "./text.js";
-import { PRICE_BUCKETS, priceBucket, priceFacet, type SearchFacets, type SearchIndex, type SearchQuery, type SearchResult, type SearchableProduct } from "./search-index.js";
+import {
+	PRICE_BUCKETS,
+	priceBucket,
+	priceFacet,
+	type SearchFacets,
+	type SearchIndex,
+	type SearchQuery,
+	type SearchResult,
+	type SearchableProduct,
+} from "./search-index.js";
 
 interface Entry {
 	product: SearchableProduct;
@@ -119,4 +128,3 @@ export function referenceFacets(products: SearchableProduct[]): SearchFacets {
 		inStock,
 	};
 }
-

@@ -9,7 +9,23 @@
 const FORBIDDEN_SEGMENTS = new Set(["__proto__", "constructor", "prototype"]);
 
 /** Query operators the shop's queries use (top level or under a field). */
-const QUERY_OPERATORS = new Set(["$and", "$or", "$in", "$nin", "$exists", "$gt", "$gte", "$lt", "$lte", "$ne", "$eq", "$regex", "$options", "$elemMatch", "$size"]);
+const QUERY_OPERATORS = new Set([
+	"$and",
+	"$or",
+	"$in",
+	"$nin",
+	"$exists",
+	"$gt",
+	"$gte",
+	"$lt",
+	"$lte",
+	"$ne",
+	"$eq",
+	"$regex",
+	"$options",
+	"$elemMatch",
+	"$size",
+]);
 /** Update operators, and the modifiers that go inside them. */
 const UPDATE_OPERATORS = new Set(["$set", "$unset", "$inc", "$push", "$pull", "$addToSet", "$min", "$max"]);
 const UPDATE_MODIFIERS = new Set(["$each", "$slice", "$position", "$in"]);

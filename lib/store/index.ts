@@ -12,7 +12,17 @@ import type { CollectionSpec, DbAdapter } from "./collection.js";
 import { createNedbAdapter } from "./nedb.js";
 import { createMongoAdapter } from "./mongo.js";
 
-export { Collection, DuplicateKeyError, type CollectionSpec, type DbAdapter, type Doc, type FindOptions, type IndexSpec, type Query, type Update } from "./collection.js";
+export {
+	Collection,
+	DuplicateKeyError,
+	type CollectionSpec,
+	type DbAdapter,
+	type Doc,
+	type FindOptions,
+	type IndexSpec,
+	type Query,
+	type Update,
+} from "./collection.js";
 export { createNedbAdapter } from "./nedb.js";
 export { createMongoAdapter } from "./mongo.js";
 
@@ -22,7 +32,12 @@ export interface StorageSettings {
 	dataDir: string | null;
 }
 
-export function createAdapter(storage: StorageSettings, service: string, collection: string, spec: CollectionSpec): { adapter: DbAdapter; kind: "nedb" | "mongo" } {
+export function createAdapter(
+	storage: StorageSettings,
+	service: string,
+	collection: string,
+	spec: CollectionSpec,
+): { adapter: DbAdapter; kind: "nedb" | "mongo" } {
 	return storage.mongoUrl
 		? { adapter: createMongoAdapter(storage.mongoUrl, service, collection, spec), kind: "mongo" }
 		: { adapter: createNedbAdapter(storage.dataDir, service, collection, spec), kind: "nedb" };

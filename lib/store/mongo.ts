@@ -74,7 +74,12 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 		this.model = (this.conn.models[this.collectionName] as mongoose.Model<unknown>) ?? this.conn.model(this.collectionName, schema);
 		await this.model.createIndexes();
 		this.db = this.conn.db;
-		if (await isFerretDbV1(this.conn)) this.ferretV1 = new FerretDbV1Updates(this.conn, this.model.collection as unknown as mongoose.mongo.Collection<Record<string, unknown> & { _id: string }>, this.collectionName);
+		if (await isFerretDbV1(this.conn))
+			this.ferretV1 = new FerretDbV1Updates(
+				this.conn,
+				this.model.collection as unknown as mongoose.mongo.Collection<Record<string, unknown> & { _id: string }>,
+				this.collectionName,
+			);
 	}
 	override insert(entity: object): Promise<unknown> {
 		return super.insert(this.ferretV1 ? this.ferretV1.withRevision(entity) : entity);

@@ -75,7 +75,8 @@ type Logger = { error(...a: unknown[]): void; warn(...a: unknown[]): void };
 
 function onError(this: { logger: Logger }, req: GatewayRequest, res: ServerResponse, err: unknown) {
 	const body = toClientError(err);
-	if (body.code === 503) this.logger.warn(`Request ${req.method} ${req.url} (request ${req.$ctx?.requestID}): dependency unavailable: ${(err as Error)?.message}`);
+	if (body.code === 503)
+		this.logger.warn(`Request ${req.method} ${req.url} (request ${req.$ctx?.requestID}): dependency unavailable: ${(err as Error)?.message}`);
 	else if (body.code >= 500) this.logger.error(`Request ${req.method} ${req.url} failed (request ${req.$ctx?.requestID}):`, err);
 	if (body.code === 429) {
 		const fromError = (body.data as { retryAfter?: number } | undefined)?.retryAfter;
@@ -94,12 +95,23 @@ function onError(this: { logger: Logger }, req: GatewayRequest, res: ServerRespo
 
 type Next = (err?: unknown) => void;
 /** Route middleware in front of every API call (moleculer-web calls it with the gateway service as `this`): 503 until ready. */
-function readinessGate(this: { gateway: { gate(req: IncomingMessage, res: ServerResponse, next: Next): void } }, req: IncomingMessage, res: ServerResponse, next: Next) {
+function readinessGate(
+	this: { gateway: { gate(req: IncomingMessage, res: ServerResponse, next: Next): void } },
+	req: IncomingMessage,
+	res: ServerResponse,
+	next: Next,
+) {
 	this.gateway.gate(req, res, next);
 }
 
 export function gatewaySettings(cfg: ShopConfig) {
-	const rateLimit = (perMinute: number, store?: SharedWindowStore) => ({ window: 60_000, limit: perMinute, headers: true, key: (req: IncomingMessage) => clientKey(cfg, req), ...(store ? { StoreFactory: store.factory() } : {}) });
+	const rateLimit = (perMinute: number, store?: SharedWindowStore) => ({
+		window: 60_000,
+		limit: perMinute,
+		headers: true,
+		key: (req: IncomingMessage) => clientKey(cfg, req),
+		...(store ? { StoreFactory: store.factory() } : {}),
+	});
 	function onBeforeCall(ctx: Context<unknown, ShopMeta>, _route: unknown, req: GatewayRequest) {
 		// An id in the path that is not in the shop's id format can name nothing.
 		for (const key of req.$alias?.keys ?? []) {
@@ -125,7 +137,9 @@ export function gatewaySettings(cfg: ShopConfig) {
 	const credentialLimit = new SharedWindowStore(60_000);
 	const routed = routesFor(cfg.gatewayServices);
 	const otherRoutes = routed.filter(r => !credentialBaseOf(r.path));
-	const credentialRoutes = CREDENTIAL_BASES.map(base => ({ base, routes: routed.filter(r => credentialBaseOf(r.path) === base) })).filter(g => g.routes.length > 0);
+	const credentialRoutes = CREDENTIAL_BASES.map(base => ({ base, routes: routed.filter(r => credentialBaseOf(r.path) === base) })).filter(
+		g => g.routes.length > 0,
+	);
 	return {
 		port: cfg.port,
 		ip: cfg.host,
@@ -136,7 +150,13 @@ export function gatewaySettings(cfg: ShopConfig) {
 		logResponseData: null,
 		httpServerTimeout: 30_000,
 		cors: cfg.corsOrigins.length
-			? { origin: cfg.corsOrigins, methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], allowedHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"], exposedHeaders: ["X-Request-ID", "Retry-After", "Location"], maxAge: 600 }
+			? {
+					origin: cfg.corsOrigins,
+					methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+					allowedHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+					exposedHeaders: ["X-Request-ID", "Retry-After", "Location"],
+					maxAge: 600,
+				}
 			: undefined,
 		// The request id: X-Request-ID when it is sane, a new UUID otherwise.
 		rootCallOptions(options: { requestID?: string }, req: IncomingMessage) {

@@ -20,7 +20,14 @@ import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
 import type { AnyEnvelope } from "../../lib/contracts/events.js";
 import type { DeliveryPreferences } from "../../lib/contracts/calls.js";
 import { createEmailChannel, type EmailChannel } from "../../lib/notify/index.js";
-import { NOTIFYING_EVENTS, notificationFor, notificationId, publicNotification, type NotificationDraft, type NotificationRecord } from "../../lib/domain/notifications.js";
+import {
+	NOTIFYING_EVENTS,
+	notificationFor,
+	notificationId,
+	publicNotification,
+	type NotificationDraft,
+	type NotificationRecord,
+} from "../../lib/domain/notifications.js";
 
 interface EmailDelivery {
 	_id: string;
@@ -86,7 +93,11 @@ const NotificationsService = defineService<Self>({
 			const draft = notificationFor(event);
 			if (!draft) return;
 			// A failure here (users down) throws: the event is delivered again later.
-			const prefs = await ctx.call<DeliveryPreferences | null, { id: string }>("users.notificationPreferences", { id: draft.userId }, { timeout: PREFERENCES_TIMEOUT_MS });
+			const prefs = await ctx.call<DeliveryPreferences | null, { id: string }>(
+				"users.notificationPreferences",
+				{ id: draft.userId },
+				{ timeout: PREFERENCES_TIMEOUT_MS },
+			);
 			if (!prefs) return; // the account no longer exists
 			const id = notificationId(event.id, draft.userId);
 			if (prefs.inApp) await this.storeInApp(id, draft, event);

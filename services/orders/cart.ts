@@ -7,7 +7,16 @@
 import type { Context } from "moleculer";
 import { conflict, invalidField, notFound } from "../../lib/errors.js";
 import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
-import { MAX_CART_LINES, MAX_QUANTITY, cartLinePath, priceCart, type CartLine, type CartRecord, type CatalogPrice, type PricedCart } from "../../lib/domain/checkout.js";
+import {
+	MAX_CART_LINES,
+	MAX_QUANTITY,
+	cartLinePath,
+	priceCart,
+	type CartLine,
+	type CartRecord,
+	type CatalogPrice,
+	type PricedCart,
+} from "../../lib/domain/checkout.js";
 
 export interface CartView {
 	items: PricedCart["items"];
@@ -49,18 +58,27 @@ export class Carts {
 		const line = cartLinePath(productId);
 		for (let attempt = 0; attempt < 5; attempt++) {
 			// One atomic increment that never takes the line past the maximum: concurrent adds all count.
-			const added = await this.carts.updateWhere({ _id: userId, [line]: { $exists: true }, [`${line}.quantity`]: { $lte: MAX_QUANTITY - quantity } }, { $inc: { [`${line}.quantity`]: quantity }, $set: { updatedAt: now() } });
+			const added = await this.carts.updateWhere(
+				{ _id: userId, [line]: { $exists: true }, [`${line}.quantity`]: { $lte: MAX_QUANTITY - quantity } },
+				{ $inc: { [`${line}.quantity`]: quantity }, $set: { updatedAt: now() } },
+			);
 			if (added === 1) return this.view(ctx, userId);
 			const cart = await this.ensure(userId);
 			const existing = Object.hasOwn(cart.lines, productId) ? cart.lines[productId] : undefined;
 			if (existing) {
-				if (existing.quantity + quantity > MAX_QUANTITY) throw invalidField("quantity", `A cart holds at most ${MAX_QUANTITY} of a product; it has ${existing.quantity} of this one.`, "numberMax");
+				if (existing.quantity + quantity > MAX_QUANTITY)
+					throw invalidField("quantity", `A cart holds at most ${MAX_QUANTITY} of a product; it has ${existing.quantity} of this one.`, "numberMax");
 				continue;
 			}
-			if (Object.keys(cart.lines).length >= MAX_CART_LINES) throw invalidField("productId", `A cart holds at most ${MAX_CART_LINES} different products.`, "cartFull");
+			if (Object.keys(cart.lines).length >= MAX_CART_LINES)
+				throw invalidField("productId", `A cart holds at most ${MAX_CART_LINES} different products.`, "cartFull");
 			const priced = await this.price(ctx, cart.lines);
-			if (priced.items.length > 0 && priced.currency !== product.currency) throw invalidField("productId", `This product is priced in ${product.currency}; the cart is in ${priced.currency}.`, "currency");
-			const created = await this.carts.updateWhere({ _id: userId, [line]: { $exists: false } }, { $set: { [line]: { quantity, addedAt: now() }, updatedAt: now() } });
+			if (priced.items.length > 0 && priced.currency !== product.currency)
+				throw invalidField("productId", `This product is priced in ${product.currency}; the cart is in ${priced.currency}.`, "currency");
+			const created = await this.carts.updateWhere(
+				{ _id: userId, [line]: { $exists: false } },
+				{ $set: { [line]: { quantity, addedAt: now() }, updatedAt: now() } },
+			);
 			if (created === 1) return this.view(ctx, userId);
 		}
 		throw conflict("The cart changed while adding to it; try again", "CONCURRENT_CHANGE");
@@ -87,7 +105,10 @@ export class Carts {
 
 	/** The ordered lines leave the cart (lines added meanwhile stay). */
 	async removeOrdered(userId: string, productIds: readonly string[]): Promise<void> {
-		await this.carts.updateWhere({ _id: userId }, { $unset: Object.fromEntries(productIds.map(id => [cartLinePath(id), true])), $set: { updatedAt: now() } });
+		await this.carts.updateWhere(
+			{ _id: userId },
+			{ $unset: Object.fromEntries(productIds.map(id => [cartLinePath(id), true])), $set: { updatedAt: now() } },
+		);
 	}
 
 	private async ensure(userId: string): Promise<CartRecord> {

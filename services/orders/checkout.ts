@@ -23,7 +23,10 @@ export function checkoutProblems(body: CheckoutBody, idempotencyKey: string | un
 	const keyProblem = idempotencyKeyProblem(idempotencyKey);
 	const { payment } = body;
 	const card = { number: payment.cardNumber, expMonth: payment.expMonth, expYear: payment.expYear, cvc: payment.cvc };
-	return [...(keyProblem ? [{ field: "Idempotency-Key", message: keyProblem, type: "idempotencyKey" }] : []), ...cardProblems(card, at).map(p => ({ ...p, field: `payment.${p.field}` }))];
+	return [
+		...(keyProblem ? [{ field: "Idempotency-Key", message: keyProblem, type: "idempotencyKey" }] : []),
+		...cardProblems(card, at).map(p => ({ ...p, field: `payment.${p.field}` })),
+	];
 }
 
 export class Checkout {
@@ -47,7 +50,12 @@ export class Checkout {
 		const { payment: p, shippingAddress } = body;
 
 		// Authorize now, while the card is at hand; it is captured once the stock is held.
-		const auth = await this.provider.authorize({ idempotencyKey: orderId, amount: total, currency: priced.currency, card: { number: cardDigits(p.cardNumber) ?? p.cardNumber, expMonth: p.expMonth, expYear: p.expYear, cvc: p.cvc } });
+		const auth = await this.provider.authorize({
+			idempotencyKey: orderId,
+			amount: total,
+			currency: priced.currency,
+			card: { number: cardDigits(p.cardNumber) ?? p.cardNumber, expMonth: p.expMonth, expYear: p.expYear, cvc: p.cvc },
+		});
 		const at = new Date().toISOString();
 		const payment: PaymentRecord = {
 			provider: this.provider.name,
@@ -62,18 +70,39 @@ export class Checkout {
 			refunded: 0,
 		};
 		const { order, events } = placedOrder(
-			{ _id: orderId, userId, items, subtotal, total, currency: priced.currency, shippingAddress, payment, refunds: [], returned: {}, returns: {}, pendingRefund: null, createdAt: at, updatedAt: at },
+			{
+				_id: orderId,
+				userId,
+				items,
+				subtotal,
+				total,
+				currency: priced.currency,
+				shippingAddress,
+				payment,
+				refunds: [],
+				returned: {},
+				returns: {},
+				pendingRefund: null,
+				createdAt: at,
+				updatedAt: at,
+			},
 			auth.status === "declined" ? auth.reason : null,
 		);
 		try {
 			if (!(await this.store.insert(order, events, ctx))) return publicOrder((await this.store.get(orderId))!);
 		} catch (err) {
 			// No order, so no hold on the card either (best effort; an authorization also lapses on its own).
-			if (payment.authorizationId) await this.provider.void({ idempotencyKey: `${orderId}:void`, authorizationId: payment.authorizationId }).catch(() => undefined);
+			if (payment.authorizationId)
+				await this.provider.void({ idempotencyKey: `${orderId}:void`, authorizationId: payment.authorizationId }).catch(() => undefined);
 			throw err;
 		}
 		// The ordered lines leave the cart. Best effort: the order stands either way.
-		await this.carts.removeOrdered(userId, items.map(i => i.productId)).catch(err => this.log.warn(`Could not empty the cart of ${userId}: ${(err as Error).message}`));
+		await this.carts
+			.removeOrdered(
+				userId,
+				items.map(i => i.productId),
+			)
+			.catch(err => this.log.warn(`Could not empty the cart of ${userId}: ${(err as Error).message}`));
 		return publicOrder(order);
 	}
 }

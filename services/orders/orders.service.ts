@@ -23,8 +23,26 @@ import { isId } from "../../lib/contracts/ids.js";
 import { ORDERS } from "../../lib/contracts/http/orders.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
 import { requestFingerprint, type CartRecord } from "../../lib/domain/checkout.js";
-import { CANCELLABLE, OrderTransitionError, canTransition, cancelled, delivered, orderSummary, publicOrder, shipped, type OrderChange, type OrderRecord, type OrderStatus } from "../../lib/domain/orders.js";
-import { SANDBOX_COLLECTIONS, SimulatedPaymentProvider, type LedgerEntry, type SandboxAuthorization, type SandboxPayment } from "../../lib/payments/simulated.js";
+import {
+	CANCELLABLE,
+	OrderTransitionError,
+	canTransition,
+	cancelled,
+	delivered,
+	orderSummary,
+	publicOrder,
+	shipped,
+	type OrderChange,
+	type OrderRecord,
+	type OrderStatus,
+} from "../../lib/domain/orders.js";
+import {
+	SANDBOX_COLLECTIONS,
+	SimulatedPaymentProvider,
+	type LedgerEntry,
+	type SandboxAuthorization,
+	type SandboxPayment,
+} from "../../lib/payments/simulated.js";
 import { OrderKeptChangingError, OrderStore, type StoredOrder } from "./order-store.js";
 import { Carts } from "./cart.js";
 import { Checkout, checkoutProblems } from "./checkout.js";
@@ -61,7 +79,10 @@ async function changeOrder(self: OrdersThis, ctx: ShopContext, id: string, to: O
 			id,
 			o => {
 				const allowed = to === "cancelled" ? CANCELLABLE.includes(o.status) : canTransition(o.status, to);
-				if (!allowed) throw conflict(`An order that is ${o.status} cannot be ${to === "cancelled" ? "cancelled" : to}`, "INVALID_ORDER_STATUS", { status: o.status });
+				if (!allowed)
+					throw conflict(`An order that is ${o.status} cannot be ${to === "cancelled" ? "cancelled" : to}`, "INVALID_ORDER_STATUS", {
+						status: o.status,
+					});
 				return change(o);
 			},
 			ctx,
@@ -81,7 +102,12 @@ const OrdersService = defineService<OrdersThis>({
 		EventsMixin({ outbox: ["orders"] }),
 		DbMixin({
 			orders: {
-				indexes: [{ fields: { userId: 1, createdAt: -1 } }, { fields: { status: 1, createdAt: 1 } }, { fields: { createdAt: -1 } }, { fields: { "pendingRefund.key": 1 }, sparse: true }],
+				indexes: [
+					{ fields: { userId: 1, createdAt: -1 } },
+					{ fields: { status: 1, createdAt: 1 } },
+					{ fields: { createdAt: -1 } },
+					{ fields: { "pendingRefund.key": 1 }, sparse: true },
+				],
 			},
 			carts: {},
 			...SANDBOX_COLLECTIONS,
@@ -127,7 +153,9 @@ const OrdersService = defineService<OrdersThis>({
 				const user = requireUser(ctx);
 				const problems = checkoutProblems(ctx.params, ctx.meta.idempotencyKey, new Date());
 				if (problems.length) throw validationError(problems);
-				return this.idempotent(user.id, ctx.meta.idempotencyKey!, requestFingerprint(ctx.params), orderId => this.checkout.place(ctx, user.id, orderId, ctx.params));
+				return this.idempotent(user.id, ctx.meta.idempotencyKey!, requestFingerprint(ctx.params), orderId =>
+					this.checkout.place(ctx, user.id, orderId, ctx.params),
+				);
 			},
 		},
 
@@ -140,7 +168,10 @@ const OrdersService = defineService<OrdersThis>({
 				const query: Query = all ? {} : { userId: user.id };
 				if (status) query.status = status;
 				const offset = offsetOf(page, pageSize);
-				const [rows, total] = await Promise.all([this.store.orders.find({ query, sort: ["-createdAt", "-_id"], limit: pageSize, offset }), this.store.orders.count(query)]);
+				const [rows, total] = await Promise.all([
+					this.store.orders.find({ query, sort: ["-createdAt", "-_id"], limit: pageSize, offset }),
+					this.store.orders.count(query),
+				]);
 				return paged(rows.map(publicOrder), total, page, pageSize);
 			},
 		},
@@ -214,7 +245,8 @@ const OrdersService = defineService<OrdersThis>({
 			// It becomes part of a field path (`returns.<returnId>`).
 			if (!isId(returnId)) return this.logger.warn(`return.approved with an unusable returnId '${returnId}'; ignored`);
 			const order = await this.store.get(orderId);
-			if (!order || order.userId !== userId) return this.logger.warn(`return.approved ${returnId}: order ${orderId} of user ${userId} not found; ignored`);
+			if (!order || order.userId !== userId)
+				return this.logger.warn(`return.approved ${returnId}: order ${orderId} of user ${userId} not found; ignored`);
 			const refunded = await this.payments.refund(orderId, { kind: "return", returnId, items: items.filter(i => isId(i.productId)) }, ctx);
 			if (!refunded) throw new Error(`Refund for return ${returnId} of order ${orderId} failed; will be retried`);
 		},
@@ -231,7 +263,13 @@ const OrdersService = defineService<OrdersThis>({
 		});
 		this.payments = new OrderPayments(this.store, this.provider, this.logger);
 		this.checkout = new Checkout(this.store, this.carts, this.provider, this.logger);
-		this.sweep = new OrderSweep(this.store, this.payments, () => this.forgetOldIdempotencyKeys(), () => config.reservationTtlSeconds, this.logger);
+		this.sweep = new OrderSweep(
+			this.store,
+			this.payments,
+			() => this.forgetOldIdempotencyKeys(),
+			() => config.reservationTtlSeconds,
+			this.logger,
+		);
 	},
 
 	started() {

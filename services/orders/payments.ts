@@ -23,7 +23,12 @@ export class OrderPayments {
 	) {}
 
 	private capture(order: OrderRecord) {
-		return this.provider.capture({ idempotencyKey: `${order._id}:capture`, authorizationId: order.payment.authorizationId ?? "", amount: order.total, currency: order.currency });
+		return this.provider.capture({
+			idempotencyKey: `${order._id}:capture`,
+			authorizationId: order.payment.authorizationId ?? "",
+			amount: order.total,
+			currency: order.currency,
+		});
 	}
 
 	/** Stock is held: charge the card, then the order is paid or cancelled. A provider outage throws: the event is delivered again. */
@@ -54,7 +59,8 @@ export class OrderPayments {
 		}
 		// Already captured: the capture's idempotency key answers what it took, which goes back.
 		const captured = await this.capture(order);
-		if (captured.status === "captured") await this.refund(orderId, { kind: "late-capture", paymentId: captured.paymentId, captured: captured.amount }, cause);
+		if (captured.status === "captured")
+			await this.refund(orderId, { kind: "late-capture", paymentId: captured.paymentId, captured: captured.amount }, cause);
 	}
 
 	/**
@@ -80,7 +86,8 @@ export class OrderPayments {
 				}
 			}
 			if (await this.store.apply(order, refundRecorded(order, plan, result, now()), ctx)) {
-				if (cause.kind === "late-capture") this.log.warn(`Order ${orderId} was captured after it was cancelled; refunded ${result.amount} ${order.currency}`);
+				if (cause.kind === "late-capture")
+					this.log.warn(`Order ${orderId} was captured after it was cancelled; refunded ${result.amount} ${order.currency}`);
 				return true;
 			}
 			// The order moved (a concurrent refund, say): plan again from what it is now.

@@ -46,7 +46,11 @@ export class OrderSweep {
 		if (ttl > 0) {
 			const cutoff = new Date(Date.now() - ttl * 1000).toISOString();
 			for (const order of await orders.find({ query: { status: "pending", createdAt: { $lt: cutoff } }, sort: ["createdAt"], limit: BATCH })) {
-				const after = await this.store.change(order._id, o => (o.status === "pending" ? cancelled(o, "reservation_expired", new Date().toISOString()) : null), null);
+				const after = await this.store.change(
+					order._id,
+					o => (o.status === "pending" ? cancelled(o, "reservation_expired", new Date().toISOString()) : null),
+					null,
+				);
 				if (after) await this.payments.release(order._id, null);
 			}
 		}

@@ -6,7 +6,17 @@
 import { randomUUID } from "node:crypto";
 import { conflict, invalidField, notFound } from "../../lib/errors.js";
 import { DuplicateKeyError, type Collection, type Query } from "../../lib/store/index.js";
-import { categoryTree, makesCycle, publicCategory, publicProduct, type CategoryNode, type CategoryRecord, type ProductRecord, type PublicCategory, type PublicProduct } from "../../lib/domain/catalog.js";
+import {
+	categoryTree,
+	makesCycle,
+	publicCategory,
+	publicProduct,
+	type CategoryNode,
+	type CategoryRecord,
+	type ProductRecord,
+	type PublicCategory,
+	type PublicProduct,
+} from "../../lib/domain/catalog.js";
 import type { CatalogPrice } from "../../lib/contracts/calls.js";
 import type { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
@@ -93,7 +103,10 @@ export class Catalog {
 	async remove(id: string): Promise<void> {
 		const p = await this.product(id, { includeInactive: true });
 		const at = now();
-		await this.products.updateWhere({ _id: p._id, deletedAt: null }, { $set: { active: false, deletedAt: at, deletedSku: p.sku, updatedAt: at }, $unset: { sku: true } });
+		await this.products.updateWhere(
+			{ _id: p._id, deletedAt: null },
+			{ $set: { active: false, deletedAt: at, deletedSku: p.sku, updatedAt: at }, $unset: { sku: true } },
+		);
 	}
 
 	/** `{ delta }` adds or removes units; `{ stock }` sets the count on hand. Held units cannot be removed (409). */
@@ -101,10 +114,17 @@ export class Catalog {
 		const field = delta === undefined ? "stock" : "delta";
 		const refuse = (p: ProductRecord) => {
 			const held = p.stock - p.available;
-			const message = held > 0 ? `Stock cannot go below the ${held} unit(s) held by pending orders (${p.available} not held)` : `Stock cannot go below zero (${p.stock} on hand)`;
+			const message =
+				held > 0
+					? `Stock cannot go below the ${held} unit(s) held by pending orders (${p.available} not held)`
+					: `Stock cannot go below zero (${p.stock} on hand)`;
 			return conflict(message, "STOCK_HELD", { field, held, stock: p.stock, available: p.available });
 		};
-		const apply = (query: Query, change: number) => this.products.updateWhere({ ...query, _id: id, deletedAt: null, available: { $gte: -change } }, { $inc: { stock: change, available: change }, $set: { updatedAt: now() } });
+		const apply = (query: Query, change: number) =>
+			this.products.updateWhere(
+				{ ...query, _id: id, deletedAt: null, available: { $gte: -change } },
+				{ $inc: { stock: change, available: change }, $set: { updatedAt: now() } },
+			);
 		if (delta !== undefined) {
 			// One atomic increment: concurrent deltas all count; `available` never drops below zero.
 			if ((await apply({}, delta)) === 1) return publicProduct(await this.product(id, { includeInactive: true }));
@@ -123,7 +143,15 @@ export class Catalog {
 	/** What the catalog says of these products now, for carts and checkout. */
 	async prices(ids: readonly string[]): Promise<CatalogPrice[]> {
 		const rows = ids.length ? await this.products.find({ query: { _id: { $in: [...ids] } } }) : [];
-		return rows.map(p => ({ id: p._id, sku: p.sku ?? p.deletedSku ?? "", name: p.name, price: p.price, currency: p.currency, active: p.active && p.deletedAt === null, available: p.available }));
+		return rows.map(p => ({
+			id: p._id,
+			sku: p.sku ?? p.deletedSku ?? "",
+			name: p.name,
+			price: p.price,
+			currency: p.currency,
+			active: p.active && p.deletedAt === null,
+			available: p.available,
+		}));
 	}
 
 	async tree(): Promise<CategoryNode[]> {
@@ -144,7 +172,8 @@ export class Catalog {
 		if (parentId) {
 			const all = await this.categories.find();
 			if (!all.some(c => c._id === parentId)) throw invalidField("parentId", "No category has this id.", "unknownCategory");
-			if (makesCycle(all, current._id, parentId)) throw invalidField("parentId", "A category cannot be placed under itself or one of its subcategories.", "cycle");
+			if (makesCycle(all, current._id, parentId))
+				throw invalidField("parentId", "A category cannot be placed under itself or one of its subcategories.", "cycle");
 		}
 		const $set: Record<string, unknown> = { updatedAt: now() };
 		if (slug !== undefined) $set.slug = slug;
@@ -163,7 +192,8 @@ export class Catalog {
 	async removeCategory(id: string): Promise<void> {
 		const category = await this.category(id);
 		const children = await this.categories.count({ parentId: category._id });
-		if (children > 0) throw conflict(`The category has ${children} subcategories; move or delete them first`, "CATEGORY_HAS_CHILDREN", { field: "id", children });
+		if (children > 0)
+			throw conflict(`The category has ${children} subcategories; move or delete them first`, "CATEGORY_HAS_CHILDREN", { field: "id", children });
 		const products = await this.products.count({ categories: category.slug, deletedAt: null });
 		if (products > 0) throw conflict(`${products} product(s) are in this category; change them first`, "CATEGORY_IN_USE", { field: "id", products });
 		await this.categories.removeById(category._id);

@@ -41,8 +41,14 @@ export class Inventory {
 			if (unavailable.length === 0 || available < line.quantity) unavailable.push({ productId: line.productId, requested: line.quantity, available });
 		}
 		const decided: ReservationStatus = unavailable.length ? "rejected" : "held";
-		const event = decided === "held" ? this.envelope("stock.reserved", { orderId, items: r.items }, cause) : this.envelope("stock.rejected", { orderId, reason: "out_of_stock", unavailable }, cause);
-		await this.reservations.updateWhere({ _id: orderId, status: "reserving" }, { $set: { status: decided, updatedAt: now() }, $push: { outbox: { $each: [event] } } });
+		const event =
+			decided === "held"
+				? this.envelope("stock.reserved", { orderId, items: r.items }, cause)
+				: this.envelope("stock.rejected", { orderId, reason: "out_of_stock", unavailable }, cause);
+		await this.reservations.updateWhere(
+			{ _id: orderId, status: "reserving" },
+			{ $set: { status: decided, updatedAt: now() }, $push: { outbox: { $each: [event] } } },
+		);
 		// Whoever decided (this delivery or a concurrent one, or a cancel), the holds now follow that decision.
 		await this.settle((await this.reservations.findById(orderId))!);
 		this.relay();
@@ -68,7 +74,10 @@ export class Inventory {
 		const marker = markerPath("restocked", key);
 		for (const line of mergeQuantities(items)) {
 			if (line.quantity <= 0) continue;
-			await this.products.updateWhere({ _id: line.productId, [marker]: { $exists: false } }, { $inc: { stock: line.quantity, available: line.quantity }, $set: { [marker]: now(), updatedAt: now() } });
+			await this.products.updateWhere(
+				{ _id: line.productId, [marker]: { $exists: false } },
+				{ $inc: { stock: line.quantity, available: line.quantity }, $set: { [marker]: now(), updatedAt: now() } },
+			);
 		}
 	}
 
@@ -125,13 +134,19 @@ export class Inventory {
 			case "rejected":
 			case "released":
 				for (const line of r.items) {
-					await this.products.updateWhere({ _id: line.productId, [hold]: { $exists: true } }, { $inc: { available: line.quantity }, $unset: { [hold]: true }, $set: { updatedAt: at } });
+					await this.products.updateWhere(
+						{ _id: line.productId, [hold]: { $exists: true } },
+						{ $inc: { available: line.quantity }, $unset: { [hold]: true }, $set: { updatedAt: at } },
+					);
 				}
 				return;
 			case "committed":
 			case "restocked":
 				for (const line of r.items) {
-					await this.products.updateWhere({ _id: line.productId, [hold]: { $exists: true } }, { $inc: { stock: -line.quantity }, $unset: { [hold]: true }, $set: { updatedAt: at } });
+					await this.products.updateWhere(
+						{ _id: line.productId, [hold]: { $exists: true } },
+						{ $inc: { stock: -line.quantity }, $unset: { [hold]: true }, $set: { updatedAt: at } },
+					);
 				}
 				if (r.status === "restocked") await this.restock(r._id, r.items);
 				return;

@@ -45,7 +45,8 @@ const ProductsService = defineService<ProductsThis>({
 			params: CATALOG["products.search"],
 			async handler(ctx: ShopContext<Params<"products.search">>) {
 				const { minPrice, maxPrice, page, pageSize } = ctx.params;
-				if (minPrice !== undefined && maxPrice !== undefined && minPrice > maxPrice) throw invalidField("minPrice", "minPrice must not be greater than maxPrice.", "range");
+				if (minPrice !== undefined && maxPrice !== undefined && minPrice > maxPrice)
+					throw invalidField("minPrice", "minPrice must not be greater than maxPrice.", "range");
 				const { rows, total } = await this.searcher.search(ctx.params);
 				return paged(rows.map(publicProduct), total, page, pageSize);
 			},
@@ -92,7 +93,8 @@ const ProductsService = defineService<ProductsThis>({
 			params: CATALOG["products.adjustInventory"],
 			handler(ctx: ShopContext<Params<"products.adjustInventory">>) {
 				const { id, delta, stock } = ctx.params;
-				if ((delta === undefined) === (stock === undefined)) throw validationError(["delta", "stock"].map(field => ({ field, message: "Give exactly one of 'delta' and 'stock'.", type: "oneOf" })));
+				if ((delta === undefined) === (stock === undefined))
+					throw validationError(["delta", "stock"].map(field => ({ field, message: "Give exactly one of 'delta' and 'stock'.", type: "oneOf" })));
 				return this.catalog.adjustStock(id, delta, stock);
 			},
 		},
@@ -153,7 +155,12 @@ const ProductsService = defineService<ProductsThis>({
 		const categories = this.collection<CategoryRecord>("categories");
 		this.catalog = new Catalog(products, categories);
 		this.searcher = new ProductSearch(products, categories);
-		this.inventory = new Inventory(products, this.collection<StoredReservation>("reservations"), (type, payload, cause) => this.integrationEvent(type, payload, cause), () => void this.relayOutbox());
+		this.inventory = new Inventory(
+			products,
+			this.collection<StoredReservation>("reservations"),
+			(type, payload, cause) => this.integrationEvent(type, payload, cause),
+			() => void this.relayOutbox(),
+		);
 	},
 
 	async started() {

@@ -25,7 +25,10 @@ export class ProductSearch {
 		const offset = offsetOf(page, pageSize);
 		if (!q || sort !== "relevance") {
 			const query = textQuery(filters);
-			const [rows, total] = await Promise.all([this.products.find({ query, sort: sortFields(sort === "relevance" ? "-createdAt" : sort), limit: pageSize, offset }), this.products.count(query)]);
+			const [rows, total] = await Promise.all([
+				this.products.find({ query, sort: sortFields(sort === "relevance" ? "-createdAt" : sort), limit: pageSize, offset }),
+				this.products.count(query),
+			]);
 			return { rows, total };
 		}
 		// Relevance: name matches, then description-only matches; a page may span both.

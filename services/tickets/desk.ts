@@ -36,7 +36,8 @@ const OPEN_STATUSES: TicketStatus[] = TICKET_STATUSES.filter(s => s !== "closed"
 const UPDATE_ATTEMPTS = 3;
 type Log = { warn(msg: string): void };
 
-const threadFullError = () => invalidField("message", `This ticket holds its maximum of ${MAX_MESSAGES_PER_TICKET} messages; open a new ticket to go on.`, "threadFull");
+const threadFullError = () =>
+	invalidField("message", `This ticket holds its maximum of ${MAX_MESSAGES_PER_TICKET} messages; open a new ticket to go on.`, "threadFull");
 
 export class SupportDesk {
 	constructor(
@@ -99,7 +100,11 @@ export class SupportDesk {
 		if (threadFull(ticket)) throw threadFullError();
 		const now = new Date().toISOString();
 		const message: TicketMessage = { id: randomUUID(), authorId: user.id, authorRole: authorRoleOf(user, ticket), body: ctx.params.message, at: now };
-		const event = this.envelope("ticket.replied", { ticketId: ticket._id, userId: ticket.userId, messageId: message.id, authorId: user.id, authorRole: message.authorRole }, ctx);
+		const event = this.envelope(
+			"ticket.replied",
+			{ ticketId: ticket._id, userId: ticket.userId, messageId: message.id, authorId: user.id, authorRole: message.authorRole },
+			ctx,
+		);
 		const added = await this.tickets.updateWhere(
 			// Not closed in the meantime, and not full: the message count is part of the condition.
 			{ _id: ticket._id, status: { $in: OPEN_STATUSES }, [`messages.${MAX_MESSAGES_PER_TICKET - 1}`]: { $exists: false } },

@@ -31,7 +31,11 @@ function refusedByService(err: unknown): boolean {
 /** The caller's own order: 404 for a missing or someone else's order, 503 when orders does not answer. */
 export async function callerOrder(ctx: Context, orderId: string, userId: string, log: Log): Promise<OrderSummary> {
 	try {
-		return await ctx.call<OrderSummary, { orderId: string; userId: string }>("orders.summaryForUser", { orderId, userId }, { timeout: ORDER_CHECK_TIMEOUT_MS });
+		return await ctx.call<OrderSummary, { orderId: string; userId: string }>(
+			"orders.summaryForUser",
+			{ orderId, userId },
+			{ timeout: ORDER_CHECK_TIMEOUT_MS },
+		);
 	} catch (err) {
 		// 404 (missing or not the caller's) or any other refusal of this id: not an order the caller can use.
 		if (refusedByService(err)) throw notFound("Order", orderId);

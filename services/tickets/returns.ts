@@ -9,7 +9,16 @@ import { requireUser, type ShopContext } from "../../lib/auth/access.js";
 import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
 import type { MakeEnvelope } from "../../mixins/events.mixin.js";
 import type { OrderSummary } from "../../lib/contracts/calls.js";
-import { CLAIMING_RETURN_STATUSES, claimedQuantities, publicTicket, returnDecisionRefusal, returnItemProblems, returnSlot, type PublicTicket, type TicketRecord } from "../../lib/domain/tickets.js";
+import {
+	CLAIMING_RETURN_STATUSES,
+	claimedQuantities,
+	publicTicket,
+	returnDecisionRefusal,
+	returnItemProblems,
+	returnSlot,
+	type PublicTicket,
+	type TicketRecord,
+} from "../../lib/domain/tickets.js";
 import { refuse } from "./refuse.js";
 
 /** Concurrent returns of one order collide on their return slot; the loser re-counts this often. */

@@ -41,7 +41,12 @@ const TicketsService = defineService<TicketsThis>({
 		EventsMixin({ outbox: ["tickets"] }),
 		DbMixin({
 			tickets: {
-				indexes: [{ fields: { userId: 1 } }, { fields: { orderId: 1 } }, { fields: { status: 1 } }, { fields: { returnSlot: 1 }, unique: true, sparse: true }],
+				indexes: [
+					{ fields: { userId: 1 } },
+					{ fields: { orderId: 1 } },
+					{ fields: { status: 1 } },
+					{ fields: { returnSlot: 1 }, unique: true, sparse: true },
+				],
 			},
 		}),
 	],
@@ -60,9 +65,17 @@ const TicketsService = defineService<TicketsThis>({
 				const { page, pageSize } = ctx.params;
 				const query = this.desk.listQuery(requireUser(ctx), ctx.params);
 				const offset = offsetOf(page, pageSize);
-				const [rows, total] = await Promise.all([this.desk.tickets.find({ query, sort: ["-createdAt", "-_id"], limit: pageSize, offset }), this.desk.tickets.count(query)]);
+				const [rows, total] = await Promise.all([
+					this.desk.tickets.find({ query, sort: ["-createdAt", "-_id"], limit: pageSize, offset }),
+					this.desk.tickets.count(query),
+				]);
 				// A list shows each ticket's latest message only; the thread is read ticket by ticket.
-				return paged(rows.map(t => publicTicket(t, 1)), total, page, pageSize);
+				return paged(
+					rows.map(t => publicTicket(t, 1)),
+					total,
+					page,
+					pageSize,
+				);
 			},
 		},
 
@@ -72,8 +85,12 @@ const TicketsService = defineService<TicketsThis>({
 			async handler(ctx: ShopContext<Params<"tickets.get">>) {
 				const ticket = await this.desk.visible(ctx, ctx.params.id);
 				const { before, limit } = ctx.params;
-				if (before !== undefined && !ticket.messages.some(m => m.id === before)) throw invalidField("before", "No message of this ticket has this id.", "unknownCursor");
-				const [customer, order] = await Promise.all([customerDetails(ctx, ticket.userId, this.logger), ticket.orderId ? orderDetails(ctx, ticket.orderId, this.logger) : Promise.resolve(null)]);
+				if (before !== undefined && !ticket.messages.some(m => m.id === before))
+					throw invalidField("before", "No message of this ticket has this id.", "unknownCursor");
+				const [customer, order] = await Promise.all([
+					customerDetails(ctx, ticket.userId, this.logger),
+					ticket.orderId ? orderDetails(ctx, ticket.orderId, this.logger) : Promise.resolve(null),
+				]);
 				return { ...publicTicket(ticket, limit, before), customer, order };
 			},
 		},

@@ -21,9 +21,21 @@ export async function ensureAdminAccount(users: Collection<UserRecord>, cfg: Sho
 		const roles = Array.from(new Set<Role>([...existing.roles, "admin"]));
 		await users.updateById(existing._id, { $set: { passwordHash, roles, active: true, updatedAt: now } });
 	} else {
-		await users.insert({ _id: randomUUID(), email, name: "Administrator", passwordHash, roles: ["customer", "admin"], active: true, preferences: DEFAULT_PREFERENCES, createdAt: now, updatedAt: now }).catch(err => {
-			if (!(err instanceof DuplicateKeyError)) throw err;
-		});
+		await users
+			.insert({
+				_id: randomUUID(),
+				email,
+				name: "Administrator",
+				passwordHash,
+				roles: ["customer", "admin"],
+				active: true,
+				preferences: DEFAULT_PREFERENCES,
+				createdAt: now,
+				updatedAt: now,
+			})
+			.catch(err => {
+				if (!(err instanceof DuplicateKeyError)) throw err;
+			});
 	}
 	log.info(`Admin account ${email} is ready`);
 }

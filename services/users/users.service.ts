@@ -60,7 +60,9 @@ const UsersService = defineService<UsersThis>({
 	mixins: [
 		DbMixin({
 			users: { indexes: [{ fields: { email: 1 }, unique: true }] },
-			sessions: { indexes: [{ fields: { currentHash: 1 } }, { fields: { usedHashes: 1 } }, { fields: { userId: 1 } }, { fields: { revokedAt: 1 }, sparse: true }] },
+			sessions: {
+				indexes: [{ fields: { currentHash: 1 } }, { fields: { usedHashes: 1 } }, { fields: { userId: 1 } }, { fields: { revokedAt: 1 }, sparse: true }],
+			},
 			login_attempts: {},
 			keys: {},
 		}),
@@ -75,7 +77,17 @@ const UsersService = defineService<UsersThis>({
 				if (problem) throw invalidField("password", problem, "password");
 				const now = new Date().toISOString();
 				const { email, password, name } = ctx.params;
-				const user: UserRecord = { _id: randomUUID(), email: normalizeEmail(email), name, passwordHash: await hashPassword(password, config.bcryptCost), roles: ["customer"], active: true, preferences: DEFAULT_PREFERENCES, createdAt: now, updatedAt: now };
+				const user: UserRecord = {
+					_id: randomUUID(),
+					email: normalizeEmail(email),
+					name,
+					passwordHash: await hashPassword(password, config.bcryptCost),
+					roles: ["customer"],
+					active: true,
+					preferences: DEFAULT_PREFERENCES,
+					createdAt: now,
+					updatedAt: now,
+				};
 				try {
 					await this.users.insert(user);
 				} catch (err) {
@@ -128,7 +140,13 @@ const UsersService = defineService<UsersThis>({
 			},
 		},
 
-		jwks: { auth: "public", cache: false, handler: function (this: UsersThis) { return this.keys.jwks(); } },
+		jwks: {
+			auth: "public",
+			cache: false,
+			handler: function (this: UsersThis) {
+				return this.keys.jwks();
+			},
+		},
 
 		me: {
 			async handler(ctx: ShopContext) {
@@ -160,7 +178,9 @@ const UsersService = defineService<UsersThis>({
 				if (!(await this.guard.check(user.email, () => verifyPassword(currentPassword, user.passwordHash)))) {
 					throw invalidField("currentPassword", "The current password is wrong.", "wrongPassword");
 				}
-				await this.users.updateById(user._id, { $set: { passwordHash: await hashPassword(newPassword, config.bcryptCost), updatedAt: new Date().toISOString() } });
+				await this.users.updateById(user._id, {
+					$set: { passwordHash: await hashPassword(newPassword, config.bcryptCost), updatedAt: new Date().toISOString() },
+				});
 				// Other sessions end; the one making this request goes on.
 				await this.sessions.revoke({ userId: user._id, _id: { $ne: me.sessionId } }, "password_changed");
 				return null;
@@ -176,7 +196,10 @@ const UsersService = defineService<UsersThis>({
 				if (role) query.roles = role;
 				if (q) query.email = { $regex: new RegExp(escapeRegex(q), "i") };
 				const offset = offsetOf(page, pageSize);
-				const [rows, total] = await Promise.all([this.users.find({ query, sort: ["-createdAt", "-_id"], limit: pageSize, offset }), this.users.count(query)]);
+				const [rows, total] = await Promise.all([
+					this.users.find({ query, sort: ["-createdAt", "-_id"], limit: pageSize, offset }),
+					this.users.count(query),
+				]);
 				return paged(rows.map(publicUser), total, page, pageSize);
 			},
 		},
@@ -266,7 +289,10 @@ const UsersService = defineService<UsersThis>({
 		this.keys = new SigningKeys(this.collection<KeyRecord>("keys"), this.broker, () => config.jwt, this.logger);
 		await this.keys.load();
 		// Another users node may have rotated while a broadcast was missed.
-		this.keyReload = setInterval(() => void this.keys.load().catch((err: unknown) => this.logger.warn(`Reloading signing keys failed: ${(err as Error).message}`)), 60_000);
+		this.keyReload = setInterval(
+			() => void this.keys.load().catch((err: unknown) => this.logger.warn(`Reloading signing keys failed: ${(err as Error).message}`)),
+			60_000,
+		);
 		this.keyReload.unref();
 		await ensureAdminAccount(this.users, config, this.logger);
 	},

@@ -63,7 +63,13 @@ describe.skipIf(skip)("failover: nodes killed during a stream of checkouts", () 
 		const tag = randomUUID().slice(0, 6).toUpperCase();
 		const productIds: string[] = [];
 		for (let i = 0; i < 3; i++) {
-			const res = await boss.http.post(`${V1}/products`, { sku: `FO-${tag}-${i}`, name: `Failover ${i}`, price: 1000 + i * 100, currency: "EUR", stock: STOCK });
+			const res = await boss.http.post(`${V1}/products`, {
+				sku: `FO-${tag}-${i}`,
+				name: `Failover ${i}`,
+				price: 1000 + i * 100,
+				currency: "EUR",
+				stock: STOCK,
+			});
 			expect(res.status, JSON.stringify(res.body)).toBe(201);
 			productIds.push(res.body.id);
 		}
@@ -77,10 +83,15 @@ describe.skipIf(skip)("failover: nodes killed during a stream of checkouts", () 
 		const catalogFailures: { start: number; end: number }[] = [];
 		const accepts: number[] = [];
 		let rnd = 1;
-		const random = () => ((rnd = (rnd * 48271) % 2147483647) / 2147483647);
+		const random = () => (rnd = (rnd * 48271) % 2147483647) / 2147483647;
 
 		/** Retry a call until `ok`, for at most `ms`; answers the last response. */
-		async function retry(call: () => Promise<HttpResponse>, ok: (r: HttpResponse) => boolean, ms: number, statuses?: number[]): Promise<HttpResponse | undefined> {
+		async function retry(
+			call: () => Promise<HttpResponse>,
+			ok: (r: HttpResponse) => boolean,
+			ms: number,
+			statuses?: number[],
+		): Promise<HttpResponse | undefined> {
 			const until = Date.now() + ms;
 			let last: HttpResponse | undefined;
 			while (Date.now() < until) {
@@ -99,20 +110,33 @@ describe.skipIf(skip)("failover: nodes killed during a stream of checkouts", () 
 
 		async function buyer(acc: Account): Promise<void> {
 			while (Date.now() < streamEnd) {
-				const cleared = await retry(() => acc.http.delete(`${V1}/cart`), r => r.status === 200, 20_000);
+				const cleared = await retry(
+					() => acc.http.delete(`${V1}/cart`),
+					r => r.status === 200,
+					20_000,
+				);
 				if (cleared?.status !== 200) continue;
 				const lines = random() < 0.5 ? 1 : 2;
 				let filled = true;
 				for (let l = 0; l < lines && filled; l++) {
 					const productId = productIds[Math.floor(random() * productIds.length)]!;
-					const added = await retry(() => acc.http.post(`${V1}/cart/items`, { productId, quantity: 1 + Math.floor(random() * 2) }), r => r.status === 200, 20_000);
+					const added = await retry(
+						() => acc.http.post(`${V1}/cart/items`, { productId, quantity: 1 + Math.floor(random() * 2) }),
+						r => r.status === 200,
+						20_000,
+					);
 					filled = added?.status === 200;
 				}
 				if (!filled) continue;
 				const card = random() < 0.1 ? "4000000000000002" : "4242424242424242";
 				const a: Attempted = { key: randomUUID(), account: acc, body: { shippingAddress: ADDRESS, payment: payment(card) }, statuses: [] };
 				attempts.push(a);
-				const res = await retry(() => acc.http.post(`${V1}/orders`, a.body, { "idempotency-key": a.key }), r => r.status === 202, 25_000, a.statuses);
+				const res = await retry(
+					() => acc.http.post(`${V1}/orders`, a.body, { "idempotency-key": a.key }),
+					r => r.status === 202,
+					25_000,
+					a.statuses,
+				);
 				if (res?.status === 202) {
 					a.accepted = res.body.id;
 					accepts.push(Date.now());
@@ -139,7 +163,13 @@ describe.skipIf(skip)("failover: nodes killed during a stream of checkouts", () 
 			timeline.kill = Date.now();
 			await Promise.all([cluster.kill("products-1", "SIGKILL"), cluster.kill("orders", "SIGKILL")]);
 			// When does the cluster (any broker, e.g. the gateway's) notice? Heartbeats: 2 s, timeout 6 s.
-			const noticed = (name: string) => poll(async () => (cluster.probe.registry.nodes.get(cluster.node(name).nodeId)?.available ? undefined : Date.now()), 30_000, `${name} to be noticed dead`, 50);
+			const noticed = (name: string) =>
+				poll(
+					async () => (cluster.probe.registry.nodes.get(cluster.node(name).nodeId)?.available ? undefined : Date.now()),
+					30_000,
+					`${name} to be noticed dead`,
+					50,
+				);
 			const [products, orders] = await Promise.all([noticed("products-1"), noticed("orders")]);
 			timeline.productsNoticed = products;
 			timeline.ordersNoticed = orders;
@@ -157,7 +187,16 @@ describe.skipIf(skip)("failover: nodes killed during a stream of checkouts", () 
 		// ---- every order settles
 		const accepted = attempts.filter(a => a.accepted);
 		expect(accepted.length).toBeGreaterThan(20);
-		const existing = new Map<string, { id: string; status: string; items: { productId: string; quantity: number }[]; payment: { status: string }; statusHistory: { status: string; reason?: string }[] }>();
+		const existing = new Map<
+			string,
+			{
+				id: string;
+				status: string;
+				items: { productId: string; quantity: number }[];
+				payment: { status: string };
+				statusHistory: { status: string; reason?: string }[];
+			}
+		>();
 		await poll(
 			async () => {
 				existing.clear();
@@ -176,7 +215,9 @@ describe.skipIf(skip)("failover: nodes killed during a stream of checkouts", () 
 			1000,
 		).catch(err => {
 			const stuck = [...existing.values()].filter(o => o.status !== "paid" && o.status !== "cancelled");
-			throw new Error(`${(err as Error).message}; ${stuck.length} not settled, e.g. ${JSON.stringify(stuck.slice(0, 3))}\n${cluster.logTail("orders", 20)}`);
+			throw new Error(
+				`${(err as Error).message}; ${stuck.length} not settled, e.g. ${JSON.stringify(stuck.slice(0, 3))}\n${cluster.logTail("orders", 20)}`,
+			);
 		});
 		timeline.settled = Date.now();
 
@@ -216,7 +257,8 @@ describe.skipIf(skip)("failover: nodes killed during a stream of checkouts", () 
 				refunds.clear();
 				for (const r of records) {
 					const orderId = r.value.payload.orderId as string;
-					if (r.value.type === "payment.captured") captures.set(orderId, (captures.get(orderId) ?? new Set()).add(r.value.payload.paymentId as string));
+					if (r.value.type === "payment.captured")
+						captures.set(orderId, (captures.get(orderId) ?? new Set()).add(r.value.payload.paymentId as string));
 					if (r.value.type === "payment.refunded") refunds.set(orderId, (refunds.get(orderId) ?? 0) + 1);
 				}
 				return paidIds.every(id => captures.has(id)) ? records : undefined;
@@ -245,7 +287,8 @@ describe.skipIf(skip)("failover: nodes killed during a stream of checkouts", () 
 
 		// Stock: initial minus what paid orders took, exactly; nothing held.
 		const sold = new Map<string, number>();
-		for (const o of existing.values()) if (o.status === "paid") for (const it of o.items) sold.set(it.productId, (sold.get(it.productId) ?? 0) + it.quantity);
+		for (const o of existing.values())
+			if (o.status === "paid") for (const it of o.items) sold.set(it.productId, (sold.get(it.productId) ?? 0) + it.quantity);
 		await poll(
 			async () => {
 				for (const id of productIds) {
@@ -258,7 +301,9 @@ describe.skipIf(skip)("failover: nodes killed during a stream of checkouts", () 
 			"stock = initial - paid units",
 		).catch(async err => {
 			const now = await Promise.all(productIds.map(async id => (await boss.http.get(`${V1}/products/${id}`)).body));
-			throw new Error(`${(err as Error).message}: ${JSON.stringify(now.map((p, i) => ({ stock: p.stock, available: p.available, expected: STOCK - (sold.get(productIds[i]!) ?? 0) })))}`);
+			throw new Error(
+				`${(err as Error).message}: ${JSON.stringify(now.map((p, i) => ({ stock: p.stock, available: p.available, expected: STOCK - (sold.get(productIds[i]!) ?? 0) })))}`,
+			);
 		});
 
 		// The surviving products node took over every partition of the dead one.
@@ -271,7 +316,8 @@ describe.skipIf(skip)("failover: nodes killed during a stream of checkouts", () 
 		const firstAcceptAfterRestart = accepts.find(t => t > timeline.restart!);
 		const gaveUp = attempts.filter(a => !a.accepted).length;
 		const reasons = new Map<string, number>();
-		for (const o of existing.values()) if (o.status === "cancelled") reasons.set(o.statusHistory.at(-1)?.reason ?? "?", (reasons.get(o.statusHistory.at(-1)?.reason ?? "?") ?? 0) + 1);
+		for (const o of existing.values())
+			if (o.status === "cancelled") reasons.set(o.statusHistory.at(-1)?.reason ?? "?", (reasons.get(o.statusHistory.at(-1)?.reason ?? "?") ?? 0) + 1);
 		const retried = attempts.filter(a => a.statuses.length > 1).length;
 		const s = (ms?: number) => (ms === undefined ? "n/a" : `${(ms / 1000).toFixed(1)} s`);
 		console.info(

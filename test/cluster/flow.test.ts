@@ -65,7 +65,11 @@ describe.skipIf(skip)("the shop as a cluster of processes", () => {
 			const added = await acc.http.post(`${V1}/cart/items`, { productId, quantity });
 			expect(added.status, JSON.stringify(added.body)).toBe(200);
 		}
-		const res = await acc.http.post(`${V1}/orders`, { shippingAddress: ADDRESS, payment: payment(cardNumber) }, { "idempotency-key": randomUUID(), ...headers });
+		const res = await acc.http.post(
+			`${V1}/orders`,
+			{ shippingAddress: ADDRESS, payment: payment(cardNumber) },
+			{ "idempotency-key": randomUUID(), ...headers },
+		);
 		expect(res.status, JSON.stringify(res.body)).toBe(202);
 		expect(res.body.status).toBe("pending");
 		return res.body as { id: string; total: number };
@@ -121,7 +125,15 @@ describe.skipIf(skip)("the shop as a cluster of processes", () => {
 			{ key: "chair", name: "Office Chair", price: 12900, stock: 5, categories: [parent.body.slug] },
 		];
 		for (const d of defs) {
-			const res = await boss.http.post(`${V1}/products`, { sku: `${tag}-${d.key}`, name: d.name, description: `A ${d.name.toLowerCase()} (${tag})`, price: d.price, currency: "EUR", stock: d.stock, categories: d.categories });
+			const res = await boss.http.post(`${V1}/products`, {
+				sku: `${tag}-${d.key}`,
+				name: d.name,
+				description: `A ${d.name.toLowerCase()} (${tag})`,
+				price: d.price,
+				currency: "EUR",
+				stock: d.stock,
+				categories: d.categories,
+			});
 			expect(res.status, JSON.stringify(res.body)).toBe(201);
 			products[d.key] = { id: res.body.id, price: d.price, stock: d.stock };
 		}
@@ -166,7 +178,11 @@ describe.skipIf(skip)("the shop as a cluster of processes", () => {
 		expect(cart.body.items).toHaveLength(2);
 		expect((await ann.http.post(`${V1}/cart/items`, { productId: randomUUID(), quantity: 1 })).status).toBe(404);
 
-		const res = await ann.http.post(`${V1}/orders`, { shippingAddress: ADDRESS, payment: payment(APPROVED) }, { "idempotency-key": `k-${tag}-1`, "x-request-id": checkoutRequestId });
+		const res = await ann.http.post(
+			`${V1}/orders`,
+			{ shippingAddress: ADDRESS, payment: payment(APPROVED) },
+			{ "idempotency-key": `k-${tag}-1`, "x-request-id": checkoutRequestId },
+		);
 		expect(res.status, JSON.stringify(res.body)).toBe(202);
 		expect(res.body).toMatchObject({ status: "pending", total: 7700, currency: "EUR" });
 		// The same key and body answers the same order.
@@ -244,7 +260,13 @@ describe.skipIf(skip)("the shop as a cluster of processes", () => {
 		expect((await agent.http.post(`${V1}/tickets/${inquiry.body.id}/messages`, { message: "On its way" })).status).toBe(201);
 
 		const { lamp } = products;
-		const ret = await ann.http.post(`${V1}/tickets`, { type: "return", subject: "Return", message: "One lamp back", orderId: paidOrderId, items: [{ productId: lamp!.id, quantity: 1 }] });
+		const ret = await ann.http.post(`${V1}/tickets`, {
+			type: "return",
+			subject: "Return",
+			message: "One lamp back",
+			orderId: paidOrderId,
+			items: [{ productId: lamp!.id, quantity: 1 }],
+		});
 		expect(ret.status, JSON.stringify(ret.body)).toBe(201);
 		const approved = await agent.http.post(`${V1}/tickets/${ret.body.id}/return/approve`, {});
 		expect(approved.status, JSON.stringify(approved.body)).toBe(200);
@@ -267,7 +289,16 @@ describe.skipIf(skip)("the shop as a cluster of processes", () => {
 			"the returned lamp back in stock",
 		);
 
-		const wanted = ["order.paid", "order.cancelled", "order.shipped", "order.delivered", "ticket.created", "ticket.replied", "return.approved", "order.refunded"];
+		const wanted = [
+			"order.paid",
+			"order.cancelled",
+			"order.shipped",
+			"order.delivered",
+			"ticket.created",
+			"ticket.replied",
+			"return.approved",
+			"order.refunded",
+		];
 		const notes = await poll(
 			async () => {
 				const res = await ann.http.get(`${V1}/me/notifications?pageSize=100`);
@@ -288,7 +319,8 @@ describe.skipIf(skip)("the shop as a cluster of processes", () => {
 		try {
 			const names = (await conn.db!.admin().listDatabases()).databases.map(d => d.name).filter(n => n.startsWith(cluster.dbPrefix));
 			expect(names.sort()).toEqual(["notifications", "orders", "products", "tickets", "users"].map(s => `${cluster.dbPrefix}${s}`));
-			const keys = async (db: string, coll: string) => (await conn.useDb(`${cluster.dbPrefix}${db}`).db!.collection(coll).indexes()).map(i => ({ key: JSON.stringify(i.key), unique: !!i.unique }));
+			const keys = async (db: string, coll: string) =>
+				(await conn.useDb(`${cluster.dbPrefix}${db}`).db!.collection(coll).indexes()).map(i => ({ key: JSON.stringify(i.key), unique: !!i.unique }));
 			expect(await keys("users", "users")).toContainEqual({ key: JSON.stringify({ email: 1 }), unique: true });
 			expect(await keys("products", "products")).toContainEqual({ key: JSON.stringify({ sku: 1 }), unique: true });
 			expect(await keys("orders", "orders")).toContainEqual({ key: JSON.stringify({ userId: 1, createdAt: -1 }), unique: false });
@@ -301,9 +333,13 @@ describe.skipIf(skip)("the shop as a cluster of processes", () => {
 	}, 30_000);
 
 	it("scaling: both products nodes serve requests and both consume partitions", async () => {
-		const before = await Promise.all(["products-1", "products-2"].map(n => cluster.metricValue(n, "moleculer_request_total", { action: "products.get", type: "local" })));
+		const before = await Promise.all(
+			["products-1", "products-2"].map(n => cluster.metricValue(n, "moleculer_request_total", { action: "products.get", type: "local" })),
+		);
 		for (let i = 0; i < 40; i++) expect((await shop.http.get(`${V1}/products/${products.mug!.id}`)).status).toBe(200);
-		const after = await Promise.all(["products-1", "products-2"].map(n => cluster.metricValue(n, "moleculer_request_total", { action: "products.get", type: "local" })));
+		const after = await Promise.all(
+			["products-1", "products-2"].map(n => cluster.metricValue(n, "moleculer_request_total", { action: "products.get", type: "local" })),
+		);
 		const served = after.map((v, i) => v - before[i]!);
 		expect(served[0]! + served[1]!).toBe(40);
 		// Round-robin: each node takes a fair share.
@@ -324,6 +360,8 @@ describe.skipIf(skip)("the shop as a cluster of processes", () => {
 			throw new Error(`${(err as Error).message}: ${JSON.stringify(members)}`);
 		});
 		const byNode = new Map(members.map(m => [m.clientId, Object.values(m.partitions).flat().length]));
-		console.info(`[cluster] products.get served per node: ${served.join(" / ")}; partitions per products consumer: ${[...byNode].map(([k, v]) => `${k.split("-t-")[0]}=${v}`).join(", ")}`);
+		console.info(
+			`[cluster] products.get served per node: ${served.join(" / ")}; partitions per products consumer: ${[...byNode].map(([k, v]) => `${k.split("-t-")[0]}=${v}`).join(", ")}`,
+		);
 	}, 60_000);
 });

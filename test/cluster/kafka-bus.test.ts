@@ -18,7 +18,15 @@ const logger = { info() {}, warn() {}, debug() {}, error() {}, fatal() {}, trace
 const brokers = INFRA.kafka.split(",");
 
 function placed(orderId: string, n = 0): EventEnvelope<"order.placed"> {
-	return { id: randomUUID(), type: "order.placed", key: orderId, source: "test", occurredAt: new Date().toISOString(), requestId: `req-${n}`, payload: { orderId, userId: "u", items: [{ productId: "p", quantity: n + 1 }], total: n, currency: "EUR" } };
+	return {
+		id: randomUUID(),
+		type: "order.placed",
+		key: orderId,
+		source: "test",
+		occurredAt: new Date().toISOString(),
+		requestId: `req-${n}`,
+		payload: { orderId, userId: "u", items: [{ productId: "p", quantity: n + 1 }], total: n, currency: "EUR" },
+	};
 }
 
 const newAdmin = () => new Admin({ clientId: "test-admin", bootstrapBrokers: brokers });
@@ -28,7 +36,13 @@ describe.skipIf(skip)("KafkaBus on a real broker", () => {
 	/** Topic prefixes of their own (fresh topics) that the tests made, removed at the end. */
 	const prefixes: string[] = [];
 	const make = (opts: Partial<KafkaBusOptions> = {}) => {
-		const t = new KafkaBus({ brokers, clientId: `test-${randomUUID().slice(0, 8)}`, logger, retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 100 }, ...opts });
+		const t = new KafkaBus({
+			brokers,
+			clientId: `test-${randomUUID().slice(0, 8)}`,
+			logger,
+			retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 100 },
+			...opts,
+		});
 		transports.push(t);
 		return t;
 	};
@@ -71,7 +85,9 @@ describe.skipIf(skip)("KafkaBus on a real broker", () => {
 				expect(topic.partitionsCount).toBe(3);
 				expect(topic.partitions.every(p => p.replicas.length === 1)).toBe(true);
 			}
-			const [described] = await admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: `${prefix}orders`, configurationKeys: ["min.insync.replicas"] }] });
+			const [described] = await admin.describeConfigs({
+				resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: `${prefix}orders`, configurationKeys: ["min.insync.replicas"] }],
+			});
 			expect(described?.configs.find(c => c.name === "min.insync.replicas")?.value).toBe("1");
 		} finally {
 			await admin.close();
@@ -108,7 +124,10 @@ describe.skipIf(skip)("KafkaBus on a real broker", () => {
 		expect(qty(orderB)).toEqual([1, 2, 3, 4, 5]);
 
 		// Seen from outside with kcat: the key is the order id, the headers name the event.
-		const out = execFileSync("kcat", ["-b", brokers[0]!, "-C", "-t", "shop.orders", "-o", "beginning", "-e", "-q", "-f", "%k|%h\\n"], { encoding: "utf8", timeout: 20_000 });
+		const out = execFileSync("kcat", ["-b", brokers[0]!, "-C", "-t", "shop.orders", "-o", "beginning", "-e", "-q", "-f", "%k|%h\\n"], {
+			encoding: "utf8",
+			timeout: 20_000,
+		});
 		const line = out.split("\n").find(l => l.startsWith(`${orderA}|`));
 		expect(line).toBeDefined();
 		expect(line).toContain("event-type=order.placed");
@@ -167,7 +186,10 @@ describe.skipIf(skip)("KafkaBus on a real broker", () => {
 		await pub.publish([bad, good]);
 		await eventually(async () => (ok.includes(good.id) ? true : undefined), 30_000, "the next event");
 		expect(attempts).toBe(3);
-		const dlq = execFileSync("kcat", ["-b", brokers[0]!, "-C", "-t", DEAD_LETTER_TOPIC, "-o", "beginning", "-e", "-q", "-f", "%k|%h\\n"], { encoding: "utf8", timeout: 20_000 });
+		const dlq = execFileSync("kcat", ["-b", brokers[0]!, "-C", "-t", DEAD_LETTER_TOPIC, "-o", "beginning", "-e", "-q", "-f", "%k|%h\\n"], {
+			encoding: "utf8",
+			timeout: 20_000,
+		});
 		const line = dlq.split("\n").find(l => l.includes(`event-id=${bad.id}`));
 		expect(line).toContain(`dead-letter-group=${group}`);
 		expect(line).toContain("dead-letter-error=handler is broken");
@@ -221,7 +243,9 @@ describe.skipIf(skip)("KafkaBus on a real broker", () => {
 			await eventually(
 				async () => {
 					const group = (await admin.describeGroups({ groups: [`${prefix}svc`] })).get(`${prefix}svc`);
-					const owned = [...(group?.members.values() ?? [])].map(m => [...(m.assignments?.values() ?? [])].reduce((n, x) => n + x.partitions.length, 0));
+					const owned = [...(group?.members.values() ?? [])].map(m =>
+						[...(m.assignments?.values() ?? [])].reduce((n, x) => n + x.partitions.length, 0),
+					);
 					return String(group?.state).toUpperCase() === "STABLE" && owned.length === 2 && owned.every(n => n > 0) ? true : undefined;
 				},
 				30_000,
@@ -258,9 +282,13 @@ describe.skipIf(skip)("KafkaBus on a real broker", () => {
 		const opts = { topicPrefix: prefix, groupPrefix: prefix, partitions: 2 };
 		const pub = make(opts);
 		await pub.connect();
-		const sub = make({ ...opts, lagIntervalMs: 200, onConsumerLag: (group, topic, partition, lag) => {
-			if (group === "slow" && topic === `${prefix}orders`) lags.push({ partition, lag });
-		} });
+		const sub = make({
+			...opts,
+			lagIntervalMs: 200,
+			onConsumerLag: (group, topic, partition, lag) => {
+				if (group === "slow" && topic === `${prefix}orders`) lags.push({ partition, lag });
+			},
+		});
 		await sub.connect();
 		let release: () => void = () => undefined;
 		const gate = new Promise<void>(resolve => (release = resolve));
@@ -278,6 +306,11 @@ describe.skipIf(skip)("KafkaBus on a real broker", () => {
 		release();
 		await eventually(async () => (handled.length >= 20 ? true : undefined), 30_000, "the backlog handled", 100);
 		const from = lags.length;
-		await eventually(async () => (lags.slice(from).some(l => l.partition === backlog.partition && l.lag === 0) ? true : undefined), 10_000, "lag back to 0", 100);
+		await eventually(
+			async () => (lags.slice(from).some(l => l.partition === backlog.partition && l.lag === 0) ? true : undefined),
+			10_000,
+			"lag back to 0",
+			100,
+		);
 	});
 });

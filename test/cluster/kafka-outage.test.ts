@@ -44,7 +44,9 @@ describe.skipIf(skip)("Kafka down for a while, then back", () => {
 		} catch (err) {
 			kafkaProblem = (err as Error).message;
 			if (process.env.REQUIRE_INFRA === "1") throw err;
-			console.warn(`SKIPPED Kafka outage test: could not start a Kafka broker of its own (${kafkaProblem.split("\n")[0]}). Run 'npm run infra:up' once first.`);
+			console.warn(
+				`SKIPPED Kafka outage test: could not start a Kafka broker of its own (${kafkaProblem.split("\n")[0]}). Run 'npm run infra:up' once first.`,
+			);
 			return;
 		}
 		cluster = await startCluster({ name: "outage", nodes: LAYOUT, kafkaBrokers: kafka.brokers });
@@ -58,7 +60,11 @@ describe.skipIf(skip)("Kafka down for a while, then back", () => {
 
 	async function place(acc: Account, productId: string, quantity: number, requestId: string): Promise<string> {
 		expect((await acc.http.post(`${V1}/cart/items`, { productId, quantity })).status).toBe(200);
-		const res = await acc.http.post(`${V1}/orders`, { shippingAddress: ADDRESS, payment: PAYMENT }, { "idempotency-key": randomUUID(), "x-request-id": requestId });
+		const res = await acc.http.post(
+			`${V1}/orders`,
+			{ shippingAddress: ADDRESS, payment: PAYMENT },
+			{ "idempotency-key": randomUUID(), "x-request-id": requestId },
+		);
 		expect(res.status, JSON.stringify(res.body)).toBe(202);
 		return res.body.id;
 	}
@@ -67,7 +73,13 @@ describe.skipIf(skip)("Kafka down for a while, then back", () => {
 		if (!cluster || !kafka) return ctx.skip();
 		const boss = await admin(shop);
 		const ann = await customer(shop, "Ann");
-		const made = await boss.http.post(`${V1}/products`, { sku: `KO-${randomUUID().slice(0, 8)}`, name: "Outage lamp", price: 1500, currency: "EUR", stock: 100 });
+		const made = await boss.http.post(`${V1}/products`, {
+			sku: `KO-${randomUUID().slice(0, 8)}`,
+			name: "Outage lamp",
+			price: 1500,
+			currency: "EUR",
+			stock: 100,
+		});
 		expect(made.status).toBe(201);
 		const lamp = made.body.id as string;
 
@@ -81,7 +93,10 @@ describe.skipIf(skip)("Kafka down for a while, then back", () => {
 		// The nodes that publish or consume events notice and say so.
 		const report = await poll(
 			async () => {
-				const r = (await cluster!.probe.call("$node.ready", {}, { nodeID: cluster!.node("orders").nodeId, timeout: 5000 })) as { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
+				const r = (await cluster!.probe.call("$node.ready", {}, { nodeID: cluster!.node("orders").nodeId, timeout: 5000 })) as {
+					ready: boolean;
+					checks: Record<string, { ok: boolean; detail?: string }>;
+				};
 				return r.ready ? undefined : r;
 			},
 			30_000,
@@ -108,7 +123,12 @@ describe.skipIf(skip)("Kafka down for a while, then back", () => {
 		const upMs = await kafka.up();
 		const upAt = Date.now();
 		for (const o of during) {
-			await poll(async () => ((await o.acc.http.get(`${V1}/orders/${o.id}`)).body.status === "paid" ? true : undefined), 120_000, `order ${o.id} paid after Kafka returned`, 500);
+			await poll(
+				async () => ((await o.acc.http.get(`${V1}/orders/${o.id}`)).body.status === "paid" ? true : undefined),
+				120_000,
+				`order ${o.id} paid after Kafka returned`,
+				500,
+			);
 		}
 		const settledMs = Date.now() - upAt;
 		await cluster.waitNodeReady("orders", 60_000);
@@ -151,9 +171,7 @@ describe.skipIf(skip)("Kafka down for a while, then back", () => {
 		expect({ stock: p.stock, available: p.available }).toEqual({ stock: 100 - units, available: 100 - units });
 
 		const relayFailures = fs.readFileSync(cluster.node("orders").logFile, "utf8").split("Outbox relay failed").length - 1;
-		console.info(
-			`[kafka-outage] orders node: ${relayFailures} failed outbox relay attempts logged during the outage (events kept, published later)`,
-		);
+		console.info(`[kafka-outage] orders node: ${relayFailures} failed outbox relay attempts logged during the outage (events kept, published later)`);
 		console.info(
 			`[kafka-outage] Kafka stopped in ${(downMs / 1000).toFixed(1)} s and kept down ${(outageMs / 1000).toFixed(1)} s; ${DURING_OUTAGE} orders accepted meanwhile; ` +
 				`back in ${(upMs / 1000).toFixed(1)} s; all paid ${(settledMs / 1000).toFixed(1)} s after it answered; ${DURING_OUTAGE * wanted.length} events checked with kcat (${duplicates} redelivered copies)`,

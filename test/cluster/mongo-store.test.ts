@@ -29,10 +29,7 @@ interface Product extends Doc {
 
 const PREFIX = `t${randomUUID().replace(/-/g, "").slice(0, 10)}_`;
 const SPEC: CollectionSpec = {
-	indexes: [
-		{ fields: { sku: 1 }, unique: true, sparse: true },
-		{ fields: { price: 1, _id: 1 } },
-	],
+	indexes: [{ fields: { sku: 1 }, unique: true, sparse: true }, { fields: { price: 1, _id: 1 } }],
 };
 
 describe.skipIf(skip)("Collection on MongoDB (mongoose adapter, FerretDB in CI)", () => {
@@ -47,7 +44,15 @@ describe.skipIf(skip)("Collection on MongoDB (mongoose adapter, FerretDB in CI)"
 		opened.push(c as unknown as Collection<Doc>);
 		return c;
 	}
-	const product = (over: Partial<Product> = {}): Product => ({ _id: randomUUID(), name: "Thing", price: 100, stock: 5, available: 5, createdAt: new Date().toISOString(), ...over });
+	const product = (over: Partial<Product> = {}): Product => ({
+		_id: randomUUID(),
+		name: "Thing",
+		price: 100,
+		stock: 5,
+		available: 5,
+		createdAt: new Date().toISOString(),
+		...over,
+	});
 
 	let ferret = false;
 	beforeAll(async () => {
@@ -133,14 +138,21 @@ describe.skipIf(skip)("Collection on MongoDB (mongoose adapter, FerretDB in CI)"
 
 	it("stays atomic when many writers race for the same condition", async () => {
 		const p = await products.insert(product({ status: "pending" }));
-		const winners = await Promise.all(Array.from({ length: 12 }, (_, i) => products.updateWhere({ _id: p._id, status: "pending" }, { $set: { status: `paid-${i}` } })));
+		const winners = await Promise.all(
+			Array.from({ length: 12 }, (_, i) => products.updateWhere({ _id: p._id, status: "pending" }, { $set: { status: `paid-${i}` } })),
+		);
 		expect(winners.reduce((a, b) => a + b, 0)).toBe(1);
 
 		// The catalog's hold: decrement only while enough is available, once per order marker.
 		const q = await products.insert(product({ available: 7, stock: 7, holds: {} }));
 		const orders = Array.from({ length: 20 }, () => randomUUID());
 		const held = await Promise.all(
-			orders.map(o => products.updateWhere({ _id: q._id, available: { $gte: 1 }, [`holds.${o}`]: { $exists: false } }, { $inc: { available: -1 }, $set: { [`holds.${o}`]: 1 } })),
+			orders.map(o =>
+				products.updateWhere(
+					{ _id: q._id, available: { $gte: 1 }, [`holds.${o}`]: { $exists: false } },
+					{ $inc: { available: -1 }, $set: { [`holds.${o}`]: 1 } },
+				),
+			),
 		);
 		expect(held.reduce((a, b) => a + b, 0)).toBe(7);
 		const after = await products.findById(q._id);
@@ -150,7 +162,14 @@ describe.skipIf(skip)("Collection on MongoDB (mongoose adapter, FerretDB in CI)"
 		// The same order twice holds once.
 		const r = await products.insert(product({ available: 5, holds: {} }));
 		const order = randomUUID();
-		const twice = await Promise.all([0, 1, 2].map(() => products.updateWhere({ _id: r._id, available: { $gte: 2 }, [`holds.${order}`]: { $exists: false } }, { $inc: { available: -2 }, $set: { [`holds.${order}`]: 2 } })));
+		const twice = await Promise.all(
+			[0, 1, 2].map(() =>
+				products.updateWhere(
+					{ _id: r._id, available: { $gte: 2 }, [`holds.${order}`]: { $exists: false } },
+					{ $inc: { available: -2 }, $set: { [`holds.${order}`]: 2 } },
+				),
+			),
+		);
 		expect(twice.reduce((a, b) => a + b, 0)).toBe(1);
 		expect((await products.findById(r._id))?.available).toBe(3);
 	});
@@ -173,7 +192,22 @@ describe.skipIf(skip)("Collection on MongoDB (mongoose adapter, FerretDB in CI)"
 	it("supports the outbox operators: $push $each, 'outbox.0' $exists, $pull by condition", async () => {
 		const a = await products.insert(product({ outbox: [] }));
 		const b = await products.insert(product({ outbox: [{ id: "e0", type: "x" }] }));
-		expect(await products.updateWhere({ _id: a._id }, { $set: { status: "paid" }, $push: { outbox: { $each: [{ id: "e1", type: "order.paid" }, { id: "e2", type: "stock.reserved" }] } } })).toBe(1);
+		expect(
+			await products.updateWhere(
+				{ _id: a._id },
+				{
+					$set: { status: "paid" },
+					$push: {
+						outbox: {
+							$each: [
+								{ id: "e1", type: "order.paid" },
+								{ id: "e2", type: "stock.reserved" },
+							],
+						},
+					},
+				},
+			),
+		).toBe(1);
 		const pending = await products.find({ query: { "outbox.0": { $exists: true } } });
 		expect(pending.map(d => d._id).sort()).toEqual([a._id, b._id].sort());
 		expect(await products.count({ "outbox.0": { $exists: true } })).toBe(2);
@@ -193,9 +227,16 @@ describe.skipIf(skip)("Collection on MongoDB (mongoose adapter, FerretDB in CI)"
 		const order = randomUUID();
 		const p = await products.insert(product({ stock: 10, available: 8, holds: { [order]: 2 } }));
 		expect(await products.count({ _id: p._id, [`holds.${order}`]: { $exists: true } })).toBe(1);
-		expect(await products.updateWhere({ _id: p._id, [`holds.${order}`]: { $exists: true } }, { $inc: { stock: -2 }, $unset: { [`holds.${order}`]: true }, $set: { updatedAt: "now" } })).toBe(1);
+		expect(
+			await products.updateWhere(
+				{ _id: p._id, [`holds.${order}`]: { $exists: true } },
+				{ $inc: { stock: -2 }, $unset: { [`holds.${order}`]: true }, $set: { updatedAt: "now" } },
+			),
+		).toBe(1);
 		// Running the same step again changes nothing.
-		expect(await products.updateWhere({ _id: p._id, [`holds.${order}`]: { $exists: true } }, { $inc: { stock: -2 }, $unset: { [`holds.${order}`]: true } })).toBe(0);
+		expect(
+			await products.updateWhere({ _id: p._id, [`holds.${order}`]: { $exists: true } }, { $inc: { stock: -2 }, $unset: { [`holds.${order}`]: true } }),
+		).toBe(0);
 		const after = await products.findById(p._id);
 		expect(after).toMatchObject({ stock: 8, available: 8, holds: {} });
 		const updated = await products.updateById(p._id, { $inc: { stock: 1, available: 1 } });
@@ -221,11 +262,21 @@ describe.skipIf(skip)("Collection on MongoDB (mongoose adapter, FerretDB in CI)"
 		expect(names(await c.find({ sort: ["-createdAt"], limit: 2, offset: 4 }))).toEqual(["beta Lamp"]);
 		expect(await c.find({ sort: ["-createdAt"], limit: 2, offset: 10 })).toEqual([]);
 
-		expect(names(await c.find({ query: { price: { $gte: 100, $lte: 200 } }, sort: ["price", "name"] }))).toEqual(["beta Lamp", "Delta desk", "Gamma chair"]);
+		expect(names(await c.find({ query: { price: { $gte: 100, $lte: 200 } }, sort: ["price", "name"] }))).toEqual([
+			"beta Lamp",
+			"Delta desk",
+			"Gamma chair",
+		]);
 		expect(await c.count({ price: { $gte: 100, $lte: 200 } })).toBe(3);
-		expect(names(await c.find({ query: { _id: { $in: [rows[0]!._id, rows[4]!._id, randomUUID()] } }, sort: ["name"] }))).toEqual(["Alpha lamp", "Epsilon pen"]);
+		expect(names(await c.find({ query: { _id: { $in: [rows[0]!._id, rows[4]!._id, randomUUID()] } }, sort: ["name"] }))).toEqual([
+			"Alpha lamp",
+			"Epsilon pen",
+		]);
 		expect(names(await c.find({ query: { name: { $regex: /lamp/i } }, sort: ["price"] }))).toEqual(["beta Lamp", "Alpha lamp"]);
-		expect(names(await c.find({ query: { $or: [{ name: { $regex: /desk/i } }, { price: { $lte: 50 } }] }, sort: ["name"] }))).toEqual(["Delta desk", "Epsilon pen"]);
+		expect(names(await c.find({ query: { $or: [{ name: { $regex: /desk/i } }, { price: { $lte: 50 } }] }, sort: ["name"] }))).toEqual([
+			"Delta desk",
+			"Epsilon pen",
+		]);
 		// An array field matches any of its elements.
 		expect(await c.count({ tags: "light" })).toBe(1);
 		expect(await c.count({ tags: { $in: ["office"] } })).toBe(2);

@@ -62,7 +62,9 @@ describe.skipIf(!available)("the OpenAPI document, fuzzed against the server (sc
 	});
 	afterAll(async () => {
 		await shop?.stop();
-		console.log(`schemathesis: ${totals.cases} cases generated in all, ${totals.failures} failures (seed ${SEED}, ${EXAMPLES} per operation and run); reports in ${reportDir}`);
+		console.log(
+			`schemathesis: ${totals.cases} cases generated in all, ${totals.failures} failures (seed ${SEED}, ${EXAMPLES} per operation and run); reports in ${reportDir}`,
+		);
 	});
 
 	for (const who of ["admin", "customer"] as const) {
@@ -72,24 +74,37 @@ describe.skipIf(!available)("the OpenAPI document, fuzzed against the server (sc
 				[
 					"run",
 					`${shop.baseUrl}/api/openapi.json`,
-					"--checks", "all",
-					"--exclude-checks", "positive_data_acceptance",
-					"--max-examples", String(EXAMPLES),
-					"--seed", SEED,
+					"--checks",
+					"all",
+					"--exclude-checks",
+					"positive_data_acceptance",
+					"--max-examples",
+					String(EXAMPLES),
+					"--seed",
+					SEED,
 					// One worker: CPython 3.11's ast module is not thread-safe ("AST constructor recursion depth mismatch").
-					"--workers", "1",
-					"--header", `Authorization: Bearer ${tokens[who]}`,
-					"--request-timeout", "10",
+					"--workers",
+					"1",
+					"--header",
+					`Authorization: Bearer ${tokens[who]}`,
+					"--request-timeout",
+					"10",
 					"--no-color",
-					"--report", "json",
-					"--report-json-path", reportPath,
+					"--report",
+					"json",
+					"--report-json-path",
+					reportPath,
 				],
 				{ SCHEMATHESIS_HOOKS: "test.contract.schemathesis_hooks", PYTHONPATH: ROOT },
 			);
 			const report = JSON.parse(fs.readFileSync(reportPath, "utf8")) as Report;
 			totals.cases += report.test_cases.generated;
 			totals.failures += report.test_cases.unique_failures;
-			const summary = output.split("\n").filter(l => /FAILURES|___ |ST\d{3}|\[\d{3}\]|curl |Error|failures?,/.test(l)).slice(0, 200).join("\n");
+			const summary = output
+				.split("\n")
+				.filter(l => /FAILURES|___ |ST\d{3}|\[\d{3}\]|curl |Error|failures?,/.test(l))
+				.slice(0, 200)
+				.join("\n");
 			expect(report.test_cases.unique_failures, summary).toBe(0);
 			expect(report.errors, summary).toEqual([]);
 			expect(code, summary).toBe(0);

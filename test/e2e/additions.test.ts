@@ -64,7 +64,17 @@ describe.skipIf(skip)("web shop: the contract's additions", { timeout: 120_000 }
 			{ id: "var-black-15", sku: "KIT-KETTLE-B15", options: { colour: "black", size: "1.5 l" }, price: 7900, stock: 0, available: 0, active: true },
 			{ id: "var-white-1l", sku: "KIT-KETTLE-W1", options: { colour: "white", size: "1 l" }, price: 7400, stock: 9, available: 9, active: true },
 		];
-		const withVariants = { ...kettle, options: [{ name: "colour", values: ["black", "white"] }, { name: "size", values: ["1 l", "1.5 l"] }], variants, price: 6900, stock: 14, available: 14 };
+		const withVariants = {
+			...kettle,
+			options: [
+				{ name: "colour", values: ["black", "white"] },
+				{ name: "size", values: ["1 l", "1.5 l"] },
+			],
+			variants,
+			price: 6900,
+			stock: 14,
+			available: 14,
+		};
 		const methods = [
 			{ id: "ship-std", name: "Standard", countries: ["*"], price: 490, currency: "EUR", freeOver: 10000, minDays: 2, maxDays: 4 },
 			{ id: "ship-exp", name: "Express", countries: ["DE", "AT"], price: 1290, currency: "EUR", freeOver: null, minDays: 1, maxDays: 1 },
@@ -77,7 +87,8 @@ describe.skipIf(skip)("web shop: the contract's additions", { timeout: 120_000 }
 		const patchedLines: string[] = [];
 		let placedOrder: Record<string, unknown> | null = null;
 
-		const json = (route: Route, status: number, body: unknown) => route.fulfill({ status, contentType: "application/json; charset=utf-8", body: JSON.stringify(body) });
+		const json = (route: Route, status: number, body: unknown) =>
+			route.fulfill({ status, contentType: "application/json; charset=utf-8", body: JSON.stringify(body) });
 		/** The contract's `GET /cart?country&shippingMethodId` for one line, prices including tax (19 % in DE). */
 		const cart = (q: URLSearchParams) => {
 			const items = cartLine ? [cartLine] : [];
@@ -87,7 +98,17 @@ describe.skipIf(skip)("web shop: the contract's additions", { timeout: 120_000 }
 			const shipping = method ? (method.freeOver && subtotal - discount >= method.freeOver ? 0 : method.price) : 0;
 			const total = subtotal - discount + shipping;
 			const tax = Math.round((total * 1900) / 11900);
-			return { items, subtotal, discount, shipping, tax, total, currency: "EUR", promotion: promotion ? { code: promotion } : null, shippingMethod: method ? { id: method.id, name: method.name, price: shipping } : null };
+			return {
+				items,
+				subtotal,
+				discount,
+				shipping,
+				tax,
+				total,
+				currency: "EUR",
+				promotion: promotion ? { code: promotion } : null,
+				shippingMethod: method ? { id: method.id, name: method.name, price: shipping } : null,
+			};
 		};
 
 		await page.route("**/api/**", async route => {
@@ -113,7 +134,17 @@ describe.skipIf(skip)("web shop: the contract's additions", { timeout: 120_000 }
 				const body = await res.json();
 				body.rows = body.rows.map((p: { id: string }) => (p.id === kettle.id ? withVariants : p));
 				if (url.searchParams.get("facets") === "true") {
-					body.facets = { categories: [{ slug: "kitchen", count: 1 }], options: { colour: [{ value: "black", count: 1 }, { value: "white", count: 1 }] }, price: [{ min: 5000, max: 10000, count: 1 }], inStock: 1 };
+					body.facets = {
+						categories: [{ slug: "kitchen", count: 1 }],
+						options: {
+							colour: [
+								{ value: "black", count: 1 },
+								{ value: "white", count: 1 },
+							],
+						},
+						price: [{ min: 5000, max: 10000, count: 1 }],
+						inStock: 1,
+					};
 				}
 				if (url.searchParams.getAll("option").includes("colour:white")) body.rows = body.rows.filter((p: { id: string }) => p.id === kettle.id);
 				return json(route, 200, body);
@@ -121,7 +152,11 @@ describe.skipIf(skip)("web shop: the contract's additions", { timeout: 120_000 }
 			if (path === `/api/v1/products/${kettle.id}` && method === "GET") return json(route, 200, withVariants);
 			if (path === "/api/v1/shipping-methods" && method === "GET") {
 				const country = url.searchParams.get("country");
-				return json(route, 200, methods.filter(m => m.countries.includes("*") || (country && m.countries.includes(country))));
+				return json(
+					route,
+					200,
+					methods.filter(m => m.countries.includes("*") || (country && m.countries.includes(country))),
+				);
 			}
 			if (path === "/api/v1/cart" && method === "GET") {
 				cartQueries.push(url.searchParams);
@@ -131,8 +166,25 @@ describe.skipIf(skip)("web shop: the contract's additions", { timeout: 120_000 }
 				const body = req.postDataJSON();
 				posted.push({ path, body, headers: req.headers() });
 				const v = variants.find(x => x.id === body.variantId);
-				if (!v) return json(route, 422, { name: "ValidationError", message: "Choose a variant", code: 422, type: "VALIDATION_ERROR", data: [{ field: "variantId", message: "The product has variants: variantId is required." }] });
-				cartLine = { itemId: v.id, productId: kettle.id, variantId: v.id, options: v.options, sku: v.sku, name: kettle.name, unitPrice: v.price, quantity: body.quantity, lineTotal: v.price * body.quantity };
+				if (!v)
+					return json(route, 422, {
+						name: "ValidationError",
+						message: "Choose a variant",
+						code: 422,
+						type: "VALIDATION_ERROR",
+						data: [{ field: "variantId", message: "The product has variants: variantId is required." }],
+					});
+				cartLine = {
+					itemId: v.id,
+					productId: kettle.id,
+					variantId: v.id,
+					options: v.options,
+					sku: v.sku,
+					name: kettle.name,
+					unitPrice: v.price,
+					quantity: body.quantity,
+					lineTotal: v.price * body.quantity,
+				};
 				return json(route, 200, cart(new URLSearchParams()));
 			}
 			if (path.startsWith("/api/v1/cart/items/") && method === "PATCH") {
@@ -143,7 +195,14 @@ describe.skipIf(skip)("web shop: the contract's additions", { timeout: 120_000 }
 			}
 			if (path === "/api/v1/cart/promotion" && method === "PUT") {
 				const code = req.postDataJSON().code;
-				if (code !== "WELCOME10") return json(route, 422, { name: "ValidationError", message: "The code cannot be applied", code: 422, type: "VALIDATION_ERROR", data: [{ field: "code", message: "This code has expired." }] });
+				if (code !== "WELCOME10")
+					return json(route, 422, {
+						name: "ValidationError",
+						message: "The code cannot be applied",
+						code: 422,
+						type: "VALIDATION_ERROR",
+						data: [{ field: "code", message: "This code has expired." }],
+					});
 				promotion = code;
 				return json(route, 200, cart(new URLSearchParams()));
 			}
@@ -295,7 +354,11 @@ describe.skipIf(skip)("web shop: the contract's additions", { timeout: 120_000 }
 			await page.goto(path);
 			await expect.poll(() => page.locator("main h1").textContent()).toBe(title);
 			if (!has) await page.getByText("This part of the back office needs a newer version of the shop's API.").waitFor();
-			else await page.getByRole("button", { name: /Create|Save/ }).first().waitFor();
+			else
+				await page
+					.getByRole("button", { name: /Create|Save/ })
+					.first()
+					.waitFor();
 			await expectAccessible(page, path);
 		}
 		expect(tp.errors).toEqual([]);

@@ -45,7 +45,11 @@ function newestMtime(dir: string): number {
 function webIsStale(): boolean {
 	if (!fs.existsSync(DIST_INDEX)) return true;
 	const built = fs.statSync(DIST_INDEX).mtimeMs;
-	const sources = Math.max(newestMtime(path.join(WEB, "src")), newestMtime(path.join(WEB, "public")), ...["index.html", "vite.config.ts", "package.json"].map(f => fs.statSync(path.join(WEB, f)).mtimeMs));
+	const sources = Math.max(
+		newestMtime(path.join(WEB, "src")),
+		newestMtime(path.join(WEB, "public")),
+		...["index.html", "vite.config.ts", "package.json"].map(f => fs.statSync(path.join(WEB, f)).mtimeMs),
+	);
 	return sources > built;
 }
 
@@ -73,7 +77,12 @@ export async function ensureWebBuild(timeoutMs = 180_000): Promise<void> {
 	try {
 		if (!webIsStale()) return;
 		// vitest sets NODE_ENV=test, which would make Vite build a development bundle: build as `npm run build -w web` does.
-		const res = spawnSync("npm", ["run", "--silent", "build", "-w", "web"], { cwd: ROOT, encoding: "utf8", timeout: timeoutMs, env: { ...process.env, NODE_ENV: "production" } });
+		const res = spawnSync("npm", ["run", "--silent", "build", "-w", "web"], {
+			cwd: ROOT,
+			encoding: "utf8",
+			timeout: timeoutMs,
+			env: { ...process.env, NODE_ENV: "production" },
+		});
 		if (res.status !== 0) throw new Error(`npm run build -w web failed (${res.status ?? res.signal}):\n${res.stdout}\n${res.stderr}`);
 	} finally {
 		fs.rmSync(lock, { recursive: true, force: true });
@@ -160,7 +169,15 @@ export function launchBrowser(): Promise<Browser> {
 		executablePath: CHROMIUM,
 		headless: true,
 		timeout: 30_000,
-		args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+		args: [
+			"--no-sandbox",
+			"--disable-gpu",
+			"--disable-quic",
+			"--no-first-run",
+			"--disable-background-networking",
+			"--disable-component-update",
+			"--disable-sync",
+		],
 	});
 }
 
@@ -174,7 +191,11 @@ export interface TrackedPage {
 	close(): Promise<void>;
 }
 
-export async function openPage(browser: Browser, baseUrl: string, opts: { locale?: string; viewport?: { width: number; height: number }; isMobile?: boolean } = {}): Promise<TrackedPage> {
+export async function openPage(
+	browser: Browser,
+	baseUrl: string,
+	opts: { locale?: string; viewport?: { width: number; height: number }; isMobile?: boolean } = {},
+): Promise<TrackedPage> {
 	const context = await browser.newContext({
 		baseURL: baseUrl,
 		locale: opts.locale ?? "en-US",
@@ -200,7 +221,9 @@ export async function openPage(browser: Browser, baseUrl: string, opts: { locale
 /** Save a full-page screenshot of what the page shows (git-ignored artifacts). */
 export async function saveArtifact(page: Page, name: string): Promise<void> {
 	fs.mkdirSync(ARTIFACTS, { recursive: true });
-	await page.screenshot({ path: path.join(ARTIFACTS, `${name.replace(/[^A-Za-z0-9_-]+/g, "-").slice(0, 80)}.png`), fullPage: true, timeout: 5000 }).catch(() => undefined);
+	await page
+		.screenshot({ path: path.join(ARTIFACTS, `${name.replace(/[^A-Za-z0-9_-]+/g, "-").slice(0, 80)}.png`), fullPage: true, timeout: 5000 })
+		.catch(() => undefined);
 }
 
 export async function saveDocScreenshot(page: Page, file: string): Promise<void> {
@@ -213,7 +236,15 @@ export async function expectAccessible(page: Page, where: string): Promise<void>
 	const result = await new AxeBuilder({ page }).analyze();
 	const bad = result.violations.filter(v => v.impact === "serious" || v.impact === "critical");
 	if (bad.length > 0) {
-		const detail = bad.map(v => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.slice(0, 5).map(n => `    ${n.target.join(" ")}`).join("\n")}`).join("\n");
+		const detail = bad
+			.map(
+				v =>
+					`${v.id} (${v.impact}): ${v.help}\n${v.nodes
+						.slice(0, 5)
+						.map(n => `    ${n.target.join(" ")}`)
+						.join("\n")}`,
+			)
+			.join("\n");
 		throw new Error(`axe found ${bad.length} serious/critical violation(s) on ${where} (${page.url()}):\n${detail}`);
 	}
 }
@@ -224,7 +255,14 @@ export function tokensInUrls(urls: string[], secrets: string[] = []): string[] {
 }
 
 /** JSON over HTTP for setting things up and checking them (the same public API the shop uses). */
-export async function apiCall<T = any>(baseUrl: string, method: string, url: string, body?: unknown, token?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+export async function apiCall<T = any>(
+	baseUrl: string,
+	method: string,
+	url: string,
+	body?: unknown,
+	token?: string,
+	headers: Record<string, string> = {},
+): Promise<{ status: number; body: T }> {
 	const res = await fetch(`${baseUrl}/api/v1${url}`, {
 		method,
 		headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },

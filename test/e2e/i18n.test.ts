@@ -13,7 +13,9 @@ const catalogs: Record<string, Record<string, string>> = { en, es };
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map(m => m[1]).sort();
 
 function sources(dir: string): string[] {
-	return fs.readdirSync(dir, { withFileTypes: true }).flatMap(e => (e.isDirectory() ? sources(path.join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [path.join(dir, e.name)] : []));
+	return fs
+		.readdirSync(dir, { withFileTypes: true })
+		.flatMap(e => (e.isDirectory() ? sources(path.join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [path.join(dir, e.name)] : []));
 }
 
 describe("web shop message catalogs", () => {

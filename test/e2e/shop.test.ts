@@ -64,7 +64,9 @@ describe.skipIf(skip)("web shop in a browser", { timeout: 120_000 }, () => {
 	}
 
 	async function heading(page: Page, text: string | RegExp) {
-		await expect.poll(() => page.locator("main h1").first().textContent(), { timeout: 15_000 }).toMatch(text instanceof RegExp ? text : new RegExp(`^${escape(text)}$`));
+		await expect
+			.poll(() => page.locator("main h1").first().textContent(), { timeout: 15_000 })
+			.toMatch(text instanceof RegExp ? text : new RegExp(`^${escape(text)}$`));
 	}
 
 	async function registerInUi(page: Page, name: string): Promise<string> {
@@ -108,12 +110,19 @@ describe.skipIf(skip)("web shop in a browser", { timeout: 120_000 }, () => {
 			shop.baseUrl,
 			"POST",
 			"/orders",
-			{ shippingAddress: { name: "Rita Return", line1: "Calle Mayor 5", city: "Madrid", postalCode: "28013", country: "ES" }, payment: { method: "card", cardNumber: "4242424242424242", expMonth: 12, expYear: new Date().getFullYear() + 2, cvc: "123" } },
+			{
+				shippingAddress: { name: "Rita Return", line1: "Calle Mayor 5", city: "Madrid", postalCode: "28013", country: "ES" },
+				payment: { method: "card", cardNumber: "4242424242424242", expMonth: 12, expYear: new Date().getFullYear() + 2, cvc: "123" },
+			},
 			token,
 			{ "idempotency-key": randomUUID() },
 		);
 		expect(order.status, JSON.stringify(order.body)).toBe(202);
-		await eventually(async () => ((await apiCall(shop.baseUrl, "GET", `/orders/${order.body.id}`, undefined, token)).body.status === "paid" ? true : undefined), 15_000, "order paid");
+		await eventually(
+			async () => ((await apiCall(shop.baseUrl, "GET", `/orders/${order.body.id}`, undefined, token)).body.status === "paid" ? true : undefined),
+			15_000,
+			"order paid",
+		);
 		return { id: order.body.id, productId: product.id };
 	}
 
@@ -196,22 +205,47 @@ describe.skipIf(skip)("web shop in a browser", { timeout: 120_000 }, () => {
 
 	test("with the server's variants, promotions and shipping methods: a customer picks a variant, applies a code, chooses shipping and pays", async ctx => {
 		if (!(features.variants && features.promotions && features.shipping)) {
-			console.warn("SKIPPED the variant/promotion/shipping flow: this server does not serve those additions yet (additions.test.ts covers the UI meanwhile)");
+			console.warn(
+				"SKIPPED the variant/promotion/shipping flow: this server does not serve those additions yet (additions.test.ts covers the UI meanwhile)",
+			);
 			ctx.skip();
 			return;
 		}
 		const admin = await loginApi(shop.baseUrl, ADMIN_EMAIL, ADMIN_PASSWORD);
-		const call = (method: string, url: string, body?: unknown) => apiCall(shop.baseUrl, method, url, body, admin.token, method === "POST" ? { "idempotency-key": randomUUID() } : {});
+		const call = (method: string, url: string, body?: unknown) =>
+			apiCall(shop.baseUrl, method, url, body, admin.token, method === "POST" ? { "idempotency-key": randomUUID() } : {});
 		const word = `Tee${Date.now().toString(36)}`;
-		const product = await call("POST", "/products", { sku: `TEE-${word}`.toUpperCase(), name: `${word} Trail Tee`, description: "A light running shirt.", price: 2500, currency: "EUR", categories: ["outdoor"], options: [{ name: "size", values: ["S", "M"] }, { name: "colour", values: ["red", "blue"] }] });
+		const product = await call("POST", "/products", {
+			sku: `TEE-${word}`.toUpperCase(),
+			name: `${word} Trail Tee`,
+			description: "A light running shirt.",
+			price: 2500,
+			currency: "EUR",
+			categories: ["outdoor"],
+			options: [
+				{ name: "size", values: ["S", "M"] },
+				{ name: "colour", values: ["red", "blue"] },
+			],
+		});
 		expect(product.status, JSON.stringify(product.body)).toBe(201);
-		for (const [size, colour, stock] of [["S", "red", 3], ["M", "blue", 4]] as const) {
-			const v = await call("POST", `/products/${product.body.id}/variants`, { sku: `TEE-${word}-${size}-${colour}`.toUpperCase(), options: { size, colour }, price: size === "M" ? 2700 : 2500, stock });
+		for (const [size, colour, stock] of [
+			["S", "red", 3],
+			["M", "blue", 4],
+		] as const) {
+			const v = await call("POST", `/products/${product.body.id}/variants`, {
+				sku: `TEE-${word}-${size}-${colour}`.toUpperCase(),
+				options: { size, colour },
+				price: size === "M" ? 2700 : 2500,
+				stock,
+			});
 			expect(v.status, JSON.stringify(v.body)).toBe(201);
 		}
 		const code = `SAVE${Date.now().toString(36)}`.toUpperCase();
 		expect((await call("POST", "/promotions", { code, type: "percent", value: 10 })).status).toBe(201);
-		expect((await call("POST", "/shipping-methods", { name: `Courier ${word}`, countries: ["*"], price: 490, currency: "EUR", minDays: 1, maxDays: 3 })).status).toBe(201);
+		expect(
+			(await call("POST", "/shipping-methods", { name: `Courier ${word}`, countries: ["*"], price: 490, currency: "EUR", minDays: 1, maxDays: 3 }))
+				.status,
+		).toBe(201);
 		if (features.taxRates) expect((await apiCall(shop.baseUrl, "PUT", "/tax-rates/DE", { rate: 1900 }, admin.token)).status).toBe(200);
 
 		const tp = await open("variants-promotion-shipping");
@@ -236,14 +270,23 @@ describe.skipIf(skip)("web shop in a browser", { timeout: 120_000 }, () => {
 		await page.getByLabel("Promotion code").fill(code.toLowerCase());
 		await page.getByRole("button", { name: "Apply" }).click();
 		await page.getByText(new RegExp(`^Code ${code} applied\\.$`, "i")).waitFor();
-		await page.locator(".cart-summary .totals").getByText(/^Discount/).waitFor();
+		await page
+			.locator(".cart-summary .totals")
+			.getByText(/^Discount/)
+			.waitFor();
 		await expectAccessible(page, "cart with a code (server)");
 		await page.getByRole("link", { name: "Check out" }).click();
 		await fillCheckout(page, "4242424242424242");
 		await page.getByRole("button", { name: "Place order" }).click();
 		await page.locator(".order-status").getByText("Paid", { exact: true }).waitFor({ timeout: 20_000 });
-		await page.locator(".order-detail .totals").getByText(/^Discount/).waitFor();
-		await page.locator(".order-detail .totals").getByText(new RegExp(`Shipping \\(Courier ${word}\\)`)).waitFor();
+		await page
+			.locator(".order-detail .totals")
+			.getByText(/^Discount/)
+			.waitFor();
+		await page
+			.locator(".order-detail .totals")
+			.getByText(new RegExp(`Shipping \\(Courier ${word}\\)`))
+			.waitFor();
 		await expectAccessible(page, "order with a code (server)");
 		expectNoTokensInUrls(tp);
 		expect(tp.errors).toEqual([]);
@@ -479,7 +522,16 @@ describe.skipIf(skip)("web shop in a browser", { timeout: 120_000 }, () => {
 				refused ??= auth;
 				if (auth === refused) {
 					refusedCount++;
-					return route.fulfill({ status: 401, contentType: "application/json", body: JSON.stringify({ name: "UnauthorizedError", message: "The access token is invalid or expired", code: 401, type: "INVALID_TOKEN" }) });
+					return route.fulfill({
+						status: 401,
+						contentType: "application/json",
+						body: JSON.stringify({
+							name: "UnauthorizedError",
+							message: "The access token is invalid or expired",
+							code: 401,
+							type: "INVALID_TOKEN",
+						}),
+					});
 				}
 			}
 			return route.continue();

@@ -106,7 +106,11 @@ export class TestCluster {
 		const port = await freePort();
 		this.baseUrl = `http://127.0.0.1:${port}`;
 		this.http = new HttpClient(this.baseUrl);
-		const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("VITEST") && !["SERVICES", "NODE_ID", "METRICS_PORT", "PORT", "DATA_DIR", "API_SERVICES"].includes(k)));
+		const inherited = Object.fromEntries(
+			Object.entries(process.env).filter(
+				([k]) => !k.startsWith("VITEST") && !["SERVICES", "NODE_ID", "METRICS_PORT", "PORT", "DATA_DIR", "API_SERVICES"].includes(k),
+			),
+		);
 		// The gateway routes to the services this cluster runs (and is ready once they are there).
 		const routed = [...new Set(this.opts.nodes.flatMap(n => n.services).filter(s => s !== "api"))];
 		this.env = {
@@ -123,9 +127,24 @@ export class TestCluster {
 			API_SERVICES: routed.join(","),
 		};
 		for (const spec of this.opts.nodes) {
-			this.nodes.set(spec.name, { spec, nodeId: `${spec.name}-${this.namespace}`, metricsPort: await freePort(), logFile: path.join(this.logDir, `${spec.name}.log`), tail: [] });
+			this.nodes.set(spec.name, {
+				spec,
+				nodeId: `${spec.name}-${this.namespace}`,
+				metricsPort: await freePort(),
+				logFile: path.join(this.logDir, `${spec.name}.log`),
+				tail: [],
+			});
 		}
-		this.probe = new ServiceBroker({ namespace: this.namespace, nodeID: `probe-${this.namespace}`, transporter: INFRA.nats as never, serializer: "JSON", logger: false, heartbeatInterval: 2, heartbeatTimeout: 6, requestTimeout: 10_000 });
+		this.probe = new ServiceBroker({
+			namespace: this.namespace,
+			nodeID: `probe-${this.namespace}`,
+			transporter: INFRA.nats as never,
+			serializer: "JSON",
+			logger: false,
+			heartbeatInterval: 2,
+			heartbeatTimeout: 6,
+			requestTimeout: 10_000,
+		});
 		await this.probe.start();
 		for (const name of this.nodes.keys()) this.spawn(name);
 		await this.waitReady(this.opts.startTimeoutMs ?? 120_000);
@@ -188,7 +207,12 @@ export class TestCluster {
 			} catch (err) {
 				last = (err as Error).message;
 				// A broker without the shop's `$node.ready`: ready once its services are registered.
-				if ((err as Error).name === "ServiceNotFoundError" && this.probe.registry.nodes.get(node.nodeId)?.available && this.probe.registry.getServiceList({ onlyAvailable: true }).some(s => (s as { nodeID?: string }).nodeID === node.nodeId)) return;
+				if (
+					(err as Error).name === "ServiceNotFoundError" &&
+					this.probe.registry.nodes.get(node.nodeId)?.available &&
+					this.probe.registry.getServiceList({ onlyAvailable: true }).some(s => (s as { nodeID?: string }).nodeID === node.nodeId)
+				)
+					return;
 			}
 			await sleep(300);
 		}
@@ -207,7 +231,9 @@ export class TestCluster {
 					const ready = await this.http.get("/api/ready");
 					if (ready.status !== 200) return undefined;
 					const gw = this.nodesOf("api")[0]!;
-					const seen = (await this.probe.call("$node.services", { onlyAvailable: true, skipInternal: true }, { nodeID: gw.nodeId })) as { name: string }[];
+					const seen = (await this.probe.call("$node.services", { onlyAvailable: true, skipInternal: true }, { nodeID: gw.nodeId })) as {
+						name: string;
+					}[];
 					return wanted.every(s => seen.some(x => x.name === s)) ? true : undefined;
 				},
 				Math.max(1000, deadline - Date.now()),
@@ -264,7 +290,10 @@ export class TestCluster {
 			console.info(`[cluster] kept: databases ${this.dbPrefix}*, Kafka topics and groups ${this.namespace}.*, logs in ${this.logDir}`);
 			return;
 		}
-		await Promise.all([dropDatabases(this.dbPrefix).catch(() => undefined), deleteKafkaNamespace(this.kafkaBrokers, this.namespace).catch(() => undefined)]);
+		await Promise.all([
+			dropDatabases(this.dbPrefix).catch(() => undefined),
+			deleteKafkaNamespace(this.kafkaBrokers, this.namespace).catch(() => undefined),
+		]);
 	}
 }
 
@@ -299,17 +328,29 @@ export interface PrivateKafka {
 function runInfra(script: "up.sh" | "down.sh", args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<number> {
 	const started = Date.now();
 	return new Promise((resolve, reject) => {
-		execFile("bash", [path.join(ROOT, "scripts", "infra", script), ...args], { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, _stdout, stderr) => {
-			if (err) return reject(new Error(`scripts/infra/${script} ${args.join(" ")} failed: ${err.message}\n${stderr.split("\n").slice(-15).join("\n")}`));
-			resolve(Date.now() - started);
-		});
+		execFile(
+			"bash",
+			[path.join(ROOT, "scripts", "infra", script), ...args],
+			{ cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 4 << 20 },
+			(err, _stdout, stderr) => {
+				if (err)
+					return reject(new Error(`scripts/infra/${script} ${args.join(" ")} failed: ${err.message}\n${stderr.split("\n").slice(-15).join("\n")}`));
+				resolve(Date.now() - started);
+			},
+		);
 	});
 }
 
 export async function startPrivateKafka(): Promise<PrivateKafka> {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-kafka-"));
 	const port = await freePort();
-	const env = { ...process.env, INFRA_DIR: dir, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(await freePort()), KAFKA_HEAP_OPTS: "-Xmx384m -Xms128m" };
+	const env = {
+		...process.env,
+		INFRA_DIR: dir,
+		KAFKA_PORT: String(port),
+		KAFKA_CONTROLLER_PORT: String(await freePort()),
+		KAFKA_HEAP_OPTS: "-Xmx384m -Xms128m",
+	};
 	const k: PrivateKafka = {
 		brokers: `127.0.0.1:${port}`,
 		dir,
@@ -343,21 +384,26 @@ export interface KafkaRecord {
 /** Every message of a topic, read with `kcat` (an outside client: what is really on Kafka). */
 export function kcat(brokers: string, topic: string): Promise<KafkaRecord[]> {
 	return new Promise((resolve, reject) => {
-		execFile("kcat", ["-b", brokers.split(",")[0]!, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p\\t%o\\t%k\\t%h\\t%s\\n"], { encoding: "utf8", timeout: 30_000, maxBuffer: 64 << 20 }, (err, stdout) => {
-			if (err) return reject(new Error(`kcat ${topic}: ${err.message}`));
-			const records: KafkaRecord[] = [];
-			for (const line of stdout.split("\n")) {
-				if (!line.trim()) continue;
-				const [partition, offset, key, headers, ...rest] = line.split("\t");
-				const h: Record<string, string> = {};
-				for (const kv of (headers ?? "").split(",")) {
-					const i = kv.indexOf("=");
-					if (i > 0) h[kv.slice(0, i)] = kv.slice(i + 1);
+		execFile(
+			"kcat",
+			["-b", brokers.split(",")[0]!, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p\\t%o\\t%k\\t%h\\t%s\\n"],
+			{ encoding: "utf8", timeout: 30_000, maxBuffer: 64 << 20 },
+			(err, stdout) => {
+				if (err) return reject(new Error(`kcat ${topic}: ${err.message}`));
+				const records: KafkaRecord[] = [];
+				for (const line of stdout.split("\n")) {
+					if (!line.trim()) continue;
+					const [partition, offset, key, headers, ...rest] = line.split("\t");
+					const h: Record<string, string> = {};
+					for (const kv of (headers ?? "").split(",")) {
+						const i = kv.indexOf("=");
+						if (i > 0) h[kv.slice(0, i)] = kv.slice(i + 1);
+					}
+					records.push({ partition: Number(partition), offset: Number(offset), key: key ?? "", headers: h, value: JSON.parse(rest.join("\t")) });
 				}
-				records.push({ partition: Number(partition), offset: Number(offset), key: key ?? "", headers: h, value: JSON.parse(rest.join("\t")) });
-			}
-			resolve(records);
-		});
+				resolve(records);
+			},
+		);
 	});
 }
 

@@ -92,7 +92,10 @@ export interface HttpResponse<T = any> {
 }
 
 export class HttpClient {
-	constructor(readonly baseUrl: string, private readonly token?: string) {}
+	constructor(
+		readonly baseUrl: string,
+		private readonly token?: string,
+	) {}
 
 	as(token: string | undefined): HttpClient {
 		return new HttpClient(this.baseUrl, token);
@@ -156,7 +159,14 @@ export async function customer(shop: TestShop, name = "Customer"): Promise<Accou
 export async function login(shop: TestShop, email: string, password: string): Promise<Account> {
 	const res = await shop.http.post("/api/v1/auth/login", { email, password });
 	if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
-	return { id: res.body.user.id, email, password, accessToken: res.body.accessToken, refreshToken: res.body.refreshToken, http: shop.http.as(res.body.accessToken) };
+	return {
+		id: res.body.user.id,
+		email,
+		password,
+		accessToken: res.body.accessToken,
+		refreshToken: res.body.refreshToken,
+		http: shop.http.as(res.body.accessToken),
+	};
 }
 
 /** A user with the given roles: registered, promoted by the built-in admin, logged in again. */

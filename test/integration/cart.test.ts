@@ -36,7 +36,11 @@ describe("cart", () => {
 		const ink = await createProduct({ name: "Ink", price: 1000 });
 		const first = await ann.http.post(`${V1}/cart/items`, { productId: pen.id, quantity: 2 });
 		expect(first.status).toBe(200);
-		expect(first.body).toEqual({ items: [{ productId: pen.id, name: "Pen", unitPrice: 250, quantity: 2, lineTotal: 500 }], subtotal: 500, currency: "EUR" });
+		expect(first.body).toEqual({
+			items: [{ productId: pen.id, name: "Pen", unitPrice: 250, quantity: 2, lineTotal: 500 }],
+			subtotal: 500,
+			currency: "EUR",
+		});
 		await ann.http.post(`${V1}/cart/items`, { productId: ink.id, quantity: 1 });
 		const again = await ann.http.post(`${V1}/cart/items`, { productId: pen.id, quantity: 3 });
 		expect(again.body.items).toEqual([

@@ -97,7 +97,15 @@ describe("categories", () => {
 describe("products", () => {
 	it("creates a product in the contract's shape", async () => {
 		await createCategory("stationery", "Stationery");
-		const res = await adm.http.post(`${V1}/products`, { sku: "PEN-1", name: "Fountain pen", description: "Blue ink", price: 2599, currency: "EUR", categories: ["stationery"], stock: 7 });
+		const res = await adm.http.post(`${V1}/products`, {
+			sku: "PEN-1",
+			name: "Fountain pen",
+			description: "Blue ink",
+			price: 2599,
+			currency: "EUR",
+			categories: ["stationery"],
+			stock: 7,
+		});
 		expect(res.status).toBe(201);
 		expect(res.headers.get("location")).toBe(`${V1}/products/${res.body.id}`);
 		expect(res.body).toEqual({
@@ -235,7 +243,8 @@ describe("search", () => {
 		const sport = await createCategory("sport", "Sport");
 		await createCategory("running", "Running", sport.id);
 		await createCategory("cycling", "Cycling", sport.id);
-		const make = async (name: string, description: string, price: number, categories: string[], stock: number) => (await createProduct({ name, description, price, categories, stock })).id;
+		const make = async (name: string, description: string, price: number, categories: string[], stock: number) =>
+			(await createProduct({ name, description, price, categories, stock })).id;
 		ids = {
 			shoe: await make("Zephyr running shoe", "Light running trainer for roads", 8900, ["running"], 5), // matches in name and description: listed once
 			socks: await make("Merino socks", "Warm socks for running in winter", 1500, ["running"], 0),
@@ -272,16 +281,43 @@ describe("search", () => {
 		expect(names(await shop.http.get(`${V1}/products?category=cycling&sort=name`))).toEqual(["Aero helmet", "Squeeze bottle"]);
 		expect((await shop.http.get(`${V1}/products?category=sport`)).body.total).toBe(4);
 		expect((await shop.http.get(`${V1}/products?category=no-such-category`)).body).toMatchObject({ rows: [], total: 0 });
-		expect(names(await shop.http.get(`${V1}/products?category=sport&minPrice=1000&maxPrice=9000&sort=price`))).toEqual(["Merino socks", "Zephyr running shoe"]);
-		expect(names(await shop.http.get(`${V1}/products?category=sport&inStock=true&sort=name`))).toEqual(["Aero helmet", "Squeeze bottle", "Zephyr running shoe"]);
+		expect(names(await shop.http.get(`${V1}/products?category=sport&minPrice=1000&maxPrice=9000&sort=price`))).toEqual([
+			"Merino socks",
+			"Zephyr running shoe",
+		]);
+		expect(names(await shop.http.get(`${V1}/products?category=sport&inStock=true&sort=name`))).toEqual([
+			"Aero helmet",
+			"Squeeze bottle",
+			"Zephyr running shoe",
+		]);
 		expect(names(await shop.http.get(`${V1}/products?category=sport&inStock=false`))).toEqual(["Merino socks"]);
 	});
 
 	it("sorts by price, name and newest", async () => {
-		expect(names(await shop.http.get(`${V1}/products?category=sport&sort=price`))).toEqual(["Squeeze bottle", "Merino socks", "Zephyr running shoe", "Aero helmet"]);
-		expect(names(await shop.http.get(`${V1}/products?category=sport&sort=-price`))).toEqual(["Aero helmet", "Zephyr running shoe", "Merino socks", "Squeeze bottle"]);
-		expect(names(await shop.http.get(`${V1}/products?category=sport&sort=name`))).toEqual(["Aero helmet", "Merino socks", "Squeeze bottle", "Zephyr running shoe"]);
-		expect(names(await shop.http.get(`${V1}/products?category=sport&sort=-createdAt`))).toEqual(["Squeeze bottle", "Aero helmet", "Merino socks", "Zephyr running shoe"]);
+		expect(names(await shop.http.get(`${V1}/products?category=sport&sort=price`))).toEqual([
+			"Squeeze bottle",
+			"Merino socks",
+			"Zephyr running shoe",
+			"Aero helmet",
+		]);
+		expect(names(await shop.http.get(`${V1}/products?category=sport&sort=-price`))).toEqual([
+			"Aero helmet",
+			"Zephyr running shoe",
+			"Merino socks",
+			"Squeeze bottle",
+		]);
+		expect(names(await shop.http.get(`${V1}/products?category=sport&sort=name`))).toEqual([
+			"Aero helmet",
+			"Merino socks",
+			"Squeeze bottle",
+			"Zephyr running shoe",
+		]);
+		expect(names(await shop.http.get(`${V1}/products?category=sport&sort=-createdAt`))).toEqual([
+			"Squeeze bottle",
+			"Aero helmet",
+			"Merino socks",
+			"Zephyr running shoe",
+		]);
 		expect(names(await shop.http.get(`${V1}/products?category=sport`))).toEqual(["Squeeze bottle", "Aero helmet", "Merino socks", "Zephyr running shoe"]);
 	});
 

@@ -12,7 +12,14 @@ let keys = 0;
 const V1 = "/api/v1";
 const YEAR = new Date().getUTCFullYear() + 3;
 const ADDRESS = { name: "Ann Example", line1: "Main St 1", city: "Berlin", postalCode: "10115", country: "DE" };
-const card = (cardNumber: string = TEST_CARDS.approved, over: Record<string, unknown> = {}) => ({ method: "card", cardNumber, expMonth: 12, expYear: YEAR, cvc: "123", ...over });
+const card = (cardNumber: string = TEST_CARDS.approved, over: Record<string, unknown> = {}) => ({
+	method: "card",
+	cardNumber,
+	expMonth: 12,
+	expYear: YEAR,
+	cvc: "123",
+	...over,
+});
 const order = (over: Record<string, unknown> = {}) => ({ shippingAddress: ADDRESS, payment: card(), ...over });
 const newKey = () => `checkout-${process.pid}-${++keys}`;
 
@@ -139,7 +146,10 @@ describe("checkout", () => {
 		for (const [shippingAddress, field] of cases) {
 			const res = await checkout(ann, order({ shippingAddress }));
 			expect(res.status, JSON.stringify(shippingAddress)).toBe(422);
-			expect(fields(res).some(f => f.startsWith(field)), `${field} in ${fields(res)}`).toBe(true);
+			expect(
+				fields(res).some(f => f.startsWith(field)),
+				`${field} in ${fields(res)}`,
+			).toBe(true);
 		}
 		expect((await checkout(ann, { payment: card() })).status).toBe(422);
 		expect((await checkout(ann, order({ shippingAddress: { ...ADDRESS, line2: "Flat 3", region: "BE" } }))).status).toBe(202);
@@ -161,7 +171,10 @@ describe("checkout", () => {
 		for (const [payment, field] of cases) {
 			const res = await checkout(ann, order({ payment }));
 			expect(res.status, JSON.stringify(payment)).toBe(422);
-			expect(fields(res).some(f => f.startsWith(field)), `${field} in ${fields(res)}`).toBe(true);
+			expect(
+				fields(res).some(f => f.startsWith(field)),
+				`${field} in ${fields(res)}`,
+			).toBe(true);
 			// The error never echoes the card number.
 			expect(JSON.stringify(res.body)).not.toContain(String(payment.cardNumber));
 		}
@@ -232,7 +245,8 @@ describe("checkout", () => {
 		expect(res.body.payment).toEqual({ brand: "mastercard", last4: "4444", status: "authorized" });
 		await settled(ann, res.body.id);
 		const files: string[] = [];
-		const walk = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).forEach(e => (e.isDirectory() ? walk(path.join(dir, e.name)) : files.push(path.join(dir, e.name))));
+		const walk = (dir: string) =>
+			fs.readdirSync(dir, { withFileTypes: true }).forEach(e => (e.isDirectory() ? walk(path.join(dir, e.name)) : files.push(path.join(dir, e.name))));
 		walk(shop.dataDir);
 		expect(files.length).toBeGreaterThan(0);
 		for (const f of files) {

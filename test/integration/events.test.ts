@@ -39,7 +39,11 @@ function producer() {
 				visibility: "public",
 				async handler(ctx) {
 					const id = randomUUID();
-					const evt = this.integrationEvent("order.placed", { orderId: id, userId: "u1", items: [{ productId: "p1", quantity: 1 }], total: 100, currency: "EUR" }, ctx);
+					const evt = this.integrationEvent(
+						"order.placed",
+						{ orderId: id, userId: "u1", items: [{ productId: "p1", quantity: 1 }], total: 100, currency: "EUR" },
+						ctx,
+					);
 					await this.collection<OrderDoc>("orders").insert({ _id: id, status: "pending", outbox: [evt] });
 					void this.relayOutbox();
 					return id;
@@ -61,7 +65,8 @@ function consumer(opts: { failTimes?: number } = {}) {
 					throw new Error("transient failure");
 				}
 				const applied = this.collection<Applied>("applied");
-				if ((await applied.updateWhere({ _id: event.payload.orderId }, { $inc: { count: 1 } })) === 0) await applied.insert({ _id: event.payload.orderId, count: 1 });
+				if ((await applied.updateWhere({ _id: event.payload.orderId }, { $inc: { count: 1 } })) === 0)
+					await applied.insert({ _id: event.payload.orderId, count: 1 });
 			},
 		},
 	});
@@ -87,7 +92,7 @@ async function start(dataDir: string, services: ReturnType<typeof producer>[]) {
 }
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "shop-events-"));
 const appliedCount = async (broker: ServiceBroker, id: string) =>
-	((await (broker.getLocalService("consumer") as unknown as { collection(n: string): Collection<Applied> }).collection("applied").findById(id))?.count ?? 0);
+	(await (broker.getLocalService("consumer") as unknown as { collection(n: string): Collection<Applied> }).collection("applied").findById(id))?.count ?? 0;
 
 describe("outbox and durable consumers (in-process transport)", () => {
 	it("delivers an event written with the state change, and empties the outbox", async () => {
@@ -143,7 +148,15 @@ describe("outbox and durable consumers (in-process transport)", () => {
 		// A state change whose event was written but never relayed (the process died in between),
 		// put straight into the stored collection while nothing runs.
 		const id = randomUUID();
-		const evt: EventEnvelope = { id: randomUUID(), type: "order.placed", key: id, source: "producer", occurredAt: new Date().toISOString(), requestId: null, payload: { orderId: id, userId: "u1", items: [], total: 0, currency: "EUR" } };
+		const evt: EventEnvelope = {
+			id: randomUUID(),
+			type: "order.placed",
+			key: id,
+			source: "producer",
+			occurredAt: new Date().toISOString(),
+			requestId: null,
+			payload: { orderId: id, userId: "u1", items: [], total: 0, currency: "EUR" },
+		};
 		fs.appendFileSync(path.join(dir, "producer", "orders.db"), `${JSON.stringify({ _id: id, status: "pending", outbox: [evt] })}\n`);
 		const b2 = await start(dir, [producer(), consumer()]);
 		await eventually(async () => ((await appliedCount(b2, id)) === 1 ? true : undefined), 5000, "event sent after restart");

@@ -24,7 +24,16 @@ function assertErrorShape(body: Record<string, unknown>, code: number) {
 }
 
 describe("routing", () => {
-	it.each(["/api/~node/list", "/api/~node/actions", "/api/users/list", "/api/users/summary", "/api/v1/users.summary", "/api/list-aliases", "/api/v1/nope", "/api/v1/products/x/y"])("answers 404 for %s", async url => {
+	it.each([
+		"/api/~node/list",
+		"/api/~node/actions",
+		"/api/users/list",
+		"/api/users/summary",
+		"/api/v1/users.summary",
+		"/api/list-aliases",
+		"/api/v1/nope",
+		"/api/v1/products/x/y",
+	])("answers 404 for %s", async url => {
 		const res = await shop.http.get(url);
 		expect(res.status).toBe(404);
 		assertErrorShape(res.body, 404);
@@ -52,7 +61,12 @@ describe("routing", () => {
 			const res = await own.http.get("/api/v1/products");
 			expect(res.status).toBe(503);
 			assertErrorShape(res.body, 503);
-			expect(res.body).toEqual({ name: "ServiceUnavailableError", message: "A service this request needs is unavailable, try again later", code: 503, type: "SERVICE_UNAVAILABLE" });
+			expect(res.body).toEqual({
+				name: "ServiceUnavailableError",
+				message: "A service this request needs is unavailable, try again later",
+				code: 503,
+				type: "SERVICE_UNAVAILABLE",
+			});
 			expect(res.headers.get("retry-after")).toBe("2");
 		} finally {
 			await own.stop();
@@ -95,7 +109,10 @@ describe("X-Request-ID", () => {
 
 describe("CORS", () => {
 	it("allows a configured origin and no other", async () => {
-		const ok = await shop.http.request("OPTIONS", "/api/v1/products", undefined, { origin: "https://shop.example", "access-control-request-method": "GET" });
+		const ok = await shop.http.request("OPTIONS", "/api/v1/products", undefined, {
+			origin: "https://shop.example",
+			"access-control-request-method": "GET",
+		});
 		expect(ok.headers.get("access-control-allow-origin")).toBe("https://shop.example");
 		const other = await shop.http.get("/api/health", { origin: "https://evil.example" });
 		expect(other.headers.get("access-control-allow-origin")).toBeNull();
@@ -124,7 +141,9 @@ describe("GET /api/openapi.json", () => {
 		const res = await shop.http.get("/api/openapi.json");
 		expect(res.status).toBe(200);
 		expect(res.body.openapi).toBe("3.1.0");
-		const documented = Object.entries(res.body.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map(m => `${m.toUpperCase()} ${p}`));
+		const documented = Object.entries(res.body.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) =>
+			Object.keys(ops).map(m => `${m.toUpperCase()} ${p}`),
+		);
 		const served = ROUTES.map(r => `${r.method} ${API_PREFIX}${openApiPath(r.path)}`);
 		expect(documented.sort()).toEqual(served.sort());
 	});
@@ -167,7 +186,11 @@ describe("rate limits", () => {
 	it("limits /auth/* per client with 429 and Retry-After, and a spoofed X-Forwarded-For does not reset it", async () => {
 		const statuses: number[] = [];
 		for (let i = 0; i < 7; i++) {
-			const res = await limited.http.post("/api/v1/auth/login", { email: uniqueEmail(), password: "whatever-pass" }, { "x-forwarded-for": `10.0.0.${i}` });
+			const res = await limited.http.post(
+				"/api/v1/auth/login",
+				{ email: uniqueEmail(), password: "whatever-pass" },
+				{ "x-forwarded-for": `10.0.0.${i}` },
+			);
 			statuses.push(res.status);
 			if (res.status === 429) {
 				expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);

@@ -54,7 +54,11 @@ describe("prototype pollution through ids", () => {
 		for (const r of withIds) {
 			for (const key of HOSTILE) {
 				const url = V1 + r.path.replace(/:(\w+)/g, encodeURIComponent(key));
-				const res = await adm.http.request(r.method, url, r.method === "GET" || r.method === "DELETE" ? undefined : { quantity: 42, status: "open", name: "x" });
+				const res = await adm.http.request(
+					r.method,
+					url,
+					r.method === "GET" || r.method === "DELETE" ? undefined : { quantity: 42, status: "open", name: "x" },
+				);
 				expect(res.status, `${r.method} ${url}`).toBe(404);
 			}
 		}
@@ -69,7 +73,13 @@ describe("prototype pollution through ids", () => {
 			const cart = await ann.http.post(`${V1}/cart/items`, { productId: key, quantity: 1 });
 			expect(cart.status, key).toBe(422);
 			expect(fieldsOf(cart.body)).toEqual(["productId"]);
-			const ticket = await ann.http.post(`${V1}/tickets`, { type: "return", subject: "s", message: "m", orderId: key, items: [{ productId: key, quantity: 1 }] });
+			const ticket = await ann.http.post(`${V1}/tickets`, {
+				type: "return",
+				subject: "s",
+				message: "m",
+				orderId: key,
+				items: [{ productId: key, quantity: 1 }],
+			});
 			expect(ticket.status, key).toBe(422);
 			expect(fieldsOf(ticket.body)).toEqual(expect.arrayContaining(["orderId", "items[0].productId"]));
 			const category = await adm.http.post(`${V1}/categories`, { slug: `c-${randomUUID().slice(0, 8)}`, name: "C", parentId: key });
@@ -81,7 +91,9 @@ describe("prototype pollution through ids", () => {
 describe("credential throttling", () => {
 	it("15 parallel wrong passwords check at most 5; the account is then locked, even for the right password", async () => {
 		const victim = await customer(shop, "Victim");
-		const guesses = await Promise.all(Array.from({ length: 15 }, (_, i) => shop.http.post(`${V1}/auth/login`, { email: victim.email, password: `wrong-guess-${i}-xyz` })));
+		const guesses = await Promise.all(
+			Array.from({ length: 15 }, (_, i) => shop.http.post(`${V1}/auth/login`, { email: victim.email, password: `wrong-guess-${i}-xyz` })),
+		);
 		const statuses = guesses.map(g => g.status);
 		expect(statuses.filter(s => s === 401).length).toBeLessThanOrEqual(5);
 		expect(statuses.filter(s => s === 429).length).toBeGreaterThanOrEqual(10);
@@ -94,7 +106,8 @@ describe("credential throttling", () => {
 	it("POST /me/password is behind the same counter: 5 wrong current passwords lock it, and login with it", async () => {
 		const ann = await customer(shop, "Ann");
 		const tries = [];
-		for (let i = 0; i < 8; i++) tries.push((await ann.http.post(`${V1}/me/password`, { currentPassword: `not-it-${i}-abcdef`, newPassword: "a-new-password-42" })).status);
+		for (let i = 0; i < 8; i++)
+			tries.push((await ann.http.post(`${V1}/me/password`, { currentPassword: `not-it-${i}-abcdef`, newPassword: "a-new-password-42" })).status);
 		expect(tries.slice(0, 5)).toEqual([422, 422, 422, 422, 422]);
 		expect(tries.slice(5)).toEqual([429, 429, 429]);
 		expect((await ann.http.post(`${V1}/me/password`, { currentPassword: ann.password, newPassword: "a-new-password-42" })).status).toBe(429);
@@ -241,10 +254,21 @@ describe("headers", () => {
 	it("token and profile answers are never cached; every answer says nosniff; errors are JSON", async () => {
 		const ann = await customer(shop, "Ann");
 		const loginRes = await shop.http.post(`${V1}/auth/login`, { email: ann.email, password: ann.password });
-		for (const res of [loginRes, await shop.http.post(`${V1}/auth/refresh`, { refreshToken: loginRes.body.refreshToken }), await ann.http.get(`${V1}/me`), await shop.http.post(`${V1}/auth/login`, { email: ann.email, password: "wrong-password-xyz" })]) {
+		for (const res of [
+			loginRes,
+			await shop.http.post(`${V1}/auth/refresh`, { refreshToken: loginRes.body.refreshToken }),
+			await ann.http.get(`${V1}/me`),
+			await shop.http.post(`${V1}/auth/login`, { email: ann.email, password: "wrong-password-xyz" }),
+		]) {
 			expect(res.headers.get("cache-control")).toBe("no-store");
 		}
-		for (const res of [await shop.http.get(`${V1}/products`), await shop.http.get(`${V1}/nope`), await shop.http.get("/api/health"), await shop.http.request("PUT", `${V1}/me`, {}), await shop.http.get(`${V1}/me`)]) {
+		for (const res of [
+			await shop.http.get(`${V1}/products`),
+			await shop.http.get(`${V1}/nope`),
+			await shop.http.get("/api/health"),
+			await shop.http.request("PUT", `${V1}/me`, {}),
+			await shop.http.get(`${V1}/me`),
+		]) {
 			expect(res.headers.get("x-content-type-options")).toBe("nosniff");
 			if (res.status >= 400) expect(res.headers.get("content-type")).toMatch(/^application\/json/);
 		}
@@ -287,13 +311,23 @@ describe("readiness that does not lie", () => {
 	it("a gateway whose services are still starting answers 503 with Retry-After, then serves; no request fails halfway", async () => {
 		const dataDir = fs.mkdtempSync(path.join(await import("node:os").then(os => os.tmpdir()), "shop-slow-"));
 		const port = await freePort();
-		Object.assign(process.env, { DATA_DIR: dataDir, PORT: String(port), API_SERVICES: "", SEED_DEMO: "false", METRICS_ENABLED: "false", BCRYPT_COST: "4", LOG_LEVEL: "warn" });
+		Object.assign(process.env, {
+			DATA_DIR: dataDir,
+			PORT: String(port),
+			API_SERVICES: "",
+			SEED_DEMO: "false",
+			METRICS_ENABLED: "false",
+			BCRYPT_COST: "4",
+			LOG_LEVEL: "warn",
+		});
 		const cfg = reloadConfig();
 		const broker = new ServiceBroker(brokerOptions(cfg));
 		// The products service takes two seconds longer to start than the others.
 		const slow = ALL_SERVICES.products as ServiceSchema & { mixins?: Partial<ServiceSchema>[] };
 		for (const [name, schema] of Object.entries(ALL_SERVICES)) {
-			broker.createService(name === "products" ? { ...slow, mixins: [...(slow.mixins ?? []), { started: () => new Promise(r => setTimeout(r, 2000)) }] } : schema);
+			broker.createService(
+				name === "products" ? { ...slow, mixins: [...(slow.mixins ?? []), { started: () => new Promise(r => setTimeout(r, 2000)) }] } : schema,
+			);
 		}
 		const starting = broker.start();
 		const seen: { status: number; retryAfter: string | null; type?: string; at: number }[] = [];
@@ -315,7 +349,10 @@ describe("readiness that does not lie", () => {
 		} finally {
 			await broker.stop();
 		}
-		expect(seen.some(s => s.status === 503), "the gateway was up before products").toBe(true);
+		expect(
+			seen.some(s => s.status === 503),
+			"the gateway was up before products",
+		).toBe(true);
 		expect(seen.some(s => s.status === 200)).toBe(true);
 		for (const s of seen) {
 			expect([200, 503]).toContain(s.status);

@@ -23,7 +23,12 @@ describe("POST /auth/register", () => {
 		const email = uniqueEmail();
 		const res = await register({ email, password: "long-enough-pw", name: "Ann" });
 		expect(res.status).toBe(201);
-		expect(res.body.user).toMatchObject({ email, name: "Ann", roles: ["customer"], preferences: { language: "en", notifications: { email: true, inApp: true } } });
+		expect(res.body.user).toMatchObject({
+			email,
+			name: "Ann",
+			roles: ["customer"],
+			preferences: { language: "en", notifications: { email: true, inApp: true } },
+		});
 		expect(typeof res.body.user.id).toBe("string");
 		expect(res.body.user._id).toBeUndefined();
 		expect(JSON.stringify(res.body)).not.toMatch(/passwordHash|\$2[aby]\$/);
@@ -73,7 +78,13 @@ describe("POST /auth/login", () => {
 		expect(res.body).toMatchObject({ tokenType: "Bearer", expiresIn: 900, user: { email } });
 		const claims = jwt.decode(res.body.accessToken, { complete: true })!;
 		expect(claims.header.alg).toBe("RS256");
-		expect(claims.payload).toMatchObject({ sub: res.body.user.id, roles: ["customer"], sid: expect.any(String), iss: "moleculer-shop", aud: "moleculer-shop-api" });
+		expect(claims.payload).toMatchObject({
+			sub: res.body.user.id,
+			roles: ["customer"],
+			sid: expect.any(String),
+			iss: "moleculer-shop",
+			aud: "moleculer-shop-api",
+		});
 		expect(claims.header).toMatchObject({ alg: "RS256", typ: "at+jwt" });
 		const p = claims.payload as jwt.JwtPayload;
 		expect(p.exp! - p.iat!).toBe(15 * 60);
@@ -173,7 +184,8 @@ describe("GET /auth/jwks and the access token verifier", () => {
 	const me = (token: string) => shop.http.get("/api/v1/me", { authorization: `Bearer ${token}` });
 	const base = () => ({ sub: acc.id, roles: ["customer", "admin"], sid: "a-session", iss: "moleculer-shop", aud: "moleculer-shop-api" });
 	/** Signed with the real key, the way the users service signs (typ at+jwt), unless `header` says otherwise. */
-	const sign = (payload: object, opts: jwt.SignOptions = {}) => jwt.sign(payload, privateKeyPem, { algorithm: "RS256", keyid: kid, ...opts, header: { alg: "RS256", typ: "at+jwt", ...opts.header } });
+	const sign = (payload: object, opts: jwt.SignOptions = {}) =>
+		jwt.sign(payload, privateKeyPem, { algorithm: "RS256", keyid: kid, ...opts, header: { alg: "RS256", typ: "at+jwt", ...opts.header } });
 
 	it("accepts a token made with the real key the way the users service makes them (the control for the refusals below)", async () => {
 		expect((await me(sign(base(), { expiresIn: 60 }))).status).toBe(200);
@@ -232,7 +244,8 @@ describe("GET /auth/jwks and the access token verifier", () => {
 	});
 
 	it("takes the Bearer scheme in any case (RFC 7235)", async () => {
-		for (const scheme of ["bearer", "BEARER", "Bearer"]) expect((await shop.http.get("/api/v1/me", { authorization: `${scheme} ${acc.accessToken}` })).status).toBe(200);
+		for (const scheme of ["bearer", "BEARER", "Bearer"])
+			expect((await shop.http.get("/api/v1/me", { authorization: `${scheme} ${acc.accessToken}` })).status).toBe(200);
 	});
 
 	it("refuses a refresh token used as an access token, and garbage", async () => {
@@ -356,7 +369,8 @@ describe("null in required fields", () => {
 			["POST", "/api/v1/auth/refresh", { refreshToken: null }],
 			["POST", "/api/v1/auth/register", { email: null, password: null, name: null }],
 		];
-		for (const [method, url, body] of cases) expect((await shop.http.request(method, url, body)).status, `${method} ${url} ${JSON.stringify(body)}`).toBe(422);
+		for (const [method, url, body] of cases)
+			expect((await shop.http.request(method, url, body)).status, `${method} ${url} ${JSON.stringify(body)}`).toBe(422);
 		expect((await acc.http.post("/api/v1/auth/logout", { refreshToken: null })).status).toBe(422);
 	});
 });

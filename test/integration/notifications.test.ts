@@ -43,16 +43,24 @@ async function notesOf(acc: Account): Promise<Note[]> {
 
 /** Wait until `acc` has a notification matching `match`; answer all of theirs. */
 function waitForNote(acc: Account, match: (n: Note) => boolean, what: string): Promise<Note[]> {
-	return eventually(async () => {
-		const notes = await notesOf(acc);
-		return notes.some(match) ? notes : undefined;
-	}, 15_000, what);
+	return eventually(
+		async () => {
+			const notes = await notesOf(acc);
+			return notes.some(match) ? notes : undefined;
+		},
+		15_000,
+		what,
+	);
 }
 
 /** Every event the ticket caused has been handled by every consumer (in-process, publishing waits for them). */
 async function ticketEventsHandled(ticketId: string): Promise<void> {
 	const tickets = shop.broker.getLocalService("tickets") as unknown as { collection(name: string): Collection<TicketRecord> };
-	await eventually(async () => (((await tickets.collection("tickets").findById(ticketId))?.outbox ?? []).length === 0 ? true : undefined), 10_000, "the ticket's events");
+	await eventually(
+		async () => (((await tickets.collection("tickets").findById(ticketId))?.outbox ?? []).length === 0 ? true : undefined),
+		10_000,
+		"the ticket's events",
+	);
 }
 
 function emailsTo(acc: Account) {
@@ -72,16 +80,27 @@ const checkoutBody = {
 };
 
 async function paidOrder(buyer: Account): Promise<{ id: string }> {
-	const product = await boss.http.post("/api/v1/products", { sku: `SKU-${randomUUID().slice(0, 8)}`, name: "Mug", description: "A mug", price: 1999, currency: "EUR", stock: 10 });
+	const product = await boss.http.post("/api/v1/products", {
+		sku: `SKU-${randomUUID().slice(0, 8)}`,
+		name: "Mug",
+		description: "A mug",
+		price: 1999,
+		currency: "EUR",
+		stock: 10,
+	});
 	if (product.status !== 201) throw new Error(`product: ${product.status} ${JSON.stringify(product.body)}`);
 	const added = await buyer.http.post("/api/v1/cart/items", { productId: product.body.id, quantity: 1 });
 	if (added.status !== 200) throw new Error(`cart: ${added.status} ${JSON.stringify(added.body)}`);
 	const placed = await buyer.http.post("/api/v1/orders", checkoutBody, { "idempotency-key": randomUUID() });
 	if (placed.status !== 202) throw new Error(`checkout: ${placed.status} ${JSON.stringify(placed.body)}`);
-	return eventually(async () => {
-		const o = await buyer.http.get(`/api/v1/orders/${placed.body.id}`);
-		return o.body.status === "paid" ? o.body : undefined;
-	}, 15_000, "the order to be paid");
+	return eventually(
+		async () => {
+			const o = await buyer.http.get(`/api/v1/orders/${placed.body.id}`);
+			return o.body.status === "paid" ? o.body : undefined;
+		},
+		15_000,
+		"the order to be paid",
+	);
 }
 
 describe("order events", () => {
@@ -95,7 +114,15 @@ describe("order events", () => {
 		const orderNotes = notes.filter(n => n.ref.kind === "order");
 		expect(orderNotes.map(n => n.type)).toEqual(["order.delivered", "order.shipped", "order.paid"]);
 		for (const n of orderNotes) {
-			expect(n).toEqual({ id: expect.any(String), type: n.type, title: expect.any(String), body: expect.any(String), read: false, createdAt: expect.any(String), ref: { kind: "order", id: order.id } });
+			expect(n).toEqual({
+				id: expect.any(String),
+				type: n.type,
+				title: expect.any(String),
+				body: expect.any(String),
+				read: false,
+				createdAt: expect.any(String),
+				ref: { kind: "order", id: order.id },
+			});
 		}
 		expect(orderNotes.find(n => n.type === "order.paid")?.body).toContain("€19.99");
 		// Someone else has none of these.

@@ -62,9 +62,15 @@ describe("the shop, observed", () => {
 	beforeAll(async () => {
 		capture = captureLogs();
 		metricsPort = await freePort();
-		shop = await startShop({ env: { ...ADMIN_ENV, METRICS_ENABLED: "true", METRICS_PORT: String(metricsPort), LOG_LEVEL: "debug", TRACING_EXPORTER: "console" } });
+		shop = await startShop({
+			env: { ...ADMIN_ENV, METRICS_ENABLED: "true", METRICS_PORT: String(metricsPort), LOG_LEVEL: "debug", TRACING_EXPORTER: "console" },
+		});
 		// Collect finished spans next to the console exporter.
-		(shop.broker.tracer as unknown as { exporter: unknown[] }).exporter.push({ spanStarted() {}, spanFinished: (s: FinishedSpan) => spans.push(s), stop: async () => {} });
+		(shop.broker.tracer as unknown as { exporter: unknown[] }).exporter.push({
+			spanStarted() {},
+			spanFinished: (s: FinishedSpan) => spans.push(s),
+			stop: async () => {},
+		});
 		user = await customer(shop, "Observed");
 		secrets.add(user.password).add(user.accessToken).add(user.refreshToken);
 	});
@@ -126,10 +132,18 @@ describe("the shop, observed", () => {
 
 		it("follow a request into the consumers of the events it caused", async () => {
 			const requestId = `obs-event-${randomUUID()}`;
-			const res = await user.http.post("/api/v1/tickets", { type: "inquiry", subject: `Charged twice on ${CARD_SPACED}`, message: `My card ${CARD} was charged twice` }, { "x-request-id": requestId });
+			const res = await user.http.post(
+				"/api/v1/tickets",
+				{ type: "inquiry", subject: `Charged twice on ${CARD_SPACED}`, message: `My card ${CARD} was charged twice` },
+				{ "x-request-id": requestId },
+			);
 			expect(res.status).toBe(201);
 			// The notifications service consumes ticket.created and hands an email to the log channel.
-			await eventually(async () => records().find(r => r.svc === "notifications" && /^Email \(development channel/.test(r.msg ?? "") && r.requestId === requestId), 10_000, "the notification email line");
+			await eventually(
+				async () => records().find(r => r.svc === "notifications" && /^Email \(development channel/.test(r.msg ?? "") && r.requestId === requestId),
+				10_000,
+				"the notification email line",
+			);
 		});
 
 		it("never contain a password, a token or a card number, even at debug level", async () => {
@@ -165,7 +179,14 @@ describe("the shop, observed", () => {
 
 	describe("metrics", () => {
 		it("serve Moleculer's series and the shop_* series on METRICS_PORT after traffic", async () => {
-			await eventually(async () => ((total(await scrape(), "shop_events_consumed_total", { type: "ticket.created", group: "notifications", result: "ok" }) >= 1) ? true : undefined), 10_000, "ticket.created consumed");
+			await eventually(
+				async () =>
+					total(await scrape(), "shop_events_consumed_total", { type: "ticket.created", group: "notifications", result: "ok" }) >= 1
+						? true
+						: undefined,
+				10_000,
+				"ticket.created consumed",
+			);
 			const samples = await scrape();
 			expect(total(samples, "shop_http_requests_total", { method: "POST", route: "/api/v1/auth/login", status: "401" })).toBeGreaterThanOrEqual(1);
 			expect(total(samples, "shop_http_requests_total", { method: "POST", route: "/api/v1/tickets", status: "201" })).toBeGreaterThanOrEqual(1);
@@ -184,12 +205,18 @@ describe("the shop, observed", () => {
 			shop.broker.createService(
 				defineService<Service>({
 					name: "gaugeprobe",
-					mixins: [DbMixin({ things: {} }), MetricsMixin({ gauges: [{ metric: "shop_probe_things_open", collection: "things", query: { status: "open" }, labels: { kind: "probe" } }] })],
+					mixins: [
+						DbMixin({ things: {} }),
+						MetricsMixin({
+							gauges: [{ metric: "shop_probe_things_open", collection: "things", query: { status: "open" }, labels: { kind: "probe" } }],
+						}),
+					],
 				}),
 			);
 			await shop.broker.waitForServices(["gaugeprobe"]);
 			const probe = shop.broker.getLocalService("gaugeprobe") as Counted;
-			for (const status of ["open", "open", "closed"]) await probe.collection<{ _id: string; status: string }>("things").insert({ _id: randomUUID(), status });
+			for (const status of ["open", "open", "closed"])
+				await probe.collection<{ _id: string; status: string }>("things").insert({ _id: randomUUID(), status });
 			await probe.refreshGauges();
 			expect(total(await scrape(), "shop_probe_things_open", { kind: "probe" })).toBe(2);
 			await shop.broker.destroyService(probe);
@@ -207,8 +234,20 @@ describe("the shop, observed", () => {
 	describe("traces", () => {
 		it("use the request id as trace id and make the consumer's span a child of the producer's", async () => {
 			const requestId = randomUUID();
-			expect((await user.http.post("/api/v1/tickets", { type: "feedback", subject: "Traced", message: "Nice shop", rating: 5 }, { "x-request-id": requestId })).status).toBe(201);
-			const consumer = await eventually(async () => spans.find(s => s.traceID === requestId && s.name === "event 'ticket.created' in 'notifications'"), 10_000, "the consumer span");
+			expect(
+				(
+					await user.http.post(
+						"/api/v1/tickets",
+						{ type: "feedback", subject: "Traced", message: "Nice shop", rating: 5 },
+						{ "x-request-id": requestId },
+					)
+				).status,
+			).toBe(201);
+			const consumer = await eventually(
+				async () => spans.find(s => s.traceID === requestId && s.name === "event 'ticket.created' in 'notifications'"),
+				10_000,
+				"the consumer span",
+			);
 			const producer = spans.find(s => s.traceID === requestId && s.name === "action 'tickets.create'");
 			expect(producer).toBeDefined();
 			expect(consumer.parentID).toBe(producer!.id);
@@ -220,7 +259,13 @@ describe("the shop, observed", () => {
 	describe.runIf("orders" in ALL_SERVICES && "products" in ALL_SERVICES)("checkout", () => {
 		it("counts orders by status, payments by result and the checkout settle time", async () => {
 			const adm = await admin(shop);
-			const product = await adm.http.post("/api/v1/products", { sku: `OBS-${Date.now()}`, name: "Observed widget", price: 1000, currency: "EUR", stock: 10 });
+			const product = await adm.http.post("/api/v1/products", {
+				sku: `OBS-${Date.now()}`,
+				name: "Observed widget",
+				price: 1000,
+				currency: "EUR",
+				stock: 10,
+			});
 			expect(product.status).toBe(201);
 			const buyer = await customer(shop, "Buyer");
 			expect((await buyer.http.post("/api/v1/cart/items", { productId: product.body.id, quantity: 1 })).status).toBeLessThan(300);
@@ -228,11 +273,19 @@ describe("the shop, observed", () => {
 			const address = { name: "Ann", line1: "1 Main St", city: "Springfield", postalCode: "12345", country: "US" };
 			const order = await buyer.http.post("/api/v1/orders", { shippingAddress: address, payment }, { "idempotency-key": randomUUID() });
 			expect(order.status).toBe(202);
-			await eventually(async () => ((await buyer.http.get(`/api/v1/orders/${order.body.id}`)).body.status === "paid" ? true : undefined), 15_000, "the order paid");
-			const samples = await eventually(async () => {
-				const s = await scrape();
-				return total(s, "shop_checkout_settle_seconds_count", { result: "paid" }) >= 1 ? s : undefined;
-			}, 10_000, "the settle time observed");
+			await eventually(
+				async () => ((await buyer.http.get(`/api/v1/orders/${order.body.id}`)).body.status === "paid" ? true : undefined),
+				15_000,
+				"the order paid",
+			);
+			const samples = await eventually(
+				async () => {
+					const s = await scrape();
+					return total(s, "shop_checkout_settle_seconds_count", { result: "paid" }) >= 1 ? s : undefined;
+				},
+				10_000,
+				"the settle time observed",
+			);
 			expect(total(samples, "shop_orders_total", { status: "pending" })).toBeGreaterThanOrEqual(1);
 			expect(total(samples, "shop_orders_total", { status: "paid" })).toBeGreaterThanOrEqual(1);
 			expect(total(samples, "shop_payments_total", { result: "captured" })).toBeGreaterThanOrEqual(1);
@@ -254,7 +307,13 @@ describe("readiness with an outbox backlog", () => {
 		shop = await startShop({ services: ["users", "api"], env: { OUTBOX_BACKLOG_MAX: "1" } });
 		const gate = new Promise<void>(resolve => (release = resolve));
 		// A consumer that holds the first event until released: the relay waits, the outbox fills.
-		shop.broker.createService(defineService<Service>({ name: "slowconsumer", mixins: [EventsMixin(), DbMixin({ seen: {} })], integrationEvents: { "ticket.status_changed": async () => gate } }));
+		shop.broker.createService(
+			defineService<Service>({
+				name: "slowconsumer",
+				mixins: [EventsMixin(), DbMixin({ seen: {} })],
+				integrationEvents: { "ticket.status_changed": async () => gate },
+			}),
+		);
 		shop.broker.createService(defineService<Service>({ name: "producer", mixins: [EventsMixin({ outbox: ["things"] }), DbMixin({ things: {} })] }));
 		await shop.broker.waitForServices(["slowconsumer", "producer"]);
 	});
@@ -285,13 +344,19 @@ describe("readiness with an outbox backlog", () => {
 		const producer = shop.broker.getLocalService("producer") as Producer;
 		for (let i = 0; i < 3; i++) {
 			const id = randomUUID();
-			await producer.collection<Thing>("things").insert({ _id: id, outbox: [producer.integrationEvent("ticket.status_changed", { ticketId: id, userId: "u", status: "open" })] });
+			await producer
+				.collection<Thing>("things")
+				.insert({ _id: id, outbox: [producer.integrationEvent("ticket.status_changed", { ticketId: id, userId: "u", status: "open" })] });
 		}
 		void producer.relayOutbox();
-		const res = await eventually(async () => {
-			const r = await shop.http.get("/api/ready");
-			return r.status === 503 ? r : undefined;
-		}, 10_000, "not ready");
+		const res = await eventually(
+			async () => {
+				const r = await shop.http.get("/api/ready");
+				return r.status === 503 ? r : undefined;
+			},
+			10_000,
+			"not ready",
+		);
 		// The public answer names the failing check; the detail is for operators ($node.ready, :METRICS_PORT/ready).
 		expect(res.body).toEqual({ status: "not ready", failing: ["outbox:producer"] });
 		expect(res.headers.get("retry-after")).toBe("2");

@@ -31,10 +31,14 @@ async function place(acc: Account, lines: [string, number][], cardNumber: string
 }
 
 async function status(acc: Account, id: string, wanted: string) {
-	return eventually(async () => {
-		const res = await acc.http.get(`${V1}/orders/${id}`);
-		return res.body.status === wanted ? res.body : undefined;
-	}, 10_000, `order ${id} to be ${wanted}`);
+	return eventually(
+		async () => {
+			const res = await acc.http.get(`${V1}/orders/${id}`);
+			return res.body.status === wanted ? res.body : undefined;
+		},
+		10_000,
+		`order ${id} to be ${wanted}`,
+	);
 }
 
 async function paidOrder(acc: Account, lines: [string, number][]) {
@@ -187,7 +191,15 @@ describe("support interface", () => {
 		const p = await createProduct({ name: "Kettle", price: 4200 });
 		const o = await paidOrder(ann, [[p.id, 2]]);
 		const summary = await shop.broker.call("orders.summaryForUser", { orderId: o.id, userId: ann.id });
-		expect(summary).toEqual({ id: o.id, userId: ann.id, status: "paid", total: 8400, currency: "EUR", createdAt: o.createdAt, items: [{ productId: p.id, sku: p.sku, name: "Kettle", quantity: 2, unitPrice: 4200 }] });
+		expect(summary).toEqual({
+			id: o.id,
+			userId: ann.id,
+			status: "paid",
+			total: 8400,
+			currency: "EUR",
+			createdAt: o.createdAt,
+			items: [{ productId: p.id, sku: p.sku, name: "Kettle", quantity: 2, unitPrice: 4200 }],
+		});
 		expect(await shop.broker.call("orders.summaryForUser", { orderId: o.id })).toEqual(summary);
 		await expect(shop.broker.call("orders.summaryForUser", { orderId: o.id, userId: bob.id })).rejects.toMatchObject({ code: 404 });
 		await expect(shop.broker.call("orders.summaryForUser", { orderId: "nope" })).rejects.toMatchObject({ code: 404 });
@@ -197,7 +209,10 @@ describe("support interface", () => {
 		const ann = await customer(shop, "Ann");
 		const apple = await createProduct({ price: 1000, stock: 10 });
 		const book = await createProduct({ price: 2000, stock: 10 });
-		const o = await paidOrder(ann, [[apple.id, 3], [book.id, 1]]);
+		const o = await paidOrder(ann, [
+			[apple.id, 3],
+			[book.id, 1],
+		]);
 		await adm.http.post(`${V1}/orders/${o.id}/ship`);
 		await adm.http.post(`${V1}/orders/${o.id}/deliver`);
 		await eventually(async () => ((await product(apple.id)).stock === 7 ? true : undefined), 5000, "the stock to be committed");
@@ -219,7 +234,16 @@ describe("support interface", () => {
 		expect(await product(apple.id)).toMatchObject({ stock: 8, available: 8 });
 
 		// The rest of the order: a full refund.
-		await transport.publish([approveReturn({ ...base, returnId: randomUUID(), items: [{ productId: apple.id, quantity: 2 }, { productId: book.id, quantity: 1 }] })]);
+		await transport.publish([
+			approveReturn({
+				...base,
+				returnId: randomUUID(),
+				items: [
+					{ productId: apple.id, quantity: 2 },
+					{ productId: book.id, quantity: 1 },
+				],
+			}),
+		]);
 		got = (await ann.http.get(`${V1}/orders/${o.id}`)).body;
 		expect(got.status).toBe("refunded");
 		expect(got.refunds.map((r: { amount: number }) => r.amount)).toEqual([1000, 4000]);
@@ -231,7 +255,11 @@ describe("support interface", () => {
 		got = (await ann.http.get(`${V1}/orders/${o.id}`)).body;
 		expect(got.refunds.map((r: { amount: number }) => r.amount)).toEqual([1000, 4000]);
 
-		await eventually(async () => (seen.filter(e => e.type === "order.refunded" && orderOf(e) === o.id).length === 2 ? true : undefined), 5000, "two order.refunded events");
+		await eventually(
+			async () => (seen.filter(e => e.type === "order.refunded" && orderOf(e) === o.id).length === 2 ? true : undefined),
+			5000,
+			"two order.refunded events",
+		);
 		const refunds = seen.filter(e => e.type === "order.refunded" && orderOf(e) === o.id).map(e => e.payload as EventPayloads["order.refunded"]);
 		expect(refunds.map(r => [r.amount, r.full])).toEqual([
 			[1000, false],
@@ -239,7 +267,9 @@ describe("support interface", () => {
 		]);
 		expect(seen.filter(e => e.type === "payment.refunded" && orderOf(e) === o.id)).toHaveLength(2);
 		const orders = shop.broker.getLocalService("orders") as unknown as { provider: { ledger(): Promise<{ kind: string; amount: number; key: string }[]> } };
-		expect((await orders.provider.ledger()).filter(l => l.kind === "refund" && l.key.startsWith("return:")).reduce((s, l) => s + l.amount, 0)).toBeGreaterThanOrEqual(5000);
+		expect(
+			(await orders.provider.ledger()).filter(l => l.kind === "refund" && l.key.startsWith("return:")).reduce((s, l) => s + l.amount, 0),
+		).toBeGreaterThanOrEqual(5000);
 	});
 
 	it("ignores a return for an order of someone else", async () => {
@@ -247,7 +277,9 @@ describe("support interface", () => {
 		const bob = await customer(shop, "Bob");
 		const p = await createProduct();
 		const o = await paidOrder(ann, [[p.id, 1]]);
-		await transport.publish([approveReturn({ ticketId: randomUUID(), returnId: randomUUID(), userId: bob.id, orderId: o.id, items: [{ productId: p.id, quantity: 1 }] })]);
+		await transport.publish([
+			approveReturn({ ticketId: randomUUID(), returnId: randomUUID(), userId: bob.id, orderId: o.id, items: [{ productId: p.id, quantity: 1 }] }),
+		]);
 		expect((await ann.http.get(`${V1}/orders/${o.id}`)).body.refunds).toEqual([]);
 	});
 });

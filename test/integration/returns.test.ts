@@ -35,7 +35,14 @@ interface Product {
 }
 
 async function newProduct(price: number, stock = 50): Promise<Product> {
-	const res = await boss.http.post("/api/v1/products", { sku: `SKU-${randomUUID().slice(0, 8)}`, name: "Mug", description: "A mug", price, currency: "EUR", stock });
+	const res = await boss.http.post("/api/v1/products", {
+		sku: `SKU-${randomUUID().slice(0, 8)}`,
+		name: "Mug",
+		description: "A mug",
+		price,
+		currency: "EUR",
+		stock,
+	});
 	if (res.status !== 201) throw new Error(`product: ${res.status} ${JSON.stringify(res.body)}`);
 	return res.body;
 }
@@ -84,7 +91,11 @@ function ticketsCollection(): Collection<TicketRecord> {
 
 /** Every event the ticket caused has been handled by every consumer (in-process, publishing waits for them). */
 async function ticketEventsHandled(ticketId: string): Promise<void> {
-	await eventually(async () => (((await ticketsCollection().findById(ticketId))?.outbox ?? []).length === 0 ? true : undefined), 10_000, "the ticket's events");
+	await eventually(
+		async () => (((await ticketsCollection().findById(ticketId))?.outbox ?? []).length === 0 ? true : undefined),
+		10_000,
+		"the ticket's events",
+	);
 }
 
 const stockOf = async (p: Product): Promise<number> => (await shop.http.get(`/api/v1/products/${p.id}`)).body.stock;
@@ -121,7 +132,9 @@ describe("tickets on orders", () => {
 	it("any ticket type may name an order that is not delivered yet; a return may not: 422 on orderId", async () => {
 		const mug = await newProduct(500);
 		const order = await paidOrder(ann, [[mug, 1]]);
-		expect((await ann.http.post("/api/v1/tickets", { type: "inquiry", subject: "When?", message: "When does it ship?", orderId: order.id })).status).toBe(201);
+		expect((await ann.http.post("/api/v1/tickets", { type: "inquiry", subject: "When?", message: "When does it ship?", orderId: order.id })).status).toBe(
+			201,
+		);
 		const ret = await openReturn(ann, order.id, [{ productId: mug.id, quantity: 1 }]);
 		expect(ret.status).toBe(422);
 		expect(fieldsOf(ret.body)).toEqual(["orderId"]);
@@ -147,7 +160,12 @@ describe("what can be returned", () => {
 
 		const first = await openReturn(ann, order.id, [{ productId: cup.id, quantity: 2 }]);
 		expect(first.status).toBe(201);
-		expect(first.body).toMatchObject({ type: "return", orderId: order.id, items: [{ productId: cup.id, quantity: 2 }], return: { status: "requested", reason: null } });
+		expect(first.body).toMatchObject({
+			type: "return",
+			orderId: order.id,
+			items: [{ productId: cup.id, quantity: 2 }],
+			return: { status: "requested", reason: null },
+		});
 
 		// The pending return still holds its two cups.
 		const overPending = await openReturn(ann, order.id, [{ productId: cup.id, quantity: 2 }]);
@@ -191,7 +209,9 @@ describe("what can be returned", () => {
 		} finally {
 			tickets.insert = insert;
 		}
-		expect((await ann.http.get("/api/v1/tickets?type=return&pageSize=100")).body.rows.filter((t: { orderId: string }) => t.orderId === order.id)).toHaveLength(1);
+		expect(
+			(await ann.http.get("/api/v1/tickets?type=return&pageSize=100")).body.rows.filter((t: { orderId: string }) => t.orderId === order.id),
+		).toHaveLength(1);
 	});
 });
 
@@ -203,7 +223,10 @@ describe("deciding a return", () => {
 		const t = await openReturn(ann, order.id, [{ productId: lamp.id, quantity: 1 }]);
 		expect(t.status).toBe(201);
 
-		const decisions = await Promise.all([agent.http.post(`/api/v1/tickets/${t.body.id}/return/approve`, {}), boss.http.post(`/api/v1/tickets/${t.body.id}/return/approve`, {})]);
+		const decisions = await Promise.all([
+			agent.http.post(`/api/v1/tickets/${t.body.id}/return/approve`, {}),
+			boss.http.post(`/api/v1/tickets/${t.body.id}/return/approve`, {}),
+		]);
 		expect(decisions.map(d => d.status).sort()).toEqual([200, 409]);
 		const approved = decisions.find(d => d.status === 200)!;
 		expect(approved.body.return).toEqual({ status: "approved", reason: null });
@@ -238,7 +261,10 @@ describe("deciding a return", () => {
 		const chair = await newProduct(12000);
 		const order = await deliveredOrder(ann, [[chair, 1]]);
 		const t = await openReturn(ann, order.id, [{ productId: chair.id, quantity: 1 }]);
-		expect((await agent.http.post(`/api/v1/tickets/${t.body.id}/return/approve`, { reason: "Arrived damaged" })).body.return).toEqual({ status: "approved", reason: "Arrived damaged" });
+		expect((await agent.http.post(`/api/v1/tickets/${t.body.id}/return/approve`, { reason: "Arrived damaged" })).body.return).toEqual({
+			status: "approved",
+			reason: "Arrived damaged",
+		});
 		await ticketEventsHandled(t.body.id);
 		const o = await eventually(async () => {
 			const current = (await ann.http.get(`/api/v1/orders/${order.id}`)).body;

@@ -58,12 +58,21 @@ const settled = (acc: Account, id: string, final?: (s: string) => boolean) => se
 
 const product = (p: ShopParts, id: string) => stockOf(p.adm, id);
 
-type RawService = { collection(name: string): { find(opts?: object): Promise<Record<string, unknown>[]> }; relayOutbox(): Promise<void>; provider?: { ledger(): Promise<{ kind: string; amount: number; key: string }[]> } };
+type RawService = {
+	collection(name: string): { find(opts?: object): Promise<Record<string, unknown>[]> };
+	relayOutbox(): Promise<void>;
+	provider?: { ledger(): Promise<{ kind: string; amount: number; key: string }[]> };
+};
 const service = (p: ShopParts, name: string) => p.shop.broker.getLocalService(name) as unknown as RawService;
 
 /** Everything the two services keep, as stored. */
 async function storedState(p: ShopParts) {
-	const dump = async (svc: string, coll: string) => (await service(p, svc).collection(coll).find({ sort: ["_id"] })).map(d => JSON.stringify(d));
+	const dump = async (svc: string, coll: string) =>
+		(
+			await service(p, svc)
+				.collection(coll)
+				.find({ sort: ["_id"] })
+		).map(d => JSON.stringify(d));
 	return {
 		orders: await dump("orders", "orders"),
 		carts: await dump("orders", "carts"),
@@ -75,11 +84,18 @@ async function storedState(p: ShopParts) {
 
 /** Until both outboxes are empty and no relay is running. */
 async function quiet(p: ShopParts) {
-	await eventually(async () => {
-		await Promise.all([service(p, "orders").relayOutbox(), service(p, "products").relayOutbox()]);
-		const pending = [...(await service(p, "orders").collection("orders").find({})), ...(await service(p, "products").collection("reservations").find({}))].filter(d => Array.isArray(d.outbox) && d.outbox.length > 0);
-		return pending.length === 0 ? true : undefined;
-	}, 10_000, "the outboxes to drain");
+	await eventually(
+		async () => {
+			await Promise.all([service(p, "orders").relayOutbox(), service(p, "products").relayOutbox()]);
+			const pending = [
+				...(await service(p, "orders").collection("orders").find({})),
+				...(await service(p, "products").collection("reservations").find({})),
+			].filter(d => Array.isArray(d.outbox) && d.outbox.length > 0);
+			return pending.length === 0 ? true : undefined;
+		},
+		10_000,
+		"the outboxes to drain",
+	);
 }
 
 function envelope<T extends EventType>(type: T, payload: EventPayloads[T], key: string): EventEnvelope<T> {
@@ -121,7 +137,9 @@ describe("checkout saga", () => {
 		const units = 7;
 		const item = await createProduct(p, { stock: units });
 		const orders: string[] = Array.from({ length: 20 }, () => randomUUID());
-		const placed = orders.map(orderId => envelope("order.placed", { orderId, userId: "u", items: [{ productId: item.id, quantity: 1 }], total: 1000, currency: "EUR" }, orderId));
+		const placed = orders.map(orderId =>
+			envelope("order.placed", { orderId, userId: "u", items: [{ productId: item.id, quantity: 1 }], total: 1000, currency: "EUR" }, orderId),
+		);
 		// Every placement delivered twice, all concurrently: an at-least-once transport may do that.
 		const duplicates = placed.map(e => ({ ...e, id: randomUUID() }));
 		await Promise.all([...placed, ...duplicates].map(e => p.transport.publish([e])));
@@ -135,7 +153,13 @@ describe("checkout saga", () => {
 		expect(Object.keys(raw.holds as object)).toHaveLength(units);
 
 		// Cancel everything, twice and concurrently: every unit comes back, once.
-		const cancels = orders.map(orderId => envelope("order.cancelled", { orderId, userId: "u", items: [{ productId: item.id, quantity: 1 }], reason: "cancelled_by_customer", refunded: false }, orderId));
+		const cancels = orders.map(orderId =>
+			envelope(
+				"order.cancelled",
+				{ orderId, userId: "u", items: [{ productId: item.id, quantity: 1 }], reason: "cancelled_by_customer", refunded: false },
+				orderId,
+			),
+		);
 		await Promise.all([...cancels, ...cancels.map(e => ({ ...e, id: randomUUID() }))].map(e => p.transport.publish([e])));
 		expect(await product(p, item.id)).toMatchObject({ stock: units, available: units });
 		const after = (await service(p, "products").collection("products").find({})).find(d => d._id === item.id)!;
@@ -165,7 +189,11 @@ describe("checkout saga", () => {
 		const item = await createProduct(p);
 		await fill(ann, [[item.id, 1]]);
 		const requestId = `req-${randomUUID()}`;
-		const res = await ann.http.post(`${V1}/orders`, { shippingAddress: ADDRESS, payment: card() }, { "idempotency-key": `saga-${++keys}`, "x-request-id": requestId });
+		const res = await ann.http.post(
+			`${V1}/orders`,
+			{ shippingAddress: ADDRESS, payment: card() },
+			{ "idempotency-key": `saga-${++keys}`, "x-request-id": requestId },
+		);
 		expect(res.headers.get("x-request-id")).toBe(requestId);
 		await settled(ann, res.body.id);
 		await quiet(p);
@@ -210,12 +238,30 @@ describe("checkout saga", () => {
 		expect(cancelled.body.status).toBe("refunded");
 		await p.adm.http.post(`${V1}/orders/${paid.id}/ship`);
 		await p.adm.http.post(`${V1}/orders/${paid.id}/deliver`);
-		await p.transport.publish([envelope("return.approved", { ticketId: randomUUID(), returnId: randomUUID(), userId: ann.id, orderId: paid.id, items: [{ productId: a.id, quantity: 1 }] }, "t")]);
+		await p.transport.publish([
+			envelope(
+				"return.approved",
+				{ ticketId: randomUUID(), returnId: randomUUID(), userId: ann.id, orderId: paid.id, items: [{ productId: a.id, quantity: 1 }] },
+				"t",
+			),
+		]);
 		await quiet(p);
 
 		const events = p.seen.slice(from);
 		const types = new Set(events.map(e => e.type));
-		for (const t of ["order.placed", "stock.reserved", "stock.rejected", "order.paid", "order.cancelled", "payment.captured", "payment.declined", "payment.refunded", "order.refunded", "return.approved"]) expect(types, t).toContain(t);
+		for (const t of [
+			"order.placed",
+			"stock.reserved",
+			"stock.rejected",
+			"order.paid",
+			"order.cancelled",
+			"payment.captured",
+			"payment.declined",
+			"payment.refunded",
+			"order.refunded",
+			"return.approved",
+		])
+			expect(types, t).toContain(t);
 		const before = await storedState(p);
 		expect(before.orders.length).toBeGreaterThan(0);
 
@@ -264,7 +310,9 @@ describe("reservation expiry", () => {
 		expect(done.payment.status).toBe("voided");
 		await quiet(p);
 		expect(await product(p, item.id)).toMatchObject({ stock: 3, available: 3 });
-		expect(p.seen.filter(e => e.type === "order.cancelled" && orderOf(e) === res.body.id).map(e => (e.payload as { reason: string }).reason)).toEqual(["reservation_expired"]);
+		expect(p.seen.filter(e => e.type === "order.cancelled" && orderOf(e) === res.body.id).map(e => (e.payload as { reason: string }).reason)).toEqual([
+			"reservation_expired",
+		]);
 	});
 
 	it("leaves orders that settle in time alone", async () => {

@@ -51,7 +51,9 @@ describe("opening a ticket", () => {
 			rating: null,
 			return: null,
 		});
-		expect(res.body.messages).toEqual([{ id: expect.any(String), authorId: ann.id, authorRole: "customer", body: "It has been a week.", at: expect.any(String) }]);
+		expect(res.body.messages).toEqual([
+			{ id: expect.any(String), authorId: ann.id, authorRole: "customer", body: "It has been a week.", at: expect.any(String) },
+		]);
 		expect(res.body).not.toHaveProperty("_id");
 		expect(res.body).not.toHaveProperty("outbox");
 		expect(Date.parse(res.body.createdAt)).not.toBeNaN();
@@ -83,7 +85,11 @@ describe("opening a ticket", () => {
 		["a return without order", { type: "return", subject: "s", message: "m", items: [{ productId: P, quantity: 1 }] }, "orderId"],
 		["a return without items", { type: "return", subject: "s", message: "m", orderId: O }, "items"],
 		["a return with an empty item list", { type: "return", subject: "s", message: "m", orderId: O, items: [] }, "items"],
-		["a return item with quantity 0", { type: "return", subject: "s", message: "m", orderId: O, items: [{ productId: P, quantity: 0 }] }, "items[0].quantity"],
+		[
+			"a return item with quantity 0",
+			{ type: "return", subject: "s", message: "m", orderId: O, items: [{ productId: P, quantity: 0 }] },
+			"items[0].quantity",
+		],
 		["a priority (staff only)", { type: "inquiry", subject: "s", message: "m", priority: "urgent" }, "priority"],
 		["an unknown field", { type: "inquiry", subject: "s", message: "m", status: "closed" }, "status"],
 	])("refuses %s with 422 naming the field", async (_what, body, field) => {
@@ -189,7 +195,13 @@ describe("replies", () => {
 		expect(mine.status).toBe(201);
 		// The answer is the ticket, the new message last.
 		expect(mine.body).toMatchObject({ id: t.id, status: "open" });
-		expect(mine.body.messages.at(-1)).toEqual({ id: expect.any(String), authorId: ann.id, authorRole: "customer", body: "Any news?", at: expect.any(String) });
+		expect(mine.body.messages.at(-1)).toEqual({
+			id: expect.any(String),
+			authorId: ann.id,
+			authorRole: "customer",
+			body: "Any news?",
+			at: expect.any(String),
+		});
 		const theirs = await agent.http.post(`/api/v1/tickets/${t.id}/messages`, { message: "It ships tomorrow." });
 		expect(theirs.status).toBe(201);
 		expect(theirs.body.messages.at(-1)).toMatchObject({ authorId: agent.id, authorRole: "agent" });
@@ -197,7 +209,12 @@ describe("replies", () => {
 		expect(byAdmin.body.messages.at(-1).authorRole).toBe("admin");
 
 		const read = await ann.http.get(`/api/v1/tickets/${t.id}`);
-		expect(read.body.messages.map((m: { body: string }) => m.body)).toEqual(["It has been a week.", "Any news?", "It ships tomorrow.", "Sorry for the wait."]);
+		expect(read.body.messages.map((m: { body: string }) => m.body)).toEqual([
+			"It has been a week.",
+			"Any news?",
+			"It ships tomorrow.",
+			"Sorry for the wait.",
+		]);
 		expect(read.body.updatedAt >= read.body.createdAt).toBe(true);
 	});
 

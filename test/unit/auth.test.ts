@@ -2,7 +2,15 @@ import { generateKeyPairSync } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { describe, expect, it } from "vitest";
 import { emailProblem, hashPassword, isCommonPassword, normalizeEmail, passwordProblem, passwordTooLong, verifyPassword } from "../../lib/auth/passwords.js";
-import { AccessTokenVerifier, generateSigningKeyPem, hashRefreshToken, InvalidTokenError, newRefreshToken, signAccessToken, signingKeyFromPem } from "../../lib/auth/tokens.js";
+import {
+	AccessTokenVerifier,
+	generateSigningKeyPem,
+	hashRefreshToken,
+	InvalidTokenError,
+	newRefreshToken,
+	signAccessToken,
+	signingKeyFromPem,
+} from "../../lib/auth/tokens.js";
 import { loadConfig } from "../../lib/config.js";
 import { failureLocks, lockedFor, lockHasExpired, mayCheckCredentials, mergePreferences, DEFAULT_PREFERENCES } from "../../lib/domain/users.js";
 
@@ -65,12 +73,28 @@ describe("access tokens", () => {
 
 	it("rejects a token signed by another key with the same kid", async () => {
 		const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-		const forged = jwt.sign({ roles: ["admin"], sid: "s" }, privateKey, { algorithm: "RS256", keyid: key.kid, header: { alg: "RS256", typ: "at+jwt" }, subject: "x", issuer: "iss-x", audience: "aud-y", expiresIn: 60 });
+		const forged = jwt.sign({ roles: ["admin"], sid: "s" }, privateKey, {
+			algorithm: "RS256",
+			keyid: key.kid,
+			header: { alg: "RS256", typ: "at+jwt" },
+			subject: "x",
+			issuer: "iss-x",
+			audience: "aud-y",
+			expiresIn: 60,
+		});
 		await expect(verifier().verify(forged)).rejects.toBeInstanceOf(InvalidTokenError);
 	});
 
 	/** A token signed with the real key, but not quite an access token. */
-	const signed = (payload: object, header: object, opts: jwt.SignOptions = {}) => jwt.sign(payload, key.privateKeyPem, { algorithm: "RS256", keyid: key.kid, header: { alg: "RS256", ...header }, issuer: "iss-x", audience: "aud-y", ...opts });
+	const signed = (payload: object, header: object, opts: jwt.SignOptions = {}) =>
+		jwt.sign(payload, key.privateKeyPem, {
+			algorithm: "RS256",
+			keyid: key.kid,
+			header: { alg: "RS256", ...header },
+			issuer: "iss-x",
+			audience: "aud-y",
+			...opts,
+		});
 
 	it("rejects a JWT whose typ is not at+jwt (an ID token, a plain JWT), whatever it carries", async () => {
 		const claims = { roles: ["admin"], sid: "s", sub: "u" };
@@ -80,17 +104,23 @@ describe("access tokens", () => {
 	});
 
 	it("rejects a token with a crit header, without an expiry, or without a session", async () => {
-		await expect(verifier().verify(signed({ roles: [], sid: "s", sub: "u" }, { typ: "at+jwt", crit: ["exp"] }, { expiresIn: 60 }))).rejects.toThrow(/critical/);
+		await expect(verifier().verify(signed({ roles: [], sid: "s", sub: "u" }, { typ: "at+jwt", crit: ["exp"] }, { expiresIn: 60 }))).rejects.toThrow(
+			/critical/,
+		);
 		await expect(verifier().verify(signed({ roles: [], sid: "s", sub: "u" }, { typ: "at+jwt" }))).rejects.toThrow(/no expiry/);
 		await expect(verifier().verify(signed({ roles: [], sub: "u" }, { typ: "at+jwt" }, { expiresIn: 60 }))).rejects.toThrow(/session/);
 	});
 
 	it("refetches the JWKS once for an unknown kid, then refuses", async () => {
 		let fetches = 0;
-		const v = new AccessTokenVerifier(async () => {
-			fetches++;
-			return { keys: [key.publicJwk] };
-		}, settings, 0);
+		const v = new AccessTokenVerifier(
+			async () => {
+				fetches++;
+				return { keys: [key.publicJwk] };
+			},
+			settings,
+			0,
+		);
 		await v.verify(signAccessToken(key, settings, "u", ["customer"], "s"));
 		const other = signingKeyFromPem(generateSigningKeyPem());
 		await expect(v.verify(signAccessToken(other, settings, "u", ["customer"], "s"))).rejects.toThrow(/Unknown signing key/);
@@ -99,10 +129,14 @@ describe("access tokens", () => {
 
 	it("does not let a stream of unknown kids hammer the JWKS endpoint", async () => {
 		let fetches = 0;
-		const v = new AccessTokenVerifier(async () => {
-			fetches++;
-			return { keys: [key.publicJwk] };
-		}, settings, 10_000);
+		const v = new AccessTokenVerifier(
+			async () => {
+				fetches++;
+				return { keys: [key.publicJwk] };
+			},
+			settings,
+			10_000,
+		);
 		await v.verify(signAccessToken(key, settings, "u", ["customer"], "s"));
 		for (let i = 0; i < 5; i++) {
 			const other = signingKeyFromPem(generateSigningKeyPem());
@@ -148,6 +182,9 @@ describe("credential throttling", () => {
 
 describe("preferences", () => {
 	it("merges a partial change", () => {
-		expect(mergePreferences(DEFAULT_PREFERENCES, { notifications: { inApp: false } })).toEqual({ ...DEFAULT_PREFERENCES, notifications: { email: true, inApp: false } });
+		expect(mergePreferences(DEFAULT_PREFERENCES, { notifications: { inApp: false } })).toEqual({
+			...DEFAULT_PREFERENCES,
+			notifications: { email: true, inApp: false },
+		});
 	});
 });

@@ -17,8 +17,21 @@ import {
 } from "../../lib/domain/catalog.js";
 
 const AT = "2026-01-01T00:00:00.000Z";
-const cat = (id: string, slug: string, name: string, parentId: string | null = null): CategoryRecord => ({ _id: id, slug, name, parentId, createdAt: AT, updatedAt: AT });
-const CATEGORIES = [cat("1", "electronics", "Electronics"), cat("2", "phones", "Phones", "1"), cat("3", "audio", "Audio", "1"), cat("4", "earbuds", "Earbuds", "3"), cat("5", "books", "Books")];
+const cat = (id: string, slug: string, name: string, parentId: string | null = null): CategoryRecord => ({
+	_id: id,
+	slug,
+	name,
+	parentId,
+	createdAt: AT,
+	updatedAt: AT,
+});
+const CATEGORIES = [
+	cat("1", "electronics", "Electronics"),
+	cat("2", "phones", "Phones", "1"),
+	cat("3", "audio", "Audio", "1"),
+	cat("4", "earbuds", "Earbuds", "3"),
+	cat("5", "books", "Books"),
+];
 
 /** What a query's `$regex` conditions say about a document (enough to check the regexes we build). */
 function regexOf(query: Record<string, unknown>, field: string): RegExp {
@@ -99,7 +112,12 @@ describe("reservations", () => {
 	});
 
 	it("holds lines in a fixed order", () => {
-		expect(holdOrder([{ productId: "b", quantity: 1 }, { productId: "a", quantity: 2 }]).map(i => i.productId)).toEqual(["a", "b"]);
+		expect(
+			holdOrder([
+				{ productId: "b", quantity: 1 },
+				{ productId: "a", quantity: 2 },
+			]).map(i => i.productId),
+		).toEqual(["a", "b"]);
 	});
 
 	it("builds marker paths only from ids in the shop's id format", () => {
@@ -111,7 +129,36 @@ describe("reservations", () => {
 
 describe("product view", () => {
 	it("shows the contract's fields only", () => {
-		const p: ProductRecord = { _id: "p1", sku: "S1", name: "N", description: "D", price: 100, currency: "EUR", categories: ["c"], stock: 5, available: 3, active: true, holds: { o1: 2 }, restocked: { r1: AT }, deletedAt: null, createdAt: AT, updatedAt: AT };
-		expect(Object.keys(publicProduct(p)).sort()).toEqual(["active", "available", "categories", "createdAt", "currency", "description", "id", "name", "price", "sku", "stock", "updatedAt"]);
+		const p: ProductRecord = {
+			_id: "p1",
+			sku: "S1",
+			name: "N",
+			description: "D",
+			price: 100,
+			currency: "EUR",
+			categories: ["c"],
+			stock: 5,
+			available: 3,
+			active: true,
+			holds: { o1: 2 },
+			restocked: { r1: AT },
+			deletedAt: null,
+			createdAt: AT,
+			updatedAt: AT,
+		};
+		expect(Object.keys(publicProduct(p)).sort()).toEqual([
+			"active",
+			"available",
+			"categories",
+			"createdAt",
+			"currency",
+			"description",
+			"id",
+			"name",
+			"price",
+			"sku",
+			"stock",
+			"updatedAt",
+		]);
 	});
 });

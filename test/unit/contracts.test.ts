@@ -11,11 +11,14 @@ import { toClientError } from "../../lib/http/errors.js";
 import { allowedMethods, ROUTES } from "../../lib/http/routes.js";
 
 describe("the store's floor: unsafe field paths are refused", () => {
-	it.each(["__proto__", "constructor", "prototype", "lines.__proto__.quantity", "a.$where", "$where"])("refuses %s in an update, a query and a stored value", key => {
-		expect(() => assertSafeUpdate({ $set: { [key]: 1 } })).toThrow(UnsafeFieldPathError);
-		if (!key.startsWith("$")) expect(() => assertSafeQuery({ [key]: 1 })).toThrow(UnsafeFieldPathError);
-		expect(() => assertSafeValue({ lines: JSON.parse(`{"${key}": 1}`) })).toThrow(UnsafeFieldPathError);
-	});
+	it.each(["__proto__", "constructor", "prototype", "lines.__proto__.quantity", "a.$where", "$where"])(
+		"refuses %s in an update, a query and a stored value",
+		key => {
+			expect(() => assertSafeUpdate({ $set: { [key]: 1 } })).toThrow(UnsafeFieldPathError);
+			if (!key.startsWith("$")) expect(() => assertSafeQuery({ [key]: 1 })).toThrow(UnsafeFieldPathError);
+			expect(() => assertSafeValue({ lines: JSON.parse(`{"${key}": 1}`) })).toThrow(UnsafeFieldPathError);
+		},
+	);
 	it("refuses unknown operators and a $-key inside a condition", () => {
 		expect(() => assertSafeQuery({ $where: "1" })).toThrow(UnsafeFieldPathError);
 		expect(() => assertSafeQuery({ name: { $function: "x" } })).toThrow(UnsafeFieldPathError);
@@ -24,8 +27,24 @@ describe("the store's floor: unsafe field paths are refused", () => {
 	});
 	it("lets the shop's own queries and updates through", () => {
 		const id = derivedId("x");
-		expect(() => assertSafeQuery({ _id: id, status: { $in: ["open", "pending"] }, $or: [{ "outbox.0": { $exists: true } }], [`holds.${id}`]: { $exists: false }, "messages.99": { $exists: false } })).not.toThrow();
-		expect(() => assertSafeUpdate({ $set: { [`lines.${id}`]: { quantity: 1, addedAt: "t" } }, $inc: { available: -1 }, $push: { outbox: { $each: [{ id, payload: { items: [] } }] } }, $pull: { outbox: { id: { $in: [id] } } }, $unset: { x: true } })).not.toThrow();
+		expect(() =>
+			assertSafeQuery({
+				_id: id,
+				status: { $in: ["open", "pending"] },
+				$or: [{ "outbox.0": { $exists: true } }],
+				[`holds.${id}`]: { $exists: false },
+				"messages.99": { $exists: false },
+			}),
+		).not.toThrow();
+		expect(() =>
+			assertSafeUpdate({
+				$set: { [`lines.${id}`]: { quantity: 1, addedAt: "t" } },
+				$inc: { available: -1 },
+				$push: { outbox: { $each: [{ id, payload: { items: [] } }] } },
+				$pull: { outbox: { id: { $in: [id] } } },
+				$unset: { x: true },
+			}),
+		).not.toThrow();
 	});
 });
 

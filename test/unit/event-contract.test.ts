@@ -30,7 +30,11 @@ const SAMPLES: { [K in EventType]: EventPayloads[K] } = {
 	"return.rejected": { ticketId: "t1", userId: "u1", orderId: "o1", reason: "too late" },
 };
 
-const doc = buildAsyncApi() as { asyncapi: string; channels: Record<string, { address: string; messages: Record<string, unknown> }>; components: { messages: Record<string, { payload: object; headers: object }> } };
+const doc = buildAsyncApi() as {
+	asyncapi: string;
+	channels: Record<string, { address: string; messages: Record<string, unknown> }>;
+	components: { messages: Record<string, { payload: object; headers: object }> };
+};
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 // ajv-formats is CommonJS with its function on `default`.
 (formats as unknown as { default: (a: Ajv2020) => void }).default(ajv);
@@ -45,7 +49,16 @@ describe("AsyncAPI document", () => {
 
 	it.each(EVENT_TYPES)("%s: the envelope of a typed sample validates against the published schema", type => {
 		const payload = SAMPLES[type];
-		const envelope: EventEnvelope = { id: "e1", type, key: String((payload as Record<string, unknown>)[EVENTS[type].key]), source: EVENTS[type].producer, occurredAt: "2026-01-01T00:00:00.000Z", requestId: "r1", spanId: null, payload } as EventEnvelope;
+		const envelope: EventEnvelope = {
+			id: "e1",
+			type,
+			key: String((payload as Record<string, unknown>)[EVENTS[type].key]),
+			source: EVENTS[type].producer,
+			occurredAt: "2026-01-01T00:00:00.000Z",
+			requestId: "r1",
+			spanId: null,
+			payload,
+		} as EventEnvelope;
 		const validate = ajv.compile(doc.components.messages[type]!.payload);
 		expect(validate(envelope), JSON.stringify(validate.errors)).toBe(true);
 	});

@@ -14,14 +14,18 @@ describe("toClientError", () => {
 		expect(toClientError(new Errors.RequestTimeoutError({ action: "x.y", nodeID: "n1" })).code).toBe(503);
 	});
 	it("keeps validation fields but never the offending values", () => {
-		const err = new Errors.ValidationError("bad", "VALIDATION_ERROR", [{ type: "stringMin", field: "password", message: "too short", actual: "hunter2" }] as never);
+		const err = new Errors.ValidationError("bad", "VALIDATION_ERROR", [
+			{ type: "stringMin", field: "password", message: "too short", actual: "hunter2" },
+		] as never);
 		const body = toClientError(err);
 		expect(body.code).toBe(422);
 		expect(body.data).toEqual([{ field: "password", message: "too short", type: "stringMin" }]);
 		expect(JSON.stringify(body)).not.toContain("hunter2");
 	});
 	it("names unknown fields of a strict object", () => {
-		const err = new Errors.ValidationError("bad", "VALIDATION_ERROR", [{ type: "objectStrict", message: "forbidden keys", actual: "roles", field: undefined }] as never);
+		const err = new Errors.ValidationError("bad", "VALIDATION_ERROR", [
+			{ type: "objectStrict", message: "forbidden keys", actual: "roles", field: undefined },
+		] as never);
 		expect(toClientError(err).data).toEqual([{ field: "roles", message: "Unknown field(s): roles", type: "objectStrict" }]);
 	});
 	it("maps body-parser errors", () => {

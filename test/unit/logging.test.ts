@@ -43,7 +43,10 @@ describe("sanitize", () => {
 			headers: { authorization: "Bearer x", "content-type": "application/json" },
 			payment: { method: "card", cardNumber: CARD, cvc: "123", expMonth: 12 },
 			passwordHash: "$2b$12$hash",
-			newPassword: "n", currentPassword: "c", privateKeyPem: "-----BEGIN", cookie: "sid=1",
+			newPassword: "n",
+			currentPassword: "c",
+			privateKeyPem: "-----BEGIN",
+			cookie: "sid=1",
 		});
 		expect(out).toEqual({
 			email: "a@b.co",
@@ -52,12 +55,20 @@ describe("sanitize", () => {
 			headers: { authorization: REDACTED, "content-type": "application/json" },
 			payment: { method: "card", cardNumber: REDACTED, cvc: REDACTED, expMonth: 12 },
 			passwordHash: REDACTED,
-			newPassword: REDACTED, currentPassword: REDACTED, privateKeyPem: REDACTED, cookie: REDACTED,
+			newPassword: REDACTED,
+			currentPassword: REDACTED,
+			privateKeyPem: REDACTED,
+			cookie: REDACTED,
 		});
 	});
 
 	it("hides the offending value of a validation error on a secret field", () => {
-		expect(sanitize([{ type: "stringMin", field: "password", actual: "abc" }, { type: "email", field: "email", actual: "x" }])).toEqual([
+		expect(
+			sanitize([
+				{ type: "stringMin", field: "password", actual: "abc" },
+				{ type: "email", field: "email", actual: "x" },
+			]),
+		).toEqual([
 			{ type: "stringMin", field: "password", actual: REDACTED },
 			{ type: "email", field: "email", actual: "x" },
 		]);
@@ -71,7 +82,10 @@ describe("sanitize", () => {
 		const e = sanitize({ err }) as { err: Record<string, unknown> };
 		expect(e.err).toMatchObject({ type: "Error", message: "bad card [card]", code: 422, data: { cardNumber: REDACTED } });
 		expect(JSON.stringify(e)).not.toContain(CARD);
-		expect(sanitize({ when: new Date(0), socket: { inner: new (class Socket {})() } })).toEqual({ when: "1970-01-01T00:00:00.000Z", socket: { inner: "[Socket]" } });
+		expect(sanitize({ when: new Date(0), socket: { inner: new (class Socket {})() } })).toEqual({
+			when: "1970-01-01T00:00:00.000Z",
+			socket: { inner: "[Socket]" },
+		});
 	});
 });
 
@@ -88,7 +102,19 @@ describe("normalizeArgs", () => {
 
 describe("formatLine (LOG_FORMAT=text)", () => {
 	it("prints time, level, node/module, request id, message and data", () => {
-		const line = formatLine(JSON.stringify({ level: "info", time: "2026-01-01T00:00:00.000Z", nodeID: "n1", ns: "shop", mod: "users", svc: "users", requestId: "r-1", data: { a: 1 }, msg: "hello" }));
+		const line = formatLine(
+			JSON.stringify({
+				level: "info",
+				time: "2026-01-01T00:00:00.000Z",
+				nodeID: "n1",
+				ns: "shop",
+				mod: "users",
+				svc: "users",
+				requestId: "r-1",
+				data: { a: 1 },
+				msg: "hello",
+			}),
+		);
 		// eslint-disable-next-line no-control-regex -- control characters are exactly what this pattern is about
 		expect(line).toMatch(/^\[2026-01-01T00:00:00.000Z\] (\x1b\[\d+m)?INFO (\x1b\[0m)? n1\/USERS: \[r-1\] hello \{"a":1\}\n$/);
 	});
@@ -107,7 +133,9 @@ describe("tracing helpers", () => {
 		expect(() => tracingOptions({ tracingExporter: "jaegerr" })).toThrow(/TRACING_EXPORTER/);
 		const zipkin = tracingOptions({ tracingExporter: "zipkin", zipkinUrl: "http://zipkin:9411" });
 		expect(zipkin.enabled).toBe(true);
-		const tags = (zipkin.tags!.action as (ctx: unknown) => Record<string, unknown>)({ params: { email: "a@b.co", password: "pw", payment: { cardNumber: CARD } } });
+		const tags = (zipkin.tags!.action as (ctx: unknown) => Record<string, unknown>)({
+			params: { email: "a@b.co", password: "pw", payment: { cardNumber: CARD } },
+		});
 		expect(tags).toEqual({ params: { email: "a@b.co", password: REDACTED, payment: { cardNumber: REDACTED } } });
 	});
 
@@ -148,7 +176,13 @@ describe("the logger on a broker", () => {
 
 	it("puts the request id on every line of a request, across awaits, calls and events, and nothing secret", async () => {
 		capture = captureLogs();
-		broker = new ServiceBroker({ nodeID: "unit-node", logger: loggerOptions({ logLevel: "debug", logFormat: "json" }), logLevel: "debug", middlewares: [ObservabilityMiddleware()], metrics: false });
+		broker = new ServiceBroker({
+			nodeID: "unit-node",
+			logger: loggerOptions({ logLevel: "debug", logFormat: "json" }),
+			logLevel: "debug",
+			middlewares: [ObservabilityMiddleware()],
+			metrics: false,
+		});
 		broker.createService({
 			name: "probe",
 			actions: {

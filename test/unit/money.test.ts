@@ -32,8 +32,24 @@ describe("money", () => {
 	});
 
 	it("sums money of one currency and refuses a mix", () => {
-		expect(sumMoney([{ amount: 100, currency: "EUR" }, { amount: 250, currency: "EUR" }], "EUR")).toEqual({ amount: 350, currency: "EUR" });
-		expect(() => sumMoney([{ amount: 100, currency: "EUR" }, { amount: 100, currency: "USD" }], "EUR")).toThrow(/USD/);
+		expect(
+			sumMoney(
+				[
+					{ amount: 100, currency: "EUR" },
+					{ amount: 250, currency: "EUR" },
+				],
+				"EUR",
+			),
+		).toEqual({ amount: 350, currency: "EUR" });
+		expect(() =>
+			sumMoney(
+				[
+					{ amount: 100, currency: "EUR" },
+					{ amount: 100, currency: "USD" },
+				],
+				"EUR",
+			),
+		).toThrow(/USD/);
 	});
 
 	it("knows ISO 4217 codes and what an amount may be", () => {

@@ -19,7 +19,9 @@ describe("notificationFor", () => {
 		}
 		const cancelled = notificationFor(envelope("order.cancelled", { orderId: "o1", userId: "u1", items: [], reason: "payment_declined", refunded: false }));
 		expect(cancelled?.body).toMatch(/payment was declined/);
-		const refunded = notificationFor(envelope("order.refunded", { orderId: "o1", userId: "u1", refundId: "r", amount: 500, currency: "EUR", reason: "return", items: [], full: false }));
+		const refunded = notificationFor(
+			envelope("order.refunded", { orderId: "o1", userId: "u1", refundId: "r", amount: 500, currency: "EUR", reason: "return", items: [], full: false }),
+		);
 		expect(refunded).toMatchObject({ title: "Refund issued", ref: { kind: "order", id: "o1" } });
 		expect(refunded?.body).toContain("€5.00");
 	});
@@ -30,13 +32,21 @@ describe("notificationFor", () => {
 			ref: { kind: "ticket", id: "t1" },
 		});
 		expect(notificationFor(envelope("ticket.status_changed", { ticketId: "t1", userId: "u1", status: "resolved" }))?.body).toMatch(/resolved/);
-		expect(notificationFor(envelope("return.approved", { ticketId: "t1", returnId: "r", userId: "u1", orderId: "o1", items: [{ productId: "p", quantity: 2 }] }))?.body).toMatch(/2 items/);
+		expect(
+			notificationFor(
+				envelope("return.approved", { ticketId: "t1", returnId: "r", userId: "u1", orderId: "o1", items: [{ productId: "p", quantity: 2 }] }),
+			)?.body,
+		).toMatch(/2 items/);
 		expect(notificationFor(envelope("return.rejected", { ticketId: "t1", userId: "u1", orderId: "o1", reason: "Worn" }))?.body).toMatch(/Worn/);
 	});
 
 	it("a reply notifies the owner only when someone else wrote it", () => {
-		expect(notificationFor(envelope("ticket.replied", { ticketId: "t1", userId: "u1", messageId: "m", authorId: "agent", authorRole: "agent" }))).toMatchObject({ userId: "u1" });
-		expect(notificationFor(envelope("ticket.replied", { ticketId: "t1", userId: "u1", messageId: "m", authorId: "u1", authorRole: "customer" }))).toBeNull();
+		expect(
+			notificationFor(envelope("ticket.replied", { ticketId: "t1", userId: "u1", messageId: "m", authorId: "agent", authorRole: "agent" })),
+		).toMatchObject({ userId: "u1" });
+		expect(
+			notificationFor(envelope("ticket.replied", { ticketId: "t1", userId: "u1", messageId: "m", authorId: "u1", authorRole: "customer" })),
+		).toBeNull();
 	});
 
 	it("events that are not for customers make none", () => {
@@ -52,8 +62,27 @@ describe("notification ids", () => {
 		expect(notificationId("e1", "u1")).not.toBe(notificationId("e1", "u2"));
 	});
 	it("leave the service with id, without user or event internals", () => {
-		const rec: NotificationRecord = { _id: "n1", eventId: "e1", userId: "u1", type: "order.paid", title: "T", body: "B", ref: { kind: "order", id: "o1" }, read: false, readAt: null, createdAt: "2024-01-01T00:00:00.000Z" };
-		expect(publicNotification(rec)).toEqual({ id: "n1", type: "order.paid", title: "T", body: "B", read: false, createdAt: "2024-01-01T00:00:00.000Z", ref: { kind: "order", id: "o1" } });
+		const rec: NotificationRecord = {
+			_id: "n1",
+			eventId: "e1",
+			userId: "u1",
+			type: "order.paid",
+			title: "T",
+			body: "B",
+			ref: { kind: "order", id: "o1" },
+			read: false,
+			readAt: null,
+			createdAt: "2024-01-01T00:00:00.000Z",
+		};
+		expect(publicNotification(rec)).toEqual({
+			id: "n1",
+			type: "order.paid",
+			title: "T",
+			body: "B",
+			read: false,
+			createdAt: "2024-01-01T00:00:00.000Z",
+			ref: { kind: "order", id: "o1" },
+		});
 	});
 });
 

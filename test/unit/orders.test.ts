@@ -20,7 +20,19 @@ import { cartProblems, idempotencyKeyProblem, priceCart, requestFingerprint, sna
 const AT = "2026-01-01T00:00:00.000Z";
 
 function payment(over: Partial<PaymentRecord> = {}): PaymentRecord {
-	return { provider: "simulated", brand: "visa", last4: "4242", status: "captured", amount: 5000, currency: "EUR", authorizationId: "auth", paymentId: "pay", captured: 5000, refunded: 0, ...over };
+	return {
+		provider: "simulated",
+		brand: "visa",
+		last4: "4242",
+		status: "captured",
+		amount: 5000,
+		currency: "EUR",
+		authorizationId: "auth",
+		paymentId: "pay",
+		captured: 5000,
+		refunded: 0,
+		...over,
+	};
 }
 
 function order(over: Partial<OrderRecord> = {}): OrderRecord {
@@ -162,7 +174,13 @@ describe("return refunds", () => {
 	});
 
 	it("merges quantities by product", () => {
-		expect(mergeQuantities([{ productId: "x", quantity: 1 }, { productId: "y", quantity: 2 }, { productId: "x", quantity: 4 }])).toEqual([
+		expect(
+			mergeQuantities([
+				{ productId: "x", quantity: 1 },
+				{ productId: "y", quantity: 2 },
+				{ productId: "x", quantity: 4 },
+			]),
+		).toEqual([
 			{ productId: "x", quantity: 5 },
 			{ productId: "y", quantity: 2 },
 		]);

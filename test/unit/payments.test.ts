@@ -1,12 +1,27 @@
 import { describe, expect, it } from "vitest";
 import { cardBrand, cardDigits, cardProblems, isExpired, passesLuhn } from "../../lib/payments/card.js";
-import { PAYMENT_STATUSES, PaymentRuleError, afterCapture, afterRefund, canMovePayment, paymentSummary, refundable, type PaymentRecord } from "../../lib/payments/payment.js";
+import {
+	PAYMENT_STATUSES,
+	PaymentRuleError,
+	afterCapture,
+	afterRefund,
+	canMovePayment,
+	paymentSummary,
+	refundable,
+	type PaymentRecord,
+} from "../../lib/payments/payment.js";
 import { SimulatedPaymentProvider, TEST_CARDS } from "../../lib/payments/simulated.js";
 import { PaymentProviderUnavailableError } from "../../lib/payments/provider.js";
 import { Collection, createNedbAdapter } from "../../lib/store/index.js";
 
 const NOW = new Date("2026-06-15T12:00:00Z");
-const card = (number: string, over: Partial<{ expMonth: number; expYear: number; cvc: string }> = {}) => ({ number, expMonth: 12, expYear: 2030, cvc: "123", ...over });
+const card = (number: string, over: Partial<{ expMonth: number; expYear: number; cvc: string }> = {}) => ({
+	number,
+	expMonth: 12,
+	expYear: 2030,
+	cvc: "123",
+	...over,
+});
 
 describe("card checks", () => {
 	it("applies the Luhn check", () => {
@@ -37,7 +52,9 @@ describe("card checks", () => {
 		expect(cardProblems(card(TEST_CARDS.approved), NOW)).toEqual([]);
 		expect(cardProblems(card("4242424242424241"), NOW)).toEqual([expect.objectContaining({ field: "cardNumber", type: "luhn" })]);
 		expect(cardProblems(card("12ab"), NOW)).toEqual([expect.objectContaining({ field: "cardNumber" })]);
-		expect(cardProblems(card(TEST_CARDS.approved, { expMonth: 5, expYear: 2026 }), NOW)).toEqual([expect.objectContaining({ field: "expYear", type: "expired" })]);
+		expect(cardProblems(card(TEST_CARDS.approved, { expMonth: 5, expYear: 2026 }), NOW)).toEqual([
+			expect.objectContaining({ field: "expYear", type: "expired" }),
+		]);
 		expect(cardProblems(card(TEST_CARDS.approved, { expMonth: 13 }), NOW)).toEqual([expect.objectContaining({ field: "expMonth" })]);
 		expect(cardProblems(card(TEST_CARDS.approved, { cvc: "12a" }), NOW)).toEqual([expect.objectContaining({ field: "cvc" })]);
 		expect(cardProblems(card("378282246310005", { cvc: "123" }), NOW)).toEqual([expect.objectContaining({ field: "cvc" })]);
@@ -53,12 +70,24 @@ describe("card checks", () => {
 });
 
 describe("payment record rules", () => {
-	const authorized: PaymentRecord = { provider: "simulated", brand: "visa", last4: "4242", status: "authorized", amount: 1000, currency: "EUR", authorizationId: "a", paymentId: null, captured: 0, refunded: 0 };
+	const authorized: PaymentRecord = {
+		provider: "simulated",
+		brand: "visa",
+		last4: "4242",
+		status: "authorized",
+		amount: 1000,
+		currency: "EUR",
+		authorizationId: "a",
+		paymentId: null,
+		captured: 0,
+		refunded: 0,
+	};
 	const captured: PaymentRecord = { ...authorized, status: "captured", paymentId: "p", captured: 1000 };
 
 	it("only moves forward", () => {
 		const order = ["authorized", "captured", "partially_refunded", "refunded"] as const;
-		for (let i = 0; i < order.length; i++) for (let j = 0; j < i; j++) expect(canMovePayment(order[i]!, order[j]!), `${order[i]} → ${order[j]}`).toBe(false);
+		for (let i = 0; i < order.length; i++)
+			for (let j = 0; j < i; j++) expect(canMovePayment(order[i]!, order[j]!), `${order[i]} → ${order[j]}`).toBe(false);
 		for (const end of ["declined", "voided", "refunded"] as const) for (const to of PAYMENT_STATUSES) expect(canMovePayment(end, to)).toBe(false);
 	});
 
@@ -92,11 +121,16 @@ async function sandboxProvider(): Promise<SimulatedPaymentProvider> {
 		await adapter.connect();
 		return new Collection<T>(name, adapter, "nedb");
 	};
-	return new SimulatedPaymentProvider({ authorizations: await collection("sandbox_authorizations"), payments: await collection("sandbox_payments"), ledger: await collection("sandbox_ledger") });
+	return new SimulatedPaymentProvider({
+		authorizations: await collection("sandbox_authorizations"),
+		payments: await collection("sandbox_payments"),
+		ledger: await collection("sandbox_ledger"),
+	});
 }
 
 describe("simulated provider", () => {
-	const authorize = (p: SimulatedPaymentProvider, key: string, number: string = TEST_CARDS.approved, amount = 1000) => p.authorize({ idempotencyKey: key, amount, currency: "EUR", card: card(number) });
+	const authorize = (p: SimulatedPaymentProvider, key: string, number: string = TEST_CARDS.approved, amount = 1000) =>
+		p.authorize({ idempotencyKey: key, amount, currency: "EUR", card: card(number) });
 
 	it("authorizes, then captures once per idempotency key", async () => {
 		const p = await sandboxProvider();
@@ -116,8 +150,13 @@ describe("simulated provider", () => {
 		const auth = await authorize(p, "o2", TEST_CARDS.declined);
 		expect(auth.status).toBe("authorized");
 		if (auth.status !== "authorized") return;
-		expect(await p.capture({ idempotencyKey: "c", authorizationId: auth.authorizationId, amount: 1000, currency: "EUR" })).toEqual({ status: "declined", reason: "card_declined" });
-		expect(await p.capture({ idempotencyKey: "c2", authorizationId: auth.authorizationId, amount: 1000, currency: "EUR" })).toMatchObject({ status: "declined" });
+		expect(await p.capture({ idempotencyKey: "c", authorizationId: auth.authorizationId, amount: 1000, currency: "EUR" })).toEqual({
+			status: "declined",
+			reason: "card_declined",
+		});
+		expect(await p.capture({ idempotencyKey: "c2", authorizationId: auth.authorizationId, amount: 1000, currency: "EUR" })).toMatchObject({
+			status: "declined",
+		});
 		expect(await p.ledger()).toHaveLength(0);
 	});
 
@@ -139,11 +178,17 @@ describe("simulated provider", () => {
 
 	it("declines a capture it has no authorization for, or that was voided", async () => {
 		const p = await sandboxProvider();
-		expect(await p.capture({ idempotencyKey: "x", authorizationId: "sim_auth_gone", amount: 1, currency: "EUR" })).toEqual({ status: "declined", reason: "authorization_not_found" });
+		expect(await p.capture({ idempotencyKey: "x", authorizationId: "sim_auth_gone", amount: 1, currency: "EUR" })).toEqual({
+			status: "declined",
+			reason: "authorization_not_found",
+		});
 		const auth = await authorize(p, "o5");
 		if (auth.status !== "authorized") throw new Error("not authorized");
 		expect(await p.void({ idempotencyKey: "v", authorizationId: auth.authorizationId })).toEqual({ status: "voided" });
-		expect(await p.capture({ idempotencyKey: "o5:capture", authorizationId: auth.authorizationId, amount: 1000, currency: "EUR" })).toMatchObject({ status: "declined", reason: "authorization_voided" });
+		expect(await p.capture({ idempotencyKey: "o5:capture", authorizationId: auth.authorizationId, amount: 1000, currency: "EUR" })).toMatchObject({
+			status: "declined",
+			reason: "authorization_voided",
+		});
 	});
 
 	it("refuses to void a captured authorization", async () => {
@@ -163,8 +208,14 @@ describe("simulated provider", () => {
 		const r1 = await p.refund({ idempotencyKey: "r1", paymentId: cap.paymentId, amount: 600, currency: "EUR" });
 		expect(r1).toMatchObject({ status: "refunded", amount: 600 });
 		expect(await p.refund({ idempotencyKey: "r1", paymentId: cap.paymentId, amount: 600, currency: "EUR" })).toEqual(r1);
-		expect(await p.refund({ idempotencyKey: "r2", paymentId: cap.paymentId, amount: 500, currency: "EUR" })).toEqual({ status: "failed", reason: "exceeds_captured" });
-		expect(await p.refund({ idempotencyKey: "r2", paymentId: cap.paymentId, amount: 400, currency: "EUR" })).toMatchObject({ status: "refunded", amount: 400 });
+		expect(await p.refund({ idempotencyKey: "r2", paymentId: cap.paymentId, amount: 500, currency: "EUR" })).toEqual({
+			status: "failed",
+			reason: "exceeds_captured",
+		});
+		expect(await p.refund({ idempotencyKey: "r2", paymentId: cap.paymentId, amount: 400, currency: "EUR" })).toMatchObject({
+			status: "refunded",
+			amount: 400,
+		});
 		expect((await p.ledger()).filter(e => e.kind === "refund").reduce((s, e) => s + e.amount, 0)).toBe(1000);
 	});
 });

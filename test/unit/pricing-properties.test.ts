@@ -15,21 +15,26 @@ const RUNS = 300;
 const amount = (max: number) => fc.oneof(fc.integer({ min: 0, max: 10_000 }), fc.bigInt({ min: 0n, max: BigInt(max) }).map(Number));
 
 const arbLines = fc
-	.array(fc.record({ unitPrice: amount(1_000_000_000), quantity: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 99 })) }), { minLength: 1, maxLength: 50 })
+	.array(fc.record({ unitPrice: amount(1_000_000_000), quantity: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 99 })) }), {
+		minLength: 1,
+		maxLength: 50,
+	})
 	.map(lines => lines.map((l, i) => ({ itemId: `item-${i}`, ...l })));
 
 const arbPromotion: fc.Arbitrary<PromotionRule | null> = fc.option(
-	fc.oneof(
-		fc.record({ type: fc.constant("percent" as const), value: fc.integer({ min: 1, max: 100 }) }),
-		fc.record({ type: fc.constant("fixed" as const), value: amount(5_000_000_000_000).map(v => Math.max(1, v)) }),
-	).map((p): PromotionRule => ({ code: "PROMO", currency: p.type === "fixed" ? "EUR" : null, active: true, ...p })),
+	fc
+		.oneof(
+			fc.record({ type: fc.constant("percent" as const), value: fc.integer({ min: 1, max: 100 }) }),
+			fc.record({ type: fc.constant("fixed" as const), value: amount(5_000_000_000_000).map(v => Math.max(1, v)) }),
+		)
+		.map((p): PromotionRule => ({ code: "PROMO", currency: p.type === "fixed" ? "EUR" : null, active: true, ...p })),
 	{ nil: null },
 );
 
 const arbShipping: fc.Arbitrary<ShippingMethod | null> = fc.option(
-	fc.record({ price: amount(1_000_000_000), freeOver: fc.option(amount(5_000_000_000_000).map(v => Math.max(1, v))) }).map(
-		(s): ShippingMethod => ({ id: "ship", name: "Ship", countries: ["*"], currency: "EUR", minDays: 1, maxDays: 5, ...s }),
-	),
+	fc
+		.record({ price: amount(1_000_000_000), freeOver: fc.option(amount(5_000_000_000_000).map(v => Math.max(1, v))) })
+		.map((s): ShippingMethod => ({ id: "ship", name: "Ship", countries: ["*"], currency: "EUR", minDays: 1, maxDays: 5, ...s })),
 	{ nil: null },
 );
 
@@ -49,7 +54,10 @@ const arbCart: fc.Arbitrary<PricingInput> = fc
 		const subtotal = cart.lines.reduce((s, l) => s + l.unitPrice * l.quantity, 0);
 		const goods = subtotal - (cart.promotion ? discountFor(cart.promotion, subtotal) : 0);
 		return fc
-			.oneof(fc.constant(method.freeOver), fc.constantFrom(goods - 1, goods, goods + 1, subtotal).map(v => Math.max(1, v)))
+			.oneof(
+				fc.constant(method.freeOver),
+				fc.constantFrom(goods - 1, goods, goods + 1, subtotal).map(v => Math.max(1, v)),
+			)
 			.map(freeOver => ({ ...cart, shippingMethod: { ...method, freeOver } }));
 	});
 
@@ -58,7 +66,15 @@ const abs = (n: bigint) => (n < 0n ? -n : n);
 
 /** Every amount of a priced order. */
 function amounts(o: PricedOrder): number[] {
-	return [o.subtotal, o.discountTotal, o.shippingTotal, o.shippingTax, o.taxTotal, o.total, ...o.lines.flatMap(l => [l.unitPrice, l.lineTotal, l.discount, l.tax])];
+	return [
+		o.subtotal,
+		o.discountTotal,
+		o.shippingTotal,
+		o.shippingTax,
+		o.taxTotal,
+		o.total,
+		...o.lines.flatMap(l => [l.unitPrice, l.lineTotal, l.discount, l.tax]),
+	];
 }
 
 /** What a full return of the goods refunds by the policy: the total less shipping (and its tax when that was added). */
@@ -87,8 +103,7 @@ describe("pricing properties", () => {
 				const up = o.lines.map((l, i) => big(l.discount) * S > exact[i]!);
 				const rem = exact.map(e => e % S);
 				for (let i = 0; i < o.lines.length; i++)
-					for (let j = 0; j < o.lines.length; j++)
-						if (up[j] && !up[i]) expect(rem[i]! < rem[j]! || (rem[i] === rem[j] && i > j)).toBe(true);
+					for (let j = 0; j < o.lines.length; j++) if (up[j] && !up[i]) expect(rem[i]! < rem[j]! || (rem[i] === rem[j] && i > j)).toBe(true);
 			}),
 			{ numRuns: RUNS },
 		);
@@ -137,9 +152,12 @@ describe("pricing properties", () => {
 		);
 	});
 
-	const arbSteps = fc.array(fc.array(fc.record({ line: fc.nat(), quantity: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 99 })) }), { maxLength: 6 }), {
-		maxLength: 12,
-	});
+	const arbSteps = fc.array(
+		fc.array(fc.record({ line: fc.nat(), quantity: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 99 })) }), { maxLength: 6 }),
+		{
+			maxLength: 12,
+		},
+	);
 
 	it("partial returns never refund more than was paid for a line; returning everything refunds the total less shipping", () => {
 		fc.assert(
@@ -165,7 +183,8 @@ describe("pricing properties", () => {
 					}
 					// A line asked for but not refunded had nothing left to return.
 					for (const [itemId, q] of Object.entries(returning))
-						if (q > 0 && !refund.lines.some(r => r.itemId === itemId)) expect(returned[itemId] ?? 0).toBe(o.lines.find(l => l.itemId === itemId)!.quantity);
+						if (q > 0 && !refund.lines.some(r => r.itemId === itemId))
+							expect(returned[itemId] ?? 0).toBe(o.lines.find(l => l.itemId === itemId)!.quantity);
 				};
 				for (const step of steps) {
 					const returning: Record<string, number> = {};

@@ -85,7 +85,18 @@ describe("pricing an order", () => {
 
 	it("rounds each line's tax half-even", () => {
 		// 10 % on top of 25 and 35: 2.5 → 2, 3.5 → 4.
-		const o = priceOrder(cart({ lines: [{ itemId: "a", unitPrice: 25, quantity: 1 }, { itemId: "b", unitPrice: 35, quantity: 1 }], promotion: null, shippingMethod: null, taxRateBp: 1000, pricesIncludeTax: false }));
+		const o = priceOrder(
+			cart({
+				lines: [
+					{ itemId: "a", unitPrice: 25, quantity: 1 },
+					{ itemId: "b", unitPrice: 35, quantity: 1 },
+				],
+				promotion: null,
+				shippingMethod: null,
+				taxRateBp: 1000,
+				pricesIncludeTax: false,
+			}),
+		);
 		expect(o.lines.map(l => l.tax)).toEqual([2, 4]);
 		expect(o.taxTotal).toBe(6);
 		expect(o.total).toBe(66);
@@ -110,7 +121,8 @@ describe("pricing an order", () => {
 	});
 
 	it("ships for free once the goods after the discount reach the threshold", () => {
-		const threshold = (freeOver: number, pricesIncludeTax = true) => priceOrder(cart({ shippingMethod: { ...standard, freeOver }, pricesIncludeTax })).shippingTotal;
+		const threshold = (freeOver: number, pricesIncludeTax = true) =>
+			priceOrder(cart({ shippingMethod: { ...standard, freeOver }, pricesIncludeTax })).shippingTotal;
 		// Goods after the discount: 8330 − 833 = 7497.
 		expect(threshold(7497)).toBe(0);
 		expect(threshold(7498)).toBe(490);
@@ -125,12 +137,29 @@ describe("pricing an order", () => {
 
 	it("prices an order without promotion or shipping", () => {
 		const o = priceOrder(cart({ promotion: null, shippingMethod: null, taxRateBp: 0 }));
-		expect(o).toMatchObject({ subtotal: 8330, discountTotal: 0, shippingTotal: 0, shippingTax: 0, taxTotal: 0, total: 8330, promotion: null, shippingMethod: null });
+		expect(o).toMatchObject({
+			subtotal: 8330,
+			discountTotal: 0,
+			shippingTotal: 0,
+			shippingTax: 0,
+			taxTotal: 0,
+			total: 8330,
+			promotion: null,
+			shippingMethod: null,
+		});
 		expect(o.lines.every(l => l.discount === 0 && l.tax === 0)).toBe(true);
 	});
 
 	it("gives free lines no discount and no tax", () => {
-		const o = priceOrder(cart({ lines: [{ itemId: "gift", unitPrice: 0, quantity: 3 }, { itemId: "mug", unitPrice: 999, quantity: 1 }], shippingMethod: null }));
+		const o = priceOrder(
+			cart({
+				lines: [
+					{ itemId: "gift", unitPrice: 0, quantity: 3 },
+					{ itemId: "mug", unitPrice: 999, quantity: 1 },
+				],
+				shippingMethod: null,
+			}),
+		);
 		expect(o.lines.map(l => [l.lineTotal, l.discount, l.tax])).toEqual([
 			[0, 0, 0],
 			[999, 100, 144], // 99.9 → 100; 899 × 19 / 119 = 143.54
@@ -138,7 +167,16 @@ describe("pricing an order", () => {
 	});
 
 	it("refuses input no checkout should produce", () => {
-		expect(() => priceOrder(cart({ lines: [{ itemId: "a", unitPrice: 1, quantity: 1 }, { itemId: "a", unitPrice: 2, quantity: 1 }] }))).toThrow(/two lines/);
+		expect(() =>
+			priceOrder(
+				cart({
+					lines: [
+						{ itemId: "a", unitPrice: 1, quantity: 1 },
+						{ itemId: "a", unitPrice: 2, quantity: 1 },
+					],
+				}),
+			),
+		).toThrow(/two lines/);
 		expect(() => priceOrder(cart({ lines: [{ itemId: "a", unitPrice: 1, quantity: 0 }] }))).toThrow(RangeError);
 		expect(() => priceOrder(cart({ lines: [{ itemId: "a", unitPrice: 1, quantity: 1.5 }] }))).toThrow(RangeError);
 		expect(() => priceOrder(cart({ lines: [{ itemId: "a", unitPrice: -1, quantity: 1 }] }))).toThrow(RangeError);

@@ -65,7 +65,17 @@ describe("promotion input", () => {
 				active: false,
 			}),
 		).toEqual([]);
-		expect(promotionInputProblems({ ...percent, currency: null, minSubtotal: null, startsAt: null, endsAt: null, maxRedemptions: null, perCustomerLimit: null })).toEqual([]);
+		expect(
+			promotionInputProblems({
+				...percent,
+				currency: null,
+				minSubtotal: null,
+				startsAt: null,
+				endsAt: null,
+				maxRedemptions: null,
+				perCustomerLimit: null,
+			}),
+		).toEqual([]);
 		expect(promotionInputProblems({ ...percent, value: 1 })).toEqual([]);
 		expect(promotionInputProblems({ ...percent, value: 100 })).toEqual([]);
 		expect(promotionInputProblems({ ...fixed, value: 1 })).toEqual([]);
@@ -78,7 +88,9 @@ describe("promotion input", () => {
 
 	it("wants a fixed value of at least 1 minor unit, and its currency", () => {
 		for (const value of [0, -1, 2.5, "5", Number.MAX_SAFE_INTEGER + 1]) expect(fields(promotionInputProblems({ ...fixed, value }))).toEqual(["value"]);
-		expect(promotionInputProblems({ ...fixed, currency: undefined })).toEqual([{ field: "currency", message: expect.stringMatching(/currency/), type: "required" }]);
+		expect(promotionInputProblems({ ...fixed, currency: undefined })).toEqual([
+			{ field: "currency", message: expect.stringMatching(/currency/), type: "required" },
+		]);
 		expect(fields(promotionInputProblems({ ...fixed, currency: null }))).toEqual(["currency"]);
 		expect(promotionInputProblems({ ...fixed, currency: "EURO" })[0]).toMatchObject({ field: "currency", type: "currency" });
 		expect(fields(promotionInputProblems({ ...percent, currency: "eur" }))).toEqual(["currency"]);
@@ -93,7 +105,9 @@ describe("promotion input", () => {
 		expect(promotionInputProblems({ ...fixed, minSubtotal: 0 })).toEqual([]);
 		expect(fields(promotionInputProblems({ ...fixed, minSubtotal: -1 }))).toEqual(["minSubtotal"]);
 		expect(fields(promotionInputProblems({ ...fixed, minSubtotal: 10.5 }))).toEqual(["minSubtotal"]);
-		expect(promotionInputProblems({ ...percent, minSubtotal: 5000 })).toEqual([{ field: "currency", message: expect.stringMatching(/minimum subtotal/), type: "required" }]);
+		expect(promotionInputProblems({ ...percent, minSubtotal: 5000 })).toEqual([
+			{ field: "currency", message: expect.stringMatching(/minimum subtotal/), type: "required" },
+		]);
 		expect(promotionInputProblems({ ...percent, minSubtotal: 5000, currency: "EUR" })).toEqual([]);
 	});
 
@@ -106,7 +120,9 @@ describe("promotion input", () => {
 		expect(at("2026-03-01T00:00:00Z", "2026-02-28T23:59:59Z")).toEqual(["endsAt"]);
 		// The same instant written with two offsets is not "after".
 		expect(at("2026-03-01T02:00:00+02:00", "2026-03-01T00:00:00Z")).toEqual(["endsAt"]);
-		expect(promotionInputProblems({ ...percent, startsAt: "2026-03-02T00:00:00Z", endsAt: "2026-03-01T00:00:00Z" })[0]).toMatchObject({ type: "dateOrder" });
+		expect(promotionInputProblems({ ...percent, startsAt: "2026-03-02T00:00:00Z", endsAt: "2026-03-01T00:00:00Z" })[0]).toMatchObject({
+			type: "dateOrder",
+		});
 		expect(at("2026-02-30T00:00:00Z", null)).toEqual(["startsAt"]);
 		expect(at(null, "tomorrow")).toEqual(["endsAt"]);
 		expect(at("2026-03-01", "2026-03-01T00:00:00")).toEqual(["startsAt", "endsAt"]);
@@ -147,13 +163,32 @@ describe("promotion input", () => {
 
 describe("promotion refusals", () => {
 	it("names every reason of the contract", () => {
-		expect([...PROMOTION_REFUSAL_REASONS].sort()).toEqual(["already_used", "currency", "expired", "inactive", "min_subtotal", "not_active_yet", "unknown", "used_up"]);
+		expect([...PROMOTION_REFUSAL_REASONS].sort()).toEqual([
+			"already_used",
+			"currency",
+			"expired",
+			"inactive",
+			"min_subtotal",
+			"not_active_yet",
+			"unknown",
+			"used_up",
+		]);
 	});
 
 	it("accepts a code that meets every condition", () => {
 		expect(promotionRefusal(rule(), ctx())).toBeNull();
 		expect(
-			promotionRefusal(rule({ currency: "EUR", minSubtotal: 5000, startsAt: "2026-06-01T00:00:00Z", endsAt: "2026-07-01T00:00:00Z", maxRedemptions: 10, perCustomerLimit: 2 }), ctx()),
+			promotionRefusal(
+				rule({
+					currency: "EUR",
+					minSubtotal: 5000,
+					startsAt: "2026-06-01T00:00:00Z",
+					endsAt: "2026-07-01T00:00:00Z",
+					maxRedemptions: 10,
+					perCustomerLimit: 2,
+				}),
+				ctx(),
+			),
 		).toBeNull();
 	});
 
@@ -178,7 +213,10 @@ describe("promotion refusals", () => {
 	it("expired: from endsAt on, the instant itself included", () => {
 		const promo = rule({ endsAt: "2026-06-30T22:00:00Z" });
 		expect(promotionRefusal(promo, ctx({ now: "2026-06-30T21:59:59.999Z" }))).toBeNull();
-		expect(promotionRefusal(promo, ctx({ now: "2026-06-30T22:00:00.000Z" }))).toEqual({ reason: "expired", message: "This promotion code expired at 2026-06-30T22:00:00.000Z." });
+		expect(promotionRefusal(promo, ctx({ now: "2026-06-30T22:00:00.000Z" }))).toEqual({
+			reason: "expired",
+			message: "This promotion code expired at 2026-06-30T22:00:00.000Z.",
+		});
 		expect(promotionRefusal(promo, ctx({ now: new Date("2027-01-01T00:00:00Z") }))?.reason).toBe("expired");
 	});
 
@@ -238,7 +276,15 @@ describe("promotion refusals", () => {
 		const c = ctx({ redemptions: 1, customerRedemptions: 1 });
 		const order: string[] = [];
 		let promo: PromotionRule = everything;
-		const fixes: Partial<PromotionRule>[] = [{ active: true }, { startsAt: null }, { endsAt: null }, { currency: "EUR" }, { minSubtotal: null }, { maxRedemptions: null }, { perCustomerLimit: null }];
+		const fixes: Partial<PromotionRule>[] = [
+			{ active: true },
+			{ startsAt: null },
+			{ endsAt: null },
+			{ currency: "EUR" },
+			{ minSubtotal: null },
+			{ maxRedemptions: null },
+			{ perCustomerLimit: null },
+		];
 		for (const fix of fixes) {
 			const refusal = promotionRefusal(promo, c);
 			if (refusal) order.push(refusal.reason);
@@ -288,7 +334,10 @@ describe("discounts", () => {
 			fc.property(
 				fc.oneof(
 					fc.record({ type: fc.constant("percent" as const), value: fc.integer({ min: 1, max: 100 }) }),
-					fc.record({ type: fc.constant("fixed" as const), value: fc.oneof(fc.integer({ min: 1, max: 100_000 }), fc.bigInt({ min: 1n, max: 10n ** 13n }).map(Number)) }),
+					fc.record({
+						type: fc.constant("fixed" as const),
+						value: fc.oneof(fc.integer({ min: 1, max: 100_000 }), fc.bigInt({ min: 1n, max: 10n ** 13n }).map(Number)),
+					}),
 				),
 				fc.oneof(fc.integer({ min: 0, max: 100_000 }), fc.bigInt({ min: 0n, max: 5n * 10n ** 12n }).map(Number)),
 				(promo, subtotal) => {

@@ -51,11 +51,27 @@ describe("OpenSearch query bodies", () => {
 		const body = toSearchBody(q({ q: "Wireless mug HEADPH" }));
 		const must = bool(body).must as Obj[];
 		expect(must).toHaveLength(3);
-		expect(must[0]).toEqual({ multi_match: { query: "wireless", fields: ["name^3", "sku_terms^3", "options_text^1.5", "description"], fuzziness: 1, fuzzy_transpositions: true, prefix_length: 0, max_expansions: 50 } });
+		expect(must[0]).toEqual({
+			multi_match: {
+				query: "wireless",
+				fields: ["name^3", "sku_terms^3", "options_text^1.5", "description"],
+				fuzziness: 1,
+				fuzzy_transpositions: true,
+				prefix_length: 0,
+				max_expansions: 50,
+			},
+		});
 		expect((must[1]!.multi_match as Obj).fuzziness).toBe(0);
-		expect(must[2]).toMatchObject({ bool: { minimum_should_match: 1, should: [{ multi_match: { query: "headph", type: "bool_prefix" } }, { multi_match: { query: "headph", fuzziness: 1 } }] } });
+		expect(must[2]).toMatchObject({
+			bool: {
+				minimum_should_match: 1,
+				should: [{ multi_match: { query: "headph", type: "bool_prefix" } }, { multi_match: { query: "headph", fuzziness: 1 } }],
+			},
+		});
 		// a short last word: the prefix only
-		expect((bool(toSearchBody(q({ q: "he" }))).must as Obj[])[0]).toEqual({ multi_match: { query: "he", type: "bool_prefix", fields: ["name^3", "sku_terms^3", "options_text^1.5", "description"] } });
+		expect((bool(toSearchBody(q({ q: "he" }))).must as Obj[])[0]).toEqual({
+			multi_match: { query: "he", type: "bool_prefix", fields: ["name^3", "sku_terms^3", "options_text^1.5", "description"] },
+		});
 	});
 
 	it("folds the words as the index does and ranks name matches first with a constant boost per word", () => {
@@ -68,13 +84,38 @@ describe("OpenSearch query bodies", () => {
 	});
 
 	it("translates the filters; option pairs become one nested query so one variant must match them all", () => {
-		const body = toSearchBody(q({ categories: ["shoes", "boots"], minPrice: 1000, maxPrice: 5000, inStock: true, options: [{ name: "Size", value: "42" }, { name: "size", value: "43" }, { name: "Colour", value: "Crème" }] }));
+		const body = toSearchBody(
+			q({
+				categories: ["shoes", "boots"],
+				minPrice: 1000,
+				maxPrice: 5000,
+				inStock: true,
+				options: [
+					{ name: "Size", value: "42" },
+					{ name: "size", value: "43" },
+					{ name: "Colour", value: "Crème" },
+				],
+			}),
+		);
 		expect(bool(body).must).toBeUndefined();
 		expect(bool(body).filter).toEqual([
 			{ terms: { categories: ["shoes", "boots"] } },
 			{ range: { price: { gte: 1000, lte: 5000 } } },
 			{ range: { available: { gt: 0 } } },
-			{ nested: { path: "variants", query: { bool: { filter: [{ term: { "variants.active": true } }, { terms: { "variants.options": ["size=42", "size=43"] } }, { terms: { "variants.options": ["colour=creme"] } }] } } } },
+			{
+				nested: {
+					path: "variants",
+					query: {
+						bool: {
+							filter: [
+								{ term: { "variants.active": true } },
+								{ terms: { "variants.options": ["size=42", "size=43"] } },
+								{ terms: { "variants.options": ["colour=creme"] } },
+							],
+						},
+					},
+				},
+			},
 		]);
 		expect(bool(toSearchBody(q({ inStock: false }))).filter).toEqual([{ range: { available: { lte: 0 } } }]);
 		expect(toSearchBody(q({})).query).toEqual({ match_all: {} });
@@ -113,19 +154,52 @@ describe("OpenSearch responses", () => {
 		const res: OpenSearchResponse = {
 			hits: { total: { value: 42 }, hits: [{ _id: "a", fields: { id: ["a"] } }, { _id: "b" }] },
 			aggregations: {
-				categories: { buckets: [{ key: "shoes", doc_count: 30 }, { key: "boots", doc_count: 12 }] },
-				price: { buckets: [{ key: "0-1000", from: 0, to: 1000, doc_count: 0 }, { key: "1000-2500", from: 1000, to: 2500, doc_count: 40 }, { key: "100000-*", from: 100000, doc_count: 2 }] },
+				categories: {
+					buckets: [
+						{ key: "shoes", doc_count: 30 },
+						{ key: "boots", doc_count: 12 },
+					],
+				},
+				price: {
+					buckets: [
+						{ key: "0-1000", from: 0, to: 1000, doc_count: 0 },
+						{ key: "1000-2500", from: 1000, to: 2500, doc_count: 40 },
+						{ key: "100000-*", from: 100000, doc_count: 2 },
+					],
+				},
 				in_stock: { doc_count: 17 },
-				options: { active: { values: { buckets: [{ key: "size=42", doc_count: 9, products: { doc_count: 5 } }, { key: "colour=red", doc_count: 7, products: { doc_count: 7 } }, { key: "size=41", doc_count: 5, products: { doc_count: 5 } }] } } },
+				options: {
+					active: {
+						values: {
+							buckets: [
+								{ key: "size=42", doc_count: 9, products: { doc_count: 5 } },
+								{ key: "colour=red", doc_count: 7, products: { doc_count: 7 } },
+								{ key: "size=41", doc_count: 5, products: { doc_count: 5 } },
+							],
+						},
+					},
+				},
 			},
 		};
 		expect(fromSearchResponse(res, true)).toEqual({
 			ids: ["a", "b"],
 			total: 42,
 			facets: {
-				categories: [{ slug: "shoes", count: 30 }, { slug: "boots", count: 12 }],
-				options: { colour: [{ value: "red", count: 7 }], size: [{ value: "41", count: 5 }, { value: "42", count: 5 }] },
-				price: [{ min: 1000, max: 2500, count: 40 }, { min: 100000, max: null, count: 2 }],
+				categories: [
+					{ slug: "shoes", count: 30 },
+					{ slug: "boots", count: 12 },
+				],
+				options: {
+					colour: [{ value: "red", count: 7 }],
+					size: [
+						{ value: "41", count: 5 },
+						{ value: "42", count: 5 },
+					],
+				},
+				price: [
+					{ min: 1000, max: 2500, count: 40 },
+					{ min: 100000, max: null, count: 2 },
+				],
 				inStock: 17,
 			},
 		});

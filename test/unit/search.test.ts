@@ -24,8 +24,20 @@ const SHOES_VARIANTS = [
 ];
 
 const CATALOG: SearchableProduct[] = [
-	product("p1", "Café Crème Mug", "A ceramic mug for espresso lovers.", { sku: "MUG-001", categories: ["kitchen", "mugs"], price: 1200, available: 5, createdAt: AT(3) }),
-	product("p2", "Espresso Machine", "Makes café quality coffee. Comes with a mug.", { sku: "ESP-9000", categories: ["kitchen", "appliances"], price: 24999, available: 0, createdAt: AT(5) }),
+	product("p1", "Café Crème Mug", "A ceramic mug for espresso lovers.", {
+		sku: "MUG-001",
+		categories: ["kitchen", "mugs"],
+		price: 1200,
+		available: 5,
+		createdAt: AT(3),
+	}),
+	product("p2", "Espresso Machine", "Makes café quality coffee. Comes with a mug.", {
+		sku: "ESP-9000",
+		categories: ["kitchen", "appliances"],
+		price: 24999,
+		available: 0,
+		createdAt: AT(5),
+	}),
 	product("p3", "Running Shoes", "Lightweight shoes for road running.", {
 		sku: "RUN-42",
 		categories: ["shoes"],
@@ -38,8 +50,20 @@ const CATALOG: SearchableProduct[] = [
 		],
 		variants: SHOES_VARIANTS,
 	}),
-	product("p4", "Wireless Headphones", "Noise cancelling over-ear headphones with a long battery.", { sku: "HP-100", categories: ["audio"], price: 14999, available: 12, createdAt: AT(4) }),
-	product("p5", "Headphone Stand", "A wooden stand for wireless headphones.", { sku: "HP-STAND", categories: ["audio", "accessories"], price: 2500, available: 3, createdAt: AT(4) }),
+	product("p4", "Wireless Headphones", "Noise cancelling over-ear headphones with a long battery.", {
+		sku: "HP-100",
+		categories: ["audio"],
+		price: 14999,
+		available: 12,
+		createdAt: AT(4),
+	}),
+	product("p5", "Headphone Stand", "A wooden stand for wireless headphones.", {
+		sku: "HP-STAND",
+		categories: ["audio", "accessories"],
+		price: 2500,
+		available: 3,
+		createdAt: AT(4),
+	}),
 	product("p6", "T-Shirt", "Organic cotton shirt.", {
 		sku: "TS-1",
 		categories: ["clothing"],
@@ -180,7 +204,8 @@ describe("what a shopper finds", () => {
 
 describe("sorts and paging", () => {
 	const SORTS: SearchSort[] = ["relevance", "price", "-price", "name", "-createdAt"];
-	const byName = (a: SearchableProduct, b: SearchableProduct): number => (fold(a.name) < fold(b.name) ? -1 : fold(a.name) > fold(b.name) ? 1 : a.id < b.id ? -1 : 1);
+	const byName = (a: SearchableProduct, b: SearchableProduct): number =>
+		fold(a.name) < fold(b.name) ? -1 : fold(a.name) > fold(b.name) ? 1 : a.id < b.id ? -1 : 1;
 	// Without text, relevance has nothing to rank by and is by name.
 	const expected: Record<SearchSort, (a: SearchableProduct, b: SearchableProduct) => number> = {
 		relevance: byName,
@@ -223,7 +248,7 @@ describe("filters", () => {
 	});
 
 	it("price range, both ends inclusive", async () => {
-		expect((await ids(index, { minPrice: 1000, maxPrice: 2500, sort: "price" }))).toEqual(["p7", "p1", "p6", "p5"]);
+		expect(await ids(index, { minPrice: 1000, maxPrice: 2500, sort: "price" })).toEqual(["p7", "p1", "p6", "p5"]);
 		expect(await ids(index, { maxPrice: 99 })).toEqual(["p9"]);
 		expect(await ids(index, { minPrice: 100000 })).toEqual(["p8"]);
 	});
@@ -236,30 +261,90 @@ describe("filters", () => {
 
 	it("options: one active variant must have a wanted value for every name", async () => {
 		expect(await ids(index, { options: [{ name: "size", value: "42" }] })).toEqual(["p3"]);
-		expect(await ids(index, { options: [{ name: "size", value: "42" }, { name: "colour", value: "red" }] })).toEqual(["p3"]);
+		expect(
+			await ids(index, {
+				options: [
+					{ name: "size", value: "42" },
+					{ name: "colour", value: "red" },
+				],
+			}),
+		).toEqual(["p3"]);
 		// size 41 only comes in red: no single variant is 41 and blue
-		expect(await ids(index, { options: [{ name: "size", value: "41" }, { name: "colour", value: "Blue" }] })).toEqual([]);
+		expect(
+			await ids(index, {
+				options: [
+					{ name: "size", value: "41" },
+					{ name: "colour", value: "Blue" },
+				],
+			}),
+		).toEqual([]);
 		// two values for one name: either
-		expect(await ids(index, { options: [{ name: "size", value: "41" }, { name: "size", value: "44" }, { name: "colour", value: "blue" }] })).toEqual([]);
-		expect(await ids(index, { options: [{ name: "size", value: "42" }, { name: "size", value: "44" }, { name: "colour", value: "blue" }] })).toEqual(["p3"]);
+		expect(
+			await ids(index, {
+				options: [
+					{ name: "size", value: "41" },
+					{ name: "size", value: "44" },
+					{ name: "colour", value: "blue" },
+				],
+			}),
+		).toEqual([]);
+		expect(
+			await ids(index, {
+				options: [
+					{ name: "size", value: "42" },
+					{ name: "size", value: "44" },
+					{ name: "colour", value: "blue" },
+				],
+			}),
+		).toEqual(["p3"]);
 		// the green variant is inactive
 		expect(await ids(index, { options: [{ name: "colour", value: "green" }] })).toEqual([]);
-		expect(await ids(index, { options: [{ name: "size", value: "43" }, { name: "colour", value: "green" }] })).toEqual([]);
+		expect(
+			await ids(index, {
+				options: [
+					{ name: "size", value: "43" },
+					{ name: "colour", value: "green" },
+				],
+			}),
+		).toEqual([]);
 		// names and values compared without case or accents
-		expect(await ids(index, { options: [{ name: "SIZE", value: "m" }, { name: "colour", value: "WHITE" }] })).toEqual(["p6"]);
-		expect(await ids(index, { options: [{ name: "size", value: "m" }, { name: "colour", value: "black" }] })).toEqual([]);
+		expect(
+			await ids(index, {
+				options: [
+					{ name: "SIZE", value: "m" },
+					{ name: "colour", value: "WHITE" },
+				],
+			}),
+		).toEqual(["p6"]);
+		expect(
+			await ids(index, {
+				options: [
+					{ name: "size", value: "m" },
+					{ name: "colour", value: "black" },
+				],
+			}),
+		).toEqual([]);
 		// a product without variants never matches; an unknown name matches nothing
 		expect(await ids(index, { options: [{ name: "flavour", value: "mint" }] })).toEqual([]);
 	});
 
 	it("combines text and every filter", async () => {
-		expect(await idSet(index, "shoes", { categories: ["shoes"], minPrice: 5000, inStock: true, options: [{ name: "colour", value: "red" }] })).toEqual(["p3"]);
+		expect(await idSet(index, "shoes", { categories: ["shoes"], minPrice: 5000, inStock: true, options: [{ name: "colour", value: "red" }] })).toEqual([
+			"p3",
+		]);
 		expect(await idSet(index, "shoes", { maxPrice: 5000 })).toEqual([]);
 	});
 });
 
 describe("facets", () => {
-	const cases: Partial<SearchQuery>[] = [{}, { q: "m" }, { categories: ["kitchen"] }, { inStock: true, maxPrice: 20000 }, { q: "shoes", options: [{ name: "size", value: "42" }] }, { q: "nothing-at-all" }];
+	const cases: Partial<SearchQuery>[] = [
+		{},
+		{ q: "m" },
+		{ categories: ["kitchen"] },
+		{ inStock: true, maxPrice: 20000 },
+		{ q: "shoes", options: [{ name: "size", value: "42" }] },
+		{ q: "nothing-at-all" },
+	];
 	for (const c of cases) {
 		it(`are counted over the whole result, not the page: ${JSON.stringify(c)}`, async () => {
 			const got = await index.search(q({ ...c, limit: 1, facets: true }));
@@ -327,7 +412,9 @@ describe("changes", () => {
 	});
 
 	it("a removed product is gone from long posting lists too (kept there as tombstones)", async () => {
-		const many = Array.from({ length: 600 }, (_, i) => product(`m${String(i).padStart(3, "0")}`, `Bulk Widget ${i}`, "Common words.", { categories: ["bulk"], price: i }));
+		const many = Array.from({ length: 600 }, (_, i) =>
+			product(`m${String(i).padStart(3, "0")}`, `Bulk Widget ${i}`, "Common words.", { categories: ["bulk"], price: i }),
+		);
 		await index.replaceAll(many);
 		for (let i = 0; i < 600; i += 2) await index.remove(`m${String(i).padStart(3, "0")}`);
 		expect(index.stats().tombstones).toBeGreaterThan(0);
@@ -335,7 +422,7 @@ describe("changes", () => {
 		expect(await idSet(index, "widget")).toEqual(odd);
 		expect(await idSet(index, "w")).toEqual(odd);
 		expect(await idSet(index, "bulk common wid")).toEqual(odd);
-		expect((await ids(index, { categories: ["bulk"], sort: "price" }))).toEqual(odd);
+		expect(await ids(index, { categories: ["bulk"], sort: "price" })).toEqual(odd);
 		const { facets, total } = await index.search(q({ q: "widget", facets: true, limit: 1 }));
 		expect(total).toBe(300);
 		expect(facets!.categories).toEqual([{ slug: "bulk", count: 300 }]);
@@ -375,7 +462,9 @@ describe("against the brute-force reference on a generated catalog", () => {
 	const generated = [...generateProducts({ count: 2500, seed: 5, categories })];
 	const products = generated.map(toSearchable);
 	const queries = sampleQueries(generated, 150, 9);
-	const optionPairs = [...new Set(products.flatMap(p => (p.variants ?? []).flatMap(v => Object.entries(v.options).map(([n, val]) => `${n}\u0000${val}`))))].map(s => {
+	const optionPairs = [
+		...new Set(products.flatMap(p => (p.variants ?? []).flatMap(v => Object.entries(v.options).map(([n, val]) => `${n}\u0000${val}`)))),
+	].map(s => {
 		const [name, value] = s.split("\u0000");
 		return { name: name!, value: value! };
 	});
@@ -384,7 +473,12 @@ describe("against the brute-force reference on a generated catalog", () => {
 	const pickOf = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)]!;
 
 	function randomQuery(text: string | undefined): SearchQuery {
-		const query: SearchQuery = { sort: pickOf(["relevance", "price", "-price", "name", "-createdAt"] as const), offset: 0, limit: ALL * 10, facets: r() < 0.3 };
+		const query: SearchQuery = {
+			sort: pickOf(["relevance", "price", "-price", "name", "-createdAt"] as const),
+			offset: 0,
+			limit: ALL * 10,
+			facets: r() < 0.3,
+		};
 		if (text !== undefined) query.q = text;
 		if (r() < 0.3) query.categories = [pickOf(slugs), pickOf(slugs), pickOf(slugs)].slice(0, 1 + Math.floor(r() * 3));
 		if (r() < 0.3) query.minPrice = Math.floor(r() * 5000);

@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { defaultShippingMethod, shippingCharge, shippingMethodInputProblems, shippingMethodsFor, shipsTo, type ShippingMethod } from "../../lib/domain/shipping.js";
+import {
+	defaultShippingMethod,
+	shippingCharge,
+	shippingMethodInputProblems,
+	shippingMethodsFor,
+	shipsTo,
+	type ShippingMethod,
+} from "../../lib/domain/shipping.js";
 
 const method = (id: string, over: Partial<ShippingMethod> = {}): ShippingMethod => ({
 	id,
@@ -87,15 +94,20 @@ describe("shipping methods offered", () => {
 			active: fc.option(fc.boolean(), { nil: undefined }),
 		});
 		fc.assert(
-			fc.property(fc.array(arbMethod, { maxLength: 12 }), fc.constantFrom("DE", "AT", "FR", "US"), fc.option(fc.integer({ min: 0, max: 12_000 }), { nil: undefined }), (ms, country, goods) => {
-				const offered = shippingMethodsFor(ms, country, "EUR", goods);
-				const expected = ms.filter(m => m.active !== false && m.currency === "EUR" && (m.countries.includes("*") || m.countries.includes(country)));
-				expect(offered.length).toBe(expected.length);
-				for (const m of expected) expect(offered).toContain(m);
-				const cost = (m: ShippingMethod) => (goods === undefined ? m.price : shippingCharge(m, goods));
-				for (let i = 1; i < offered.length; i++) expect(cost(offered[i - 1]!)).toBeLessThanOrEqual(cost(offered[i]!));
-				expect(defaultShippingMethod(ms, country, "EUR", goods)).toBe(offered[0] ?? null);
-			}),
+			fc.property(
+				fc.array(arbMethod, { maxLength: 12 }),
+				fc.constantFrom("DE", "AT", "FR", "US"),
+				fc.option(fc.integer({ min: 0, max: 12_000 }), { nil: undefined }),
+				(ms, country, goods) => {
+					const offered = shippingMethodsFor(ms, country, "EUR", goods);
+					const expected = ms.filter(m => m.active !== false && m.currency === "EUR" && (m.countries.includes("*") || m.countries.includes(country)));
+					expect(offered.length).toBe(expected.length);
+					for (const m of expected) expect(offered).toContain(m);
+					const cost = (m: ShippingMethod) => (goods === undefined ? m.price : shippingCharge(m, goods));
+					for (let i = 1; i < offered.length; i++) expect(cost(offered[i - 1]!)).toBeLessThanOrEqual(cost(offered[i]!));
+					expect(defaultShippingMethod(ms, country, "EUR", goods)).toBe(offered[0] ?? null);
+				},
+			),
 			{ numRuns: 300 },
 		);
 	});
@@ -140,12 +152,14 @@ describe("shipping method input", () => {
 		expect(fields({ ...good, name: 5 })).toEqual(["name"]);
 	});
 
-	it("wants countries: known codes, each once, or [\"*\"] alone", () => {
+	it('wants countries: known codes, each once, or ["*"] alone', () => {
 		expect(fields({ ...good, countries: [] })).toEqual(["countries"]);
 		expect(fields({ ...good, countries: "DE" })).toEqual(["countries"]);
 		expect(fields({ ...good, countries: ["*", "DE"] })).toEqual(["countries"]);
 		expect(fields({ ...good, countries: ["DE", "XX", "de", 7] })).toEqual(["countries.1", "countries.2", "countries.3"]);
-		expect(shippingMethodInputProblems({ ...good, countries: ["DE", "AT", "DE"] })).toEqual([{ field: "countries.2", message: "DE is listed twice.", type: "duplicate" }]);
+		expect(shippingMethodInputProblems({ ...good, countries: ["DE", "AT", "DE"] })).toEqual([
+			{ field: "countries.2", message: "DE is listed twice.", type: "duplicate" },
+		]);
 	});
 
 	it("wants a price and a threshold in minor units, and a currency", () => {

@@ -47,7 +47,14 @@ function ticket(over: Partial<TicketRecord> = {}): TicketRecord {
 describe("publicTicket", () => {
 	it("has id, not _id, and leaves internals (outbox, return slot, decider) out", () => {
 		const t = publicTicket(
-			ticket({ type: "return", orderId: "o1", items: [{ productId: "p1", quantity: 1 }], return: { ...ret("approved"), decidedBy: "a1" }, returnSlot: "o1#0", outbox: [] }),
+			ticket({
+				type: "return",
+				orderId: "o1",
+				items: [{ productId: "p1", quantity: 1 }],
+				return: { ...ret("approved"), decidedBy: "a1" },
+				returnSlot: "o1#0",
+				outbox: [],
+			}),
 		);
 		expect(t.id).toBe("t1");
 		expect(t).not.toHaveProperty("_id");
@@ -142,7 +149,10 @@ describe("returnable quantities", () => {
 	it("requested and approved returns claim their items, rejected ones do not", () => {
 		const claimed = claimedQuantities([
 			returnOf("requested", [{ productId: "p1", quantity: 1 }]),
-			returnOf("approved", [{ productId: "p1", quantity: 1 }, { productId: "p2", quantity: 1 }]),
+			returnOf("approved", [
+				{ productId: "p1", quantity: 1 },
+				{ productId: "p2", quantity: 1 },
+			]),
 			returnOf("rejected", [{ productId: "p1", quantity: 1 }]),
 		]);
 		expect(Object.fromEntries(claimed)).toEqual({ p1: 2, p2: 1 });
@@ -156,11 +166,18 @@ describe("returnable quantities", () => {
 	it("accepts what is left, names the line that asks for more or for a product not ordered", () => {
 		const claimed = new Map([["p1", 2]]);
 		expect(returnItemProblems(order, claimed, [{ productId: "p1", quantity: 1 }])).toEqual([]);
-		const problems = returnItemProblems(order, new Map([["p1", 2], ["p2", 1]]), [
-			{ productId: "p1", quantity: 2 },
-			{ productId: "p2", quantity: 1 },
-			{ productId: "zz", quantity: 1 },
-		]);
+		const problems = returnItemProblems(
+			order,
+			new Map([
+				["p1", 2],
+				["p2", 1],
+			]),
+			[
+				{ productId: "p1", quantity: 2 },
+				{ productId: "p2", quantity: 1 },
+				{ productId: "zz", quantity: 1 },
+			],
+		);
 		expect(problems.map(p => [p.field, p.type])).toEqual([
 			["items[0].quantity", "returnQuantity"],
 			["items[1].quantity", "returnQuantity"],

@@ -11,8 +11,18 @@ export const MAX_CATEGORIES_PER_PRODUCT = 20;
 export const MAX_STOCK = 1_000_000_000;
 export const PRODUCT_SORTS = ["relevance", "price", "-price", "name", "-createdAt"] as const;
 
-const sku = { type: "string", pattern: SKU_PATTERN, messages: { stringPattern: "The '{field}' field must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit." } } as const;
-const slug = { type: "string", min: 1, max: 64, pattern: SLUG_PATTERN, messages: { stringPattern: "The '{field}' field must be lowercase words joined by '-'." } } as const;
+const sku = {
+	type: "string",
+	pattern: SKU_PATTERN,
+	messages: { stringPattern: "The '{field}' field must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit." },
+} as const;
+const slug = {
+	type: "string",
+	min: 1,
+	max: 64,
+	pattern: SLUG_PATTERN,
+	messages: { stringPattern: "The '{field}' field must be lowercase words joined by '-'." },
+} as const;
 const currency = currencyRule;
 const price = { type: "number", integer: true, min: 0, max: MAX_UNIT_PRICE, description: "Integer minor units (cents)" } as const;
 const stock = { type: "number", integer: true, min: 0, max: MAX_STOCK } as const;
@@ -52,7 +62,14 @@ export const CATALOG = {
 	"products.adjustInventory": {
 		$$strict: true,
 		id: idRule,
-		delta: { type: "number", integer: true, min: -MAX_STOCK, max: MAX_STOCK, optional: true, description: "Units to add (negative: remove); give this or `stock`" },
+		delta: {
+			type: "number",
+			integer: true,
+			min: -MAX_STOCK,
+			max: MAX_STOCK,
+			optional: true,
+			description: "Units to add (negative: remove); give this or `stock`",
+		},
 		stock: { ...stock, optional: true, description: "Units on hand; give this or `delta`" },
 		// Exactly one of the two (the products service refuses both and neither).
 		$$allOf: [{ oneOf: [{ required: ["delta"] }, { required: ["stock"] }] }],

@@ -22,9 +22,19 @@ const preferences = {
 	type: "object",
 	strict: true,
 	props: {
-		language: { type: "string", optional: true, pattern: /^[a-z]{2}(-[A-Z]{2})?$/, messages: { stringPattern: "The '{field}' field must be a language tag such as 'en' or 'es-ES'." } },
+		language: {
+			type: "string",
+			optional: true,
+			pattern: /^[a-z]{2}(-[A-Z]{2})?$/,
+			messages: { stringPattern: "The '{field}' field must be a language tag such as 'en' or 'es-ES'." },
+		},
 		currency: { ...currencyRule, optional: true },
-		notifications: { type: "object", optional: true, strict: true, props: { email: { type: "boolean", optional: true }, inApp: { type: "boolean", optional: true } } },
+		notifications: {
+			type: "object",
+			optional: true,
+			strict: true,
+			props: { email: { type: "boolean", optional: true }, inApp: { type: "boolean", optional: true } },
+		},
 	},
 } as const;
 
@@ -37,7 +47,11 @@ export const IDENTITY = {
 	"users.me": {},
 	"users.updateMe": { $$strict: true, ...patchOf({ name, preferences }) },
 	"users.changePassword": { $$strict: true, currentPassword: givenPassword, newPassword },
-	"users.list": { ...pageParams, q: { type: "string", optional: true, min: 1, max: 100, description: "Part of the email address" }, role: { type: "enum", values: ROLES, optional: true } },
+	"users.list": {
+		...pageParams,
+		q: { type: "string", optional: true, min: 1, max: 100, description: "Part of the email address" },
+		role: { type: "enum", values: ROLES, optional: true },
+	},
 	"users.get": { id: idRule },
 	"users.update": {
 		$$strict: true,

@@ -22,7 +22,11 @@ export const shippingAddressRule = {
 		line2: { type: "string", max: 200, optional: true },
 		city: text(100),
 		region: { type: "string", max: 100, optional: true },
-		postalCode: { type: "string", pattern: /^[A-Za-z0-9][A-Za-z0-9 -]{0,19}$/, messages: { stringPattern: "The '{field}' field must be 1 to 20 letters, digits, spaces or '-'." } },
+		postalCode: {
+			type: "string",
+			pattern: /^[A-Za-z0-9][A-Za-z0-9 -]{0,19}$/,
+			messages: { stringPattern: "The '{field}' field must be 1 to 20 letters, digits, spaces or '-'." },
+		},
 		country: countryRule,
 	},
 } as const;
@@ -35,7 +39,12 @@ export const paymentRule = {
 	strict: true,
 	props: {
 		method: { type: "enum", values: ["card"] },
-		cardNumber: { type: "string", pattern: CARD_NUMBER_PATTERN, messages: { stringPattern: "The card number must have 12 to 19 digits." }, description: "Test cards: 4242424242424242 approved, 4000000000000002 declined" },
+		cardNumber: {
+			type: "string",
+			pattern: CARD_NUMBER_PATTERN,
+			messages: { stringPattern: "The card number must have 12 to 19 digits." },
+			description: "Test cards: 4242424242424242 approved, 4000000000000002 declined",
+		},
 		expMonth: { type: "number", integer: true, min: 1, max: 12 },
 		expYear: { type: "number", integer: true, min: 2000, max: 2100 },
 		cvc: { type: "string", pattern: /^[0-9]{3,4}$/, messages: { stringPattern: "The security code must have 3 or 4 digits." } },
@@ -49,7 +58,11 @@ export const ORDERS = {
 	"orders.removeCartItem": { productId: idRule },
 	"orders.clearCart": {},
 	"orders.checkout": { $$strict: true, shippingAddress: shippingAddressRule, payment: paymentRule },
-	"orders.list": { ...pageParams, all: { type: "boolean", convert: true, optional: true, description: "Admins: everyone's orders" }, status: { type: "enum", values: ORDER_STATUSES, optional: true } },
+	"orders.list": {
+		...pageParams,
+		all: { type: "boolean", convert: true, optional: true, description: "Admins: everyone's orders" },
+		status: { type: "enum", values: ORDER_STATUSES, optional: true },
+	},
 	"orders.get": { id: idRule },
 	"orders.cancel": { $$strict: true, id: idRule },
 	"orders.ship": { $$strict: true, id: idRule },

@@ -41,8 +41,21 @@ export const SUPPORT = {
 	},
 	"tickets.get": {
 		id: idRule,
-		before: { ...idRule, optional: true, description: "Page back through the thread: a message id (the ticket's `olderMessages` cursor); the page ends just before it" },
-		limit: { type: "number", integer: true, min: 1, max: 100, convert: true, optional: true, default: MESSAGE_PAGE_SIZE, description: "Messages per page of the thread" },
+		before: {
+			...idRule,
+			optional: true,
+			description: "Page back through the thread: a message id (the ticket's `olderMessages` cursor); the page ends just before it",
+		},
+		limit: {
+			type: "number",
+			integer: true,
+			min: 1,
+			max: 100,
+			convert: true,
+			optional: true,
+			default: MESSAGE_PAGE_SIZE,
+			description: "Messages per page of the thread",
+		},
 	},
 	"tickets.reply": { $$strict: true, id: idRule, message },
 	"tickets.update": {

@@ -15,7 +15,14 @@ export interface Features {
 	taxRates: boolean;
 }
 
-export const features = createStore<Features>({ loaded: false, variants: false, promotions: false, cartPromotion: false, shippingMethods: false, taxRates: false });
+export const features = createStore<Features>({
+	loaded: false,
+	variants: false,
+	promotions: false,
+	cartPromotion: false,
+	shippingMethods: false,
+	taxRates: false,
+});
 
 export async function loadFeatures(): Promise<void> {
 	try {

@@ -139,7 +139,16 @@ export function Field(props: InputProps) {
 	);
 }
 
-export function TextArea(props: { label: string; name: string; value: string; onValue(v: string): void; errors?: Record<string, string>; required?: boolean; rows?: number; maxLength?: number }) {
+export function TextArea(props: {
+	label: string;
+	name: string;
+	value: string;
+	onValue(v: string): void;
+	errors?: Record<string, string>;
+	required?: boolean;
+	rows?: number;
+	maxLength?: number;
+}) {
 	const id = useId();
 	const error = props.errors?.[props.name];
 	return (
@@ -216,7 +225,14 @@ export function Select(props: {
 	);
 }
 
-export function Checkbox(props: { label: string; name: string; checked: boolean; onValue(v: boolean): void; errors?: Record<string, string>; disabled?: boolean }) {
+export function Checkbox(props: {
+	label: string;
+	name: string;
+	checked: boolean;
+	onValue(v: boolean): void;
+	errors?: Record<string, string>;
+	disabled?: boolean;
+}) {
 	const id = useId();
 	const error = props.errors?.[props.name];
 	return (

@@ -69,7 +69,12 @@ export function useSubmit<A extends unknown[]>(fn: (keys: IdempotencyKeys, ...ar
 }
 
 /** Poll `fn` with a growing delay (from `first` ms, ×`factor`, at most `max` ms) while `active`. */
-export function usePolling(fn: () => Promise<boolean | void>, active: boolean, opts: { first?: number; factor?: number; max?: number } = {}, deps: unknown[] = []): void {
+export function usePolling(
+	fn: () => Promise<boolean | void>,
+	active: boolean,
+	opts: { first?: number; factor?: number; max?: number } = {},
+	deps: unknown[] = [],
+): void {
 	const { first = 500, factor = 1.6, max = 5000 } = opts;
 	useEffect(() => {
 		if (!active) return;

@@ -43,17 +43,26 @@ export function AdminCategories() {
 								{flat.map(c => (
 									<tr key={c.id}>
 										<th scope="row">
-											<span class="indent">
-												{"— ".repeat(c.depth)}
-											</span>
+											<span class="indent">{"— ".repeat(c.depth)}</span>
 											{c.name}
 										</th>
 										<td>{c.slug}</td>
 										<td class="row-actions">
-											<button type="button" class="button-secondary" onClick={() => setEditing(c)} aria-label={t("admin.categories.editNamed", { name: c.name })}>
+											<button
+												type="button"
+												class="button-secondary"
+												onClick={() => setEditing(c)}
+												aria-label={t("admin.categories.editNamed", { name: c.name })}
+											>
 												{t("common.edit")}
 											</button>
-											<button type="button" class="button-danger" disabled={remove.busy} onClick={() => void remove.run(c)} aria-label={t("admin.categories.deleteNamed", { name: c.name })}>
+											<button
+												type="button"
+												class="button-danger"
+												disabled={remove.busy}
+												onClick={() => void remove.run(c)}
+												aria-label={t("admin.categories.deleteNamed", { name: c.name })}
+											>
 												{t("common.delete")}
 											</button>
 										</td>
@@ -95,17 +104,32 @@ function CategoryForm(props: { category: Category | null; all: (Category & { dep
 				}}
 			>
 				<Field label={t("admin.categories.name")} name="name" value={name} onValue={setName} errors={submit.fields} required />
-				<Field label={t("admin.categories.slug")} name="slug" value={slug} onValue={setSlug} errors={submit.fields} required hint={t("admin.categories.slugHint")} />
+				<Field
+					label={t("admin.categories.slug")}
+					name="slug"
+					value={slug}
+					onValue={setSlug}
+					errors={submit.fields}
+					required
+					hint={t("admin.categories.slugHint")}
+				/>
 				<Select
 					label={t("admin.categories.parent")}
 					name="parentId"
 					value={parentId}
 					onValue={setParentId}
 					errors={submit.fields}
-					options={[{ value: "", label: t("admin.categories.topLevel") }, ...props.all.filter(x => x.id !== c?.id).map(x => ({ value: x.id, label: `${"— ".repeat(x.depth)}${x.name}` }))]}
+					options={[
+						{ value: "", label: t("admin.categories.topLevel") },
+						...props.all.filter(x => x.id !== c?.id).map(x => ({ value: x.id, label: `${"— ".repeat(x.depth)}${x.name}` })),
+					]}
 				/>
 				<ErrorAlert error={submit.error} shown={["name", "slug", "parentId"]} />
-				{submit.done ? <Notice kind="success" live>{t("common.saved")}</Notice> : null}
+				{submit.done ? (
+					<Notice kind="success" live>
+						{t("common.saved")}
+					</Notice>
+				) : null}
 				<button type="submit" disabled={submit.busy}>
 					{c ? t("common.save") : t("admin.categories.create")}
 				</button>{" "}

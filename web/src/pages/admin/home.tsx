@@ -10,10 +10,19 @@ import { useStore } from "../../lib/store";
 export function AdminHome() {
 	const user = useStore(session).user;
 	const admin = isAdmin(user);
-	const paid = useLoad(async signal => (admin ? (await get<ListPage<Order>>("/orders", { all: true, status: "paid", pageSize: 1 }, { signal })).total : null), [admin]);
-	const pending = useLoad(async signal => (admin ? (await get<ListPage<Order>>("/orders", { all: true, status: "pending", pageSize: 1 }, { signal })).total : null), [admin]);
+	const paid = useLoad(
+		async signal => (admin ? (await get<ListPage<Order>>("/orders", { all: true, status: "paid", pageSize: 1 }, { signal })).total : null),
+		[admin],
+	);
+	const pending = useLoad(
+		async signal => (admin ? (await get<ListPage<Order>>("/orders", { all: true, status: "pending", pageSize: 1 }, { signal })).total : null),
+		[admin],
+	);
 	const open = useLoad(async signal => (await get<ListPage<Ticket>>("/tickets", { status: "open", pageSize: 1 }, { signal })).total, []);
-	const mine = useLoad(async signal => (user ? (await get<ListPage<Ticket>>("/tickets", { status: "open", assigneeId: user.id, pageSize: 1 }, { signal })).total : 0), [user?.id]);
+	const mine = useLoad(
+		async signal => (user ? (await get<ListPage<Ticket>>("/tickets", { status: "open", assigneeId: user.id, pageSize: 1 }, { signal })).total : 0),
+		[user?.id],
+	);
 	const card = (label: string, value: number | null | undefined, href: string) => (
 		<li class="stat">
 			<a href={href}>

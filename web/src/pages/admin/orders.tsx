@@ -32,7 +32,10 @@ export function AdminOrders() {
 					name="status"
 					value={status}
 					onValue={v => setQuery({ status: v, page: "" })}
-					options={[{ value: "", label: t("admin.orders.allStatuses") }, ...STATUSES.map(s => ({ value: s, label: t(`order.status.${s}` as MessageKey) }))]}
+					options={[
+						{ value: "", label: t("admin.orders.allStatuses") },
+						...STATUSES.map(s => ({ value: s, label: t(`order.status.${s}` as MessageKey) })),
+					]}
 				/>
 			</Filters>
 			{list.error ? <ErrorAlert error={list.error} /> : null}

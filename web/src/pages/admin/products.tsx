@@ -14,7 +14,11 @@ export function AdminProducts() {
 	const [q, setQ] = useState("");
 	const [page, setPage] = useState(1);
 	const query = useDebounced(q, 250);
-	const list = useLoad(signal => get<ProductPage>("/products", { q: query.trim() || undefined, sort: query.trim() ? "relevance" : "-createdAt", page, pageSize: 20 }, { signal }), [query, page]);
+	const list = useLoad(
+		signal =>
+			get<ProductPage>("/products", { q: query.trim() || undefined, sort: query.trim() ? "relevance" : "-createdAt", page, pageSize: 20 }, { signal }),
+		[query, page],
+	);
 	return (
 		<Page
 			title={t("admin.products.title")}
@@ -154,11 +158,19 @@ function ProductForm(props: { product: Product | null; onSaved(p: Product): void
 		if (f.variants) {
 			const options: ProductOption[] = form.options
 				.filter(o => o.name.trim())
-				.map(o => ({ name: o.name.trim(), values: o.values.split(",").map(v => v.trim()).filter(Boolean) }));
+				.map(o => ({
+					name: o.name.trim(),
+					values: o.values
+						.split(",")
+						.map(v => v.trim())
+						.filter(Boolean),
+				}));
 			if (options.length > 0 || (p?.options?.length ?? 0) > 0) body.options = options;
 		}
 		if (p) {
-			const change = Object.fromEntries(Object.entries(body).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify((p as unknown as Record<string, unknown>)[k])));
+			const change = Object.fromEntries(
+				Object.entries(body).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify((p as unknown as Record<string, unknown>)[k])),
+			);
 			props.onSaved(Object.keys(change).length ? await patch<Product>(`/products/${encodeURIComponent(p.id)}`, change) : p);
 		} else {
 			body.stock = Number(form.stock) || 0;
@@ -179,11 +191,45 @@ function ProductForm(props: { product: Product | null; onSaved(p: Product): void
 			>
 				<Field label={t("admin.products.name")} name="name" value={form.name} onValue={set("name")} errors={errors} required />
 				<Field label={t("product.sku")} name="sku" value={form.sku} onValue={set("sku")} errors={errors} required />
-				<Field label={t("admin.products.price")} name="price" value={form.price} onValue={set("price")} errors={errors} required inputMode="decimal" hint={t("admin.products.priceHint")} />
-				<Field label={t("admin.products.currency")} name="currency" value={form.currency} onValue={set("currency")} errors={errors} required maxLength={3} />
-				{!p ? <Field label={t("admin.products.initialStock")} name="stock" type="number" min={0} value={form.stock} onValue={set("stock")} errors={errors} /> : null}
+				<Field
+					label={t("admin.products.price")}
+					name="price"
+					value={form.price}
+					onValue={set("price")}
+					errors={errors}
+					required
+					inputMode="decimal"
+					hint={t("admin.products.priceHint")}
+				/>
+				<Field
+					label={t("admin.products.currency")}
+					name="currency"
+					value={form.currency}
+					onValue={set("currency")}
+					errors={errors}
+					required
+					maxLength={3}
+				/>
+				{!p ? (
+					<Field
+						label={t("admin.products.initialStock")}
+						name="stock"
+						type="number"
+						min={0}
+						value={form.stock}
+						onValue={set("stock")}
+						errors={errors}
+					/>
+				) : null}
 				<div class="span-2">
-					<TextArea label={t("admin.products.description")} name="description" value={form.description} onValue={set("description")} errors={errors} rows={3} />
+					<TextArea
+						label={t("admin.products.description")}
+						name="description"
+						value={form.description}
+						onValue={set("description")}
+						errors={errors}
+						rows={3}
+					/>
 				</div>
 				<fieldset class="span-2">
 					<legend>{t("admin.products.categories")}</legend>
@@ -206,8 +252,20 @@ function ProductForm(props: { product: Product | null; onSaved(p: Product): void
 						<p class="hint">{t("admin.products.optionsHint")}</p>
 						{form.options.map((o, i) => (
 							<div class="row" key={i}>
-								<Field label={t("admin.products.optionName", { n: i + 1 })} name={`options[${i}].name`} value={o.name} onValue={v => set("options")(form.options.map((x, j) => (j === i ? { ...x, name: v } : x)))} errors={errors} />
-								<Field label={t("admin.products.optionValues", { n: i + 1 })} name={`options[${i}].values`} value={o.values} onValue={v => set("options")(form.options.map((x, j) => (j === i ? { ...x, values: v } : x)))} errors={errors} />
+								<Field
+									label={t("admin.products.optionName", { n: i + 1 })}
+									name={`options[${i}].name`}
+									value={o.name}
+									onValue={v => set("options")(form.options.map((x, j) => (j === i ? { ...x, name: v } : x)))}
+									errors={errors}
+								/>
+								<Field
+									label={t("admin.products.optionValues", { n: i + 1 })}
+									name={`options[${i}].values`}
+									value={o.values}
+									onValue={v => set("options")(form.options.map((x, j) => (j === i ? { ...x, values: v } : x)))}
+									errors={errors}
+								/>
 								<button type="button" class="button-secondary" onClick={() => set("options")(form.options.filter((_, j) => j !== i))}>
 									{t("common.remove")}
 								</button>
@@ -223,7 +281,10 @@ function ProductForm(props: { product: Product | null; onSaved(p: Product): void
 				) : null}
 				<Checkbox label={t("admin.products.active")} name="active" checked={form.active} onValue={set("active")} errors={errors} />
 				<div class="span-2">
-					<ErrorAlert error={priceError ? null : submit.error} shown={["sku", "name", "description", "price", "currency", "stock", "active", "categories", "options"]} />
+					<ErrorAlert
+						error={priceError ? null : submit.error}
+						shown={["sku", "name", "description", "price", "currency", "stock", "active", "categories", "options"]}
+					/>
 					{submit.done ? (
 						<Notice kind="success" live>
 							{t("common.saved")}
@@ -271,7 +332,15 @@ function Inventory(props: { product: Product; onSaved(p: Product): void }) {
 						if (delta.trim()) void adjust.run();
 					}}
 				>
-					<Field label={t("admin.products.delta")} name="delta" type="number" value={delta} onValue={setDelta} errors={adjust.fields} hint={t("admin.products.deltaHint")} />
+					<Field
+						label={t("admin.products.delta")}
+						name="delta"
+						type="number"
+						value={delta}
+						onValue={setDelta}
+						errors={adjust.fields}
+						hint={t("admin.products.deltaHint")}
+					/>
 					<ErrorAlert error={adjust.error} shown={["delta"]} />
 					<button type="submit" class="button-secondary" disabled={adjust.busy}>
 						{t("admin.products.adjust")}
@@ -351,23 +420,48 @@ function VariantRow(props: { product: Product; variant: Variant; onChanged(): vo
 				<label class="visually-hidden" for={`vp-${v.id}`}>
 					{t("admin.products.priceOf", { name: label })}
 				</label>
-				<input id={`vp-${v.id}`} class="small-input" inputMode="decimal" value={price} onInput={e => setPrice((e.currentTarget as HTMLInputElement).value)} />
+				<input
+					id={`vp-${v.id}`}
+					class="small-input"
+					inputMode="decimal"
+					value={price}
+					onInput={e => setPrice((e.currentTarget as HTMLInputElement).value)}
+				/>
 			</td>
 			<td>
 				<label class="visually-hidden" for={`vs-${v.id}`}>
 					{t("admin.products.stockOf", { name: label })}
 				</label>
-				<input id={`vs-${v.id}`} class="small-input" type="number" min={0} value={stock} onInput={e => setStock((e.currentTarget as HTMLInputElement).value)} />
+				<input
+					id={`vs-${v.id}`}
+					class="small-input"
+					type="number"
+					min={0}
+					value={stock}
+					onInput={e => setStock((e.currentTarget as HTMLInputElement).value)}
+				/>
 			</td>
 			<td>{v.available}</td>
 			<td class="row-actions">
-				<button type="button" class="button-secondary" disabled={save.busy} onClick={() => void save.run()} aria-label={t("admin.products.saveVariant", { name: label })}>
+				<button
+					type="button"
+					class="button-secondary"
+					disabled={save.busy}
+					onClick={() => void save.run()}
+					aria-label={t("admin.products.saveVariant", { name: label })}
+				>
 					{t("common.save")}
 				</button>
 				<button type="button" class="button-secondary" disabled={toggle.busy} onClick={() => void toggle.run()}>
 					{v.active ? t("admin.products.deactivate") : t("admin.products.activate")}
 				</button>
-				<button type="button" class="button-danger" disabled={remove.busy} onClick={() => void remove.run()} aria-label={t("admin.products.deleteVariant", { name: label })}>
+				<button
+					type="button"
+					class="button-danger"
+					disabled={remove.busy}
+					onClick={() => void remove.run()}
+					aria-label={t("admin.products.deleteVariant", { name: label })}
+				>
 					{t("common.delete")}
 				</button>
 				<ErrorAlert error={save.error ?? toggle.error ?? remove.error} />
@@ -404,7 +498,12 @@ function NewVariant(props: { product: Product; onCreated(): void }) {
 			{options.map(o => (
 				<div class="field" key={o.name}>
 					<label for={`nv-${o.name}`}>{o.name}</label>
-					<select id={`nv-${o.name}`} value={choice[o.name]} onChange={e => setChoice(c => ({ ...c, [o.name]: (e.currentTarget as HTMLSelectElement).value }))} aria-invalid={errors[`opt.${o.name}`] ? "true" : undefined}>
+					<select
+						id={`nv-${o.name}`}
+						value={choice[o.name]}
+						onChange={e => setChoice(c => ({ ...c, [o.name]: (e.currentTarget as HTMLSelectElement).value }))}
+						aria-invalid={errors[`opt.${o.name}`] ? "true" : undefined}
+					>
 						{o.values.map(v => (
 							<option key={v} value={v}>
 								{v}

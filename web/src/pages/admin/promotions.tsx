@@ -46,7 +46,9 @@ export function AdminPromotions() {
 				<section aria-labelledby="promo-list">
 					<h2 id="promo-list">{t("admin.promotions.list")}</h2>
 					{!list.data ? (
-						list.error ? null : <Loading />
+						list.error ? null : (
+							<Loading />
+						)
 					) : list.data.rows.length === 0 ? (
 						<Empty>{t("admin.promotions.none")}</Empty>
 					) : (
@@ -72,13 +74,24 @@ export function AdminPromotions() {
 											</td>
 											<td>{p.active === false ? t("admin.promotions.inactive") : t("admin.promotions.active")}</td>
 											<td class="row-actions">
-												<button type="button" class="button-secondary" onClick={() => setEditing(p)} aria-label={t("admin.promotions.editNamed", { code: p.code })}>
+												<button
+													type="button"
+													class="button-secondary"
+													onClick={() => setEditing(p)}
+													aria-label={t("admin.promotions.editNamed", { code: p.code })}
+												>
 													{t("common.edit")}
 												</button>
 												<button type="button" class="button-secondary" disabled={toggle.busy} onClick={() => void toggle.run(p)}>
 													{p.active === false ? t("admin.products.activate") : t("admin.products.deactivate")}
 												</button>
-												<button type="button" class="button-danger" disabled={remove.busy} onClick={() => void remove.run(p)} aria-label={t("admin.promotions.deleteNamed", { code: p.code })}>
+												<button
+													type="button"
+													class="button-danger"
+													disabled={remove.busy}
+													onClick={() => void remove.run(p)}
+													aria-label={t("admin.promotions.deleteNamed", { code: p.code })}
+												>
 													{t("common.delete")}
 												</button>
 											</td>
@@ -160,16 +173,58 @@ function PromotionForm(props: { promotion: Promotion | null; onSaved(): void; on
 						{ value: "fixed", label: t("admin.promotions.fixed") },
 					]}
 				/>
-				<Field label={form.type === "percent" ? t("admin.promotions.percentValue") : t("admin.promotions.amount")} name="value" value={form.value} onValue={set("value")} errors={e} required inputMode="decimal" />
+				<Field
+					label={form.type === "percent" ? t("admin.promotions.percentValue") : t("admin.promotions.amount")}
+					name="value"
+					value={form.value}
+					onValue={set("value")}
+					errors={e}
+					required
+					inputMode="decimal"
+				/>
 				<Field label={t("admin.products.currency")} name="currency" value={form.currency} onValue={set("currency")} errors={e} maxLength={3} />
-				<Field label={t("admin.promotions.minSubtotal")} name="minSubtotal" value={form.minSubtotal} onValue={set("minSubtotal")} errors={e} inputMode="decimal" />
-				<Field label={t("admin.promotions.startsAt")} name="startsAt" type="datetime-local" value={form.startsAt} onValue={set("startsAt")} errors={e} />
+				<Field
+					label={t("admin.promotions.minSubtotal")}
+					name="minSubtotal"
+					value={form.minSubtotal}
+					onValue={set("minSubtotal")}
+					errors={e}
+					inputMode="decimal"
+				/>
+				<Field
+					label={t("admin.promotions.startsAt")}
+					name="startsAt"
+					type="datetime-local"
+					value={form.startsAt}
+					onValue={set("startsAt")}
+					errors={e}
+				/>
 				<Field label={t("admin.promotions.endsAt")} name="endsAt" type="datetime-local" value={form.endsAt} onValue={set("endsAt")} errors={e} />
-				<Field label={t("admin.promotions.maxRedemptions")} name="maxRedemptions" type="number" min={1} value={form.maxRedemptions} onValue={set("maxRedemptions")} errors={e} />
-				<Field label={t("admin.promotions.perCustomerLimit")} name="perCustomerLimit" type="number" min={1} value={form.perCustomerLimit} onValue={set("perCustomerLimit")} errors={e} />
+				<Field
+					label={t("admin.promotions.maxRedemptions")}
+					name="maxRedemptions"
+					type="number"
+					min={1}
+					value={form.maxRedemptions}
+					onValue={set("maxRedemptions")}
+					errors={e}
+				/>
+				<Field
+					label={t("admin.promotions.perCustomerLimit")}
+					name="perCustomerLimit"
+					type="number"
+					min={1}
+					value={form.perCustomerLimit}
+					onValue={set("perCustomerLimit")}
+					errors={e}
+				/>
 				<Checkbox label={t("admin.promotions.active")} name="active" checked={form.active} onValue={set("active")} errors={e} />
 				<ErrorAlert error={submit.error} shown={Object.keys(form)} />
-				{submit.done ? <Notice kind="success" live>{t("common.saved")}</Notice> : null}
+				{submit.done ? (
+					<Notice kind="success" live>
+						{t("common.saved")}
+					</Notice>
+				) : null}
 				<button type="submit" disabled={submit.busy}>
 					{p ? t("common.save") : t("admin.promotions.create")}
 				</button>{" "}

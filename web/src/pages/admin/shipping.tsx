@@ -15,12 +15,25 @@ export function AdminShipping() {
 	const f = useStore(features);
 	const [page, setPage] = useState(1);
 	const [editing, setEditing] = useState<ShippingMethod | null>(null);
-	const list = useLoad(async signal => {
-		const res = await get<ShippingMethod[] | { rows: ShippingMethod[]; total: number; page: number; totalPages: number }>("/shipping-methods", { page, pageSize: PAGE_SIZE }, { signal });
-		// The contract lists them (cheapest first); paged here either way.
-		if (Array.isArray(res)) return { rows: res.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE), total: res.length, page, totalPages: Math.max(1, Math.ceil(res.length / PAGE_SIZE)) };
-		return res;
-	}, [page]);
+	const list = useLoad(
+		async signal => {
+			const res = await get<ShippingMethod[] | { rows: ShippingMethod[]; total: number; page: number; totalPages: number }>(
+				"/shipping-methods",
+				{ page, pageSize: PAGE_SIZE },
+				{ signal },
+			);
+			// The contract lists them (cheapest first); paged here either way.
+			if (Array.isArray(res))
+				return {
+					rows: res.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE),
+					total: res.length,
+					page,
+					totalPages: Math.max(1, Math.ceil(res.length / PAGE_SIZE)),
+				};
+			return res;
+		},
+		[page],
+	);
 	const remove = useSubmit(async (_k, m: ShippingMethod) => {
 		await del(`/shipping-methods/${encodeURIComponent(m.id)}`);
 		list.reload();
@@ -39,7 +52,9 @@ export function AdminShipping() {
 				<section aria-labelledby="ship-list">
 					<h2 id="ship-list">{t("admin.shipping.list")}</h2>
 					{!list.data ? (
-						list.error ? null : <Loading />
+						list.error ? null : (
+							<Loading />
+						)
 					) : list.data.rows.length === 0 ? (
 						<Empty>{t("admin.shipping.none")}</Empty>
 					) : (
@@ -71,10 +86,21 @@ export function AdminShipping() {
 											</td>
 											<td>{t("cart.days", { min: m.minDays, max: m.maxDays })}</td>
 											<td class="row-actions">
-												<button type="button" class="button-secondary" onClick={() => setEditing(m)} aria-label={t("admin.shipping.editNamed", { name: m.name })}>
+												<button
+													type="button"
+													class="button-secondary"
+													onClick={() => setEditing(m)}
+													aria-label={t("admin.shipping.editNamed", { name: m.name })}
+												>
 													{t("common.edit")}
 												</button>
-												<button type="button" class="button-danger" disabled={remove.busy} onClick={() => void remove.run(m)} aria-label={t("admin.shipping.deleteNamed", { name: m.name })}>
+												<button
+													type="button"
+													class="button-danger"
+													disabled={remove.busy}
+													onClick={() => void remove.run(m)}
+													aria-label={t("admin.shipping.deleteNamed", { name: m.name })}
+												>
 													{t("common.delete")}
 												</button>
 											</td>
@@ -142,16 +168,46 @@ function ShippingForm(props: { method: ShippingMethod | null; onSaved(): void; o
 				}}
 			>
 				<Field label={t("admin.shipping.name")} name="name" value={form.name} onValue={set("name")} errors={e} required />
-				<Field label={t("admin.shipping.countries")} name="countries" value={form.countries} onValue={set("countries")} errors={e} required hint={t("admin.shipping.countriesHint")} />
+				<Field
+					label={t("admin.shipping.countries")}
+					name="countries"
+					value={form.countries}
+					onValue={set("countries")}
+					errors={e}
+					required
+					hint={t("admin.shipping.countriesHint")}
+				/>
 				<Field label={t("admin.products.price")} name="price" value={form.price} onValue={set("price")} errors={e} required inputMode="decimal" />
 				<Field label={t("admin.products.currency")} name="currency" value={form.currency} onValue={set("currency")} errors={e} required maxLength={3} />
 				<Field label={t("admin.shipping.freeOver")} name="freeOver" value={form.freeOver} onValue={set("freeOver")} errors={e} inputMode="decimal" />
 				<div class="row">
-					<Field label={t("admin.shipping.minDays")} name="minDays" type="number" min={0} value={form.minDays} onValue={set("minDays")} errors={e} required />
-					<Field label={t("admin.shipping.maxDays")} name="maxDays" type="number" min={0} value={form.maxDays} onValue={set("maxDays")} errors={e} required />
+					<Field
+						label={t("admin.shipping.minDays")}
+						name="minDays"
+						type="number"
+						min={0}
+						value={form.minDays}
+						onValue={set("minDays")}
+						errors={e}
+						required
+					/>
+					<Field
+						label={t("admin.shipping.maxDays")}
+						name="maxDays"
+						type="number"
+						min={0}
+						value={form.maxDays}
+						onValue={set("maxDays")}
+						errors={e}
+						required
+					/>
 				</div>
 				<ErrorAlert error={submit.error} shown={Object.keys(form)} />
-				{submit.done ? <Notice kind="success" live>{t("common.saved")}</Notice> : null}
+				{submit.done ? (
+					<Notice kind="success" live>
+						{t("common.saved")}
+					</Notice>
+				) : null}
 				<button type="submit" disabled={submit.busy}>
 					{m ? t("common.save") : t("admin.shipping.create")}
 				</button>{" "}

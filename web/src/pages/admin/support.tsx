@@ -31,14 +31,31 @@ export function AdminTickets() {
 		replaceQuery(next);
 	};
 	const list = useLoad(
-		signal => get<ListPage<Ticket>>("/tickets", { status: status || undefined, type: type || undefined, assigneeId: assignee === "me" ? me.id : undefined, page, pageSize: 20 }, { signal }),
+		signal =>
+			get<ListPage<Ticket>>(
+				"/tickets",
+				{ status: status || undefined, type: type || undefined, assigneeId: assignee === "me" ? me.id : undefined, page, pageSize: 20 },
+				{ signal },
+			),
 		[status, type, assignee, page],
 	);
 	return (
 		<Page title={t("admin.support.title")} wide>
 			<Filters label={t("admin.support.filters")}>
-				<Select label={t("ticket.status")} name="status" value={status} onValue={v => setQuery({ status: v, page: "" })} options={[{ value: "", label: t("admin.support.any") }, ...STATUSES.map(s => ({ value: s, label: t(`ticket.status.${s}` as MessageKey) }))]} />
-				<Select label={t("ticket.type")} name="type" value={type} onValue={v => setQuery({ type: v, page: "" })} options={[{ value: "", label: t("admin.support.any") }, ...TYPES.map(s => ({ value: s, label: t(`ticket.type.${s}` as MessageKey) }))]} />
+				<Select
+					label={t("ticket.status")}
+					name="status"
+					value={status}
+					onValue={v => setQuery({ status: v, page: "" })}
+					options={[{ value: "", label: t("admin.support.any") }, ...STATUSES.map(s => ({ value: s, label: t(`ticket.status.${s}` as MessageKey) }))]}
+				/>
+				<Select
+					label={t("ticket.type")}
+					name="type"
+					value={type}
+					onValue={v => setQuery({ type: v, page: "" })}
+					options={[{ value: "", label: t("admin.support.any") }, ...TYPES.map(s => ({ value: s, label: t(`ticket.type.${s}` as MessageKey) }))]}
+				/>
 				<Select
 					label={t("ticket.assignee")}
 					name="assignee"
@@ -101,7 +118,8 @@ export function AdminTicket(props: { params: Record<string, string> }) {
 						</p>
 					) : null}
 					<p>
-						{t("ticket.assignee")}: {tk.assigneeId ? (tk.assigneeId === me.id ? t("admin.support.me") : shortId(tk.assigneeId)) : t("ticket.unassigned")}
+						{t("ticket.assignee")}:{" "}
+						{tk.assigneeId ? (tk.assigneeId === me.id ? t("admin.support.me") : shortId(tk.assigneeId)) : t("ticket.unassigned")}
 					</p>
 					<div class="actions">
 						{tk.assigneeId !== me.id ? (
@@ -114,8 +132,22 @@ export function AdminTicket(props: { params: Record<string, string> }) {
 							</button>
 						)}
 					</div>
-					<Select label={t("ticket.status")} name="status" value={tk.status} onValue={v => void update.run({ status: v })} options={STATUSES.map(s => ({ value: s, label: t(`ticket.status.${s}` as MessageKey) }))} errors={update.fields} />
-					<Select label={t("ticket.priority")} name="priority" value={tk.priority} onValue={v => void update.run({ priority: v })} options={PRIORITIES.map(s => ({ value: s, label: t(`ticket.priority.${s}` as MessageKey) }))} errors={update.fields} />
+					<Select
+						label={t("ticket.status")}
+						name="status"
+						value={tk.status}
+						onValue={v => void update.run({ status: v })}
+						options={STATUSES.map(s => ({ value: s, label: t(`ticket.status.${s}` as MessageKey) }))}
+						errors={update.fields}
+					/>
+					<Select
+						label={t("ticket.priority")}
+						name="priority"
+						value={tk.priority}
+						onValue={v => void update.run({ priority: v })}
+						options={PRIORITIES.map(s => ({ value: s, label: t(`ticket.priority.${s}` as MessageKey) }))}
+						errors={update.fields}
+					/>
 					<ErrorAlert error={update.error} shown={["status", "priority"]} />
 					{tk.type === "return" && tk.return?.status === "requested" ? <ReturnDecision ticket={tk} onDecided={ticket.set} /> : null}
 				</aside>
@@ -128,15 +160,28 @@ function ReturnDecision(props: { ticket: Ticket; onDecided(t: Ticket): void }) {
 	const [reason, setReason] = useState("");
 	const decide = useSubmit(async (keys, decision: "approve" | "reject") => {
 		const body = reason.trim() ? { reason: reason.trim() } : {};
-		const res = await post<Ticket>(`/tickets/${encodeURIComponent(props.ticket.id)}/return/${decision}`, body, { idempotencyKey: keys.for({ decision, ...body }) });
+		const res = await post<Ticket>(`/tickets/${encodeURIComponent(props.ticket.id)}/return/${decision}`, body, {
+			idempotencyKey: keys.for({ decision, ...body }),
+		});
 		props.onDecided(res && typeof res === "object" && "messages" in res ? res : await get<Ticket>(`/tickets/${encodeURIComponent(props.ticket.id)}`));
 	});
 	return (
 		<section aria-labelledby="ret-h" class="return-decision">
 			<h3 id="ret-h">{t("admin.support.returnDecision")}</h3>
-			<Field label={t("admin.support.reason")} name="reason" value={reason} onValue={setReason} errors={decide.fields} hint={t("admin.support.reasonHint")} />
+			<Field
+				label={t("admin.support.reason")}
+				name="reason"
+				value={reason}
+				onValue={setReason}
+				errors={decide.fields}
+				hint={t("admin.support.reasonHint")}
+			/>
 			<ErrorAlert error={decide.error} shown={["reason"]} />
-			{decide.done ? <Notice kind="success" live>{t("common.saved")}</Notice> : null}
+			{decide.done ? (
+				<Notice kind="success" live>
+					{t("common.saved")}
+				</Notice>
+			) : null}
 			<div class="actions">
 				<button type="button" disabled={decide.busy} onClick={() => void decide.run("approve")}>
 					{t("admin.support.approve")}

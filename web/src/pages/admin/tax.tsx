@@ -14,11 +14,24 @@ const PAGE_SIZE = 20;
 export function AdminTax() {
 	const f = useStore(features);
 	const [page, setPage] = useState(1);
-	const list = useLoad(async signal => {
-		const res = await get<TaxRate[] | { rows: TaxRate[]; total: number; page: number; totalPages: number }>("/tax-rates", { page, pageSize: PAGE_SIZE }, { signal });
-		if (Array.isArray(res)) return { rows: res.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE), total: res.length, page, totalPages: Math.max(1, Math.ceil(res.length / PAGE_SIZE)) };
-		return res;
-	}, [page]);
+	const list = useLoad(
+		async signal => {
+			const res = await get<TaxRate[] | { rows: TaxRate[]; total: number; page: number; totalPages: number }>(
+				"/tax-rates",
+				{ page, pageSize: PAGE_SIZE },
+				{ signal },
+			);
+			if (Array.isArray(res))
+				return {
+					rows: res.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE),
+					total: res.length,
+					page,
+					totalPages: Math.max(1, Math.ceil(res.length / PAGE_SIZE)),
+				};
+			return res;
+		},
+		[page],
+	);
 	const [country, setCountry] = useState("DE");
 	const [rate, setRate] = useState("19");
 	const submit = useSubmit(async () => {
@@ -40,7 +53,9 @@ export function AdminTax() {
 				<section aria-labelledby="tax-list">
 					<h2 id="tax-list">{t("admin.tax.list")}</h2>
 					{!list.data ? (
-						list.error ? null : <Loading />
+						list.error ? null : (
+							<Loading />
+						)
 					) : list.data.rows.length === 0 ? (
 						<Empty>{t("admin.tax.none")}</Empty>
 					) : (
@@ -90,10 +105,30 @@ export function AdminTax() {
 							void submit.run();
 						}}
 					>
-						<Select label={t("address.country")} name="country" value={country} onValue={setCountry} options={countryOptions()} errors={submit.fields} />
-						<Field label={t("admin.tax.ratePercent")} name="rate" value={rate} onValue={setRate} errors={submit.fields} inputMode="decimal" required hint={t("admin.tax.rateHint")} />
+						<Select
+							label={t("address.country")}
+							name="country"
+							value={country}
+							onValue={setCountry}
+							options={countryOptions()}
+							errors={submit.fields}
+						/>
+						<Field
+							label={t("admin.tax.ratePercent")}
+							name="rate"
+							value={rate}
+							onValue={setRate}
+							errors={submit.fields}
+							inputMode="decimal"
+							required
+							hint={t("admin.tax.rateHint")}
+						/>
 						<ErrorAlert error={submit.error} shown={["rate", "country"]} />
-						{submit.done ? <Notice kind="success" live>{t("common.saved")}</Notice> : null}
+						{submit.done ? (
+							<Notice kind="success" live>
+								{t("common.saved")}
+							</Notice>
+						) : null}
 						<button type="submit" disabled={submit.busy}>
 							{t("common.save")}
 						</button>

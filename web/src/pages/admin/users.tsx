@@ -16,7 +16,10 @@ export function AdminUsers() {
 	const [role, setRole] = useState("");
 	const [page, setPage] = useState(1);
 	const query = useDebounced(q, 250);
-	const list = useLoad(signal => get<ListPage<User>>("/users", { q: query.trim() || undefined, role: role || undefined, page, pageSize: 20 }, { signal }), [query, role, page]);
+	const list = useLoad(
+		signal => get<ListPage<User>>("/users", { q: query.trim() || undefined, role: role || undefined, page, pageSize: 20 }, { signal }),
+		[query, role, page],
+	);
 	return (
 		<Page title={t("admin.users.title")} wide>
 			<Filters label={t("admin.users.filters")}>
@@ -124,13 +127,23 @@ function UserForm(props: { user: User; onSaved(u: User): void }) {
 				<fieldset>
 					<legend>{t("account.roles")}</legend>
 					{ROLES.map(r => (
-						<Checkbox key={r} label={t(`role.${r}` as MessageKey)} name={`role-${r}`} checked={roles.includes(r)} onValue={on => setRoles(on ? [...roles, r] : roles.filter(x => x !== r))} />
+						<Checkbox
+							key={r}
+							label={t(`role.${r}` as MessageKey)}
+							name={`role-${r}`}
+							checked={roles.includes(r)}
+							onValue={on => setRoles(on ? [...roles, r] : roles.filter(x => x !== r))}
+						/>
 					))}
 					{save.fields.roles ? <p class="field-error">{save.fields.roles}</p> : null}
 				</fieldset>
 				<Checkbox label={t("admin.users.active")} name="active" checked={active} onValue={setActive} errors={save.fields} />
 				<ErrorAlert error={save.error} shown={["name", "roles", "active"]} />
-				{save.done ? <Notice kind="success" live>{t("common.saved")}</Notice> : null}
+				{save.done ? (
+					<Notice kind="success" live>
+						{t("common.saved")}
+					</Notice>
+				) : null}
 				<button type="submit" disabled={save.busy}>
 					{t("common.save")}
 				</button>

@@ -48,8 +48,22 @@ function ProfileForm(props: { user: User }) {
 				}}
 			>
 				<Field label={t("auth.name")} name="name" value={name} onValue={setName} errors={errors} required autoComplete="name" />
-				<Select label={t("account.language")} name="language" value={language} onValue={setLanguage} options={LANGUAGES.map(l => ({ value: l, label: t(`language.${l}` as MessageKey) }))} errors={errors} />
-				<Select label={t("account.currency")} name="currency" value={currency} onValue={setCurrency} options={CURRENCIES.map(c => ({ value: c, label: c }))} errors={errors} />
+				<Select
+					label={t("account.language")}
+					name="language"
+					value={language}
+					onValue={setLanguage}
+					options={LANGUAGES.map(l => ({ value: l, label: t(`language.${l}` as MessageKey) }))}
+					errors={errors}
+				/>
+				<Select
+					label={t("account.currency")}
+					name="currency"
+					value={currency}
+					onValue={setCurrency}
+					options={CURRENCIES.map(c => ({ value: c, label: c }))}
+					errors={errors}
+				/>
 				<fieldset>
 					<legend>{t("account.notifications")}</legend>
 					<Checkbox label={t("account.notifyEmail")} name="email" checked={email} onValue={setEmail} errors={errors} />
@@ -88,8 +102,27 @@ function PasswordForm() {
 				}}
 			>
 				<input type="text" name="username" autoComplete="username" value={useStore(session).user?.email} hidden readOnly />
-				<Field label={t("account.currentPassword")} name="currentPassword" type="password" value={current} onValue={setCurrent} errors={submit.fields} required autoComplete="current-password" />
-				<Field label={t("account.newPassword")} name="newPassword" type="password" value={next} onValue={setNext} errors={submit.fields} required autoComplete="new-password" hint={t("auth.passwordHint")} />
+				<Field
+					label={t("account.currentPassword")}
+					name="currentPassword"
+					type="password"
+					value={current}
+					onValue={setCurrent}
+					errors={submit.fields}
+					required
+					autoComplete="current-password"
+				/>
+				<Field
+					label={t("account.newPassword")}
+					name="newPassword"
+					type="password"
+					value={next}
+					onValue={setNext}
+					errors={submit.fields}
+					required
+					autoComplete="new-password"
+					hint={t("auth.passwordHint")}
+				/>
 				<ErrorAlert error={submit.error} shown={["currentPassword", "newPassword"]} />
 				{submit.done ? (
 					<Notice kind="success" live>

@@ -28,8 +28,26 @@ export function Login() {
 					void submit.run();
 				}}
 			>
-				<Field label={t("auth.email")} name="email" type="email" value={email} onValue={setEmail} errors={submit.fields} required autoComplete="username" />
-				<Field label={t("auth.password")} name="password" type="password" value={password} onValue={setPassword} errors={submit.fields} required autoComplete="current-password" />
+				<Field
+					label={t("auth.email")}
+					name="email"
+					type="email"
+					value={email}
+					onValue={setEmail}
+					errors={submit.fields}
+					required
+					autoComplete="username"
+				/>
+				<Field
+					label={t("auth.password")}
+					name="password"
+					type="password"
+					value={password}
+					onValue={setPassword}
+					errors={submit.fields}
+					required
+					autoComplete="current-password"
+				/>
 				<ErrorAlert error={submit.error} shown={["email", "password"]} />
 				<button type="submit" disabled={submit.busy}>
 					{t("auth.login.submit")}
@@ -61,8 +79,27 @@ export function Register() {
 				}}
 			>
 				<Field label={t("auth.name")} name="name" value={name} onValue={setName} errors={submit.fields} required autoComplete="name" />
-				<Field label={t("auth.email")} name="email" type="email" value={email} onValue={setEmail} errors={submit.fields} required autoComplete="email" />
-				<Field label={t("auth.password")} name="password" type="password" value={password} onValue={setPassword} errors={submit.fields} required autoComplete="new-password" hint={t("auth.passwordHint")} />
+				<Field
+					label={t("auth.email")}
+					name="email"
+					type="email"
+					value={email}
+					onValue={setEmail}
+					errors={submit.fields}
+					required
+					autoComplete="email"
+				/>
+				<Field
+					label={t("auth.password")}
+					name="password"
+					type="password"
+					value={password}
+					onValue={setPassword}
+					errors={submit.fields}
+					required
+					autoComplete="new-password"
+					hint={t("auth.passwordHint")}
+				/>
 				<ErrorAlert error={submit.error} shown={["name", "email", "password"]} />
 				<button type="submit" disabled={submit.busy}>
 					{t("auth.register.submit")}

@@ -39,7 +39,10 @@ export function useShippingMethods(country: string) {
 
 /** The cart priced for a destination: `GET /cart?country&shippingMethodId` (plain GET /cart on a server without totals). */
 export function usePricedCart(country: string, shippingMethodId: string) {
-	return useLoad(signal => get<Cart>("/cart", { country: country || undefined, shippingMethodId: shippingMethodId || undefined }, { signal }), [country, shippingMethodId]);
+	return useLoad(
+		signal => get<Cart>("/cart", { country: country || undefined, shippingMethodId: shippingMethodId || undefined }, { signal }),
+		[country, shippingMethodId],
+	);
 }
 
 export function Totals(props: { cart: Cart }) {
@@ -92,14 +95,27 @@ export function Totals(props: { cart: Cart }) {
 	);
 }
 
-export function ShippingChoice(props: { methods: ShippingMethod[]; value: string; onValue(id: string): void; currency: string; errors?: Record<string, string> }) {
+export function ShippingChoice(props: {
+	methods: ShippingMethod[];
+	value: string;
+	onValue(id: string): void;
+	currency: string;
+	errors?: Record<string, string>;
+}) {
 	if (props.methods.length === 0) return null;
 	return (
 		<fieldset class="shipping-methods">
 			<legend>{t("cart.shippingMethod")}</legend>
 			{props.methods.map(m => (
 				<div class="field field-check" key={m.id}>
-					<input type="radio" id={`ship-${m.id}`} name="shippingMethodId" value={m.id} checked={props.value === m.id} onChange={() => props.onValue(m.id)} />
+					<input
+						type="radio"
+						id={`ship-${m.id}`}
+						name="shippingMethodId"
+						value={m.id}
+						checked={props.value === m.id}
+						onChange={() => props.onValue(m.id)}
+					/>
 					<label for={`ship-${m.id}`}>
 						{m.name} · <Money amount={m.price} currency={m.currency} /> · {t("cart.days", { min: m.minDays, max: m.maxDays })}
 						{m.freeOver ? (
@@ -208,7 +224,9 @@ export function CartPage() {
 							/>
 						) : null}
 						{methods.data ? <ShippingChoice methods={methods.data} value={methodId} onValue={setMethodId} currency={c.currency} /> : null}
-						{f.shippingMethods && methods.data && methods.data.length === 0 && !methods.loading ? <Notice kind="warning">{t("cart.noShipping")}</Notice> : null}
+						{f.shippingMethods && methods.data && methods.data.length === 0 && !methods.loading ? (
+							<Notice kind="warning">{t("cart.noShipping")}</Notice>
+						) : null}
 						{promotionsShown ? <PromotionForm cart={c} onChange={() => cart.reload()} /> : null}
 						<Totals cart={c} />
 						<a class="button" href={`/checkout?${checkoutQuery}`}>
@@ -256,7 +274,13 @@ function CartRow(props: { line: CartLine; currency: string; busy: boolean; onQua
 				<Money amount={l.lineTotal} currency={props.currency} />
 			</td>
 			<td>
-				<button type="button" class="button-secondary" disabled={props.busy} onClick={() => props.onQuantity(0)} aria-label={t("cart.removeItem", { name: l.name })}>
+				<button
+					type="button"
+					class="button-secondary"
+					disabled={props.busy}
+					onClick={() => props.onQuantity(0)}
+					aria-label={t("cart.removeItem", { name: l.name })}
+				>
 					{t("cart.remove")}
 				</button>
 			</td>

@@ -48,7 +48,13 @@ export function Checkout() {
 		for (const k of ADDRESS_FIELDS) if (address[k].trim()) shippingAddress[k] = address[k].trim();
 		const body: Record<string, unknown> = {
 			shippingAddress,
-			payment: { method: "card", cardNumber: card.cardNumber.replace(/[\s-]/g, ""), expMonth: Number(card.expMonth), expYear: Number(card.expYear), cvc: card.cvc.trim() },
+			payment: {
+				method: "card",
+				cardNumber: card.cardNumber.replace(/[\s-]/g, ""),
+				expMonth: Number(card.expMonth),
+				expYear: Number(card.expYear),
+				cvc: card.cvc.trim(),
+			},
 		};
 		if (f.shippingMethods && methodId) body.shippingMethodId = methodId;
 		// The same key while the same body is sent again (a retry after a lost answer gets the same order).
@@ -61,7 +67,13 @@ export function Checkout() {
 	for (const [k, v] of Object.entries(submit.fields)) {
 		errors[k.replace(/^shippingAddress\./, "addr.").replace(/^payment\./, "card.")] = v;
 	}
-	const shown = [...ADDRESS_FIELDS.map(k => `shippingAddress.${k}`), ...CARD_FIELDS.map(k => `payment.${k}`), "shippingMethodId", "shippingAddress", "payment"];
+	const shown = [
+		...ADDRESS_FIELDS.map(k => `shippingAddress.${k}`),
+		...CARD_FIELDS.map(k => `payment.${k}`),
+		"shippingMethodId",
+		"shippingAddress",
+		"payment",
+	];
 	const a = (k: (typeof ADDRESS_FIELDS)[number]) => (v: string) => setAddress(s => ({ ...s, [k]: v }));
 	const c = (k: keyof typeof card) => (v: string) => setCard(s => ({ ...s, [k]: v }));
 
@@ -90,18 +102,82 @@ export function Checkout() {
 					<div>
 						<fieldset>
 							<legend>{t("checkout.address")}</legend>
-							<Field label={t("address.name")} name="addr.name" value={address.name} onValue={a("name")} errors={errors} required autoComplete="name" />
-							<Field label={t("address.line1")} name="addr.line1" value={address.line1} onValue={a("line1")} errors={errors} required autoComplete="address-line1" />
-							<Field label={t("address.line2")} name="addr.line2" value={address.line2} onValue={a("line2")} errors={errors} autoComplete="address-line2" />
+							<Field
+								label={t("address.name")}
+								name="addr.name"
+								value={address.name}
+								onValue={a("name")}
+								errors={errors}
+								required
+								autoComplete="name"
+							/>
+							<Field
+								label={t("address.line1")}
+								name="addr.line1"
+								value={address.line1}
+								onValue={a("line1")}
+								errors={errors}
+								required
+								autoComplete="address-line1"
+							/>
+							<Field
+								label={t("address.line2")}
+								name="addr.line2"
+								value={address.line2}
+								onValue={a("line2")}
+								errors={errors}
+								autoComplete="address-line2"
+							/>
 							<div class="row">
-								<Field label={t("address.postalCode")} name="addr.postalCode" value={address.postalCode} onValue={a("postalCode")} errors={errors} required autoComplete="postal-code" />
-								<Field label={t("address.city")} name="addr.city" value={address.city} onValue={a("city")} errors={errors} required autoComplete="address-level2" />
+								<Field
+									label={t("address.postalCode")}
+									name="addr.postalCode"
+									value={address.postalCode}
+									onValue={a("postalCode")}
+									errors={errors}
+									required
+									autoComplete="postal-code"
+								/>
+								<Field
+									label={t("address.city")}
+									name="addr.city"
+									value={address.city}
+									onValue={a("city")}
+									errors={errors}
+									required
+									autoComplete="address-level2"
+								/>
 							</div>
-							<Field label={t("address.region")} name="addr.region" value={address.region} onValue={a("region")} errors={errors} autoComplete="address-level1" />
-							<Select label={t("address.country")} name="addr.country" value={address.country} onValue={a("country")} options={countryOptions()} errors={errors} required />
+							<Field
+								label={t("address.region")}
+								name="addr.region"
+								value={address.region}
+								onValue={a("region")}
+								errors={errors}
+								autoComplete="address-level1"
+							/>
+							<Select
+								label={t("address.country")}
+								name="addr.country"
+								value={address.country}
+								onValue={a("country")}
+								options={countryOptions()}
+								errors={errors}
+								required
+							/>
 						</fieldset>
-						{methods.data ? <ShippingChoice methods={methods.data} value={methodId} onValue={setMethodId} currency={cart.data?.currency ?? "EUR"} errors={errors} /> : null}
-						{f.shippingMethods && methods.data && methods.data.length === 0 && !methods.loading ? <Notice kind="warning">{t("cart.noShipping")}</Notice> : null}
+						{methods.data ? (
+							<ShippingChoice
+								methods={methods.data}
+								value={methodId}
+								onValue={setMethodId}
+								currency={cart.data?.currency ?? "EUR"}
+								errors={errors}
+							/>
+						) : null}
+						{f.shippingMethods && methods.data && methods.data.length === 0 && !methods.loading ? (
+							<Notice kind="warning">{t("cart.noShipping")}</Notice>
+						) : null}
 						<fieldset>
 							<legend>{t("checkout.payment")}</legend>
 							{showTestCards() ? (
@@ -117,11 +193,51 @@ export function Checkout() {
 									</ul>
 								</Notice>
 							) : null}
-							<Field label={t("card.number")} name="card.cardNumber" value={card.cardNumber} onValue={c("cardNumber")} errors={errors} required inputMode="numeric" autoComplete="cc-number" />
+							<Field
+								label={t("card.number")}
+								name="card.cardNumber"
+								value={card.cardNumber}
+								onValue={c("cardNumber")}
+								errors={errors}
+								required
+								inputMode="numeric"
+								autoComplete="cc-number"
+							/>
 							<div class="row">
-								<Field label={t("card.expMonth")} name="card.expMonth" type="number" min={1} max={12} value={card.expMonth} onValue={c("expMonth")} errors={errors} required autoComplete="cc-exp-month" />
-								<Field label={t("card.expYear")} name="card.expYear" type="number" min={year} max={year + 30} value={card.expYear} onValue={c("expYear")} errors={errors} required autoComplete="cc-exp-year" />
-								<Field label={t("card.cvc")} name="card.cvc" value={card.cvc} onValue={c("cvc")} errors={errors} required inputMode="numeric" autoComplete="cc-csc" />
+								<Field
+									label={t("card.expMonth")}
+									name="card.expMonth"
+									type="number"
+									min={1}
+									max={12}
+									value={card.expMonth}
+									onValue={c("expMonth")}
+									errors={errors}
+									required
+									autoComplete="cc-exp-month"
+								/>
+								<Field
+									label={t("card.expYear")}
+									name="card.expYear"
+									type="number"
+									min={year}
+									max={year + 30}
+									value={card.expYear}
+									onValue={c("expYear")}
+									errors={errors}
+									required
+									autoComplete="cc-exp-year"
+								/>
+								<Field
+									label={t("card.cvc")}
+									name="card.cvc"
+									value={card.cvc}
+									onValue={c("cvc")}
+									errors={errors}
+									required
+									inputMode="numeric"
+									autoComplete="cc-csc"
+								/>
 							</div>
 						</fieldset>
 					</div>

@@ -27,7 +27,13 @@ export function Home() {
 			<div class="home-grid">
 				<section aria-labelledby="home-cats">
 					<h2 id="home-cats">{t("home.categories")}</h2>
-					{cats.error ? <ErrorAlert error={cats.error} /> : cats.data ? <CategoryTree nodes={cats.data} href={slug => `/search?category=${encodeURIComponent(slug)}`} /> : <Loading />}
+					{cats.error ? (
+						<ErrorAlert error={cats.error} />
+					) : cats.data ? (
+						<CategoryTree nodes={cats.data} href={slug => `/search?category=${encodeURIComponent(slug)}`} />
+					) : (
+						<Loading />
+					)}
 				</section>
 				<section aria-labelledby="home-new">
 					<h2 id="home-new">{t("home.newest")}</h2>

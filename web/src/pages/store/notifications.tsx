@@ -42,7 +42,13 @@ export function Notifications() {
 									<p>{n.body}</p>
 									<p class="hint">{formatDate(n.createdAt)}</p>
 									{!n.read ? (
-										<button type="button" class="button-secondary" disabled={read.busy} onClick={() => void read.run(n)} aria-label={t("notifications.markReadOf", { title: n.title })}>
+										<button
+											type="button"
+											class="button-secondary"
+											disabled={read.busy}
+											onClick={() => void read.run(n)}
+											aria-label={t("notifications.markReadOf", { title: n.title })}
+										>
 											{t("notifications.markRead")}
 										</button>
 									) : null}

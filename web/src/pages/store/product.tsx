@@ -60,7 +60,8 @@ function ProductView(props: { product: Product }) {
 	const sku = selected?.sku ?? p.sku;
 
 	/** A value is offered when some active variant has it together with the other current choices. */
-	const offered = (name: string, value: string) => variants.some(v => v.options[name] === value && options.every(o => o.name === name || !choice[o.name] || v.options[o.name] === choice[o.name]));
+	const offered = (name: string, value: string) =>
+		variants.some(v => v.options[name] === value && options.every(o => o.name === name || !choice[o.name] || v.options[o.name] === choice[o.name]));
 
 	const add = useSubmit(async keys => {
 		if (!user) {
@@ -133,7 +134,9 @@ function ProductView(props: { product: Product }) {
 																const next = { ...choice, [o.name]: value };
 																// Keep the other choices when that combination is sold; otherwise take the first one that is.
 																if (!variants.some(v => options.every(x => v.options[x.name] === next[x.name]))) {
-																	const v = variants.find(v => v.options[o.name] === value && v.available > 0) ?? variants.find(v => v.options[o.name] === value);
+																	const v =
+																		variants.find(v => v.options[o.name] === value && v.available > 0) ??
+																		variants.find(v => v.options[o.name] === value);
 																	if (v) Object.assign(next, v.options);
 																}
 																setChoice(next);
@@ -151,7 +154,16 @@ function ProductView(props: { product: Product }) {
 								))
 							: null}
 						{hasVariants && !selected ? <Notice kind="warning">{t("product.combinationUnavailable")}</Notice> : null}
-						<Field label={t("product.quantity")} name="quantity" type="number" min={1} max={99} value={quantity} onValue={setQuantity} errors={add.fields} />
+						<Field
+							label={t("product.quantity")}
+							name="quantity"
+							type="number"
+							min={1}
+							max={99}
+							value={quantity}
+							onValue={setQuantity}
+							errors={add.fields}
+						/>
 						<button type="submit" disabled={add.busy || available <= 0 || (hasVariants && !selected)}>
 							{t("product.addToCart")}
 						</button>

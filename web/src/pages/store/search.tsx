@@ -142,7 +142,12 @@ export function Search() {
 										const id = `f-opt-${name}-${v.value}`.replace(/[^A-Za-z0-9_-]/g, "_");
 										return (
 											<div class="field field-check" key={v.value}>
-												<input id={id} type="checkbox" checked={options.includes(`${name}:${v.value}`)} onChange={e => toggleOption(name, v.value, (e.currentTarget as HTMLInputElement).checked)} />
+												<input
+													id={id}
+													type="checkbox"
+													checked={options.includes(`${name}:${v.value}`)}
+													onChange={e => toggleOption(name, v.value, (e.currentTarget as HTMLInputElement).checked)}
+												/>
 												<label for={id}>
 													{v.value} <span class="facet-count">({v.count})</span>
 												</label>
@@ -153,7 +158,12 @@ export function Search() {
 							))
 						: null}
 					<div class="field field-check">
-						<input id="f-stock" type="checkbox" checked={inStock} onChange={e => update({ inStock: (e.currentTarget as HTMLInputElement).checked ? "true" : null })} />
+						<input
+							id="f-stock"
+							type="checkbox"
+							checked={inStock}
+							onChange={e => update({ inStock: (e.currentTarget as HTMLInputElement).checked ? "true" : null })}
+						/>
 						<label for="f-stock">
 							{t("search.inStockOnly")}
 							{facets ? <span class="facet-count"> ({facets.inStock})</span> : null}
@@ -164,7 +174,14 @@ export function Search() {
 					<div class="results-bar">
 						<div class="field search-field">
 							<label for="search-q">{t("search.label")}</label>
-							<input id="search-q" type="search" value={text} placeholder={t("search.placeholder")} autoComplete="off" onInput={e => setText((e.currentTarget as HTMLInputElement).value)} />
+							<input
+								id="search-q"
+								type="search"
+								value={text}
+								placeholder={t("search.placeholder")}
+								autoComplete="off"
+								onInput={e => setText((e.currentTarget as HTMLInputElement).value)}
+							/>
 						</div>
 						<div class="field">
 							<label for="search-sort">{t("search.sort")}</label>
@@ -197,7 +214,14 @@ export function Search() {
 							</ul>
 						)
 					) : null}
-					{results.data ? <Pagination page={results.data.page} totalPages={results.data.totalPages} total={results.data.total} onPage={p => update({ page: String(p) }, true)} /> : null}
+					{results.data ? (
+						<Pagination
+							page={results.data.page}
+							totalPages={results.data.totalPages}
+							total={results.data.total}
+							onPage={p => update({ page: String(p) }, true)}
+						/>
+					) : null}
 				</section>
 			</div>
 		</Page>

@@ -104,7 +104,11 @@ export function NewTicket() {
 			body.items = order.items
 				.map(i => ({ item: i, quantity: Number(quantities[i.itemId ?? i.productId] ?? 0) }))
 				.filter(x => x.quantity > 0)
-				.map(x => (x.item.variantId ? { productId: x.item.productId, variantId: x.item.variantId, quantity: x.quantity } : { productId: x.item.productId, quantity: x.quantity }));
+				.map(x =>
+					x.item.variantId
+						? { productId: x.item.productId, variantId: x.item.variantId, quantity: x.quantity }
+						: { productId: x.item.productId, quantity: x.quantity },
+				);
 		}
 		if (type === "feedback") body.rating = Number(rating);
 		const ticket = await post<Ticket>("/tickets", body, { idempotencyKey: keys.for(body) });
@@ -120,7 +124,15 @@ export function NewTicket() {
 					void submit.run();
 				}}
 			>
-				<Select label={t("ticket.type")} name="type" value={type} onValue={v => setType(v as TicketType)} options={TYPES.map(x => ({ value: x, label: t(`ticket.type.${x}` as MessageKey) }))} errors={submit.fields} required />
+				<Select
+					label={t("ticket.type")}
+					name="type"
+					value={type}
+					onValue={v => setType(v as TicketType)}
+					options={TYPES.map(x => ({ value: x, label: t(`ticket.type.${x}` as MessageKey) }))}
+					errors={submit.fields}
+					required
+				/>
 				<Select
 					label={t("ticket.order")}
 					name="orderId"
@@ -130,7 +142,10 @@ export function NewTicket() {
 					hint={type === "return" ? t("ticket.returnHint") : undefined}
 					options={[
 						...(type === "return" ? [] : [{ value: "", label: t("ticket.noOrder") }]),
-						...candidates.map(o => ({ value: o.id, label: `${shortId(o.id)} · ${formatDate(o.createdAt)} · ${tDynamic(`order.status.${o.status}`, o.status)}` })),
+						...candidates.map(o => ({
+							value: o.id,
+							label: `${shortId(o.id)} · ${formatDate(o.createdAt)} · ${tDynamic(`order.status.${o.status}`, o.status)}`,
+						})),
 					]}
 					errors={submit.fields}
 				/>
@@ -220,7 +235,10 @@ export function TicketSummary(props: { ticket: Ticket; orderHref(id: string): st
 	const tk = props.ticket;
 	// The returned items' names come from the order (when this user may read it).
 	const order = useLoad(
-		async signal => (tk.orderId && tk.items?.length && props.canReadOrder !== false ? get<Order>(`/orders/${encodeURIComponent(tk.orderId)}`, undefined, { signal }).catch(() => null) : null),
+		async signal =>
+			tk.orderId && tk.items?.length && props.canReadOrder !== false
+				? get<Order>(`/orders/${encodeURIComponent(tk.orderId)}`, undefined, { signal }).catch(() => null)
+				: null,
 		[tk.orderId, tk.items?.length],
 	);
 	const itemName = (i: { productId: string; variantId?: string | null }): string => {
@@ -245,7 +263,8 @@ export function TicketSummary(props: { ticket: Ticket; orderHref(id: string): st
 					<div>
 						<dt>{t("ticket.order")}</dt>
 						<dd>
-							{props.orderHref(tk.order.id) ? <a href={props.orderHref(tk.order.id)!}>{shortId(tk.order.id)}</a> : shortId(tk.order.id)} · <StatusBadge status={tk.order.status} /> · <Money amount={tk.order.total} currency={tk.order.currency} />
+							{props.orderHref(tk.order.id) ? <a href={props.orderHref(tk.order.id)!}>{shortId(tk.order.id)}</a> : shortId(tk.order.id)} ·{" "}
+							<StatusBadge status={tk.order.status} /> · <Money amount={tk.order.total} currency={tk.order.currency} />
 						</dd>
 					</div>
 				) : null}
@@ -270,9 +289,7 @@ export function TicketSummary(props: { ticket: Ticket; orderHref(id: string): st
 					<h2 id="tk-items">{t("ticket.returnItems")}</h2>
 					<ul>
 						{tk.items.map((i, n) => (
-							<li key={n}>
-								{t("ticket.itemLine", { count: i.quantity, name: itemName(i) })}
-							</li>
+							<li key={n}>{t("ticket.itemLine", { count: i.quantity, name: itemName(i) })}</li>
 						))}
 					</ul>
 				</section>
