@@ -41,20 +41,8 @@ export interface ProductRecord {
 	updatedAt: string;
 }
 
-export interface PublicProduct {
-	id: string;
-	sku: string;
-	name: string;
-	description: string;
-	price: MinorUnits;
-	currency: string;
-	categories: string[];
-	stock: number;
-	available: number;
-	active: boolean;
-	createdAt: string;
-	updatedAt: string;
-}
+/** What a client sees of a product: `id` for `_id`, a SKU always (a deleted one's last), no stock bookkeeping. */
+export type PublicProduct = Omit<ProductRecord, "_id" | "sku" | "holds" | "restocked" | "deletedAt" | "deletedSku" | "generated"> & { id: string; sku: string };
 
 export function publicProduct(p: ProductRecord): PublicProduct {
 	return {

@@ -118,21 +118,11 @@ export interface OrderRecord {
 	updatedAt: string;
 }
 
-export interface PublicOrder {
+/** What a client sees of an order: `id` for `_id`, the payment's summary, none of the refund and return bookkeeping. */
+export type PublicOrder = Omit<OrderRecord, "_id" | "payment" | "cancelReason" | "returned" | "returns" | "pendingRefund"> & {
 	id: string;
-	userId: string;
-	status: OrderStatus;
-	items: OrderItem[];
-	subtotal: MinorUnits;
-	total: MinorUnits;
-	currency: string;
-	shippingAddress: ShippingAddress;
 	payment: PaymentSummary;
-	refunds: OrderRefund[];
-	statusHistory: StatusChange[];
-	createdAt: string;
-	updatedAt: string;
-}
+};
 
 export function publicOrder(o: OrderRecord): PublicOrder {
 	return {

@@ -93,6 +93,16 @@ export class Collection<T extends Doc> {
 			this.duplicate(err);
 		}
 	}
+	/** Insert `doc`, or answer the document that has its `_id` already (another writer made it first). */
+	async insertOrGet(doc: T): Promise<T> {
+		try {
+			return await this.insert(doc);
+		} catch (err) {
+			const existing = err instanceof DuplicateKeyError ? await this.findById(doc._id) : null;
+			if (!existing) throw err;
+			return existing;
+		}
+	}
 	async findById(id: string): Promise<T | null> {
 		if (typeof id !== "string") throw new TypeError("An id must be a string");
 		return this.plain(await this.adapter.findById(id));

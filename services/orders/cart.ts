@@ -6,7 +6,7 @@
  */
 import type { Context } from "moleculer";
 import { conflict, invalidField, notFound } from "../../lib/errors.js";
-import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
+import type { Collection } from "../../lib/store/index.js";
 import {
 	MAX_CART_LINES,
 	MAX_QUANTITY,
@@ -112,15 +112,6 @@ export class Carts {
 	}
 
 	private async ensure(userId: string): Promise<CartRecord> {
-		const cart = await this.carts.findById(userId);
-		if (cart) return cart;
-		const fresh: CartRecord = { _id: userId, lines: {}, updatedAt: now() };
-		try {
-			await this.carts.insert(fresh);
-			return fresh;
-		} catch (err) {
-			if (!(err instanceof DuplicateKeyError)) throw err;
-			return (await this.carts.findById(userId))!;
-		}
+		return (await this.carts.findById(userId)) ?? this.carts.insertOrGet({ _id: userId, lines: {}, updatedAt: now() });
 	}
 }

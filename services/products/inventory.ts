@@ -10,7 +10,7 @@
  * changes nothing more. `available` never goes below zero: no order is ever oversold.
  */
 import type { Context } from "moleculer";
-import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
+import type { Collection } from "../../lib/store/index.js";
 import type { EventEnvelope, EventPayloads, ItemQuantity } from "../../lib/contracts/events.js";
 import { mergeQuantities } from "../../lib/domain/items.js";
 import { holdOrder, markerPath, statusAfterCancel, type ProductRecord, type ReservationRecord, type ReservationStatus } from "../../lib/domain/catalog.js";
@@ -30,7 +30,7 @@ export class Inventory {
 	/** `order.placed`: hold every line or none, and say which. */
 	async placed(orderId: string, ordered: readonly ItemQuantity[], cause: Context): Promise<void> {
 		const r = await this.reservation(orderId, holdOrder(mergeQuantities(ordered)), "reserving");
-		if (r.status !== "reserving") return this.settle(r);
+		if (r.status !== "reserving") return this.follow(r);
 
 		const unavailable: EventPayloads["stock.rejected"]["unavailable"] = [];
 		for (const line of r.items) {
@@ -50,14 +50,14 @@ export class Inventory {
 			{ $set: { status: decided, updatedAt: now() }, $push: { outbox: { $each: [event] } } },
 		);
 		// Whoever decided (this delivery or a concurrent one, or a cancel), the holds now follow that decision.
-		await this.settle((await this.reservations.findById(orderId))!);
+		await this.follow((await this.reservations.findById(orderId))!);
 		this.relay();
 	}
 
 	/** `order.paid`: the held units leave the stock. False when the order has no reservation. */
 	async paid(orderId: string): Promise<boolean> {
 		const r = await this.moveReservation(orderId, s => (s === "held" ? "committed" : s));
-		if (r) await this.settle(r);
+		if (r) await this.follow(r);
 		return r !== null;
 	}
 
@@ -66,7 +66,7 @@ export class Inventory {
 		// A cancel that overtakes its order.placed leaves a released reservation: the late placement then holds nothing.
 		await this.reservation(orderId, holdOrder(mergeQuantities(items)), "released");
 		const r = await this.moveReservation(orderId, statusAfterCancel);
-		if (r) await this.settle(r);
+		if (r) await this.follow(r);
 	}
 
 	/** `return.approved`: the returned units go back on hand and on sale, once per return and product. */
@@ -83,17 +83,11 @@ export class Inventory {
 
 	/** The order's reservation, made with `status` if it has none yet. */
 	private async reservation(orderId: string, items: ItemQuantity[], status: ReservationStatus): Promise<ReservationRecord> {
-		const existing = await this.reservations.findById(orderId);
-		if (existing) return existing;
 		const at = now();
-		const fresh: StoredReservation = { _id: orderId, status, items, outbox: [], createdAt: at, updatedAt: at };
-		try {
-			await this.reservations.insert(fresh);
-			return fresh;
-		} catch (err) {
-			if (!(err instanceof DuplicateKeyError)) throw err;
-			return (await this.reservations.findById(orderId))!;
-		}
+		return (
+			(await this.reservations.findById(orderId)) ??
+			this.reservations.insertOrGet({ _id: orderId, status, items, outbox: [], createdAt: at, updatedAt: at })
+		);
 	}
 
 	/** Compare-and-set the reservation's status to `next(current)`; answers the reservation after it. */
@@ -121,35 +115,18 @@ export class Inventory {
 	}
 
 	/**
-	 * Make the products match the reservation's status. Every step is conditional on the
-	 * order's hold marker (or put-back marker), so this can run any number of times.
+	 * Make the products match the reservation's decision: a hold given back goes back on sale
+	 * (`available` up), a hold that became a sale leaves the stock (`stock` down). Every step is
+	 * conditional on the order's hold marker (or put-back marker), so this can run any number of times.
 	 */
-	private async settle(r: ReservationRecord): Promise<void> {
+	private async follow(r: ReservationRecord): Promise<void> {
+		if (r.status === "reserving" || r.status === "held") return;
 		const hold = markerPath("holds", r._id);
-		const at = now();
-		switch (r.status) {
-			case "reserving":
-			case "held":
-				return;
-			case "rejected":
-			case "released":
-				for (const line of r.items) {
-					await this.products.updateWhere(
-						{ _id: line.productId, [hold]: { $exists: true } },
-						{ $inc: { available: line.quantity }, $unset: { [hold]: true }, $set: { updatedAt: at } },
-					);
-				}
-				return;
-			case "committed":
-			case "restocked":
-				for (const line of r.items) {
-					await this.products.updateWhere(
-						{ _id: line.productId, [hold]: { $exists: true } },
-						{ $inc: { stock: -line.quantity }, $unset: { [hold]: true }, $set: { updatedAt: at } },
-					);
-				}
-				if (r.status === "restocked") await this.restock(r._id, r.items);
-				return;
+		const sold = r.status === "committed" || r.status === "restocked";
+		for (const line of r.items) {
+			const $inc = sold ? { stock: -line.quantity } : { available: line.quantity };
+			await this.products.updateWhere({ _id: line.productId, [hold]: { $exists: true } }, { $inc, $unset: { [hold]: true }, $set: { updatedAt: now() } });
 		}
+		if (r.status === "restocked") await this.restock(r._id, r.items);
 	}
 }
