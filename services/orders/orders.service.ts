@@ -15,7 +15,7 @@ import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
 import { IdempotencyMixin, type IdempotencyMethods } from "../../mixins/idempotency.mixin.js";
 import { config } from "../../lib/config.js";
-import { conflict, forbidden, notFound, validationError } from "../../lib/errors.js";
+import { forbidden, notFound, validationError } from "../../lib/errors.js";
 import { hasRole, requireUser, type ShopContext } from "../../lib/auth/access.js";
 import { offsetOf, paged } from "../../lib/paging.js";
 import type { Query } from "../../lib/store/index.js";
@@ -23,19 +23,7 @@ import { isId } from "../../lib/contracts/ids.js";
 import { ORDERS } from "../../lib/contracts/http/orders.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
 import { requestFingerprint, type CartRecord } from "../../lib/domain/checkout.js";
-import {
-	CANCELLABLE,
-	OrderTransitionError,
-	canTransition,
-	cancelled,
-	delivered,
-	orderSummary,
-	publicOrder,
-	shipped,
-	type OrderChange,
-	type OrderRecord,
-	type OrderStatus,
-} from "../../lib/domain/orders.js";
+import { cancelled, delivered, orderSummary, publicOrder, shipped } from "../../lib/domain/orders.js";
 import {
 	SANDBOX_COLLECTIONS,
 	SimulatedPaymentProvider,
@@ -43,7 +31,8 @@ import {
 	type SandboxAuthorization,
 	type SandboxPayment,
 } from "../../lib/payments/simulated.js";
-import { OrderKeptChangingError, OrderStore, type StoredOrder } from "./order-store.js";
+import { OrderStore, type StoredOrder } from "./order-store.js";
+import { changeOrder, findOrderFor } from "./lifecycle.js";
 import { Carts } from "./cart.js";
 import { Checkout, checkoutProblems } from "./checkout.js";
 import { OrderPayments } from "./payments.js";
@@ -62,38 +51,6 @@ interface OrdersState {
 type OrdersThis = Service & DbMethods & EventsMethods & IdempotencyMethods & OrdersState;
 
 const now = () => new Date().toISOString();
-
-/** The order if the caller may see it: someone else's order does not exist, as far as a customer can tell. */
-async function findOrderFor(self: OrdersThis, ctx: ShopContext, id: string): Promise<StoredOrder> {
-	const user = requireUser(ctx);
-	const order = await self.store.get(id);
-	if (!order || (order.userId !== user.id && !hasRole(user, "admin"))) throw notFound("Order", id);
-	return order;
-}
-
-/** A fulfilment step or a cancel, as the transition table allows it (409 otherwise), re-decided if the order moves meanwhile. */
-async function changeOrder(self: OrdersThis, ctx: ShopContext, id: string, to: OrderStatus, change: (o: OrderRecord) => OrderChange): Promise<StoredOrder> {
-	await findOrderFor(self, ctx, id);
-	try {
-		const after = await self.store.change(
-			id,
-			o => {
-				const allowed = to === "cancelled" ? CANCELLABLE.includes(o.status) : canTransition(o.status, to);
-				if (!allowed)
-					throw conflict(`An order that is ${o.status} cannot be ${to === "cancelled" ? "cancelled" : to}`, "INVALID_ORDER_STATUS", {
-						status: o.status,
-					});
-				return change(o);
-			},
-			ctx,
-		);
-		return after!;
-	} catch (err) {
-		if (err instanceof OrderKeptChangingError) throw conflict("The order changed while changing it; try again", "CONCURRENT_CHANGE");
-		if (err instanceof OrderTransitionError) throw conflict(err.message, "INVALID_ORDER_STATUS", { status: err.from });
-		throw err;
-	}
-}
 
 const OrdersService = defineService<OrdersThis>({
 	name: "orders",
@@ -179,7 +136,7 @@ const OrdersService = defineService<OrdersThis>({
 		get: {
 			params: ORDERS["orders.get"],
 			async handler(ctx: ShopContext<Params<"orders.get">>) {
-				return publicOrder(await findOrderFor(this, ctx, ctx.params.id));
+				return publicOrder(await findOrderFor(this.store, ctx, ctx.params.id));
 			},
 		},
 
@@ -188,9 +145,9 @@ const OrdersService = defineService<OrdersThis>({
 			params: ORDERS["orders.cancel"],
 			async handler(ctx: ShopContext<Params<"orders.cancel">>) {
 				const user = requireUser(ctx);
-				const order = await findOrderFor(this, ctx, ctx.params.id);
+				const order = await findOrderFor(this.store, ctx, ctx.params.id);
 				const reason = order.userId === user.id ? "cancelled_by_customer" : "cancelled_by_admin";
-				const after = await changeOrder(this, ctx, order._id, "cancelled", o => cancelled(o, reason, now()));
+				const after = await changeOrder(this.store, ctx, order._id, "cancelled", o => cancelled(o, reason, now()));
 				if (after.pendingRefund) await this.payments.refund(after._id, { kind: "cancel", reason }, ctx);
 				else await this.payments.release(after._id, ctx);
 				return publicOrder((await this.store.get(after._id))!);
@@ -201,7 +158,7 @@ const OrdersService = defineService<OrdersThis>({
 			roles: ["admin"],
 			params: ORDERS["orders.ship"],
 			async handler(ctx: ShopContext<Params<"orders.ship">>) {
-				return publicOrder(await changeOrder(this, ctx, ctx.params.id, "shipped", o => shipped(o, now())));
+				return publicOrder(await changeOrder(this.store, ctx, ctx.params.id, "shipped", o => shipped(o, now())));
 			},
 		},
 
@@ -209,7 +166,7 @@ const OrdersService = defineService<OrdersThis>({
 			roles: ["admin"],
 			params: ORDERS["orders.deliver"],
 			async handler(ctx: ShopContext<Params<"orders.deliver">>) {
-				return publicOrder(await changeOrder(this, ctx, ctx.params.id, "delivered", o => delivered(o, now())));
+				return publicOrder(await changeOrder(this.store, ctx, ctx.params.id, "delivered", o => delivered(o, now())));
 			},
 		},
 
