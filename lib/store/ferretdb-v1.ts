@@ -21,7 +21,6 @@ import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { isDeepStrictEqual } from "node:util";
 import type mongoose from "mongoose";
-import type { Query, Update } from "./collection.js";
 
 /** The revision token field: on documents only while this workaround writes them, never read back by services. */
 export const REV = "_rev";
@@ -59,6 +58,9 @@ export function ferretDbDuplicateField(message: string): string | null {
 }
 
 type RawDoc = Record<string, unknown> & { _id: string };
+/** A MongoDB query or update document (lib/store/collection.ts says which operators the shop uses). */
+type Query = Record<string, unknown>;
+type Update = Record<string, unknown>;
 
 /** Updates of one collection as compare-and-set on a revision token. */
 export class FerretDbV1Updates {
