@@ -6,60 +6,123 @@
  *   npm run seed                        the demo catalog (what is missing of it)
  *   npm run seed -- --products 100000   plus generated products until there are 100000 of them
  *
+ * Generated products come from bench/catalog-generator.ts (seed 7): a category tree of about 400
+ * categories of very different sizes, thousands of Zipf-distributed words, brands, multi-word
+ * names; `npm run bench` seeds through this same code, so both see the same catalog. Until the
+ * products service has variants, a generated product with variants is seeded as a plain product
+ * (see `plainProduct`).
+ *
  * Running it again adds only what is missing (categories by slug, products by SKU). With NeDB,
  * stop the shop first: a NeDB file belongs to one process, which would not see the new rows.
  * The demo catalog itself is services/products/demo-catalog.ts, which the products service also
  * loads on its first start (SEED_DEMO, default true).
  */
+import { randomUUID } from "node:crypto";
 import { config } from "../lib/config.js";
-import { Collection, createAdapter } from "../lib/store/index.js";
+import { Collection, createAdapter, DuplicateKeyError } from "../lib/store/index.js";
 import { CATALOG_COLLECTIONS, type CategoryRecord, type ProductRecord } from "../lib/domain/catalog.js";
-import { DEMO_CATEGORIES, newProductRecord, seedCategories, seedDemoCatalog, type CatalogCollections } from "../services/products/demo-catalog.js";
+import { newProductRecord, seedCategories, seedDemoCatalog, type CatalogCollections, type DemoProduct } from "../services/products/demo-catalog.js";
+import { generateCategories, generateProducts, sampleQueries, type GeneratedProduct } from "../bench/catalog-generator.js";
 
 export { seedDemoCatalog };
 
-const ADJECTIVES = ["Compact", "Classic", "Rugged", "Silent", "Bright", "Modular", "Vintage", "Smart", "Solid", "Foldable", "Wireless", "Heavy-duty"];
-const NOUNS = ["Lamp", "Kettle", "Backpack", "Speaker", "Notebook", "Chair", "Jacket", "Router", "Blender", "Tent", "Keyboard", "Mug", "Drill", "Monitor"];
-const LEAF_CATEGORIES = DEMO_CATEGORIES.filter(c => !DEMO_CATEGORIES.some(d => d.parent === c.slug)).map(c => c.slug);
+/** The seed of the generated catalog: the same products (and query log) on every machine and in every run. */
+export const GENERATED_CATALOG_SEED = 7;
+/** createdAt of the n-th generated product: one every 30 s from here, so "newest first" is a stable order. */
+const GENERATED_EPOCH = Date.parse("2024-01-01T00:00:00.000Z");
 
-/** The n-th generated product: deterministic, so runs and benchmarks can be compared. */
-export function generatedProduct(n: number, at: string): ProductRecord {
-	const adjective = ADJECTIVES[n % ADJECTIVES.length]!;
-	const noun = NOUNS[Math.floor(n / ADJECTIVES.length) % NOUNS.length]!;
-	const category = LEAF_CATEGORIES[n % LEAF_CATEGORIES.length]!;
-	return newProductRecord(
-		{
-			sku: `GEN-${String(n).padStart(7, "0")}`,
-			name: `${adjective} ${noun} ${n}`,
-			description: `Generated product number ${n}: a ${adjective.toLowerCase()} ${noun.toLowerCase()} for load tests.`,
-			price: 100 + ((n * 7919) % 100_000),
-			categories: [category],
-			stock: (n * 31) % 200,
-		},
-		at,
-		true,
-	);
+/**
+ * A generated product as the store holds it today. The products service has no variants yet, so a
+ * product the generator gives variants is seeded as a plain product: the lowest variant price, the
+ * variants' stock added up (what the contract says such a product shows), and no options.
+ */
+export function plainProduct(p: GeneratedProduct): DemoProduct {
+	const variants = p.variants ?? [];
+	return {
+		sku: p.sku,
+		name: p.name,
+		description: p.description,
+		price: variants.length ? Math.min(...variants.map(v => v.price)) : p.price,
+		categories: p.categories,
+		stock: variants.length ? variants.reduce((sum, v) => sum + v.stock, 0) : p.stock,
+	};
 }
 
-/** Adds generated products until there are `target` of them; answers how many were added. */
+/** The first `count` generated products, as seeded (bench/catalog-generator.ts, seed GENERATED_CATALOG_SEED). */
+export function* generatedProducts(count: number): Generator<DemoProduct> {
+	for (const p of generateProducts({ count, seed: GENERATED_CATALOG_SEED })) yield plainProduct(p);
+}
+
+/** The n-th generated product (0-based) as a store record. */
+export function generatedRecord(p: DemoProduct, n: number): ProductRecord {
+	return newProductRecord(p, new Date(GENERATED_EPOCH + n * 30_000).toISOString(), true);
+}
+
+/**
+ * `n` distinct queries a search box would see on the generated catalog (words, two-word phrases,
+ * prefixes, typos, SKUs, a few that find nothing), drawn from its first products as seeded.
+ */
+export function generatedQueries(n: number, catalogSize: number): string[] {
+	return sampleQueries(generatedProducts(Math.min(catalogSize, 20_000)), n, GENERATED_CATALOG_SEED);
+}
+
+/** Inserts what is missing of the generated category tree (by slug, parents first); answers how many were new. */
+export async function seedGeneratedCategories(categories: Collection<CategoryRecord>): Promise<number> {
+	let added = 0;
+	const idOf = new Map<string, string>();
+	for (const c of generateCategories(GENERATED_CATALOG_SEED)) {
+		const existing = await categories.findOne({ slug: c.slug });
+		if (existing) {
+			idOf.set(c.slug, existing._id);
+			continue;
+		}
+		const parentId = c.parentSlug ? (idOf.get(c.parentSlug) ?? (await categories.findOne({ slug: c.parentSlug }))?._id ?? null) : null;
+		const at = new Date().toISOString();
+		const record: CategoryRecord = { _id: randomUUID(), slug: c.slug, name: c.name, parentId, createdAt: at, updatedAt: at };
+		try {
+			await categories.insert(record);
+			idOf.set(c.slug, record._id);
+			added++;
+		} catch (err) {
+			if (!(err instanceof DuplicateKeyError)) throw err;
+		}
+	}
+	return added;
+}
+
+/**
+ * Adds generated products until there are `target` of them (with the generated category tree);
+ * answers how many were added. The generator is deterministic, so a second run goes on where the
+ * first stopped.
+ */
 export async function seedGeneratedProducts(c: CatalogCollections, target: number, log: (line: string) => void = () => undefined): Promise<number> {
 	await seedCategories(c.categories);
+	await seedGeneratedCategories(c.categories);
 	const existing = await c.products.count({ generated: true });
-	const batchSize = 1000;
-	let added = 0;
-	for (let n = existing + 1; n <= target; n += batchSize) {
-		const at = new Date().toISOString();
-		const batch = Array.from({ length: Math.min(batchSize, target - n + 1) }, (_, i) => generatedProduct(n + i, at));
-		// In bulk, below the Collection API (which inserts one at a time): mongoose's insertMany, or NeDB's array insert.
-		const adapter = c.products.adapter as unknown as {
-			model?: { insertMany(docs: ProductRecord[], opts: object): Promise<unknown> };
-			insertMany?(docs: ProductRecord[]): Promise<unknown>;
-		};
+	if (existing >= target) return 0;
+	// In bulk, below the Collection API (which inserts one at a time): mongoose's insertMany, or NeDB's array insert.
+	const adapter = c.products.adapter as unknown as {
+		model?: { insertMany(docs: ProductRecord[], opts: object): Promise<unknown> };
+		insertMany?(docs: ProductRecord[]): Promise<unknown>;
+	};
+	const insert = async (batch: ProductRecord[]) => {
 		if (adapter.model) await adapter.model.insertMany(batch, { ordered: false, lean: true });
 		else if (adapter.insertMany) await adapter.insertMany(batch);
 		else for (const doc of batch) await c.products.insert(doc);
+	};
+	const batchSize = 1000;
+	let batch: ProductRecord[] = [];
+	let added = 0;
+	let n = 0;
+	for (const p of generatedProducts(target)) {
+		if (n >= existing) batch.push(generatedRecord(p, n));
+		n++;
+		if (batch.length < batchSize && n < target) continue;
+		if (batch.length === 0) continue;
+		await insert(batch);
 		added += batch.length;
-		if (added % 10_000 === 0 || n + batchSize > target) log(`  ${existing + added} / ${target}`);
+		batch = [];
+		if ((existing + added) % 50_000 === 0 || n === target) log(`  ${existing + added} / ${target}`);
 	}
 	return added;
 }
