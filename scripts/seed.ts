@@ -19,6 +19,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { config } from "../lib/config.js";
+import { derivedId } from "../lib/contracts/ids.js";
 import { Collection, createAdapter, DuplicateKeyError } from "../lib/store/index.js";
 import { CATALOG_COLLECTIONS, type CategoryRecord, type ProductRecord } from "../lib/domain/catalog.js";
 import { newProductRecord, seedCategories, seedDemoCatalog, type CatalogCollections, type DemoProduct } from "../services/products/demo-catalog.js";
@@ -53,9 +54,14 @@ export function* generatedProducts(count: number): Generator<DemoProduct> {
 	for (const p of generateProducts({ count, seed: GENERATED_CATALOG_SEED })) yield plainProduct(p);
 }
 
+/** The id of the n-th generated product (0-based): the same in every seeded catalog, so a benchmark can name products without asking. */
+export function generatedProductId(n: number): string {
+	return derivedId("generated-product", String(GENERATED_CATALOG_SEED), String(n));
+}
+
 /** The n-th generated product (0-based) as a store record. */
 export function generatedRecord(p: DemoProduct, n: number): ProductRecord {
-	return newProductRecord(p, new Date(GENERATED_EPOCH + n * 30_000).toISOString(), true);
+	return { ...newProductRecord(p, new Date(GENERATED_EPOCH + n * 30_000).toISOString(), true), _id: generatedProductId(n) };
 }
 
 /**

@@ -1,0 +1,105 @@
+/**
+ * What a checkout run must leave true, checked against the shop's own answers once the orders
+ * have settled: never oversold, stock exact, availability exact, nothing held.
+ *
+ *   stock      = initial stock − units in paid orders
+ *   available  = stock − units held by pending orders
+ *   held       = 0 once every order is paid or cancelled
+ *
+ * Sales and releases reach the catalog by events after the order changed, so a mismatch is
+ * re-checked until `timeoutMs` has passed; an oversold product (stock or availability below zero,
+ * or more units paid than there were) is never a matter of waiting.
+ */
+import { api, bearer } from "./http.js";
+import { sleep } from "./processes.js";
+
+export interface BenchProduct {
+	id: string;
+	sku: string;
+	initial: number;
+	/** Little stock: it sells out during the run, so holds race for the last units. */
+	scarce: boolean;
+}
+
+export interface OrderView {
+	id: string;
+	status: string;
+	items: { productId: string; quantity: number }[];
+	statusHistory: { status: string; at: string; reason?: string }[];
+	createdAt: string;
+}
+
+export interface InventoryState {
+	sku: string;
+	initial: number;
+	stock: number;
+	available: number;
+	paidUnits: number;
+	heldUnits: number;
+}
+
+export interface InvariantReport {
+	ok: boolean;
+	violations: string[];
+	products: InventoryState[];
+	pendingOrders: number;
+}
+
+const PAID = new Set(["paid", "shipped", "delivered"]);
+
+function evaluate(products: BenchProduct[], shown: Map<string, { stock: number; available: number }>, orders: OrderView[]) {
+	const violations: string[] = [];
+	let permanent = false;
+	const states: InventoryState[] = [];
+	const pending = orders.filter(o => o.status === "pending");
+	for (const p of products) {
+		const units = (list: OrderView[]) => list.reduce((s, o) => s + o.items.filter(i => i.productId === p.id).reduce((t, i) => t + i.quantity, 0), 0);
+		const paidUnits = units(orders.filter(o => PAID.has(o.status)));
+		const heldUnits = units(pending);
+		const now = shown.get(p.id);
+		if (!now) {
+			violations.push(`${p.sku}: GET /products/${p.id} did not answer the product`);
+			continue;
+		}
+		states.push({ sku: p.sku, initial: p.initial, stock: now.stock, available: now.available, paidUnits, heldUnits });
+		if (now.stock < 0 || now.available < 0 || paidUnits > p.initial) {
+			permanent = true;
+			violations.push(
+				`OVERSOLD ${p.sku}: ${p.initial} in stock at the start, ${paidUnits} units in paid orders, the shop shows stock ${now.stock}, available ${now.available}`,
+			);
+			continue;
+		}
+		if (now.stock !== p.initial - paidUnits)
+			violations.push(
+				`stock of ${p.sku} is ${now.stock}, expected ${p.initial - paidUnits} (${p.initial} at the start − ${paidUnits} units in paid orders)`,
+			);
+		if (now.available !== now.stock - heldUnits)
+			violations.push(
+				`available of ${p.sku} is ${now.available}, expected ${now.stock - heldUnits} (stock ${now.stock} − ${heldUnits} units held by pending orders)`,
+			);
+	}
+	if (pending.length) violations.push(`${pending.length} orders still pending (holding ${states.reduce((s, p) => s + p.heldUnits, 0)} units) after settling`);
+	return { violations, permanent, states, pending: pending.length };
+}
+
+export async function checkInventory(
+	base: string,
+	adminToken: string,
+	products: BenchProduct[],
+	listOrders: () => Promise<OrderView[]>,
+	timeoutMs: number,
+): Promise<InvariantReport> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const orders = await listOrders();
+		const shown = new Map<string, { stock: number; available: number }>();
+		for (const p of products) {
+			const res = await api<{ stock: number; available: number }>(base, "GET", `/api/v1/products/${p.id}`, undefined, bearer(adminToken));
+			if (res.status === 200) shown.set(p.id, { stock: res.body.stock, available: res.body.available });
+		}
+		const r = evaluate(products, shown, orders);
+		if (r.violations.length === 0 || r.permanent || Date.now() > deadline)
+			return { ok: r.violations.length === 0, violations: r.violations, products: r.states, pendingOrders: r.pending };
+		await sleep(500);
+	}
+}

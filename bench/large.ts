@@ -1,0 +1,121 @@
+/**
+ * Search at BENCH_PRODUCTS_LARGE products (default 1,000,000), in one process on NeDB: p50/p99 of
+ * the rotating query log, and what the catalog costs the products service in memory and start-up
+ * time. The shop reports neither yet as a figure of its own, so the bench measures them from the
+ * outside and says so:
+ *
+ * - memory: the RSS of the process after its first search over the whole catalog, minus the RSS
+ *   of the same shop started on an empty catalog (NeDB's copy of the documents plus whatever the
+ *   search keeps: the two are not told apart);
+ * - time: from spawning the process to /api/ready, and to the first search answered.
+ *
+ * Whatever the products node says itself is shown beside: every `shop_search*` series on its
+ * metrics endpoint, and the lines of its log (LOG_LEVEL=info here) that speak of an index.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { scrape, seriesStartingWith } from "./http.js";
+import { log } from "./processes.js";
+import type { Row } from "./report.js";
+import { calibrateIdle, catalogLabel, search, spreadIds, waitIdle } from "./reads.js";
+import { seedNedb } from "./catalog.js";
+import { startOneProcess, type Startup } from "./shop.js";
+
+export interface LargeResult {
+	products: number;
+	seedSeconds: number;
+	startup: Startup;
+	emptyRss?: number;
+	/** RSS after the first search minus the empty shop's RSS (bytes). */
+	catalogRss?: number;
+	/** `shop_search*` series of the products node, as the shop reported them. */
+	shopMetrics: Record<string, number>;
+	/** Log lines of the products service that mention an index. */
+	shopLog: string[];
+	/** Where the memory and time figures come from. */
+	method: string;
+}
+
+export interface LargeOptions {
+	products: number;
+	connections: number;
+	duration: number;
+	queries: string[];
+	probeQuery: string;
+	facets: boolean;
+	workDir: string;
+	logDir: string;
+}
+
+/** RSS of the shop in one process on an empty catalog: the part of the memory that is not the catalog. */
+export async function emptyShopRss(workDir: string, logDir: string, probeQuery: string): Promise<number | undefined> {
+	const dataDir = path.join(workDir, "empty");
+	fs.mkdirSync(dataDir, { recursive: true });
+	const shop = await startOneProcess({ dataDir, logDir, probeQuery, readyTimeoutMs: 120_000 }, "shop-empty");
+	try {
+		return shop.startup.rssAfterFirstSearch;
+	} finally {
+		await shop.stop();
+		fs.rmSync(dataDir, { recursive: true, force: true });
+	}
+}
+
+function indexLogLines(file: string): string[] {
+	let text: string;
+	try {
+		text = fs.readFileSync(file, "utf8");
+	} catch {
+		return [];
+	}
+	const lines: string[] = [];
+	for (const raw of text.split("\n")) {
+		let msg = raw;
+		try {
+			const parsed = JSON.parse(raw) as { msg?: string };
+			msg = parsed.msg ?? raw;
+		} catch {
+			/* a text line */
+		}
+		if (/\bindex/i.test(msg) && !/outbox/i.test(msg)) lines.push(msg.length > 240 ? `${msg.slice(0, 240)}…` : msg);
+		if (lines.length >= 5) break;
+	}
+	return lines;
+}
+
+export async function searchLarge(o: LargeOptions, emptyRss: number | undefined): Promise<{ rows: Row[]; result: LargeResult }> {
+	const dataDir = path.join(o.workDir, "catalog-large");
+	try {
+		const seeded = await seedNedb(o.products, dataDir, o.logDir);
+		log(`starting the shop on ${o.products} products (NeDB loads them, then the products service gets ready)...`);
+		const shop = await startOneProcess(
+			{ dataDir, logDir: o.logDir, logLevel: "info", probeQuery: o.probeQuery, readyTimeoutMs: 45 * 60_000 },
+			"shop-large",
+		);
+		const rows: Row[] = [];
+		let shopMetrics: Record<string, number> = {};
+		try {
+			shopMetrics = seriesStartingWith((await scrape(shop.productsMetrics)) ?? "", "shop_search");
+			const label = catalogLabel(o.products);
+			await calibrateIdle(shop, spreadIds(o.products, 1)[0]!);
+			rows.push(await search(shop, { ...o, catalog: label, facets: false, timeoutSeconds: 60 }));
+			if (o.facets) {
+				await waitIdle(shop);
+				rows.push(await search(shop, { ...o, catalog: label, facets: true, timeoutSeconds: 60 }));
+			}
+		} finally {
+			await shop.stop();
+		}
+		const shopLog = indexLogLines(shop.products.logFile);
+		const catalogRss = emptyRss !== undefined && shop.startup.rssAfterFirstSearch !== undefined ? shop.startup.rssAfterFirstSearch - emptyRss : undefined;
+		const reported = Object.keys(shopMetrics).length > 0 || shopLog.length > 0;
+		const method =
+			"RSS of the process after its first search minus the RSS of an empty shop; time from spawning it to /api/ready and to the first search answered" +
+			(reported ? " (the shop's own figures, from its metrics and log, are shown beside)" : " (the shop reports no index figures of its own)");
+		return {
+			rows,
+			result: { products: o.products, seedSeconds: seeded.seconds, startup: shop.startup, emptyRss, catalogRss, shopMetrics, shopLog, method },
+		};
+	} finally {
+		fs.rmSync(dataDir, { recursive: true, force: true });
+	}
+}
