@@ -70,6 +70,8 @@ export interface ShopConfig {
 	requestTimeoutMs: number;
 	reservationTtlSeconds: number;
 	outboxPollMs: number;
+	/** How often document outboxes (the catalog's) are swept for events a writer did not relay. */
+	outboxSweepMs: number;
 	/** A node with more outbox documents waiting than this is not ready (OUTBOX_BACKLOG_MAX). */
 	outboxBacklogMax: number;
 	tracingExporter: string;
@@ -124,6 +126,7 @@ export function loadConfig(): ShopConfig {
 		requestTimeoutMs: int("REQUEST_TIMEOUT_MS", 10_000),
 		reservationTtlSeconds: int("RESERVATION_TTL_SECONDS", 15 * 60),
 		outboxPollMs: int("OUTBOX_POLL_MS", 1000),
+		outboxSweepMs: int("OUTBOX_SWEEP_MS", 30_000),
 		outboxBacklogMax: int("OUTBOX_BACKLOG_MAX", 1000),
 		tracingExporter: str("TRACING_EXPORTER", "none"),
 		zipkinUrl: optional("ZIPKIN_URL"),

@@ -33,6 +33,8 @@ export interface ShopServiceSchema<TThis> {
 	// eslint-disable-next-line @typescript-eslint/no-explicit-any
 	methods?: Record<string, (this: TThis, ...args: any[]) => unknown>;
 	integrationEvents?: IntegrationEventHandlers<TThis>;
+	/** Delivered to every node of the service, not recorded (mixins/events.mixin.ts): for what each node keeps itself. */
+	everyNodeEvents?: IntegrationEventHandlers<TThis>;
 	events?: Record<string, unknown>;
 	merged?(schema: ServiceSchema): void;
 	created?(this: TThis): void;

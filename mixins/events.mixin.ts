@@ -7,11 +7,20 @@
  * an event out only after the bus accepted it. A crash between the two sends it again:
  * delivery is at least once.
  *
+ * A collection of many documents that rarely carry an event (the catalog's products) is a
+ * `documentOutbox`: scanning it for outboxes on every relay would cost a collection scan, so its
+ * writers relay the documents they wrote (`relayDocuments`), and a slow sweep
+ * (OUTBOX_SWEEP_MS) publishes what a crash left behind.
+ *
  * Consuming: a service lists its handlers under `integrationEvents` in its schema. Each delivered
  * event id is recorded in the service's `processed_events` collection after its handler
  * succeeded, and an event already recorded is skipped. Handlers must also be safe to re-run
  * (a crash after the handler but before the record), which the services get from conditional
  * updates keyed by the event's aggregate.
+ *
+ * `everyNodeEvents` are delivered to every node of the service (one consumer group per node), for
+ * what each node keeps for itself, such as a search index. They are not recorded: their handlers
+ * re-read what the event is about, so running one twice, or late, changes nothing.
  */
 import { randomUUID } from "node:crypto";
 import type { Context, Service, ServiceSchema } from "moleculer";
@@ -34,8 +43,10 @@ interface ProcessedEvent extends Doc {
 }
 
 export interface EventsMixinOptions {
-	/** Collections whose documents carry an `outbox` array. */
+	/** Collections whose documents carry an `outbox` array, scanned by every relay. */
 	outbox?: string[];
+	/** Collections whose writers relay the documents they wrote (`relayDocuments`); swept for leftovers. */
+	documentOutbox?: string[];
 }
 
 /** `integrationEvent`: an event for an outbox, in its envelope, carrying the request id (and trace) of its cause. */
@@ -44,21 +55,28 @@ export type MakeEnvelope = <T extends EventType>(type: T, payload: EventPayloads
 export interface EventsMethods {
 	integrationEvent<T extends EventType>(type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T>;
 	relayOutbox(): Promise<void>;
+	/** Publish the outboxes of these documents of a `documentOutbox` collection. Never throws: the sweep retries. */
+	relayDocuments(collection: string, ids: readonly string[]): Promise<void>;
 }
+
+type IntegrationHandler = (this: unknown, event: AnyEnvelope, ctx: Context) => Promise<void>;
 
 type EventsThis = Service &
 	EventsMethods & {
 		collection<T extends Doc>(name: string): Collection<T>;
 		relayCollection(name: string): Promise<void>;
+		publishOutbox(coll: Collection<OutboxDoc>, doc: OutboxDoc): Promise<void>;
+		sweepDocumentOutboxes(): Promise<void>;
 		outboxBacklog(): Promise<number>;
 		applyIntegrationEvent(event: EventEnvelope): Promise<void>;
 		$bus?: EventBus;
 		$handler?: EventHandler;
-		$relay: { timer?: NodeJS.Timeout; running: boolean; again: boolean; stopped: boolean; current?: Promise<void> };
+		$nodeHandler?: EventHandler;
+		$relay: { timer?: NodeJS.Timeout; sweep?: NodeJS.Timeout; running: boolean; again: boolean; stopped: boolean; current?: Promise<void>; swept: number };
 		$brokerStarted: Promise<void>;
 		$markBrokerStarted: () => void;
 		beginRelaying(): void;
-		schema: ServiceSchema & { integrationEvents?: Record<string, (this: unknown, event: AnyEnvelope, ctx: Context) => Promise<void>> };
+		schema: ServiceSchema & { integrationEvents?: Record<string, IntegrationHandler>; everyNodeEvents?: Record<string, IntegrationHandler> };
 	};
 
 /** Outbox documents published at once by one relay. */
@@ -80,15 +98,16 @@ async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promi
 
 export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchema> {
 	const outboxCollections = opts.outbox ?? [];
+	const documentOutboxes = opts.documentOutbox ?? [];
 	return defineMixin<EventsThis>({
 		settings: {
 			$collections: {
 				processed_events: {},
-				...Object.fromEntries(outboxCollections.map(c => [c, {}])),
+				...Object.fromEntries([...outboxCollections, ...documentOutboxes].map(c => [c, {}])),
 			},
 		},
 		created() {
-			this.$relay = { running: false, again: false, stopped: false };
+			this.$relay = { running: false, again: false, stopped: false, swept: 0 };
 			this.$brokerStarted = new Promise<void>(resolve => (this.$markBrokerStarted = resolve));
 		},
 		async started() {
@@ -101,13 +120,30 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 				this.$handler = event => this.applyIntegrationEvent(event);
 				await this.$bus.subscribe(this.name, types, this.$handler);
 			}
+			const everyNode = this.schema.everyNodeEvents ?? {};
+			const nodeTypes = Object.keys(everyNode) as EventType[];
+			if (nodeTypes.length > 0) {
+				this.$nodeHandler = async event => {
+					await this.$brokerStarted;
+					const handler = everyNode[event.type];
+					if (handler)
+						await handler.call(
+							this,
+							event as AnyEnvelope,
+							this.broker.ContextFactory.create(this.broker, null as never, event.payload, {}) as Context,
+						);
+				};
+				await this.$bus.subscribe(`${this.name}.${this.broker.nodeID}`, nodeTypes, this.$nodeHandler);
+			}
 			if (this.broker.started) this.beginRelaying();
 		},
 		async stopped() {
 			this.$relay.stopped = true;
 			if (this.$relay.timer) clearInterval(this.$relay.timer);
+			if (this.$relay.sweep) clearInterval(this.$relay.sweep);
 			await this.$relay.current;
 			if (this.$bus && this.$handler) await this.$bus.unsubscribe(this.name, this.$handler);
+			if (this.$bus && this.$nodeHandler) await this.$bus.unsubscribe(`${this.name}.${this.broker.nodeID}`, this.$nodeHandler);
 			if (this.$bus) await releaseBus(this.broker);
 			this.$bus = undefined;
 		},
@@ -120,6 +156,11 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 		methods: {
 			beginRelaying(this: EventsThis) {
 				this.$markBrokerStarted();
+				if (documentOutboxes.length > 0 && !this.$relay.sweep && !this.$relay.stopped) {
+					this.$relay.sweep = setInterval(() => void this.sweepDocumentOutboxes(), config.outboxSweepMs);
+					this.$relay.sweep.unref();
+					void this.sweepDocumentOutboxes();
+				}
 				if (outboxCollections.length === 0 || this.$relay.timer || this.$relay.stopped) return;
 				this.$relay.timer = setInterval(() => void this.relayOutbox(), config.outboxPollMs);
 				this.$relay.timer.unref();
@@ -178,26 +219,60 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 					const docs = await coll.find({ query: { "outbox.0": { $exists: true } }, limit: 50 });
 					if (docs.length === 0) return;
 					// One document is one aggregate: its events go in order; different documents go side by side.
-					const failed = await inParallel(docs, RELAY_CONCURRENCY, async doc => {
-						const events = doc.outbox ?? [];
-						try {
-							await this.$bus!.publish(events);
-						} catch (err) {
-							recordEventsPublished(this.broker, events, "failed");
-							throw err;
-						}
-						await coll.updateWhere({ _id: doc._id }, { $pull: { outbox: { id: { $in: events.map(e => e.id) } } } });
-						recordEventsPublished(this.broker, events);
-					});
+					const failed = await inParallel(docs, RELAY_CONCURRENCY, doc => this.publishOutbox(coll, doc));
 					if (failed) throw failed;
 					if (docs.length < 50) return;
 				}
 			},
 
+			/** Publish one document's outbox, then pull what was published out of it. */
+			async publishOutbox(this: EventsThis, coll: Collection<OutboxDoc>, doc: OutboxDoc): Promise<void> {
+				const events = doc.outbox ?? [];
+				if (events.length === 0 || !this.$bus) return;
+				try {
+					await this.$bus.publish(events);
+				} catch (err) {
+					recordEventsPublished(this.broker, events, "failed");
+					throw err;
+				}
+				await coll.updateWhere({ _id: doc._id }, { $pull: { outbox: { id: { $in: events.map(e => e.id) } } } });
+				recordEventsPublished(this.broker, events);
+			},
+
+			async relayDocuments(this: EventsThis, collection: string, ids: readonly string[]): Promise<void> {
+				const coll = this.collection<OutboxDoc>(collection);
+				try {
+					for (const id of new Set(ids)) {
+						const doc = await coll.findById(id);
+						if (doc) await this.publishOutbox(coll, doc);
+					}
+				} catch (err) {
+					this.logger.warn(`Relay of ${collection} documents failed; the sweep publishes them: ${(err as Error).message}`);
+				}
+			},
+
+			/** What writers did not relay (a crash, the bus away): found by a scan, so only now and then. */
+			async sweepDocumentOutboxes(this: EventsThis): Promise<void> {
+				let left = 0;
+				for (const name of documentOutboxes) {
+					if (this.$relay.stopped || !this.$bus) return;
+					try {
+						await this.relayCollection(name);
+					} catch (err) {
+						this.logger.warn(`Outbox sweep of ${name} failed, will retry: ${(err as Error).message}`);
+						left += await this.collection<OutboxDoc>(name)
+							.count({ "outbox.0": { $exists: true } })
+							.catch(() => 0);
+					}
+				}
+				this.$relay.swept = left;
+			},
+
 			/** Documents whose outbox holds unpublished events (readiness, and the shop_outbox_backlog gauge). */
-			...(outboxCollections.length > 0 && {
+			...(outboxCollections.length + documentOutboxes.length > 0 && {
 				async outboxBacklog(this: EventsThis): Promise<number> {
-					let total = 0;
+					// A document outbox is counted by its last sweep: counting it here would scan it on every probe.
+					let total = this.$relay.swept;
 					for (const name of outboxCollections) total += await this.collection<OutboxDoc>(name).count({ "outbox.0": { $exists: true } });
 					setOutboxBacklog(this.broker, this.name, total);
 					return total;

@@ -1,4 +1,4 @@
-/** JSON Schemas of the event payloads (lib/events/catalog.ts). A test checks they cover every event and field. */
+/** JSON Schemas of the event payloads (lib/contracts/events.ts). A test checks they cover every event and field. */
 import type { EventType } from "./events.js";
 
 type Schema = Record<string, unknown>;
@@ -6,7 +6,16 @@ const s: Schema = { type: "string" };
 const n: Schema = { type: "integer" };
 const b: Schema = { type: "boolean" };
 const nullableString: Schema = { type: ["string", "null"] };
-const items: Schema = { type: "array", items: { type: "object", properties: { productId: s, quantity: n }, required: ["productId", "quantity"] } };
+const nullableId: Schema = { type: ["string", "null"] };
+const items: Schema = {
+	type: "array",
+	items: {
+		type: "object",
+		properties: { productId: s, variantId: nullableId, quantity: n },
+		required: ["productId", "quantity"],
+		additionalProperties: false,
+	},
+};
 const obj = (properties: Record<string, Schema>, optional: Record<string, Schema> = {}): Schema => ({
 	type: "object",
 	properties: { ...properties, ...optional },
@@ -14,10 +23,20 @@ const obj = (properties: Record<string, Schema>, optional: Record<string, Schema
 	additionalProperties: false,
 });
 const placedAt = { placedAt: { type: "string", format: "date-time" } };
+const charges = {
+	charges: obj({
+		subtotal: n,
+		discountTotal: n,
+		shippingTotal: n,
+		taxTotal: n,
+		promotion: { anyOf: [obj({ code: s, discount: n }), { type: "null" }] },
+		shippingMethod: { anyOf: [obj({ id: s, name: s, price: n }), { type: "null" }] },
+	}),
+};
 
 export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
-	"order.placed": obj({ orderId: s, userId: s, items, total: n, currency: s }),
-	"order.paid": obj({ orderId: s, userId: s, items, total: n, currency: s }, placedAt),
+	"order.placed": obj({ orderId: s, userId: s, items, total: n, currency: s }, charges),
+	"order.paid": obj({ orderId: s, userId: s, items, total: n, currency: s }, { ...placedAt, ...charges }),
 	"order.cancelled": obj(
 		{
 			orderId: s,
@@ -35,8 +54,14 @@ export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 	"stock.rejected": obj({
 		orderId: s,
 		reason: { type: "string", const: "out_of_stock" },
-		unavailable: { type: "array", items: obj({ productId: s, requested: n, available: n }) },
+		unavailable: { type: "array", items: obj({ productId: s, requested: n, available: n }, { variantId: nullableId }) },
 	}),
+	"stock.changed": obj({ productId: s, variantId: nullableId }),
+	"product.created": obj({ productId: s }),
+	"product.updated": obj({ productId: s }),
+	"product.deleted": obj({ productId: s }),
+	"promotion.redeemed": obj({ promotionId: s, code: s, orderId: s, userId: s, discount: n, currency: s }),
+	"promotion.released": obj({ promotionId: s, code: s, orderId: s, userId: s }),
 	"payment.captured": obj({ orderId: s, userId: s, paymentId: s, amount: n, currency: s, brand: s, last4: s }),
 	"payment.declined": obj({ orderId: s, userId: s, reason: s }),
 	"payment.refunded": obj({ orderId: s, userId: s, refundId: s, amount: n, currency: s }),

@@ -1,22 +1,36 @@
 /**
- * The domain events of the shop: names, topics, keys and payloads, in one place.
+ * The integration events of the shop (what one service tells the others, through the outbox and
+ * the event bus): names, topics, keys and payloads, in one place.
  *
  * Every event travels inside an `EventEnvelope`. The topic is the event's family; the key is the
  * id of the aggregate it is about, so one order's (or ticket's) events stay in order on one
  * partition. The JSON schemas below are what the AsyncAPI document is generated from.
  */
 
+/** A line of an order as the saga moves it: a product, or one variant of it. */
 export interface ItemQuantity {
 	productId: string;
+	/** The variant, for a product sold in variants; absent or null otherwise. */
+	variantId?: string | null;
 	quantity: number;
+}
+
+/** What an order charges, on `order.placed` and `order.paid` (absent on events of orders placed before pricing existed). */
+export interface OrderCharges {
+	subtotal: number;
+	discountTotal: number;
+	shippingTotal: number;
+	taxTotal: number;
+	promotion: { code: string; discount: number } | null;
+	shippingMethod: { id: string; name: string; price: number } | null;
 }
 
 export type CancelReason = "out_of_stock" | "payment_declined" | "reservation_expired" | "cancelled_by_customer" | "cancelled_by_admin";
 
 export interface EventPayloads {
-	"order.placed": { orderId: string; userId: string; items: ItemQuantity[]; total: number; currency: string };
+	"order.placed": { orderId: string; userId: string; items: ItemQuantity[]; total: number; currency: string; charges?: OrderCharges };
 	/** `placedAt` (optional): when the order was placed, for the checkout settle-time metric. */
-	"order.paid": { orderId: string; userId: string; items: ItemQuantity[]; total: number; currency: string; placedAt?: string };
+	"order.paid": { orderId: string; userId: string; items: ItemQuantity[]; total: number; currency: string; placedAt?: string; charges?: OrderCharges };
 	"order.cancelled": { orderId: string; userId: string; items: ItemQuantity[]; reason: CancelReason; refunded: boolean; placedAt?: string };
 	"order.shipped": { orderId: string; userId: string };
 	"order.delivered": { orderId: string; userId: string };
@@ -31,7 +45,22 @@ export interface EventPayloads {
 		full: boolean;
 	};
 	"stock.reserved": { orderId: string; items: ItemQuantity[] };
-	"stock.rejected": { orderId: string; reason: "out_of_stock"; unavailable: { productId: string; requested: number; available: number }[] };
+	"stock.rejected": {
+		orderId: string;
+		reason: "out_of_stock";
+		unavailable: { productId: string; variantId?: string | null; requested: number; available: number }[];
+	};
+	/**
+	 * What can be bought of a product (or one of its variants) changed in a way search shows: an
+	 * admin's adjustment, or units running out or coming back (a hold, a release, a restock).
+	 * The product document has the figures.
+	 */
+	"stock.changed": { productId: string; variantId: string | null };
+	"product.created": { productId: string };
+	"product.updated": { productId: string };
+	"product.deleted": { productId: string };
+	"promotion.redeemed": { promotionId: string; code: string; orderId: string; userId: string; discount: number; currency: string };
+	"promotion.released": { promotionId: string; code: string; orderId: string; userId: string };
 	"payment.captured": { orderId: string; userId: string; paymentId: string; amount: number; currency: string; brand: string; last4: string };
 	"payment.declined": { orderId: string; userId: string; reason: string };
 	"payment.refunded": { orderId: string; userId: string; refundId: string; amount: number; currency: string };
@@ -49,6 +78,8 @@ export const TOPICS = {
 	inventory: "shop.inventory",
 	payments: "shop.payments",
 	tickets: "shop.tickets",
+	catalog: "shop.catalog",
+	promotions: "shop.promotions",
 } as const;
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
@@ -69,6 +100,22 @@ export const EVENTS: { [K in EventType]: EventDefinition } = {
 	"order.refunded": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "Money was returned for some or all of the order." },
 	"stock.reserved": { topic: TOPICS.inventory, key: "orderId", producer: "products", summary: "Every line of the order is held." },
 	"stock.rejected": { topic: TOPICS.inventory, key: "orderId", producer: "products", summary: "Some line could not be held; nothing is held." },
+	"stock.changed": {
+		topic: TOPICS.catalog,
+		key: "productId",
+		producer: "products",
+		summary: "What can be bought of a product or a variant changed: an adjustment, or it ran out or came back.",
+	},
+	"product.created": { topic: TOPICS.catalog, key: "productId", producer: "products", summary: "A product was added to the catalog." },
+	"product.updated": { topic: TOPICS.catalog, key: "productId", producer: "products", summary: "A product, its options or its variants changed." },
+	"product.deleted": { topic: TOPICS.catalog, key: "productId", producer: "products", summary: "A product left the catalog." },
+	"promotion.redeemed": { topic: TOPICS.promotions, key: "promotionId", producer: "orders", summary: "An order used a promotion code." },
+	"promotion.released": {
+		topic: TOPICS.promotions,
+		key: "promotionId",
+		producer: "orders",
+		summary: "An order cancelled before payment gave its promotion back.",
+	},
 	"payment.captured": { topic: TOPICS.payments, key: "orderId", producer: "orders", summary: "The payment provider captured the order's total." },
 	"payment.declined": { topic: TOPICS.payments, key: "orderId", producer: "orders", summary: "The payment provider declined the card." },
 	"payment.refunded": { topic: TOPICS.payments, key: "orderId", producer: "orders", summary: "The payment provider refunded an amount." },

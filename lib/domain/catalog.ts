@@ -1,6 +1,7 @@
 /**
- * The catalog: products, categories, stock reservations, and how a search becomes a query.
- * Pure: the products service loads and stores; the seed script shares the collection specs.
+ * The catalog: products (sold as themselves or in variants), categories, stock reservations,
+ * and what the search read model keeps of a product. Pure: the products service loads and
+ * stores; the seed script shares the collection specs.
  *
  * Inventory lives on the product document: `stock` is on hand, `available` is stock not held
  * by pending orders, `holds.<orderId>` is what one order holds of it. Holding, committing and
@@ -9,13 +10,13 @@
  */
 import type { CollectionSpec, Query } from "../store/index.js";
 import type { ItemQuantity } from "../contracts/events.js";
+import type { SearchableProduct } from "../search/search-index.js";
 import type { MinorUnits } from "./money.js";
+import { itemIdOf, liveVariants, publicVariant, variantAggregates, type ProductOption, type PublicVariant, type VariantRecord } from "./variants.js";
 
 import { isId } from "../contracts/ids.js";
-import { PRODUCT_SORTS } from "../contracts/http/catalog.js";
-import { escapeRegex } from "../text.js";
+import type { PRODUCT_SORTS } from "../contracts/http/catalog.js";
 export { MAX_CATEGORIES_PER_PRODUCT, SKU_PATTERN, SLUG_PATTERN } from "../contracts/http/catalog.js";
-export { escapeRegex };
 
 export interface ProductRecord {
 	_id: string;
@@ -35,29 +36,100 @@ export interface ProductRecord {
 	restocked: Record<string, string>;
 	deletedAt: string | null;
 	deletedSku?: string;
+	/** The options its variants are combinations of (lib/domain/variants.ts); absent: none. */
+	options?: ProductOption[];
+	/** Append-only: a deleted variant is marked, so that `variants.<i>` always names the same one. */
+	variants?: VariantRecord[];
+	/** Counts the admin's changes to options and variants, for their compare-and-set; holds never change it. */
+	revision?: number;
 	/** Made by `npm run seed -- --products N`. */
 	generated?: boolean;
 	createdAt: string;
 	updatedAt: string;
 }
 
-/** What a client sees of a product: `id` for `_id`, a SKU always (a deleted one's last), no stock bookkeeping. */
-export type PublicProduct = Omit<ProductRecord, "_id" | "sku" | "holds" | "restocked" | "deletedAt" | "deletedSku" | "generated"> & { id: string; sku: string };
+/**
+ * What a client sees of a product: `id` for `_id`, a SKU always (a deleted one's last), no stock
+ * bookkeeping; for a product with variants, `price`, `stock` and `available` as its variants
+ * make them.
+ */
+export type PublicProduct = Omit<
+	ProductRecord,
+	"_id" | "sku" | "holds" | "restocked" | "deletedAt" | "deletedSku" | "generated" | "options" | "variants" | "revision"
+> & {
+	id: string;
+	sku: string;
+	options: ProductOption[];
+	variants: PublicVariant[];
+};
 
 export function publicProduct(p: ProductRecord): PublicProduct {
+	const own = variantAggregates(p.variants, p.price);
 	return {
 		id: p._id,
 		sku: p.sku ?? p.deletedSku ?? "",
 		name: p.name,
 		description: p.description,
-		price: p.price,
+		price: own?.price ?? p.price,
 		currency: p.currency,
 		categories: p.categories,
-		stock: p.stock,
-		available: p.available,
+		stock: own?.stock ?? p.stock,
+		available: own?.available ?? p.available,
 		active: p.active,
+		options: p.options ?? [],
+		variants: liveVariants(p.variants).map(publicVariant),
 		createdAt: p.createdAt,
 		updatedAt: p.updatedAt,
+	};
+}
+
+/** The condition that the product's options and variants are as read (no admin changed them meanwhile). */
+export function revisionIs(p: Pick<ProductRecord, "revision">): Query {
+	return p.revision === undefined ? { revision: { $exists: false } } : { revision: p.revision };
+}
+
+/** Is it for sale: in the catalog and active (search shows only these). */
+export function onSale(p: ProductRecord): boolean {
+	return p.active && p.deletedAt === null;
+}
+
+/** What the search read model keeps of a product on sale (lib/search/search-index.ts). */
+export function searchableProduct(p: ProductRecord): SearchableProduct {
+	const shown = publicProduct(p);
+	const variants = liveVariants(p.variants);
+	return {
+		id: p._id,
+		sku: shown.sku,
+		name: p.name,
+		description: p.description,
+		categories: p.categories,
+		price: shown.price,
+		// Only what can be bought counts as in stock: a product's own units, or its active variants'.
+		available: variants.length ? variants.filter(v => v.active).reduce((s, v) => s + v.available, 0) : p.available,
+		createdAt: p.createdAt,
+		...(variants.length && {
+			options: p.options ?? [],
+			variants: variants.map(v => ({ id: v.id, sku: v.sku ?? "", options: v.options, price: v.price, available: v.available, active: v.active })),
+		}),
+	};
+}
+
+/**
+ * Where an item's stock lives in its product document: the product's own fields, or those of
+ * its variant at `variantAt` in the variants array. Every path the inventory writes comes from here.
+ */
+export function stockPaths(variantAt: number | null) {
+	const at = variantAt === null ? "" : `variants.${variantAt}.`;
+	if (variantAt !== null && !(Number.isSafeInteger(variantAt) && variantAt >= 0)) throw new RangeError(`Not a variant index: ${variantAt}`);
+	return {
+		stock: `${at}stock`,
+		available: `${at}available`,
+		/** The marker of what one order holds. */
+		hold: (orderId: string) => at + markerPath("holds", orderId),
+		/** The marker of one put-back (a return, or a cancelled paid order). */
+		restocked: (key: string) => at + markerPath("restocked", key),
+		/** Only the variant that was at this index (never another): part of every condition. */
+		match: (variantId: string | null | undefined): Query => (variantAt === null ? {} : { [`${at}id`]: variantId }),
 	};
 }
 
@@ -128,78 +200,8 @@ export function makesCycle(categories: readonly CategoryRecord[], id: string, pa
 	return false;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Search
-
-export const SORTS = PRODUCT_SORTS;
+/** How a search may be sorted (search is the read model in services/products/search.ts). */
 export type ProductSort = (typeof PRODUCT_SORTS)[number];
-
-export interface SearchFilters {
-	q?: string;
-	/** A category slug with the slugs below it; browsing a parent shows its children's products. */
-	categorySlugs?: string[];
-	minPrice?: number;
-	maxPrice?: number;
-	inStock?: boolean;
-}
-
-/** The filters every search applies, without the text condition. */
-export function filterQuery(f: SearchFilters): Query {
-	const query: Query = { active: true };
-	if (f.categorySlugs) query.categories = { $in: f.categorySlugs };
-	if (f.minPrice !== undefined || f.maxPrice !== undefined) {
-		query.price = { ...(f.minPrice !== undefined ? { $gte: f.minPrice } : {}), ...(f.maxPrice !== undefined ? { $lte: f.maxPrice } : {}) };
-	}
-	if (f.inStock === true) query.available = { $gt: 0 };
-	if (f.inStock === false) query.available = { $lte: 0 };
-	return query;
-}
-
-/**
- * The portable text search: a case-insensitive, escaped regular expression over name and
- * description. It runs the same on NeDB and on MongoDB (FerretDB v1 has no `$text`).
- * On NeDB the whole collection is in memory and every search scans it (NeDB indexes one field
- * and only for equality and ranges); on MongoDB an unanchored regex cannot use an index either,
- * but the other filters and the sort run on the compound indexes below.
- */
-export function textQuery(f: SearchFilters): Query {
-	const base = filterQuery(f);
-	if (!f.q) return base;
-	const re = new RegExp(escapeRegex(f.q), "i");
-	return { ...base, $or: [{ name: { $regex: re } }, { description: { $regex: re } }] };
-}
-
-/**
- * Relevance without a text index: products whose name matches come first, then those that
- * match only in the description; each group by name. `inName` and `inDescription` are the
- * queries; a product matching both is in the first group, so the caller drops it from the second
- * with `nameMatches` (no portable "does not match": NeDB has no field-level `$not`, MongoDB no
- * top-level one, and FerretDB's RE2 regexes no lookahead).
- */
-export function relevanceTiers(f: SearchFilters & { q: string }): { inName: Query; inDescription: Query; nameMatches: (name: string) => boolean } {
-	const base = filterQuery(f);
-	const re = new RegExp(escapeRegex(f.q), "i");
-	return {
-		inName: { ...base, name: { $regex: re } },
-		inDescription: { ...base, description: { $regex: re } },
-		nameMatches: name => re.test(name),
-	};
-}
-
-/** The sort of a search, with `_id` last so that pages never overlap or skip. */
-export function sortFields(sort: ProductSort): string[] {
-	switch (sort) {
-		case "price":
-			return ["price", "_id"];
-		case "-price":
-			return ["-price", "-_id"];
-		case "name":
-		case "relevance":
-			return ["name", "_id"];
-		case "-createdAt":
-			return ["-createdAt", "-_id"];
-	}
-}
 
 // ---------------------------------------------------------------------------------------------
 // Reservations: one document per order in the products service, the saga's memory there.
@@ -234,9 +236,9 @@ export function statusAfterCancel(status: ReservationStatus): ReservationStatus 
 	}
 }
 
-/** Holding lines in a fixed order (by product id) keeps two orders for the same two products from each holding one. */
+/** Holding lines in a fixed order (by item id) keeps two orders for the same two items from each holding one. */
 export function holdOrder(items: readonly ItemQuantity[]): ItemQuantity[] {
-	return [...items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+	return [...items].sort((a, b) => (itemIdOf(a) < itemIdOf(b) ? -1 : itemIdOf(a) > itemIdOf(b) ? 1 : 0));
 }
 
 /** Field paths built from ids: only ever from an id in the shop's format (lib/contracts/ids.ts). */
@@ -249,21 +251,21 @@ export function markerPath(map: "holds" | "restocked", key: string): string {
 // Storage
 
 /**
- * The products service's collections. MongoDB gets the compound indexes for the filters and
- * sorts a search uses (equality first, then the sort field, then `_id` as the tie-breaker);
- * NeDB indexes only the first field of each, which is enough for the `sku`/`slug` uniqueness.
+ * The products service's collections. Searches do not query them (each node's index answers),
+ * so the products need only the indexes of lookups: by SKU (unique for a product's own; a
+ * variant's is unique through the SKU registry) and by category (a category in use).
  */
 export const CATALOG_COLLECTIONS: Record<string, CollectionSpec> = {
 	products: {
 		indexes: [
 			{ fields: { sku: 1 }, unique: true, sparse: true },
-			{ fields: { active: 1, price: 1, _id: 1 } },
-			{ fields: { active: 1, name: 1, _id: 1 } },
-			{ fields: { active: 1, createdAt: -1, _id: -1 } },
-			{ fields: { categories: 1, active: 1, price: 1 } },
+			{ fields: { "variants.sku": 1 }, sparse: true },
+			{ fields: { categories: 1 } },
 			{ fields: { generated: 1 }, sparse: true },
 		],
 	},
 	categories: { indexes: [{ fields: { slug: 1 }, unique: true }, { fields: { parentId: 1 } }] },
 	reservations: { indexes: [{ fields: { status: 1 } }] },
+	/** SKU → who owns it, product or variant (services/products/skus.ts). */
+	sku_claims: {},
 };

@@ -1,10 +1,12 @@
 /**
  * The catalog as the admin keeps it: products (created, changed, deleted softly, their stock
- * adjusted) and the category tree. Each write is one document update; a SKU or a slug that is
- * taken is a 409 from the unique index, whoever raced for it.
+ * adjusted) and the category tree. Each write is one document update, with the event it causes
+ * (product.created / updated / deleted, stock.changed) in the product's outbox in the same
+ * update; the search read model of every node follows those events. A SKU is claimed in the
+ * registry first (skus.ts); a slug that is taken is a 409 from the unique index.
  */
 import { randomUUID } from "node:crypto";
-import { conflict, invalidField, notFound } from "../../lib/errors.js";
+import { conflict, invalidField, notFound, validationError } from "../../lib/errors.js";
 import { DuplicateKeyError, type Collection, type Query } from "../../lib/store/index.js";
 import {
 	categoryTree,
@@ -16,16 +18,22 @@ import {
 	type ProductRecord,
 	type PublicCategory,
 	type PublicProduct,
+	revisionIs,
 } from "../../lib/domain/catalog.js";
+import { liveVariants, optionChangeProblems, optionsProblems, publicVariant } from "../../lib/domain/variants.js";
 import type { CatalogPrice } from "../../lib/contracts/calls.js";
 import type { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
+import type { EventEnvelope } from "../../lib/contracts/events.js";
+import type { MakeEnvelope } from "../../mixins/events.mixin.js";
+import { skuTaken, type SkuRegistry } from "./skus.js";
 
 type Params<A extends keyof typeof CATALOG> = ParamsOf<(typeof CATALOG)[A]>;
+export type StoredProduct = ProductRecord & { outbox?: EventEnvelope[] };
 const now = () => new Date().toISOString();
 
-function skuTaken(sku: string | undefined, err: unknown): never {
-	if (err instanceof DuplicateKeyError) throw conflict(`A product with SKU '${sku}' already exists`, "SKU_TAKEN", { field: "sku" });
+function duplicateSku(sku: string | undefined, err: unknown): never {
+	if (err instanceof DuplicateKeyError) throw skuTaken(sku ?? "");
 	throw err;
 }
 function slugTaken(slug: string | undefined, err: unknown): never {
@@ -33,11 +41,31 @@ function slugTaken(slug: string | undefined, err: unknown): never {
 	throw err;
 }
 
+/** What the catalog's writes need besides their collections. */
+export interface CatalogWiring {
+	skus: SkuRegistry;
+	envelope: MakeEnvelope;
+	/** Publish the outboxes of these products now. */
+	relay: (productIds: string[]) => void;
+}
+
+/** The admin's products may hold only so many options, and each variant must still be described by them. */
+function checkOptions(options: Params<"products.update">["options"], p?: ProductRecord): void {
+	if (!options) return;
+	const problems = [...optionsProblems(options), ...(p ? optionChangeProblems(options, p.variants ?? []) : [])];
+	if (problems.length) throw validationError(problems);
+}
+
 export class Catalog {
 	constructor(
-		readonly products: Collection<ProductRecord>,
+		readonly products: Collection<StoredProduct>,
 		readonly categories: Collection<CategoryRecord>,
+		private readonly wiring: CatalogWiring,
 	) {}
+
+	private event(type: "product.created" | "product.updated" | "product.deleted", productId: string): EventEnvelope {
+		return this.wiring.envelope(type, { productId });
+	}
 
 	/** A product of the catalog: 404 for a deleted one, and for an inactive one unless `includeInactive`. */
 	async product(id: string, opts: { includeInactive?: boolean } = {}): Promise<ProductRecord> {
@@ -61,10 +89,13 @@ export class Catalog {
 
 	async create(p: Params<"products.create">): Promise<PublicProduct> {
 		await this.checkCategories(p.categories);
+		checkOptions(p.options);
 		const at = now();
 		const stock = p.stock ?? 0;
-		const product: ProductRecord = {
-			_id: randomUUID(),
+		const id = randomUUID();
+		await this.wiring.skus.claim(p.sku, { productId: id, variantId: null });
+		const product: StoredProduct = {
+			_id: id,
 			sku: p.sku,
 			name: p.name,
 			description: p.description ?? "",
@@ -76,22 +107,51 @@ export class Catalog {
 			active: p.active ?? true,
 			holds: {},
 			restocked: {},
+			...(p.options?.length ? { options: p.options } : {}),
 			deletedAt: null,
 			createdAt: at,
 			updatedAt: at,
 		};
-		await this.products.insert(product).catch(err => skuTaken(p.sku, err));
+		try {
+			await this.products.insert({ ...product, outbox: [this.event("product.created", id)] });
+		} catch (err) {
+			await this.wiring.skus.release(p.sku, { productId: id, variantId: null });
+			duplicateSku(p.sku, err);
+		}
+		this.wiring.relay([id]);
 		return publicProduct(product);
 	}
 
 	async update({ id, ...change }: Params<"products.update">): Promise<PublicProduct> {
-		await this.product(id, { includeInactive: true });
+		const before = await this.product(id, { includeInactive: true });
 		await this.checkCategories(change.categories);
+		checkOptions(change.options, before);
+		const owner = { productId: id, variantId: null };
+		const newSku = change.sku !== undefined && change.sku !== before.sku ? change.sku : undefined;
+		if (newSku) await this.wiring.skus.claim(newSku, owner);
 		const $set: Record<string, unknown> = { updatedAt: now() };
-		for (const k of ["sku", "name", "description", "price", "currency", "categories", "active"] as const) if (change[k] !== undefined) $set[k] = change[k];
-		// deletedAt: null in the condition: a product deleted meanwhile is not brought back.
-		const n = await this.products.updateWhere({ _id: id, deletedAt: null }, { $set }).catch(err => skuTaken(change.sku, err));
-		if (n === 0) throw notFound("Product", id);
+		for (const k of ["sku", "name", "description", "price", "currency", "categories", "active", "options"] as const)
+			if (change[k] !== undefined) $set[k] = change[k];
+		// deletedAt: null in the condition: a product deleted meanwhile is not brought back. Options
+		// change only if no variant changed since they were checked against the variants.
+		const query = { _id: id, deletedAt: null, ...(change.options ? revisionIs(before) : {}) };
+		const n = await this.products
+			.updateWhere(query, {
+				$set,
+				...(change.options ? { $inc: { revision: 1 } } : {}),
+				$push: { outbox: { $each: [this.event("product.updated", id)] } },
+			})
+			.catch(async err => {
+				if (newSku) await this.wiring.skus.release(newSku, owner);
+				duplicateSku(change.sku, err);
+			});
+		if (n === 0) {
+			if (newSku) await this.wiring.skus.release(newSku, owner);
+			if (change.options) throw conflict("The product's variants changed meanwhile; look again and retry", "CONCURRENT_CHANGE");
+			throw notFound("Product", id);
+		}
+		if (newSku) await this.wiring.skus.release(before.sku, owner);
+		this.wiring.relay([id]);
 		return publicProduct(await this.product(id, { includeInactive: true }));
 	}
 
@@ -103,15 +163,27 @@ export class Catalog {
 	async remove(id: string): Promise<void> {
 		const p = await this.product(id, { includeInactive: true });
 		const at = now();
-		await this.products.updateWhere(
+		const n = await this.products.updateWhere(
 			{ _id: p._id, deletedAt: null },
-			{ $set: { active: false, deletedAt: at, deletedSku: p.sku, updatedAt: at }, $unset: { sku: true } },
+			{
+				$set: { active: false, deletedAt: at, deletedSku: p.sku, updatedAt: at },
+				$unset: { sku: true },
+				$push: { outbox: { $each: [this.event("product.deleted", id)] } },
+			},
 		);
+		if (n === 0) return;
+		this.wiring.relay([id]);
+		// Its SKUs, and its variants', are free again.
+		await this.wiring.skus.release(p.sku, { productId: id, variantId: null });
+		for (const v of liveVariants(p.variants)) await this.wiring.skus.release(v.sku, { productId: id, variantId: v.id });
 	}
 
 	/** `{ delta }` adds or removes units; `{ stock }` sets the count on hand. Held units cannot be removed (409). */
 	async adjustStock(id: string, delta: number | undefined, stock: number | undefined): Promise<PublicProduct> {
 		const field = delta === undefined ? "stock" : "delta";
+		const current = await this.product(id, { includeInactive: true });
+		if (liveVariants(current.variants).length > 0)
+			throw conflict("This product is sold in variants: adjust the stock of a variant", "HAS_VARIANTS", { field: "id" });
 		const refuse = (p: ProductRecord) => {
 			const held = p.stock - p.available;
 			const message =
@@ -120,14 +192,22 @@ export class Catalog {
 					: `Stock cannot go below zero (${p.stock} on hand)`;
 			return conflict(message, "STOCK_HELD", { field, held, stock: p.stock, available: p.available });
 		};
+		const stockChanged = async () => {
+			this.wiring.relay([id]);
+			return publicProduct(await this.product(id, { includeInactive: true }));
+		};
 		const apply = (query: Query, change: number) =>
 			this.products.updateWhere(
 				{ ...query, _id: id, deletedAt: null, available: { $gte: -change } },
-				{ $inc: { stock: change, available: change }, $set: { updatedAt: now() } },
+				{
+					$inc: { stock: change, available: change },
+					$set: { updatedAt: now() },
+					$push: { outbox: { $each: [this.wiring.envelope("stock.changed", { productId: id, variantId: null })] } },
+				},
 			);
 		if (delta !== undefined) {
 			// One atomic increment: concurrent deltas all count; `available` never drops below zero.
-			if ((await apply({}, delta)) === 1) return publicProduct(await this.product(id, { includeInactive: true }));
+			if ((await apply({}, delta)) === 1) return stockChanged();
 			throw refuse(await this.product(id, { includeInactive: true }));
 		}
 		for (let attempt = 0; attempt < 10; attempt++) {
@@ -135,23 +215,27 @@ export class Catalog {
 			const change = stock! - p.stock;
 			if (p.available + change < 0) throw refuse(p);
 			// Compare-and-set on the stock read (commits and other adjustments change it).
-			if ((await apply({ stock: p.stock }, change)) === 1) return publicProduct(await this.product(id, { includeInactive: true }));
+			if ((await apply({ stock: p.stock }, change)) === 1) return stockChanged();
 		}
 		throw conflict("The stock kept changing while setting it; try again", "CONCURRENT_CHANGE");
 	}
 
-	/** What the catalog says of these products now, for carts and checkout. */
+	/** What the catalog says of these products (and their variants) now, for carts and checkout. */
 	async prices(ids: readonly string[]): Promise<CatalogPrice[]> {
 		const rows = ids.length ? await this.products.find({ query: { _id: { $in: [...ids] } } }) : [];
-		return rows.map(p => ({
-			id: p._id,
-			sku: p.sku ?? p.deletedSku ?? "",
-			name: p.name,
-			price: p.price,
-			currency: p.currency,
-			active: p.active && p.deletedAt === null,
-			available: p.available,
-		}));
+		return rows.map(p => {
+			const shown = publicProduct(p);
+			return {
+				id: p._id,
+				sku: shown.sku,
+				name: p.name,
+				price: shown.price,
+				currency: p.currency,
+				active: p.active && p.deletedAt === null,
+				available: shown.available,
+				variants: liveVariants(p.variants).map(publicVariant),
+			};
+		});
 	}
 
 	async tree(): Promise<CategoryNode[]> {

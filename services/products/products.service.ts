@@ -3,7 +3,9 @@
  * this file:
  *
  *   catalog.ts       products and the category tree (admin), prices for carts
- *   search.ts        search and browse
+ *   variants.ts      a product's variants and their stock (admin)
+ *   skus.ts          SKUs unique across products and variants
+ *   search.ts        search and browse, from this node's index (a read model of the catalog)
  *   inventory.ts     holds, sales, releases and restocks: the catalog's part of the checkout saga
  *   demo-catalog.ts  the catalog a new shop starts with (SEED_DEMO)
  */
@@ -18,8 +20,10 @@ import { paged } from "../../lib/paging.js";
 import { isId } from "../../lib/contracts/ids.js";
 import { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
-import { CATALOG_COLLECTIONS, publicProduct, type CategoryRecord, type ProductRecord } from "../../lib/domain/catalog.js";
-import { Catalog } from "./catalog.js";
+import { CATALOG_COLLECTIONS, publicProduct, type CategoryRecord } from "../../lib/domain/catalog.js";
+import { Catalog, type StoredProduct } from "./catalog.js";
+import { Variants } from "./variants.js";
+import { SkuRegistry, type SkuClaim } from "./skus.js";
 import { ProductSearch } from "./search.js";
 import { Inventory, type StoredReservation } from "./inventory.js";
 import { seedDemoCatalog } from "./demo-catalog.js";
@@ -28,6 +32,7 @@ type Params<A extends keyof typeof CATALOG> = ParamsOf<(typeof CATALOG)[A]>;
 
 interface ProductsState {
 	catalog: Catalog;
+	variants: Variants;
 	searcher: ProductSearch;
 	inventory: Inventory;
 }
@@ -36,7 +41,7 @@ type ProductsThis = Service & DbMethods & EventsMethods & ProductsState;
 const ProductsService = defineService<ProductsThis>({
 	name: "products",
 	// EventsMixin first: mixins start last-listed first, so the database is connected before events flow.
-	mixins: [EventsMixin({ outbox: ["reservations"] }), DbMixin(CATALOG_COLLECTIONS)],
+	mixins: [EventsMixin({ outbox: ["reservations"], documentOutbox: ["products"] }), DbMixin(CATALOG_COLLECTIONS)],
 
 	actions: {
 		// ---- Catalog, public
@@ -47,8 +52,8 @@ const ProductsService = defineService<ProductsThis>({
 				const { minPrice, maxPrice, page, pageSize } = ctx.params;
 				if (minPrice !== undefined && maxPrice !== undefined && minPrice > maxPrice)
 					throw invalidField("minPrice", "minPrice must not be greater than maxPrice.", "range");
-				const { rows, total } = await this.searcher.search(ctx.params);
-				return paged(rows.map(publicProduct), total, page, pageSize);
+				const { rows, total, facets } = await this.searcher.search(ctx.params);
+				return { ...paged(rows.map(publicProduct), total, page, pageSize), ...(facets ? { facets } : {}) };
 			},
 		},
 		get: {
@@ -96,6 +101,38 @@ const ProductsService = defineService<ProductsThis>({
 				if ((delta === undefined) === (stock === undefined))
 					throw validationError(["delta", "stock"].map(field => ({ field, message: "Give exactly one of 'delta' and 'stock'.", type: "oneOf" })));
 				return this.catalog.adjustStock(id, delta, stock);
+			},
+		},
+		createVariant: {
+			roles: ["admin"],
+			params: CATALOG["products.createVariant"],
+			handler(ctx: ShopContext<Params<"products.createVariant">>) {
+				return this.variants.create(ctx.params);
+			},
+		},
+		updateVariant: {
+			roles: ["admin"],
+			params: CATALOG["products.updateVariant"],
+			handler(ctx: ShopContext<Params<"products.updateVariant">>) {
+				return this.variants.update(ctx.params);
+			},
+		},
+		removeVariant: {
+			roles: ["admin"],
+			params: CATALOG["products.removeVariant"],
+			async handler(ctx: ShopContext<Params<"products.removeVariant">>) {
+				await this.variants.remove(ctx.params.id, ctx.params.variantId);
+				return null;
+			},
+		},
+		adjustVariantInventory: {
+			roles: ["admin"],
+			params: CATALOG["products.adjustVariantInventory"],
+			handler(ctx: ShopContext<Params<"products.adjustVariantInventory">>) {
+				const { delta, stock } = ctx.params;
+				if ((delta === undefined) === (stock === undefined))
+					throw validationError(["delta", "stock"].map(field => ({ field, message: "Give exactly one of 'delta' and 'stock'.", type: "oneOf" })));
+				return this.variants.adjustStock(ctx.params);
 			},
 		},
 		createCategory: {
@@ -150,16 +187,46 @@ const ProductsService = defineService<ProductsThis>({
 		},
 	},
 
+	/** The search index of this node follows every change of the catalog, whichever node made it. */
+	everyNodeEvents: {
+		"product.created": async function (event) {
+			await this.searcher.refresh(event.payload.productId);
+		},
+		"product.updated": async function (event) {
+			await this.searcher.refresh(event.payload.productId);
+		},
+		"product.deleted": async function (event) {
+			await this.searcher.refresh(event.payload.productId);
+		},
+		"stock.changed": async function (event) {
+			await this.searcher.refresh(event.payload.productId);
+		},
+	},
+
+	methods: {
+		readinessChecks() {
+			return { "search-index": this.searcher.ready ? { ok: true } : { ok: false, detail: "building" } };
+		},
+	},
+
 	created() {
-		const products = this.collection<ProductRecord>("products");
+		const products = this.collection<StoredProduct>("products");
 		const categories = this.collection<CategoryRecord>("categories");
-		this.catalog = new Catalog(products, categories);
+		const relay = (ids: string[]) => void this.relayDocuments("products", ids);
+		const wiring = {
+			skus: new SkuRegistry(this.collection<SkuClaim>("sku_claims"), products),
+			envelope: this.integrationEvent.bind(this),
+			relay,
+		};
+		this.catalog = new Catalog(products, categories, wiring);
+		this.variants = new Variants(this.catalog, wiring);
 		this.searcher = new ProductSearch(products, categories);
 		this.inventory = new Inventory(
 			products,
 			this.collection<StoredReservation>("reservations"),
 			(type, payload, cause) => this.integrationEvent(type, payload, cause),
 			() => void this.relayOutbox(),
+			relay,
 		);
 	},
 
@@ -168,6 +235,9 @@ const ProductsService = defineService<ProductsThis>({
 			const { products, categories } = await seedDemoCatalog(this.catalog);
 			this.logger.info(`Empty catalog: loaded the demo catalog (${categories} categories, ${products} products). SEED_DEMO=false turns this off.`);
 		}
+		const started = Date.now();
+		await this.searcher.build();
+		this.logger.info(`Search index built: ${this.searcher.size} products on sale in ${Date.now() - started} ms`);
 	},
 });
 

@@ -1,53 +1,96 @@
 /**
- * Search and browse (`GET /products`): the portable query path over the products collection,
- * the same on NeDB and MongoDB (lib/domain/catalog.ts builds the queries). Relevance ranks name
- * matches above description-only matches.
+ * Search and browse (`GET /products`) from a read model: every products node keeps its own
+ * in-memory index of the products on sale (lib/search/memory-index.ts), built from the catalog
+ * at start and kept current by the catalog's events (product.created / updated / deleted,
+ * stock.changed), which reach every node. The catalog's documents stay the truth: the index
+ * answers which products and in what order, and the page is read from the database, so the
+ * figures shown (price, stock) are the current ones.
+ *
+ * An event only names the product; the index re-reads it. So an event applied twice, late or
+ * out of order leaves the index as the product is now, and one that arrives while the index is
+ * being built is applied after the build (the index replays it).
  */
 import { offsetOf } from "../../lib/paging.js";
 import type { Collection } from "../../lib/store/index.js";
-import { relevanceTiers, slugsUnder, sortFields, textQuery, type CategoryRecord, type ProductRecord, type ProductSort } from "../../lib/domain/catalog.js";
+import { MemorySearchIndex } from "../../lib/search/memory-index.js";
+import type { SearchFacets, SearchIndex, SearchableProduct } from "../../lib/search/search-index.js";
+import { onSale, searchableProduct, slugsUnder, type CategoryRecord, type ProductRecord, type ProductSort } from "../../lib/domain/catalog.js";
 import type { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
 
 export type SearchParams = ParamsOf<(typeof CATALOG)["products.search"]>;
 
+/** Products read from the database per batch while building. */
+const BUILD_BATCH = 5000;
+
 export class ProductSearch {
+	private readonly index: SearchIndex & { stats?(): unknown } = new MemorySearchIndex();
+	private built = false;
+
 	constructor(
 		private readonly products: Collection<ProductRecord>,
 		private readonly categories: Collection<CategoryRecord>,
 	) {}
 
-	async search(params: SearchParams): Promise<{ rows: ProductRecord[]; total: number }> {
-		const { q, category, minPrice, maxPrice, inStock, page, pageSize } = params;
-		const filters = { q, minPrice, maxPrice, inStock, categorySlugs: category ? slugsUnder(await this.categories.find(), category) : undefined };
-		if (filters.categorySlugs?.length === 0) return { rows: [], total: 0 };
+	/** Has the index been built since start (readiness)? */
+	get ready(): boolean {
+		return this.built;
+	}
+
+	get size(): number {
+		return this.index.size;
+	}
+
+	/** (Re)build the index from the catalog. Searches answer from the previous contents until it is done. */
+	async build(): Promise<void> {
+		await this.index.replaceAll(this.productsOnSale());
+		this.built = true;
+	}
+
+	/** In `_id` order, a batch at a time (a range on `_id` is an index scan on every store). */
+	private async *productsOnSale(): AsyncIterable<SearchableProduct> {
+		let after: string | null = null;
+		for (;;) {
+			const query: Record<string, unknown> = { active: true, deletedAt: null, ...(after === null ? {} : { _id: { $gt: after } }) };
+			const batch: ProductRecord[] = await this.products.find({ query, sort: ["_id"], limit: BUILD_BATCH });
+			for (const p of batch) yield searchableProduct(p);
+			if (batch.length < BUILD_BATCH) return;
+			after = batch[batch.length - 1]!._id;
+		}
+	}
+
+	/** The product changed: the index takes it as it is now (or drops it when it is no longer on sale). */
+	async refresh(productId: string): Promise<void> {
+		const p = await this.products.findById(productId);
+		if (p && onSale(p)) await this.index.upsert(searchableProduct(p));
+		else await this.index.remove(productId);
+	}
+
+	async search(params: SearchParams): Promise<{ rows: ProductRecord[]; total: number; facets?: SearchFacets }> {
+		const { q, category, minPrice, maxPrice, inStock, page, pageSize, facets } = params;
+		const categories = category ? slugsUnder(await this.categories.find(), category) : undefined;
+		if (categories?.length === 0) return { rows: [], total: 0, ...(facets ? { facets: { categories: [], options: {}, price: [], inStock: 0 } } : {}) };
 		const sort: ProductSort = params.sort ?? (q ? "relevance" : "-createdAt");
-		const offset = offsetOf(page, pageSize);
-		if (!q || sort !== "relevance") {
-			const query = textQuery(filters);
-			const [rows, total] = await Promise.all([
-				this.products.find({ query, sort: sortFields(sort === "relevance" ? "-createdAt" : sort), limit: pageSize, offset }),
-				this.products.count(query),
-			]);
-			return { rows, total };
-		}
-		// Relevance: name matches, then description-only matches; a page may span both.
-		const { inName, inDescription, nameMatches } = relevanceTiers({ ...filters, q });
-		const [nameCount, total] = await Promise.all([this.products.count(inName), this.products.count(textQuery(filters))]);
-		const rows: ProductRecord[] = [];
-		if (offset < nameCount) rows.push(...(await this.products.find({ query: inName, sort: sortFields("name"), limit: pageSize, offset })));
-		// The second group, read in name order, skipping what the first group already showed.
-		let skip = Math.max(0, offset - nameCount);
-		const batch = 500;
-		for (let from = 0; rows.length < pageSize && offset + rows.length < total; from += batch) {
-			const chunk = await this.products.find({ query: inDescription, sort: sortFields("name"), limit: batch, offset: from });
-			for (const p of chunk) {
-				if (nameMatches(p.name)) continue;
-				if (skip > 0) skip--;
-				else if (rows.length < pageSize) rows.push(p);
-			}
-			if (chunk.length < batch) break;
-		}
-		return { rows, total };
+		const options = (params.option ?? []).map(o => {
+			const at = o.indexOf(":");
+			return { name: o.slice(0, at).trim(), value: o.slice(at + 1).trim() };
+		});
+		const result = await this.index.search({
+			q,
+			categories,
+			minPrice,
+			maxPrice,
+			inStock,
+			options: options.length ? options : undefined,
+			sort,
+			offset: offsetOf(page, pageSize),
+			limit: pageSize,
+			facets,
+		});
+		const found = result.ids.length ? await this.products.find({ query: { _id: { $in: result.ids } } }) : [];
+		const byId = new Map(found.map(p => [p._id, p]));
+		// A product taken off sale a moment ago may still be in the index until its event arrives: not shown.
+		const rows = result.ids.map(id => byId.get(id)).filter((p): p is ProductRecord => !!p && onSale(p));
+		return { rows, total: result.total, ...(result.facets ? { facets: result.facets } : {}) };
 	}
 }

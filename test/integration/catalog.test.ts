@@ -119,6 +119,9 @@ describe("products", () => {
 			stock: 7,
 			available: 7,
 			active: true,
+			// Additions to v1: a product without variants is sold as itself.
+			options: [],
+			variants: [],
 			createdAt: expect.any(String),
 			updatedAt: expect.any(String),
 		});

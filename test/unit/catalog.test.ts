@@ -1,17 +1,15 @@
 import { describe, expect, it } from "vitest";
+import type { VariantRecord } from "../../lib/domain/variants.js";
 import {
 	categoryTree,
-	escapeRegex,
-	filterQuery,
 	holdOrder,
 	makesCycle,
 	markerPath,
 	publicProduct,
-	relevanceTiers,
+	searchableProduct,
+	stockPaths,
 	slugsUnder,
-	sortFields,
 	statusAfterCancel,
-	textQuery,
 	type CategoryRecord,
 	type ProductRecord,
 } from "../../lib/domain/catalog.js";
@@ -34,9 +32,6 @@ const CATEGORIES = [
 ];
 
 /** What a query's `$regex` conditions say about a document (enough to check the regexes we build). */
-function regexOf(query: Record<string, unknown>, field: string): RegExp {
-	return (query[field] as { $regex: RegExp }).$regex;
-}
 
 describe("category tree", () => {
 	it("nests children under parents, each level by name", () => {
@@ -58,48 +53,6 @@ describe("category tree", () => {
 		expect(makesCycle(CATEGORIES, "1", "4")).toBe(true);
 		expect(makesCycle(CATEGORIES, "3", "2")).toBe(false);
 		expect(makesCycle(CATEGORIES, "4", "5")).toBe(false);
-	});
-});
-
-describe("search queries", () => {
-	it("always filters to active products and adds the asked filters", () => {
-		expect(filterQuery({})).toEqual({ active: true });
-		expect(filterQuery({ categorySlugs: ["a", "b"], minPrice: 100, maxPrice: 500, inStock: true })).toEqual({
-			active: true,
-			categories: { $in: ["a", "b"] },
-			price: { $gte: 100, $lte: 500 },
-			available: { $gt: 0 },
-		});
-		expect(filterQuery({ inStock: false })).toEqual({ active: true, available: { $lte: 0 } });
-		expect(filterQuery({ minPrice: 0 })).toEqual({ active: true, price: { $gte: 0 } });
-	});
-
-	it("matches text case-insensitively and literally (no regex injection)", () => {
-		const q = textQuery({ q: "c++ (2nd" });
-		const [inName] = (q.$or as Record<string, unknown>[]).map(c => regexOf(c, Object.keys(c)[0]!));
-		expect(inName!.test("Learning C++ (2nd edition)")).toBe(true);
-		expect(inName!.test("Learning C (2nd edition)")).toBe(false);
-		expect(escapeRegex(".*")).toBe("\\.\\*");
-		expect(textQuery({})).toEqual({ active: true });
-	});
-
-	it("splits relevance into name matches and description matches", () => {
-		const { inName, inDescription, nameMatches } = relevanceTiers({ q: "lamp", minPrice: 5 });
-		expect(regexOf(inName, "name").test("Reading LAMP")).toBe(true);
-		expect(regexOf(inDescription, "description").test("A desk with a Lamp")).toBe(true);
-		expect(inDescription.price).toEqual({ $gte: 5 });
-		expect(inName.active).toBe(true);
-		expect(nameMatches("Lamp shade")).toBe(true);
-		expect(nameMatches("Desk")).toBe(false);
-		// Only regex features every store has: no lookaround (FerretDB uses RE2).
-		expect(regexOf(inName, "name").source).not.toMatch(/\(\?[=!<]/);
-	});
-
-	it("always ends the sort with the id, so pages neither overlap nor skip", () => {
-		expect(sortFields("price")).toEqual(["price", "_id"]);
-		expect(sortFields("-price")).toEqual(["-price", "-_id"]);
-		expect(sortFields("name")).toEqual(["name", "_id"]);
-		expect(sortFields("-createdAt")).toEqual(["-createdAt", "-_id"]);
 	});
 });
 
@@ -155,10 +108,73 @@ describe("product view", () => {
 			"description",
 			"id",
 			"name",
+			"options",
 			"price",
 			"sku",
 			"stock",
 			"updatedAt",
+			"variants",
 		]);
+	});
+
+	it("shows a product with variants at its lowest active price and the sums of its live variants' stock", () => {
+		const variant = (id: string, price: number, stock: number, available: number, extra: Partial<VariantRecord> = {}): VariantRecord => ({
+			id,
+			sku: `S-${id}`,
+			options: { size: id },
+			price,
+			stock,
+			available,
+			active: true,
+			holds: {},
+			restocked: {},
+			deletedAt: null,
+			createdAt: AT,
+			updatedAt: AT,
+			...extra,
+		});
+		const p: ProductRecord = {
+			_id: "p1",
+			sku: "S1",
+			name: "T-shirt",
+			description: "",
+			price: 999,
+			currency: "EUR",
+			categories: [],
+			stock: 0,
+			available: 0,
+			active: true,
+			holds: {},
+			restocked: {},
+			deletedAt: null,
+			createdAt: AT,
+			updatedAt: AT,
+			options: [{ name: "size", values: ["S", "M", "L", "XL"] }],
+			variants: [
+				variant("S", 1500, 4, 2),
+				variant("M", 1200, 1, 1, { active: false }),
+				variant("L", 1400, 3, 3),
+				variant("XL", 900, 9, 9, { deletedAt: AT, sku: undefined, deletedSku: "S-XL" }),
+			],
+		};
+		const shown = publicProduct(p);
+		expect(shown.price).toBe(1400); // M is inactive, XL deleted
+		expect([shown.stock, shown.available]).toEqual([8, 6]); // S + M + L
+		expect(shown.variants.map(v => v.sku)).toEqual(["S-S", "S-M", "S-L"]);
+		expect(JSON.stringify(shown)).not.toMatch(/holds|restocked|deletedAt/);
+		// Search counts what can be bought: the active variants.
+		expect(searchableProduct(p).available).toBe(5);
+		expect(searchableProduct(p).variants?.map(v => v.id)).toEqual(["S", "M", "L"]);
+	});
+
+	it("names every stock field of an item by where it lives", () => {
+		expect(stockPaths(null).available).toBe("available");
+		const at2 = stockPaths(2);
+		expect([at2.stock, at2.available]).toEqual(["variants.2.stock", "variants.2.available"]);
+		const orderId = "7d1b8c1e-3f7a-4c55-9d41-0c6b8a5f3e21";
+		expect(at2.hold(orderId)).toBe(`variants.2.holds.${orderId}`);
+		expect(at2.match("v9")).toEqual({ "variants.2.id": "v9" });
+		expect(() => at2.hold("__proto__")).toThrow(RangeError);
+		expect(() => stockPaths(-1)).toThrow(RangeError);
 	});
 });

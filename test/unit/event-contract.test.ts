@@ -10,16 +10,33 @@ import { describe, expect, it } from "vitest";
 import { EVENT_TYPES, EVENTS, TOPICS, type EventEnvelope, type EventPayloads, type EventType } from "../../lib/contracts/events.js";
 import { buildAsyncApi } from "../../lib/events/asyncapi.js";
 
-const items = [{ productId: "p1", quantity: 2 }];
+const items = [
+	{ productId: "p1", quantity: 2 },
+	{ productId: "p2", variantId: "v1", quantity: 1 },
+];
+const charges = {
+	subtotal: 1100,
+	discountTotal: 110,
+	shippingTotal: 490,
+	taxTotal: 236,
+	promotion: { code: "WELCOME10", discount: 110 },
+	shippingMethod: { id: "s1", name: "Standard", price: 490 },
+};
 const SAMPLES: { [K in EventType]: EventPayloads[K] } = {
-	"order.placed": { orderId: "o1", userId: "u1", items, total: 1000, currency: "EUR" },
-	"order.paid": { orderId: "o1", userId: "u1", items, total: 1000, currency: "EUR", placedAt: "2026-01-01T00:00:00.000Z" },
+	"order.placed": { orderId: "o1", userId: "u1", items, total: 1480, currency: "EUR", charges },
+	"order.paid": { orderId: "o1", userId: "u1", items, total: 1480, currency: "EUR", placedAt: "2026-01-01T00:00:00.000Z", charges },
 	"order.cancelled": { orderId: "o1", userId: "u1", items, reason: "payment_declined", refunded: false, placedAt: "2026-01-01T00:00:00.000Z" },
 	"order.shipped": { orderId: "o1", userId: "u1" },
 	"order.delivered": { orderId: "o1", userId: "u1" },
 	"order.refunded": { orderId: "o1", userId: "u1", refundId: "r1", amount: 500, currency: "EUR", reason: "return", items, full: false },
 	"stock.reserved": { orderId: "o1", items },
-	"stock.rejected": { orderId: "o1", reason: "out_of_stock", unavailable: [{ productId: "p1", requested: 2, available: 1 }] },
+	"stock.rejected": { orderId: "o1", reason: "out_of_stock", unavailable: [{ productId: "p1", variantId: "v1", requested: 2, available: 1 }] },
+	"stock.changed": { productId: "p1", variantId: "v1" },
+	"product.created": { productId: "p1" },
+	"product.updated": { productId: "p1" },
+	"product.deleted": { productId: "p1" },
+	"promotion.redeemed": { promotionId: "pr1", code: "WELCOME10", orderId: "o1", userId: "u1", discount: 110, currency: "EUR" },
+	"promotion.released": { promotionId: "pr1", code: "WELCOME10", orderId: "o1", userId: "u1" },
 	"payment.captured": { orderId: "o1", userId: "u1", paymentId: "pay1", amount: 1000, currency: "EUR", brand: "visa", last4: "4242" },
 	"payment.declined": { orderId: "o1", userId: "u1", reason: "card_declined" },
 	"payment.refunded": { orderId: "o1", userId: "u1", refundId: "r1", amount: 500, currency: "EUR" },
