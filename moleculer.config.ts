@@ -11,23 +11,36 @@ import { metricsOptions } from "./lib/observability/prometheus.js";
 import { tracingOptions } from "./lib/observability/tracing.js";
 import { ObservabilityMiddleware } from "./lib/observability/middleware.js";
 import { nodeServiceSchema, replCommands } from "./lib/observability/operator.js";
+import { DrainingNatsTransporter, ResilienceMiddleware } from "./lib/resilience.js";
+
+/** The transporter: NATS through the draining subclass (lib/resilience.ts), anything else as Moleculer takes it. */
+function transporter(cfg: ShopConfig): BrokerOptions["transporter"] {
+	if (!cfg.transporter) return null as unknown as BrokerOptions["transporter"];
+	if (!/^nats:\/\//i.test(cfg.transporter)) return cfg.transporter as BrokerOptions["transporter"];
+	return new DrainingNatsTransporter({ url: cfg.transporter }) as unknown as BrokerOptions["transporter"];
+}
 
 export function brokerOptions(cfg: ShopConfig = config): BrokerOptions {
+	// NATS hands each call to a connected node of the service (lib/resilience.ts): a dead node gets none.
+	const natsBalanced = cfg.calls.balancer === "nats" && /^nats:\/\//i.test(cfg.transporter ?? "");
 	return {
 		namespace: cfg.namespace,
 		nodeID: cfg.nodeId ?? `${os.hostname()}-${process.pid}`,
-		transporter: (cfg.transporter ?? null) as BrokerOptions["transporter"],
+		transporter: transporter(cfg),
+		disableBalancer: natsBalanced,
 		serializer: "JSON",
 
 		// Pino; JSON lines or readable text; request id, node and service on every line; no secrets.
 		logger: loggerOptions(cfg),
 		logLevel: cfg.logLevel as BrokerOptions["logLevel"],
 
-		// Every call has a deadline; retries are opt-in per call, for idempotent actions only.
+		// Every call has a deadline. What is sent again, and when, is lib/resilience.ts (per action:
+		// `idempotent` in its schema); Moleculer's own retry middleware stays off.
 		requestTimeout: cfg.requestTimeoutMs,
-		retryPolicy: { enabled: false, retries: 3, delay: 100, maxDelay: 1000, factor: 2, check: err => !!(err as { retryable?: boolean }).retryable },
+		retryPolicy: { enabled: false },
+		// Per endpoint (node): only meaningful when Moleculer picks the node.
 		circuitBreaker: {
-			enabled: true,
+			enabled: !natsBalanced,
 			threshold: 0.5,
 			minRequestCount: 20,
 			windowTime: 60,
@@ -35,11 +48,12 @@ export function brokerOptions(cfg: ShopConfig = config): BrokerOptions {
 			check: err => !!(err as { code?: number }).code && (err as { code: number }).code >= 500,
 		},
 		bulkhead: { enabled: false },
-		// A node that dies is noticed within seconds.
-		heartbeatInterval: 2,
-		heartbeatTimeout: 6,
+		// A node that dies leaves the registry within seconds (calls have stopped going to it at once with NATS balancing).
+		heartbeatInterval: cfg.heartbeat.intervalSeconds,
+		heartbeatTimeout: cfg.heartbeat.timeoutSeconds,
 		registry: { strategy: "RoundRobin", preferLocal: true },
 		contextParamsCloning: false,
+		// At stop: in-flight calls (made and served) finish first, at most this long.
 		tracking: { enabled: true, shutdownTimeout: 10_000 },
 		// scripts/start.ts stops the broker on SIGINT/SIGTERM (bounded); Moleculer's own handlers
 		// would stop it a second time at once (two "Good bye"s, ERR_SERVER_NOT_RUNNING from the metrics server).
@@ -50,7 +64,7 @@ export function brokerOptions(cfg: ShopConfig = config): BrokerOptions {
 		metrics: metricsOptions(cfg),
 		// TRACING_EXPORTER: none | console | zipkin | jaeger (ZIPKIN_URL); the trace id is the request id.
 		tracing: tracingOptions(cfg),
-		middlewares: [ObservabilityMiddleware()],
+		middlewares: [ObservabilityMiddleware(), ResilienceMiddleware({ natsBalanced, hedgeMs: cfg.calls.hedgeMs, repeats: cfg.calls.repeats })],
 		// `$node.ready` on every node, and the operator's REPL commands (lib/observability/operator.ts).
 		internalServices: { $node: nodeServiceSchema() },
 		replOptions: { customCommands: replCommands() },

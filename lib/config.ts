@@ -20,10 +20,22 @@ function int(name: string, fallback: number): number {
 	if (!Number.isInteger(n) || n < 0) throw new Error(`Environment variable ${name} must be a non-negative integer, got '${v}'`);
 	return n;
 }
+function seconds(name: string, fallback: number): number {
+	const v = process.env[name];
+	if (v === undefined || v === "") return fallback;
+	const n = Number(v);
+	if (!Number.isFinite(n) || n <= 0) throw new Error(`Environment variable ${name} must be a positive number of seconds, got '${v}'`);
+	return n;
+}
 function bool(name: string, fallback: boolean): boolean {
 	const v = process.env[name];
 	if (v === undefined || v === "") return fallback;
 	return ["1", "true", "yes", "on"].includes(v.toLowerCase());
+}
+function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+	const v = str(name, fallback);
+	if (!(allowed as readonly string[]).includes(v)) throw new Error(`Environment variable ${name} must be one of ${allowed.join(", ")}, got '${v}'`);
+	return v as T;
 }
 function list(name: string): string[] {
 	return (process.env[name] ?? "")
@@ -68,6 +80,22 @@ export interface ShopConfig {
 	rateLimit: { perMinute: number; authPerMinute: number; loginFailures: number; loginLockSeconds: number };
 	trustProxy: boolean;
 	requestTimeoutMs: number;
+	/**
+	 * How calls between nodes survive a node dying (lib/resilience.ts): `nats` (CALL_BALANCER, the
+	 * default) lets NATS hand each call to a connected node of the service; `broker` is Moleculer's
+	 * own round-robin over the nodes its registry knows. `hedgeMs` (CALL_HEDGE_MS, 0: off): an
+	 * idempotent call with no answer after this long is sent once more; `repeats` (CALL_REPEATS):
+	 * the most copies of one call after the first.
+	 */
+	calls: { balancer: "nats" | "broker"; hedgeMs: number; repeats: number };
+	/** Moleculer heartbeats (HEARTBEAT_INTERVAL_S, HEARTBEAT_TIMEOUT_S): a node silent this long is removed from the registry. */
+	heartbeat: { intervalSeconds: number; timeoutSeconds: number };
+	/**
+	 * Graceful stop: a gateway reports itself not ready and keeps serving for DRAIN_DELAY_MS before
+	 * it stops taking connections (a load balancer takes it out of rotation meanwhile);
+	 * STOP_TIMEOUT_MS bounds the whole stop (then the process exits anyway).
+	 */
+	stop: { drainDelayMs: number; timeoutMs: number };
 	reservationTtlSeconds: number;
 	outboxPollMs: number;
 	/** How often document outboxes (the catalog's) are swept for events a writer did not relay. */
@@ -124,6 +152,9 @@ export function loadConfig(): ShopConfig {
 		},
 		trustProxy: bool("TRUST_PROXY", false),
 		requestTimeoutMs: int("REQUEST_TIMEOUT_MS", 10_000),
+		calls: { balancer: oneOf("CALL_BALANCER", ["nats", "broker"], "nats"), hedgeMs: int("CALL_HEDGE_MS", 1000), repeats: int("CALL_REPEATS", 2) },
+		heartbeat: { intervalSeconds: seconds("HEARTBEAT_INTERVAL_S", 2), timeoutSeconds: seconds("HEARTBEAT_TIMEOUT_S", 6) },
+		stop: { drainDelayMs: int("DRAIN_DELAY_MS", 2000), timeoutMs: int("STOP_TIMEOUT_MS", 20_000) },
 		reservationTtlSeconds: int("RESERVATION_TTL_SECONDS", 15 * 60),
 		outboxPollMs: int("OUTBOX_POLL_MS", 1000),
 		outboxSweepMs: int("OUTBOX_SWEEP_MS", 30_000),

@@ -16,6 +16,12 @@
  *   backoff and then parked on the dead-letter topic with its error, and the consumer goes on.
  * - A consumer whose stream or group membership fails (a broker outage longer than its
  *   retries) is closed and made again with backoff; what it had not committed is redelivered.
+ * - At stop (a node's graceful stop) a member takes no next message, lets each partition finish
+ *   the one it is handling (bounded), commits, and leaves its group, so the partitions move to the
+ *   other nodes at once and nothing is handled twice.
+ * - With several brokers (KAFKA_BROKERS lists them all), topics get `replicationFactor` replicas
+ *   and `min.insync.replicas`: with 3 and 2, an acknowledged event is on two brokers, and one
+ *   broker down stops neither producing nor consuming (its partitions get new leaders).
  * - `onConsumerLag` gets, every `lagIntervalMs`, end offset minus committed offset of each
  *   partition a group holds on this node (0 once the node no longer holds it).
  * - Headers carry the event id, type and request id.
@@ -91,6 +97,8 @@ const CONNECTION = { connectTimeout: 3000, requestTimeout: 15_000 };
 /** Messages waiting in a node's partition queues before fetching pauses, and when it resumes. */
 const QUEUE_HIGH = 512;
 const QUEUE_LOW = 128;
+/** At stop, how long the partitions may take to finish the message each is handling. */
+const STOP_DRAIN_MS = 5000;
 /** A consumer out of its group this long is made again. */
 const INACTIVE_LIMIT_MS = 60_000;
 const HEALTH_TIMEOUT_MS = 3000;
@@ -374,6 +382,9 @@ class GroupConsumer {
 	private current = 0;
 	private incarnations = 0;
 	private stopped = false;
+	/** Stopping: the partitions finish their current message, then the member leaves (see stop). */
+	private finishing = false;
+	private stopping?: Promise<void>;
 	private failures = 0;
 	private reopenTimer?: NodeJS.Timeout;
 	private lagTimer?: NodeJS.Timeout;
@@ -469,7 +480,7 @@ class GroupConsumer {
 	 * the new stream starts again from the committed offsets and what is queued is skipped.
 	 */
 	private streamFailed(inc: number, stream: KafkaStream, err: unknown): void {
-		if (inc !== this.current || this.stopped || this.stream !== stream) return;
+		if (inc !== this.current || this.stopped || this.finishing || this.stream !== stream) return;
 		this.stream = undefined;
 		this.o.logger.warn(`Kafka message stream of '${this.o.groupId}' failed, opening it again: ${describe(err)}`);
 		void this.close(undefined, stream);
@@ -504,7 +515,7 @@ class GroupConsumer {
 	}
 
 	private scheduleReopen(): void {
-		if (this.stopped) return;
+		if (this.stopped || this.finishing) return;
 		const delay = Math.min(5000, 500 * 2 ** this.failures++);
 		this.reopenTimer = setTimeout(() => {
 			this.open().catch(err => {
@@ -621,13 +632,13 @@ class GroupConsumer {
 
 	private release(): void {
 		clearTimeout(this.holdTimer);
-		if (!this.holding) return;
+		if (!this.holding || this.finishing) return;
 		this.holding = false;
 		for (const lane of this.lanes.values()) this.startLane(lane);
 	}
 
 	private resumeIfDrained(): void {
-		if (this.paused && this.queued <= QUEUE_LOW && this.stream) {
+		if (this.paused && !this.finishing && this.queued <= QUEUE_LOW && this.stream) {
 			this.paused = false;
 			this.stream.resume();
 		}
@@ -759,21 +770,37 @@ class GroupConsumer {
 		this.o.onConsumerLag?.(this.o.group, key.slice(0, i), Number(key.slice(i + 1)), 0);
 	}
 
-	/** Leave the group: in-flight handlers are abandoned uncommitted; what was handled is committed first. */
-	async stop(): Promise<void> {
-		if (this.stopped) return;
-		this.stopped = true;
-		clearInterval(this.lagTimer);
-		clearTimeout(this.reopenTimer);
-		clearTimeout(this.commitTimer);
-		for (const lane of this.lanes.values()) this.kill(lane);
-		await withTimeout(this.flushCommits(), 3000, "committing").catch(() => undefined);
-		this.current = 0;
-		const { consumer, stream } = this;
-		this.consumer = undefined;
-		this.stream = undefined;
-		this.reset();
-		await this.close(consumer, stream);
-		for (const key of [...this.reported]) this.reportZero(key);
+	/**
+	 * Leave the group cleanly: no next message is taken, each partition finishes the one it is
+	 * handling (at most STOP_DRAIN_MS; past that it is abandoned uncommitted and redelivered to the
+	 * partition's next owner), what was handled is committed, and the member leaves the group so its
+	 * partitions move at once.
+	 */
+	stop(): Promise<void> {
+		this.stopping ??= (async () => {
+			clearInterval(this.lagTimer);
+			clearTimeout(this.reopenTimer);
+			this.finishing = true;
+			this.holding = true;
+			clearTimeout(this.holdTimer);
+			if (this.stream && !this.paused) {
+				this.paused = true;
+				this.stream.pause();
+			}
+			const running = [...this.lanes.values()].map(l => l.run).filter((r): r is Promise<void> => r !== undefined);
+			await withTimeout(Promise.all(running), STOP_DRAIN_MS, "partitions finishing their message").catch(() => undefined);
+			this.stopped = true;
+			clearTimeout(this.commitTimer);
+			for (const lane of this.lanes.values()) this.kill(lane);
+			await withTimeout(this.flushCommits(), 3000, "committing").catch(() => undefined);
+			this.current = 0;
+			const { consumer, stream } = this;
+			this.consumer = undefined;
+			this.stream = undefined;
+			this.reset();
+			await this.close(consumer, stream);
+			for (const key of [...this.reported]) this.reportZero(key);
+		})();
+		return this.stopping;
 	}
 }

@@ -129,7 +129,8 @@ export function gatewaySettings(cfg: ShopConfig) {
 		authorization: true,
 		mergeParams: true,
 		bodyParsers: { json: { limit: "1mb", strict: true }, urlencoded: false },
-		callOptions: { timeout: cfg.requestTimeoutMs, retries: 0 },
+		// The deadline of each request; what may be sent again to another node is lib/resilience.ts (per action).
+		callOptions: { timeout: cfg.requestTimeoutMs },
 		use: [readinessGate],
 		onBeforeCall,
 		onAfterCall,

@@ -59,6 +59,7 @@ const NotificationsService = defineService<Self>({
 
 	actions: {
 		list: {
+			idempotent: true,
 			params: SUPPORT["notifications.list"],
 			async handler(ctx: ShopContext<{ page: number; pageSize: number }>) {
 				const user = requireUser(ctx);
@@ -73,6 +74,7 @@ const NotificationsService = defineService<Self>({
 		},
 
 		markRead: {
+			idempotent: true,
 			params: SUPPORT["notifications.markRead"],
 			async handler(ctx: ShopContext<{ id: string }>) {
 				const user = requireUser(ctx);

@@ -75,6 +75,7 @@ const OrdersService = defineService<OrdersThis>({
 	actions: {
 		// ---- Cart
 		getCart: {
+			idempotent: true,
 			handler(ctx: ShopContext) {
 				return this.carts.view(ctx, requireUser(ctx).id);
 			},
@@ -86,6 +87,7 @@ const OrdersService = defineService<OrdersThis>({
 			},
 		},
 		updateCartItem: {
+			idempotent: true,
 			params: ORDERS["orders.updateCartItem"],
 			handler(ctx: ShopContext<Params<"orders.updateCartItem">>) {
 				return this.carts.setQuantity(ctx, requireUser(ctx).id, ctx.params.productId, ctx.params.quantity);
@@ -98,6 +100,7 @@ const OrdersService = defineService<OrdersThis>({
 			},
 		},
 		clearCart: {
+			idempotent: true,
 			handler(ctx: ShopContext) {
 				return this.carts.clear(ctx, requireUser(ctx).id);
 			},
@@ -105,6 +108,7 @@ const OrdersService = defineService<OrdersThis>({
 
 		// ---- Orders
 		checkout: {
+			idempotent: "key",
 			params: ORDERS["orders.checkout"],
 			async handler(ctx: ShopContext<Params<"orders.checkout">>) {
 				const user = requireUser(ctx);
@@ -117,6 +121,7 @@ const OrdersService = defineService<OrdersThis>({
 		},
 
 		list: {
+			idempotent: true,
 			params: ORDERS["orders.list"],
 			async handler(ctx: ShopContext<Params<"orders.list">>) {
 				const user = requireUser(ctx);
@@ -134,6 +139,7 @@ const OrdersService = defineService<OrdersThis>({
 		},
 
 		get: {
+			idempotent: true,
 			params: ORDERS["orders.get"],
 			async handler(ctx: ShopContext<Params<"orders.get">>) {
 				return publicOrder(await findOrderFor(this.store, ctx, ctx.params.id));
@@ -173,6 +179,7 @@ const OrdersService = defineService<OrdersThis>({
 		// ---- Internal: other services, never the gateway.
 		/** For the support service: one order, only if it is this user's (any order when userId is left out). */
 		summaryForUser: {
+			idempotent: true,
 			visibility: "public",
 			params: { orderId: "string", userId: { type: "string", optional: true } },
 			async handler(ctx: ShopContext<{ orderId: string; userId?: string }>) {

@@ -46,6 +46,7 @@ const ProductsService = defineService<ProductsThis>({
 	actions: {
 		// ---- Catalog, public
 		search: {
+			idempotent: true,
 			auth: "public",
 			params: CATALOG["products.search"],
 			async handler(ctx: ShopContext<Params<"products.search">>) {
@@ -57,6 +58,7 @@ const ProductsService = defineService<ProductsThis>({
 			},
 		},
 		get: {
+			idempotent: true,
 			auth: "public",
 			params: CATALOG["products.get"],
 			async handler(ctx: ShopContext<Params<"products.get">>) {
@@ -64,6 +66,7 @@ const ProductsService = defineService<ProductsThis>({
 			},
 		},
 		categoryTree: {
+			idempotent: true,
 			auth: "public",
 			handler() {
 				return this.catalog.tree();
@@ -161,6 +164,7 @@ const ProductsService = defineService<ProductsThis>({
 		// ---- Internal: other services, never the gateway.
 		/** Current name, price, currency and availability of products (carts and checkout price themselves with these). */
 		byIds: {
+			idempotent: true,
 			visibility: "public",
 			params: { ids: { type: "array", max: 100, items: "string" } },
 			handler(ctx: ShopContext<{ ids: string[] }>) {

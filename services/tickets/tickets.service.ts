@@ -60,6 +60,7 @@ const TicketsService = defineService<TicketsThis>({
 		},
 
 		list: {
+			idempotent: true,
 			params: SUPPORT["tickets.list"],
 			async handler(ctx: ShopContext<Params<"tickets.list">>) {
 				const { page, pageSize } = ctx.params;
@@ -81,6 +82,7 @@ const TicketsService = defineService<TicketsThis>({
 
 		/** The ticket with a page of its thread, and who the customer is and what the order is (each marked unavailable when it cannot be had). */
 		get: {
+			idempotent: true,
 			params: SUPPORT["tickets.get"],
 			async handler(ctx: ShopContext<Params<"tickets.get">>) {
 				const ticket = await this.desk.visible(ctx, ctx.params.id);

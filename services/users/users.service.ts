@@ -74,6 +74,7 @@ const UsersService = defineService<UsersThis>({
 			},
 		},
 		logout: {
+			idempotent: true,
 			params: IDENTITY["users.logout"],
 			async handler(ctx: ShopContext<Params<"users.logout">>) {
 				const session = await this.sessions.findByRefreshToken(ctx.params.refreshToken, requireUser(ctx).id);
@@ -82,6 +83,7 @@ const UsersService = defineService<UsersThis>({
 			},
 		},
 		jwks: {
+			idempotent: true,
 			auth: "public",
 			cache: false,
 			handler() {
@@ -90,11 +92,13 @@ const UsersService = defineService<UsersThis>({
 		},
 
 		me: {
+			idempotent: true,
 			async handler(ctx: ShopContext) {
 				return publicUser(await this.accounts.find(requireUser(ctx).id));
 			},
 		},
 		updateMe: {
+			idempotent: true,
 			params: IDENTITY["users.updateMe"],
 			handler(ctx: ShopContext<Params<"users.updateMe">>) {
 				return this.accounts.updateProfile(requireUser(ctx).id, ctx.params);
@@ -109,6 +113,7 @@ const UsersService = defineService<UsersThis>({
 		},
 
 		list: {
+			idempotent: true,
 			roles: ["admin"],
 			params: IDENTITY["users.list"],
 			async handler(ctx: ShopContext<Params<"users.list">>) {
@@ -123,6 +128,7 @@ const UsersService = defineService<UsersThis>({
 			},
 		},
 		get: {
+			idempotent: true,
 			roles: ["admin"],
 			params: IDENTITY["users.get"],
 			async handler(ctx: ShopContext<Params<"users.get">>) {
@@ -147,6 +153,7 @@ const UsersService = defineService<UsersThis>({
 
 		// ---- Internal: other services, never the gateway.
 		summary: {
+			idempotent: true,
 			visibility: "public",
 			params: { id: "string" },
 			async handler(ctx: ShopContext<{ id: string }>): Promise<UserSummary | null> {
@@ -155,6 +162,7 @@ const UsersService = defineService<UsersThis>({
 			},
 		},
 		notificationPreferences: {
+			idempotent: true,
 			visibility: "public",
 			params: { id: "string" },
 			async handler(ctx: ShopContext<{ id: string }>): Promise<DeliveryPreferences | null> {
@@ -164,6 +172,7 @@ const UsersService = defineService<UsersThis>({
 		},
 		/** For the gateways' deny-lists (at start, and to catch up on broadcasts they missed). */
 		revokedSessions: {
+			idempotent: true,
 			visibility: "public",
 			params: { since: { type: "string", optional: true } },
 			handler(ctx: ShopContext<{ since?: string }>) {

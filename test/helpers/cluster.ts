@@ -141,8 +141,9 @@ export class TestCluster {
 			transporter: INFRA.nats as never,
 			serializer: "JSON",
 			logger: false,
-			heartbeatInterval: 2,
-			heartbeatTimeout: 6,
+			// The nodes' heartbeat settings, so that it notices a dead node when they do.
+			heartbeatInterval: Number(this.env.HEARTBEAT_INTERVAL_S ?? 2),
+			heartbeatTimeout: Number(this.env.HEARTBEAT_TIMEOUT_S ?? 6),
 			requestTimeout: 10_000,
 		});
 		await this.probe.start();

@@ -1,0 +1,244 @@
+/**
+ * Calls between nodes that survive a node dying (moleculer.config.ts puts this in every broker).
+ *
+ * Where a call goes. With CALL_BALANCER=nats (the default on a NATS transporter) Moleculer's own
+ * balancer is off (`disableBalancer`): a call is published to its action's NATS queue group and
+ * NATS hands it to one *connected* node of the service. A node that dies, even `kill -9`, loses its
+ * TCP connection to NATS and with it its subscriptions, so from that instant no call goes to it;
+ * the heartbeats (seconds later) only tidy up the registry. The gateway (moleculer-web) resolves an
+ * endpoint itself and would address that node directly: `ResilienceMiddleware` sends such calls to
+ * the queue group too. A call that names its node (the `nodeID` call option) goes to that node.
+ *
+ * What is sent again. Only what is safe to repeat, as each action says in its schema:
+ *   idempotent: true    reads, and writes that set absolute values or are conditional
+ *   idempotent: "key"   writes that are safe to repeat when the call carries an Idempotency-Key
+ * - A call to such an action that has no answer after CALL_HEDGE_MS is sent once more (NATS picks
+ *   the node, never a dead one); the first answer wins and the other is dropped. This bounds what
+ *   a call in flight on a node that dies costs its client (its answer never comes) without ever
+ *   cutting short a slow call that would have answered. Copies are rationed (a token bucket: on
+ *   average one copy per ten calls, ten at once), so an overloaded cluster is not sent more work.
+ * - A transient failure of such a call (the node went away while it waited, a 503 of that node) is
+ *   sent again at once, at most CALL_REPEATS copies in all, within the call's deadline.
+ * - Any call, idempotent or not, that a node refused before running it (it was stopping: Moleculer
+ *   answers ServiceNotAvailableError for that very action) is sent again: nothing ran.
+ * A non-idempotent write is never repeated blindly: it either ran or was refused unrun.
+ *
+ * The circuit breaker is per endpoint (node); with NATS choosing the node no endpoint is known
+ * before the answer, so moleculer.config.ts turns it off in that mode.
+ *
+ * `DrainingNatsTransporter`: Moleculer's NATS transporter, except that leaving the queue groups
+ * (at stop, and whenever its services change) drains the subscriptions: calls NATS had already
+ * handed to this node are still served, instead of being dropped by the client (nats.js drops
+ * messages of a subscription it has unsubscribed).
+ */
+import { Errors, Transporters, type Context, type Middleware, type ServiceBroker } from "moleculer";
+
+/** The `idempotent` property of an action schema (lib/service.ts). */
+export type Idempotency = true | "key";
+
+export interface ResilienceOptions {
+	/** Calls go to the action's NATS queue group (Moleculer's `disableBalancer`). */
+	natsBalanced: boolean;
+	/** An idempotent call with no answer after this long is sent once more; 0: never. */
+	hedgeMs: number;
+	/** The most copies of one call after the first (a call option `retries` overrides it). */
+	repeats: number;
+}
+
+export const REPEATS_METRIC = "shop_call_repeats_total";
+
+type Send = (ctx: Context) => Promise<unknown>;
+type RemoteAction = { name: string; idempotent?: unknown };
+type Transit = { removePendingRequest(id: string): void };
+type Endpoint = { id: string; local: boolean; isAvailable: boolean };
+type ErrorLike = { name?: string; retryable?: boolean; data?: { action?: string } };
+
+/** Moleculer's answers for a call a node refused before running it (stopping, or the service gone there). */
+const NOT_RUN = new Set(["ServiceNotAvailableError", "ServiceNotFoundError", "QueueIsFullError", "BulkheadError"]);
+
+/** True when the node refused this very call before running it (not an error of a call it made further on). */
+export function refusedUnrun(err: unknown, action: string): boolean {
+	const e = err as ErrorLike;
+	return !!e && NOT_RUN.has(e.name ?? "") && e.data?.action === action;
+}
+
+/** True when a call that may have run is safe to send again: the action says so, for this call. */
+export function repeatable(action: RemoteAction, ctx: Context): boolean {
+	if (action.idempotent === true) return true;
+	return action.idempotent === "key" && typeof (ctx.meta as { idempotencyKey?: unknown }).idempotencyKey === "string";
+}
+
+/** A token bucket rationing copies (gRPC's retry throttling): each call adds `ratio`, each copy costs one. */
+class CopyBudget {
+	private tokens: number;
+	constructor(
+		private readonly max = 10,
+		private readonly ratio = 0.1,
+	) {
+		this.tokens = max;
+	}
+	called(): void {
+		this.tokens = Math.min(this.max, this.tokens + this.ratio);
+	}
+	take(): boolean {
+		if (this.tokens < 1) return false;
+		this.tokens -= 1;
+		return true;
+	}
+}
+
+export function ResilienceMiddleware(opts: ResilienceOptions): Middleware {
+	let broker: ServiceBroker;
+	const budget = new CopyBudget();
+
+	function count(action: string, reason: "hedge" | "transient" | "refused"): void {
+		if (broker.isMetricsEnabled()) broker.metrics.increment(REPEATS_METRIC, { action, reason });
+	}
+
+	/** Another node for a copy when Moleculer balances: any available remote endpoint not tried yet. */
+	function retarget(copy: Context, action: string, tried: Set<string>): void {
+		if (opts.natsBalanced) {
+			copy.nodeID = null;
+			return;
+		}
+		const list = broker.registry.getActionEndpoints(action) as unknown as { endpoints?: Endpoint[] } | null;
+		const live = (list?.endpoints ?? []).filter(ep => ep.isAvailable && !ep.local);
+		const fresh = live.filter(ep => !tried.has(ep.id));
+		const pick = (fresh.length ? fresh : live)[Math.floor(Math.random() * (fresh.length || live.length))];
+		if (!pick) return;
+		copy.setEndpoint(pick as never);
+		copy.nodeID = pick.id;
+	}
+
+	function call(send: Send, action: RemoteAction, ctx: Context): Promise<unknown> {
+		const transit = broker.transit as unknown as Transit;
+		const mayRepeat = repeatable(action, ctx);
+		const maxCopies = typeof ctx.options.retries === "number" ? ctx.options.retries : opts.repeats;
+		// The call's deadline, as the Timeout middleware (around this one) counts it.
+		const startHr = (ctx as unknown as { startHrTime?: [number, number] }).startHrTime;
+		const elapsed = startHr ? (([sec, ns]) => sec * 1000 + ns / 1e6)(process.hrtime(startHr)) : 0;
+		const deadline = ctx.options.timeout && ctx.options.timeout > 0 ? Date.now() - elapsed + ctx.options.timeout : Infinity;
+		budget.called();
+
+		return new Promise((resolve, reject) => {
+			const running = new Map<string, Context>();
+			const tried = new Set<string>();
+			let copies = 0;
+			let settled = false;
+			let lastError: unknown;
+			let hedgeTimer: NodeJS.Timeout | undefined;
+			let deadlineTimer: NodeJS.Timeout | undefined;
+
+			const finish = (err: unknown, result?: unknown, winner?: Context) => {
+				if (settled) return;
+				settled = true;
+				clearTimeout(hedgeTimer);
+				clearTimeout(deadlineTimer);
+				// The other copies' answers are dropped when they come (Moleculer logs them as orphans).
+				for (const [id, c] of running) if (c !== winner) transit.removePendingRequest(id);
+				running.clear();
+				if (winner && winner !== ctx) ctx.nodeID = winner.nodeID;
+				if (err) reject(err);
+				else resolve(result);
+			};
+
+			const launch = (c: Context) => {
+				running.set(c.id, c);
+				if (c.nodeID) tried.add(c.nodeID);
+				send(c).then(
+					result => finish(null, result, c),
+					err => failed(c, err),
+				);
+			};
+
+			const another = (reason: "hedge" | "transient" | "refused"): boolean => {
+				if (settled || copies >= maxCopies || Date.now() >= deadline) return false;
+				if (reason !== "refused" && !budget.take()) return false;
+				copies++;
+				count(action.name, reason);
+				const c = ctx.copy();
+				retarget(c, action.name, tried);
+				launch(c);
+				return true;
+			};
+
+			const failed = (c: Context, err: unknown) => {
+				running.delete(c.id);
+				if (settled) return;
+				lastError = err;
+				const refused = refusedUnrun(err, action.name);
+				const transient = !refused && mayRepeat && (err as ErrorLike)?.retryable === true;
+				if (refused || transient) {
+					// A short pause: a stopping node is leaving its queue group, a reconnecting transporter may be back.
+					const delay = refused ? 25 * 2 ** copies : 0;
+					setTimeout(() => {
+						if (!another(refused ? "refused" : "transient") && running.size === 0) finish(lastError);
+					}, delay).unref();
+					return;
+				}
+				// An answer of the service (a 4xx, a failure that is not transient) is the answer, unless another copy of
+				// the call still runs: a copy may have been refused because the first one holds its Idempotency-Key.
+				if (running.size === 0) finish(err);
+			};
+
+			const hedge = () => {
+				if (settled || !another("hedge")) return;
+				hedgeTimer = setTimeout(hedge, opts.hedgeMs);
+				hedgeTimer.unref();
+			};
+
+			if (deadline !== Infinity) {
+				// Just before the Timeout middleware gives up: answer what a copy answered (a 409, say), and let go of every copy.
+				deadlineTimer = setTimeout(
+					() => finish(lastError ?? new Errors.RequestTimeoutError({ action: action.name, nodeID: ctx.nodeID ?? "" })),
+					Math.max(0, deadline - Date.now() - 50),
+				);
+				deadlineTimer.unref();
+			}
+			launch(ctx);
+			if (mayRepeat && opts.hedgeMs > 0 && maxCopies > 0) {
+				hedgeTimer = setTimeout(hedge, opts.hedgeMs);
+				hedgeTimer.unref();
+			}
+		});
+	}
+
+	return {
+		name: "Resilience",
+		created(b: ServiceBroker) {
+			broker = b;
+			if (b.isMetricsEnabled() && !b.metrics.hasMetric(REPEATS_METRIC)) {
+				b.metrics.register({
+					name: REPEATS_METRIC,
+					type: "counter",
+					labelNames: ["action", "reason"],
+					description: "Calls sent again to another node: hedge (no answer in time), transient (failed), refused (a stopping node did not run it)",
+				} as Parameters<ServiceBroker["metrics"]["register"]>[0]);
+			}
+		},
+		remoteAction(next, action) {
+			const send = next as unknown as Send;
+			const remote = action as unknown as RemoteAction;
+			return function resilientCall(ctx: Context) {
+				// A call that names its node, or streams, goes as it is.
+				if (ctx.options.nodeID || ctx.options.stream) return send(ctx);
+				// The gateway (or a caller) resolved an endpoint: let NATS pick a connected node instead.
+				if (opts.natsBalanced) ctx.nodeID = null;
+				return call(send, remote, ctx);
+			} as unknown as typeof next;
+		},
+	};
+}
+
+type NatsSubscription = { drain(): Promise<void> };
+type NatsInternals = { subscriptions: NatsSubscription[]; client: { flush(): Promise<void> } | null; broker: ServiceBroker };
+
+/** Moleculer's NATS transporter, leaving queue groups by draining (see the header). */
+export class DrainingNatsTransporter extends Transporters.NATS {
+	override unsubscribeFromBalancedCommands(): Promise<void> {
+		const self = this as unknown as NatsInternals;
+		const subs = self.subscriptions;
+		self.subscriptions = [];
+		return Promise.all(subs.map(s => s.drain().catch(() => undefined))).then(() => self.client?.flush());
+	}
+}
