@@ -25,6 +25,26 @@ function fmtCount(n: number): string {
 	return n >= 1 ? n.toFixed(1) : n.toPrecision(2);
 }
 
+/** 0.97 ms / 18 ms / 2.8 s */
+function fmtMs(ms: number): string {
+	if (ms >= 1000) return `${(ms / 1000).toFixed(1)} s`;
+	return `${ms >= 10 ? Math.round(ms) : ms.toFixed(1)} ms`;
+}
+
+/** Lines of at most `width` characters, broken at spaces. */
+function wrap(line: string, width: number): string[] {
+	const out: string[] = [];
+	let rest = line;
+	while (rest.length > width) {
+		const cut = rest.lastIndexOf(" ", width);
+		const at = cut > width / 2 ? cut : width;
+		out.push(rest.slice(0, at));
+		rest = `    ${rest.slice(at).trimStart()}`;
+	}
+	out.push(rest);
+	return out;
+}
+
 function decadeLabel(exp: number, times: boolean): string {
 	const sup = (n: number) =>
 		String(n)
@@ -66,7 +86,8 @@ export function ratioChart(rows: RatedRow[], info: ChartInfo): string {
 	let group = "";
 	const bars: string[] = [];
 	for (const r of data) {
-		const g = `${r.mode} · ${storeName(r.store)}`;
+		// Checkout across the cluster also needs Kafka: the same group as the cluster's other rows.
+		const g = `${r.mode.startsWith("cluster") ? "cluster (NATS; checkout also Kafka)" : r.mode} · ${storeName(r.store)}`;
 		if (g !== group) {
 			group = g;
 			y += groupH;
@@ -81,14 +102,13 @@ export function ratioChart(rows: RatedRow[], info: ChartInfo): string {
 			bars.push(`<rect x="${x1}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${colour}"/>`);
 			const inverse = r.rpsRatio < 1 ? ` (1/${fmtCount(1 / r.rpsRatio)})` : "";
 			bars.push(text(x1 + w + 4, cy + 4, `${fmtRatio(r.rpsRatio)}${inverse} · ${fmtCount(r.rps)} ${r.unit}`, `class="value"`));
-		} else bars.push(text(x1 + 4, cy + 4, "no answer", `class="value"`));
+		} else bars.push(text(x1 + 4, cy + 4, Number.isFinite(r.rps) ? `nothing answered in time (${r.errors} errors)` : "not measured", `class="value"`));
 		if (Number.isFinite(r.p99Ratio) && r.p99Ratio > 0) {
 			const w = Math.max(1, sx2(r.p99Ratio) - x2);
 			bars.push(`<rect x="${x2}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${colour}" fill-opacity="0.75"/>`);
-			bars.push(
-				text(x2 + w + 4, cy + 4, `${r.p99Ratio >= 100 ? Math.round(r.p99Ratio).toLocaleString("en-US") : r.p99Ratio.toFixed(1)}×`, `class="value"`),
-			);
-		} else bars.push(text(x2 + 4, cy + 4, "no answer", `class="value"`));
+			const times = r.p99Ratio >= 100 ? Math.round(r.p99Ratio).toLocaleString("en-US") : r.p99Ratio.toFixed(1);
+			bars.push(text(x2 + w + 4, cy + 4, `${times}× · ${fmtMs(r.p99)}`, `class="value"`));
+		} else bars.push(text(x2 + 4, cy + 4, Number.isFinite(r.rps) ? "-" : "not measured", `class="value"`));
 		y += rowH;
 	}
 	const bottom = y + 8;
@@ -107,11 +127,13 @@ export function ratioChart(rows: RatedRow[], info: ChartInfo): string {
 		out.push(text(x, bottom + 14, decadeLabel(e, true), `text-anchor="middle" class="tick"`));
 	}
 	let ny = bottom + 40;
-	const notes = info.notes.map(n => {
-		const t = text(20, ny, n, `class="note"`);
-		ny += 16;
-		return t;
-	});
+	const notes = info.notes
+		.flatMap(n => wrap(n, 190))
+		.map(n => {
+			const t = text(20, ny, n, `class="note" xml:space="preserve"`);
+			ny += 16;
+			return t;
+		});
 	const H = ny + 6;
 	return [
 		`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="12">`,

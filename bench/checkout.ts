@@ -177,6 +177,8 @@ async function settleAndCheck(
 	products: BenchProduct[],
 	attempts: Attempt[],
 	startedAt: number,
+	/** Orders on these products since then count for the invariants (the smoke checkout included). */
+	since: number,
 	metricsBefore: string | undefined,
 	timeoutMs: number,
 ): Promise<Omit<CheckoutResult, "acceptedRate" | "orderP50" | "orderP99" | "failedRequests" | "failures" | "dropped" | "offered">> {
@@ -185,7 +187,7 @@ async function settleAndCheck(
 	const countedBy = await waitSettled(shop, adminToken, accepted.length, metricsBefore, timeoutMs);
 	const metricsAfter = metricsBefore === undefined ? undefined : await scrape(shop.ordersMetrics);
 	const ids = new Set(products.map(p => p.id));
-	const list = async () => (await ordersSince(shop, adminToken, startedAt - 1000)).filter(o => o.items.some(i => ids.has(i.productId)));
+	const list = async () => (await ordersSince(shop, adminToken, since - 1000)).filter(o => o.items.some(i => ids.has(i.productId)));
 	const orders = await list();
 	const byId = new Map(orders.map(o => [o.id, o]));
 	const ours = accepted.map(a => ({ a, o: byId.get(a.orderId!) }));
@@ -226,7 +228,27 @@ function failuresOf(attempts: Attempt[]): Record<string, number> {
 	return out;
 }
 
+/**
+ * One checkout first, alone: it must be accepted and paid within the shop's own deadlines before
+ * any load is put on (a shop that cannot do one would only be buried under a backlog it never
+ * works off, and the next scenarios with it).
+ */
+async function smokeCheckout(shop: Shop, token: string, productId: string): Promise<void> {
+	const a = await checkoutOnce(shop, token, { productId, quantity: 1 });
+	if (!a.orderId) throw new Error(`a single checkout was refused (${a.failure}) before any load`);
+	const deadline = Date.now() + 60_000;
+	for (;;) {
+		const res = await api<OrderView>(shop.base, "GET", `/api/v1/orders/${a.orderId}`, undefined, bearer(token));
+		if (res.status === 200 && res.body.status === "paid") return;
+		if (res.status === 200 && res.body.status === "cancelled")
+			throw new Error(`a single checkout before any load ended cancelled (${res.body.statusHistory.at(-1)?.reason ?? "no reason"})`);
+		if (Date.now() > deadline) throw new Error(`a single checkout before any load was not paid within 60 s (${res.status} ${res.body?.status ?? ""})`);
+		await sleep(200);
+	}
+}
+
 async function prepare(shop: Shop, tag: string, customers: number) {
+	const since = Date.now();
 	const adminToken = await login(shop.base, ADMIN.email, ADMIN.password);
 	await ensureShipping(shop, adminToken);
 	const products = await createProducts(shop, adminToken, tag);
@@ -236,11 +258,12 @@ async function prepare(shop: Shop, tag: string, customers: number) {
 		10,
 		() => newCustomer(shop.base),
 	);
-	return { adminToken, products, tokens };
+	await smokeCheckout(shop, tokens[0]!, products[0]!.id);
+	return { since, adminToken, products, tokens };
 }
 
 export async function checkoutClosedLoop(shop: Shop, connections: number, durationSeconds: number): Promise<CheckoutResult> {
-	const { adminToken, products, tokens } = await prepare(shop, `C${randomUUID().slice(0, 6)}`, connections);
+	const { since, adminToken, products, tokens } = await prepare(shop, `C${randomUUID().slice(0, 6)}`, connections);
 	log(`checkout, closed loop: ${connections} customers for ${durationSeconds} s...`);
 	const metricsBefore = await scrape(shop.ordersMetrics);
 	const attempts: Attempt[] = [];
@@ -258,7 +281,7 @@ export async function checkoutClosedLoop(shop: Shop, connections: number, durati
 	);
 	const loadSeconds = (Date.now() - startedAt) / 1000;
 	const orderMs = attempts.filter(a => a.orderId).map(a => a.orderMs!);
-	const rest = await settleAndCheck(shop, adminToken, products, attempts, startedAt, metricsBefore, Math.max(180_000, durationSeconds * 20_000));
+	const rest = await settleAndCheck(shop, adminToken, products, attempts, startedAt, since, metricsBefore, Math.max(180_000, durationSeconds * 20_000));
 	return {
 		...rest,
 		acceptedRate: rest.accepted / loadSeconds,
@@ -273,7 +296,7 @@ export async function checkoutClosedLoop(shop: Shop, connections: number, durati
 
 export async function checkoutOpenLoop(shop: Shop, rate: number, seconds: number): Promise<CheckoutResult> {
 	const poolSize = Math.max(20, Math.ceil(rate * 2));
-	const { adminToken, products, tokens } = await prepare(shop, `O${randomUUID().slice(0, 6)}`, poolSize);
+	const { since, adminToken, products, tokens } = await prepare(shop, `O${randomUUID().slice(0, 6)}`, poolSize);
 	const total = Math.round(rate * seconds);
 	log(`checkout, open loop: ${rate} checkouts/s offered for ${seconds} s (${total}, ${poolSize} customers)...`);
 	const metricsBefore = await scrape(shop.ordersMetrics);
@@ -302,7 +325,7 @@ export async function checkoutOpenLoop(shop: Shop, rate: number, seconds: number
 	const offeredSeconds = (performance.now() - t0) / 1000;
 	await Promise.all(inFlight);
 	const orderMs = attempts.filter(a => a.orderId).map(a => a.orderMs!);
-	const rest = await settleAndCheck(shop, adminToken, products, attempts, startedAt, metricsBefore, 180_000);
+	const rest = await settleAndCheck(shop, adminToken, products, attempts, startedAt, since, metricsBefore, 180_000);
 	return {
 		...rest,
 		acceptedRate: rest.accepted / offeredSeconds,

@@ -16,7 +16,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { scrape, seriesStartingWith } from "./http.js";
 import { log } from "./processes.js";
-import type { Row } from "./report.js";
+import { missingRow, type Row } from "./report.js";
 import { calibrateIdle, catalogLabel, search, spreadIds, waitIdle } from "./reads.js";
 import { seedNedb } from "./catalog.js";
 import { startOneProcess, type Startup } from "./shop.js";
@@ -97,10 +97,14 @@ export async function searchLarge(o: LargeOptions, emptyRss: number | undefined)
 			shopMetrics = seriesStartingWith((await scrape(shop.productsMetrics)) ?? "", "shop_search");
 			const label = catalogLabel(o.products);
 			await calibrateIdle(shop, spreadIds(o.products, 1)[0]!);
-			rows.push(await search(shop, { ...o, catalog: label, facets: false, timeoutSeconds: 60 }));
-			if (o.facets) {
+			for (const facets of o.facets ? [false, true] : [false]) {
+				try {
+					rows.push(await search(shop, { ...o, catalog: label, facets, timeoutSeconds: 60 }));
+				} catch (err) {
+					log(`search at ${label}${facets ? " + facets" : ""}: ${(err as Error).message}`);
+					rows.push(missingRow(`search ${label}${facets ? " + facets" : ""}`, shop.mode, shop.store, "req/s", (err as Error).message));
+				}
 				await waitIdle(shop);
-				rows.push(await search(shop, { ...o, catalog: label, facets: true, timeoutSeconds: 60 }));
 			}
 		} finally {
 			await shop.stop();

@@ -19,6 +19,11 @@ export interface Row {
 	note?: string;
 }
 
+/** The row of a scenario that gave no figure, so that the table and the chart show the gap. */
+export function missingRow(scenario: string, mode: string, store: string, unit: Row["unit"], reason: string): Row {
+	return { scenario, mode, store, unit, rps: NaN, p50: NaN, p99: NaN, errors: NaN, note: `not measured: ${reason}` };
+}
+
 export interface RatedRow extends Row {
 	rpsRatio: number;
 	p50Ratio: number;
@@ -57,7 +62,7 @@ export function table(rows: RatedRow[]): string {
 		fmt(r.p50Ratio, 1),
 		fmt(r.p99, 2),
 		fmt(r.p99Ratio, 1),
-		String(r.errors),
+		Number.isFinite(r.errors) ? String(r.errors) : "-",
 	]);
 	const left = 3;
 	const widths = head.map((h, i) => Math.max(h.length, ...body.map(b => b[i]!.length)));

@@ -28,7 +28,7 @@ import { checkoutClosedLoop, checkoutOpenLoop, type CheckoutResult } from "../be
 import { emptyShopRss, searchLarge, type LargeResult } from "../bench/large.js";
 import { killAll, log, reachable, ROOT, stopAll } from "../bench/processes.js";
 import { baseline, calibrateIdle, catalogLabel, getProduct, search, spreadIds, waitIdle } from "../bench/reads.js";
-import { fmt, gitCommit, rate, storeName, table, writeJson, writeReadmeSection, type Row } from "../bench/report.js";
+import { fmt, gitCommit, missingRow, rate, storeName, table, writeJson, writeReadmeSection, type Row } from "../bench/report.js";
 import { ratioChart } from "../bench/chart.js";
 import { startCluster, startOneProcess, type Shop, type Startup } from "../bench/shop.js";
 
@@ -80,7 +80,11 @@ function listFailures(f: Record<string, number>): string {
 
 function checkoutRows(shop: Shop, kind: "closed" | "open", r: CheckoutResult): Row[] {
 	const mode = shop.mode.startsWith("cluster") ? "cluster (NATS + Kafka)" : shop.mode;
-	const inv = r.invariants.ok ? "invariants held" : `INVARIANTS VIOLATED (${r.invariants.violations.length})`;
+	const inv = r.invariants.violations.length
+		? `INVARIANTS VIOLATED (${r.invariants.violations.length})`
+		: r.invariants.ok
+			? "invariants held"
+			: `invariants not fully checked (${r.invariants.pendingOrders} pending, ${r.invariants.unreadable.length} products unreadable)`;
 	const settled = `${r.paid} paid, ${r.cancelledOutOfStock} cancelled out_of_stock (the scarce items sold out)${r.cancelledOther ? `, ${r.cancelledOther} cancelled otherwise or unsettled` : ""}; counted by ${r.settleCountedBy}; ${inv}`;
 	if (kind === "closed")
 		return [
@@ -125,15 +129,24 @@ function checkoutRows(shop: Shop, kind: "closed" | "open", r: CheckoutResult): R
 	];
 }
 
-/** One scenario; a failure is recorded (the run goes on with the next one and fails at the end). */
-async function attempt(what: string, fn: () => Promise<void>): Promise<void> {
+/** One scenario; a failure is recorded (the run goes on with the next one and reports it at the end). */
+async function attempt(what: string, fn: () => Promise<void>): Promise<boolean> {
 	try {
 		await fn();
+		return true;
 	} catch (err) {
 		const message = `${what} failed: ${err instanceof Error ? err.message : String(err)}`;
 		log(message);
 		failures.push(message);
+		return false;
 	}
+}
+
+function notMeasured(what: string, shop: Shop, reason: string): Row {
+	const checkout = what.startsWith("checkout");
+	const mode = shop.mode.startsWith("cluster") && checkout ? "cluster (NATS + Kafka)" : shop.mode;
+	const scenario = what.startsWith("search") ? what.replace("search", `search ${catalogLabel(cfg.products)}`) : what;
+	return missingRow(scenario, mode, shop.store, checkout ? "orders/s" : "req/s", reason);
 }
 
 /** Every selected scenario against one running shop. */
@@ -144,18 +157,23 @@ async function scenarios(shop: Shop, queries: string[]): Promise<void> {
 	const where = `${shop.mode} on ${storeName(shop.store)}`;
 	const ids = spreadIds(cfg.products, 1000);
 	await calibrateIdle(shop, ids[0]!);
-	if (s.has("product"))
-		await attempt(`${where}: GET /products/:id`, async () => {
-			rows.push(await getProduct(shop, ids, read));
-			await waitIdle(shop);
+	let busy = false;
+	/** Runs a scenario, then waits for the shop to be idle again; rows made while it was still busy from the one before say so. */
+	const step = async (what: string, fn: () => Promise<Row[]>) => {
+		const ok = await attempt(`${where}: ${what}`, async () => {
+			const made = await fn();
+			if (busy) for (const r of made) r.note = `${r.note ? `${r.note}; ` : ""}started while the shop was still busy with the scenario before`;
+			rows.push(...made);
 		});
-	for (const facets of [false, true]) {
-		if (!s.has(facets ? "search-facets" : "search")) continue;
-		await attempt(`${where}: search${facets ? " + facets" : ""}`, async () => {
-			rows.push(await search(shop, { ...read, queries, facets, catalog: label, timeoutSeconds: 30 }));
-			await waitIdle(shop);
-		});
-	}
+		if (!ok) rows.push(notMeasured(what, shop, failures[failures.length - 1]!.replace(`${where}: ${what} failed: `, "")));
+		busy = !(await waitIdle(shop));
+	};
+	if (s.has("product")) await step("GET /products/:id", async () => [await getProduct(shop, ids, read)]);
+	for (const facets of [false, true])
+		if (s.has(facets ? "search-facets" : "search"))
+			await step(`search${facets ? " + facets" : ""}`, async () => [
+				await search(shop, { ...read, queries, facets, catalog: label, timeoutSeconds: 30 }),
+			]);
 	if (!s.has("checkout-closed") && !s.has("checkout-open")) return;
 	if (!shop.events) {
 		notes.push(`${where}: checkout skipped (no Kafka at ${redact(cfg.kafka)})`);
@@ -163,15 +181,30 @@ async function scenarios(shop: Shop, queries: string[]): Promise<void> {
 	}
 	for (const kind of ["closed", "open"] as const) {
 		if (!s.has(`checkout-${kind}`)) continue;
-		await attempt(`${where}: checkout ${kind} loop`, async () => {
+		await step(`checkout ${kind} loop`, async () => {
 			const r =
 				kind === "closed" ? await checkoutClosedLoop(shop, cfg.connections, cfg.duration) : await checkoutOpenLoop(shop, cfg.openRate, cfg.openSeconds);
 			checkouts.push({ mode: shop.mode, store: shop.store, scenario: kind, result: r });
-			rows.push(...checkoutRows(shop, kind, r));
-			for (const v of r.invariants.violations) violations.push(`${where}, checkout ${kind} loop: ${v}`);
-			await waitIdle(shop);
+			const inv = r.invariants;
+			for (const v of inv.violations) violations.push(`${where}, checkout ${kind} loop: ${v}`);
+			if (inv.pendingOrders) failures.push(`${where}, checkout ${kind} loop: ${inv.pendingOrders} orders did not settle (still pending)`);
+			if (inv.unreadable.length)
+				failures.push(
+					`${where}, checkout ${kind} loop: the invariants could not be checked: ${inv.unreadable.length} products unreadable, e.g. ${inv.unreadable[0]}`,
+				);
+			return checkoutRows(shop, kind, r);
 		});
 	}
+}
+
+/** One line on the invariants over every checkout run. */
+function invariantSummary(): string {
+	if (checkouts.length === 0) return "";
+	if (violations.length) return `INVARIANTS VIOLATED: ${violations.length} (see the log above)`;
+	const checked = checkouts.filter(c => c.result.invariants.ok).length;
+	return checked === checkouts.length
+		? `inventory invariants held after all ${checkouts.length} checkout runs (never oversold, stock and availability exact, nothing held)`
+		: `inventory invariants: no violation, but only ${checked} of ${checkouts.length} checkout runs could be checked in full`;
 }
 
 async function withShop(what: string, start: () => Promise<Shop>, queries: string[]): Promise<void> {
@@ -334,11 +367,8 @@ async function main(): Promise<void> {
 		...(emptyRss !== undefined ? [`an empty shop in one process: RSS ${mb(emptyRss)}`] : []),
 		...startupNotes(),
 		...(large ? largeNotes(large) : []),
-		checkouts.length
-			? violations.length
-				? `INVARIANTS VIOLATED: ${violations.length}`
-				: `inventory invariants held after all ${checkouts.length} checkout runs`
-			: "",
+		invariantSummary(),
+		...failures.map(f => `NOT MEASURED: ${f}`),
 	].filter(Boolean);
 	console.log(`\n${report}\n`);
 	for (const r of rated) if (r.note) console.log(`- ${r.scenario}, ${r.mode}, ${storeName(r.store)}: ${r.note}`);
@@ -371,15 +401,11 @@ async function main(): Promise<void> {
 	const subtitle = `${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC, commit ${commit ?? "?"}, ${machine}; baseline ${fmt(base.rps, 0)} req/s, p99 ${fmt(base.p99, 2)} ms; ${cfg.duration} s per scenario, ${cfg.connections} connections`;
 	const chartNotes = [
 		...(large ? largeNotes(large).slice(0, 1) : []),
-		checkouts.length
-			? violations.length
-				? `INVARIANTS VIOLATED (${violations.length})`
-				: `inventory invariants held after all ${checkouts.length} checkout runs`
-			: "",
+		invariantSummary(),
 		"Checkout rows are orders/s (settled = accepted → paid); their latency is accepted → paid. The load generator shares the machine with the shop.",
 	].filter(Boolean);
 	const svg = ratioChart(rated, { title, subtitle, notes: chartNotes });
-	const publish = cfg.full && violations.length === 0 && failures.length === 0;
+	const publish = cfg.full && violations.length === 0;
 	const svgFile = publish ? path.join(ROOT, "bench", "results", "latest.svg") : path.join(workDir, "chart.svg");
 	fs.writeFileSync(svgFile, svg);
 	if (publish) {
@@ -402,7 +428,7 @@ async function main(): Promise<void> {
 		`\nResults: ${path.relative(process.cwd(), file)}; chart: ${path.relative(process.cwd(), svgFile)}${publish ? " and bench/README.md" : ""} (the run took ${fmt(runSeconds / 60, 1)} min; node logs in ${logDir})`,
 	);
 	if (violations.length) throw new Error(`the inventory invariants were violated:\n  ${violations.join("\n  ")}`);
-	if (failures.length) throw new Error(`${failures.length} scenario(s) could not be measured:\n  ${failures.join("\n  ")}`);
+	if (failures.length) console.log(`\n${failures.length} scenario(s) could not be measured:\n  ${failures.join("\n  ")}`);
 }
 
 let interrupted = false;

@@ -8,9 +8,11 @@
  *
  * Generated products come from bench/catalog-generator.ts (seed 7): a category tree of about 400
  * categories of very different sizes, thousands of Zipf-distributed words, brands, multi-word
- * names; `npm run bench` seeds through this same code, so both see the same catalog. Until the
- * products service has variants, a generated product with variants is seeded as a plain product
- * (see `plainProduct`).
+ * names, about 10 % of products with 2 to 12 variants (size, colour, material; each its own SKU,
+ * price and stock); `npm run bench` seeds through this same code, so both see the same catalog.
+ * Generated products and variants have derived ids (`generatedProductId`), the same in every
+ * seeded catalog. Their SKUs are written without a claim in `sku_claims`, like products from
+ * before the registry: the registry checks the products themselves before it gives such a SKU out.
  *
  * Running it again adds only what is missing (categories by slug, products by SKU). With NeDB,
  * stop the shop first: a NeDB file belongs to one process, which would not see the new rows.
@@ -22,7 +24,8 @@ import { config } from "../lib/config.js";
 import { derivedId } from "../lib/contracts/ids.js";
 import { Collection, createAdapter, DuplicateKeyError } from "../lib/store/index.js";
 import { CATALOG_COLLECTIONS, type CategoryRecord, type ProductRecord } from "../lib/domain/catalog.js";
-import { newProductRecord, seedCategories, seedDemoCatalog, type CatalogCollections, type DemoProduct } from "../services/products/demo-catalog.js";
+import type { VariantRecord } from "../lib/domain/variants.js";
+import { newProductRecord, seedCategories, seedDemoCatalog, type CatalogCollections } from "../services/products/demo-catalog.js";
 import { generateCategories, generateProducts, sampleQueries, type GeneratedProduct } from "../bench/catalog-generator.js";
 
 export { seedDemoCatalog };
@@ -32,26 +35,9 @@ export const GENERATED_CATALOG_SEED = 7;
 /** createdAt of the n-th generated product: one every 30 s from here, so "newest first" is a stable order. */
 const GENERATED_EPOCH = Date.parse("2024-01-01T00:00:00.000Z");
 
-/**
- * A generated product as the store holds it today. The products service has no variants yet, so a
- * product the generator gives variants is seeded as a plain product: the lowest variant price, the
- * variants' stock added up (what the contract says such a product shows), and no options.
- */
-export function plainProduct(p: GeneratedProduct): DemoProduct {
-	const variants = p.variants ?? [];
-	return {
-		sku: p.sku,
-		name: p.name,
-		description: p.description,
-		price: variants.length ? Math.min(...variants.map(v => v.price)) : p.price,
-		categories: p.categories,
-		stock: variants.length ? variants.reduce((sum, v) => sum + v.stock, 0) : p.stock,
-	};
-}
-
-/** The first `count` generated products, as seeded (bench/catalog-generator.ts, seed GENERATED_CATALOG_SEED). */
-export function* generatedProducts(count: number): Generator<DemoProduct> {
-	for (const p of generateProducts({ count, seed: GENERATED_CATALOG_SEED })) yield plainProduct(p);
+/** The first `count` generated products (bench/catalog-generator.ts, seed GENERATED_CATALOG_SEED). */
+export function generatedProducts(count: number): Generator<GeneratedProduct> {
+	return generateProducts({ count, seed: GENERATED_CATALOG_SEED });
 }
 
 /** The id of the n-th generated product (0-based): the same in every seeded catalog, so a benchmark can name products without asking. */
@@ -59,9 +45,32 @@ export function generatedProductId(n: number): string {
 	return derivedId("generated-product", String(GENERATED_CATALOG_SEED), String(n));
 }
 
-/** The n-th generated product (0-based) as a store record. */
-export function generatedRecord(p: DemoProduct, n: number): ProductRecord {
-	return { ...newProductRecord(p, new Date(GENERATED_EPOCH + n * 30_000).toISOString(), true), _id: generatedProductId(n) };
+/**
+ * The n-th generated product (0-based) as a store record. A product with variants keeps its
+ * options and variants (all active), its own stock at 0 and, as its price, the lowest variant
+ * price (what it shows: lib/domain/variants.ts `variantAggregates`).
+ */
+export function generatedRecord(p: GeneratedProduct, n: number): ProductRecord {
+	const at = new Date(GENERATED_EPOCH + n * 30_000).toISOString();
+	const id = generatedProductId(n);
+	const variants: VariantRecord[] = (p.variants ?? []).map((v, k) => ({
+		id: derivedId("generated-variant", String(GENERATED_CATALOG_SEED), String(n), String(k)),
+		sku: v.sku,
+		options: v.options,
+		price: v.price,
+		stock: v.stock,
+		available: v.stock,
+		active: true,
+		holds: {},
+		restocked: {},
+		deletedAt: null,
+		createdAt: at,
+		updatedAt: at,
+	}));
+	const own = { sku: p.sku, name: p.name, description: p.description, categories: p.categories };
+	if (variants.length === 0) return { ...newProductRecord({ ...own, price: p.price, stock: p.stock }, at, true), _id: id };
+	const record = newProductRecord({ ...own, price: Math.min(...variants.map(v => v.price)), stock: 0 }, at, true);
+	return { ...record, _id: id, options: p.options ?? [], variants };
 }
 
 /**
