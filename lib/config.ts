@@ -75,6 +75,8 @@ export interface ShopConfig {
 	adminPassword?: string;
 	corsOrigins: string[];
 	seedDemo: boolean;
+	/** Catalog prices contain tax (PRICES_INCLUDE_TAX, default true); false: tax is added on top. */
+	pricesIncludeTax: boolean;
 	jwt: { issuer: string; audience: string; accessTtlSeconds: number; refreshTtlSeconds: number; privateKeyPem?: string; retiredKeysPem?: string };
 	bcryptCost: number;
 	rateLimit: { perMinute: number; authPerMinute: number; loginFailures: number; loginLockSeconds: number };
@@ -135,6 +137,7 @@ export function loadConfig(): ShopConfig {
 		adminPassword: optional("ADMIN_PASSWORD"),
 		corsOrigins: list("CORS_ORIGINS"),
 		seedDemo: bool("SEED_DEMO", true),
+		pricesIncludeTax: bool("PRICES_INCLUDE_TAX", true),
 		jwt: {
 			issuer: str("JWT_ISSUER", "moleculer-shop"),
 			audience: str("JWT_AUDIENCE", "moleculer-shop-api"),

@@ -11,11 +11,13 @@ import ProductsService from "./products/products.service.js";
 import OrdersService from "./orders/orders.service.js";
 import TicketsService from "./tickets/tickets.service.js";
 import NotificationsService from "./notifications/notifications.service.js";
+import PricingService from "./pricing/pricing.service.js";
 
 export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	users: UsersService,
 	products: ProductsService,
 	orders: OrdersService,
+	pricing: PricingService,
 	tickets: TicketsService,
 	notifications: NotificationsService,
 	api: ApiService,

@@ -4,6 +4,8 @@
  */
 import type { MinorUnits } from "../domain/money.js";
 import type { Role } from "../auth/access.js";
+import type { PromotionRefusal, PromotionRule } from "../domain/promotions.js";
+import type { ShippingMethod } from "../domain/shipping.js";
 
 /** `orders.summaryForUser`: what the support service sees of an order. */
 export interface OrderSummary {
@@ -13,7 +15,16 @@ export interface OrderSummary {
 	total: MinorUnits;
 	currency: string;
 	createdAt: string;
-	items: { productId: string; sku: string; name: string; quantity: number; unitPrice: MinorUnits }[];
+	items: {
+		itemId: string;
+		productId: string;
+		variantId: string | null;
+		options: Record<string, string> | null;
+		sku: string;
+		name: string;
+		quantity: number;
+		unitPrice: MinorUnits;
+	}[];
 }
 
 /** `products.byIds`: what the catalog says of a product now (the cart prices itself with these). */
@@ -21,10 +32,13 @@ export interface CatalogPrice {
 	id: string;
 	sku: string;
 	name: string;
+	/** For a product sold in variants: its lowest active variant price (each line takes its variant's). */
 	price: MinorUnits;
 	currency: string;
 	active: boolean;
 	available: number;
+	/** Its variants not deleted (empty: sold as itself). */
+	variants?: { id: string; sku: string; options: Record<string, string>; price: MinorUnits; available: number; active: boolean }[];
 }
 
 /** `users.summary`: who a user is, for support. */
@@ -41,4 +55,36 @@ export interface DeliveryPreferences {
 	inApp: boolean;
 	email_address: string;
 	language: string;
+}
+
+/** `pricing.terms`: what a cart of this customer is priced with now (orders prices it with lib/domain/pricing.ts). */
+export interface PricingTermsRequest {
+	userId: string;
+	currency: string;
+	/** The goods before any discount. */
+	subtotal: MinorUnits;
+	/** The destination; without it, no shipping and no tax are priced. */
+	country?: string;
+	shippingMethodId?: string;
+	/** The code on the cart, if any. */
+	code?: string;
+}
+export interface PricingTerms {
+	/** The promotion the cart may take now, or null (no code, or refused: see `refusal`). */
+	promotion: (PromotionRule & { id: string }) | null;
+	refusal: PromotionRefusal | null;
+	shippingMethod: ShippingMethod | null;
+	/** Why the destination or the chosen method cannot be priced (null: it can). */
+	shippingProblem: { field: "country" | "shippingMethodId"; message: string; type: string } | null;
+	taxRateBp: number;
+	pricesIncludeTax: boolean;
+}
+
+/** `pricing.redeem`: an order takes one use of a code, or is refused (422 with the reason). Once per order. */
+export interface RedeemRequest {
+	orderId: string;
+	userId: string;
+	code: string;
+	subtotal: MinorUnits;
+	currency: string;
 }

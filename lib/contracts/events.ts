@@ -109,11 +109,11 @@ export const EVENTS: { [K in EventType]: EventDefinition } = {
 	"product.created": { topic: TOPICS.catalog, key: "productId", producer: "products", summary: "A product was added to the catalog." },
 	"product.updated": { topic: TOPICS.catalog, key: "productId", producer: "products", summary: "A product, its options or its variants changed." },
 	"product.deleted": { topic: TOPICS.catalog, key: "productId", producer: "products", summary: "A product left the catalog." },
-	"promotion.redeemed": { topic: TOPICS.promotions, key: "promotionId", producer: "orders", summary: "An order used a promotion code." },
+	"promotion.redeemed": { topic: TOPICS.promotions, key: "promotionId", producer: "pricing", summary: "An order used a promotion code." },
 	"promotion.released": {
 		topic: TOPICS.promotions,
 		key: "promotionId",
-		producer: "orders",
+		producer: "pricing",
 		summary: "An order cancelled before payment gave its promotion back.",
 	},
 	"payment.captured": { topic: TOPICS.payments, key: "orderId", producer: "orders", summary: "The payment provider captured the order's total." },

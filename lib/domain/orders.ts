@@ -16,12 +16,14 @@
  * events in the order's outbox (services/orders/order-store.ts); if the order moved meanwhile,
  * nothing is written and the service reads it again.
  */
-import type { CancelReason, EventPayloads, EventType, ItemQuantity } from "../contracts/events.js";
+import type { CancelReason, EventPayloads, EventType, ItemQuantity, OrderCharges } from "../contracts/events.js";
 import type { OrderSummary } from "../contracts/calls.js";
 import type { ShippingAddress } from "../contracts/http/orders.js";
 import { ORDER_STATUSES } from "../contracts/http/orders.js";
-import { capAt, lineTotal, sum, type MinorUnits } from "./money.js";
+import { capAt, type MinorUnits } from "./money.js";
 import { mergeQuantities } from "./items.js";
+import { refundForReturn, type PricedLine } from "./pricing.js";
+import { itemIdOf } from "./variants.js";
 import { afterCapture, afterRefund, paymentSummary, refundable, type PaymentRecord, type PaymentSummary } from "../payments/payment.js";
 
 export { ORDER_STATUSES, mergeQuantities };
@@ -74,12 +76,38 @@ export function isTerminal(status: OrderStatus): boolean {
 }
 
 export interface OrderItem {
+	/** The variant's id, or the product's for a product sold as itself. Absent on orders from before variants (= productId). */
+	itemId?: string;
 	productId: string;
+	variantId?: string | null;
+	options?: Record<string, string> | null;
 	sku: string;
 	name: string;
 	unitPrice: MinorUnits;
 	quantity: number;
 	lineTotal: MinorUnits;
+	/** This line's share of the order's discount, and its tax (lib/domain/pricing.ts). Absent on orders from before pricing: 0. */
+	discount?: MinorUnits;
+	tax?: MinorUnits;
+}
+
+/** An item as a client sees it: every field there, whenever the order was placed. */
+export type PublicOrderItem = Required<OrderItem>;
+
+export function publicItem(i: OrderItem): PublicOrderItem {
+	return {
+		itemId: i.itemId ?? i.productId,
+		productId: i.productId,
+		variantId: i.variantId ?? null,
+		options: i.options ?? null,
+		sku: i.sku,
+		name: i.name,
+		unitPrice: i.unitPrice,
+		quantity: i.quantity,
+		lineTotal: i.lineTotal,
+		discount: i.discount ?? 0,
+		tax: i.tax ?? 0,
+	};
 }
 
 export interface OrderRefund {
@@ -114,23 +142,61 @@ export interface OrderRecord {
 	/** Returns already refunded: returnId → refund id (what makes a re-delivered return a no-op). */
 	returns: Record<string, string>;
 	pendingRefund: PendingRefund | null;
+	/** What was charged besides the goods (absent on orders from before pricing: nothing). */
+	discountTotal?: MinorUnits;
+	shippingTotal?: MinorUnits;
+	/** The tax on the shipping charge, part of `taxTotal`. */
+	shippingTax?: MinorUnits;
+	taxTotal?: MinorUnits;
+	/** The destination's rate the tax was computed with, and whether the prices contained it. */
+	taxRateBp?: number;
+	pricesIncludeTax?: boolean;
+	promotion?: { code: string; discount: MinorUnits } | null;
+	shippingMethod?: { id: string; name: string; price: MinorUnits } | null;
 	createdAt: string;
 	updatedAt: string;
 }
 
-/** What a client sees of an order: `id` for `_id`, the payment's summary, none of the refund and return bookkeeping. */
-export type PublicOrder = Omit<OrderRecord, "_id" | "payment" | "cancelReason" | "returned" | "returns" | "pendingRefund"> & {
-	id: string;
-	payment: PaymentSummary;
-};
+/** What a client sees of an order: `id` for `_id`, the payment's summary, the charges, none of the refund and return bookkeeping. */
+export type PublicOrder = Omit<
+	OrderRecord,
+	| "_id"
+	| "payment"
+	| "cancelReason"
+	| "returned"
+	| "returns"
+	| "pendingRefund"
+	| "items"
+	| "shippingTax"
+	| "taxRateBp"
+	| "pricesIncludeTax"
+	| keyof OrderCharges
+> &
+	OrderCharges & {
+		id: string;
+		items: PublicOrderItem[];
+		payment: PaymentSummary;
+	};
+
+/** What the order charged: on the order a client sees and on `order.placed`/`order.paid`. */
+export function orderCharges(o: Pick<OrderRecord, "subtotal" | "discountTotal" | "shippingTotal" | "taxTotal" | "promotion" | "shippingMethod">): OrderCharges {
+	return {
+		subtotal: o.subtotal,
+		discountTotal: o.discountTotal ?? 0,
+		shippingTotal: o.shippingTotal ?? 0,
+		taxTotal: o.taxTotal ?? 0,
+		promotion: o.promotion ?? null,
+		shippingMethod: o.shippingMethod ?? null,
+	};
+}
 
 export function publicOrder(o: OrderRecord): PublicOrder {
 	return {
 		id: o._id,
 		userId: o.userId,
 		status: o.status,
-		items: o.items,
-		subtotal: o.subtotal,
+		items: o.items.map(publicItem),
+		...orderCharges(o),
 		total: o.total,
 		currency: o.currency,
 		shippingAddress: o.shippingAddress,
@@ -150,19 +216,15 @@ export function orderSummary(o: OrderRecord): OrderSummary {
 		total: o.total,
 		currency: o.currency,
 		createdAt: o.createdAt,
-		items: o.items.map(i => ({ productId: i.productId, sku: i.sku, name: i.name, quantity: i.quantity, unitPrice: i.unitPrice })),
+		items: o.items.map(i => {
+			const { itemId, productId, variantId, options, sku, name, quantity, unitPrice } = publicItem(i);
+			return { itemId, productId, variantId, options, sku, name, quantity, unitPrice };
+		}),
 	};
 }
 
 export function itemQuantities(items: readonly OrderItem[]): ItemQuantity[] {
-	return items.map(i => ({ productId: i.productId, quantity: i.quantity }));
-}
-
-/** The order's total from its lines. */
-export function totals(items: readonly OrderItem[]): { subtotal: MinorUnits; total: MinorUnits } {
-	const subtotal = sum(items.map(i => i.lineTotal));
-	// No shipping fees or taxes in this shop yet: the total is the subtotal.
-	return { subtotal, total: subtotal };
+	return items.map(i => ({ productId: i.productId, ...(i.variantId ? { variantId: i.variantId } : {}), quantity: i.quantity }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,7 +264,16 @@ export function placedOrder(
 	if (declined === null) {
 		return {
 			order: placed,
-			events: [event("order.placed", { orderId: o._id, userId: o.userId, items: itemQuantities(o.items), total: o.total, currency: o.currency })],
+			events: [
+				event("order.placed", {
+					orderId: o._id,
+					userId: o.userId,
+					items: itemQuantities(o.items),
+					total: o.total,
+					currency: o.currency,
+					charges: orderCharges(o),
+				}),
+			],
 		};
 	}
 	// Refused outright: the order is recorded, cancelled, and never reaches the catalog.
@@ -236,7 +307,15 @@ export function paid(order: OrderRecord, capture: { paymentId: string; amount: M
 				brand: order.payment.brand,
 				last4: order.payment.last4,
 			}),
-			event("order.paid", { orderId, userId, items: itemQuantities(order.items), total: order.total, currency, placedAt: order.createdAt }),
+			event("order.paid", {
+				orderId,
+				userId,
+				items: itemQuantities(order.items),
+				total: order.total,
+				currency,
+				placedAt: order.createdAt,
+				charges: orderCharges(order),
+			}),
 		],
 	};
 }
@@ -363,7 +442,7 @@ export function refundRecorded(order: OrderRecord, plan: RefundPlan, refund: { r
 	} else {
 		change.expect[`returns.${cause.returnId}`] = { $exists: false };
 		set[`returns.${cause.returnId}`] = refund.refundId;
-		change.inc = Object.fromEntries(cause.items.map(i => [`returned.${i.productId}`, i.quantity]));
+		change.inc = Object.fromEntries(cause.items.map(i => [`returned.${itemIdOf(i)}`, i.quantity]));
 		if (full && order.status !== "refunded") {
 			set.status = "refunded";
 			change.history = transition(order.status, "refunded", at, "return");
@@ -389,22 +468,32 @@ export interface ReturnRefundPlan {
 }
 
 /**
- * What an approved return refunds: each returned line at the price paid, never more of a
- * product than was ordered and not yet returned, never more money than is left to refund.
+ * What an approved return refunds: what was paid for the returned units, after their line's
+ * share of the discount (and with their tax when it was added on top), never more of an item
+ * than was ordered and not yet returned, never more money than is left to refund. Shipping is
+ * not refunded for a return (lib/domain/pricing.ts `refundForReturn` has the rules).
  */
-export function planReturnRefund(order: Pick<OrderRecord, "items" | "returned" | "payment">, requested: readonly ItemQuantity[]): ReturnRefundPlan {
-	const items: ItemQuantity[] = [];
-	const amounts: MinorUnits[] = [];
-	for (const r of mergeQuantities(requested)) {
-		const line = order.items.find(i => i.productId === r.productId);
-		if (!line || r.quantity <= 0) continue;
-		const left = line.quantity - (Object.hasOwn(order.returned, r.productId) ? (order.returned[r.productId] ?? 0) : 0);
-		const quantity = Math.min(r.quantity, Math.max(0, left));
-		if (quantity === 0) continue;
-		items.push({ productId: r.productId, quantity });
-		amounts.push(lineTotal(line.unitPrice, quantity));
-	}
+export function planReturnRefund(
+	order: Pick<OrderRecord, "items" | "returned" | "payment" | "pricesIncludeTax">,
+	requested: readonly ItemQuantity[],
+): ReturnRefundPlan {
+	const lines: PricedLine[] = order.items.map(publicItem).map(i => ({
+		itemId: i.itemId,
+		unitPrice: i.unitPrice,
+		quantity: i.quantity,
+		lineTotal: i.lineTotal,
+		discount: i.discount,
+		tax: i.tax,
+	}));
+	const returning: Record<string, number> = {};
+	for (const r of mergeQuantities(requested)) if (r.quantity > 0) returning[itemIdOf(r)] = r.quantity;
+	const refund = refundForReturn(lines, order.returned, returning, order.pricesIncludeTax ?? true);
+	const byItem = new Map(order.items.map(i => [i.itemId ?? i.productId, i]));
+	const items = refund.lines.map(l => {
+		const i = byItem.get(l.itemId)!;
+		return { productId: i.productId, ...(i.variantId ? { variantId: i.variantId } : {}), quantity: l.quantity };
+	});
 	const left = refundable(order.payment);
-	const amount = capAt(sum(amounts), left);
+	const amount = capAt(refund.total, left);
 	return { items, amount, full: left > 0 && amount === left };
 }

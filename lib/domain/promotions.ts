@@ -129,19 +129,19 @@ export function promotionInputProblems(input: PromotionInput): FieldProblem[] {
 
 	const currency = input.currency;
 	if (isSet(currency) && !isCurrencyCode(currency)) problem("currency", "The currency must be an ISO 4217 code such as 'EUR'.", "currency");
-	else if (!isSet(currency) && type === "fixed") problem("currency", "A fixed promotion needs the currency its value is in.", "required");
+	else if (!isSet(currency) && type === "fixed") problem("currency", "A fixed promotion needs the currency its value is in.", "currencyNeeded");
 
 	const minSubtotal = input.minSubtotal;
 	if (isSet(minSubtotal)) {
 		if (!isMinorUnits(minSubtotal)) problem("minSubtotal", "The minimum subtotal is a whole, non-negative amount in minor units.", "minSubtotal");
-		else if (!isSet(currency)) problem("currency", "A minimum subtotal is an amount: give the currency it is in.", "required");
+		else if (!isSet(currency)) problem("currency", "A minimum subtotal is an amount: give the currency it is in.", "currencyNeeded");
 	}
 
 	const { startsAt, endsAt } = input;
 	const startsOk = !isSet(startsAt) || isTimestamp(startsAt);
 	const endsOk = !isSet(endsAt) || isTimestamp(endsAt);
-	if (!startsOk) problem("startsAt", "startsAt must be an ISO 8601 date and time with an offset, such as '2026-03-01T00:00:00Z'.", "date");
-	if (!endsOk) problem("endsAt", "endsAt must be an ISO 8601 date and time with an offset, such as '2026-03-31T23:59:59Z'.", "date");
+	if (!startsOk) problem("startsAt", "startsAt must be an ISO 8601 date and time with an offset, such as '2026-03-01T00:00:00Z'.", "timestamp");
+	if (!endsOk) problem("endsAt", "endsAt must be an ISO 8601 date and time with an offset, such as '2026-03-31T23:59:59Z'.", "timestamp");
 	if (startsOk && endsOk && isSet(startsAt) && isSet(endsAt) && Date.parse(endsAt as string) <= Date.parse(startsAt as string))
 		problem("endsAt", "endsAt must be after startsAt.", "dateOrder");
 

@@ -6,6 +6,7 @@
 import { isStaff, type AuthUser } from "../auth/access.js";
 import type { FieldProblem } from "../errors.js";
 import type { EventEnvelope, ItemQuantity } from "../contracts/events.js";
+import { itemIdOf } from "./variants.js";
 
 import { MAX_MESSAGES_PER_TICKET, MESSAGE_PAGE_SIZE, PRIORITIES, TICKET_STATUSES, TICKET_TYPES } from "../contracts/http/support.js";
 export { MAX_MESSAGES_PER_TICKET, MESSAGE_PAGE_SIZE, PRIORITIES, TICKET_STATUSES, TICKET_TYPES };
@@ -114,7 +115,7 @@ export function publicTicket(t: TicketRecord, pageSize: number = MESSAGE_PAGE_SI
 		priority: t.priority,
 		assigneeId: t.assigneeId,
 		orderId: t.orderId,
-		items: t.items.map(i => ({ productId: i.productId, quantity: i.quantity })),
+		items: t.items.map(i => ({ itemId: itemIdOf(i), productId: i.productId, variantId: i.variantId ?? null, quantity: i.quantity })),
 		rating: t.rating,
 		messages: page.rows,
 		messagesTotal: page.total,
@@ -147,9 +148,18 @@ export function authorRoleOf(user: AuthUser, ticket: Pick<TicketRecord, "userId"
 export interface NewTicketInput {
 	type: TicketType;
 	orderId?: string;
-	items?: ItemQuantity[];
+	items?: ReturnRequestItem[];
 	rating?: number;
 }
+
+/** An item a customer returns: named by the order line's `itemId`, or by `productId` (and `variantId` for a variant). */
+export interface ReturnRequestItem {
+	itemId?: string;
+	productId?: string;
+	variantId?: string;
+	quantity: number;
+}
+const requestKey = (i: ReturnRequestItem): string => i.itemId ?? i.variantId ?? i.productId ?? "";
 
 export function newTicketProblems(input: NewTicketInput): FieldProblem[] {
 	const problems: FieldProblem[] = [];
@@ -166,8 +176,14 @@ export function newTicketProblems(input: NewTicketInput): FieldProblem[] {
 		problems.push({ field: "rating", message: "'rating' is only allowed on feedback tickets.", type: "forbidden" });
 	}
 	(input.items ?? []).forEach((item, i) => {
-		if (input.items!.findIndex(other => other.productId === item.productId) !== i) {
-			problems.push({ field: `items[${i}].productId`, message: "Each product may appear once; give its total quantity.", type: "duplicate" });
+		if (item.itemId === undefined && item.productId === undefined) {
+			problems.push({ field: `items[${i}].itemId`, message: "Name the item: its itemId, or its productId (and variantId).", type: "itemNeeded" });
+		} else if (input.items!.findIndex(other => requestKey(other) === requestKey(item)) !== i) {
+			problems.push({
+				field: `items[${i}].${item.itemId !== undefined ? "itemId" : "productId"}`,
+				message: "Each item may appear once; give its total quantity.",
+				type: "duplicate",
+			});
 		}
 	});
 	return problems;
@@ -213,49 +229,75 @@ export function returnDecisionRefusal(ticket: Pick<TicketRecord, "type" | "retur
 // Returns: which items of an order can still be returned
 
 export interface OrderLine {
+	/** Absent on orders from before variants: the product's id. */
+	itemId?: string;
 	productId: string;
+	variantId?: string | null;
 	quantity: number;
 }
+const lineId = (l: OrderLine): string => l.itemId ?? itemIdOf(l);
 
-/** Quantities per product claimed by returns that are requested or approved (rejected ones free theirs). */
+/** Quantities per item claimed by returns that are requested or approved (rejected ones free theirs). */
 export function claimedQuantities(returns: Pick<TicketRecord, "items" | "return">[]): Map<string, number> {
 	const claimed = new Map<string, number>();
 	for (const t of returns) {
 		if (!t.return || !CLAIMING_RETURN_STATUSES.includes(t.return.status)) continue;
-		for (const item of t.items) claimed.set(item.productId, (claimed.get(item.productId) ?? 0) + item.quantity);
+		for (const item of t.items) claimed.set(itemIdOf(item), (claimed.get(itemIdOf(item)) ?? 0) + item.quantity);
 	}
 	return claimed;
 }
 
-/** What can still be returned of each product of the order. */
+/** What can still be returned of each item of the order. */
 export function returnableQuantities(orderLines: OrderLine[], claimed: Map<string, number>): Map<string, number> {
 	const ordered = new Map<string, number>();
-	for (const line of orderLines) ordered.set(line.productId, (ordered.get(line.productId) ?? 0) + line.quantity);
+	for (const line of orderLines) ordered.set(lineId(line), (ordered.get(lineId(line)) ?? 0) + line.quantity);
 	const left = new Map<string, number>();
-	for (const [productId, quantity] of ordered) left.set(productId, Math.max(0, quantity - (claimed.get(productId) ?? 0)));
+	for (const [itemId, quantity] of ordered) left.set(itemId, Math.max(0, quantity - (claimed.get(itemId) ?? 0)));
 	return left;
 }
 
-/** Each requested line must be a product of the order, in at most the quantity still returnable. */
-export function returnItemProblems(orderLines: OrderLine[], claimed: Map<string, number>, requested: ItemQuantity[]): FieldProblem[] {
+/** The order line a requested item names: by its itemId, or by its product (and variant). */
+function lineOf(orderLines: OrderLine[], item: ReturnRequestItem): OrderLine | undefined {
+	if (item.itemId !== undefined) return orderLines.find(l => lineId(l) === item.itemId);
+	return orderLines.find(l => l.productId === item.productId && (l.variantId ?? undefined) === item.variantId);
+}
+
+/**
+ * The items of a return as the events carry them (product and variant of the order's line),
+ * and what is wrong with the request: each item must be a line of the order, in at most the
+ * quantity still returnable.
+ */
+export function returnItems(
+	orderLines: OrderLine[],
+	claimed: Map<string, number>,
+	requested: ReturnRequestItem[],
+): { items: ItemQuantity[]; problems: FieldProblem[] } {
 	const left = returnableQuantities(orderLines, claimed);
 	const problems: FieldProblem[] = [];
+	const items: ItemQuantity[] = [];
 	requested.forEach((item, i) => {
-		const available = left.get(item.productId);
-		if (available === undefined) {
-			problems.push({ field: `items[${i}].productId`, message: "This product is not part of the order.", type: "notInOrder" });
+		const line = lineOf(orderLines, item);
+		const available = line ? left.get(lineId(line)) : undefined;
+		if (!line || available === undefined) {
+			problems.push({
+				field: `items[${i}].${item.itemId !== undefined ? "itemId" : "productId"}`,
+				message: "This item is not part of the order.",
+				type: "notInOrder",
+			});
 		} else if (item.quantity > available) {
 			problems.push({
 				field: `items[${i}].quantity`,
 				message:
 					available === 0
-						? "This product was already returned in full (or its return is pending)."
-						: `Only ${available} of this product can still be returned.`,
+						? "This item was already returned in full (or its return is pending)."
+						: `Only ${available} of this item can still be returned.`,
 				type: "returnQuantity",
 			});
+		} else {
+			items.push({ productId: line.productId, ...(line.variantId ? { variantId: line.variantId } : {}), quantity: item.quantity });
 		}
 	});
-	return problems;
+	return { items, problems };
 }
 
 export function returnSlot(orderId: string, returnTicketsBefore: number): string {

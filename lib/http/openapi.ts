@@ -67,7 +67,7 @@ const LINKS: Record<string, Record<string, Link>> = {
 };
 
 /** Actions that take (and honour) an Idempotency-Key header, and whether it is required. */
-const IDEMPOTENT_POSTS: Record<string, boolean> = { "orders.checkout": true };
+const IDEMPOTENT_POSTS: Record<string, boolean> = { "orders.checkout": true, "orders.addCartItem": false };
 
 export function openApiPath(path: string): string {
 	return path.replace(/:(\w+)/g, "{$1}");

@@ -11,7 +11,7 @@ export interface RouteSpec {
 	/** moleculer-web path syntax, relative to /api/v1. */
 	path: string;
 	action: string;
-	tag: "Identity" | "Catalog" | "Cart and orders" | "Support" | "Notifications";
+	tag: "Identity" | "Catalog" | "Cart and orders" | "Promotions, shipping and tax" | "Support" | "Notifications";
 	summary: string;
 	/** Status code of a successful answer. */
 	status: 200 | 201 | 202 | 204;
@@ -68,16 +68,31 @@ export const ROUTES: RouteSpec[] = [
 	]),
 	...routes("Cart and orders", [
 		["GET", "/cart", "orders.getCart", 200, "signed in", "Own cart with current prices"],
-		["POST", "/cart/items", "orders.addCartItem", 200, "signed in", "Add a product to the cart"],
-		["PATCH", "/cart/items/:productId", "orders.updateCartItem", 200, "signed in", "Change a line's quantity"],
-		["DELETE", "/cart/items/:productId", "orders.removeCartItem", 200, "signed in", "Remove a line"],
+		["POST", "/cart/items", "orders.addCartItem", 200, "signed in", "Add a product (or one of its variants) to the cart"],
+		["PATCH", "/cart/items/:itemId", "orders.updateCartItem", 200, "signed in", "Change a line's quantity"],
+		["DELETE", "/cart/items/:itemId", "orders.removeCartItem", 200, "signed in", "Remove a line"],
 		["DELETE", "/cart", "orders.clearCart", 200, "signed in", "Empty the cart"],
+		["PUT", "/cart/promotion", "orders.applyPromotion", 200, "signed in", "Apply a promotion code to the cart"],
+		["DELETE", "/cart/promotion", "orders.removePromotion", 200, "signed in", "Remove the cart's promotion code"],
 		["POST", "/orders", "orders.checkout", 202, "signed in", "Check out the cart (Idempotency-Key header)"],
 		["GET", "/orders", "orders.list", 200, "signed in", "Own order history, newest first"],
 		["GET", "/orders/:id", "orders.get", 200, "owner or admin", "One order with history and payment summary"],
 		["POST", "/orders/:id/cancel", "orders.cancel", 200, "owner or admin", "Cancel a pending or paid order"],
 		["POST", "/orders/:id/ship", "orders.ship", 200, "admin", "Mark a paid order shipped"],
 		["POST", "/orders/:id/deliver", "orders.deliver", 200, "admin", "Mark a shipped order delivered"],
+	]),
+	...routes("Promotions, shipping and tax", [
+		["POST", "/promotions", "pricing.createPromotion", 201, "admin", "Create a promotion code"],
+		["GET", "/promotions", "pricing.listPromotions", 200, "admin", "List promotions, newest first"],
+		["GET", "/promotions/:id", "pricing.getPromotion", 200, "admin", "One promotion with its redemptions"],
+		["PATCH", "/promotions/:id", "pricing.updatePromotion", 200, "admin", "Change a promotion"],
+		["DELETE", "/promotions/:id", "pricing.removePromotion", 204, "admin", "Delete a promotion (its code is free again)"],
+		["POST", "/shipping-methods", "pricing.createShippingMethod", 201, "admin", "Create a shipping method"],
+		["GET", "/shipping-methods", "pricing.listShippingMethods", 200, "anyone", "Shipping methods (to `country`), cheapest first"],
+		["PATCH", "/shipping-methods/:id", "pricing.updateShippingMethod", 200, "admin", "Change a shipping method"],
+		["DELETE", "/shipping-methods/:id", "pricing.removeShippingMethod", 204, "admin", "Delete a shipping method"],
+		["GET", "/tax-rates", "pricing.listTaxRates", 200, "admin", "Tax rates by country"],
+		["PUT", "/tax-rates/:country", "pricing.setTaxRate", 200, "admin", "Set a country's tax rate (basis points)"],
 	]),
 	...routes("Support", [
 		["POST", "/tickets", "tickets.create", 201, "signed in", "Open a ticket"],

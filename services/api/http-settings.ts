@@ -19,6 +19,7 @@ import { API_PREFIX, ROUTES, aliasesOf, routesFor } from "../../lib/http/routes.
 import { toClientError } from "../../lib/http/errors.js";
 import { SharedWindowStore } from "../../lib/http/rate-limit.js";
 import { isId } from "../../lib/contracts/ids.js";
+import { isCountryCode } from "../../lib/contracts/countries.js";
 import { notFound } from "../../lib/errors.js";
 import type { Role, ShopMeta } from "../../lib/auth/access.js";
 
@@ -34,6 +35,7 @@ export type GatewayRequest = IncomingMessage & {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Path parameters that are ids: anything not in the id format names nothing (404). */
 const PATH_IDS = new Set(["id", "productId", "itemId", "variantId"]);
+// A country in the path (PUT /tax-rates/:country) that is not an ISO 3166-1 code names nothing either.
 const statusByAction = new Map(ROUTES.map(r => [r.action, r.status]));
 /** Routes that take credentials, by the path moleculer-web mounts them under (one route per path: it keys routes by path). */
 const CREDENTIAL_BASES = ["/auth", "/me/password"];
@@ -116,6 +118,7 @@ export function gatewaySettings(cfg: ShopConfig) {
 		// An id in the path that is not in the shop's id format can name nothing.
 		for (const key of req.$alias?.keys ?? []) {
 			if (PATH_IDS.has(key.name) && !isId(req.$params?.[key.name])) throw notFound("Resource");
+			if (key.name === "country" && !isCountryCode(String(req.$params?.[key.name]))) throw notFound("Country");
 		}
 		ctx.meta.requestId = ctx.requestID ?? undefined;
 		ctx.meta.clientIp = clientKey(cfg, req);

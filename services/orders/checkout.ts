@@ -1,17 +1,27 @@
 /**
  * Checkout: the cart becomes a pending order and the checkout saga starts.
  *
- *   POST /orders ─► card authorized, order `pending` ─► order.placed
+ *   POST /orders ─► code redeemed (pricing), card authorized, order `pending` ─► order.placed
  *   (products) stock.reserved ─► capture ─► `paid`        (services/orders/payments.ts)
  *              stock.rejected ─► `cancelled` out_of_stock, authorization voided
  *
  * It runs once per (customer, Idempotency-Key) (mixins/idempotency.mixin.ts): the order id is
- * fixed when the key is first used, so a retry after a crash can only find or make that one order.
+ * fixed when the key is first used, so a retry after a crash can only find or make that one order
+ * (and the code's use, redeemed for that order id, is the same one).
+ *
+ * The order is priced as the cart is shown (services/orders/cart.ts): catalog prices, then the
+ * code, the shipping method (the one asked for, or the cheapest to the address's country) and the
+ * destination's tax. A code the cart holds but may no longer take is refused (422 naming the
+ * reason), never dropped silently: the customer removes it (DELETE /cart/promotion) to order
+ * without it.
  */
 import type { Context } from "moleculer";
 import { validationError, type FieldProblem } from "../../lib/errors.js";
-import { cartProblems, idempotencyKeyProblem, snapshotItems, type CheckoutBody } from "../../lib/domain/checkout.js";
-import { placedOrder, publicOrder, totals, type PublicOrder } from "../../lib/domain/orders.js";
+import { cartProblems, idempotencyKeyProblem, pricingLines, snapshotItems, type CheckoutBody } from "../../lib/domain/checkout.js";
+import { placedOrder, publicOrder, type PublicOrder } from "../../lib/domain/orders.js";
+import { priceOrder } from "../../lib/domain/pricing.js";
+import type { PromotionRule } from "../../lib/domain/promotions.js";
+import type { RedeemRequest } from "../../lib/contracts/calls.js";
 import { cardDigits, cardProblems } from "../../lib/payments/card.js";
 import type { PaymentRecord } from "../../lib/payments/payment.js";
 import type { PaymentProvider } from "../../lib/payments/provider.js";
@@ -42,12 +52,35 @@ export class Checkout {
 		const earlier = await this.store.get(orderId);
 		if (earlier) return publicOrder(earlier);
 
-		const priced = await this.carts.priced(ctx, userId);
-		const problems = cartProblems(priced);
-		if (problems.length) throw validationError(problems, problems[0]!.message);
-		const items = snapshotItems(priced);
-		const { subtotal, total } = totals(items);
 		const { payment: p, shippingAddress } = body;
+		const quoted = await this.carts.quote(ctx, userId, {
+			country: shippingAddress.country,
+			shippingMethodId: body.shippingMethodId,
+			countryField: "shippingAddress.country",
+		});
+		const { lines, terms } = quoted;
+		const problems = cartProblems(lines);
+		if (problems.length) throw validationError(problems, problems[0]!.message);
+		if (quoted.code && !terms.promotion) {
+			const refusal = terms.refusal ?? { reason: "unknown", message: "This promotion code does not exist." };
+			throw validationError(
+				[{ field: "promotion", message: refusal.message, type: refusal.reason }],
+				`The promotion code cannot be used: ${refusal.message}`,
+			);
+		}
+		// The code's use is taken first (422 when a racing checkout took the last one); its rule as redeemed prices the order.
+		const promotion: PromotionRule | null = terms.promotion
+			? await ctx.call<PromotionRule, RedeemRequest>("pricing.redeem", {
+					orderId,
+					userId,
+					code: terms.promotion.code,
+					subtotal: lines.subtotal,
+					currency: lines.currency,
+				})
+			: null;
+		const priced = priceOrder({ ...terms, lines: pricingLines(lines), currency: lines.currency, promotion });
+		const items = snapshotItems(lines, priced);
+		const total = priced.total;
 
 		// Authorize now, while the card is at hand; it is captured once the stock is held.
 		const auth = await this.provider.authorize({
@@ -74,7 +107,15 @@ export class Checkout {
 				_id: orderId,
 				userId,
 				items,
-				subtotal,
+				subtotal: priced.subtotal,
+				discountTotal: priced.discountTotal,
+				shippingTotal: priced.shippingTotal,
+				shippingTax: priced.shippingTax,
+				taxTotal: priced.taxTotal,
+				taxRateBp: priced.taxRateBp,
+				pricesIncludeTax: priced.pricesIncludeTax,
+				promotion: priced.promotion,
+				shippingMethod: priced.shippingMethod,
 				total,
 				currency: priced.currency,
 				shippingAddress,
@@ -100,7 +141,8 @@ export class Checkout {
 		await this.carts
 			.removeOrdered(
 				userId,
-				items.map(i => i.productId),
+				items.map(i => i.itemId ?? i.productId),
+				promotion?.code ?? null,
 			)
 			.catch(err => this.log.warn(`Could not empty the cart of ${userId}: ${(err as Error).message}`));
 		return publicOrder(order);

@@ -5,8 +5,12 @@
  */
 import { conflict, notFound } from "../../lib/errors.js";
 import { hasRole, requireUser, type ShopContext } from "../../lib/auth/access.js";
-import { CANCELLABLE, OrderTransitionError, canTransition, type OrderChange, type OrderRecord, type OrderStatus } from "../../lib/domain/orders.js";
+import { forbidden } from "../../lib/errors.js";
+import { offsetOf } from "../../lib/paging.js";
+import type { Query } from "../../lib/store/index.js";
+import { CANCELLABLE, OrderTransitionError, canTransition, cancelled, type OrderChange, type OrderRecord, type OrderStatus } from "../../lib/domain/orders.js";
 import { OrderKeptChangingError, type OrderStore, type StoredOrder } from "./order-store.js";
+import type { OrderPayments } from "./payments.js";
 
 /** The order if the caller may see it: someone else's order does not exist, as far as a customer can tell. */
 export async function findOrderFor(store: OrderStore, ctx: ShopContext, id: string): Promise<StoredOrder> {
@@ -44,4 +48,31 @@ export async function changeOrder(
 		if (err instanceof OrderTransitionError) throw conflict(err.message, "INVALID_ORDER_STATUS", { status: err.from });
 		throw err;
 	}
+}
+
+/** The caller's orders, newest first (an admin's `all`: everyone's). */
+export async function orderHistory(
+	store: OrderStore,
+	ctx: ShopContext,
+	{ page, pageSize, all, status }: { page: number; pageSize: number; all?: boolean; status?: OrderStatus },
+): Promise<{ rows: StoredOrder[]; total: number }> {
+	const user = requireUser(ctx);
+	if (all && !hasRole(user, "admin")) throw forbidden("Only admins can list everyone's orders");
+	const query: Query = all ? {} : { userId: user.id };
+	if (status) query.status = status;
+	const [rows, total] = await Promise.all([
+		store.orders.find({ query, sort: ["-createdAt", "-_id"], limit: pageSize, offset: offsetOf(page, pageSize) }),
+		store.orders.count(query),
+	]);
+	return { rows, total };
+}
+
+/** Cancel before shipping: a pending order's authorization is let go, a paid order is refunded in full and ends `refunded`. */
+export async function cancelOrder(store: OrderStore, payments: OrderPayments, ctx: ShopContext, id: string): Promise<StoredOrder> {
+	const order = await findOrderFor(store, ctx, id);
+	const reason = order.userId === requireUser(ctx).id ? "cancelled_by_customer" : "cancelled_by_admin";
+	const after = await changeOrder(store, ctx, order._id, "cancelled", o => cancelled(o, reason, new Date().toISOString()));
+	if (after.pendingRefund) await payments.refund(after._id, { kind: "cancel", reason }, ctx);
+	else await payments.release(after._id, ctx);
+	return (await store.get(after._id))!;
 }

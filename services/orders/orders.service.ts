@@ -3,7 +3,7 @@
  * saga. The rules are lib/domain/orders.ts (what each status change sets and emits) and
  * lib/domain/checkout.ts; the work is in the modules beside this file:
  *
- *   cart.ts         carts, priced with the catalog's current prices
+ *   cart.ts         carts, priced with the catalog's current prices and the pricing service's terms
  *   checkout.ts     POST /orders: the cart becomes a pending order (once per Idempotency-Key)
  *   payments.ts     capture, void, and the one refund path (cancel, return, late capture)
  *   order-store.ts  each change one compare-and-set with its events in the outbox
@@ -15,14 +15,13 @@ import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
 import { IdempotencyMixin, type IdempotencyMethods } from "../../mixins/idempotency.mixin.js";
 import { config } from "../../lib/config.js";
-import { forbidden, notFound, validationError } from "../../lib/errors.js";
-import { hasRole, requireUser, type ShopContext } from "../../lib/auth/access.js";
-import { offsetOf, paged } from "../../lib/paging.js";
-import type { Query } from "../../lib/store/index.js";
+import { invalidField, notFound, validationError } from "../../lib/errors.js";
+import { requireUser, type ShopContext } from "../../lib/auth/access.js";
+import { paged } from "../../lib/paging.js";
 import { isId } from "../../lib/contracts/ids.js";
 import { ORDERS } from "../../lib/contracts/http/orders.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
-import { requestFingerprint, type CartRecord } from "../../lib/domain/checkout.js";
+import { fingerprintOf, idempotencyKeyProblem, requestFingerprint, type CartRecord } from "../../lib/domain/checkout.js";
 import { cancelled, delivered, orderSummary, publicOrder, shipped } from "../../lib/domain/orders.js";
 import {
 	SANDBOX_COLLECTIONS,
@@ -32,7 +31,7 @@ import {
 	type SandboxPayment,
 } from "../../lib/payments/simulated.js";
 import { OrderStore, type StoredOrder } from "./order-store.js";
-import { changeOrder, findOrderFor } from "./lifecycle.js";
+import { cancelOrder, changeOrder, findOrderFor, orderHistory } from "./lifecycle.js";
 import { Carts } from "./cart.js";
 import { Checkout, checkoutProblems } from "./checkout.js";
 import { OrderPayments } from "./payments.js";
@@ -76,33 +75,53 @@ const OrdersService = defineService<OrdersThis>({
 		// ---- Cart
 		getCart: {
 			idempotent: true,
-			handler(ctx: ShopContext) {
-				return this.carts.view(ctx, requireUser(ctx).id);
+			params: ORDERS["orders.getCart"],
+			handler(ctx: ShopContext<Params<"orders.getCart">>) {
+				return this.carts.view(ctx, requireUser(ctx).id, ctx.params);
 			},
 		},
+		/** With an Idempotency-Key, a retry of the same addition answers the first result and adds nothing more. */
 		addCartItem: {
 			params: ORDERS["orders.addCartItem"],
 			handler(ctx: ShopContext<Params<"orders.addCartItem">>) {
-				return this.carts.add(ctx, requireUser(ctx).id, ctx.params.productId, ctx.params.quantity);
+				const user = requireUser(ctx);
+				const { productId, variantId, quantity } = ctx.params;
+				const add = () => this.carts.add(ctx, user.id, productId, variantId, quantity);
+				const key = ctx.meta.idempotencyKey;
+				if (key === undefined) return add();
+				const problem = idempotencyKeyProblem(key);
+				if (problem) throw invalidField("Idempotency-Key", problem, "idempotencyKey");
+				return this.idempotent(user.id, key, fingerprintOf({ addCartItem: ctx.params }), add);
 			},
 		},
 		updateCartItem: {
 			idempotent: true,
 			params: ORDERS["orders.updateCartItem"],
 			handler(ctx: ShopContext<Params<"orders.updateCartItem">>) {
-				return this.carts.setQuantity(ctx, requireUser(ctx).id, ctx.params.productId, ctx.params.quantity);
+				return this.carts.setQuantity(ctx, requireUser(ctx).id, ctx.params.itemId, ctx.params.quantity);
 			},
 		},
 		removeCartItem: {
 			params: ORDERS["orders.removeCartItem"],
 			handler(ctx: ShopContext<Params<"orders.removeCartItem">>) {
-				return this.carts.remove(ctx, requireUser(ctx).id, ctx.params.productId);
+				return this.carts.remove(ctx, requireUser(ctx).id, ctx.params.itemId);
 			},
 		},
 		clearCart: {
 			idempotent: true,
 			handler(ctx: ShopContext) {
 				return this.carts.clear(ctx, requireUser(ctx).id);
+			},
+		},
+		applyPromotion: {
+			params: ORDERS["orders.applyPromotion"],
+			handler(ctx: ShopContext<Params<"orders.applyPromotion">>) {
+				return this.carts.applyPromotion(ctx, requireUser(ctx).id, ctx.params.code);
+			},
+		},
+		removePromotion: {
+			handler(ctx: ShopContext) {
+				return this.carts.removePromotion(ctx, requireUser(ctx).id);
 			},
 		},
 
@@ -119,25 +138,14 @@ const OrdersService = defineService<OrdersThis>({
 				);
 			},
 		},
-
 		list: {
 			idempotent: true,
 			params: ORDERS["orders.list"],
 			async handler(ctx: ShopContext<Params<"orders.list">>) {
-				const user = requireUser(ctx);
-				const { page, pageSize, all, status } = ctx.params;
-				if (all && !hasRole(user, "admin")) throw forbidden("Only admins can list everyone's orders");
-				const query: Query = all ? {} : { userId: user.id };
-				if (status) query.status = status;
-				const offset = offsetOf(page, pageSize);
-				const [rows, total] = await Promise.all([
-					this.store.orders.find({ query, sort: ["-createdAt", "-_id"], limit: pageSize, offset }),
-					this.store.orders.count(query),
-				]);
-				return paged(rows.map(publicOrder), total, page, pageSize);
+				const { rows, total } = await orderHistory(this.store, ctx, ctx.params);
+				return paged(rows.map(publicOrder), total, ctx.params.page, ctx.params.pageSize);
 			},
 		},
-
 		get: {
 			idempotent: true,
 			params: ORDERS["orders.get"],
@@ -145,18 +153,11 @@ const OrdersService = defineService<OrdersThis>({
 				return publicOrder(await findOrderFor(this.store, ctx, ctx.params.id));
 			},
 		},
-
 		/** Cancel before shipping: a pending order's authorization is let go, a paid order is refunded in full and ends `refunded`. */
 		cancel: {
 			params: ORDERS["orders.cancel"],
 			async handler(ctx: ShopContext<Params<"orders.cancel">>) {
-				const user = requireUser(ctx);
-				const order = await findOrderFor(this.store, ctx, ctx.params.id);
-				const reason = order.userId === user.id ? "cancelled_by_customer" : "cancelled_by_admin";
-				const after = await changeOrder(this.store, ctx, order._id, "cancelled", o => cancelled(o, reason, now()));
-				if (after.pendingRefund) await this.payments.refund(after._id, { kind: "cancel", reason }, ctx);
-				else await this.payments.release(after._id, ctx);
-				return publicOrder((await this.store.get(after._id))!);
+				return publicOrder(await cancelOrder(this.store, this.payments, ctx, ctx.params.id));
 			},
 		},
 

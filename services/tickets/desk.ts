@@ -80,7 +80,8 @@ export class SupportDesk {
 			priority: "normal",
 			assigneeId: null,
 			orderId: p.orderId ?? null,
-			items: (p.items ?? []).map(i => ({ productId: i.productId, quantity: i.quantity })),
+			// A return's items are the order's lines they name (returns.ts); no other ticket has any.
+			items: [],
 			rating: p.rating ?? null,
 			messages: [{ id: randomUUID(), authorId: user.id, authorRole: "customer", body: p.message, at: now }],
 			return: p.type === "return" ? { id: randomUUID(), status: "requested", reason: null, decidedBy: null, decidedAt: null } : null,
@@ -88,7 +89,7 @@ export class SupportDesk {
 			createdAt: now,
 			updatedAt: now,
 		};
-		const saved = order && p.type === "return" ? await this.returns.open(ticket, order) : await this.tickets.insert(ticket);
+		const saved = order && p.type === "return" ? await this.returns.open(ticket, order, p.items ?? []) : await this.tickets.insert(ticket);
 		this.relay();
 		return publicTicket(saved);
 	}

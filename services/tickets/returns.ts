@@ -14,7 +14,8 @@ import {
 	claimedQuantities,
 	publicTicket,
 	returnDecisionRefusal,
-	returnItemProblems,
+	returnItems,
+	type ReturnRequestItem,
 	returnSlot,
 	type PublicTicket,
 	type TicketRecord,
@@ -36,15 +37,15 @@ export class Returns {
 	 * created at the same time could each count before the other is stored; both then try
 	 * to take the same `returnSlot` (unique), and the one that loses counts again.
 	 */
-	async open(ticket: TicketRecord, order: OrderSummary): Promise<TicketRecord> {
+	async open(ticket: TicketRecord, order: OrderSummary, requested: ReturnRequestItem[]): Promise<TicketRecord> {
 		for (let attempt = 0; attempt < RETURN_SLOT_ATTEMPTS; attempt++) {
 			// Count first, then read: a return stored in between is either in what we read or holds our slot.
 			const before = await this.tickets.count({ orderId: order.id, type: "return" });
 			const claiming = await this.tickets.find({ query: { orderId: order.id, type: "return", "return.status": { $in: CLAIMING_RETURN_STATUSES } } });
-			const problems = returnItemProblems(order.items, claimedQuantities(claiming), ticket.items);
+			const { items, problems } = returnItems(order.items, claimedQuantities(claiming), requested);
 			if (problems.length) throw validationError(problems);
 			try {
-				return await this.tickets.insert({ ...ticket, returnSlot: returnSlot(order.id, before) });
+				return await this.tickets.insert({ ...ticket, items, returnSlot: returnSlot(order.id, before) });
 			} catch (err) {
 				if (!(err instanceof DuplicateKeyError)) throw err;
 			}

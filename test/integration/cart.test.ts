@@ -8,16 +8,39 @@ let adm: Account;
 
 const V1 = "/api/v1";
 
-const createProduct = (over: Record<string, unknown> = {}) => newProduct<{ id: string; name: string; price: number }>(adm, over);
+const createProduct = (over: Record<string, unknown> = {}) => newProduct<{ id: string; sku: string; name: string; price: number }>(adm, over);
 
 const fields = (res: { body: { data?: { field: string }[] } }) => fieldsOf(res.body);
 
 beforeAll(async () => {
-	shop = await startShop({ services: ["users", "api", "products", "orders"], env: ADMIN_ENV });
+	shop = await startShop({ services: ["users", "api", "products", "orders", "pricing"], env: ADMIN_ENV });
 	adm = await admin(shop);
 });
 afterAll(async () => {
 	await shop?.stop();
+});
+
+/** The cart of the contract's additions with nothing in it: no code, no destination, so no shipping and no tax. */
+const EMPTY = {
+	items: [],
+	subtotal: 0,
+	discount: 0,
+	shipping: 0,
+	tax: 0,
+	total: 0,
+	currency: "EUR",
+	promotion: null,
+	promotionRefusal: null,
+	shippingMethod: null,
+};
+/** A line of a product sold as itself: keyed by the product's id, no variant, nothing off, no tax without a destination. */
+const line = (l: { productId: string; sku: string; name: string; unitPrice: number; quantity: number; lineTotal: number }) => ({
+	itemId: l.productId,
+	variantId: null,
+	options: null,
+	discount: 0,
+	tax: 0,
+	...l,
 });
 
 describe("cart", () => {
@@ -25,7 +48,7 @@ describe("cart", () => {
 		const ann = await customer(shop, "Ann");
 		const res = await ann.http.get(`${V1}/cart`);
 		expect(res.status).toBe(200);
-		expect(res.body).toEqual({ items: [], subtotal: 0, currency: "EUR" });
+		expect(res.body).toEqual(EMPTY);
 		expect((await shop.http.get(`${V1}/cart`)).status).toBe(401);
 		expect((await shop.http.post(`${V1}/cart/items`, { productId: "x", quantity: 1 })).status).toBe(401);
 	});
@@ -37,15 +60,16 @@ describe("cart", () => {
 		const first = await ann.http.post(`${V1}/cart/items`, { productId: pen.id, quantity: 2 });
 		expect(first.status).toBe(200);
 		expect(first.body).toEqual({
-			items: [{ productId: pen.id, name: "Pen", unitPrice: 250, quantity: 2, lineTotal: 500 }],
+			...EMPTY,
+			items: [line({ productId: pen.id, sku: pen.sku, name: "Pen", unitPrice: 250, quantity: 2, lineTotal: 500 })],
 			subtotal: 500,
-			currency: "EUR",
+			total: 500,
 		});
 		await ann.http.post(`${V1}/cart/items`, { productId: ink.id, quantity: 1 });
 		const again = await ann.http.post(`${V1}/cart/items`, { productId: pen.id, quantity: 3 });
 		expect(again.body.items).toEqual([
-			{ productId: pen.id, name: "Pen", unitPrice: 250, quantity: 5, lineTotal: 1250 },
-			{ productId: ink.id, name: "Ink", unitPrice: 1000, quantity: 1, lineTotal: 1000 },
+			line({ productId: pen.id, sku: pen.sku, name: "Pen", unitPrice: 250, quantity: 5, lineTotal: 1250 }),
+			line({ productId: ink.id, sku: ink.sku, name: "Ink", unitPrice: 1000, quantity: 1, lineTotal: 1000 }),
 		]);
 		expect(again.body.subtotal).toBe(2250);
 
@@ -113,9 +137,9 @@ describe("cart", () => {
 
 		const cleared = await ann.http.delete(`${V1}/cart`);
 		expect(cleared.status).toBe(200);
-		expect(cleared.body).toEqual({ items: [], subtotal: 0, currency: "EUR" });
+		expect(cleared.body).toEqual(EMPTY);
 		const fresh = await customer(shop, "Fresh");
-		expect((await fresh.http.delete(`${V1}/cart`)).body).toEqual({ items: [], subtotal: 0, currency: "EUR" });
+		expect((await fresh.http.delete(`${V1}/cart`)).body).toEqual(EMPTY);
 	});
 
 	it("is one per user", async () => {

@@ -17,7 +17,7 @@ let boss: Account;
 let agent: Account;
 
 beforeAll(async () => {
-	shop = await startShop({ services: ["users", "api", "products", "orders", "tickets", "notifications"], env: ADMIN_ENV });
+	shop = await startShop({ services: ["users", "api", "products", "orders", "pricing", "tickets", "notifications"], env: ADMIN_ENV });
 	boss = await admin(shop);
 	agent = await withRoles(shop, ["customer", "agent"], "Agent");
 });

@@ -53,7 +53,7 @@ function approveReturn(payload: EventPayloads["return.approved"], id: string = r
 }
 
 beforeAll(async () => {
-	shop = await startShop({ services: ["users", "api", "products", "orders"], env: ADMIN_ENV });
+	shop = await startShop({ services: ["users", "api", "products", "orders", "pricing"], env: ADMIN_ENV });
 	adm = await admin(shop);
 	transport = await acquireBus(shop.broker);
 	await transport.subscribe("test-recorder", EVENT_TYPES, record);
@@ -198,7 +198,7 @@ describe("support interface", () => {
 			total: 8400,
 			currency: "EUR",
 			createdAt: o.createdAt,
-			items: [{ productId: p.id, sku: p.sku, name: "Kettle", quantity: 2, unitPrice: 4200 }],
+			items: [{ itemId: p.id, productId: p.id, variantId: null, options: null, sku: p.sku, name: "Kettle", quantity: 2, unitPrice: 4200 }],
 		});
 		expect(await shop.broker.call("orders.summaryForUser", { orderId: o.id })).toEqual(summary);
 		await expect(shop.broker.call("orders.summaryForUser", { orderId: o.id, userId: bob.id })).rejects.toMatchObject({ code: 404 });

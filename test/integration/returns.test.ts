@@ -16,7 +16,7 @@ let ann: Account;
 let bob: Account;
 
 beforeAll(async () => {
-	shop = await startShop({ services: ["users", "api", "products", "orders", "tickets", "notifications"], env: ADMIN_ENV });
+	shop = await startShop({ services: ["users", "api", "products", "orders", "pricing", "tickets", "notifications"], env: ADMIN_ENV });
 	boss = await admin(shop);
 	agent = await withRoles(shop, ["customer", "agent"], "Agent");
 	ann = await customer(shop, "Ann");

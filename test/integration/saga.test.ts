@@ -29,7 +29,7 @@ interface ShopParts {
 }
 
 async function open(env: Record<string, string> = {}): Promise<ShopParts> {
-	const shop = await startShop({ services: ["users", "api", "products", "orders"], env: { ...ADMIN_ENV, ...env } });
+	const shop = await startShop({ services: ["users", "api", "products", "orders", "pricing"], env: { ...ADMIN_ENV, ...env } });
 	const seen: EventEnvelope[] = [];
 	const recorder = async (e: EventEnvelope) => void seen.push(e);
 	const transport = await acquireBus(shop.broker);

@@ -39,7 +39,7 @@ async function addVariant(productId: string, body: Record<string, unknown>): Pro
 const product = async (id: string) => (await adm.http.get(`${V1}/products/${id}`)).body;
 
 beforeAll(async () => {
-	shop = await startShop({ services: ["users", "api", "products", "orders", "tickets"], env: ADMIN_ENV });
+	shop = await startShop({ services: ["users", "api", "products", "orders", "pricing", "tickets"], env: ADMIN_ENV });
 	adm = await admin(shop);
 	ann = await customer(shop, "Ann");
 });

@@ -9,13 +9,13 @@ import {
 	orderSummary,
 	planReturnRefund,
 	publicOrder,
-	totals,
 	transition,
 	type OrderRecord,
 	type OrderStatus,
 } from "../../lib/domain/orders.js";
 import type { PaymentRecord } from "../../lib/payments/payment.js";
-import { cartProblems, idempotencyKeyProblem, priceCart, requestFingerprint, snapshotItems } from "../../lib/domain/checkout.js";
+import { cartProblems, idempotencyKeyProblem, itemProblem, priceCart, pricingLines, requestFingerprint, snapshotItems } from "../../lib/domain/checkout.js";
+import { priceOrder } from "../../lib/domain/pricing.js";
 
 const AT = "2026-01-01T00:00:00.000Z";
 
@@ -130,14 +130,28 @@ describe("order views", () => {
 			currency: "EUR",
 			createdAt: AT,
 			items: [
-				{ productId: "a", sku: "A", name: "Apple", quantity: 3, unitPrice: 1000 },
-				{ productId: "b", sku: "B", name: "Book", quantity: 1, unitPrice: 2000 },
+				{ itemId: "a", productId: "a", variantId: null, options: null, sku: "A", name: "Apple", quantity: 3, unitPrice: 1000 },
+				{ itemId: "b", productId: "b", variantId: null, options: null, sku: "B", name: "Book", quantity: 1, unitPrice: 2000 },
 			],
 		});
 	});
 
-	it("adds up the totals of the lines", () => {
-		expect(totals(order().items)).toEqual({ subtotal: 5000, total: 5000 });
+	it("shows an order placed before variants and pricing with every field of the additions", () => {
+		const shown = publicOrder(order());
+		expect(shown).toMatchObject({ subtotal: 5000, discountTotal: 0, shippingTotal: 0, taxTotal: 0, promotion: null, shippingMethod: null, total: 5000 });
+		expect(shown.items[0]).toEqual({
+			itemId: "a",
+			productId: "a",
+			variantId: null,
+			options: null,
+			sku: "A",
+			name: "Apple",
+			unitPrice: 1000,
+			quantity: 3,
+			lineTotal: 3000,
+			discount: 0,
+			tax: 0,
+		});
 	});
 });
 
@@ -173,7 +187,50 @@ describe("return refunds", () => {
 		expect(nothingLeft).toMatchObject({ amount: 0, full: false });
 	});
 
-	it("merges quantities by product", () => {
+	it("refunds a returned variant after its share of the discount, the last unit taking the rounding cent", () => {
+		const priced = order({
+			items: [
+				{
+					itemId: "v1",
+					productId: "a",
+					variantId: "v1",
+					options: { size: "M" },
+					sku: "A-M",
+					name: "Apple M",
+					unitPrice: 1000,
+					quantity: 3,
+					lineTotal: 3000,
+					discount: 301,
+					tax: 0,
+				},
+				{
+					itemId: "b",
+					productId: "b",
+					variantId: null,
+					options: null,
+					sku: "B",
+					name: "Book",
+					unitPrice: 2000,
+					quantity: 1,
+					lineTotal: 2000,
+					discount: 199,
+					tax: 0,
+				},
+			],
+			discountTotal: 500,
+			total: 4500,
+			payment: payment({ amount: 4500, captured: 4500 }),
+		});
+		const first = planReturnRefund(priced, [{ productId: "a", variantId: "v1", quantity: 1 }]);
+		expect(first).toEqual({ items: [{ productId: "a", variantId: "v1", quantity: 1 }], amount: 899, full: false });
+		// The product id alone is not the variant's line.
+		expect(planReturnRefund(priced, [{ productId: "a", quantity: 1 }]).items).toEqual([]);
+		const rest = planReturnRefund({ ...priced, returned: { v1: 1 } }, [{ productId: "a", variantId: "v1", quantity: 5 }]);
+		expect(rest).toMatchObject({ items: [{ productId: "a", variantId: "v1", quantity: 2 }], amount: 1800 });
+		expect(first.amount + rest.amount).toBe(3000 - 301);
+	});
+
+	it("merges quantities by item", () => {
 		expect(
 			mergeQuantities([
 				{ productId: "x", quantity: 1 },
@@ -197,14 +254,77 @@ describe("checkout rules", () => {
 
 	it("prices a cart with current prices, oldest line first", () => {
 		const cart = priceCart({ b: { quantity: 1, addedAt: "2" }, a: { quantity: 3, addedAt: "1" } }, catalog);
+		const line = { variantId: null, options: null };
 		expect(cart.items).toEqual([
-			{ productId: "a", name: "Apple", unitPrice: 150, quantity: 3, lineTotal: 450 },
-			{ productId: "b", name: "Book", unitPrice: 2000, quantity: 1, lineTotal: 2000 },
+			{ itemId: "a", productId: "a", ...line, sku: "A", name: "Apple", unitPrice: 150, quantity: 3, lineTotal: 450 },
+			{ itemId: "b", productId: "b", ...line, sku: "B", name: "Book", unitPrice: 2000, quantity: 1, lineTotal: 2000 },
 		]);
 		expect(cart.subtotal).toBe(2450);
 		expect(cart.currency).toBe("EUR");
 		expect(cartProblems(cart)).toEqual([]);
-		expect(snapshotItems(cart)[0]).toEqual({ productId: "a", sku: "A", name: "Apple", unitPrice: 150, quantity: 3, lineTotal: 450 });
+		const priced = priceOrder({
+			lines: pricingLines(cart),
+			currency: "EUR",
+			promotion: null,
+			shippingMethod: null,
+			taxRateBp: 1900,
+			pricesIncludeTax: true,
+		});
+		expect(snapshotItems(cart, priced)[0]).toEqual({
+			itemId: "a",
+			productId: "a",
+			...line,
+			sku: "A",
+			name: "Apple",
+			unitPrice: 150,
+			quantity: 3,
+			lineTotal: 450,
+			discount: 0,
+			tax: 72,
+		});
+	});
+
+	it("prices a variant line with its variant, and refuses a product in variants without one", () => {
+		const shirt = {
+			id: "t",
+			sku: "T",
+			name: "T-shirt",
+			price: 1500,
+			currency: "EUR",
+			active: true,
+			available: 3,
+			variants: [
+				{ id: "tm", sku: "T-M", options: { size: "M" }, price: 1700, available: 2, active: true },
+				{ id: "tl", sku: "T-L", options: { size: "L" }, price: 1500, available: 1, active: false },
+			],
+		};
+		const cart = priceCart(
+			{
+				tm: { productId: "t", variantId: "tm", quantity: 2, addedAt: "1" },
+				tl: { productId: "t", variantId: "tl", quantity: 1, addedAt: "2" },
+				t: { quantity: 1, addedAt: "3" },
+			},
+			[shirt],
+		);
+		expect(cart.items).toEqual([
+			{
+				itemId: "tm",
+				productId: "t",
+				variantId: "tm",
+				options: { size: "M" },
+				sku: "T-M",
+				name: "T-shirt",
+				unitPrice: 1700,
+				quantity: 2,
+				lineTotal: 3400,
+			},
+		]);
+		// An inactive variant, and a line for the product itself (from before it had variants), are not for sale.
+		expect(cart.unavailable).toEqual(["tl", "t"]);
+		expect(itemProblem(shirt, undefined)?.field).toBe("variantId");
+		expect(itemProblem(shirt, "tl")?.type).toBe("unknownVariant");
+		expect(itemProblem(shirt, "tm")).toBeNull();
+		expect(itemProblem(catalog[0]!, "tm")?.type).toBe("unknownVariant");
 	});
 
 	it("refuses an empty cart, vanished products and mixed currencies", () => {

@@ -89,7 +89,7 @@ describe("promotion input", () => {
 	it("wants a fixed value of at least 1 minor unit, and its currency", () => {
 		for (const value of [0, -1, 2.5, "5", Number.MAX_SAFE_INTEGER + 1]) expect(fields(promotionInputProblems({ ...fixed, value }))).toEqual(["value"]);
 		expect(promotionInputProblems({ ...fixed, currency: undefined })).toEqual([
-			{ field: "currency", message: expect.stringMatching(/currency/), type: "required" },
+			{ field: "currency", message: expect.stringMatching(/currency/), type: "currencyNeeded" },
 		]);
 		expect(fields(promotionInputProblems({ ...fixed, currency: null }))).toEqual(["currency"]);
 		expect(promotionInputProblems({ ...fixed, currency: "EURO" })[0]).toMatchObject({ field: "currency", type: "currency" });
@@ -106,7 +106,7 @@ describe("promotion input", () => {
 		expect(fields(promotionInputProblems({ ...fixed, minSubtotal: -1 }))).toEqual(["minSubtotal"]);
 		expect(fields(promotionInputProblems({ ...fixed, minSubtotal: 10.5 }))).toEqual(["minSubtotal"]);
 		expect(promotionInputProblems({ ...percent, minSubtotal: 5000 })).toEqual([
-			{ field: "currency", message: expect.stringMatching(/minimum subtotal/), type: "required" },
+			{ field: "currency", message: expect.stringMatching(/minimum subtotal/), type: "currencyNeeded" },
 		]);
 		expect(promotionInputProblems({ ...percent, minSubtotal: 5000, currency: "EUR" })).toEqual([]);
 	});

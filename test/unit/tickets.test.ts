@@ -7,7 +7,7 @@ import {
 	publicTicket,
 	replyRefusal,
 	returnDecisionRefusal,
-	returnItemProblems,
+	returnItems,
 	returnSlot,
 	returnableQuantities,
 	statusChangeRefusal,
@@ -165,8 +165,8 @@ describe("returnable quantities", () => {
 
 	it("accepts what is left, names the line that asks for more or for a product not ordered", () => {
 		const claimed = new Map([["p1", 2]]);
-		expect(returnItemProblems(order, claimed, [{ productId: "p1", quantity: 1 }])).toEqual([]);
-		const problems = returnItemProblems(
+		expect(returnItems(order, claimed, [{ productId: "p1", quantity: 1 }])).toEqual({ items: [{ productId: "p1", quantity: 1 }], problems: [] });
+		const { problems } = returnItems(
 			order,
 			new Map([
 				["p1", 2],
@@ -185,6 +185,19 @@ describe("returnable quantities", () => {
 		]);
 		expect(problems[0]?.message).toMatch(/Only 1/);
 		expect(problems[1]?.message).toMatch(/already returned/);
+	});
+
+	it("names a variant's line by its itemId or by product and variant, never by the product alone", () => {
+		const lines = [
+			{ itemId: "v1", productId: "p1", variantId: "v1", quantity: 2 },
+			{ itemId: "v2", productId: "p1", variantId: "v2", quantity: 1 },
+		];
+		expect(returnItems(lines, new Map(), [{ itemId: "v2", quantity: 1 }]).items).toEqual([{ productId: "p1", variantId: "v2", quantity: 1 }]);
+		expect(returnItems(lines, new Map(), [{ productId: "p1", variantId: "v1", quantity: 2 }]).items).toEqual([
+			{ productId: "p1", variantId: "v1", quantity: 2 },
+		]);
+		expect(returnItems(lines, new Map(), [{ productId: "p1", quantity: 1 }]).problems.map(p => p.type)).toEqual(["notInOrder"]);
+		expect(returnItems(lines, new Map([["v1", 2]]), [{ itemId: "v1", quantity: 1 }]).problems.map(p => p.type)).toEqual(["returnQuantity"]);
 	});
 
 	it("a return slot numbers an order's returns", () => {

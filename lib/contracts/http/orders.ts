@@ -52,12 +52,27 @@ export const paymentRule = {
 } as const;
 
 export const ORDERS = {
-	"orders.getCart": {},
-	"orders.addCartItem": { $$strict: true, productId: idRule, quantity },
-	"orders.updateCartItem": { $$strict: true, productId: idRule, quantity },
-	"orders.removeCartItem": { productId: idRule },
+	"orders.getCart": {
+		country: { ...countryRule, optional: true, description: "Price shipping and tax for this destination (ISO 3166-1 alpha-2)" },
+		shippingMethodId: { ...idRule, optional: true, description: "Default: the cheapest method that ships to `country`" },
+	},
+	"orders.addCartItem": {
+		$$strict: true,
+		productId: idRule,
+		variantId: { ...idRule, optional: true, description: "Which variant, for a product sold in variants" },
+		quantity,
+	},
+	"orders.updateCartItem": { $$strict: true, itemId: idRule, quantity },
+	"orders.removeCartItem": { itemId: idRule },
 	"orders.clearCart": {},
-	"orders.checkout": { $$strict: true, shippingAddress: shippingAddressRule, payment: paymentRule },
+	"orders.applyPromotion": { $$strict: true, code: { type: "string", min: 1, max: 64, description: "Case does not matter" } },
+	"orders.removePromotion": {},
+	"orders.checkout": {
+		$$strict: true,
+		shippingAddress: shippingAddressRule,
+		shippingMethodId: { ...idRule, optional: true, description: "Default: the cheapest method that ships to the address's country" },
+		payment: paymentRule,
+	},
 	"orders.list": {
 		...pageParams,
 		all: { type: "boolean", convert: true, optional: true, description: "Admins: everyone's orders" },

@@ -15,7 +15,12 @@ const reason = text(1000);
 const returnItem = {
 	type: "object",
 	strict: true,
-	props: { productId: idRule, quantity: { type: "number", integer: true, min: 1, max: 999 } },
+	props: {
+		itemId: { ...idRule, optional: true, description: "The order line's itemId; or give productId (and variantId)" },
+		productId: { ...idRule, optional: true },
+		variantId: { ...idRule, optional: true },
+		quantity: { type: "number", integer: true, min: 1, max: 999 },
+	},
 } as const;
 
 export const SUPPORT = {

@@ -1,0 +1,208 @@
+/**
+ * pricing: what an order is charged besides its goods' prices: promotion codes, shipping
+ * methods and tax rates, each kept by the admin in this service's own database. The orders
+ * service asks it for a cart's terms (`terms`) and takes a code's use at checkout (`redeem`);
+ * the amounts themselves are computed by lib/domain/pricing.ts. The work is in the modules
+ * beside this file:
+ *
+ *   promotions.ts  codes, and their redemption: never more uses than the limits, a use given
+ *                  back when its order is cancelled before payment
+ *   shipping.ts    shipping methods, and the one a cart ships with
+ *   tax.ts         rates by destination country
+ */
+import type { Service } from "moleculer";
+import { defineService } from "../../lib/service.js";
+import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
+import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
+import { config } from "../../lib/config.js";
+import { paged } from "../../lib/paging.js";
+import type { ShopContext } from "../../lib/auth/access.js";
+import { PRICING } from "../../lib/contracts/http/pricing.js";
+import type { ParamsOf } from "../../lib/contracts/params.js";
+import type { OrderSummary, PricingTerms, PricingTermsRequest, RedeemRequest } from "../../lib/contracts/calls.js";
+import { PROMOTION_COLLECTIONS, Promotions, type PromotionRecord, type RedemptionRecord, type RedemptionSlot } from "./promotions.js";
+import { ShippingMethods, type ShippingMethodRecord } from "./shipping.js";
+import { discountFor } from "../../lib/domain/promotions.js";
+import { TaxRates, type TaxRateRecord } from "./tax.js";
+
+type Params<A extends keyof typeof PRICING> = ParamsOf<(typeof PRICING)[A]>;
+
+interface PricingState {
+	promotions: Promotions;
+	shipping: ShippingMethods;
+	taxes: TaxRates;
+	sweepTimer?: NodeJS.Timeout;
+	sweeping?: Promise<void>;
+}
+type PricingThis = Service & DbMethods & EventsMethods & PricingState & { sweep(): Promise<void> };
+
+const SWEEP_EVERY_MS = 60_000;
+
+const PricingService = defineService<PricingThis>({
+	name: "pricing",
+	mixins: [EventsMixin({ outbox: ["redemptions"] }), DbMixin({ ...PROMOTION_COLLECTIONS, shipping_methods: {}, tax_rates: {} })],
+
+	actions: {
+		// ---- Promotions (admin)
+		createPromotion: {
+			roles: ["admin"],
+			params: PRICING["pricing.createPromotion"],
+			handler(ctx: ShopContext<Params<"pricing.createPromotion">>) {
+				return this.promotions.create(ctx.params);
+			},
+		},
+		listPromotions: {
+			roles: ["admin"],
+			params: PRICING["pricing.listPromotions"],
+			async handler(ctx: ShopContext<Params<"pricing.listPromotions">>) {
+				const { page, pageSize } = ctx.params;
+				const { rows, total } = await this.promotions.list(page, pageSize);
+				return paged(rows, total, page, pageSize);
+			},
+		},
+		getPromotion: {
+			roles: ["admin"],
+			params: PRICING["pricing.getPromotion"],
+			handler(ctx: ShopContext<Params<"pricing.getPromotion">>) {
+				return this.promotions.get(ctx.params.id);
+			},
+		},
+		updatePromotion: {
+			roles: ["admin"],
+			params: PRICING["pricing.updatePromotion"],
+			handler(ctx: ShopContext<Params<"pricing.updatePromotion">>) {
+				return this.promotions.update(ctx.params);
+			},
+		},
+		removePromotion: {
+			roles: ["admin"],
+			params: PRICING["pricing.removePromotion"],
+			async handler(ctx: ShopContext<Params<"pricing.removePromotion">>) {
+				await this.promotions.remove(ctx.params.id);
+				return null;
+			},
+		},
+
+		// ---- Shipping methods (admin; anyone lists them)
+		createShippingMethod: {
+			roles: ["admin"],
+			params: PRICING["pricing.createShippingMethod"],
+			handler(ctx: ShopContext<Params<"pricing.createShippingMethod">>) {
+				return this.shipping.create(ctx.params);
+			},
+		},
+		listShippingMethods: {
+			auth: "public",
+			params: PRICING["pricing.listShippingMethods"],
+			handler(ctx: ShopContext<Params<"pricing.listShippingMethods">>) {
+				return this.shipping.list(ctx.params.country);
+			},
+		},
+		updateShippingMethod: {
+			roles: ["admin"],
+			params: PRICING["pricing.updateShippingMethod"],
+			handler(ctx: ShopContext<Params<"pricing.updateShippingMethod">>) {
+				return this.shipping.update(ctx.params);
+			},
+		},
+		removeShippingMethod: {
+			roles: ["admin"],
+			params: PRICING["pricing.removeShippingMethod"],
+			async handler(ctx: ShopContext<Params<"pricing.removeShippingMethod">>) {
+				await this.shipping.remove(ctx.params.id);
+				return null;
+			},
+		},
+
+		// ---- Tax (admin)
+		listTaxRates: {
+			roles: ["admin"],
+			handler() {
+				return this.taxes.list();
+			},
+		},
+		setTaxRate: {
+			roles: ["admin"],
+			params: PRICING["pricing.setTaxRate"],
+			handler(ctx: ShopContext<Params<"pricing.setTaxRate">>) {
+				return this.taxes.set(ctx.params.country, ctx.params.rate);
+			},
+		},
+
+		// ---- Internal: the orders service, never the gateway.
+		/** What a cart is priced with now: its code (or why not), its shipping method, the destination's tax. */
+		terms: {
+			visibility: "public",
+			async handler(ctx: ShopContext<PricingTermsRequest>): Promise<PricingTerms> {
+				const { userId, currency, subtotal, country, shippingMethodId, code } = ctx.params;
+				const { promotion, refusal } = code ? await this.promotions.check(code, { userId, subtotal, currency }) : { promotion: null, refusal: null };
+				const goods = subtotal - (promotion ? discountFor(promotion, subtotal) : 0);
+				const [shipping, taxRateBp] = await Promise.all([
+					this.shipping.forCart(country, currency, goods, shippingMethodId),
+					this.taxes.rateFor(country),
+				]);
+				return { promotion, refusal, ...shipping, taxRateBp, pricesIncludeTax: config.pricesIncludeTax };
+			},
+		},
+		/** Checkout: the order takes one use of its code (422 with the reason when it cannot). Once per order. */
+		redeem: {
+			visibility: "public",
+			handler(ctx: ShopContext<RedeemRequest>) {
+				return this.promotions.redeem(ctx.params, ctx);
+			},
+		},
+	},
+
+	integrationEvents: {
+		"order.placed": async function (event) {
+			await this.promotions.confirm(event.payload.orderId);
+		},
+		/** Cancelled before payment: the code's use goes back. A paid order, cancelled and refunded, keeps it. */
+		"order.cancelled": async function (event, ctx) {
+			if (!event.payload.refunded) await this.promotions.release(event.payload.orderId, ctx);
+		},
+	},
+
+	methods: {
+		/** Redemptions whose order never came are released, once the orders service says there is no such order. */
+		async sweep() {
+			for (const r of await this.promotions.unfreed()) await this.promotions.release(r._id, null);
+			for (const r of await this.promotions.unsettled()) {
+				const order = await this.broker
+					.call<OrderSummary, { orderId: string }>("orders.summaryForUser", { orderId: r._id })
+					.catch((err: { code?: number }) => (err.code === 404 ? null : undefined));
+				// No such order: the checkout died after redeeming. An order that exists settles its use by its own events.
+				if (order === null) await this.promotions.release(r._id, null);
+				else if (order) await this.promotions.confirm(r._id);
+			}
+		},
+	},
+
+	created() {
+		this.promotions = new Promotions(
+			this.collection<PromotionRecord>("promotions"),
+			this.collection<RedemptionSlot>("redemption_slots"),
+			this.collection<RedemptionRecord>("redemptions"),
+			(type, payload, cause) => this.integrationEvent(type, payload, cause),
+			() => void this.relayOutbox(),
+		);
+		this.shipping = new ShippingMethods(this.collection<ShippingMethodRecord>("shipping_methods"));
+		this.taxes = new TaxRates(this.collection<TaxRateRecord>("tax_rates"));
+	},
+
+	started() {
+		this.sweepTimer = setInterval(() => {
+			this.sweeping ??= this.sweep()
+				.catch(err => this.logger.warn(`Redemption sweep failed, will retry: ${(err as Error).message}`))
+				.finally(() => (this.sweeping = undefined));
+		}, SWEEP_EVERY_MS);
+		this.sweepTimer.unref();
+	},
+
+	async stopped() {
+		if (this.sweepTimer) clearInterval(this.sweepTimer);
+		await this.sweeping;
+	},
+});
+
+export default PricingService;
