@@ -177,7 +177,7 @@ export async function startCluster(o: ClusterOptions): Promise<Shop> {
 		nodes.push(
 			startNode(`${tag}-orders`, o, {
 				...common,
-				SERVICES: "orders",
+				SERVICES: "orders,pricing",
 				NODE_ID: `${o.namespace}-orders`,
 				METRICS_ENABLED: "true",
 				METRICS_PORT: String(ordersMetricsPort),

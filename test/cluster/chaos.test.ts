@@ -31,7 +31,7 @@ import { callRepeats, describeKill, killAndRestart } from "./faults.js";
 const skip = await skipWithoutInfra(["nats", "mongo", "kafka"], ["kcat"]);
 
 const LAYOUT: NodeSpec[] = [
-	...replicated(["users", "products", "orders"]),
+	...replicated(["users", "products", ["orders", "pricing"]]),
 	{ name: "notifications", services: ["notifications"] },
 	{ name: "api", services: ["api"] },
 ];

@@ -24,7 +24,7 @@ const LAYOUT: NodeSpec[] = [
 	{ name: "users", services: ["users"] },
 	{ name: "products-1", services: ["products"] },
 	{ name: "products-2", services: ["products"] },
-	{ name: "orders", services: ["orders"] },
+	{ name: "orders", services: ["orders", "pricing"] },
 	{ name: "api", services: ["api"] },
 ];
 

@@ -18,7 +18,7 @@ const LAYOUT: NodeSpec[] = [
 	{ name: "users", services: ["users"] },
 	{ name: "products-1", services: ["products"] },
 	{ name: "products-2", services: ["products"] },
-	{ name: "orders", services: ["orders"] },
+	{ name: "orders", services: ["orders", "pricing"] },
 	{ name: "tickets", services: ["tickets"] },
 	{ name: "notifications", services: ["notifications"] },
 	{ name: "api", services: ["api"] },
@@ -318,7 +318,7 @@ describe.skipIf(skip)("the shop as a cluster of processes", () => {
 		const conn = await mongoose.createConnection(INFRA.mongo, { serverSelectionTimeoutMS: 5000 }).asPromise();
 		try {
 			const names = (await conn.db!.admin().listDatabases()).databases.map(d => d.name).filter(n => n.startsWith(cluster.dbPrefix));
-			expect(names.sort()).toEqual(["notifications", "orders", "products", "tickets", "users"].map(s => `${cluster.dbPrefix}${s}`));
+			expect(names.sort()).toEqual(["notifications", "orders", "pricing", "products", "tickets", "users"].map(s => `${cluster.dbPrefix}${s}`));
 			const keys = async (db: string, coll: string) =>
 				(await conn.useDb(`${cluster.dbPrefix}${db}`).db!.collection(coll).indexes()).map(i => ({ key: JSON.stringify(i.key), unique: !!i.unique }));
 			expect(await keys("users", "users")).toContainEqual({ key: JSON.stringify({ email: 1 }), unique: true });

@@ -21,7 +21,7 @@ const skip = await skipWithoutInfra(["nats", "mongo", "kafka"], ["kcat"]);
 const LAYOUT: NodeSpec[] = [
 	{ name: "users", services: ["users"] },
 	{ name: "products", services: ["products"] },
-	{ name: "orders", services: ["orders"] },
+	{ name: "orders", services: ["orders", "pricing"] },
 	{ name: "notifications", services: ["notifications"] },
 	{ name: "api", services: ["api"] },
 ];

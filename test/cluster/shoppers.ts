@@ -27,9 +27,12 @@ const payment = (cardNumber: string) => ({ method: "card", cardNumber, expMonth:
 const SEARCH_TERMS = ["lamp", "mug", "chair", "desk", "resilient", "blue"];
 const TRIES = 4;
 
-/** Two nodes of each service: `<service>-1`, `<service>-2`. */
-export function replicated(services: string[], replicas = 2): NodeSpec[] {
-	return services.flatMap(service => Array.from({ length: replicas }, (_, i) => ({ name: `${service}-${i + 1}`, services: [service] })));
+/** Two nodes of each service (or of services that share nodes, like orders and pricing): `<service>-1`, `<service>-2`. */
+export function replicated(services: (string | string[])[], replicas = 2): NodeSpec[] {
+	return services.flatMap(entry => {
+		const hosted = typeof entry === "string" ? [entry] : entry;
+		return Array.from({ length: replicas }, (_, i) => ({ name: `${hosted[0]}-${i + 1}`, services: hosted }));
+	});
 }
 
 export interface Exchange {
