@@ -52,6 +52,7 @@ const PricingService = defineService<PricingThis>({
 			},
 		},
 		listPromotions: {
+			idempotent: true,
 			roles: ["admin"],
 			params: PRICING["pricing.listPromotions"],
 			async handler(ctx: ShopContext<Params<"pricing.listPromotions">>) {
@@ -61,6 +62,7 @@ const PricingService = defineService<PricingThis>({
 			},
 		},
 		getPromotion: {
+			idempotent: true,
 			roles: ["admin"],
 			params: PRICING["pricing.getPromotion"],
 			handler(ctx: ShopContext<Params<"pricing.getPromotion">>) {
@@ -92,6 +94,7 @@ const PricingService = defineService<PricingThis>({
 			},
 		},
 		listShippingMethods: {
+			idempotent: true,
 			auth: "public",
 			params: PRICING["pricing.listShippingMethods"],
 			handler(ctx: ShopContext<Params<"pricing.listShippingMethods">>) {
@@ -116,6 +119,7 @@ const PricingService = defineService<PricingThis>({
 
 		// ---- Tax (admin)
 		listTaxRates: {
+			idempotent: true,
 			roles: ["admin"],
 			handler() {
 				return this.taxes.list();
@@ -132,6 +136,7 @@ const PricingService = defineService<PricingThis>({
 		// ---- Internal: the orders service, never the gateway.
 		/** What a cart is priced with now: its code (or why not), its shipping method, the destination's tax. */
 		terms: {
+			idempotent: true,
 			visibility: "public",
 			async handler(ctx: ShopContext<PricingTermsRequest>): Promise<PricingTerms> {
 				const { userId, currency, subtotal, country, shippingMethodId, code } = ctx.params;
