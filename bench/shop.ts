@@ -5,6 +5,7 @@
  * cluster gets its own NAMESPACE (NATS subjects, Kafka topics and consumer groups) and, on
  * FerretDB, its own DB_PREFIX.
  */
+import fs from "node:fs";
 import path from "node:path";
 import type { Store } from "./config.js";
 import { api } from "./http.js";
@@ -37,6 +38,9 @@ export interface Startup {
 	rssAtReady?: number;
 	rssAfterFirstSearch?: number;
 	peakRss?: number;
+	/** What the products service logged about its search index (at LOG_LEVEL=info), and the build time it states. */
+	indexLog?: string[];
+	indexBuildSeconds?: number;
 }
 
 export interface Shop {
@@ -77,6 +81,29 @@ function startNode(name: string, o: ShopOptions, env: Record<string, string>): S
 	);
 }
 
+/** Lines of a node log that speak of a search index (JSON lines: their message). */
+export function indexLogLines(file: string): string[] {
+	let text: string;
+	try {
+		text = fs.readFileSync(file, "utf8");
+	} catch {
+		return [];
+	}
+	const lines: string[] = [];
+	for (const raw of text.split("\n")) {
+		let msg = raw;
+		try {
+			const parsed = JSON.parse(raw) as { msg?: string };
+			msg = parsed.msg ?? raw;
+		} catch {
+			/* a text line */
+		}
+		if (/\bindex/i.test(msg) && !/outbox/i.test(msg)) lines.push(msg.length > 240 ? `${msg.slice(0, 240)}…` : msg);
+		if (lines.length >= 5) break;
+	}
+	return lines;
+}
+
 async function measureStartup(base: string, products: Started, o: ShopOptions, watch: Started[], extraReady?: () => Promise<boolean>): Promise<Startup> {
 	await waitFor(
 		`${products.name}: /api/ready`,
@@ -95,6 +122,9 @@ async function measureStartup(base: string, products: Started, o: ShopOptions, w
 	const mem = memoryOf(products.child.pid);
 	startup.rssAfterFirstSearch = mem?.rss;
 	startup.peakRss = mem?.peak;
+	startup.indexLog = indexLogLines(products.logFile);
+	const built = startup.indexLog.map(l => /index built.*?\bin ([\d.]+) ?(ms|s)\b/i.exec(l)).find(m => m);
+	if (built) startup.indexBuildSeconds = Number(built[1]) / (built[2] === "ms" ? 1000 : 1);
 	log(
 		`${products.name}: ready after ${startup.readySeconds.toFixed(1)} s, first search after ${startup.firstSearchSeconds.toFixed(1)} s` +
 			(mem ? `, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MB (peak ${(mem.peak / 2 ** 20).toFixed(0)} MB)` : ""),
@@ -170,6 +200,8 @@ export async function startCluster(o: ClusterOptions): Promise<Shop> {
 				...common,
 				SERVICES: "products",
 				NODE_ID: `${o.namespace}-products`,
+				// For its "Search index built" line; it logs nothing per request at info.
+				LOG_LEVEL: "info",
 				METRICS_ENABLED: "true",
 				METRICS_PORT: String(productsMetricsPort),
 			}),
