@@ -12,7 +12,9 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 const LAYERS = ["lib", "mixins", "services"];
 
 function files(dir: string): string[] {
-	return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap(e => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
+	return fs
+		.readdirSync(path.join(ROOT, dir), { withFileTypes: true })
+		.flatMap(e => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
 }
 
 /** Relative imports of a module, resolved to repository paths (`.js` specifiers name `.ts` files). */
@@ -46,12 +48,19 @@ describe("the layout", () => {
 	});
 
 	it("keeps lib/, mixins/ and services/ free of scripts/, bench/ and test/, and lib/ free of services/", () => {
-		const wrong = modules.flatMap(m => (graph.get(m) ?? []).filter(t => /^(scripts|bench|test)\//.test(t) || (m.startsWith("lib/") && /^(services|mixins)\//.test(t))).map(t => `${m} → ${t}`));
+		const wrong = modules.flatMap(m =>
+			(graph.get(m) ?? [])
+				.filter(t => /^(scripts|bench|test)\//.test(t) || (m.startsWith("lib/") && /^(services|mixins)\//.test(t)))
+				.map(t => `${m} → ${t}`),
+		);
 		expect(wrong).toEqual([]);
 	});
 
 	it("keeps each service file a table of contents (at most 250 lines)", () => {
-		const long = modules.filter(m => m.endsWith(".service.ts")).map(m => [m, fs.readFileSync(path.join(ROOT, m), "utf8").split("\n").length] as const).filter(([, n]) => n > 250);
+		const long = modules
+			.filter(m => m.endsWith(".service.ts"))
+			.map(m => [m, fs.readFileSync(path.join(ROOT, m), "utf8").split("\n").length] as const)
+			.filter(([, n]) => n > 250);
 		expect(long).toEqual([]);
 	});
 
