@@ -123,6 +123,11 @@ export function patchOf<P extends Readonly<Record<string, Rule>>>(props: P): { [
 	return Object.fromEntries(Object.entries(props).map(([k, r]) => [k, { ...r, optional: true }])) as { [K in keyof P]: P[K] & { optional: true } };
 }
 
+/** The fields a PATCH body gave (a field left out changes nothing). */
+export function definedOnly<T extends object>(patch: T): Partial<T> {
+	return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 /**
  * A character that is white space in no regex engine: "not blank" as a pattern that means the
  * same to the server (JavaScript) and to any client or test generator reading the document.

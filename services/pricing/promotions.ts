@@ -21,7 +21,7 @@ import { conflict, notFound, validationError, type FieldProblem } from "../../li
 import { DuplicateKeyError, type Collection, type CollectionSpec } from "../../lib/store/index.js";
 import type { EventEnvelope } from "../../lib/contracts/events.js";
 import type { PRICING } from "../../lib/contracts/http/pricing.js";
-import type { ParamsOf } from "../../lib/contracts/params.js";
+import { definedOnly, type ParamsOf } from "../../lib/contracts/params.js";
 import type { RedeemRequest } from "../../lib/contracts/calls.js";
 import {
 	discountFor,
@@ -74,7 +74,7 @@ export interface RedemptionRecord {
 export const PROMOTION_COLLECTIONS: Record<string, CollectionSpec> = {
 	promotions: { indexes: [{ fields: { code: 1 }, unique: true, sparse: true }] },
 	redemption_slots: { indexes: [{ fields: { promotionId: 1, kind: 1, userId: 1 } }, { fields: { orderId: 1 } }] },
-	redemptions: { indexes: [{ fields: { status: 1, createdAt: 1 } }] },
+	redemptions: { indexes: [{ fields: { status: 1, createdAt: 1 } }, { fields: { promotionId: 1, status: 1, userId: 1 } }] },
 };
 
 export type PublicPromotion = Omit<PromotionRecord, "_id" | "deletedAt" | "deletedCode"> & { id: string; code: string; redemptions: number };
@@ -121,9 +121,9 @@ export class Promotions {
 		return p;
 	}
 
-	/** Uses held now: all of them, or one customer's. */
+	/** Uses held now (by orders not cancelled before payment): all of them, or one customer's. */
 	private used(promotionId: string, userId?: string): Promise<number> {
-		return this.slots.count(userId === undefined ? totalSlots(promotionId).filter : customerSlots(promotionId, userId).filter);
+		return this.redemptions.count({ promotionId, status: { $in: ["taking", "held", "confirmed"] }, ...(userId === undefined ? {} : { userId }) });
 	}
 
 	private async view(p: PromotionRecord): Promise<PublicPromotion> {
@@ -172,8 +172,9 @@ export class Promotions {
 		return this.view(await this.record(id));
 	}
 
-	async update({ id, ...change }: Params<"pricing.updatePromotion">): Promise<PublicPromotion> {
+	async update({ id, ...asked }: Params<"pricing.updatePromotion">): Promise<PublicPromotion> {
 		const before = await this.record(id);
+		const change = definedOnly(asked);
 		const code = change.code === undefined ? undefined : normalizePromotionCode(change.code);
 		const after = { ...before, ...change, ...(code ? { code } : {}) };
 		const problems = Promotions.checked(after);

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { notFound, validationError } from "../../lib/errors.js";
 import type { Collection } from "../../lib/store/index.js";
 import type { PRICING } from "../../lib/contracts/http/pricing.js";
-import type { ParamsOf } from "../../lib/contracts/params.js";
+import { definedOnly, type ParamsOf } from "../../lib/contracts/params.js";
 import type { PricingTerms } from "../../lib/contracts/calls.js";
 import { defaultShippingMethod, shippingMethodInputProblems, shippingMethodsFor, shipsTo, type ShippingMethod } from "../../lib/domain/shipping.js";
 
@@ -59,8 +59,9 @@ export class ShippingMethods {
 		return publicMethod(record);
 	}
 
-	async update({ id, ...change }: Params<"pricing.updateShippingMethod">): Promise<PublicShippingMethod> {
+	async update({ id, ...asked }: Params<"pricing.updateShippingMethod">): Promise<PublicShippingMethod> {
 		const before = await this.record(id);
+		const change = definedOnly(asked);
 		const problems = shippingMethodInputProblems({ ...before, ...change });
 		if (problems.length) throw validationError(problems);
 		const $set: Record<string, unknown> = { updatedAt: now() };
