@@ -137,7 +137,7 @@ export interface OrderRecord {
 	refunds: OrderRefund[];
 	statusHistory: StatusChange[];
 	cancelReason: CancelReason | null;
-	/** Quantities already refunded by returns, by product id. */
+	/** Quantities already refunded by returns, by item id (the variant, or the product sold without variants). */
 	returned: Record<string, number>;
 	/** Returns already refunded: returnId → refund id (what makes a re-delivered return a no-op). */
 	returns: Record<string, string>;

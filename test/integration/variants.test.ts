@@ -6,8 +6,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_ENV, admin, customer, startShop, type Account, type TestShop } from "../helpers/shop.js";
-import { fieldsOf, newProduct } from "../helpers/commerce.js";
+import { ADMIN_ENV, admin, customer, eventually, startShop, type Account, type TestShop } from "../helpers/shop.js";
+import { fieldsOf, newProduct, settledOrder } from "../helpers/commerce.js";
+import { TEST_CARDS } from "../../lib/payments/simulated.js";
+import { acquireBus, releaseBus } from "../../lib/events/registry.js";
+import { EVENT_TYPES, type EventEnvelope } from "../../lib/contracts/events.js";
+import type { EventBus } from "../../lib/events/bus.js";
 
 const V1 = "/api/v1";
 let shop: TestShop;
@@ -215,5 +219,183 @@ describe("variants: search", () => {
 		expect(names(await shop.http.get(`${V1}/products?q=${word}&inStock=false`))).toEqual([`Organic ${word} tee`]);
 		expect((await adm.http.delete(`${V1}/products/${shirt.id}`)).status).toBe(204);
 		expect(names(await shop.http.get(`${V1}/products?q=${word}`))).toEqual([`Heavy ${word} hoodie`, `Plain ${word} mug`]);
+	});
+});
+
+describe("variants: selling them", () => {
+	let transport: EventBus;
+	const seen: EventEnvelope[] = [];
+	const record = async (e: EventEnvelope) => void seen.push(e);
+	const ADDRESS = { name: "Ann Example", line1: "Main St 1", city: "Berlin", postalCode: "10115", country: "DE" };
+	const payment = { method: "card", cardNumber: TEST_CARDS.approved, expMonth: 12, expYear: new Date().getUTCFullYear() + 3, cvc: "123" };
+	const checkout = (acc: Account) => acc.http.post(`${V1}/orders`, { shippingAddress: ADDRESS, payment }, { "idempotency-key": randomUUID() });
+	const variantOf = async (productId: string, variantId: string) => ((await product(productId)).variants as Variant[]).find(v => v.id === variantId)!;
+	const add = (acc: Account, productId: string, variantId: string | undefined, quantity = 1) =>
+		acc.http.post(`${V1}/cart/items`, { productId, quantity, ...(variantId === undefined ? {} : { variantId }) });
+
+	type RawService = {
+		collection(name: string): { find(opts?: object): Promise<Record<string, unknown>[]> };
+		relayOutbox(): Promise<void>;
+	};
+	const raw = (name: string) => shop.broker.getLocalService(name) as unknown as RawService;
+	/** Until the outboxes are empty (every event written has been published). */
+	const quiet = () =>
+		eventually(
+			async () => {
+				await Promise.all([raw("orders").relayOutbox(), raw("products").relayOutbox()]);
+				const docs = [...(await raw("orders").collection("orders").find({})), ...(await raw("products").collection("reservations").find({}))];
+				return docs.every(d => !Array.isArray(d.outbox) || d.outbox.length === 0) ? true : undefined;
+			},
+			10_000,
+			"the outboxes to drain",
+		);
+
+	beforeAll(async () => {
+		transport = await acquireBus(shop.broker);
+		await transport.subscribe("test-recorder", EVENT_TYPES, record);
+	});
+	afterAll(async () => {
+		await transport?.unsubscribe("test-recorder", record);
+		await releaseBus(shop.broker);
+	});
+
+	it("asks for the variant of a product sold in variants (422 variantId) and refuses unknown, inactive and misplaced ones", async () => {
+		const p = await tshirt();
+		const v = await addVariant(p.id, { options: { size: "S", colour: "Black" } });
+		const off = await addVariant(p.id, { options: { size: "M", colour: "Black" }, active: false });
+		const plain = await newProduct(adm, { stock: 3 });
+		for (const [productId, variantId, type] of [
+			[p.id, undefined, "variantRequired"],
+			[p.id, randomUUID(), "unknownVariant"],
+			[p.id, off.id, "unknownVariant"],
+			[plain.id, v.id, "unknownVariant"],
+		] as const) {
+			const res = await add(ann, productId, variantId);
+			expect(res.status, JSON.stringify(res.body)).toBe(422);
+			expect(res.body.data).toEqual([expect.objectContaining({ field: "variantId", type })]);
+		}
+		expect((await add(ann, p.id, "not-an-id")).status).toBe(422);
+		expect((await ann.http.get(`${V1}/cart`)).body.items).toEqual([]);
+	});
+
+	it("sells one variant: the cart line and the order item name it (options, SKU, price), and only its stock moves", async () => {
+		const buyer = await customer(shop, "Vera");
+		const p = await tshirt();
+		const small = await addVariant(p.id, { options: { size: "S", colour: "Black" }, price: 1500, stock: 4 });
+		const large = await addVariant(p.id, { options: { size: "L", colour: "Black" }, price: 1900, stock: 4 });
+		expect((await add(buyer, p.id, small.id, 2)).status).toBe(200);
+		expect((await add(buyer, p.id, large.id, 1)).status).toBe(200);
+		// The same variant again is the same line.
+		const cart = (await add(buyer, p.id, small.id, 1)).body;
+		expect(cart.items).toHaveLength(2);
+		const smallLine = cart.items.find((i: { variantId: string }) => i.variantId === small.id);
+		expect(smallLine).toMatchObject({
+			itemId: small.id,
+			productId: p.id,
+			quantity: 3,
+			unitPrice: 1500,
+			sku: small.sku,
+			options: { size: "S", colour: "Black" },
+		});
+		expect(cart.subtotal).toBe(3 * 1500 + 1900);
+
+		const placed = await checkout(buyer);
+		expect(placed.status, JSON.stringify(placed.body)).toBe(202);
+		const order = await settledOrder(buyer, placed.body.id);
+		expect(order.status).toBe("paid");
+		expect(order.items).toEqual(
+			expect.arrayContaining([
+				expect.objectContaining({
+					itemId: small.id,
+					productId: p.id,
+					variantId: small.id,
+					sku: small.sku,
+					options: { size: "S", colour: "Black" },
+					quantity: 3,
+					unitPrice: 1500,
+				}),
+				expect.objectContaining({ itemId: large.id, variantId: large.id, sku: large.sku, quantity: 1, unitPrice: 1900 }),
+			]),
+		);
+		await quiet();
+		expect(await variantOf(p.id, small.id)).toMatchObject({ stock: 1, available: 1 });
+		expect(await variantOf(p.id, large.id)).toMatchObject({ stock: 3, available: 3 });
+		expect(await product(p.id)).toMatchObject({ stock: 4, available: 4 });
+	});
+
+	it("sells a variant's last units once: racing checkouts for more units than it has", async () => {
+		const units = 3;
+		const buyers = 8;
+		const p = await tshirt();
+		const scarce = await addVariant(p.id, { options: { size: "M", colour: "Black" }, stock: units });
+		const plenty = await addVariant(p.id, { options: { size: "L", colour: "Black" }, stock: 50 });
+		const accounts = await Promise.all(Array.from({ length: buyers }, (_, i) => customer(shop, `Racer${i}`)));
+		for (const acc of accounts) expect((await add(acc, p.id, scarce.id)).status).toBe(200);
+
+		const placed = await Promise.all(accounts.map(acc => checkout(acc)));
+		expect(placed.map(r => r.status)).toEqual(Array(buyers).fill(202));
+		const final = await Promise.all(placed.map((r, i) => settledOrder(accounts[i]!, r.body.id)));
+		expect(final.filter(o => o.status === "paid")).toHaveLength(units);
+		const refused = final.filter(o => o.status === "cancelled");
+		expect(refused).toHaveLength(buyers - units);
+		for (const o of refused) expect(o.statusHistory.at(-1)).toMatchObject({ reason: "out_of_stock" });
+		await quiet();
+		expect(await variantOf(p.id, scarce.id)).toMatchObject({ stock: 0, available: 0 });
+		expect(await variantOf(p.id, plenty.id)).toMatchObject({ stock: 50, available: 50 });
+		// The variant ran out: stock.changed says so, naming the variant.
+		expect(seen.some(e => e.type === "stock.changed" && (e.payload as { variantId?: string | null }).variantId === scarce.id)).toBe(true);
+	});
+
+	it("restocks the returned variant only; replaying every event of these orders changes nothing", async () => {
+		const from = seen.length;
+		const buyer = await customer(shop, "Rita");
+		const p = await tshirt();
+		const black = await addVariant(p.id, { options: { size: "S", colour: "Black" }, price: 1500, stock: 5 });
+		const white = await addVariant(p.id, { options: { size: "S", colour: "Blanc cassé" }, price: 1500, stock: 5 });
+		await add(buyer, p.id, black.id, 2);
+		await add(buyer, p.id, white.id, 2);
+		const placed = await checkout(buyer);
+		const paid = await settledOrder(buyer, placed.body.id);
+		expect(paid.status).toBe("paid");
+		for (const step of ["ship", "deliver"]) expect((await adm.http.post(`${V1}/orders/${paid.id}/${step}`, {})).status).toBe(200);
+
+		const ticket = await buyer.http.post(`${V1}/tickets`, {
+			type: "return",
+			subject: "Too small",
+			message: "The black ones are too small",
+			orderId: paid.id,
+			items: [{ itemId: black.id, quantity: 2 }],
+		});
+		expect(ticket.status, JSON.stringify(ticket.body)).toBe(201);
+		expect((await adm.http.post(`${V1}/tickets/${ticket.body.id}/return/approve`, {})).status).toBe(200);
+		const refunded = await eventually(
+			async () => {
+				const o = (await buyer.http.get(`${V1}/orders/${paid.id}`)).body;
+				return o.refunds.length > 0 ? o : undefined;
+			},
+			10_000,
+			"the return's refund",
+		);
+		expect(refunded.refunds.map((r: { amount: number }) => r.amount)).toEqual([2 * 1500]);
+		expect(refunded.status).toBe("delivered"); // half of the order: a partial refund
+		await eventually(async () => ((await variantOf(p.id, black.id)).stock === 5 ? true : undefined), 10_000, "the restock");
+		await quiet();
+		expect(await variantOf(p.id, black.id)).toMatchObject({ stock: 5, available: 5 });
+		expect(await variantOf(p.id, white.id)).toMatchObject({ stock: 3, available: 3 });
+
+		const before = JSON.stringify(await product(p.id));
+		const order = JSON.stringify((await buyer.http.get(`${V1}/orders/${paid.id}`)).body);
+		const events = seen.slice(from).filter(e => (e.payload as { orderId?: string }).orderId === paid.id);
+		for (const t of ["order.placed", "stock.reserved", "order.paid", "return.approved"])
+			expect(
+				events.map(e => e.type),
+				t,
+			).toContain(t);
+		// As the same deliveries (skipped by id), then as new ones (each handler idempotent on its own).
+		for (const e of events) await transport.publish([e]);
+		for (const e of events) await transport.publish([{ ...e, id: randomUUID() }]);
+		await quiet();
+		expect(JSON.stringify(await product(p.id))).toBe(before);
+		expect(JSON.stringify((await buyer.http.get(`${V1}/orders/${paid.id}`)).body)).toBe(order);
 	});
 });
