@@ -9,6 +9,7 @@
  *                  back when its order is cancelled before payment
  *   shipping.ts    shipping methods, and the one a cart ships with
  *   tax.ts         rates by destination country
+ *   demo-terms.ts  what the demo shop starts with (SEED_DEMO)
  */
 import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
@@ -24,6 +25,7 @@ import { PROMOTION_COLLECTIONS, Promotions, type PromotionRecord, type Redemptio
 import { ShippingMethods, type ShippingMethodRecord } from "./shipping.js";
 import { discountFor } from "../../lib/domain/promotions.js";
 import { TaxRates, type TaxRateRecord } from "./tax.js";
+import { seedDemoTerms } from "./demo-terms.js";
 
 type Params<A extends keyof typeof PRICING> = ParamsOf<(typeof PRICING)[A]>;
 
@@ -195,7 +197,16 @@ const PricingService = defineService<PricingThis>({
 		this.taxes = new TaxRates(this.collection<TaxRateRecord>("tax_rates"));
 	},
 
-	started() {
+	async started() {
+		if (config.seedDemo) {
+			const c = {
+				promotions: this.collection<PromotionRecord>("promotions"),
+				shippingMethods: this.collection<ShippingMethodRecord>("shipping_methods"),
+			};
+			const written = await seedDemoTerms({ ...c, taxRates: this.collection<TaxRateRecord>("tax_rates") });
+			if (written.shippingMethods + written.taxRates + written.promotions > 0)
+				this.logger.info(`No pricing terms: loaded the demo's (${JSON.stringify(written)}). SEED_DEMO=false turns this off.`);
+		}
 		this.sweepTimer = setInterval(() => {
 			this.sweeping ??= this.sweep()
 				.catch(err => this.logger.warn(`Redemption sweep failed, will retry: ${(err as Error).message}`))

@@ -1,12 +1,14 @@
 /**
  * The demo catalog the one-process shop starts with (SEED_DEMO, default true): a small category
- * tree and twenty products, loaded on the first start when the catalog is empty, or by
+ * tree and twenty-two products, two of them sold in variants (a T-shirt in three sizes and two
+ * colours, a hoodie in two sizes), loaded on the first start when the catalog is empty, or by
  * `npm run seed`. What is missing is added (categories by slug, products by SKU), so it is safe
  * to run again and on several nodes at once.
  */
 import { randomUUID } from "node:crypto";
 import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
 import type { CategoryRecord, ProductRecord } from "../../lib/domain/catalog.js";
+import type { ProductOption, VariantRecord } from "../../lib/domain/variants.js";
 
 export interface CatalogCollections {
 	products: Collection<ProductRecord>;
@@ -24,7 +26,31 @@ export interface DemoProduct {
 	description: string;
 	price: number;
 	categories: string[];
+	/** A product sold in variants: its own stock is 0 and its price the lowest variant's. */
 	stock: number;
+	options?: ProductOption[];
+	variants?: DemoVariant[];
+}
+export interface DemoVariant {
+	sku: string;
+	options: Record<string, string>;
+	price: number;
+	stock: number;
+}
+
+const SIZES: ProductOption = { name: "size", values: ["S", "M", "L"] };
+const COLOURS: ProductOption = { name: "colour", values: ["Black", "White"] };
+
+/** Every combination of sizes and colours, priced by size, with the stock `stockOf` gives. */
+function tshirtVariants(stockOf: (size: string, colour: string) => number): DemoVariant[] {
+	return SIZES.values.flatMap(size =>
+		COLOURS.values.map(colour => ({
+			sku: `APP-TEE-${colour.slice(0, 3).toUpperCase()}-${size}`,
+			options: { size, colour },
+			price: size === "L" ? 2200 : 1900,
+			stock: stockOf(size, colour),
+		})),
+	);
 }
 
 export const DEMO_CATEGORIES: DemoCategory[] = [
@@ -39,9 +65,34 @@ export const DEMO_CATEGORIES: DemoCategory[] = [
 	{ slug: "fiction", name: "Fiction", parent: "books" },
 	{ slug: "non-fiction", name: "Non-fiction", parent: "books" },
 	{ slug: "outdoor", name: "Outdoor" },
+	{ slug: "clothing", name: "Clothing" },
 ];
 
 export const DEMO_PRODUCTS: DemoProduct[] = [
+	{
+		sku: "APP-TEE",
+		name: "Organic Cotton T-shirt",
+		description: "A heavy organic cotton T-shirt with a relaxed fit, in three sizes and two colours.",
+		price: 1900,
+		categories: ["clothing"],
+		stock: 0,
+		options: [SIZES, COLOURS],
+		// White in L has sold out: the product page shows it as unavailable.
+		variants: tshirtVariants((size, colour) => (size === "L" && colour === "White" ? 0 : size === "M" ? 25 : 10)),
+	},
+	{
+		sku: "APP-HOODIE",
+		name: "Merino Hoodie",
+		description: "A light merino wool hoodie for cool evenings outside.",
+		price: 8900,
+		categories: ["clothing", "outdoor"],
+		stock: 0,
+		options: [{ name: "size", values: ["M", "L"] }],
+		variants: [
+			{ sku: "APP-HOODIE-M", options: { size: "M" }, price: 8900, stock: 6 },
+			{ sku: "APP-HOODIE-L", options: { size: "L" }, price: 8900, stock: 4 },
+		],
+	},
 	{
 		sku: "LAP-AIR-13",
 		name: "Featherweight 13 Laptop",
@@ -225,6 +276,20 @@ export async function seedCategories(categories: Collection<CategoryRecord>): Pr
 }
 
 export function newProductRecord(p: DemoProduct, at: string, generated = false): ProductRecord {
+	const variants = (p.variants ?? []).map((v): VariantRecord => ({
+		id: randomUUID(),
+		sku: v.sku,
+		options: v.options,
+		price: v.price,
+		stock: v.stock,
+		available: v.stock,
+		active: true,
+		holds: {},
+		restocked: {},
+		deletedAt: null,
+		createdAt: at,
+		updatedAt: at,
+	}));
 	return {
 		_id: randomUUID(),
 		sku: p.sku,
@@ -239,6 +304,7 @@ export function newProductRecord(p: DemoProduct, at: string, generated = false):
 		holds: {},
 		restocked: {},
 		deletedAt: null,
+		...(variants.length > 0 ? { options: p.options ?? [], variants, price: Math.min(...variants.map(v => v.price)), stock: 0, available: 0 } : {}),
 		...(generated ? { generated: true } : {}),
 		createdAt: at,
 		updatedAt: at,
