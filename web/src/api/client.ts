@@ -119,12 +119,6 @@ export const patch = <T>(path: string, body: unknown = {}, opts: Omit<RequestOpt
 export const put = <T>(path: string, body: unknown = {}, opts: Omit<RequestOptions, "body"> = {}) => api<T>("PUT", path, { ...opts, body });
 export const del = <T>(path: string, opts: RequestOptions = {}) => api<T>("DELETE", path, opts);
 
-/** A 404 for a route this server does not have yet (an addition to v1 not deployed). */
-export function isMissingRoute(err: unknown): boolean {
-	// The gateway's unknown route is a 404 without `data`; a missing resource names its id in `data`.
-	return err instanceof ApiError && ((err.status === 404 && err.data === undefined) || err.status === 405);
-}
-
 /**
  * Idempotency keys for one form: the same key while the same body is submitted again (a retry
  * after a timeout or a network error answers the first result), a new one once the body changes

@@ -1,4 +1,4 @@
-/** The public contract's resources (../shared/api-contract.md), including the "Additions to v1" as optional fields. */
+/** The public contract's resources (../shared/api-contract.md) as the server answers them, "Additions to v1" included. */
 export type Role = "customer" | "agent" | "admin";
 
 export interface Preferences {
@@ -54,14 +54,17 @@ export interface Product {
 	active: boolean;
 	createdAt: string;
 	updatedAt: string;
-	options?: ProductOption[];
-	variants?: Variant[];
+	/** What the variants are combinations of ([] for a product sold as itself). */
+	options: ProductOption[];
+	/** The variants sold (deleted ones are gone); [] for a product sold as itself. */
+	variants: Variant[];
 }
 
 export interface Facets {
 	categories: { slug: string; count: number }[];
 	options: Record<string, { value: string; count: number }[]>;
-	price: { min: number; max: number; count: number }[];
+	/** Price buckets; the last one is open (`max: null`). */
+	price: { min: number; max: number | null; count: number }[];
 	inStock: number;
 }
 
@@ -77,28 +80,36 @@ export interface Category {
 	children?: Category[];
 }
 
+/** Why a cart cannot take a promotion code (the 422's `data[0].type` of PUT /cart/promotion, or `promotionRefusal` on the cart). */
+export type PromotionRefusalReason = "unknown" | "inactive" | "not_active_yet" | "expired" | "min_subtotal" | "currency" | "used_up" | "already_used";
+
 export interface CartLine {
-	itemId?: string;
+	/** The variant's id, or the product's for a product sold as itself: PATCH/DELETE /cart/items/:itemId. */
+	itemId: string;
 	productId: string;
-	variantId?: string | null;
-	options?: Record<string, string> | null;
-	sku?: string;
+	variantId: string | null;
+	options: Record<string, string> | null;
+	sku: string;
 	name: string;
 	unitPrice: number;
 	quantity: number;
 	lineTotal: number;
+	discount: number;
+	tax: number;
 }
 
 export interface Cart {
 	items: CartLine[];
 	subtotal: number;
+	discount: number;
+	shipping: number;
+	tax: number;
+	total: number;
 	currency: string;
-	discount?: number;
-	shipping?: number;
-	tax?: number;
-	total?: number;
-	promotion?: { code: string } | null;
-	shippingMethod?: { id: string; name: string; price: number } | null;
+	promotion: { code: string } | null;
+	/** The cart keeps a code that no longer applies (checkout would refuse it): why. */
+	promotionRefusal: { reason: PromotionRefusalReason; message: string } | null;
+	shippingMethod: { id: string; name: string; price: number } | null;
 }
 
 export interface Address {
@@ -114,17 +125,18 @@ export interface Address {
 export type OrderStatus = "pending" | "paid" | "shipped" | "delivered" | "cancelled" | "refunded";
 
 export interface OrderItem {
-	itemId?: string;
+	itemId: string;
 	productId: string;
-	variantId?: string | null;
-	options?: Record<string, string> | null;
+	variantId: string | null;
+	options: Record<string, string> | null;
 	sku: string;
 	name: string;
 	unitPrice: number;
 	quantity: number;
 	lineTotal: number;
-	discount?: number;
-	tax?: number;
+	/** This line's share of the discount, and its tax: they add up exactly to the order's totals. */
+	discount: number;
+	tax: number;
 }
 
 export interface Order {
@@ -141,11 +153,11 @@ export interface Order {
 	statusHistory: { status: OrderStatus; at: string; reason?: string }[];
 	createdAt: string;
 	updatedAt: string;
-	discountTotal?: number;
-	shippingTotal?: number;
-	taxTotal?: number;
-	promotion?: { code: string; discount: number } | null;
-	shippingMethod?: { id: string; name: string; price: number } | null;
+	discountTotal: number;
+	shippingTotal: number;
+	taxTotal: number;
+	promotion: { code: string; discount: number } | null;
+	shippingMethod: { id: string; name: string; price: number } | null;
 }
 
 export type TicketType = "inquiry" | "return" | "complaint" | "feedback";
@@ -169,7 +181,8 @@ export interface Ticket {
 	priority: Priority;
 	assigneeId: string | null;
 	orderId: string | null;
-	items: { productId: string; quantity: number; variantId?: string | null; itemId?: string }[] | null;
+	/** A return's items, each naming its order line by `itemId`. */
+	items: { itemId: string; productId: string; variantId: string | null; quantity: number }[] | null;
 	rating: number | null;
 	messages: TicketMessage[];
 	/** A bounded thread: GET /tickets/:id answers its newest page; `olderMessages` pages back (`?before=`). */
@@ -196,34 +209,40 @@ export interface Promotion {
 	id: string;
 	code: string;
 	type: "percent" | "fixed";
+	/** percent: 1..100; fixed: minor units of `currency`. */
 	value: number;
-	currency?: string | null;
-	minSubtotal?: number | null;
-	startsAt?: string | null;
-	endsAt?: string | null;
-	maxRedemptions?: number | null;
-	perCustomerLimit?: number | null;
-	active?: boolean;
-	redemptions?: number;
-	createdAt?: string;
-	updatedAt?: string;
+	currency: string | null;
+	minSubtotal: number | null;
+	startsAt: string | null;
+	endsAt: string | null;
+	maxRedemptions: number | null;
+	perCustomerLimit: number | null;
+	active: boolean;
+	/** Orders that hold the code now (an order cancelled before payment gives its use back). */
+	redemptions: number;
+	createdAt: string;
+	updatedAt: string;
 }
 
+/** GET /shipping-methods answers the active ones, cheapest first (a plain array). */
 export interface ShippingMethod {
 	id: string;
 	name: string;
+	/** ISO 3166-1 alpha-2 codes, or ["*"]. */
 	countries: string[];
 	price: number;
 	currency: string;
-	freeOver?: number | null;
+	freeOver: number | null;
 	minDays: number;
 	maxDays: number;
-	active?: boolean;
+	active: boolean;
+	createdAt: string;
+	updatedAt: string;
 }
 
+/** GET /tax-rates answers every rate (a plain array); `rate` in basis points (1900 = 19 %). */
 export interface TaxRate {
 	country: string;
 	rate: number;
-	id?: string;
-	updatedAt?: string;
+	updatedAt: string;
 }

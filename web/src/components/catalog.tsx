@@ -44,7 +44,7 @@ export function Availability(props: { available: number }) {
 
 export function ProductCard(props: { product: Product }) {
 	const p = props.product;
-	const hasVariants = (p.variants?.length ?? 0) > 0;
+	const hasVariants = p.variants.length > 0;
 	return (
 		<li class="product-card">
 			<a href={`/products/${encodeURIComponent(p.id)}`} class="product-link">

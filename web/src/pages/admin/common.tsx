@@ -1,18 +1,10 @@
 import type { ComponentChildren } from "preact";
-import { isMissingRoute } from "../../api/client";
-import { ErrorAlert, Notice } from "../../components/ui";
-import { t } from "../../i18n";
 
-/** A part of the contract's "Additions to v1" this server does not have yet. */
-export function NotOnThisServer() {
-	return <Notice kind="info">{t("admin.notAvailable")}</Notice>;
-}
-
-/** A list's error: a missing route (an addition not deployed) is said plainly, anything else is an error. */
-export function ListError(props: { error: unknown }) {
-	if (!props.error) return null;
-	if (isMissingRoute(props.error)) return <NotOnThisServer />;
-	return <ErrorAlert error={props.error} />;
+/** One page of a list the API answers whole (shipping methods, tax rates). */
+export function pageOf<T>(rows: T[], page: number, pageSize: number): { rows: T[]; total: number; page: number; totalPages: number } {
+	const totalPages = Math.max(1, Math.ceil(rows.length / pageSize));
+	const p = Math.min(Math.max(1, page), totalPages);
+	return { rows: rows.slice((p - 1) * pageSize, p * pageSize), total: rows.length, page: p, totalPages };
 }
 
 export function Filters(props: { children: ComponentChildren; label: string }) {

@@ -1,13 +1,11 @@
 import { useState } from "preact/hooks";
 import { del, get, patch, post } from "../../api/client";
-import { features } from "../../api/features";
 import type { Product, ProductOption, ProductPage, Variant } from "../../api/types";
 import { categoryTree, flatten } from "../../components/catalog";
 import { Checkbox, Empty, ErrorAlert, Field, Loading, Money, Notice, Page, Pagination, TextArea } from "../../components/ui";
 import { moneyInput, parseMoney, t } from "../../i18n";
 import { useDebounced, useLoad, useSubmit } from "../../lib/hooks";
 import { navigate } from "../../lib/router";
-import { useStore } from "../../lib/store";
 import { Filters } from "./common";
 
 export function AdminProducts() {
@@ -75,7 +73,7 @@ export function AdminProducts() {
 									</td>
 									<td>{p.stock}</td>
 									<td>{p.available}</td>
-									<td>{p.variants?.length ?? "—"}</td>
+									<td>{p.variants.length || "—"}</td>
 								</tr>
 							))}
 						</tbody>
@@ -124,7 +122,6 @@ export function AdminProductEdit(props: { params: Record<string, string> }) {
 
 function ProductForm(props: { product: Product | null; onSaved(p: Product): void }) {
 	const p = props.product;
-	const f = useStore(features);
 	const cats = useLoad(() => categoryTree(), []);
 	const [form, setForm] = useState({
 		sku: p?.sku ?? "",
@@ -155,7 +152,7 @@ function ProductForm(props: { product: Product | null; onSaved(p: Product): void
 			categories: form.categories,
 			active: form.active,
 		};
-		if (f.variants) {
+		{
 			const options: ProductOption[] = form.options
 				.filter(o => o.name.trim())
 				.map(o => ({
@@ -165,7 +162,7 @@ function ProductForm(props: { product: Product | null; onSaved(p: Product): void
 						.map(v => v.trim())
 						.filter(Boolean),
 				}));
-			if (options.length > 0 || (p?.options?.length ?? 0) > 0) body.options = options;
+			if (options.length > 0 || (p?.options.length ?? 0) > 0) body.options = options;
 		}
 		if (p) {
 			const change = Object.fromEntries(
@@ -246,39 +243,37 @@ function ProductForm(props: { product: Product | null; onSaved(p: Product): void
 					</div>
 					{errors.categories ? <p class="field-error">{errors.categories}</p> : null}
 				</fieldset>
-				{f.variants ? (
-					<fieldset class="span-2">
-						<legend>{t("admin.products.options")}</legend>
-						<p class="hint">{t("admin.products.optionsHint")}</p>
-						{form.options.map((o, i) => (
-							<div class="row" key={i}>
-								<Field
-									label={t("admin.products.optionName", { n: i + 1 })}
-									name={`options[${i}].name`}
-									value={o.name}
-									onValue={v => set("options")(form.options.map((x, j) => (j === i ? { ...x, name: v } : x)))}
-									errors={errors}
-								/>
-								<Field
-									label={t("admin.products.optionValues", { n: i + 1 })}
-									name={`options[${i}].values`}
-									value={o.values}
-									onValue={v => set("options")(form.options.map((x, j) => (j === i ? { ...x, values: v } : x)))}
-									errors={errors}
-								/>
-								<button type="button" class="button-secondary" onClick={() => set("options")(form.options.filter((_, j) => j !== i))}>
-									{t("common.remove")}
-								</button>
-							</div>
-						))}
-						{form.options.length < 3 ? (
-							<button type="button" class="button-secondary" onClick={() => set("options")([...form.options, { name: "", values: "" }])}>
-								{t("admin.products.addOption")}
+				<fieldset class="span-2">
+					<legend>{t("admin.products.options")}</legend>
+					<p class="hint">{t("admin.products.optionsHint")}</p>
+					{form.options.map((o, i) => (
+						<div class="row" key={i}>
+							<Field
+								label={t("admin.products.optionName", { n: i + 1 })}
+								name={`options[${i}].name`}
+								value={o.name}
+								onValue={v => set("options")(form.options.map((x, j) => (j === i ? { ...x, name: v } : x)))}
+								errors={errors}
+							/>
+							<Field
+								label={t("admin.products.optionValues", { n: i + 1 })}
+								name={`options[${i}].values`}
+								value={o.values}
+								onValue={v => set("options")(form.options.map((x, j) => (j === i ? { ...x, values: v } : x)))}
+								errors={errors}
+							/>
+							<button type="button" class="button-secondary" onClick={() => set("options")(form.options.filter((_, j) => j !== i))}>
+								{t("common.remove")}
 							</button>
-						) : null}
-						{errors.options ? <p class="field-error">{errors.options}</p> : null}
-					</fieldset>
-				) : null}
+						</div>
+					))}
+					{form.options.length < 3 ? (
+						<button type="button" class="button-secondary" onClick={() => set("options")([...form.options, { name: "", values: "" }])}>
+							{t("admin.products.addOption")}
+						</button>
+					) : null}
+					{errors.options ? <p class="field-error">{errors.options}</p> : null}
+				</fieldset>
 				<Checkbox label={t("admin.products.active")} name="active" checked={form.active} onValue={set("active")} errors={errors} />
 				<div class="span-2">
 					<ErrorAlert
@@ -308,7 +303,7 @@ function Inventory(props: { product: Product; onSaved(p: Product): void }) {
 		props.onSaved(await patch<Product>(`/products/${encodeURIComponent(p.id)}/inventory`, { delta: Number(delta) }));
 		setDelta("");
 	});
-	if ((p.variants?.length ?? 0) > 0) return null;
+	if (p.variants.length > 0) return null;
 	return (
 		<section aria-labelledby="inv-h">
 			<h2 id="inv-h">{t("admin.products.inventory")}</h2>
@@ -352,15 +347,13 @@ function Inventory(props: { product: Product; onSaved(p: Product): void }) {
 }
 
 function Variants(props: { product: Product; onChanged(): void }) {
-	const f = useStore(features);
 	const p = props.product;
-	if (!f.variants) return null;
-	const options = p.options ?? [];
+	const options = p.options;
 	return (
 		<section aria-labelledby="var-h">
 			<h2 id="var-h">{t("admin.products.variants")}</h2>
 			{options.length === 0 ? <p class="hint">{t("admin.products.noOptions")}</p> : null}
-			{(p.variants?.length ?? 0) > 0 ? (
+			{p.variants.length > 0 ? (
 				<table class="table">
 					<caption class="visually-hidden">{t("admin.products.variants")}</caption>
 					<thead>
@@ -374,7 +367,7 @@ function Variants(props: { product: Product; onChanged(): void }) {
 						</tr>
 					</thead>
 					<tbody>
-						{p.variants!.map(v => (
+						{p.variants.map(v => (
 							<VariantRow key={`${v.id}:${v.stock}:${v.price}:${v.active}`} product={p} variant={v} onChanged={props.onChanged} />
 						))}
 					</tbody>
@@ -472,7 +465,7 @@ function VariantRow(props: { product: Product; variant: Variant; onChanged(): vo
 
 function NewVariant(props: { product: Product; onCreated(): void }) {
 	const p = props.product;
-	const options = p.options ?? [];
+	const options = p.options;
 	const [sku, setSku] = useState("");
 	const [price, setPrice] = useState(moneyInput(p.price, p.currency));
 	const [stock, setStock] = useState("0");

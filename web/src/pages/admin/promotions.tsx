@@ -1,12 +1,9 @@
 import { useState } from "preact/hooks";
 import { del, get, patch, post } from "../../api/client";
-import { features } from "../../api/features";
 import type { Page as ListPage, Promotion } from "../../api/types";
 import { Checkbox, Empty, ErrorAlert, Field, Loading, Money, Notice, Page, Pagination, Select } from "../../components/ui";
 import { formatDate, moneyInput, parseMoney, t } from "../../i18n";
 import { useLoad, useSubmit } from "../../lib/hooks";
-import { useStore } from "../../lib/store";
-import { ListError, NotOnThisServer } from "./common";
 
 /** `datetime-local` value ↔ ISO 8601 UTC. */
 function toLocalInput(iso: string | null | undefined): string {
@@ -20,28 +17,20 @@ function fromLocalInput(v: string): string | undefined {
 }
 
 export function AdminPromotions() {
-	const f = useStore(features);
 	const [page, setPage] = useState(1);
 	const [editing, setEditing] = useState<Promotion | null>(null);
 	const list = useLoad(signal => get<ListPage<Promotion>>("/promotions", { page, pageSize: 20 }, { signal }), [page]);
 	const toggle = useSubmit(async (_k, p: Promotion) => {
-		await patch(`/promotions/${encodeURIComponent(p.id)}`, { active: !(p.active ?? true) });
+		await patch(`/promotions/${encodeURIComponent(p.id)}`, { active: !p.active });
 		list.reload();
 	});
 	const remove = useSubmit(async (_k, p: Promotion) => {
 		await del(`/promotions/${encodeURIComponent(p.id)}`);
 		list.reload();
 	});
-	if (f.loaded && !f.promotions && !list.data) {
-		return (
-			<Page title={t("admin.promotions.title")}>
-				<NotOnThisServer />
-			</Page>
-		);
-	}
 	return (
 		<Page title={t("admin.promotions.title")} wide>
-			<ListError error={list.error} />
+			<ErrorAlert error={list.error} />
 			<div class="two-columns">
 				<section aria-labelledby="promo-list">
 					<h2 id="promo-list">{t("admin.promotions.list")}</h2>
@@ -72,7 +61,7 @@ export function AdminPromotions() {
 											<td>
 												{p.startsAt ? formatDate(p.startsAt) : "…"} – {p.endsAt ? formatDate(p.endsAt) : "…"}
 											</td>
-											<td>{p.active === false ? t("admin.promotions.inactive") : t("admin.promotions.active")}</td>
+											<td>{!p.active ? t("admin.promotions.inactive") : t("admin.promotions.active")}</td>
 											<td class="row-actions">
 												<button
 													type="button"
@@ -83,7 +72,7 @@ export function AdminPromotions() {
 													{t("common.edit")}
 												</button>
 												<button type="button" class="button-secondary" disabled={toggle.busy} onClick={() => void toggle.run(p)}>
-													{p.active === false ? t("admin.products.activate") : t("admin.products.deactivate")}
+													{!p.active ? t("admin.products.activate") : t("admin.products.deactivate")}
 												</button>
 												<button
 													type="button"

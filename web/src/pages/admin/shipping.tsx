@@ -1,36 +1,21 @@
 import { useState } from "preact/hooks";
 import { del, get, patch, post } from "../../api/client";
-import { features } from "../../api/features";
 import type { ShippingMethod } from "../../api/types";
-import { Empty, ErrorAlert, Field, Loading, Money, Notice, Page } from "../../components/ui";
+import { Empty, ErrorAlert, Field, Loading, Money, Notice, Page, Pagination } from "../../components/ui";
 import { moneyInput, parseMoney, t } from "../../i18n";
 import { useLoad, useSubmit } from "../../lib/hooks";
-import { useStore } from "../../lib/store";
-import { ListError, NotOnThisServer } from "./common";
-import { Pagination } from "../../components/ui";
+import { pageOf } from "./common";
 
 const PAGE_SIZE = 20;
 
 export function AdminShipping() {
-	const f = useStore(features);
 	const [page, setPage] = useState(1);
 	const [editing, setEditing] = useState<ShippingMethod | null>(null);
+	// GET /shipping-methods answers the active methods, cheapest first (a plain array): paged here.
 	const list = useLoad(
 		async signal => {
-			const res = await get<ShippingMethod[] | { rows: ShippingMethod[]; total: number; page: number; totalPages: number }>(
-				"/shipping-methods",
-				{ page, pageSize: PAGE_SIZE },
-				{ signal },
-			);
-			// The contract lists them (cheapest first); paged here either way.
-			if (Array.isArray(res))
-				return {
-					rows: res.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE),
-					total: res.length,
-					page,
-					totalPages: Math.max(1, Math.ceil(res.length / PAGE_SIZE)),
-				};
-			return res;
+			const rows = await get<ShippingMethod[]>("/shipping-methods", undefined, { signal });
+			return pageOf(rows, page, PAGE_SIZE);
 		},
 		[page],
 	);
@@ -38,16 +23,9 @@ export function AdminShipping() {
 		await del(`/shipping-methods/${encodeURIComponent(m.id)}`);
 		list.reload();
 	});
-	if (f.loaded && !f.shippingMethods && !list.data) {
-		return (
-			<Page title={t("admin.shipping.title")}>
-				<NotOnThisServer />
-			</Page>
-		);
-	}
 	return (
 		<Page title={t("admin.shipping.title")} wide>
-			<ListError error={list.error} />
+			<ErrorAlert error={list.error} />
 			<div class="two-columns">
 				<section aria-labelledby="ship-list">
 					<h2 id="ship-list">{t("admin.shipping.list")}</h2>

@@ -1,34 +1,21 @@
 import { useState } from "preact/hooks";
 import { get, put } from "../../api/client";
-import { features } from "../../api/features";
 import type { TaxRate } from "../../api/types";
 import { Empty, ErrorAlert, Field, Loading, Notice, Page, Pagination, Select } from "../../components/ui";
 import { formatPercent, t } from "../../i18n";
 import { countryName, countryOptions } from "../../lib/countries";
 import { useLoad, useSubmit } from "../../lib/hooks";
-import { useStore } from "../../lib/store";
-import { ListError, NotOnThisServer } from "./common";
+import { pageOf } from "./common";
 
 const PAGE_SIZE = 20;
 
 export function AdminTax() {
-	const f = useStore(features);
 	const [page, setPage] = useState(1);
+	// GET /tax-rates answers every rate (a plain array): paged here.
 	const list = useLoad(
 		async signal => {
-			const res = await get<TaxRate[] | { rows: TaxRate[]; total: number; page: number; totalPages: number }>(
-				"/tax-rates",
-				{ page, pageSize: PAGE_SIZE },
-				{ signal },
-			);
-			if (Array.isArray(res))
-				return {
-					rows: res.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE),
-					total: res.length,
-					page,
-					totalPages: Math.max(1, Math.ceil(res.length / PAGE_SIZE)),
-				};
-			return res;
+			const rows = await get<TaxRate[]>("/tax-rates", undefined, { signal });
+			return pageOf(rows, page, PAGE_SIZE);
 		},
 		[page],
 	);
@@ -39,16 +26,9 @@ export function AdminTax() {
 		await put(`/tax-rates/${encodeURIComponent(country)}`, { rate: bp });
 		list.reload();
 	});
-	if (f.loaded && !f.taxRates && !list.data) {
-		return (
-			<Page title={t("admin.tax.title")}>
-				<NotOnThisServer />
-			</Page>
-		);
-	}
 	return (
 		<Page title={t("admin.tax.title")} wide>
-			<ListError error={list.error} />
+			<ErrorAlert error={list.error} />
 			<div class="two-columns">
 				<section aria-labelledby="tax-list">
 					<h2 id="tax-list">{t("admin.tax.list")}</h2>

@@ -1,16 +1,15 @@
 import { useEffect, useState } from "preact/hooks";
-import { del, get, patch, put } from "../../api/client";
+import { ApiError, del, get, patch, put, type FieldProblem } from "../../api/client";
 import { setCart } from "../../api/account";
-import { features } from "../../api/features";
-import type { Cart, CartLine, ShippingMethod } from "../../api/types";
+import type { Cart, CartLine, PromotionRefusalReason, ShippingMethod } from "../../api/types";
 import { ErrorAlert, Field, Loading, Money, Notice, Page, Select } from "../../components/ui";
-import { t } from "../../i18n";
+import { t, tDynamic } from "../../i18n";
 import { countryOptions, preferredCountry, rememberCountry } from "../../lib/countries";
 import { useLoad, useSubmit } from "../../lib/hooks";
-import { useStore } from "../../lib/store";
 
+/** A cart line's key in PATCH/DELETE /cart/items/:itemId (the variant's id, or the product's). */
 export function lineKey(l: CartLine): string {
-	return l.itemId ?? l.variantId ?? l.productId;
+	return l.itemId;
 }
 
 export function OptionsText(props: { options: Record<string, string> | null | undefined }) {
@@ -24,20 +23,12 @@ export function OptionsText(props: { options: Record<string, string> | null | un
 	);
 }
 
-/** Shipping methods to a country ([] when the server has none: the part is hidden). */
+/** The active shipping methods to a country, cheapest first (GET /shipping-methods?country). */
 export function useShippingMethods(country: string) {
-	const f = useStore(features);
-	return useLoad(
-		async signal => {
-			if (!f.shippingMethods || !country) return [] as ShippingMethod[];
-			const res = await get<ShippingMethod[] | { rows: ShippingMethod[] }>("/shipping-methods", { country }, { signal });
-			return Array.isArray(res) ? res : res.rows;
-		},
-		[country, f.shippingMethods],
-	);
+	return useLoad(async signal => (country ? await get<ShippingMethod[]>("/shipping-methods", { country }, { signal }) : ([] as ShippingMethod[])), [country]);
 }
 
-/** The cart priced for a destination: `GET /cart?country&shippingMethodId` (plain GET /cart on a server without totals). */
+/** The cart priced for a destination: `GET /cart?country&shippingMethodId`. */
 export function usePricedCart(country: string, shippingMethodId: string) {
 	return useLoad(
 		signal => get<Cart>("/cart", { country: country || undefined, shippingMethodId: shippingMethodId || undefined }, { signal }),
@@ -47,8 +38,8 @@ export function usePricedCart(country: string, shippingMethodId: string) {
 
 export function Totals(props: { cart: Cart }) {
 	const c = props.cart;
-	const hasTotals = typeof c.total === "number";
-	const taxIncluded = hasTotals && c.total === c.subtotal - (c.discount ?? 0) + (c.shipping ?? 0);
+	// Catalog prices include tax unless the shop is configured otherwise: then the total adds it on top.
+	const taxIncluded = c.total === c.subtotal - c.discount + c.shipping;
 	return (
 		<dl class="totals">
 			<div>
@@ -57,7 +48,7 @@ export function Totals(props: { cart: Cart }) {
 					<Money amount={c.subtotal} currency={c.currency} />
 				</dd>
 			</div>
-			{hasTotals && (c.discount ?? 0) > 0 ? (
+			{c.discount > 0 ? (
 				<div>
 					<dt>
 						{t("cart.discount")}
@@ -68,27 +59,23 @@ export function Totals(props: { cart: Cart }) {
 					</dd>
 				</div>
 			) : null}
-			{hasTotals ? (
-				<div>
-					<dt>
-						{t("cart.shipping")}
-						{c.shippingMethod ? ` (${c.shippingMethod.name})` : ""}
-					</dt>
-					<dd>{c.shippingMethod || (c.shipping ?? 0) > 0 ? <Money amount={c.shipping ?? 0} currency={c.currency} /> : t("cart.shippingTbd")}</dd>
-				</div>
-			) : null}
-			{hasTotals ? (
-				<div>
-					<dt>{taxIncluded ? t("cart.taxIncluded") : t("cart.tax")}</dt>
-					<dd>
-						<Money amount={c.tax ?? 0} currency={c.currency} />
-					</dd>
-				</div>
-			) : null}
+			<div>
+				<dt>
+					{t("cart.shipping")}
+					{c.shippingMethod ? ` (${c.shippingMethod.name})` : ""}
+				</dt>
+				<dd>{c.shippingMethod || c.shipping > 0 ? <Money amount={c.shipping} currency={c.currency} /> : t("cart.shippingTbd")}</dd>
+			</div>
+			<div>
+				<dt>{taxIncluded ? t("cart.taxIncluded") : t("cart.tax")}</dt>
+				<dd>
+					<Money amount={c.tax} currency={c.currency} />
+				</dd>
+			</div>
 			<div class="total-row">
 				<dt>{t("cart.total")}</dt>
 				<dd>
-					<Money amount={hasTotals ? c.total : c.subtotal} currency={c.currency} />
+					<Money amount={c.total} currency={c.currency} />
 				</dd>
 			</div>
 		</dl>
@@ -133,7 +120,6 @@ export function ShippingChoice(props: {
 }
 
 export function CartPage() {
-	const f = useStore(features);
 	const [country, setCountry] = useState(preferredCountry());
 	const [methodId, setMethodId] = useState("");
 	const methods = useShippingMethods(country);
@@ -167,7 +153,6 @@ export function CartPage() {
 	}
 	if (!cart.data) return <Loading />;
 	const c = cart.data;
-	const promotionsShown = f.cartPromotion || "promotion" in c;
 	const checkoutQuery = new URLSearchParams({ country, ...(methodId ? { shippingMethodId: methodId } : {}) });
 
 	return (
@@ -211,23 +196,19 @@ export function CartPage() {
 					</section>
 					<section class="cart-summary" aria-labelledby="cart-summary-h">
 						<h2 id="cart-summary-h">{t("cart.summary")}</h2>
-						{f.shippingMethods ? (
-							<Select
-								label={t("cart.country")}
-								name="country"
-								value={country}
-								onValue={v => {
-									setCountry(v);
-									rememberCountry(v);
-								}}
-								options={countryOptions()}
-							/>
-						) : null}
+						<Select
+							label={t("cart.country")}
+							name="country"
+							value={country}
+							onValue={v => {
+								setCountry(v);
+								rememberCountry(v);
+							}}
+							options={countryOptions()}
+						/>
 						{methods.data ? <ShippingChoice methods={methods.data} value={methodId} onValue={setMethodId} currency={c.currency} /> : null}
-						{f.shippingMethods && methods.data && methods.data.length === 0 && !methods.loading ? (
-							<Notice kind="warning">{t("cart.noShipping")}</Notice>
-						) : null}
-						{promotionsShown ? <PromotionForm cart={c} onChange={() => cart.reload()} /> : null}
+						{methods.data && methods.data.length === 0 && !methods.loading ? <Notice kind="warning">{t("cart.noShipping")}</Notice> : null}
+						<PromotionForm cart={c} onChange={() => cart.reload()} />
 						<Totals cart={c} />
 						<a class="button" href={`/checkout?${checkoutQuery}`}>
 							{t("cart.checkout")}
@@ -288,6 +269,11 @@ function CartRow(props: { line: CartLine; currency: string; busy: boolean; onQua
 	);
 }
 
+/** Why a code is refused, in the user's language (the server's own message when the catalog has no such reason). */
+export function refusalText(reason: PromotionRefusalReason | string, message: string): string {
+	return tDynamic(`cart.refusal.${reason}`, message);
+}
+
 function PromotionForm(props: { cart: Cart; onChange(): void }) {
 	const [code, setCode] = useState("");
 	const apply = useSubmit(async () => {
@@ -299,10 +285,17 @@ function PromotionForm(props: { cart: Cart; onChange(): void }) {
 		await del("/cart/promotion");
 		props.onChange();
 	});
-	if (props.cart.promotion) {
+	const c = props.cart;
+	if (c.promotion || c.promotionRefusal) {
 		return (
 			<div class="promotion-applied">
-				<p role="status">{t("cart.promotionApplied", { code: props.cart.promotion.code })}</p>
+				{c.promotion ? (
+					<p role="status">{t("cart.promotionApplied", { code: c.promotion.code })}</p>
+				) : (
+					<Notice kind="warning">
+						{t("cart.promotionRefused")} {refusalText(c.promotionRefusal!.reason, c.promotionRefusal!.message)}
+					</Notice>
+				)}
 				<button type="button" class="button-secondary" disabled={remove.busy} onClick={() => void remove.run()}>
 					{t("cart.promotionRemove")}
 				</button>
@@ -310,6 +303,11 @@ function PromotionForm(props: { cart: Cart; onChange(): void }) {
 			</div>
 		);
 	}
+	// The 422 of PUT /cart/promotion names the reason in data[].type: shown at the field in the user's language.
+	const fields = { ...apply.fields };
+	const problem =
+		apply.error instanceof ApiError && Array.isArray(apply.error.data) ? (apply.error.data as FieldProblem[]).find(p => p.field === "code") : undefined;
+	if (problem?.type) fields.code = refusalText(problem.type, problem.message);
 	return (
 		<form
 			class="promotion-form"
@@ -318,7 +316,7 @@ function PromotionForm(props: { cart: Cart; onChange(): void }) {
 				if (code.trim()) void apply.run();
 			}}
 		>
-			<Field label={t("cart.promotionCode")} name="code" value={code} onValue={setCode} errors={apply.fields} autoComplete="off" />
+			<Field label={t("cart.promotionCode")} name="code" value={code} onValue={setCode} errors={fields} autoComplete="off" />
 			<button type="submit" class="button-secondary" disabled={apply.busy}>
 				{t("cart.promotionApply")}
 			</button>

@@ -1,7 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { post } from "../../api/client";
 import { refreshBadges } from "../../api/account";
-import { features } from "../../api/features";
 import { session } from "../../api/session";
 import type { Order } from "../../api/types";
 import { ErrorAlert, Field, Loading, Notice, Page, Select } from "../../components/ui";
@@ -22,7 +21,6 @@ const CARD_FIELDS = ["cardNumber", "expMonth", "expYear", "cvc"] as const;
 
 export function Checkout() {
 	const user = useStore(session).user;
-	const f = useStore(features);
 	const query = useStore(location).query;
 	const [address, setAddress] = useState<Record<(typeof ADDRESS_FIELDS)[number], string>>({
 		name: user?.name ?? "",
@@ -56,7 +54,7 @@ export function Checkout() {
 				cvc: card.cvc.trim(),
 			},
 		};
-		if (f.shippingMethods && methodId) body.shippingMethodId = methodId;
+		if (methodId) body.shippingMethodId = methodId;
 		// The same key while the same body is sent again (a retry after a lost answer gets the same order).
 		const order = await post<Order>("/orders", body, { idempotencyKey: keys.for(body) });
 		rememberCountry(address.country);
@@ -175,9 +173,7 @@ export function Checkout() {
 								errors={errors}
 							/>
 						) : null}
-						{f.shippingMethods && methods.data && methods.data.length === 0 && !methods.loading ? (
-							<Notice kind="warning">{t("cart.noShipping")}</Notice>
-						) : null}
+						{methods.data && methods.data.length === 0 && !methods.loading ? <Notice kind="warning">{t("cart.noShipping")}</Notice> : null}
 						<fieldset>
 							<legend>{t("checkout.payment")}</legend>
 							{showTestCards() ? (

@@ -177,7 +177,7 @@ export function OrderDetail(props: { order: Order }) {
 					</thead>
 					<tbody>
 						{o.items.map(i => (
-							<tr key={i.itemId ?? i.productId}>
+							<tr key={i.itemId}>
 								<th scope="row">
 									<a href={`/products/${encodeURIComponent(i.productId)}`}>{i.name}</a> <OptionsText options={i.options} />
 								</th>
@@ -200,7 +200,7 @@ export function OrderDetail(props: { order: Order }) {
 							<Money amount={o.subtotal} currency={o.currency} />
 						</dd>
 					</div>
-					{o.discountTotal ? (
+					{o.discountTotal > 0 ? (
 						<div>
 							<dt>
 								{t("cart.discount")}
@@ -211,25 +211,21 @@ export function OrderDetail(props: { order: Order }) {
 							</dd>
 						</div>
 					) : null}
-					{o.shippingTotal !== undefined ? (
-						<div>
-							<dt>
-								{t("cart.shipping")}
-								{o.shippingMethod ? ` (${o.shippingMethod.name})` : ""}
-							</dt>
-							<dd>
-								<Money amount={o.shippingTotal} currency={o.currency} />
-							</dd>
-						</div>
-					) : null}
-					{o.taxTotal !== undefined ? (
-						<div>
-							<dt>{o.total === o.subtotal - (o.discountTotal ?? 0) + (o.shippingTotal ?? 0) ? t("cart.taxIncluded") : t("cart.tax")}</dt>
-							<dd>
-								<Money amount={o.taxTotal} currency={o.currency} />
-							</dd>
-						</div>
-					) : null}
+					<div>
+						<dt>
+							{t("cart.shipping")}
+							{o.shippingMethod ? ` (${o.shippingMethod.name})` : ""}
+						</dt>
+						<dd>
+							<Money amount={o.shippingTotal} currency={o.currency} />
+						</dd>
+					</div>
+					<div>
+						<dt>{o.total === o.subtotal - o.discountTotal + o.shippingTotal ? t("cart.taxIncluded") : t("cart.tax")}</dt>
+						<dd>
+							<Money amount={o.taxTotal} currency={o.currency} />
+						</dd>
+					</div>
 					<div class="total-row">
 						<dt>{t("cart.total")}</dt>
 						<dd>

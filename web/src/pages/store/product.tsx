@@ -38,7 +38,7 @@ export function ProductPage(props: { params: Record<string, string> }) {
 }
 
 function initialChoice(p: Product): Record<string, string> {
-	const variants = (p.variants ?? []).filter(v => v.active);
+	const variants = p.variants.filter(v => v.active);
 	const first = variants.find(v => v.available > 0) ?? variants[0];
 	return first ? { ...first.options } : {};
 }
@@ -46,8 +46,8 @@ function initialChoice(p: Product): Record<string, string> {
 function ProductView(props: { product: Product }) {
 	const p = props.product;
 	const user = useStore(session).user;
-	const options = p.options ?? [];
-	const variants = (p.variants ?? []).filter(v => v.active);
+	const options = p.options;
+	const variants = p.variants.filter(v => v.active);
 	const hasVariants = variants.length > 0;
 	const [choice, setChoice] = useState<Record<string, string>>(() => initialChoice(p));
 	const [quantity, setQuantity] = useState("1");

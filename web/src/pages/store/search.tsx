@@ -123,10 +123,12 @@ export function Search() {
 											class="link-button"
 											onClick={() => {
 												setMinText(moneyInput(b.min, CURRENCY));
-												setMaxText(moneyInput(b.max, CURRENCY));
+												setMaxText(b.max === null ? "" : moneyInput(b.max, CURRENCY));
 											}}
 										>
-											{formatMoney(b.min, CURRENCY)} – {formatMoney(b.max, CURRENCY)}
+											{b.max === null
+												? t("search.priceOver", { min: formatMoney(b.min, CURRENCY) })
+												: `${formatMoney(b.min, CURRENCY)} – ${formatMoney(b.max, CURRENCY)}`}
 										</button>{" "}
 										<span class="facet-count">({b.count})</span>
 									</li>

@@ -94,7 +94,7 @@ export function NewTicket() {
 	}, [type, orders.data]);
 	useEffect(() => {
 		// A return claims every item of the order by default; the customer lowers what they keep.
-		if (order) setQuantities(Object.fromEntries(order.items.map(i => [i.itemId ?? i.productId, String(i.quantity)])));
+		if (order) setQuantities(Object.fromEntries(order.items.map(i => [i.itemId, String(i.quantity)])));
 	}, [order?.id]);
 
 	const submit = useSubmit(async keys => {
@@ -102,13 +102,9 @@ export function NewTicket() {
 		if (orderId) body.orderId = orderId;
 		if (type === "return" && order) {
 			body.items = order.items
-				.map(i => ({ item: i, quantity: Number(quantities[i.itemId ?? i.productId] ?? 0) }))
+				.map(i => ({ item: i, quantity: Number(quantities[i.itemId] ?? 0) }))
 				.filter(x => x.quantity > 0)
-				.map(x =>
-					x.item.variantId
-						? { productId: x.item.productId, variantId: x.item.variantId, quantity: x.quantity }
-						: { productId: x.item.productId, quantity: x.quantity },
-				);
+				.map(x => ({ itemId: x.item.itemId, quantity: x.quantity }));
 		}
 		if (type === "feedback") body.rating = Number(rating);
 		const ticket = await post<Ticket>("/tickets", body, { idempotencyKey: keys.for(body) });
@@ -154,7 +150,7 @@ export function NewTicket() {
 					<fieldset>
 						<legend>{t("ticket.returnItems")}</legend>
 						{order.items.map(i => {
-							const k = i.itemId ?? i.productId;
+							const k = i.itemId;
 							return (
 								<Field
 									key={k}
@@ -241,8 +237,8 @@ export function TicketSummary(props: { ticket: Ticket; orderHref(id: string): st
 				: null,
 		[tk.orderId, tk.items?.length],
 	);
-	const itemName = (i: { productId: string; variantId?: string | null }): string => {
-		const line: OrderItem | undefined = order.data?.items.find(x => x.productId === i.productId && (!i.variantId || x.variantId === i.variantId));
+	const itemName = (i: { itemId: string; productId: string }): string => {
+		const line: OrderItem | undefined = order.data?.items.find(x => x.itemId === i.itemId);
 		if (!line) return shortId(i.productId);
 		return line.options ? `${line.name} (${Object.values(line.options).join(", ")})` : line.name;
 	};
