@@ -2,7 +2,8 @@
  * The shop as a real cluster: one process per service (two `products` nodes), on NATS, Kafka and
  * MongoDB (FerretDB). Through the gateway, the whole contract: identity, catalog, cart, checkout
  * to `paid` and a declined card to `cancelled`, a ticket with its order, a return approved and
- * refunded, notifications. Then, from the outside: the order's events are really on Kafka (kcat),
+ * refunded, notifications, a variant sold with a promotion code, shipping and tax. Then, from the
+ * outside: the order's events (with its charges, and the code's use) are really on Kafka (kcat),
  * and both `products` nodes serve requests and consume partitions.
  */
 import { randomUUID } from "node:crypto";
@@ -313,6 +314,84 @@ describe.skipIf(skip)("the shop as a cluster of processes", () => {
 		expect((await ann.http.post(`${V1}/me/notifications/${first.id}/read`, {})).status).toBe(204);
 		expect((await ann.http.get(`${V1}/me/notifications?pageSize=100`)).body.rows.find((n: { id: string }) => n.id === first.id).read).toBe(true);
 	}, 120_000);
+
+	it("a variant with a code, shipping and tax across processes: exact totals, the code's use and the charges on Kafka", async () => {
+		const tee = await boss.http.post(`${V1}/products`, {
+			sku: `TEE-${tag}`,
+			name: `Cluster tee ${tag}`,
+			price: 2000,
+			currency: "EUR",
+			stock: 0,
+			options: [{ name: "size", values: ["S", "M", "L"] }],
+		});
+		expect(tee.status, JSON.stringify(tee.body)).toBe(201);
+		const m = await boss.http.post(`${V1}/products/${tee.body.id}/variants`, { sku: `TEE-${tag}-M`, options: { size: "M" }, price: 2500, stock: 3 });
+		expect(m.status, JSON.stringify(m.body)).toBe(201);
+		const code = `CLUSTER${tag}`;
+		expect((await boss.http.post(`${V1}/promotions`, { code, type: "percent", value: 20, maxRedemptions: 1 })).status).toBe(201);
+		const ship = await boss.http.post(`${V1}/shipping-methods`, {
+			name: `Post ${tag}`,
+			countries: ["DE"],
+			price: 450,
+			currency: "EUR",
+			minDays: 2,
+			maxDays: 3,
+		});
+		expect(ship.status).toBe(201);
+		expect((await boss.http.put(`${V1}/tax-rates/DE`, { rate: 1900 })).status).toBe(200);
+
+		const bea = await customer(shop, "Bea");
+		expect((await bea.http.post(`${V1}/cart/items`, { productId: tee.body.id, variantId: m.body.id, quantity: 2 })).status).toBe(200);
+		expect((await bea.http.put(`${V1}/cart/promotion`, { code: code.toLowerCase() })).status).toBe(200);
+		const cart = (await bea.http.get(`${V1}/cart?country=DE`)).body;
+		expect(cart).toMatchObject({ subtotal: 5000, discount: 1000, total: 5000 - 1000 + cart.shipping });
+		const res = await bea.http.post(`${V1}/orders`, { shippingAddress: ADDRESS, payment: payment(APPROVED) }, { "idempotency-key": randomUUID() });
+		expect(res.status, JSON.stringify(res.body)).toBe(202);
+		const paid = await orderIn(bea, res.body.id, ["paid"]);
+		expect(paid).toMatchObject({ subtotal: 5000, discountTotal: 1000, shippingTotal: cart.shipping, total: cart.total, taxTotal: cart.tax });
+		expect(paid.items).toEqual([
+			expect.objectContaining({ variantId: m.body.id, sku: `TEE-${tag}-M`, options: { size: "M" }, quantity: 2, discount: 1000 }),
+		]);
+		const variant = (await poll(
+			async () => {
+				const p = (await shop.http.get(`${V1}/products/${tee.body.id}`)).body;
+				return p.variants?.[0]?.stock === 1 ? p.variants[0] : undefined;
+			},
+			15_000,
+			"the variant's stock to follow the sale",
+		)) as { stock: number; available: number };
+		expect(variant).toMatchObject({ stock: 1, available: 1 });
+
+		// The code had one use: the next customer is refused it, with the reason.
+		const cy = await customer(shop, "Cy");
+		expect((await cy.http.post(`${V1}/cart/items`, { productId: tee.body.id, variantId: m.body.id, quantity: 1 })).status).toBe(200);
+		const refused = await cy.http.put(`${V1}/cart/promotion`, { code });
+		expect(refused.status).toBe(422);
+
+		// Kafka has the use of the code and the charges on order.placed and order.paid.
+		const onKafka = await poll(
+			async () => {
+				const [orders, promotions] = await Promise.all(["orders", "promotions"].map(f => kcat(cluster.kafkaBrokers, cluster.topic(f))));
+				const redeemed = promotions.filter(r => r.value.type === "promotion.redeemed" && r.value.payload.orderId === paid.id);
+				const charged = orders.filter(r => r.key === paid.id && ["order.placed", "order.paid"].includes(r.value.type));
+				return redeemed.length === 1 && charged.length === 2 ? { redeemed, charged } : undefined;
+			},
+			20_000,
+			"promotion.redeemed, order.placed and order.paid on Kafka",
+		);
+		expect(onKafka.redeemed[0]!.value.payload).toMatchObject({ code, discount: 1000, currency: "EUR" });
+		for (const r of onKafka.charged) {
+			expect(r.value.payload.total).toBe(cart.total);
+			expect(r.value.payload.charges).toMatchObject({
+				subtotal: 5000,
+				discountTotal: 1000,
+				shippingTotal: cart.shipping,
+				taxTotal: cart.tax,
+				promotion: { code, discount: 1000 },
+				shippingMethod: { id: ship.body.id },
+			});
+		}
+	});
 
 	it("each service keeps its own database, with its indexes made at start", async () => {
 		const conn = await mongoose.createConnection(INFRA.mongo, { serverSelectionTimeoutMS: 5000 }).asPromise();
