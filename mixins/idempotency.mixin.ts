@@ -8,8 +8,13 @@
  *   `<userId>:<key>`, unique), so one request proceeds and the others wait for its answer.
  * - The record fixes the id of the resource the write makes before it is made, so a retry after
  *   a crash can only ever make (or find) that same resource.
- * - A failed attempt (nothing made) frees the key; a record left "started" by a request that died
- *   is taken over after IDEMPOTENCY_STALE_MS. Answered keys are forgotten after a day.
+ * - A failed attempt (nothing made) frees the key. A record left "started" by a request whose
+ *   node died is taken over as soon as a waiting request sees that its holder is gone: the record
+ *   names the node and the process (Moleculer's instance id) that holds it, and the holder is gone
+ *   when that node restarted (another instance id in the registry), is known dead, or does not
+ *   answer a ping (IDEMPOTENCY_HOLDER_PING_MS). A killed orders node's keys are thus free for a
+ *   retry on another node within a second or two, not after IDEMPOTENCY_STALE_MS (the fallback
+ *   for records without a holder). Answered keys are forgotten after a day.
  */
 import { randomUUID } from "node:crypto";
 import type { Service, ServiceSchema } from "moleculer";
@@ -26,6 +31,8 @@ interface IdempotencyRecord<T = unknown> extends Doc {
 	state: "started" | "failed" | "done";
 	response: T | null;
 	lockedAt: string;
+	/** The node and process that hold a "started" key. */
+	lockedBy?: { nodeID: string; instanceID: string };
 	createdAt: string;
 	updatedAt: string;
 }
@@ -34,6 +41,8 @@ interface IdempotencyRecord<T = unknown> extends Doc {
 const IDEMPOTENCY_WAIT_MS = 5_000;
 /** A "started" key older than this belongs to a request that died; another may take it over. */
 const IDEMPOTENCY_STALE_MS = 60_000;
+/** How long the holder of a busy key has to answer a ping before its key is taken over. */
+const IDEMPOTENCY_HOLDER_PING_MS = 1_000;
 /** Answered keys are kept this long (Stripe keeps them 24 hours). */
 const IDEMPOTENCY_RETENTION_MS = 24 * 3600_000;
 
@@ -55,6 +64,7 @@ type IdempotencyThis = Service &
 	IdempotencyMethods & {
 		collection<T extends Doc>(name: string): Collection<T>;
 		claimIdempotencyKey<T>(userId: string, key: string, fingerprint: string): Promise<{ resourceId: string } | { replay: T }>;
+		idempotencyHolderGone(holder: { nodeID: string; instanceID: string }): Promise<boolean>;
 	};
 
 export function IdempotencyMixin(): Partial<ServiceSchema> {
@@ -94,6 +104,9 @@ export function IdempotencyMixin(): Partial<ServiceSchema> {
 				const reused = () =>
 					conflict("This Idempotency-Key was already used with a different request", "IDEMPOTENCY_KEY_REUSED", { field: "Idempotency-Key" });
 				const deadline = Date.now() + IDEMPOTENCY_WAIT_MS;
+				const me = { nodeID: this.broker.nodeID, instanceID: this.broker.instanceID };
+				/** The holder found gone, by the lock it held (asked once per lock). */
+				const gone = new Map<string, Promise<boolean>>();
 				for (;;) {
 					const at = now();
 					const resourceId = randomUUID();
@@ -106,6 +119,7 @@ export function IdempotencyMixin(): Partial<ServiceSchema> {
 							state: "started",
 							response: null,
 							lockedAt: at,
+							lockedBy: me,
 							createdAt: at,
 							updatedAt: at,
 						});
@@ -119,12 +133,17 @@ export function IdempotencyMixin(): Partial<ServiceSchema> {
 						if (record.fingerprint !== fingerprint) throw reused();
 						return { replay: record.response as T };
 					}
-					const stale = Date.now() - Date.parse(record.lockedAt) > IDEMPOTENCY_STALE_MS;
+					let stale = Date.now() - Date.parse(record.lockedAt) > IDEMPOTENCY_STALE_MS;
+					if (record.state === "started" && !stale && record.lockedBy && record.fingerprint === fingerprint) {
+						const lock = `${record.lockedBy.nodeID}/${record.lockedBy.instanceID}/${record.lockedAt}`;
+						if (!gone.has(lock)) gone.set(lock, this.idempotencyHolderGone(record.lockedBy));
+						stale = await gone.get(lock)!;
+					}
 					if (record.state === "failed" || stale) {
 						// Take the key over, keeping its resource id: if the earlier attempt did make it, this finds it.
 						const n = await keys.updateWhere(
 							{ _id, state: record.state, lockedAt: record.lockedAt },
-							{ $set: { state: "started", fingerprint, lockedAt: at, updatedAt: at } },
+							{ $set: { state: "started", fingerprint, lockedAt: at, lockedBy: me, updatedAt: at } },
 						);
 						if (n === 1) return { resourceId: record.resourceId };
 						continue;
@@ -136,6 +155,16 @@ export function IdempotencyMixin(): Partial<ServiceSchema> {
 						});
 					await sleep(25);
 				}
+			},
+
+			/** True when the process that holds a key is no more: restarted, known dead, or silent to a ping. */
+			async idempotencyHolderGone(this: IdempotencyThis, holder: { nodeID: string; instanceID: string }): Promise<boolean> {
+				if (holder.nodeID === this.broker.nodeID) return holder.instanceID !== this.broker.instanceID;
+				const node = this.broker.registry.nodes.get(holder.nodeID) as { available?: boolean; instanceID?: string | null } | undefined;
+				if (node?.instanceID && node.instanceID !== holder.instanceID) return true;
+				if (!this.broker.transit) return false;
+				if (node && !node.available) return true;
+				return (await this.broker.ping(holder.nodeID, IDEMPOTENCY_HOLDER_PING_MS).catch(() => null)) === null;
 			},
 
 			async forgetOldIdempotencyKeys(this: IdempotencyThis): Promise<void> {

@@ -48,7 +48,6 @@ interface OrdersState {
 	provider: SimulatedPaymentProvider;
 }
 type OrdersThis = Service & DbMethods & EventsMethods & IdempotencyMethods & OrdersState;
-
 const now = () => new Date().toISOString();
 
 const OrdersService = defineService<OrdersThis>({
@@ -82,6 +81,7 @@ const OrdersService = defineService<OrdersThis>({
 		},
 		/** With an Idempotency-Key, a retry of the same addition answers the first result and adds nothing more. */
 		addCartItem: {
+			idempotent: "key",
 			params: ORDERS["orders.addCartItem"],
 			handler(ctx: ShopContext<Params<"orders.addCartItem">>) {
 				const user = requireUser(ctx);

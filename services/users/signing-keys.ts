@@ -29,6 +29,8 @@ export interface KeySettings {
 	accessTtlSeconds: number;
 }
 
+/** The record id of the first key (as earlier versions named their one key). */
+const FIRST_KEY_ID = "signing";
 const PEM_BLOCK = /-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----/g;
 
 export class SigningKeys {
@@ -62,8 +64,9 @@ export class SigningKeys {
 		}
 		let records = await this.keys.find({ sort: ["createdAt"] });
 		if (records.length === 0) {
-			await this.insert(generateSigningKeyPem());
-			this.log.info("Generated a new JWT signing key");
+			// The first key has a fixed id, so that users nodes starting together on an empty database agree on
+			// one key: the others' inserts are duplicates, and they read the winner's.
+			if (await this.insert(generateSigningKeyPem(), FIRST_KEY_ID)) this.log.info("Generated a new JWT signing key");
 			records = await this.keys.find({ sort: ["createdAt"] });
 		}
 		const current = records.filter(r => !r.retiredAt).at(-1) ?? records.at(-1)!;
@@ -76,7 +79,8 @@ export class SigningKeys {
 	async rotate(): Promise<{ kid: string }> {
 		if (this.settings().privateKeyPem) throw new Error("JWT_PRIVATE_KEY is set: rotate it in the secret store (see the README)");
 		const before = await this.keys.find({});
-		const fresh = await this.insert(generateSigningKeyPem());
+		const pem = generateSigningKeyPem();
+		const fresh = (await this.insert(pem)) ?? signingKeyFromPem(pem);
 		const at = new Date().toISOString();
 		for (const r of before) if (!r.retiredAt) await this.keys.updateWhere({ _id: r._id }, { $set: { retiredAt: at } });
 		await this.load();
@@ -85,12 +89,14 @@ export class SigningKeys {
 		return { kid: fresh.kid };
 	}
 
-	private async insert(pem: string): Promise<SigningKey> {
+	/** The key, or undefined when a record with its id was there already. */
+	private async insert(pem: string, id?: string): Promise<SigningKey | undefined> {
 		const key = signingKeyFromPem(pem);
 		try {
-			await this.keys.insert({ _id: key.kid, privateKeyPem: pem, createdAt: new Date().toISOString(), retiredAt: null });
+			await this.keys.insert({ _id: id ?? key.kid, privateKeyPem: pem, createdAt: new Date().toISOString(), retiredAt: null });
 		} catch (err) {
 			if (!(err instanceof DuplicateKeyError)) throw err;
+			return undefined;
 		}
 		return key;
 	}

@@ -24,9 +24,10 @@ import {
 	replicated,
 	runShoppers,
 	slowest,
+	unexpectedAnswers,
 	verifyOrders,
 } from "./shoppers.js";
-import { callRepeats, describeKill, killAndRestart } from "./faults.js";
+import { callRepeats, describeKill, killAndRestart, sumOverNodes } from "./faults.js";
 
 const skip = await skipWithoutInfra(["nats", "mongo", "kafka"], ["kcat"]);
 
@@ -61,21 +62,24 @@ describe.skipIf(skip)("chaos: a products and an orders node killed under load", 
 		const accounts = await makeShoppers(shop, SHOPPERS);
 
 		const t0 = Date.now();
+		// CHAOS_KILL="" measures the same load without a fault.
+		const victims = (process.env.CHAOS_KILL ?? "products-1,orders-1").split(",").filter(Boolean);
 		const [run, kills] = await Promise.all([
-			runShoppers(accounts, catalog, t0 + STREAM_MS),
-			killAndRestart(cluster, ["products-1", "orders-1"], t0 + KILL_AT_MS, RESTART_AFTER_MS),
+			runShoppers(accounts, catalog, t0 + STREAM_MS, { visit: ["notifications"] }),
+			killAndRestart(cluster, victims, t0 + KILL_AT_MS, RESTART_AFTER_MS),
 		]);
 		const repeats = await callRepeats(cluster);
+		const breakersOpened = await sumOverNodes(cluster, "moleculer_circuit_breaker_opened_total");
 		const clients = clientFigures(run);
 		const inFlightAtKill = run.exchanges.filter(e => e.start < kills.kill && e.start + e.ms > kills.kill);
 		const header = `[chaos] ${SHOPPERS} shoppers for ${STREAM_MS / 1000} s${process.env.CHAOS_ENV ? ` with ${process.env.CHAOS_ENV}` : ""}`;
 		console.info(
 			[
 				header,
-				`[chaos] clients: ${describeClients(clients)}`,
+				`[chaos] clients: ${describeClients(clients)}; answers other than 2xx: ${unexpectedAnswers(run)}`,
 				`[chaos] in flight at the kill: ${inFlightAtKill.length}, the slowest of them ${Math.max(0, ...inFlightAtKill.map(e => e.ms))} ms; slowest overall: ${slowest(run)}`,
 				`[chaos] ${describeKill(kills)}`,
-				`[chaos] calls sent again by the nodes: ${JSON.stringify(repeats)}; failed operations: ${JSON.stringify(run.failedOps)}`,
+				`[chaos] calls sent again by the nodes: ${JSON.stringify(repeats)}; circuit breakers opened: ${breakersOpened}; failed operations: ${JSON.stringify(run.failedOps)}`,
 			].join("\n"),
 		);
 

@@ -42,6 +42,13 @@ export async function callRepeats(cluster: TestCluster): Promise<Record<string, 
 	return out;
 }
 
+/** A Prometheus series summed over every node running now (e.g. `moleculer_circuit_breaker_opened_total`). */
+export async function sumOverNodes(cluster: TestCluster, metric: string): Promise<number> {
+	let sum = 0;
+	for (const name of cluster.nodes.keys()) sum += await cluster.metricValue(name, metric).catch(() => 0);
+	return sum;
+}
+
 /** When the probe's registry says the node is gone (bounded). */
 export function noticedDead(cluster: TestCluster, name: string, timeoutMs = 60_000): Promise<number> {
 	const id = cluster.node(name).nodeId;

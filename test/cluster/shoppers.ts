@@ -102,18 +102,20 @@ const retryable = (status: number, type?: string) =>
 
 /**
  * Run the shoppers until `until` (a timestamp). `declinedShare` of the checkouts use a card that
- * is declined (to keep that path in the mix); the others a valid card.
+ * is declined (to keep that path in the mix); the others a valid card. Between two requests a
+ * shopper thinks for `thinkMs` on average (a person reading the page, not a load test).
  */
 export async function runShoppers(
 	accounts: Account[],
 	catalog: Catalog,
 	until: number,
-	opts: { declinedShare?: number; seed?: number } = {},
+	opts: { declinedShare?: number; seed?: number; thinkMs?: number; visit?: ("notifications" | "tickets")[]; stopWhen?: () => boolean } = {},
 ): Promise<ShopperRun> {
 	const run: ShopperRun = { exchanges: [], failedOps: [], checkouts: [], accounts };
 	let rnd = opts.seed ?? 7;
 	const random = () => (rnd = (rnd * 48271) % 2147483647) / 2147483647;
 	const pickProduct = () => catalog.productIds[Math.floor(random() * catalog.productIds.length)]!;
+	const think = opts.thinkMs ?? 400;
 
 	/** One operation, tried up to four times (same request, same key) while the answer says "try again". */
 	async function op(name: string, call: () => Promise<{ status: number; body: unknown }>): Promise<{ status: number; body: any } | undefined> {
@@ -130,7 +132,10 @@ export async function runShoppers(
 			}
 			run.exchanges.push({ op: name, try: t, status: last.status, type, start, ms: Date.now() - start });
 			statuses.push(last.status);
-			if (!retryable(last.status, type)) return last;
+			if (!retryable(last.status, type)) {
+				await sleep(think * (0.5 + random()));
+				return last;
+			}
 			if (t < TRIES) await sleep(250 * 2 ** (t - 1));
 		}
 		run.failedOps.push({ op: name, statuses });
@@ -139,12 +144,15 @@ export async function runShoppers(
 
 	async function shopper(acc: Account): Promise<void> {
 		const http = acc.http;
-		while (Date.now() < until) {
+		const going = () => Date.now() < until && !opts.stopWhen?.();
+		while (going()) {
 			// Browse: a search and a product or two.
 			await op("search", () => http.get(`${V1}/products?q=${SEARCH_TERMS[Math.floor(random() * SEARCH_TERMS.length)]}&pageSize=12`));
 			await op("product", () => http.get(`${V1}/products/${pickProduct()}`));
 			if (random() < 0.5) await op("product", () => http.get(`${V1}/products/${pickProduct()}`));
 			if (random() < 0.2) await op("me", () => http.get(`${V1}/me`));
+			if (opts.visit?.includes("notifications") && random() < 0.3) await op("notifications", () => http.get(`${V1}/me/notifications?pageSize=10`));
+			if (opts.visit?.includes("tickets") && random() < 0.2) await op("tickets", () => http.get(`${V1}/tickets?pageSize=10`));
 			// Fill the cart.
 			const cleared = await op("cart.clear", () => http.delete(`${V1}/cart`));
 			if (cleared?.status !== 200) continue;
@@ -158,7 +166,7 @@ export async function runShoppers(
 			}
 			if (!filled) continue;
 			await op("cart.view", () => http.get(`${V1}/cart`));
-			if (Date.now() >= until) break;
+			if (!going()) break;
 			// Check out.
 			const card = random() < (opts.declinedShare ?? 0.1) ? DECLINED : APPROVED;
 			const attempt: Attempt = { key: randomUUID(), account: acc, body: { shippingAddress: ADDRESS, payment: payment(card) }, card };
@@ -191,6 +199,17 @@ export interface ClientFigures {
 	slowestMs: number;
 	over2s: number;
 	conflicts: number;
+}
+
+/** Answers other than 2xx, as `op status type: count` (what the shoppers met besides success). */
+export function unexpectedAnswers(run: ShopperRun): string {
+	const counts = new Map<string, number>();
+	for (const e of run.exchanges) {
+		if (e.status >= 200 && e.status < 300) continue;
+		const k = `${e.op} ${e.status}${e.type ? ` ${e.type}` : ""}`;
+		counts.set(k, (counts.get(k) ?? 0) + 1);
+	}
+	return [...counts].map(([k, n]) => `${k}: ${n}`).join(", ") || "none";
 }
 
 export function clientFigures(run: ShopperRun): ClientFigures {
