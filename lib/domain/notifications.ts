@@ -1,9 +1,10 @@
 /**
- * Notifications: which domain events make a notification, for whom, and what it says.
- * Pure: the notifications service stores and delivers what `notificationFor` returns.
+ * Notifications: which domain events make a notification, for whom, and what it says in the
+ * recipient's language (the texts: notification-texts.ts). Pure: the notifications service stores and delivers what `notificationFor` returns.
  */
-import type { AnyEnvelope, CancelReason, EventType } from "../contracts/events.js";
+import type { AnyEnvelope, EventType } from "../contracts/events.js";
 import { derivedId } from "../contracts/ids.js";
+import { NOTIFICATION_TEXTS, languageOf } from "./notification-texts.js";
 
 export type RefKind = "order" | "ticket";
 
@@ -60,10 +61,10 @@ export function notificationId(eventId: string, userId: string): string {
 	return derivedId("notification", eventId, userId);
 }
 
-/** Money in minor units, as a person reads it: 1999 EUR → "€19.99". */
-export function formatMoney(amount: number, currency: string): string {
+/** Money in minor units, as a reader of `locale` reads it: 1999 EUR → "€19.99" (en), "19,99 €" (es). */
+export function formatMoney(amount: number, currency: string, locale = "en"): string {
 	try {
-		const format = new Intl.NumberFormat("en", { style: "currency", currency });
+		const format = new Intl.NumberFormat(locale, { style: "currency", currency });
 		const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
 		return format.format(amount / 10 ** digits);
 	} catch {
@@ -77,104 +78,66 @@ export function shortRef(id: string): string {
 	return id.slice(0, 8);
 }
 
-const CANCEL_REASONS: Record<CancelReason, string> = {
-	out_of_stock: "some items were out of stock",
-	payment_declined: "the payment was declined",
-	reservation_expired: "it was not paid in time",
-	cancelled_by_customer: "you cancelled it",
-	cancelled_by_admin: "it was cancelled by the shop",
-};
+/**
+ * Whom an event notifies, or null when it notifies no one (the service asks for that user's
+ * preferences, language included, before it writes the text).
+ */
+export function recipientOf(event: AnyEnvelope): string | null {
+	if (!(NOTIFYING_EVENTS as readonly string[]).includes(event.type)) return null;
+	const p = event.payload as { userId?: string; authorId?: string };
+	// The owner hears about answers from the shop, not about their own messages.
+	if (event.type === "ticket.replied" && p.authorId === p.userId) return null;
+	return p.userId ?? null;
+}
 
-const STATUS_WORDS: Record<string, string> = {
-	open: "open",
-	pending: "waiting for your answer",
-	resolved: "resolved",
-	closed: "closed",
-};
-
-/** The notification an event makes, or null when it makes none. */
-export function notificationFor(event: AnyEnvelope): NotificationDraft | null {
+/** The notification an event makes, in the recipient's language (`preferences.language`), or null when it makes none. */
+export function notificationFor(event: AnyEnvelope, language?: string): NotificationDraft | null {
+	if (recipientOf(event) === null) return null;
+	const t = NOTIFICATION_TEXTS[languageOf(language)];
+	const money = (amount: number, currency: string) => formatMoney(amount, currency, t.locale);
 	switch (event.type) {
 		case "order.paid": {
 			const p = event.payload;
-			return order(
-				event.type,
-				p.userId,
-				p.orderId,
-				"Payment received",
-				`We received ${formatMoney(p.total, p.currency)} for order ${shortRef(p.orderId)}. We are preparing it.`,
-			);
+			return order(event.type, p.userId, p.orderId, t.paidTitle, t.paidBody(money(p.total, p.currency), shortRef(p.orderId)));
 		}
 		case "order.cancelled": {
 			const p = event.payload;
-			const refund = p.refunded ? " Your payment is being refunded." : "";
-			return order(
-				event.type,
-				p.userId,
-				p.orderId,
-				"Order cancelled",
-				`Order ${shortRef(p.orderId)} was cancelled because ${CANCEL_REASONS[p.reason] ?? "of a problem"}.${refund}`,
-			);
+			const reason = t.cancelReasons[p.reason] ?? t.unknownReason;
+			return order(event.type, p.userId, p.orderId, t.cancelledTitle, t.cancelledBody(shortRef(p.orderId), reason, p.refunded));
 		}
 		case "order.shipped": {
 			const p = event.payload;
-			return order(event.type, p.userId, p.orderId, "Order shipped", `Order ${shortRef(p.orderId)} is on its way.`);
+			return order(event.type, p.userId, p.orderId, t.shippedTitle, t.shippedBody(shortRef(p.orderId)));
 		}
 		case "order.delivered": {
 			const p = event.payload;
-			return order(event.type, p.userId, p.orderId, "Order delivered", `Order ${shortRef(p.orderId)} was delivered.`);
+			return order(event.type, p.userId, p.orderId, t.deliveredTitle, t.deliveredBody(shortRef(p.orderId)));
 		}
 		case "order.refunded": {
 			const p = event.payload;
-			const what = p.full ? "the whole order" : "part of the order";
-			return order(
-				event.type,
-				p.userId,
-				p.orderId,
-				"Refund issued",
-				`We refunded ${formatMoney(p.amount, p.currency)} for ${what} ${shortRef(p.orderId)}.`,
-			);
+			return order(event.type, p.userId, p.orderId, t.refundedTitle, t.refundedBody(money(p.amount, p.currency), shortRef(p.orderId), p.full));
 		}
 		case "ticket.created": {
 			const p = event.payload;
-			return ticket(
-				event.type,
-				p.userId,
-				p.ticketId,
-				"We received your request",
-				`Your ticket "${p.subject}" (${shortRef(p.ticketId)}) is open. We will answer soon.`,
-			);
+			return ticket(event.type, p.userId, p.ticketId, t.ticketCreatedTitle, t.ticketCreatedBody(p.subject, shortRef(p.ticketId)));
 		}
 		case "ticket.replied": {
 			const p = event.payload;
-			// The owner hears about answers from the shop, not about their own messages.
-			if (p.authorId === p.userId) return null;
-			return ticket(event.type, p.userId, p.ticketId, "New reply to your ticket", `Support answered your ticket ${shortRef(p.ticketId)}.`);
+			return ticket(event.type, p.userId, p.ticketId, t.repliedTitle, t.repliedBody(shortRef(p.ticketId)));
 		}
 		case "ticket.status_changed": {
 			const p = event.payload;
-			return ticket(
-				event.type,
-				p.userId,
-				p.ticketId,
-				"Ticket updated",
-				`Your ticket ${shortRef(p.ticketId)} is now ${STATUS_WORDS[p.status] ?? p.status}.`,
-			);
+			const status = (t.statusWords as Record<string, string>)[p.status] ?? p.status;
+			return ticket(event.type, p.userId, p.ticketId, t.statusTitle, t.statusBody(shortRef(p.ticketId), status));
 		}
 		case "return.approved": {
 			const p = event.payload;
 			const count = p.items.reduce((n, i) => n + i.quantity, 0);
-			return ticket(
-				event.type,
-				p.userId,
-				p.ticketId,
-				"Return approved",
-				`Your return of ${count} item${count === 1 ? "" : "s"} from order ${shortRef(p.orderId)} was approved. The refund follows.`,
-			);
+			return ticket(event.type, p.userId, p.ticketId, t.returnApprovedTitle, t.returnApprovedBody(count, shortRef(p.orderId)));
 		}
 		case "return.rejected": {
 			const p = event.payload;
-			return ticket(event.type, p.userId, p.ticketId, "Return rejected", `Your return for order ${shortRef(p.orderId)} was rejected: ${p.reason}`);
+			return ticket(event.type, p.userId, p.ticketId, t.returnRejectedTitle, t.returnRejectedBody(shortRef(p.orderId), p.reason));
 		}
 		default:
 			return null;

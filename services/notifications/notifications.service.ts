@@ -1,7 +1,7 @@
 /**
  * notifications: what the shop tells its customers. It consumes order, ticket and return
- * events, turns each into a notification for the user it concerns (lib/domain/notifications.ts)
- * and delivers it by the user's `preferences.notifications`: stored for GET /me/notifications
+ * events, turns each into a notification for the user it concerns, in that user's language
+ * (lib/domain/notifications.ts), and delivers it by the user's `preferences.notifications`: stored for GET /me/notifications
  * when in-app is on, handed to the email channel (lib/notify) when email is on.
  *
  * Delivery is at least once, so every step is idempotent on its own: a notification's id is
@@ -25,6 +25,7 @@ import {
 	notificationFor,
 	notificationId,
 	publicNotification,
+	recipientOf,
 	type NotificationDraft,
 	type NotificationRecord,
 } from "../../lib/domain/notifications.js";
@@ -92,15 +93,16 @@ const NotificationsService = defineService<Self>({
 
 	methods: {
 		async notify(event: AnyEnvelope, ctx: Context): Promise<void> {
-			const draft = notificationFor(event);
-			if (!draft) return;
+			const userId = recipientOf(event);
+			if (userId === null) return;
 			// A failure here (users down) throws: the event is delivered again later.
 			const prefs = await ctx.call<DeliveryPreferences | null, { id: string }>(
 				"users.notificationPreferences",
-				{ id: draft.userId },
+				{ id: userId },
 				{ timeout: PREFERENCES_TIMEOUT_MS },
 			);
 			if (!prefs) return; // the account no longer exists
+			const draft = notificationFor(event, prefs.language)!;
 			const id = notificationId(event.id, draft.userId);
 			if (prefs.inApp) await this.storeInApp(id, draft, event);
 			if (prefs.email) await this.sendEmail(id, draft, prefs);

@@ -183,6 +183,24 @@ describe("preferences", () => {
 	});
 });
 
+describe("language", () => {
+	it("a customer who reads Spanish gets Spanish notifications and emails, money as Spanish readers write it", async () => {
+		const lola = await customer(shop, "Lola");
+		expect((await lola.http.patch("/api/v1/me", { preferences: { language: "es-ES" } })).status).toBe(200);
+		const order = await paidOrder(lola);
+		const t = await openTicket(lola, "¿Dónde está mi paquete?");
+		await ticketEventsHandled(t.id);
+		const notes = await waitForNote(lola, n => n.type === "order.paid", "order.paid");
+		const paid = notes.find(n => n.type === "order.paid")!;
+		expect(paid.title).toBe("Pago recibido");
+		expect(paid.body).toContain("19,99\u00a0€");
+		expect(paid.body).toContain(order.id.slice(0, 8));
+		expect(notes.find(n => n.type === "ticket.created")?.title).toBe("Hemos recibido tu solicitud");
+		expect(emailsTo(lola).map(m => m.subject)).toEqual(expect.arrayContaining(["Pago recibido", "Hemos recibido tu solicitud"]));
+		expect(emailsTo(lola).every(m => m.language === "es-ES")).toBe(true);
+	});
+});
+
 describe("reading the list", () => {
 	let fay: Account;
 	let ids: string[];

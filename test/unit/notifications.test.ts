@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatMoney, notificationFor, notificationId, publicNotification, type NotificationRecord } from "../../lib/domain/notifications.js";
+import { formatMoney, notificationFor, notificationId, publicNotification, recipientOf, type NotificationRecord } from "../../lib/domain/notifications.js";
+import { languageOf } from "../../lib/domain/notification-texts.js";
 import type { AnyEnvelope, EventPayloads, EventType } from "../../lib/contracts/events.js";
 import { LogEmailChannel, maskAddress } from "../../lib/notify/index.js";
 
@@ -52,6 +53,51 @@ describe("notificationFor", () => {
 	it("events that are not for customers make none", () => {
 		expect(notificationFor(envelope("stock.reserved", { orderId: "o1", items: [] }))).toBeNull();
 		expect(notificationFor(envelope("order.placed", { orderId: "o1", userId: "u1", items: [], total: 1, currency: "EUR" }))).toBeNull();
+	});
+});
+
+describe("notifications in the recipient's language", () => {
+	const events: AnyEnvelope[] = [
+		envelope("order.paid", { orderId: "o1", userId: "u1", items: [], total: 1999, currency: "EUR" }),
+		envelope("order.cancelled", { orderId: "o1", userId: "u1", items: [], reason: "out_of_stock", refunded: true }),
+		envelope("order.shipped", { orderId: "o1", userId: "u1" }),
+		envelope("order.delivered", { orderId: "o1", userId: "u1" }),
+		envelope("order.refunded", { orderId: "o1", userId: "u1", refundId: "r", amount: 500, currency: "EUR", reason: "return", items: [], full: true }),
+		envelope("ticket.created", { ticketId: "t1", userId: "u1", type: "inquiry", subject: "Hola", orderId: null }),
+		envelope("ticket.replied", { ticketId: "t1", userId: "u1", messageId: "m", authorId: "agent", authorRole: "agent" }),
+		envelope("ticket.status_changed", { ticketId: "t1", userId: "u1", status: "pending" }),
+		envelope("return.approved", { ticketId: "t1", returnId: "r", userId: "u1", orderId: "o1", items: [{ productId: "p", quantity: 1 }] }),
+		envelope("return.rejected", { ticketId: "t1", userId: "u1", orderId: "o1", reason: "Usado" }),
+	];
+
+	it("picks the catalog by the tag's primary language; a language without one reads English", () => {
+		expect(languageOf("es-ES")).toBe("es");
+		expect(languageOf("ES")).toBe("es");
+		expect(languageOf("es_MX")).toBe("es");
+		expect(languageOf("fr")).toBe("en");
+		expect(languageOf(undefined)).toBe("en");
+		expect(notificationFor(events[0]!, "de-AT")).toEqual(notificationFor(events[0]!, "en"));
+	});
+
+	it("says every notification in Spanish, none of it in English, for the same recipient and reference", () => {
+		for (const e of events) {
+			const en = notificationFor(e, "en")!;
+			const es = notificationFor(e, "es")!;
+			expect(es, e.type).toMatchObject({ userId: en.userId, type: en.type, ref: en.ref });
+			expect(es.title, e.type).not.toBe(en.title);
+			expect(es.body, e.type).not.toBe(en.body);
+		}
+		expect(notificationFor(events[0]!, "es")!.body).toBe("Hemos recibido 19,99\u00a0€ por el pedido o1. Lo estamos preparando.");
+		expect(notificationFor(events[1]!, "es")!.body).toBe(
+			"El pedido o1 se ha cancelado porque algunos artículos estaban agotados. Te estamos devolviendo el pago.",
+		);
+		expect(notificationFor(events[7]!, "es")!.body).toContain("esperando tu respuesta");
+	});
+
+	it("names the recipient before the text is written, and no one for the author's own reply", () => {
+		expect(events.map(recipientOf)).toEqual(Array(events.length).fill("u1"));
+		expect(recipientOf(envelope("ticket.replied", { ticketId: "t1", userId: "u1", messageId: "m", authorId: "u1", authorRole: "customer" }))).toBeNull();
+		expect(recipientOf(envelope("order.placed", { orderId: "o1", userId: "u1", items: [], total: 1, currency: "EUR" }))).toBeNull();
 	});
 });
 
