@@ -2,7 +2,7 @@
  * Access tokens: RS256 JWTs signed by the users service, verified anywhere with its JWKS.
  * Refresh tokens: opaque random strings, stored only as a SHA-256 hash.
  */
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject, type JsonWebKey } from "node:crypto";
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, type KeyObject, type JsonWebKey } from "node:crypto";
 import jwt from "jsonwebtoken";
 
 /** The JOSE `typ` header of an access token (RFC 9068, RFC 8725 §3.11): no other JWT passes for one. */
@@ -61,9 +61,11 @@ export interface TokenSettings {
 	accessTtlSeconds: number;
 }
 
+/** An access token in the JWT profile of RFC 9068: `typ: at+jwt`, and a `jti` of its own (two tokens of one session in one second still differ). */
 export function signAccessToken(key: SigningKey, settings: TokenSettings, subject: string, roles: string[], sessionId: string): string {
 	return jwt.sign({ roles, sid: sessionId }, key.privateKeyPem, {
 		algorithm: JWT_ALGORITHM,
+		jwtid: randomUUID(),
 		keyid: key.kid,
 		header: { alg: JWT_ALGORITHM, typ: ACCESS_TOKEN_TYPE },
 		subject,

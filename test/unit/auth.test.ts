@@ -69,6 +69,10 @@ describe("access tokens", () => {
 		const claims = await verifier().verify(token);
 		expect(claims).toMatchObject({ sub: "user-1", roles: ["customer"], iss: "iss-x", aud: "aud-y", sid: "sess-1" });
 		expect(claims.exp - claims.iat).toBe(900);
+		// Each token its own id, even two of one session in the same second.
+		const again = jwt.decode(signAccessToken(key, settings, "user-1", ["customer"], "sess-1")) as { jti?: string };
+		expect((decoded.payload as { jti?: string }).jti).toMatch(/^[0-9a-f-]{36}$/);
+		expect(again.jti).not.toBe((decoded.payload as { jti?: string }).jti);
 	});
 
 	it("rejects a token signed by another key with the same kid", async () => {
