@@ -7,7 +7,8 @@
  * TCP connection to NATS and with it its subscriptions, so from that instant no call goes to it;
  * the heartbeats (seconds later) only tidy up the registry. The gateway (moleculer-web) resolves an
  * endpoint itself and would address that node directly: `ResilienceMiddleware` sends such calls to
- * the queue group too. A call that names its node (the `nodeID` call option) goes to that node.
+ * the queue group too. A call that names its node (the `nodeID` call option) goes to that node, and
+ * an action the calling node runs itself is run there (preferLocal), while that node is not stopping.
  *
  * What is sent again. Only what is safe to repeat, as each action says in its schema:
  *   idempotent: true    reads, and writes that set absolute values or are conditional
@@ -51,6 +52,7 @@ type Send = (ctx: Context) => Promise<unknown>;
 type RemoteAction = { name: string; idempotent?: unknown };
 type Transit = { removePendingRequest(id: string): void };
 type Endpoint = { id: string; local: boolean; isAvailable: boolean };
+type LocalEndpoint = Endpoint & { action: { handler: Send } };
 type ErrorLike = { name?: string; retryable?: boolean; data?: { action?: string } };
 
 /** Moleculer's answers for a call a node refused before running it (stopping, or the service gone there). */
@@ -93,6 +95,13 @@ export function ResilienceMiddleware(opts: ResilienceOptions): Middleware {
 
 	function count(action: string, reason: "hedge" | "transient" | "refused"): void {
 		if (broker.isMetricsEnabled()) broker.metrics.increment(REPEATS_METRIC, { action, reason });
+	}
+
+	/** An available endpoint of this node for the action, when the registry prefers local ones. */
+	function localEndpoint(action: string): LocalEndpoint | undefined {
+		if ((broker.registry as unknown as { opts?: { preferLocal?: boolean } }).opts?.preferLocal === false) return undefined;
+		const list = broker.registry.getActionEndpoints(action) as unknown as { localEndpoints?: LocalEndpoint[] } | null;
+		return list?.localEndpoints?.find(ep => ep.isAvailable);
 	}
 
 	/** Another node for a copy when Moleculer balances: any available remote endpoint not tried yet. */
@@ -222,6 +231,15 @@ export function ResilienceMiddleware(opts: ResilienceOptions): Middleware {
 			return function resilientCall(ctx: Context) {
 				// A call that names its node, or streams, goes as it is.
 				if (ctx.options.nodeID || ctx.options.stream) return send(ctx);
+				// An action this node runs itself is run here while the node is up (Moleculer's preferLocal, which
+				// disableBalancer ignores: every call would go through NATS to any node). Above all a gateway's own
+				// /api/ready, which would otherwise be answered by any gateway, a draining one too.
+				const local = opts.natsBalanced && broker.started ? localEndpoint(remote.name) : undefined;
+				if (local) {
+					ctx.setEndpoint(local as never);
+					ctx.nodeID = broker.nodeID;
+					return local.action.handler(ctx);
+				}
 				// The gateway (or a caller) resolved an endpoint: let NATS pick a connected node instead.
 				if (opts.natsBalanced) ctx.nodeID = null;
 				return call(send, remote, ctx);

@@ -138,12 +138,17 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 			if (this.broker.started) this.beginRelaying();
 		},
 		async stopped() {
-			this.$relay.stopped = true;
-			if (this.$relay.timer) clearInterval(this.$relay.timer);
-			if (this.$relay.sweep) clearInterval(this.$relay.sweep);
-			await this.$relay.current;
+			// A graceful stop hands over: consumers first (each partition finishes the event it is handling and
+			// commits, lib/events/kafka-bus.ts), then a last relay pass publishes what they and the last calls
+			// wrote; bounded, as Kafka may be away (what is left waits for another node's relay or the next start).
 			if (this.$bus && this.$handler) await this.$bus.unsubscribe(this.name, this.$handler);
 			if (this.$bus && this.$nodeHandler) await this.$bus.unsubscribe(`${this.name}.${this.broker.nodeID}`, this.$nodeHandler);
+			if (this.$relay.timer) clearInterval(this.$relay.timer);
+			if (this.$relay.sweep) clearInterval(this.$relay.sweep);
+			const bounded = (p: Promise<void> | undefined) => Promise.race([p, new Promise<void>(resolve => setTimeout(resolve, 5000).unref())]);
+			if (this.$bus && outboxCollections.length > 0) await bounded(this.relayOutbox());
+			this.$relay.stopped = true;
+			await bounded(this.$relay.current);
 			if (this.$bus) await releaseBus(this.broker);
 			this.$bus = undefined;
 		},

@@ -24,6 +24,10 @@ export interface BalancerStats {
 	redispatched: number;
 	/** Requests answered 502 (no gateway, or one failed after the request was sent). */
 	badGateway: number;
+	/** Each 502: when, the request, and why (`no gateway in rotation`, or the failure of the gateway it was sent to). */
+	failures: { at: number; request: string; reason: string }[];
+	/** Health changes: when a gateway left or joined the rotation, and why it left. */
+	changes: { at: number; upstream: string; ok: boolean; detail?: string }[];
 }
 
 export class Balancer {
@@ -33,7 +37,7 @@ export class Balancer {
 	private timer?: NodeJS.Timeout;
 	private next = 0;
 	private checking = false;
-	readonly stats: BalancerStats = { redispatched: 0, badGateway: 0 };
+	readonly stats: BalancerStats = { redispatched: 0, badGateway: 0, failures: [], changes: [] };
 	url = "";
 
 	constructor(
@@ -74,10 +78,12 @@ export class Balancer {
 		try {
 			await Promise.all(
 				this.upstreams.map(async u => {
+					let detail: string | undefined;
 					const ok = await fetch(`${u}/api/ready`, { signal: AbortSignal.timeout(1000) }).then(
-						r => r.status === 200,
-						() => false,
+						r => r.status === 200 || ((detail = `ready ${r.status}`), false),
+						(err: Error) => ((detail = err.name === "TimeoutError" ? "ready timed out" : err.message), false),
 					);
+					if (ok !== this.healthy.get(u)) this.stats.changes.push({ at: Date.now(), upstream: u, ok, detail });
 					this.healthy.set(u, ok);
 				}),
 			);
@@ -101,6 +107,7 @@ export class Balancer {
 			const upstream = this.pick(tried);
 			if (!upstream) {
 				this.stats.badGateway++;
+				this.stats.failures.push({ at: Date.now(), request: `${req.method} ${req.url}`, reason: "no gateway in rotation" });
 				res.writeHead(502, { "content-type": "application/json" });
 				res.end(JSON.stringify({ name: "BadGateway", message: "no gateway in rotation", code: 502, type: "BAD_GATEWAY" }));
 				return;
@@ -110,11 +117,13 @@ export class Balancer {
 			if (outcome === "done") return;
 			if (!res.headersSent && (outcome === "refused" || !NON_IDEMPOTENT.has(req.method ?? "GET"))) {
 				// Nothing was sent: the next gateway may take it; this one is out until its next health check says otherwise.
+				if (this.healthy.get(upstream)) this.stats.changes.push({ at: Date.now(), upstream, ok: false, detail: outcome });
 				this.healthy.set(upstream, false);
 				this.stats.redispatched++;
 				continue;
 			}
 			this.stats.badGateway++;
+			this.stats.failures.push({ at: Date.now(), request: `${req.method} ${req.url}`, reason: `${upstream}: ${outcome}` });
 			if (!res.headersSent) {
 				res.writeHead(502, { "content-type": "application/json" });
 				res.end(JSON.stringify({ name: "BadGateway", message: `gateway failed: ${outcome}`, code: 502, type: "BAD_GATEWAY" }));
