@@ -95,8 +95,10 @@ export async function checkInventory(
 	timeoutMs: number,
 ): Promise<InvariantReport> {
 	const deadline = Date.now() + timeoutMs;
+	let orders: OrderView[] | undefined;
 	for (;;) {
-		const orders = await listOrders();
+		// Settled orders stay settled: the list is read again only while some are pending.
+		if (!orders || orders.some(o => o.status === "pending")) orders = await listOrders();
 		const shown = new Map<string, { stock: number; available: number } | string>();
 		for (const p of products) {
 			try {
