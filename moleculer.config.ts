@@ -10,8 +10,27 @@ import { loggerOptions } from "./lib/observability/logging.js";
 import { metricsOptions } from "./lib/observability/prometheus.js";
 import { tracingOptions } from "./lib/observability/tracing.js";
 import { ObservabilityMiddleware } from "./lib/observability/middleware.js";
+import { LeanMetricsMiddleware } from "./lib/observability/action-metrics.js";
 import { nodeServiceSchema, replCommands } from "./lib/observability/operator.js";
 import { DrainingNatsTransporter, ResilienceMiddleware } from "./lib/resilience.js";
+
+/** Moleculer 0.15's internal middlewares, in the order it adds them (src/service-broker.js; a unit test compares). */
+export const INTERNAL_MIDDLEWARES = [
+	"ActionHook",
+	"Validator",
+	"Bulkhead",
+	"Cacher",
+	"ContextTracker",
+	"CircuitBreaker",
+	"Timeout",
+	"Retry",
+	"Fallback",
+	"ErrorHandler",
+	"Tracing",
+	"Metrics",
+	"Debounce",
+	"Throttle",
+] as const;
 
 /** The transporter: NATS through the draining subclass (lib/resilience.ts), anything else as Moleculer takes it. */
 function transporter(cfg: ShopConfig): BrokerOptions["transporter"] {
@@ -64,7 +83,14 @@ export function brokerOptions(cfg: ShopConfig = config): BrokerOptions {
 		metrics: metricsOptions(cfg),
 		// TRACING_EXPORTER: none | console | zipkin | jaeger (ZIPKIN_URL); the trace id is the request id.
 		tracing: tracingOptions(cfg),
-		middlewares: [ObservabilityMiddleware(), ResilienceMiddleware({ natsBalanced, hedgeMs: cfg.calls.hedgeMs, repeats: cfg.calls.repeats })],
+		// Moleculer's internal middlewares in their own order, with the per-call metrics at a lower
+		// price in place of its `Metrics` (lib/observability/action-metrics.ts says why).
+		internalMiddlewares: false,
+		middlewares: [
+			ObservabilityMiddleware(),
+			ResilienceMiddleware({ natsBalanced, hedgeMs: cfg.calls.hedgeMs, repeats: cfg.calls.repeats }),
+			...INTERNAL_MIDDLEWARES.map(name => (name === "Metrics" ? LeanMetricsMiddleware : name)),
+		] as BrokerOptions["middlewares"],
 		// `$node.ready` on every node, and the operator's REPL commands (lib/observability/operator.ts).
 		internalServices: { $node: nodeServiceSchema() },
 		replOptions: { customCommands: replCommands() },

@@ -5,6 +5,10 @@
  * The same little server answers `GET /ready` with this node's readiness report (200 or 503),
  * so a node without the HTTP gateway still has something a container health check can ask.
  *
+ * Histograms without quantiles (the per-call ones, lib/observability/action-metrics.ts) also get
+ * their `_sum` and `_count` series, which Moleculer's reporter writes only beside quantiles but
+ * the Prometheus format has for every histogram (average latency is rate(_sum) / rate(_count)).
+ *
  * (Not the `moleculer-prometheus` package: it was written for Moleculer 0.13 and registers a
  * second reporter that collides with the built-in one.)
  */
@@ -12,7 +16,42 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { MetricReporters, type BrokerOptions, type MetricRegistry, type ServiceBroker } from "moleculer";
 import { checkReadiness } from "../readiness.js";
 
+interface HistogramItem {
+	labels: Record<string, unknown>;
+	sum: number;
+	count: number;
+	buckets?: object;
+	quantiles?: object;
+}
+interface ReporterInternals {
+	registry: { store: Map<string, { name: string; type: string; snapshot(): HistogramItem[] }> };
+	matchMetricName(name: string): boolean;
+	formatMetricName(name: string): string;
+	labelsToStr(labels: Record<string, unknown>, extra?: Record<string, string>): string;
+}
+
 export class ShopPrometheusReporter extends MetricReporters.Prometheus {
+	override generatePrometheusResponse(): string {
+		const self = this as unknown as ReporterInternals;
+		const lines = String(super.generatePrometheusResponse()).split("\n");
+		const after = new Map<string, string[]>();
+		for (const metric of self.registry.store.values()) {
+			if (metric.type !== "histogram" || !self.matchMetricName(metric.name)) continue;
+			const name = self.formatMetricName(metric.name).replace(/[.-]/g, "_");
+			for (const item of metric.snapshot()) {
+				if (item.quantiles || !item.buckets) continue;
+				const labels = self.labelsToStr(item.labels);
+				after.set(`${name}_bucket${self.labelsToStr(item.labels, { le: "+Inf" })}`, [
+					`${name}_sum${labels} ${item.sum}`,
+					`${name}_count${labels} ${item.count}`,
+				]);
+			}
+		}
+		if (after.size === 0) return lines.join("\n");
+		// Right after the item's +Inf bucket, inside its family's block as the format wants.
+		return lines.flatMap(line => [line, ...(after.get(line.slice(0, line.lastIndexOf(" "))) ?? [])]).join("\n");
+	}
+
 	override handler(req: IncomingMessage, res: ServerResponse): void {
 		if (req.url !== "/ready") return super.handler(req, res);
 		const broker = (this as unknown as { registry: MetricRegistry & { broker: ServiceBroker } }).registry.broker;

@@ -196,6 +196,14 @@ describe("the shop, observed", () => {
 			expect(total(samples, "shop_events_consume_delay_seconds_count", { group: "notifications" })).toBeGreaterThanOrEqual(1);
 			expect(samples.find(s => s.name === "shop_outbox_backlog" && s.labels.service === "tickets")?.value).toBe(0);
 			expect(total(samples, "moleculer_request_total", { action: "users.login" })).toBeGreaterThanOrEqual(1);
+			// The per-call series operators read (lib/observability/action-metrics.ts), without quantile reservoirs.
+			const logins = total(samples, "moleculer_request_total", { action: "users.login", type: "local" });
+			expect(total(samples, "moleculer_request_time_count", { action: "users.login", type: "local" })).toBe(logins);
+			expect(total(samples, "moleculer_request_time_bucket", { action: "users.login", type: "local", le: "+Inf" })).toBe(logins);
+			expect(total(samples, "moleculer_request_error_total", { action: "users.login" })).toBeGreaterThanOrEqual(1); // the 401s
+			expect(samples.find(s => s.name === "moleculer_request_active" && s.labels.action === "users.login")?.value).toBe(0);
+			expect(samples.some(s => s.name === "moleculer_request_time" && "quantile" in s.labels)).toBe(false);
+			expect(total(samples, "moleculer_event_emit_total", {})).toBeGreaterThanOrEqual(0);
 			// Every sample carries the node it comes from.
 			for (const s of samples) expect(s.labels.nodeID).toBe(shop.broker.nodeID);
 		});

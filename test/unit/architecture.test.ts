@@ -69,3 +69,15 @@ describe("the layout", () => {
 		expect(missing).toEqual([]);
 	});
 });
+
+describe("the broker's middlewares", () => {
+	it("are Moleculer's internal ones in Moleculer's order, with the lean metrics in place of its Metrics", async () => {
+		const { INTERNAL_MIDDLEWARES } = await import("../../moleculer.config.js");
+		const source = fs.readFileSync(path.join(ROOT, "node_modules", "moleculer", "src", "service-broker.js"), "utf8");
+		const listed = /const INTERNAL_MIDDLEWARES = \[([^\]]*)\]/
+			.exec(source)![1]!
+			.match(/"(\w+)"/g)!
+			.map(s => s.slice(1, -1));
+		expect([...INTERNAL_MIDDLEWARES]).toEqual(listed);
+	});
+});
