@@ -14,6 +14,7 @@
  * servers keep running: `npm run infra:down` stops them.
  *
  *   npm run cluster                    everything
+ *   KAFKA_NODES=3 npm run cluster      the same on a 3-broker Kafka cluster (replication factor 3)
  *   npm run cluster -- --no-infra      the servers are already there (TRANSPORTER, MONGO_URL, KAFKA_BROKERS)
  *
  * The functions are exported for the cluster tests (test/helpers/cluster.ts), which start
@@ -148,6 +149,8 @@ async function main(): Promise<void> {
 		KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? infra.KAFKA_BROKERS ?? "127.0.0.1:9092",
 		METRICS_ENABLED: process.env.METRICS_ENABLED ?? "true",
 	};
+	// KAFKA_NODES=3 npm run cluster: the topics get the cluster's replication (up.sh says which).
+	for (const k of ["KAFKA_REPLICATION_FACTOR", "KAFKA_MIN_INSYNC_REPLICAS"]) if (env[k] === undefined && infra[k]) env[k] = infra[k];
 	const metricsBase = Number(process.env.CLUSTER_METRICS_PORT ?? 3031);
 	const stopTimeoutMs = Number(process.env.CLUSTER_STOP_TIMEOUT ?? 20) * 1000;
 	say(

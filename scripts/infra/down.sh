@@ -5,6 +5,7 @@
 #   scripts/infra/down.sh kafka         # stop only Kafka (data kept: up.sh kafka resumes it)
 #   scripts/infra/down.sh --wipe        # stop all and delete their data/logs in INFRA_DIR
 #   scripts/infra/down.sh --wipe kafka  # stop Kafka and delete only its data
+#   KAFKA_NODES=3 scripts/infra/down.sh kafka-2   # stop one broker of a Kafka cluster
 #
 # Stops by pid file: SIGTERM, then SIGKILL after ${STOP_TIMEOUT:-30}s.
 # Never touches a process it did not start, nor the download cache.
@@ -19,7 +20,7 @@ ARGS=()
 for a in "$@"; do
   case "$a" in
     --wipe) WIPE=1 ;;
-    -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) ARGS+=("$a") ;;
   esac
 done
@@ -51,6 +52,10 @@ if [[ $WIPE -eq 1 ]]; then
       log "$svc: wiped $INFRA_DIR/$svc"
     fi
   done
+  # A Kafka cluster's id goes with its last broker.
+  if [[ -f "$INFRA_DIR/kafka-cluster.id" && -z "$(find "$INFRA_DIR" -mindepth 1 -maxdepth 1 -name 'kafka-*' -type d -print -quit)" ]]; then
+    rm -f -- "$INFRA_DIR/kafka-cluster.id"
+  fi
   # Remove INFRA_DIR itself once nothing of ours is left in it.
   if [[ -z "$(find "$INFRA_DIR" -mindepth 1 -maxdepth 1 ! -name .lock ! -name apt.log -print -quit)" ]]; then
     rm -f -- "$INFRA_DIR/.lock" "$INFRA_DIR/apt.log"

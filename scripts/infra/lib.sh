@@ -2,8 +2,9 @@
 # shellcheck disable=SC2034,SC2016 # variables are used by the sourcing scripts; single-quoted code is run by bash -c / node
 # Shared helpers for scripts/infra/{up,down,status}.sh. Sourced, not executed.
 #
-# Servers managed: nats (NATS, Debian package), kafka (Apache Kafka, KRaft single
-# node, jars from Maven Central), mongo (FerretDB v1 + SQLite, built with Go).
+# Servers managed: nats (NATS, Debian package), kafka (Apache Kafka, KRaft, jars
+# from Maven Central: one node, or with KAFKA_NODES=3 a cluster of brokers kafka-1,
+# kafka-2, kafka-3), mongo (FerretDB v1 + SQLite, built with Go).
 # Everything listens on 127.0.0.1 only.
 
 # ---------------------------------------------------------------- settings
@@ -13,7 +14,7 @@ SHOP_CACHE="$(realpath -m "${SHOP_CACHE:-$HOME/.cache/shop}")"
 NATS_PORT="${NATS_PORT:-4222}"
 NATS_MONITOR_PORT="${NATS_MONITOR_PORT:-8222}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
-KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 MONGO_PORT="${MONGO_PORT:-27017}"
 FERRETDB_DEBUG_PORT="${FERRETDB_DEBUG_PORT:-8088}"
 
@@ -24,6 +25,12 @@ KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
 KAFKA_AUTO_CREATE_TOPICS="${KAFKA_AUTO_CREATE_TOPICS:-true}"
 KAFKA_NUM_PARTITIONS="${KAFKA_NUM_PARTITIONS:-3}"
 FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
+# 1: one broker (`kafka`, the default, right for a 2-core machine). More: a KRaft cluster of
+# that many brokers, each broker and controller in one process, `kafka-1` ... `kafka-N`;
+# broker i listens on KAFKA_PORT + 2(i-1), its controller on KAFKA_CONTROLLER_PORT + 2(i-1)
+# (9092/9093, 9094/9095, 9096/9097), and topics get replication factor min(N, 3) and
+# min.insync.replicas 2 (1 with two brokers).
+KAFKA_NODES="${KAFKA_NODES:-1}"
 FERRETDB_LOG_LEVEL="${FERRETDB_LOG_LEVEL:-info}"
 
 # Bounded waits (seconds).
@@ -36,6 +43,26 @@ FERRETDB_BUILD_TIMEOUT="${FERRETDB_BUILD_TIMEOUT:-600}"
 APT_TIMEOUT="${APT_TIMEOUT:-600}"
 
 ALL_SERVICES=(nats kafka mongo)
+
+# The Kafka processes: `kafka` alone, or kafka-1 ... kafka-N.
+kafka_members() {
+  local i
+  if [[ "$KAFKA_NODES" -le 1 ]]; then echo kafka; return 0; fi
+  for ((i = 1; i <= KAFKA_NODES; i++)); do echo "kafka-$i"; done
+}
+# kafka_index SVC: 1 for `kafka`, i for `kafka-i`.
+kafka_index() { if [[ "$1" == kafka ]]; then echo 1; else echo "${1#kafka-}"; fi; }
+kafka_port_of() { echo $((KAFKA_PORT + 2 * ($(kafka_index "$1") - 1))); }
+kafka_controller_port_of() { echo $((KAFKA_CONTROLLER_PORT + 2 * ($(kafka_index "$1") - 1))); }
+# Replication of the cluster: factor min(N, 3), min.insync.replicas 2 from three brokers on.
+kafka_replication() { if [[ "$KAFKA_NODES" -ge 3 ]]; then echo 3; else echo "$KAFKA_NODES"; fi; }
+kafka_min_isr() { if [[ "$KAFKA_NODES" -ge 3 ]]; then echo 2; else echo 1; fi; }
+# Bootstrap servers of every broker, comma-separated.
+kafka_bootstrap() {
+  local m out=()
+  for m in $(kafka_members); do out+=("127.0.0.1:$(kafka_port_of "$m")"); done
+  (IFS=,; echo "${out[*]}")
+}
 
 KAFKA_LIBS="$SHOP_CACHE/kafka-$KAFKA_VERSION/libs"
 FERRETDB_BIN="$SHOP_CACHE/bin/ferretdb-$FERRETDB_VERSION"
@@ -75,15 +102,21 @@ svc_log_tail() {
 resolve_services() {
   local s out=()
   if [[ $# -eq 0 ]]; then
-    printf '%s\n' "${ALL_SERVICES[@]}"
+    printf '%s\n' nats $(kafka_members) mongo
     return 0
   fi
   for s in "$@"; do
     case "$s" in
-      all) out+=("${ALL_SERVICES[@]}") ;;
-      nats|kafka|mongo) out+=("$s") ;;
+      all) out+=(nats $(kafka_members) mongo) ;;
+      nats|mongo) out+=("$s") ;;
+      kafka) out+=($(kafka_members)) ;;
+      kafka-[0-9]*)
+        if [[ "$KAFKA_NODES" -le 1 || "${s#kafka-}" -lt 1 || "${s#kafka-}" -gt "$KAFKA_NODES" ]]; then
+          err "unknown server '$s' (KAFKA_NODES=$KAFKA_NODES: the brokers are $(kafka_members | tr '\n' ' '))"; return 2
+        fi
+        out+=("$s") ;;
       ferretdb|mongodb) out+=(mongo) ;;
-      *) err "unknown server '$s' (known: nats kafka mongo, or all)"; return 2 ;;
+      *) err "unknown server '$s' (known: nats kafka mongo, kafka-1 ... with KAFKA_NODES > 1, or all)"; return 2 ;;
     esac
   done
   printf '%s\n' "${out[@]}" | awk '!seen[$0]++'
@@ -95,7 +128,7 @@ svc_logfile() { printf '%s/%s/%s.log' "$INFRA_DIR" "$1" "$1"; }
 svc_port() {
   case "$1" in
     nats) echo "$NATS_PORT" ;;
-    kafka) echo "$KAFKA_PORT" ;;
+    kafka|kafka-*) kafka_port_of "$1" ;;
     mongo) echo "$MONGO_PORT" ;;
   esac
 }
@@ -104,7 +137,7 @@ svc_port() {
 svc_marker() {
   case "$1" in
     nats) echo "$INFRA_DIR/nats/nats.conf" ;;
-    kafka) echo "$INFRA_DIR/kafka/server.properties" ;;
+    kafka|kafka-*) echo "$INFRA_DIR/$1/server.properties" ;;
     mongo) echo "--sqlite-url=file:$INFRA_DIR/mongo/data/" ;;
   esac
 }
@@ -146,16 +179,25 @@ nats_answers() {
     [[ "$line" == INFO* ]]' _ "$NATS_PORT" 2>/dev/null
 }
 
-# Kafka: a metadata request through kcat lists our broker.
+# Kafka: a metadata request through kcat lists our broker (KAFKA SVC: kafka or kafka-i).
 kafka_answers() {
+  local svc="${1:-kafka}" port
+  port="$(kafka_port_of "$svc")"
   if command -v kcat >/dev/null 2>&1; then
-    timeout 10 kcat -b "127.0.0.1:$KAFKA_PORT" -L -m 5 2>/dev/null | grep -q 'broker [0-9]* at '
+    timeout 10 kcat -b "127.0.0.1:$port" -L -m 5 2>/dev/null | grep -q "broker $(kafka_index "$svc") at "
   else
     # Fallback without kcat: the port accepts and the log says the server started.
-    port_open "$KAFKA_PORT" &&
-      tac "$(svc_logfile kafka)" 2>/dev/null | sed '/===== .*starting kafka/q' | grep -q 'Kafka Server started'
-
+    port_open "$port" &&
+      tac "$(svc_logfile "$svc")" 2>/dev/null | sed "/===== .*starting $svc =====/q" | grep -q 'Kafka Server started'
   fi
+}
+
+# A cluster of KAFKA_NODES brokers: the metadata lists every one of them.
+kafka_cluster_formed() {
+  command -v kcat >/dev/null 2>&1 || return 0
+  local n
+  n="$(timeout 10 kcat -b "$(kafka_bootstrap)" -L -m 5 2>/dev/null | grep -c 'broker [0-9]* at ' || true)"
+  [[ "$n" -ge "$KAFKA_NODES" ]]
 }
 
 # MongoDB wire protocol: send OP_MSG {ping: 1, $db: "admin"} and expect ok: 1.
@@ -221,7 +263,7 @@ mongo_answers() {
 svc_answers() {
   case "$1" in
     nats) nats_answers ;;
-    kafka) kafka_answers ;;
+    kafka|kafka-*) kafka_answers "$1" ;;
     mongo) mongo_answers ;;
   esac
 }

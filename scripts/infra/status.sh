@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Print up/down for each local server (nats, kafka, mongo); exit 0 only if all
-# requested servers answer.   scripts/infra/status.sh [nats|kafka|mongo ...]
+# Print up/down for each local server (nats, kafka or kafka-1 ... with KAFKA_NODES, mongo);
+# exit 0 only if all requested servers answer.   scripts/infra/status.sh [nats|kafka|mongo ...]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,7 +24,7 @@ for svc in "${SERVICES[@]}"; do
   else
     state="down"; detail=""; rc=1
   fi
-  printf '%-6s %-5s 127.0.0.1:%-6s %s\n' "$svc" "$state" "$port" "$detail"
+  printf '%-8s %-5s 127.0.0.1:%-6s %s\n' "$svc" "$state" "$port" "$detail"
 done
 echo "INFRA_DIR=$INFRA_DIR"
 exit "$rc"

@@ -41,6 +41,8 @@ export interface Exchange {
 	/** HTTP status; 0 when no answer came (connection refused or reset, or the client's 30 s timeout). */
 	status: number;
 	type?: string;
+	/** A 4xx's first offending field and its problem (`cart empty`), to tell one refusal from another. */
+	detail?: string;
 	start: number;
 	ms: number;
 }
@@ -124,13 +126,16 @@ export async function runShoppers(
 		for (let t = 1; t <= TRIES; t++) {
 			const start = Date.now();
 			let type: string | undefined;
+			let detail: string | undefined;
 			try {
 				last = await call();
 				type = (last.body as { type?: string } | null)?.type;
+				const problem = (last.body as { data?: { field?: string; type?: string }[] } | null)?.data?.[0];
+				if (last.status >= 400 && last.status < 500 && problem?.field) detail = `${problem.field} ${problem.type ?? ""}`.trim();
 			} catch {
 				last = { status: 0, body: null };
 			}
-			run.exchanges.push({ op: name, try: t, status: last.status, type, start, ms: Date.now() - start });
+			run.exchanges.push({ op: name, try: t, status: last.status, type, detail, start, ms: Date.now() - start });
 			statuses.push(last.status);
 			if (!retryable(last.status, type)) {
 				await sleep(think * (0.5 + random()));
@@ -206,7 +211,7 @@ export function unexpectedAnswers(run: ShopperRun): string {
 	const counts = new Map<string, number>();
 	for (const e of run.exchanges) {
 		if (e.status >= 200 && e.status < 300) continue;
-		const k = `${e.op} ${e.status}${e.type ? ` ${e.type}` : ""}`;
+		const k = `${e.op} ${e.status}${e.type ? ` ${e.type}` : ""}${e.detail ? ` (${e.detail})` : ""}`;
 		counts.set(k, (counts.get(k) ?? 0) + 1);
 	}
 	return [...counts].map(([k, n]) => `${k}: ${n}`).join(", ") || "none";

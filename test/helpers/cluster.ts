@@ -19,10 +19,11 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import net from "node:net";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { ServiceBroker } from "moleculer";
-import { Admin } from "@platformatic/kafka";
+import { Admin, ConfigResourceTypes } from "@platformatic/kafka";
 import mongoose from "mongoose";
 import { ROOT, spawnNode, stopNodes, type NodeProcess, type NodeSpec } from "../../scripts/cluster.js";
 import { INFRA } from "../cluster/infra.js";
@@ -371,6 +372,109 @@ export async function startPrivateKafka(): Promise<PrivateKafka> {
 	return k;
 }
 
+/**
+ * A Kafka cluster of `nodes` brokers only this test uses (scripts/infra/up.sh with KAFKA_NODES,
+ * its own INFRA_DIR and ports): brokers `kafka-1` ... `kafka-N`. `kill(i)` is a SIGKILL of one
+ * broker, `up(i)` starts it again (same data), `remove()` stops them all and deletes their data.
+ */
+export interface PrivateKafkaCluster {
+	brokers: string;
+	dir: string;
+	nodes: number;
+	/** The bootstrap address of broker i (1-based). */
+	broker(i: number): string;
+	kill(i: number): Promise<void>;
+	up(i: number): Promise<number>;
+	remove(): Promise<void>;
+}
+
+/** A base port with `count` free ports after it (one broker and its controller take two). */
+async function freePortRange(count: number): Promise<number> {
+	for (let attempt = 0; attempt < 50; attempt++) {
+		const base = 20_000 + Math.floor(Math.random() * 30_000);
+		const free = await Promise.all(Array.from({ length: count }, (_, i) => portIsFree(base + i)));
+		if (free.every(Boolean)) return base;
+	}
+	throw new Error(`no ${count} free consecutive ports found`);
+}
+function portIsFree(port: number): Promise<boolean> {
+	return new Promise(resolve => {
+		const srv = net.createServer();
+		srv.once("error", () => resolve(false));
+		srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+	});
+}
+
+export async function startPrivateKafkaCluster(nodes = 3): Promise<PrivateKafkaCluster> {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-kafka-cluster-"));
+	const base = await freePortRange(2 * nodes);
+	const env = {
+		...process.env,
+		INFRA_DIR: dir,
+		KAFKA_NODES: String(nodes),
+		KAFKA_PORT: String(base),
+		KAFKA_CONTROLLER_PORT: String(base + 1),
+		KAFKA_HEAP_OPTS: "-Xmx384m -Xms128m",
+	};
+	const broker = (i: number) => `127.0.0.1:${base + 2 * (i - 1)}`;
+	const k: PrivateKafkaCluster = {
+		brokers: Array.from({ length: nodes }, (_, i) => broker(i + 1)).join(","),
+		dir,
+		nodes,
+		broker,
+		async kill(i) {
+			const pid = Number(fs.readFileSync(path.join(dir, `kafka-${i}`, `kafka-${i}.pid`), "utf8").trim());
+			process.kill(pid, "SIGKILL");
+			const deadline = Date.now() + 10_000;
+			while (Date.now() < deadline) {
+				try {
+					process.kill(pid, 0);
+				} catch {
+					return;
+				}
+				await sleep(50);
+			}
+			throw new Error(`kafka-${i} (pid ${pid}) still alive 10 s after SIGKILL`);
+		},
+		up: i => runInfra("up.sh", [`kafka-${i}`], env, 180_000),
+		async remove() {
+			await runInfra("down.sh", ["--wipe", "kafka"], env, 90_000).catch(() => undefined);
+			fs.rmSync(dir, { recursive: true, force: true });
+		},
+	};
+	try {
+		await runInfra("up.sh", ["kafka"], env, 240_000);
+	} catch (err) {
+		await k.remove();
+		throw err;
+	}
+	return k;
+}
+
+/** Partition leaders and in-sync replicas of a topic, from kcat's metadata (`-L`). */
+export function kafkaPartitions(brokers: string, topic: string): Promise<{ partition: number; leader: number; isr: number[] }[]> {
+	return new Promise((resolve, reject) => {
+		execFile("kcat", ["-b", brokers, "-L", "-t", topic, "-m", "5"], { encoding: "utf8", timeout: 15_000 }, (err, stdout) => {
+			if (err) return reject(new Error(`kcat -L ${topic}: ${err.message}`));
+			const out: { partition: number; leader: number; isr: number[] }[] = [];
+			for (const m of stdout.matchAll(/partition (\d+), leader (-?\d+), replicas: [\d,]*, isrs: ([\d,]*)/g))
+				out.push({ partition: Number(m[1]), leader: Number(m[2]), isr: m[3]!.split(",").filter(Boolean).map(Number) });
+			resolve(out);
+		});
+	});
+}
+
+/** The broker id of the cluster's active controller (kcat -L marks it). */
+export function kafkaController(brokers: string): Promise<number | undefined> {
+	return new Promise((resolve, reject) => {
+		execFile("kcat", ["-b", brokers, "-L", "-m", "5"], { encoding: "utf8", timeout: 15_000 }, (err, stdout) => {
+			if (err) return reject(new Error(`kcat -L: ${err.message}`));
+			const m = /broker (\d+) at \S+ \(controller\)/.exec(stdout);
+			resolve(m ? Number(m[1]) : undefined);
+		});
+	});
+}
+
 // ---------------------------------------------------------------------------------------------
 // Kafka from the outside
 
@@ -387,7 +491,7 @@ export function kcat(brokers: string, topic: string): Promise<KafkaRecord[]> {
 	return new Promise((resolve, reject) => {
 		execFile(
 			"kcat",
-			["-b", brokers.split(",")[0]!, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p\\t%o\\t%k\\t%h\\t%s\\n"],
+			["-b", brokers, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p\\t%o\\t%k\\t%h\\t%s\\n"],
 			{ encoding: "utf8", timeout: 30_000, maxBuffer: 64 << 20 },
 			(err, stdout) => {
 				if (err) return reject(new Error(`kcat ${topic}: ${err.message}`));
@@ -409,6 +513,19 @@ export function kcat(brokers: string, topic: string): Promise<KafkaRecord[]> {
 }
 
 const testAdmin = (brokers: string, retries = 3) => new Admin({ clientId: "shop-test-admin", bootstrapBrokers: brokers.split(","), retries, retryDelay: 500 });
+
+/** Settings of a topic as the brokers report them (e.g. `min.insync.replicas`). */
+export async function topicConfig(brokers: string, topic: string, keys: string[]): Promise<Record<string, string | null>> {
+	const admin = testAdmin(brokers);
+	try {
+		const [described] = await admin.describeConfigs({
+			resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: keys }],
+		});
+		return Object.fromEntries((described?.configs ?? []).map(c => [c.name, c.value ?? null]));
+	} finally {
+		await admin.close();
+	}
+}
 
 /** Members of a consumer group and the partitions each holds. */
 export async function groupAssignments(brokers: string, groupId: string): Promise<{ clientId: string; partitions: Record<string, number[]> }[]> {
