@@ -50,6 +50,7 @@ export interface DbAdapter {
 	find(filters: FindOptions): Promise<unknown[]>;
 	findOne(query: Query): Promise<unknown>;
 	findById(id: string): Promise<unknown>;
+	findByIds(ids: string[]): Promise<unknown[]>;
 	count(filters: FindOptions): Promise<number>;
 	insert(entity: object): Promise<unknown>;
 	updateMany(query: Query, update: Update): Promise<number>;
@@ -106,6 +107,13 @@ export class Collection<T extends Doc> {
 	async findById(id: string): Promise<T | null> {
 		if (typeof id !== "string") throw new TypeError("An id must be a string");
 		return this.plain(await this.adapter.findById(id));
+	}
+	/** The documents with these ids that exist, in no particular order. */
+	async findByIds(ids: readonly string[]): Promise<T[]> {
+		if (!ids.every(id => typeof id === "string")) throw new TypeError("An id must be a string");
+		if (ids.length === 0) return [];
+		const rows = await this.adapter.findByIds([...ids]);
+		return (await Promise.all(rows.map(r => this.plain(r)))).filter((d): d is Awaited<T> => d !== null) as T[];
 	}
 	async findOne(query: Query): Promise<T | null> {
 		assertSafeQuery(query);

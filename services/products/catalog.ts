@@ -222,7 +222,7 @@ export class Catalog {
 
 	/** What the catalog says of these products (and their variants) now, for carts and checkout. */
 	async prices(ids: readonly string[]): Promise<CatalogPrice[]> {
-		const rows = ids.length ? await this.products.find({ query: { _id: { $in: [...ids] } } }) : [];
+		const rows = await this.products.findByIds([...ids]);
 		return rows.map(p => {
 			const shown = publicProduct(p);
 			return {

@@ -87,7 +87,7 @@ export class ProductSearch {
 			limit: pageSize,
 			facets,
 		});
-		const found = result.ids.length ? await this.products.find({ query: { _id: { $in: result.ids } } }) : [];
+		const found = await this.products.findByIds(result.ids);
 		const byId = new Map(found.map(p => [p._id, p]));
 		// A product taken off sale a moment ago may still be in the index until its event arrives: not shown.
 		const rows = result.ids.map(id => byId.get(id)).filter((p): p is ProductRecord => !!p && onSale(p));

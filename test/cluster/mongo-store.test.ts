@@ -273,6 +273,11 @@ describe.skipIf(skip)("Collection on MongoDB (mongoose adapter, FerretDB in CI)"
 			"Epsilon pen",
 		]);
 		expect(names(await c.find({ query: { name: { $regex: /lamp/i } }, sort: ["price"] }))).toEqual(["beta Lamp", "Alpha lamp"]);
+		// By ids (on FerretDB v1 one lookup per id, since it scans for $in): the ones that exist, as plain objects.
+		const byIds = await c.findByIds([rows[1]!._id, randomUUID(), rows[3]!._id]);
+		expect(byIds.map(d => d.name).sort()).toEqual(["Delta desk", "beta Lamp"]);
+		expect(byIds.find(d => d.name === "beta Lamp")).toEqual(rows[1]);
+		expect(await c.findByIds([])).toEqual([]);
 		expect(names(await c.find({ query: { $or: [{ name: { $regex: /desk/i } }, { price: { $lte: 50 } }] }, sort: ["name"] }))).toEqual([
 			"Delta desk",
 			"Epsilon pen",
