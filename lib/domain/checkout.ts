@@ -26,6 +26,12 @@ export function cartLinePath(itemId: string): string {
 	return `lines.${itemId}`;
 }
 
+/** The field path of an addition's marker (CartRecord.adds), built from an id in the shop's format too. */
+export function cartAddPath(resourceId: string): string {
+	if (!isId(resourceId)) throw new RangeError(`Not an id: ${JSON.stringify(resourceId)}`);
+	return `adds.${resourceId}`;
+}
+
 export interface CartLine {
 	/** Absent on lines added before variants existed: the line's key is then the product id. */
 	productId?: string;
@@ -40,6 +46,12 @@ export interface CartRecord {
 	lines: Record<string, CartLine>;
 	/** The promotion code the customer applied (normalised); checked again whenever the cart is priced. */
 	promotionCode?: string | null;
+	/**
+	 * Additions made under an Idempotency-Key, by the key's resource id → when: written in the same
+	 * update as the addition, so an addition is applied once even when its node died before the key
+	 * recorded the answer and another node takes the key over. Emptied with the cart.
+	 */
+	adds?: Record<string, string>;
 	updatedAt: string;
 }
 

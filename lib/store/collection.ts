@@ -58,6 +58,8 @@ export interface DbAdapter {
 	removeMany(query: Query): Promise<number>;
 	removeById(id: string): Promise<unknown>;
 	entityToObject(entity: unknown): unknown;
+	/** Every matching document in one pass, as plain objects, in no particular order (lib/store/mongo.ts; absent on NeDB). */
+	scan?(query: Query, batchSize: number): AsyncIterable<unknown>;
 }
 
 export class Collection<T extends Doc> {
@@ -123,6 +125,25 @@ export class Collection<T extends Doc> {
 		assertSafeQuery(opts.query);
 		const rows = await this.adapter.find({ query: opts.query ?? {}, sort: opts.sort, limit: opts.limit, offset: opts.offset });
 		return (await Promise.all(rows.map(r => this.plain(r)))) as T[];
+	}
+	/**
+	 * Every document matching `query`, a batch at a time, in no particular order: to build a read
+	 * model from a whole collection. MongoDB streams one cursor; elsewhere (NeDB) it pages by `_id`,
+	 * which is an index range there.
+	 */
+	async *scan(query: Query, batchSize = 5000): AsyncIterable<T> {
+		assertSafeQuery(query);
+		if (this.adapter.scan) {
+			for await (const doc of this.adapter.scan(query, batchSize)) yield doc as T; // plain objects already
+			return;
+		}
+		let after: string | null = null;
+		for (;;) {
+			const page: T[] = await this.find({ query: after === null ? query : { ...query, _id: { $gt: after } }, sort: ["_id"], limit: batchSize });
+			yield* page;
+			if (page.length < batchSize) return;
+			after = page[page.length - 1]!._id;
+		}
 	}
 	count(query: Query = {}): Promise<number> {
 		assertSafeQuery(query);

@@ -90,6 +90,22 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 		if (!this.ferretV1) return this.model.find({ _id: { $in: ids } }).exec();
 		return (await Promise.all(ids.map(id => this.model.findById(id).exec()))).filter(d => d !== null);
 	}
+	/**
+	 * One cursor over the matching documents, unsorted: FerretDB v1 sorts in Go after reading the
+	 * whole collection, so paging by `_id` with sort and limit would read it once per page (a
+	 * 100,000-product index took minutes to build that way).
+	 */
+	async *scan(query: Query, batchSize: number): AsyncIterable<unknown> {
+		const cursor = this.model.collection.find(query as mongoose.mongo.Filter<mongoose.mongo.Document>, { batchSize });
+		try {
+			for await (const doc of cursor) {
+				delete (doc as Record<string, unknown>)[REV];
+				yield doc;
+			}
+		} finally {
+			await cursor.close();
+		}
+	}
 	override insert(entity: object): Promise<unknown> {
 		return super.insert(this.ferretV1 ? this.ferretV1.withRevision(entity) : entity);
 	}

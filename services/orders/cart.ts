@@ -14,6 +14,7 @@ import { priceOrder, type PricedOrder } from "../../lib/domain/pricing.js";
 import {
 	MAX_CART_LINES,
 	MAX_QUANTITY,
+	cartAddPath,
 	cartLinePath,
 	itemIdOf,
 	itemProblem,
@@ -123,22 +124,29 @@ export class Carts {
 		};
 	}
 
-	/** Add `quantity` of a product (or of one of its variants); the same item adds up, never past MAX_QUANTITY. */
-	async add(ctx: Context, userId: string, productId: string, variantId: string | undefined, quantity: number): Promise<CartView> {
+	/**
+	 * Add `quantity` of a product (or of one of its variants); the same item adds up, never past
+	 * MAX_QUANTITY. `once` (an Idempotency-Key's resource id) makes the addition happen at most once.
+	 */
+	async add(ctx: Context, userId: string, productId: string, variantId: string | undefined, quantity: number, once?: string): Promise<CartView> {
 		const [product] = await catalogPrices(ctx, [productId]);
 		if (!product || !product.active) throw notFound("Product", productId);
 		const problem = itemProblem(product, variantId);
 		if (problem) throw validationError([problem]);
 		const itemId = itemIdOf({ productId, variantId });
 		const line = cartLinePath(itemId);
+		const marker = once === undefined ? null : cartAddPath(once);
+		const notYet = marker ? { [marker]: { $exists: false } } : {};
+		const mark = marker ? { [marker]: now() } : {};
 		for (let attempt = 0; attempt < 5; attempt++) {
 			// One atomic increment that never takes the line past the maximum: concurrent adds all count.
 			const added = await this.carts.updateWhere(
-				{ _id: userId, [line]: { $exists: true }, [`${line}.quantity`]: { $lte: MAX_QUANTITY - quantity } },
-				{ $inc: { [`${line}.quantity`]: quantity }, $set: { updatedAt: now() } },
+				{ _id: userId, [line]: { $exists: true }, [`${line}.quantity`]: { $lte: MAX_QUANTITY - quantity }, ...notYet },
+				{ $inc: { [`${line}.quantity`]: quantity }, $set: { updatedAt: now(), ...mark } },
 			);
 			if (added === 1) return this.view(ctx, userId);
 			const cart = await this.ensure(userId);
+			if (once !== undefined && cart.adds && Object.hasOwn(cart.adds, once)) return this.view(ctx, userId); // made already
 			const existing = Object.hasOwn(cart.lines, itemId) ? cart.lines[itemId] : undefined;
 			if (existing) {
 				if (existing.quantity + quantity > MAX_QUANTITY)
@@ -151,7 +159,10 @@ export class Carts {
 			if (lines.items.length > 0 && lines.currency !== product.currency)
 				throw invalidField("productId", `This product is priced in ${product.currency}; the cart is in ${lines.currency}.`, "currency");
 			const entry: CartLine = { productId, variantId: variantId ?? null, quantity, addedAt: now() };
-			const created = await this.carts.updateWhere({ _id: userId, [line]: { $exists: false } }, { $set: { [line]: entry, updatedAt: now() } });
+			const created = await this.carts.updateWhere(
+				{ _id: userId, [line]: { $exists: false }, ...notYet },
+				{ $set: { [line]: entry, updatedAt: now(), ...mark } },
+			);
 			if (created === 1) return this.view(ctx, userId);
 		}
 		throw conflict("The cart changed while adding to it; try again", "CONCURRENT_CHANGE");
@@ -172,7 +183,7 @@ export class Carts {
 	}
 
 	async clear(ctx: Context, userId: string): Promise<CartView> {
-		await this.carts.updateWhere({ _id: userId }, { $set: { lines: {}, updatedAt: now() }, $unset: { promotionCode: true } });
+		await this.carts.updateWhere({ _id: userId }, { $set: { lines: {}, adds: {}, updatedAt: now() }, $unset: { promotionCode: true } });
 		return this.view(ctx, userId);
 	}
 

@@ -86,12 +86,12 @@ const OrdersService = defineService<OrdersThis>({
 			handler(ctx: ShopContext<Params<"orders.addCartItem">>) {
 				const user = requireUser(ctx);
 				const { productId, variantId, quantity } = ctx.params;
-				const add = () => this.carts.add(ctx, user.id, productId, variantId, quantity);
+				const add = (once?: string) => this.carts.add(ctx, user.id, productId, variantId, quantity, once);
 				const key = ctx.meta.idempotencyKey;
 				if (key === undefined) return add();
 				const problem = idempotencyKeyProblem(key);
 				if (problem) throw invalidField("Idempotency-Key", problem, "idempotencyKey");
-				return this.idempotent(user.id, key, fingerprintOf({ addCartItem: ctx.params }), add);
+				return this.idempotent(user.id, key, fingerprintOf({ addCartItem: ctx.params }), resourceId => add(resourceId));
 			},
 		},
 		updateCartItem: {

@@ -47,16 +47,9 @@ export class ProductSearch {
 		this.built = true;
 	}
 
-	/** In `_id` order, a batch at a time (a range on `_id` is an index scan on every store). */
+	/** One pass over the products on sale, a batch at a time (lib/store Collection.scan). */
 	private async *productsOnSale(): AsyncIterable<SearchableProduct> {
-		let after: string | null = null;
-		for (;;) {
-			const query: Record<string, unknown> = { active: true, deletedAt: null, ...(after === null ? {} : { _id: { $gt: after } }) };
-			const batch: ProductRecord[] = await this.products.find({ query, sort: ["_id"], limit: BUILD_BATCH });
-			for (const p of batch) yield searchableProduct(p);
-			if (batch.length < BUILD_BATCH) return;
-			after = batch[batch.length - 1]!._id;
-		}
+		for await (const p of this.products.scan({ active: true, deletedAt: null }, BUILD_BATCH)) yield searchableProduct(p);
 	}
 
 	/** The product changed: the index takes it as it is now (or drops it when it is no longer on sale). */

@@ -278,6 +278,11 @@ describe.skipIf(skip)("Collection on MongoDB (mongoose adapter, FerretDB in CI)"
 		expect(byIds.map(d => d.name).sort()).toEqual(["Delta desk", "beta Lamp"]);
 		expect(byIds.find(d => d.name === "beta Lamp")).toEqual(rows[1]);
 		expect(await c.findByIds([])).toEqual([]);
+		// A scan (what builds a read model) streams every match once, as plain objects.
+		const scanned: Product[] = [];
+		for await (const d of c.scan({ price: { $gte: 100 } }, 2)) scanned.push(d);
+		expect(scanned.map(d => d.name).sort()).toEqual(["Alpha lamp", "Delta desk", "Gamma chair", "beta Lamp"]);
+		expect(scanned.find(d => d.name === "Alpha lamp")).toEqual(rows[0]);
 		expect(names(await c.find({ query: { $or: [{ name: { $regex: /desk/i } }, { price: { $lte: 50 } }] }, sort: ["name"] }))).toEqual([
 			"Delta desk",
 			"Epsilon pen",

@@ -185,4 +185,33 @@ describe("cart", () => {
 		// It is gone from the cart, not just hidden.
 		expect((await ann.http.delete(`${V1}/cart/items/${goes.id}`)).status).toBe(404);
 	});
+
+	it("adds once per Idempotency-Key: a retry answers the first result, and so does a takeover after its node died mid-request", async () => {
+		const ann = await customer(shop, "Ann");
+		const p = await createProduct();
+		const key = randomUUID();
+		const first = await ann.http.post(`${V1}/cart/items`, { productId: p.id, quantity: 2 }, { "idempotency-key": key });
+		expect(first.status).toBe(200);
+		const retry = await ann.http.post(`${V1}/cart/items`, { productId: p.id, quantity: 2 }, { "idempotency-key": key });
+		expect(retry.body.items[0].quantity).toBe(2);
+		// The node that served it died after the cart write and before the key recorded the answer:
+		// the key is left "started", held by a process that is no more, and the retry takes it over.
+		const keys = (
+			shop.broker.getLocalService("orders") as unknown as { collection(n: string): { updateWhere(q: object, u: object): Promise<number> } }
+		).collection("idempotency_keys");
+		const held = {
+			state: "started",
+			response: null,
+			lockedBy: { nodeID: shop.broker.nodeID, instanceID: "a-process-that-died" },
+			lockedAt: new Date().toISOString(),
+		};
+		expect(await keys.updateWhere({ _id: `${ann.id}:${key}` }, { $set: held })).toBe(1);
+		const takeover = await ann.http.post(`${V1}/cart/items`, { productId: p.id, quantity: 2 }, { "idempotency-key": key });
+		expect(takeover.status).toBe(200);
+		expect(takeover.body.items[0].quantity).toBe(2);
+		expect((await ann.http.get(`${V1}/cart`)).body.items[0].quantity).toBe(2);
+		// Another key adds again; the same key with another body is a 409.
+		expect((await ann.http.post(`${V1}/cart/items`, { productId: p.id, quantity: 1 }, { "idempotency-key": randomUUID() })).body.items[0].quantity).toBe(3);
+		expect((await ann.http.post(`${V1}/cart/items`, { productId: p.id, quantity: 5 }, { "idempotency-key": key })).status).toBe(409);
+	});
 });
