@@ -284,18 +284,6 @@ export function uniqueEmail(prefix: string): string {
 	return `${prefix}-${Date.now().toString(36)}-${(n++).toString(36)}@example.com`;
 }
 
-/** Which of the contract's additions this server has (from its OpenAPI document). */
-export async function serverFeatures(baseUrl: string): Promise<{ variants: boolean; promotions: boolean; shipping: boolean; taxRates: boolean }> {
-	const doc = (await (await fetch(`${baseUrl}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
-	const has = (m: string, p: string) => Boolean(doc.paths[`/api/v1${p}`]?.[m]);
-	return {
-		variants: has("post", "/products/{id}/variants"),
-		promotions: has("post", "/promotions") && has("put", "/cart/promotion"),
-		shipping: has("post", "/shipping-methods"),
-		taxRates: has("put", "/tax-rates/{country}"),
-	};
-}
-
 export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs: number, what: string, intervalMs = 100): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	let last: unknown;

@@ -496,6 +496,7 @@ function NewVariant(props: { product: Product; onCreated(): void }) {
 						value={choice[o.name]}
 						onChange={e => setChoice(c => ({ ...c, [o.name]: (e.currentTarget as HTMLSelectElement).value }))}
 						aria-invalid={errors[`opt.${o.name}`] ? "true" : undefined}
+						aria-describedby={errors[`opt.${o.name}`] ? `nv-${o.name}-error` : undefined}
 					>
 						{o.values.map(v => (
 							<option key={v} value={v}>
@@ -503,7 +504,11 @@ function NewVariant(props: { product: Product; onCreated(): void }) {
 							</option>
 						))}
 					</select>
-					{errors[`opt.${o.name}`] ? <p class="field-error">{errors[`opt.${o.name}`]}</p> : null}
+					{errors[`opt.${o.name}`] ? (
+						<p class="field-error" id={`nv-${o.name}-error`}>
+							{errors[`opt.${o.name}`]}
+						</p>
+					) : null}
 				</div>
 			))}
 			<Field label={t("admin.products.price")} name="price" value={price} onValue={setPrice} errors={errors} required inputMode="decimal" />

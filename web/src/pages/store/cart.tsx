@@ -28,10 +28,23 @@ export function useShippingMethods(country: string) {
 	return useLoad(async signal => (country ? await get<ShippingMethod[]>("/shipping-methods", { country }, { signal }) : ([] as ShippingMethod[])), [country]);
 }
 
-/** The cart priced for a destination: `GET /cart?country&shippingMethodId`. */
+/**
+ * The cart priced for a destination: `GET /cart?country&shippingMethodId`. A destination no method
+ * ships to (or a method that does not ship there) is a 422 naming `country` or `shippingMethodId`:
+ * then the cart without a destination, and the page says that it cannot be shipped there.
+ */
 export function usePricedCart(country: string, shippingMethodId: string) {
 	return useLoad(
-		signal => get<Cart>("/cart", { country: country || undefined, shippingMethodId: shippingMethodId || undefined }, { signal }),
+		async signal => {
+			try {
+				return await get<Cart>("/cart", { country: country || undefined, shippingMethodId: shippingMethodId || undefined }, { signal });
+			} catch (err) {
+				if (err instanceof ApiError && err.status === 422 && (err.fields.country || err.fields.shippingMethodId)) {
+					return get<Cart>("/cart", undefined, { signal });
+				}
+				throw err;
+			}
+		},
 		[country, shippingMethodId],
 	);
 }
