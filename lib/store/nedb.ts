@@ -1,7 +1,8 @@
 /**
  * The embedded store: moleculer-db's NeDB adapter (a persisted Datastore per collection under
  * DATA_DIR/<service>/<collection>.db, or in memory), with the indexes a collection asks for, a
- * count that does not copy every match, and compaction that does not keep the process alive.
+ * count that does not copy every match, updates through NeDB's own promise API, and compaction
+ * that does not keep the process alive.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -34,6 +35,7 @@ export function createNedbAdapter(dataDir: string | null, service: string, colle
 		db: {
 			ensureIndex(o: object): Promise<void>;
 			countAsync(query: Query): Promise<number>;
+			updateAsync(query: Query, update: object, options: object): Promise<{ numAffected: number; affectedDocuments: unknown }>;
 			setAutocompactionInterval?(ms: number): void;
 			stopAutocompaction?(): void;
 			compactDatafileAsync?(): Promise<void>;
@@ -56,6 +58,11 @@ export function createNedbAdapter(dataDir: string | null, service: string, colle
 	// moleculer-db's NeDB count fetches (and deep-copies) every matching document to take the
 	// length; NeDB counts without copying.
 	adapter.count = (filters: FindOptions = {}) => adapter.db!.countAsync(filters.query ?? {});
+	// moleculer-db wraps NeDB's update in util.promisify around a function that returns a promise:
+	// Node builds a deprecation warning (DEP0174, with a stack) on every call, about 5 % of a
+	// checkout's CPU in a profile. NeDB's updateAsync is the same update without the wrapping.
+	adapter.updateMany = async (query: Query, update: object) => (await adapter.db!.updateAsync(query, update, { multi: true })).numAffected;
+	adapter.updateById = async (_id: string, update: object) => (await adapter.db!.updateAsync({ _id }, update, { returnUpdatedDocs: true })).affectedDocuments;
 	const disconnect = adapter.disconnect.bind(adapter);
 	adapter.disconnect = async () => {
 		// The compaction timer would keep the process alive; compact once on a clean stop instead.
