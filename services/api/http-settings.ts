@@ -20,7 +20,7 @@ import { toClientError } from "../../lib/http/errors.js";
 import { SharedWindowStore } from "../../lib/http/rate-limit.js";
 import { isId } from "../../lib/contracts/ids.js";
 import { isCountryCode } from "../../lib/contracts/countries.js";
-import { notFound } from "../../lib/errors.js";
+import { invalidField, notFound } from "../../lib/errors.js";
 import type { Role, ShopMeta } from "../../lib/auth/access.js";
 
 export type GatewayRequest = IncomingMessage & {
@@ -29,6 +29,7 @@ export type GatewayRequest = IncomingMessage & {
 	$route?: { rateLimit?: { store?: { resetTime?: number } } };
 	$alias?: { keys?: { name: string }[] };
 	$params?: Record<string, unknown>;
+	body?: unknown;
 	originalUrl?: string;
 };
 
@@ -120,6 +121,10 @@ export function gatewaySettings(cfg: ShopConfig) {
 			if (PATH_IDS.has(key.name) && !isId(req.$params?.[key.name])) throw notFound("Resource");
 			if (key.name === "country" && !isCountryCode(String(req.$params?.[key.name]))) throw notFound("Country");
 		}
+		// Every request body of the contract is a JSON object; merged into the params, an array (or a
+		// string) would vanish and the request would pass as an empty one.
+		if (req.body !== undefined && (typeof req.body !== "object" || req.body === null || Array.isArray(req.body)))
+			throw invalidField("body", "The request body must be a JSON object.", "jsonObject");
 		ctx.meta.requestId = ctx.requestID ?? undefined;
 		ctx.meta.clientIp = clientKey(cfg, req);
 		const key = req.headers["idempotency-key"];

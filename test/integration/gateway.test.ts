@@ -53,6 +53,19 @@ describe("routing", () => {
 		}
 	});
 
+	it("refuses a request body that is not a JSON object with a 422 naming the body (an array would pass as an empty change)", async () => {
+		const ann = await customer(shop, "Body");
+		for (const body of ["[]", '[{"name":"X"}]', '"text"', "42", "null", "true"]) {
+			const res = await ann.http.request("PATCH", "/api/v1/me", body);
+			expect([400, 422], `PATCH /me ${body}`).toContain(res.status);
+			assertErrorShape(res.body, res.status);
+			if (res.status === 422) expect(res.body.data).toEqual([expect.objectContaining({ field: "body" })]);
+		}
+		expect((await ann.http.request("PATCH", "/api/v1/me", "[]")).status).toBe(422);
+		expect((await ann.http.request("POST", "/api/v1/cart/items", "[]")).status).toBe(422);
+		expect((await ann.http.get("/api/v1/me")).body.name).toBe("Body");
+	});
+
 	it("answers 503 with the generic body, naming no action or node, when the service behind a route went away", async () => {
 		const own = await startShop({ services: ["users", "products", "api"] });
 		try {
