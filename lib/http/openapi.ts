@@ -36,8 +36,9 @@ const LINKS: Record<string, Record<string, Link>> = {
 		AdjustInventory: { operationId: "products_adjustInventory", parameters: byId("$response.body#/id") },
 		DeleteProduct: { operationId: "products_remove", parameters: byId("$response.body#/id") },
 		AddToCart: { operationId: "orders_addCartItem", requestBody: { productId: "$response.body#/id", quantity: 1 } },
-		ChangeCartLine: { operationId: "orders_updateCartItem", parameters: { productId: "$response.body#/id" } },
-		RemoveCartLine: { operationId: "orders_removeCartItem", parameters: { productId: "$response.body#/id" } },
+		// A product sold as itself is its cart line's itemId.
+		ChangeCartLine: { operationId: "orders_updateCartItem", parameters: { itemId: "$response.body#/id" } },
+		RemoveCartLine: { operationId: "orders_removeCartItem", parameters: { itemId: "$response.body#/id" } },
 	},
 	"products.createCategory": {
 		UpdateCategory: { operationId: "products_updateCategory", parameters: byId("$response.body#/id") },

@@ -154,3 +154,25 @@ describe("what a client sees of a failure", () => {
 		expect(allowedMethods(ROUTES, "/nope")).toEqual([]);
 	});
 });
+
+describe("the OpenAPI document's links", () => {
+	it("name operations that exist, and only parameters those operations take", async () => {
+		const { buildOpenApi } = await import("../../lib/http/openapi.js");
+		type Op = { operationId?: string; parameters?: { name: string; in: string }[]; responses?: Record<string, { links?: Record<string, Link> }> };
+		type Link = { operationId: string; parameters?: Record<string, string> };
+		const doc = buildOpenApi() as { paths: Record<string, Record<string, Op>> };
+		const ops = new Map<string, Op>();
+		for (const item of Object.values(doc.paths)) for (const op of Object.values(item)) if (op.operationId) ops.set(op.operationId, op);
+		let links = 0;
+		for (const op of ops.values())
+			for (const res of Object.values(op.responses ?? {}))
+				for (const [name, link] of Object.entries(res.links ?? {})) {
+					links++;
+					const target = ops.get(link.operationId);
+					expect(target, `${op.operationId} → ${name}`).toBeDefined();
+					const taken = new Set((target!.parameters ?? []).map(p => p.name));
+					for (const param of Object.keys(link.parameters ?? {})) expect(taken, `${op.operationId} → ${name}: ${param}`).toContain(param);
+				}
+		expect(links).toBeGreaterThan(5);
+	});
+});
