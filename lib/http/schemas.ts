@@ -2,6 +2,8 @@
  * JSON Schemas of the contract's resources (what the API answers), for the OpenAPI document.
  * Request schemas are generated from the actions' own validator schemas (lib/contracts/http).
  */
+import { EMAIL_PATTERN } from "../contracts/http/identity.js";
+
 type Schema = Record<string, unknown>;
 
 const str = (extra: Schema = {}): Schema => ({ type: "string", ...extra });
@@ -24,7 +26,8 @@ export const RESOURCES: Record<string, Schema> = {
 	User: obj(
 		{
 			id: str(),
-			email: str({ format: "email" }),
+			// The pattern the server checks addresses with at registration (the same rule as the request's), not JSON Schema's `email` format, which is stricter.
+			email: str({ pattern: EMAIL_PATTERN.source }),
 			name: str(),
 			roles: { type: "array", items: str({ enum: ["customer", "agent", "admin"] }) },
 			active: { type: "boolean" },
