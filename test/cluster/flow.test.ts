@@ -147,20 +147,46 @@ describe.skipIf(skip)("the shop as a cluster of processes", () => {
 		const tree = await shop.http.get(`${V1}/categories`);
 		expect(JSON.stringify(tree.body)).toContain(child.body.slug);
 
-		const inHome = await shop.http.get(`${V1}/products?category=${parent.body.slug}&sort=price&pageSize=2`);
+		// Search is each products node's read model, following the catalog's events from Kafka: it
+		// shows new products a moment after they are written (bounded here), not in the same instant.
+		const inHome = await poll(
+			async () => {
+				const res = await shop.http.get(`${V1}/products?category=${parent.body.slug}&sort=price&pageSize=2`);
+				return res.status === 200 && res.body.total === 3 ? res : undefined;
+			},
+			15_000,
+			"both products nodes' search to show the new products",
+		);
 		expect(inHome.status).toBe(200);
 		expect(inHome.body).toMatchObject({ total: 3, page: 1, pageSize: 2, totalPages: 2 });
 		expect(inHome.body.rows.map((p: { name: string }) => p.name)).toEqual(["Coffee Mug", "Desk Lamp"]);
-		const page2 = await shop.http.get(`${V1}/products?category=${parent.body.slug}&sort=price&pageSize=2&page=2`);
+		const settled = (url: string, ok: (body: { rows: { name: string }[]; total: number }) => boolean) =>
+			poll(
+				async () => {
+					const r = await shop.http.get(url);
+					return r.status === 200 && ok(r.body) ? r : undefined;
+				},
+				15_000,
+				`${url} on both products nodes`,
+			);
+		const page2 = await settled(`${V1}/products?category=${parent.body.slug}&sort=price&pageSize=2&page=2`, b => b.total === 3);
 		expect(page2.body.rows.map((p: { name: string }) => p.name)).toEqual(["Office Chair"]);
-		const cheap = await shop.http.get(`${V1}/products?category=${parent.body.slug}&maxPrice=1000`);
+		const cheap = await settled(`${V1}/products?category=${parent.body.slug}&maxPrice=1000`, b => b.total === 1);
 		expect(cheap.body.rows.map((p: { name: string }) => p.name)).toEqual(["Coffee Mug"]);
 	}, 60_000);
 
 	it("text search answers on the cluster's database", async () => {
 		// Relevance (the default sort with q) and an explicit sort.
 		for (const url of [`${V1}/products?q=${tag}`, `${V1}/products?q=${tag}&sort=price`]) {
-			const res = await shop.http.get(url);
+			// Both products nodes answer searches (NATS picks one): each must have followed the events.
+			const res = await poll(
+				async () => {
+					const r = await shop.http.get(url);
+					return r.status !== 200 || r.body.total === 3 ? r : undefined;
+				},
+				15_000,
+				`${url} to find the three products`,
+			);
 			expect(res.status, `${url}: ${JSON.stringify(res.body)}`).toBe(200);
 			expect(res.body.total).toBe(3);
 		}
