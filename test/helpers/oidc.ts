@@ -1,0 +1,93 @@
+/**
+ * Driving the identity provider's pages without a browser: plain HTTP with a cookie jar,
+ * following redirects by hand and filling the shop's forms (sign-in, consent, device code).
+ */
+import * as oidc from "openid-client";
+
+export class Browser {
+	private readonly jar = new Map<string, string>();
+
+	constructor(readonly acceptLanguage = "en") {}
+
+	private remember(res: Response): void {
+		for (const line of res.headers.getSetCookie()) {
+			const [pair] = line.split(";");
+			const eq = pair!.indexOf("=");
+			const name = pair!.slice(0, eq).trim();
+			const value = pair!.slice(eq + 1).trim();
+			if (value === "" || /expires=Thu, 01 Jan 1970/i.test(line)) this.jar.delete(name);
+			else this.jar.set(name, value);
+		}
+	}
+
+	/** One request, no redirect followed. */
+	async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
+		const headers: Record<string, string> = { "accept-language": this.acceptLanguage };
+		if (this.jar.size) headers.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join("; ");
+		let body: string | undefined;
+		if (init.form) {
+			headers["content-type"] = "application/x-www-form-urlencoded";
+			body = new URLSearchParams(init.form).toString();
+		}
+		const res = await fetch(url, { method: init.method ?? (init.form ? "POST" : "GET"), headers, body, redirect: "manual" });
+		this.remember(res);
+		return res;
+	}
+
+	/** Follows redirects until a page (2xx/4xx) or a redirect outside the shop (the client's redirect URI). */
+	async follow(
+		url: string,
+		init: { method?: string; form?: Record<string, string> } = {},
+		stopAt?: string,
+	): Promise<{ url: string; res: Response; html: string }> {
+		let res = await this.request(url, init);
+		let current = url;
+		for (let hops = 0; hops < 15 && res.status >= 300 && res.status < 400; hops++) {
+			const next = new URL(res.headers.get("location")!, current).href;
+			if (stopAt && next.startsWith(stopAt)) return { url: next, res, html: "" };
+			current = next;
+			res = await this.request(current);
+		}
+		return { url: current, res, html: await res.text() };
+	}
+}
+
+export function formField(html: string, name: string): string | undefined {
+	const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
+	return m?.[1];
+}
+export function formAction(html: string, id?: string): string | undefined {
+	const re = id ? new RegExp(`<form[^>]*id="${id.replace(".", "\\.")}"[^>]*action="([^"]+)"`) : /<form[^>]*action="([^"]+)"/;
+	const m = re.exec(html) ?? (id ? new RegExp(`<form[^>]*action="([^"]+)"[^>]*id="${id.replace(".", "\\.")}"`).exec(html) : null);
+	return m?.[1]?.replace(/&amp;/g, "&");
+}
+
+/**
+ * Signs in on the login page an authorization request lands on, allows the consent page if one
+ * comes, and answers the URL the provider finally sends the browser to (the client's redirect URI).
+ */
+export async function signIn(
+	browser: Browser,
+	start: string,
+	email: string,
+	password: string,
+	redirectUri: string,
+	base: string,
+): Promise<{ url: string; html: string; status: number }> {
+	let page = await browser.follow(start, {}, redirectUri);
+	if (page.url.startsWith(redirectUri)) return { url: page.url, html: "", status: 303 };
+	const loginAction = formAction(page.html);
+	if (!loginAction) return { url: page.url, html: page.html, status: page.res.status };
+	page = await browser.follow(new URL(loginAction, base).href, { form: { csrf: formField(page.html, "csrf") ?? "", email, password } }, redirectUri);
+	if (!page.url.startsWith(redirectUri) && page.html.includes('name="decision"')) {
+		const action = formAction(page.html)!;
+		page = await browser.follow(new URL(action, base).href, { form: { csrf: formField(page.html, "csrf") ?? "", decision: "allow" } }, redirectUri);
+	}
+	return { url: page.url, html: page.html, status: page.res.status };
+}
+
+export async function discover(issuer: string, clientId: string, secret?: string): Promise<oidc.Configuration> {
+	return oidc.discovery(new URL(issuer), clientId, secret ? { client_secret: secret } : undefined, secret ? oidc.ClientSecretBasic(secret) : oidc.None(), {
+		execute: [oidc.allowInsecureRequests],
+	});
+}
