@@ -4,7 +4,7 @@
  * loopback (RFC 8252 §7.3), private-use schemes (reverse DNS, RFC 8252 §7.1) for native apps
  * only; public clients never have a secret; grants and scopes from a closed list.
  */
-import { API_SCOPES, OIDC_SCOPES } from "./scopes.js";
+import { API_SCOPES, OIDC_SCOPES, isApiScope } from "./scopes.js";
 
 export const GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
@@ -96,7 +96,9 @@ export function providerMetadata(c: OAuthClientRecord): Record<string, unknown> 
 		post_logout_redirect_uris: c.postLogoutRedirectUris,
 		grant_types: c.grantTypes,
 		response_types: c.grantTypes.includes("authorization_code") ? ["code"] : [],
-		scope: [...new Set([...OIDC_SCOPES.filter(s => s !== "offline_access" || c.grantTypes.includes("refresh_token")), ...c.scopes])].join(" "),
+		// oidc-provider allow-lists only its own (OpenID) scopes per client; the API's are the resource server's, narrowed per client by shop_api_scopes.
+		scope: OIDC_SCOPES.filter(s => s !== "offline_access" || c.grantTypes.includes("refresh_token")).join(" "),
+		shop_api_scopes: c.scopes.filter(isApiScope),
 		...(c.type === "confidential" && c.secretHash
 			? { token_endpoint_auth_method: "client_secret_basic", client_secret: c.secretHash }
 			: { token_endpoint_auth_method: "none" }),

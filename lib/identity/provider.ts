@@ -91,11 +91,12 @@ export function createProvider(settings: IdentitySettings, call: Call): Provider
 	const account = (accountId: string) => call<AccountClaims | null>("users.oidcAccount", { accountId });
 
 	/** The API scopes a resource server offers in this request: all of them to a client on its own, a user's roles' otherwise. */
-	async function apiScopes(ctx: KoaContextWithOIDC): Promise<string> {
+	async function apiScopes(ctx: KoaContextWithOIDC, client: { shop_api_scopes?: string[] } | undefined): Promise<string> {
+		const allowed = client?.shop_api_scopes ?? [];
 		const accountId = ctx.oidc.session?.accountId ?? (ctx.oidc.entities.Grant as { accountId?: string } | undefined)?.accountId;
-		if (!accountId) return API_SCOPES.join(" ");
+		if (!accountId) return API_SCOPES.filter(s => allowed.includes(s)).join(" ");
 		const claims = await account(accountId);
-		return grantableScopes(claims?.roles ?? [], API_SCOPES).join(" ");
+		return grantableScopes(claims?.roles ?? [], allowed).join(" ");
 	}
 
 	const provider = new Provider(issuerOf(settings.publicUrl), {
@@ -111,7 +112,7 @@ export function createProvider(settings: IdentitySettings, call: Call): Provider
 		claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name", "locale"] },
 		scopes: ["openid", "offline_access", "profile", "email"],
 		responseTypes: ["code"],
-		extraClientMetadata: { properties: ["shop_first_party"] },
+		extraClientMetadata: { properties: ["shop_first_party", "shop_api_scopes"] },
 		clientDefaults: {
 			grant_types: ["authorization_code"],
 			response_types: ["code"],
@@ -173,10 +174,10 @@ export function createProvider(settings: IdentitySettings, call: Call): Provider
 				enabled: true,
 				defaultResource: async () => api,
 				useGrantedResource: async () => true,
-				async getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string) {
+				async getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client: { shop_api_scopes?: string[] }) {
 					if (indicator !== api) throw new errors.InvalidTarget!("unknown resource");
 					return {
-						scope: await apiScopes(ctx),
+						scope: await apiScopes(ctx, client),
 						audience: api,
 						accessTokenTTL: settings.accessTtlSeconds,
 						accessTokenFormat: "jwt",

@@ -91,3 +91,15 @@ export async function discover(issuer: string, clientId: string, secret?: string
 		execute: [oidc.allowInsecureRequests],
 	});
 }
+
+/** The OAuth error code a failed openid-client call got (from the body, or a WWW-Authenticate challenge) with its HTTP status. */
+export async function oauthError(call: Promise<unknown>): Promise<{ error: string; status: number }> {
+	try {
+		await call;
+	} catch (err) {
+		const e = err as { error?: string; status?: number; cause?: { parameters?: { error?: string } }[] | { status?: number } };
+		const fromChallenge = Array.isArray(e.cause) ? e.cause[0]?.parameters?.error : undefined;
+		return { error: e.error ?? fromChallenge ?? String(err), status: e.status ?? 0 };
+	}
+	throw new Error("The call succeeded");
+}
