@@ -86,6 +86,8 @@ interface TokenLike {
 	clientId: string;
 }
 
+const ownTokensOnly = async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId;
+
 export function createProvider(settings: IdentitySettings, call: Call): Provider {
 	const api = apiResourceOf(settings.publicUrl);
 	const account = (accountId: string) => call<AccountClaims | null>("users.oidcAccount", { accountId });
@@ -140,8 +142,9 @@ export function createProvider(settings: IdentitySettings, call: Call): Provider
 		features: {
 			devInteractions: { enabled: false },
 			clientCredentials: { enabled: true },
-			introspection: { enabled: true },
-			revocation: { enabled: true },
+			// A client introspects and revokes its own tokens only (the shop's resource server verifies JWTs itself).
+			introspection: { enabled: true, allowedPolicy: ownTokensOnly },
+			revocation: { enabled: true, allowedPolicy: ownTokensOnly },
 			userinfo: { enabled: true },
 			rpInitiatedLogout: {
 				enabled: true,

@@ -103,3 +103,58 @@ export async function oauthError(call: Promise<unknown>): Promise<{ error: strin
 	}
 	throw new Error("The call succeeded");
 }
+
+function hiddenFields(html: string, formId: string): Record<string, string> {
+	const start = html.indexOf(`id="${formId}"`);
+	const form = html.slice(start, html.indexOf("</form>", start));
+	const fields: Record<string, string> = {};
+	for (const m of form.matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
+		const name = /name="([^"]+)"/.exec(m[0])?.[1];
+		const value = /value="([^"]*)"/.exec(m[0])?.[1] ?? "";
+		if (name) fields[name] = value;
+	}
+	return fields;
+}
+
+/** A person approving a device: the verification page, the code, sign-in, consent; answers the last page. */
+export async function approveDevice(
+	browser: Browser,
+	verificationUri: string,
+	userCode: string,
+	email: string,
+	password: string,
+	base: string,
+): Promise<string> {
+	let page = await browser.follow(verificationUri);
+	for (let step = 0; step < 8; step++) {
+		const html = page.html;
+		const target = (action: string | undefined) => new URL(action ?? page.url, base).href;
+		if (html.includes('id="op.deviceInputForm"')) {
+			page = await browser.follow(target(formAction(html, "op.deviceInputForm")), {
+				form: { ...hiddenFields(html, "op.deviceInputForm"), user_code: userCode },
+			});
+		} else if (html.includes('id="op.deviceConfirmForm"')) {
+			page = await browser.follow(target(formAction(html, "op.deviceConfirmForm")), { form: hiddenFields(html, "op.deviceConfirmForm") });
+		} else if (html.includes('name="password"')) {
+			page = await browser.follow(target(formAction(html)), { form: { csrf: formField(html, "csrf") ?? "", email, password } });
+		} else if (html.includes('name="decision"')) {
+			page = await browser.follow(target(formAction(html)), { form: { csrf: formField(html, "csrf") ?? "", decision: "allow" } });
+		} else if (html.includes("document.forms[0].submit()")) {
+			// The provider's self-submitting form (what a browser's script would post).
+			page = await browser.follow(target(formAction(html)), { form: hiddenFields(html.replace("<form", '<form id="auto"'), "auto") });
+		} else return html;
+	}
+	return page.html;
+}
+
+/** Signs out through RP-initiated logout: the confirmation page, then "yes". Answers where the browser was sent. */
+export async function signOut(browser: Browser, endSessionUrl: string, base: string, stopAt: string): Promise<string> {
+	const page = await browser.follow(endSessionUrl, {}, stopAt);
+	if (!page.html.includes('id="op.logoutForm"')) return page.url;
+	const done = await browser.follow(
+		new URL(formAction(page.html, "op.logoutForm")!, base).href,
+		{ form: { ...hiddenFields(page.html, "op.logoutForm"), logout: "yes" } },
+		stopAt,
+	);
+	return done.url;
+}

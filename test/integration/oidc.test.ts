@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as oidc from "openid-client";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { ADMIN_ENV, admin, customer, eventually, startShop, withRoles, type Account, type TestShop } from "../helpers/shop.js";
-import { Browser, discover, formAction, formField, oauthError, signIn } from "../helpers/oidc.js";
+import { Browser, approveDevice, discover, formAction, formField, oauthError, signIn, signOut } from "../helpers/oidc.js";
 
 let shop: TestShop;
 let issuer: string;
@@ -231,5 +231,171 @@ describe("client credentials", () => {
 			expectedState: oidc.skipStateCheck,
 		});
 		expect(bossTokens.scope).toContain("catalog:write");
+	});
+});
+
+const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+
+describe("device authorization (RFC 8628)", () => {
+	async function pos() {
+		const res = await adminAccount.http.post("/api/v1/oauth-clients", { name: "Till 4", type: "public", grantTypes: [DEVICE_GRANT, "refresh_token"] });
+		expect(res.status).toBe(201);
+		return discover(issuer, res.body.clientId);
+	}
+
+	it("a point-of-sale device gets tokens once a person approves its code; polling too fast is slow_down", async () => {
+		const config = await pos();
+		const eve = await withRoles(shop, ["agent"], "Eve");
+		const started = await oidc.initiateDeviceAuthorization(config, { scope: "openid offline_access" });
+		expect(started.interval).toBe(1);
+		expect((await oauthError(oidc.genericGrantRequest(config, DEVICE_GRANT, { device_code: started.device_code }))).error).toBe("authorization_pending");
+		expect(await oauthError(oidc.genericGrantRequest(config, DEVICE_GRANT, { device_code: started.device_code }))).toEqual({
+			error: "slow_down",
+			status: 400,
+		});
+
+		const last = await approveDevice(new Browser(), started.verification_uri_complete!, started.user_code, eve.email, eve.password, shop.baseUrl);
+		expect(last).toContain("You can return to your device");
+		const tokens = await oidc.pollDeviceAuthorizationGrant(config, { ...started, interval: 1 });
+		expect(tokens.refresh_token).toBeTruthy();
+		const me = await shop.http.as(tokens.access_token).get("/api/v1/me");
+		expect(me.status).toBe(200);
+		expect(me.body.id).toBe(eve.id);
+	});
+
+	it("an unapproved code expires: expired_token", async () => {
+		const config = await pos();
+		const started = await oidc.initiateDeviceAuthorization(config, { scope: "openid" });
+		await new Promise(r => setTimeout(r, 3200)); // DEVICE_CODE_TTL is 3 s here
+		expect(await oauthError(oidc.genericGrantRequest(config, DEVICE_GRANT, { device_code: started.device_code }))).toEqual({
+			error: "expired_token",
+			status: 400,
+		});
+	});
+});
+
+describe("ending access", () => {
+	it("RP-initiated logout stops the access token at the gateway within a second", async () => {
+		const client = await publicClient();
+		const config = await discover(issuer, client.clientId);
+		const fay = await customer(shop, "Fay");
+		const { callback, verifier, state, browser } = await codeFlow(config, fay);
+		const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+		expect((await shop.http.as(tokens.access_token).get("/api/v1/me")).status).toBe(200);
+		const endUrl = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: "http://127.0.0.1:9/bye" });
+		expect(await signOut(browser, endUrl.href, shop.baseUrl, "http://127.0.0.1:9/bye")).toMatch(/^http:\/\/127\.0\.0\.1:9\/bye/);
+		await eventually(
+			async () => ((await shop.http.as(tokens.access_token).get("/api/v1/me")).status === 401 ? true : undefined),
+			1000,
+			"the access token refused after logout",
+		);
+		expect((await oauthError(oidc.refreshTokenGrant(config, tokens.refresh_token!))).error).toBe("invalid_grant");
+	});
+
+	it("revoking the refresh token stops the access token within a second; introspection says inactive", async () => {
+		const client = await publicClient();
+		const config = await discover(issuer, client.clientId);
+		const gus = await customer(shop, "Gus");
+		const { callback, verifier, state } = await codeFlow(config, gus);
+		const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+		expect((await oidc.tokenIntrospection(config, tokens.refresh_token!)).active).toBe(true);
+		await oidc.tokenRevocation(config, tokens.refresh_token!);
+		await eventually(
+			async () => ((await shop.http.as(tokens.access_token).get("/api/v1/me")).status === 401 ? true : undefined),
+			1000,
+			"the access token refused after revocation",
+		);
+		expect((await oidc.tokenIntrospection(config, tokens.refresh_token!)).active).toBe(false);
+	});
+
+	it("a password change ends the user's OpenID grants too", async () => {
+		const client = await publicClient();
+		const config = await discover(issuer, client.clientId);
+		const hal = await customer(shop, "Hal");
+		const { callback, verifier, state } = await codeFlow(config, hal);
+		const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+		expect((await hal.http.post("/api/v1/me/password", { currentPassword: hal.password, newPassword: "another-long-passphrase" })).status).toBe(204);
+		await eventually(
+			async () => ((await shop.http.as(tokens.access_token).get("/api/v1/me")).status === 401 ? true : undefined),
+			1000,
+			"the access token refused",
+		);
+	});
+});
+
+describe("bad input gets the RFC's error, never a 500", () => {
+	async function authorize(params: Record<string, string>) {
+		const url = new URL(`${issuer}/auth`);
+		for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+		const res = await new Browser().request(url.href);
+		return { status: res.status, location: res.headers.get("location") ?? "", html: await res.text() };
+	}
+
+	it("wrong redirect_uri and unknown client: an error page, no redirect", async () => {
+		const client = await publicClient();
+		const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
+		const base = { response_type: "code", scope: "openid", code_challenge: challenge, code_challenge_method: "S256" };
+		const wrong = await authorize({ ...base, client_id: client.clientId, redirect_uri: "http://127.0.0.1:9/other" });
+		expect(wrong.status).toBe(400);
+		expect(wrong.html).toContain("invalid_redirect_uri");
+		const unknown = await authorize({ ...base, client_id: "no-such-client", redirect_uri: REDIRECT });
+		expect(unknown.status).toBe(400);
+		expect(unknown.html).toContain("invalid_client");
+	});
+
+	it("missing or plain PKCE: invalid_request back to the client", async () => {
+		const client = await publicClient();
+		const base = { response_type: "code", scope: "openid", client_id: client.clientId, redirect_uri: REDIRECT };
+		const missing = await authorize(base);
+		expect(missing.status).toBe(303);
+		expect(new URL(missing.location).searchParams.get("error")).toBe("invalid_request");
+		const plain = await authorize({ ...base, code_challenge: "a".repeat(43), code_challenge_method: "plain" });
+		expect(new URL(plain.location).searchParams.get("error")).toBe("invalid_request");
+	});
+
+	it("a state mismatch is refused by the client; an expired code and a reused code are invalid_grant, and reuse revokes the first tokens", async () => {
+		const client = await publicClient();
+		const config = await discover(issuer, client.clientId);
+		const ivy = await customer(shop, "Ivy");
+
+		const a = await codeFlow(config, ivy);
+		await expect(oidc.authorizationCodeGrant(config, a.callback, { pkceCodeVerifier: a.verifier, expectedState: "another-state" })).rejects.toMatchObject({
+			cause: expect.objectContaining({ message: expect.stringMatching(/state/) }),
+		});
+
+		const b = await codeFlow(config, ivy);
+		await new Promise(r => setTimeout(r, 2200)); // AUTHORIZATION_CODE_TTL is 2 s here
+		expect(await oauthError(oidc.authorizationCodeGrant(config, b.callback, { pkceCodeVerifier: b.verifier, expectedState: b.state }))).toEqual({
+			error: "invalid_grant",
+			status: 400,
+		});
+
+		const c = await codeFlow(config, ivy);
+		const first = await oidc.authorizationCodeGrant(config, c.callback, { pkceCodeVerifier: c.verifier, expectedState: c.state });
+		expect(await oauthError(oidc.authorizationCodeGrant(config, c.callback, { pkceCodeVerifier: c.verifier, expectedState: c.state }))).toEqual({
+			error: "invalid_grant",
+			status: 400,
+		});
+		await eventually(
+			async () => ((await shop.http.as(first.access_token).get("/api/v1/me")).status === 401 ? true : undefined),
+			1000,
+			"the first tokens revoked",
+		);
+		expect((await oauthError(oidc.refreshTokenGrant(config, first.refresh_token!))).error).toBe("invalid_grant");
+	});
+
+	it("client registration: exact https redirect URIs, http only on loopback, no secret for public clients", async () => {
+		const post = (body: Record<string, unknown>) =>
+			adminAccount.http.post("/api/v1/oauth-clients", { name: "X", type: "public", grantTypes: ["authorization_code"], ...body });
+		expect((await post({ redirectUris: ["http://example.com/cb"] })).body.data[0].field).toBe("redirectUris[0]");
+		expect((await post({ redirectUris: ["https://example.com/*"] })).status).toBe(422);
+		expect((await post({ redirectUris: ["https://example.com/cb#x"] })).status).toBe(422);
+		expect((await post({ redirectUris: [] })).body.data[0].field).toBe("grantTypes");
+		expect((await post({ grantTypes: ["client_credentials"] })).status).toBe(422);
+		const native = await post({ redirectUris: ["com.example.shop:/callback", "http://[::1]/cb"] });
+		expect(native.status).toBe(201);
+		expect(native.body.clientSecret).toBeUndefined();
+		const customer1 = await customer(shop, "Nosy");
+		expect((await customer1.http.get("/api/v1/oauth-clients")).status).toBe(403);
 	});
 });
