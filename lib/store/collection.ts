@@ -27,8 +27,6 @@ export interface IndexSpec {
 	fields: Record<string, 1 | -1 | "text">;
 	unique?: boolean;
 	sparse?: boolean;
-	/** A TTL index: documents are removed this long after the (Date) field's time (MongoDB; NeDB too). */
-	expireAfterSeconds?: number;
 	/** Index weights for a text index (MongoDB only). */
 	weights?: Record<string, number>;
 }

@@ -69,12 +69,7 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 			{ strict: false, strictQuery: false, versionKey: false, minimize: false, collection: this.collectionName, autoIndex: false, id: false },
 		);
 		for (const idx of this.spec.indexes ?? []) {
-			schema.index(idx.fields, {
-				unique: !!idx.unique,
-				sparse: !!idx.sparse,
-				...(idx.weights ? { weights: idx.weights } : {}),
-				...(idx.expireAfterSeconds !== undefined ? { expireAfterSeconds: idx.expireAfterSeconds } : {}),
-			});
+			schema.index(idx.fields, { unique: !!idx.unique, sparse: !!idx.sparse, ...(idx.weights ? { weights: idx.weights } : {}) });
 		}
 		this.model = (this.conn.models[this.collectionName] as mongoose.Model<unknown>) ?? this.conn.model(this.collectionName, schema);
 		await this.model.createIndexes();

@@ -50,12 +50,7 @@ export function createNedbAdapter(dataDir: string | null, service: string, colle
 			if (fields.length === 0) continue;
 			const [fieldName] = fields[0];
 			if (fields.length > 1 && idx.unique) throw new Error(`NeDB cannot enforce a compound unique index on ${collection}`);
-			await adapter.db!.ensureIndex({
-				fieldName,
-				unique: !!idx.unique,
-				sparse: !!idx.sparse,
-				...(idx.expireAfterSeconds !== undefined ? { expireAfterSeconds: idx.expireAfterSeconds } : {}),
-			});
+			await adapter.db!.ensureIndex({ fieldName, unique: !!idx.unique, sparse: !!idx.sparse });
 		}
 		// Keep the append-only file from growing without bound.
 		if (dataDir) adapter.db!.setAutocompactionInterval?.(10 * 60_000);

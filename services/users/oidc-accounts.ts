@@ -57,7 +57,7 @@ export const OidcAccountsMixin = defineMixin<OidcThis>({
 					{ fields: { grantId: 1 }, sparse: true },
 					{ fields: { uid: 1 }, sparse: true },
 					{ fields: { userCode: 1 }, sparse: true },
-					{ fields: { removeAt: 1 }, sparse: true, expireAfterSeconds: 0 },
+					{ fields: { removeAt: 1 }, sparse: true },
 				],
 			},
 			oauth_clients: { indexes: [{ fields: { clientId: 1 }, unique: true }] },

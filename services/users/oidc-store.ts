@@ -6,8 +6,9 @@
  *
  * Each document keeps its model's payload as oidc-provider gave it, the fields it looks things
  * up by (grantId, userCode, uid), and `removeAt`: a while after the artifact expires, so an
- * expired device code still answers `expired_token` instead of "not found"; a TTL index
- * removes them on MongoDB, the sweep on NeDB.
+ * expired device code still answers `expired_token` instead of "not found". A sweep on every
+ * users node removes them (a MongoDB TTL index would do, but FerretDB v1, the cluster's stand-in,
+ * does not implement `expireAfterSeconds`).
  */
 import type { Collection } from "../../lib/store/index.js";
 
@@ -77,7 +78,7 @@ export class OidcModels {
 		await this.docs.removeWhere({ grantId });
 	}
 
-	/** Removes what is past its keeping time (MongoDB's TTL index does the same by itself). */
+	/** Removes what is past its keeping time. */
 	sweep(): Promise<number> {
 		return this.docs.removeWhere({ removeAt: { $lte: new Date() } });
 	}
