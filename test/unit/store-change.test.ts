@@ -103,6 +103,17 @@ describe("Collection.change", () => {
 		expect(called).toBe(false);
 	});
 
+	it("inserts the given document when none has the id, and decides on the one another writer inserted first", async () => {
+		const { coll } = await counters();
+		const inc = (c: Counter) => ({ expect: { n: c.n }, update: { $set: { n: c.n + 1 } } });
+		expect(await coll.change("c3", inc, { insert: () => ({ _id: "c3", n: 100 }) })).toEqual({ written: true, doc: { _id: "c3", n: 100 } });
+		// c1 exists: decided on, not inserted over.
+		expect(await coll.change("c1", inc, { insert: () => ({ _id: "c1", n: 100 }) })).toMatchObject({ written: true, doc: { n: 1 } });
+		const racing = await Promise.all(Array.from({ length: 4 }, () => coll.change("c4", inc, { insert: () => ({ _id: "c4", n: 0 }), attempts: 10 })));
+		expect(racing.every(r => r.written)).toBe(true);
+		expect((await coll.findById("c4"))?.n).toBe(3); // one insert, three increments on it
+	});
+
 	it("gives up with a ContentionError naming the document after the given attempts, or with the caller's error", async () => {
 		const { coll, nudges } = await counters();
 		let calls = 0;
