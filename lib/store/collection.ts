@@ -203,6 +203,26 @@ export class Collection<T extends Doc> {
 		throw opts.contended?.() ?? new ContentionError(this.name, id, attempts);
 	}
 
+	/**
+	 * The compare-and-set of a new document: `decide` reads what it needs and answers the document
+	 * (with its events). It is inserted unless another writer took one of its unique keys first;
+	 * then it is decided again, at most `attempts` times (then `contended()`, or a ContentionError).
+	 */
+	async insertDecided(decide: (attempt: number) => Promise<{ doc: T; events?: readonly DomainEvent[] }>, opts: ChangeOptions<T> = {}): Promise<T> {
+		const attempts = opts.attempts ?? 5;
+		let last = "";
+		for (let attempt = 0; attempt < attempts; attempt++) {
+			const { doc, events = [] } = await decide(attempt);
+			last = doc._id;
+			try {
+				return events.length > 0 ? await this.insertWithEvents(doc, events, opts.cause) : await this.insert(doc);
+			} catch (err) {
+				if (!(err instanceof DuplicateKeyError)) throw err;
+			}
+		}
+		throw opts.contended?.() ?? new ContentionError(this.name, last, attempts);
+	}
+
 	async findById(id: string): Promise<T | null> {
 		if (typeof id !== "string") throw new TypeError("An id must be a string");
 		return this.plain(await this.adapter.findById(id));

@@ -135,6 +135,28 @@ describe("Collection.change", () => {
 	});
 });
 
+describe("Collection.insertDecided", () => {
+	it("decides again when another writer took the unique key first, and gives up after the given attempts", async () => {
+		const { coll, nudges } = await counters();
+		const tried: string[] = [];
+		const slot = async (attempt: number) => {
+			const taken = await coll.count({});
+			tried.push(`slot${taken}`);
+			if (attempt === 0) await coll.insert({ _id: `slot${taken}`, n: -1 }); // another writer takes it meanwhile
+			return { doc: { _id: `slot${taken}`, n: attempt }, events: [stockChanged("p1")] };
+		};
+		const inserted = await coll.insertDecided(slot);
+		expect(tried).toEqual(["slot1", "slot2"]);
+		expect(inserted).toMatchObject({ _id: "slot2", n: 1 });
+		expect((await coll.findById("slot2"))?.outbox).toHaveLength(1);
+		expect(nudges).toEqual([{ collection: "counters", ids: ["slot2"] }]);
+
+		const busy = new Error("busy");
+		await expect(coll.insertDecided(async () => ({ doc: { _id: "c1", n: 9 } }), { attempts: 2, contended: () => busy })).rejects.toBe(busy);
+		expect((await coll.findById("c1"))?.n).toBe(0);
+	});
+});
+
 describe("Collection.insertWithEvents / changeWithEvents", () => {
 	it("inserts a document with its events in its outbox and wakes the relay; a duplicate writes nothing and wakes nothing", async () => {
 		const { coll, nudges } = await counters();
