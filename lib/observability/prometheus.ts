@@ -3,7 +3,8 @@
  * `http://METRICS_HOST:METRICS_PORT/metrics` (embedded default 127.0.0.1:3030).
  *
  * The same little server answers `GET /ready` with this node's readiness report (200 or 503),
- * so a node without the HTTP gateway still has something a container health check can ask. A
+ * so a node without the HTTP gateway still has something a container health check can ask, and
+ * `GET /live` with 200 as long as the process's event loop turns (a liveness probe). A
  * scrape of `/metrics` runs the same checks first, so `shop_node_ready` and
  * `shop_readiness_check{check}` (lib/observability/metrics.ts) are as fresh as the scrape.
  *
@@ -56,6 +57,12 @@ export class ShopPrometheusReporter extends MetricReporters.Prometheus {
 
 	override handler(req: IncomingMessage, res: ServerResponse): void {
 		const broker = (this as unknown as { registry: MetricRegistry & { broker: ServiceBroker } }).registry.broker;
+		if (req.url === "/live") {
+			// Liveness: the event loop answers. Never a dependency (a NATS outage must not restart every pod).
+			res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
+			res.end("live\n");
+			return;
+		}
 		if (req.url !== "/ready") {
 			// Each scrape runs the readiness checks first, so shop_node_ready and shop_readiness_check are current.
 			checkReadiness(broker, 1500)

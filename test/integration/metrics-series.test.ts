@@ -124,6 +124,11 @@ describe("the series the dashboard and the alerts read", () => {
 		expect(missing).toEqual([]);
 	});
 
+	it("answers the liveness probe on the metrics port (deploy/k8s probes /live and /ready there)", async () => {
+		expect((await fetch(`http://127.0.0.1:${metricsPort}/live`)).status).toBe(200);
+		expect((await fetch(`http://127.0.0.1:${metricsPort}/ready`)).status).toBe(200);
+	});
+
 	it("registers the Kafka-only series under the name the dashboard reads", () => {
 		expect(seriesIn(dashboardExprs())).toContain(METRICS.consumerLag);
 	});
