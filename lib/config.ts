@@ -37,6 +37,14 @@ function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: 
 	if (!(allowed as readonly string[]).includes(v)) throw new Error(`Environment variable ${name} must be one of ${allowed.join(", ")}, got '${v}'`);
 	return v as T;
 }
+function rate(name: string, fallback: number): number {
+	const raw = process.env[name];
+	if (raw === undefined || raw === "") return fallback;
+	const n = Number(raw);
+	if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`Environment variable ${name} must be a number from 0 to 1, got '${raw}'`);
+	return n;
+}
+
 function list(name: string): string[] {
 	return (process.env[name] ?? "")
 		.split(",")
@@ -106,6 +114,12 @@ export interface ShopConfig {
 	outboxBacklogMax: number;
 	tracingExporter: string;
 	zipkinUrl?: string;
+	/** Where spans go (Zipkin v2 JSON, e.g. Jaeger's http://127.0.0.1:9411); unset: no tracing (unless TRACING_EXPORTER says). */
+	tracingExporterUrl?: string;
+	/** The share of requests traced, 0..1 (TRACING_SAMPLE_RATE, default 1). */
+	tracingSampleRate: number;
+	/** One info line per HTTP request at the gateway (ACCESS_LOG, default true). */
+	accessLog: boolean;
 }
 
 export function loadConfig(): ShopConfig {
@@ -164,6 +178,9 @@ export function loadConfig(): ShopConfig {
 		outboxBacklogMax: int("OUTBOX_BACKLOG_MAX", 1000),
 		tracingExporter: str("TRACING_EXPORTER", "none"),
 		zipkinUrl: optional("ZIPKIN_URL"),
+		tracingExporterUrl: optional("TRACING_EXPORTER_URL"),
+		tracingSampleRate: rate("TRACING_SAMPLE_RATE", 1),
+		accessLog: bool("ACCESS_LOG", true),
 	};
 }
 
