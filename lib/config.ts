@@ -4,6 +4,7 @@
  * The README has a table of these variables; keep the two in step.
  */
 import path from "node:path";
+import { DEFAULT_DISABLE_AFTER_SECONDS, parseRetrySchedule } from "./domain/webhooks.js";
 
 function str(name: string, fallback: string): string {
 	const v = process.env[name];
@@ -106,6 +107,21 @@ export interface ShopConfig {
 	outboxBacklogMax: number;
 	tracingExporter: string;
 	zipkinUrl?: string;
+	/**
+	 * Outgoing webhooks (services/webhooks): the retry schedule in seconds (WEBHOOK_RETRY_SCHEDULE),
+	 * the timeout of one delivery (WEBHOOK_TIMEOUT_MS), deliveries in flight per endpoint on one node
+	 * (WEBHOOK_CONCURRENCY), how long an endpoint may fail before it is disabled
+	 * (WEBHOOK_DISABLE_AFTER_SECONDS), how often due deliveries are looked for (WEBHOOK_POLL_MS), and
+	 * WEBHOOKS_ALLOW_PRIVATE_TARGETS (development and tests only: loopback and private targets allowed).
+	 */
+	webhooks: {
+		retrySchedule: number[];
+		timeoutMs: number;
+		concurrencyPerEndpoint: number;
+		disableAfterSeconds: number;
+		pollMs: number;
+		allowPrivateTargets: boolean;
+	};
 }
 
 export function loadConfig(): ShopConfig {
@@ -164,6 +180,14 @@ export function loadConfig(): ShopConfig {
 		outboxBacklogMax: int("OUTBOX_BACKLOG_MAX", 1000),
 		tracingExporter: str("TRACING_EXPORTER", "none"),
 		zipkinUrl: optional("ZIPKIN_URL"),
+		webhooks: {
+			retrySchedule: parseRetrySchedule(optional("WEBHOOK_RETRY_SCHEDULE")),
+			timeoutMs: int("WEBHOOK_TIMEOUT_MS", 10_000),
+			concurrencyPerEndpoint: Math.max(1, int("WEBHOOK_CONCURRENCY", 4)),
+			disableAfterSeconds: seconds("WEBHOOK_DISABLE_AFTER_SECONDS", DEFAULT_DISABLE_AFTER_SECONDS),
+			pollMs: int("WEBHOOK_POLL_MS", 1000),
+			allowPrivateTargets: bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", false),
+		},
 	};
 }
 
