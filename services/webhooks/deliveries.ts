@@ -77,20 +77,12 @@ export class Deliveries {
 
 	/** The next number of a lane (compare-and-set on its counter). */
 	private async nextSeq(lane: string): Promise<number> {
-		for (let tries = 0; tries < LANE_CAS_TRIES; tries++) {
-			const current = await this.lanes.findById(lane);
-			if (!current) {
-				try {
-					await this.lanes.insert({ _id: lane, last: 1 });
-					return 1;
-				} catch (err) {
-					if (err instanceof DuplicateKeyError) continue;
-					throw err;
-				}
-			}
-			if ((await this.lanes.updateWhere({ _id: lane, last: current.last }, { $set: { last: current.last + 1 } })) === 1) return current.last + 1;
-		}
-		throw unavailable("Webhook lane busy, try again");
+		await this.lanes.insertOrGet({ _id: lane, last: 0 });
+		const { doc } = await this.lanes.change(lane, current => ({ expect: { last: current.last }, update: { $set: { last: current.last + 1 } } }), {
+			attempts: LANE_CAS_TRIES,
+			contended: () => unavailable("Webhook lane busy, try again"),
+		});
+		return doc!.last;
 	}
 
 	private newRecord(id: string, endpointId: string, event: PublicEvent, lane: string, seq: number): DeliveryRecord {
@@ -160,15 +152,19 @@ export class Deliveries {
 	async retry(endpointId: string, deliveryId: string): Promise<PublicDelivery> {
 		const before = await this.deliveries.findOne({ _id: deliveryId, endpointId });
 		if (!before) throw notFound("Delivery", deliveryId);
-		const at = new Date().toISOString();
-		if (before.leaseUntil > at) throw conflict("The delivery is being sent right now; try again once it is done");
-		const change = { state: "pending" as const, roundStart: before.attempts.length, nextAttemptAt: at, updatedAt: at };
-		const changed = await this.deliveries.updateWhere(
-			{ _id: deliveryId, updatedAt: before.updatedAt, state: before.state, leaseUntil: before.leaseUntil },
-			{ $set: change },
+		const { doc } = await this.deliveries.change(
+			deliveryId,
+			d => {
+				const at = new Date().toISOString();
+				if (d.leaseUntil > at) throw conflict("The delivery is being sent right now; try again once it is done");
+				return {
+					expect: { updatedAt: d.updatedAt, state: d.state, leaseUntil: d.leaseUntil },
+					update: { $set: { state: "pending", roundStart: d.attempts.length, nextAttemptAt: at, updatedAt: at } },
+				};
+			},
+			{ contended: () => conflict("The delivery is being sent or changed right now; try again") },
 		);
-		if (changed !== 1) throw conflict("The delivery is being sent or changed right now; try again");
-		return publicDelivery({ ...before, ...change });
+		return publicDelivery(doc!);
 	}
 
 	removeOf(endpointId: string): Promise<number> {

@@ -14,7 +14,7 @@ import { guardedPost } from "../../lib/net/guarded-post.js";
 import type { GuardOptions } from "../../lib/net/ssrf.js";
 import { afterAttempt, headsOfLanes, shouldDisable, signingSecrets, succeeded, type Attempt } from "../../lib/domain/webhooks.js";
 import type { Collection } from "../../lib/store/index.js";
-import type { EventEnvelope } from "../../lib/contracts/events.js";
+import { domainEvent } from "../../lib/contracts/events.js";
 import { NOT_LEASED, type DeliveryRecord } from "./deliveries.js";
 import type { EndpointRecord } from "./endpoints.js";
 
@@ -34,8 +34,6 @@ const NODE_CONCURRENCY = 64;
 /** A lease outlives the send's timeout by this much before another node may take the delivery over. */
 const LEASE_MARGIN_MS = 5000;
 
-export type DisabledEvent = (endpoint: EndpointRecord, reason: string) => EventEnvelope<"webhook.disabled">;
-
 export class Dispatcher {
 	private timer?: NodeJS.Timeout;
 	private running?: Promise<void>;
@@ -48,8 +46,6 @@ export class Dispatcher {
 		private readonly deliveries: Collection<DeliveryRecord>,
 		private readonly endpoints: Collection<EndpointRecord>,
 		private readonly settings: DispatchSettings,
-		private readonly disabledEvent: DisabledEvent,
-		private readonly relay: () => void,
 		private readonly logger: Logger,
 	) {}
 
@@ -156,16 +152,11 @@ export class Dispatcher {
 		}
 		if (!shouldDisable(endpoint.failingSince, new Date(), this.settings.disableAfterSeconds * 1000)) return;
 		const reason = `Every delivery failed since ${endpoint.failingSince} (last: ${attempt.error ?? `HTTP ${attempt.status}`})`;
-		const disabled = await this.endpoints.updateWhere(
+		const disabled = await this.endpoints.changeWithEvents(
 			{ _id: endpointId, enabled: true, failingSince: endpoint.failingSince },
-			{
-				$set: { enabled: false, disabledReason: reason, updatedAt: new Date().toISOString() },
-				$push: { outbox: { $each: [this.disabledEvent(endpoint, reason)] } },
-			},
+			{ $set: { enabled: false, disabledReason: reason, updatedAt: new Date().toISOString() } },
+			[domainEvent("webhook.disabled", { endpointId, url: endpoint.url, failingSince: endpoint.failingSince, reason })],
 		);
-		if (disabled === 1) {
-			this.logger.warn(`Webhook endpoint ${endpointId} disabled: ${reason}`);
-			this.relay();
-		}
+		if (disabled === 1) this.logger.warn(`Webhook endpoint ${endpointId} disabled: ${reason}`);
 	}
 }

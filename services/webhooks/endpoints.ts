@@ -141,19 +141,19 @@ export class Endpoints {
 
 	/** A new current secret; the previous one keeps signing for ROTATION_GRACE_MS, so receivers can switch without losing a delivery. */
 	async rotateSecret(id: string): Promise<PublicEndpoint & { secret: string }> {
-		for (let tries = 0; tries < 10; tries++) {
-			const before = await this.record(id);
-			const now = new Date();
-			const secret = newSecret();
-			const secrets = rotatedSecrets(before.secrets, secret, now, ROTATION_GRACE_MS);
-			const at = now.toISOString();
-			const changed = await this.endpoints.updateWhere(
-				{ _id: id, updatedAt: before.updatedAt },
-				{ $set: { secrets, secretRotatedAt: at, updatedAt: at } },
-			);
-			if (changed === 1) return { ...publicEndpoint({ ...before, secrets, secretRotatedAt: at, updatedAt: at }), secret };
-		}
-		throw conflict("The webhook changed while its secret was rotated; try again");
+		const secret = newSecret();
+		const { doc } = await this.endpoints.change(
+			id,
+			before => {
+				const now = new Date();
+				const at = now.toISOString();
+				const secrets = rotatedSecrets(before.secrets, secret, now, ROTATION_GRACE_MS);
+				return { expect: { updatedAt: before.updatedAt }, update: { $set: { secrets, secretRotatedAt: at, updatedAt: at } } };
+			},
+			{ contended: () => conflict("The webhook changed while its secret was rotated; try again") },
+		);
+		if (!doc) throw notFound("Webhook", id);
+		return { ...publicEndpoint(doc), secret };
 	}
 
 	/** The enabled endpoints that receive events of `type`. */

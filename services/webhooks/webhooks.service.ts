@@ -138,15 +138,7 @@ const WebhooksService = defineService<WebhooksThis>({
 		const deliveries = this.collection<DeliveryRecord>("deliveries");
 		this.endpoints = new Endpoints(endpoints, guard);
 		this.deliveries = new Deliveries(deliveries, this.collection("lanes"));
-		this.dispatcher = new Dispatcher(
-			deliveries,
-			endpoints,
-			{ ...config.webhooks, guard: guard() },
-			(endpoint, reason) =>
-				this.integrationEvent("webhook.disabled", { endpointId: endpoint._id, url: endpoint.url, failingSince: endpoint.failingSince ?? "", reason }),
-			() => void this.relayOutbox(),
-			this.logger,
-		);
+		this.dispatcher = new Dispatcher(deliveries, endpoints, { ...config.webhooks, guard: guard() }, this.logger);
 	},
 
 	started() {
