@@ -4,6 +4,7 @@
  * The README has a table of these variables; keep the two in step.
  */
 import path from "node:path";
+import { DEFAULT_DISABLE_AFTER_SECONDS, parseRetrySchedule } from "./domain/webhooks.js";
 
 function str(name: string, fallback: string): string {
 	const v = process.env[name];
@@ -120,6 +121,21 @@ export interface ShopConfig {
 	tracingSampleRate: number;
 	/** One info line per HTTP request at the gateway (ACCESS_LOG, default true). */
 	accessLog: boolean;
+	/**
+	 * Outgoing webhooks (services/webhooks): the retry schedule in seconds (WEBHOOK_RETRY_SCHEDULE),
+	 * the timeout of one delivery (WEBHOOK_TIMEOUT_MS), deliveries in flight per endpoint on one node
+	 * (WEBHOOK_CONCURRENCY), how long an endpoint may fail before it is disabled
+	 * (WEBHOOK_DISABLE_AFTER_SECONDS), how often due deliveries are looked for (WEBHOOK_POLL_MS), and
+	 * WEBHOOKS_ALLOW_PRIVATE_TARGETS (development and tests only: loopback and private targets allowed).
+	 */
+	webhooks: {
+		retrySchedule: number[];
+		timeoutMs: number;
+		concurrencyPerEndpoint: number;
+		disableAfterSeconds: number;
+		pollMs: number;
+		allowPrivateTargets: boolean;
+	};
 }
 
 export function loadConfig(): ShopConfig {
@@ -181,6 +197,14 @@ export function loadConfig(): ShopConfig {
 		tracingExporterUrl: optional("TRACING_EXPORTER_URL"),
 		tracingSampleRate: rate("TRACING_SAMPLE_RATE", 1),
 		accessLog: bool("ACCESS_LOG", true),
+		webhooks: {
+			retrySchedule: parseRetrySchedule(optional("WEBHOOK_RETRY_SCHEDULE")),
+			timeoutMs: int("WEBHOOK_TIMEOUT_MS", 10_000),
+			concurrencyPerEndpoint: Math.max(1, int("WEBHOOK_CONCURRENCY", 4)),
+			disableAfterSeconds: seconds("WEBHOOK_DISABLE_AFTER_SECONDS", DEFAULT_DISABLE_AFTER_SECONDS),
+			pollMs: int("WEBHOOK_POLL_MS", 1000),
+			allowPrivateTargets: bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", false),
+		},
 	};
 }
 
