@@ -106,6 +106,8 @@ export interface ShopConfig {
 	outboxBacklogMax: number;
 	tracingExporter: string;
 	zipkinUrl?: string;
+	/** The gateway's cache of public catalog reads (services/api/catalog-cache.ts). */
+	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number };
 }
 
 export function loadConfig(): ShopConfig {
@@ -164,6 +166,12 @@ export function loadConfig(): ShopConfig {
 		outboxBacklogMax: int("OUTBOX_BACKLOG_MAX", 1000),
 		tracingExporter: str("TRACING_EXPORTER", "none"),
 		zipkinUrl: optional("ZIPKIN_URL"),
+		catalogCache: {
+			bytes: int("CATALOG_CACHE_BYTES", 64 * 1024 * 1024),
+			ttlSeconds: int("CATALOG_CACHE_TTL_SECONDS", 300) || 1,
+			listTtlMs: int("CATALOG_CACHE_LIST_TTL_MS", 1000),
+			staleWhileRevalidateSeconds: int("CATALOG_CACHE_SWR_SECONDS", 30),
+		},
 	};
 }
 
