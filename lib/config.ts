@@ -136,6 +136,8 @@ export interface ShopConfig {
 		pollMs: number;
 		allowPrivateTargets: boolean;
 	};
+	/** The gateway's cache of public catalog reads (services/api/catalog-cache.ts). */
+	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number };
 }
 
 export function loadConfig(): ShopConfig {
@@ -204,6 +206,12 @@ export function loadConfig(): ShopConfig {
 			disableAfterSeconds: seconds("WEBHOOK_DISABLE_AFTER_SECONDS", DEFAULT_DISABLE_AFTER_SECONDS),
 			pollMs: int("WEBHOOK_POLL_MS", 1000),
 			allowPrivateTargets: bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", false),
+		},
+		catalogCache: {
+			bytes: int("CATALOG_CACHE_BYTES", 64 * 1024 * 1024),
+			ttlSeconds: int("CATALOG_CACHE_TTL_SECONDS", 300) || 1,
+			listTtlMs: int("CATALOG_CACHE_LIST_TTL_MS", 1000),
+			staleWhileRevalidateSeconds: int("CATALOG_CACHE_SWR_SECONDS", 30),
 		},
 	};
 }
