@@ -8,6 +8,7 @@
  *   http-settings.ts  routes, rate limits, headers, error bodies
  *   access.ts         who calls (JWT + deny-list of revoked sessions) and whether they may
  *   readiness.ts      when the gateway takes requests
+ *   catalog-cache.ts  public catalog reads answered from a cache the catalog's events keep fresh
  *   identity.ts       the OpenID provider at /oidc
  */
 import type { IncomingMessage, ServerResponse, Server } from "node:http";
@@ -27,6 +28,7 @@ import { baseHeaders, gatewaySettings, type GatewayRequest } from "./http-settin
 import { GatewayAccess } from "./access.js";
 import { apiResourceOf, issuerOf } from "../../lib/identity/provider.js";
 import { GatewayReadiness } from "./readiness.js";
+import { CatalogCache } from "./catalog-cache.js";
 import { IdentityHost } from "./identity.js";
 
 interface ApiState {
@@ -34,6 +36,7 @@ interface ApiState {
 	gateway: GatewayReadiness;
 	identity: IdentityHost;
 	webAssets: WebAssetHandler;
+	catalogCache: CatalogCache;
 	server?: Server;
 	sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void;
 }
@@ -129,6 +132,7 @@ const ApiService = defineService<ApiThis>({
 		this.gateway = new GatewayReadiness(this.broker, this.access, config.gatewayServices);
 		this.access.onLoaded = () => void this.gateway.isOpen();
 		this.webAssets = webAssets();
+		this.catalogCache = new CatalogCache(this.broker, config.catalogCache);
 		// Before moleculer-web's own handler: the headers every response carries.
 		this.server?.prependListener("request", baseHeaders);
 	},
@@ -136,11 +140,13 @@ const ApiService = defineService<ApiThis>({
 	async started() {
 		this.identity.start();
 		await this.access.start();
+		await this.catalogCache.start();
 	},
 
-	stopped() {
+	async stopped() {
 		this.identity.stop();
 		this.access.stop();
+		await this.catalogCache.stop();
 	},
 });
 

@@ -6,5 +6,6 @@ import { OAUTH_CLIENTS } from "./oauth-clients.js";
 import { ORDERS } from "./orders.js";
 import { PRICING } from "./pricing.js";
 import { SUPPORT } from "./support.js";
+import { WEBHOOKS } from "./webhooks.js";
 
-export const REQUESTS: Readonly<Record<string, ParamsSchema>> = { ...IDENTITY, ...OAUTH_CLIENTS, ...CATALOG, ...ORDERS, ...PRICING, ...SUPPORT };
+export const REQUESTS: Readonly<Record<string, ParamsSchema>> = { ...IDENTITY, ...OAUTH_CLIENTS, ...CATALOG, ...ORDERS, ...PRICING, ...SUPPORT, ...WEBHOOKS };
