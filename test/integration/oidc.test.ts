@@ -215,6 +215,22 @@ describe("client credentials", () => {
 		);
 	});
 
+	it("after a rotation of the key ring, new tokens are signed with the new key and old ones keep working", async () => {
+		const erp = await integrator(["orders:read"]);
+		const config = await discover(issuer, erp.clientId, erp.clientSecret);
+		const before = await oidc.clientCredentialsGrant(config, { scope: "orders:read" });
+		const { kid } = await shop.broker.call<{ kid: string }>("users.rotateSigningKey");
+		const after = await eventually(
+			async () => {
+				const t = await oidc.clientCredentialsGrant(config, { scope: "orders:read" });
+				return JSON.parse(Buffer.from(t.access_token.split(".")[0]!, "base64url").toString()).kid === kid ? t : undefined;
+			},
+			5000,
+			"a token signed with the new key",
+		);
+		for (const t of [before, after]) expect((await shop.http.as(t.access_token).get("/api/v1/orders")).status).toBe(200);
+	});
+
 	it("a customer's token never carries catalog:write, even when the client may ask for it", async () => {
 		const client = await publicClient({ scopes: ["catalog:write"] });
 		const config = await discover(issuer, client.clientId);
