@@ -89,6 +89,8 @@ describe("identity provider", () => {
 		expect(payload).toMatchObject({ sub: ann.id, roles: ["customer"], client_id: client.clientId });
 		expect(typeof payload.sid).toBe("string");
 		await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${issuer}/jwks`)), { issuer, audience: api });
+		// It is the shop API's token, not userinfo's: refused there with invalid_token, never a 500.
+		expect(await oauthError(oidc.fetchUserInfo(config, tokens.access_token, ann.id))).toMatchObject({ error: "invalid_token", status: 401 });
 
 		// A replayed refresh token: invalid_grant, and the newest tokens of that grant die too.
 		await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: "invalid_grant" });
