@@ -224,7 +224,12 @@ export class CatalogCache {
 		if (this.following) this.lru.put(fill.key, answer, fill.token);
 		this.gauges();
 		this.writeHeaders(res, answer, "MISS");
-		// Sent as these bytes (moleculer-web answers 304 itself when If-None-Match names the ETag).
+		// The cache is the origin's, kept current by purges: a request's `Cache-Control: no-cache` (which
+		// fetch adds to conditional requests) changes nothing, so the 304 is decided here, not by moleculer-web.
+		if (notModified(req.headers["if-none-match"], answer.etag)) {
+			ctx.meta.$statusCode = 304;
+			return null;
+		}
 		ctx.meta.$responseType = "application/json; charset=utf-8";
 		return body;
 	}

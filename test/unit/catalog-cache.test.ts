@@ -155,8 +155,8 @@ describe("what the catalog cache keys and tags", () => {
 
 	it("tags an answer with the products and categories it shows", () => {
 		expect(surrogateKeys({ kind: "product", id: "p1" }, { id: "p1", categories: ["shoes"] })).toEqual([TAG.product("p1"), TAG.category("shoes")]);
-		expect(surrogateKeys({ kind: "list", byCategory: false }, { items: [{ id: "p1" }, { id: "p2" }] })).toEqual([TAG.lists, "product/p1", "product/p2"]);
-		expect(surrogateKeys({ kind: "list", byCategory: true }, { items: [] }, q("category=shoes"))).toEqual([TAG.lists, TAG.tree, "category/shoes"]);
+		expect(surrogateKeys({ kind: "list", byCategory: false }, { rows: [{ id: "p1" }, { id: "p2" }] })).toEqual([TAG.lists, "product/p1", "product/p2"]);
+		expect(surrogateKeys({ kind: "list", byCategory: true }, { rows: [] }, q("category=shoes"))).toEqual([TAG.lists, TAG.tree, "category/shoes"]);
 		expect(surrogateKeys({ kind: "categories" }, [{ slug: "a", children: [{ slug: "b", children: [] }] }])).toEqual([TAG.tree, "category/a", "category/b"]);
 	});
 

@@ -121,8 +121,8 @@ export function surrogateKeys(read: CatalogRead, data: unknown, query?: URLSearc
 	else if (read.kind === "list") {
 		tags.push(TAG.lists);
 		if (read.byCategory) tags.push(TAG.tree, TAG.category(query?.get("category") ?? ""));
-		const items = (data as { items?: unknown } | null)?.items;
-		if (Array.isArray(items)) for (const p of items as ProductShown[]) if (typeof p?.id === "string") tags.push(TAG.product(p.id));
+		const rows = (data as { rows?: unknown } | null)?.rows;
+		if (Array.isArray(rows)) for (const p of rows as ProductShown[]) if (typeof p?.id === "string") tags.push(TAG.product(p.id));
 	} else {
 		tags.push(TAG.tree);
 		categoryTags(data, tags);
