@@ -150,7 +150,8 @@ describe("the gateway's catalog cache", () => {
 		expect(placed.status, JSON.stringify(placed.body)).toBe(202);
 		expect((await settledOrder(ann, placed.body.id)).status).toBe("paid");
 
-		await eventually(async () => ((await get(`/products/${last.id}`)).body.available === 0 ? true : undefined), 5000, "the product sold out");
+		// Held at once (stock.reserved), then taken out of the stock once paid (order.paid, then the products service's write).
+		await eventually(async () => ((await get(`/products/${last.id}`)).body.stock === 0 ? true : undefined), 5000, "the sale committed");
 		await eventually(async () => ((await get(`/products?q=${tag}&inStock=true`)).body.total === 0 ? true : undefined), 5000, "lists without it");
 		const shown = await get(`/products/${last.id}`);
 		expect(shown.body).toMatchObject({ available: 0, stock: 0 });

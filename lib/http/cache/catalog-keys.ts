@@ -158,6 +158,17 @@ export function purgeTagsOf(event: Pick<EventEnvelope, "type" | "payload">): str
 	}
 }
 
+/**
+ * Events that announce a stock movement the products service writes only once it has consumed them
+ * (a sale leaves the stock on `order.paid`, a release or restock follows `order.cancelled` and
+ * `return.approved`). Purging on them is not enough: a read between the purge and that write would
+ * be stored with the old figures. The answers that show these products are served uncached for a
+ * while instead (the settle window), then cached again.
+ */
+export function announcesStockMovement(type: string): boolean {
+	return type === "order.paid" || type === "order.cancelled" || type === "return.approved";
+}
+
 /** The events the cache follows (see purgeTagsOf). */
 export const PURGING_EVENTS: readonly EventType[] = [
 	"product.created",
