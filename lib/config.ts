@@ -4,6 +4,7 @@
  * The README has a table of these variables; keep the two in step.
  */
 import path from "node:path";
+import { DEFAULT_DISABLE_AFTER_SECONDS, parseRetrySchedule } from "./domain/webhooks.js";
 
 function str(name: string, fallback: string): string {
 	const v = process.env[name];
@@ -37,6 +38,14 @@ function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: 
 	if (!(allowed as readonly string[]).includes(v)) throw new Error(`Environment variable ${name} must be one of ${allowed.join(", ")}, got '${v}'`);
 	return v as T;
 }
+function rate(name: string, fallback: number): number {
+	const raw = process.env[name];
+	if (raw === undefined || raw === "") return fallback;
+	const n = Number(raw);
+	if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`Environment variable ${name} must be a number from 0 to 1, got '${raw}'`);
+	return n;
+}
+
 function list(name: string): string[] {
 	return (process.env[name] ?? "")
 		.split(",")
@@ -106,6 +115,27 @@ export interface ShopConfig {
 	outboxBacklogMax: number;
 	tracingExporter: string;
 	zipkinUrl?: string;
+	/** Where spans go (Zipkin v2 JSON, e.g. Jaeger's http://127.0.0.1:9411); unset: no tracing (unless TRACING_EXPORTER says). */
+	tracingExporterUrl?: string;
+	/** The share of requests traced, 0..1 (TRACING_SAMPLE_RATE, default 1). */
+	tracingSampleRate: number;
+	/** One info line per HTTP request at the gateway (ACCESS_LOG, default true). */
+	accessLog: boolean;
+	/**
+	 * Outgoing webhooks (services/webhooks): the retry schedule in seconds (WEBHOOK_RETRY_SCHEDULE),
+	 * the timeout of one delivery (WEBHOOK_TIMEOUT_MS), deliveries in flight per endpoint on one node
+	 * (WEBHOOK_CONCURRENCY), how long an endpoint may fail before it is disabled
+	 * (WEBHOOK_DISABLE_AFTER_SECONDS), how often due deliveries are looked for (WEBHOOK_POLL_MS), and
+	 * WEBHOOKS_ALLOW_PRIVATE_TARGETS (development and tests only: loopback and private targets allowed).
+	 */
+	webhooks: {
+		retrySchedule: number[];
+		timeoutMs: number;
+		concurrencyPerEndpoint: number;
+		disableAfterSeconds: number;
+		pollMs: number;
+		allowPrivateTargets: boolean;
+	};
 	/** The gateway's cache of public catalog reads (services/api/catalog-cache.ts). */
 	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number; settleMs: number };
 }
@@ -166,6 +196,17 @@ export function loadConfig(): ShopConfig {
 		outboxBacklogMax: int("OUTBOX_BACKLOG_MAX", 1000),
 		tracingExporter: str("TRACING_EXPORTER", "none"),
 		zipkinUrl: optional("ZIPKIN_URL"),
+		tracingExporterUrl: optional("TRACING_EXPORTER_URL"),
+		tracingSampleRate: rate("TRACING_SAMPLE_RATE", 1),
+		accessLog: bool("ACCESS_LOG", true),
+		webhooks: {
+			retrySchedule: parseRetrySchedule(optional("WEBHOOK_RETRY_SCHEDULE")),
+			timeoutMs: int("WEBHOOK_TIMEOUT_MS", 10_000),
+			concurrencyPerEndpoint: Math.max(1, int("WEBHOOK_CONCURRENCY", 4)),
+			disableAfterSeconds: seconds("WEBHOOK_DISABLE_AFTER_SECONDS", DEFAULT_DISABLE_AFTER_SECONDS),
+			pollMs: int("WEBHOOK_POLL_MS", 1000),
+			allowPrivateTargets: bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", false),
+		},
 		catalogCache: {
 			bytes: int("CATALOG_CACHE_BYTES", 64 * 1024 * 1024),
 			ttlSeconds: int("CATALOG_CACHE_TTL_SECONDS", 300) || 1,

@@ -44,6 +44,7 @@ export const CLUSTER_LAYOUT: NodeSpec[] = [
 	{ name: "orders-2", services: ["orders", "pricing"] },
 	{ name: "tickets", services: ["tickets"] },
 	{ name: "notifications", services: ["notifications"] },
+	{ name: "webhooks", services: ["webhooks"] },
 	{ name: "api", services: ["api"] },
 ];
 

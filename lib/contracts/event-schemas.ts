@@ -70,4 +70,5 @@ export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 	"ticket.status_changed": obj({ ticketId: s, userId: s, status: s }),
 	"return.approved": obj({ ticketId: s, returnId: s, userId: s, orderId: s, items }),
 	"return.rejected": obj({ ticketId: s, userId: s, orderId: s, reason: s }),
+	"webhook.disabled": obj({ endpointId: s, url: s, failingSince: { type: "string", format: "date-time" }, reason: s }),
 };

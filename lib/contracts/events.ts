@@ -69,6 +69,8 @@ export interface EventPayloads {
 	"ticket.status_changed": { ticketId: string; userId: string; status: string };
 	"return.approved": { ticketId: string; returnId: string; userId: string; orderId: string; items: ItemQuantity[] };
 	"return.rejected": { ticketId: string; userId: string; orderId: string; reason: string };
+	/** An outgoing webhook endpoint failed for too long and was switched off (an admin re-enables it). */
+	"webhook.disabled": { endpointId: string; url: string; failingSince: string; reason: string };
 }
 
 export type EventType = keyof EventPayloads;
@@ -80,6 +82,7 @@ export const TOPICS = {
 	tickets: "shop.tickets",
 	catalog: "shop.catalog",
 	promotions: "shop.promotions",
+	webhooks: "shop.webhooks",
 } as const;
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
@@ -124,6 +127,12 @@ export const EVENTS: { [K in EventType]: EventDefinition } = {
 	"ticket.status_changed": { topic: TOPICS.tickets, key: "ticketId", producer: "tickets", summary: "A ticket's status changed." },
 	"return.approved": { topic: TOPICS.tickets, key: "ticketId", producer: "tickets", summary: "An agent approved a return: refund and restock the items." },
 	"return.rejected": { topic: TOPICS.tickets, key: "ticketId", producer: "tickets", summary: "An agent rejected a return." },
+	"webhook.disabled": {
+		topic: TOPICS.webhooks,
+		key: "endpointId",
+		producer: "webhooks",
+		summary: "A webhook endpoint failed for too long and was disabled.",
+	},
 };
 
 export const EVENT_TYPES = Object.keys(EVENTS) as EventType[];

@@ -11,7 +11,7 @@ export interface RouteSpec {
 	/** moleculer-web path syntax, relative to /api/v1. */
 	path: string;
 	action: string;
-	tag: "Identity" | "Catalog" | "Cart and orders" | "Promotions, shipping and tax" | "Support" | "Notifications";
+	tag: "Identity" | "Catalog" | "Cart and orders" | "Promotions, shipping and tax" | "Support" | "Notifications" | "Webhooks";
 	summary: string;
 	/** Status code of a successful answer. */
 	status: 200 | 201 | 202 | 204;
@@ -113,6 +113,16 @@ export const ROUTES: RouteSpec[] = [
 	...routes("Notifications", [
 		["GET", "/me/notifications", "notifications.list", 200, "signed in", "Own notifications, newest first"],
 		["POST", "/me/notifications/:id/read", "notifications.markRead", 204, "signed in", "Mark a notification read"],
+	]),
+	...routes("Webhooks", [
+		["POST", "/webhooks", "webhooks.create", 201, "admin", "Register an endpoint; the answer shows its signing secret, once"],
+		["GET", "/webhooks", "webhooks.list", 200, "admin", "List endpoints (never their secrets)"],
+		["PATCH", "/webhooks/:id", "webhooks.update", 200, "admin", "Change an endpoint's URL, events, description or enabled flag"],
+		["DELETE", "/webhooks/:id", "webhooks.remove", 204, "admin", "Delete an endpoint and its delivery log"],
+		["GET", "/webhooks/:id/deliveries", "webhooks.deliveries", 200, "admin", "An endpoint's deliveries, newest first, with their attempts"],
+		["POST", "/webhooks/:id/deliveries/:deliveryId/retry", "webhooks.retryDelivery", 200, "admin", "Send a delivery again now"],
+		["POST", "/webhooks/:id/rotate-secret", "webhooks.rotateSecret", 200, "admin", "New signing secret; the old one signs too for 24 hours"],
+		["POST", "/webhooks/:id/test", "webhooks.sendTest", 202, "admin", "Send a test event to the endpoint"],
 	]),
 ];
 

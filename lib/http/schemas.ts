@@ -21,6 +21,19 @@ export const preferences = obj({
 	notifications: obj({ email: { type: "boolean" }, inApp: { type: "boolean" } }),
 });
 
+const webhookEndpoint: Record<string, Schema> = {
+	id: str(),
+	url: str(),
+	events: { type: "array", items: str() },
+	description: nullable(str()),
+	enabled: bool,
+	disabledReason: nullable(str()),
+	failingSince: nullable(str()),
+	secretRotatedAt: nullable(str()),
+	createdAt: str(),
+	updatedAt: str(),
+};
+
 export const RESOURCES: Record<string, Schema> = {
 	Error: obj({ name: str(), message: str(), code: int(), type: str(), data: {} }, ["name", "message", "code", "type"]),
 	User: obj(
@@ -102,6 +115,25 @@ export const RESOURCES: Record<string, Schema> = {
 	ShippingMethods: { type: "array", items: ref("ShippingMethod") },
 	TaxRate: obj({ country: str(), rate: int(), updatedAt: str() }, ["country", "rate"]),
 	TaxRates: { type: "array", items: ref("TaxRate") },
+	WebhookEndpoint: obj(webhookEndpoint, ["id", "url", "events", "enabled", "createdAt"]),
+	// The only answers that carry the signing secret: creation and rotation (shown once).
+	WebhookEndpointWithSecret: obj({ ...webhookEndpoint, secret: str({ pattern: "^whsec_" }) }, ["id", "url", "events", "enabled", "createdAt", "secret"]),
+	WebhookDelivery: obj(
+		{
+			id: str(),
+			webhookId: str(),
+			eventId: str(),
+			eventType: str(),
+			state: str({ enum: ["pending", "delivered", "failed"] }),
+			attempts: {
+				type: "array",
+				items: obj({ at: str(), status: nullable(int()), durationMs: int(), error: nullable(str()) }, ["at", "status", "durationMs", "error"]),
+			},
+			nextAttemptAt: nullable(str()),
+			createdAt: str(),
+		},
+		["id", "webhookId", "eventId", "eventType", "state", "attempts"],
+	),
 	Category: obj({ id: str(), slug: str(), name: str(), parentId: { type: ["string", "null"] }, children: { type: "array", items: ref("Category") } }),
 	CategoryTree: { type: "array", items: ref("Category") },
 	Cart: obj({
@@ -262,4 +294,11 @@ export const RESPONSES: Record<string, string> = {
 	"tickets.approveReturn": "Ticket",
 	"tickets.rejectReturn": "Ticket",
 	"notifications.list": "Page",
+	"webhooks.create": "WebhookEndpointWithSecret",
+	"webhooks.list": "Page",
+	"webhooks.update": "WebhookEndpoint",
+	"webhooks.deliveries": "Page",
+	"webhooks.retryDelivery": "WebhookDelivery",
+	"webhooks.rotateSecret": "WebhookEndpointWithSecret",
+	"webhooks.sendTest": "WebhookDelivery",
 };

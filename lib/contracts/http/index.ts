@@ -5,5 +5,6 @@ import { IDENTITY } from "./identity.js";
 import { ORDERS } from "./orders.js";
 import { PRICING } from "./pricing.js";
 import { SUPPORT } from "./support.js";
+import { WEBHOOKS } from "./webhooks.js";
 
-export const REQUESTS: Readonly<Record<string, ParamsSchema>> = { ...IDENTITY, ...CATALOG, ...ORDERS, ...PRICING, ...SUPPORT };
+export const REQUESTS: Readonly<Record<string, ParamsSchema>> = { ...IDENTITY, ...CATALOG, ...ORDERS, ...PRICING, ...SUPPORT, ...WEBHOOKS };
