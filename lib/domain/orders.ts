@@ -177,6 +177,8 @@ export type PublicOrder = Omit<
 		id: string;
 		items: PublicOrderItem[];
 		payment: PaymentSummary;
+		/** The tax on the shipping charge: the items' taxes plus this make `taxTotal` exactly. */
+		shippingTax: MinorUnits;
 	};
 
 /** What the order charged: on the order a client sees and on `order.placed`/`order.paid`. */
@@ -198,6 +200,7 @@ export function publicOrder(o: OrderRecord): PublicOrder {
 		status: o.status,
 		items: o.items.map(publicItem),
 		...orderCharges(o),
+		shippingTax: o.shippingTax ?? 0,
 		total: o.total,
 		currency: o.currency,
 		shippingAddress: o.shippingAddress,

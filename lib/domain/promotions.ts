@@ -31,6 +31,8 @@ export type PromotionType = (typeof PROMOTION_TYPES)[number];
 
 /** A normalised code. */
 export const PROMOTION_CODE_PATTERN = /^[A-Z0-9][A-Z0-9_-]{1,31}$/;
+/** A code as a request may carry it: the pattern before normalising (spaces around it, any case). */
+export const PROMOTION_CODE_REQUEST_PATTERN = /^ *[A-Za-z0-9][A-Za-z0-9_-]{1,31} *$/;
 
 /** A promotion as the pricing rules see it, whatever record it is stored in. */
 export interface PromotionRule {

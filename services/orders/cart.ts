@@ -34,6 +34,8 @@ export interface CartView {
 	subtotal: number;
 	discount: number;
 	shipping: number;
+	/** The tax on the shipping charge, part of `tax` (with the items' taxes, exactly). */
+	shippingTax: number;
 	tax: number;
 	total: number;
 	currency: string;
@@ -115,6 +117,7 @@ export class Carts {
 			subtotal: priced.subtotal,
 			discount: priced.discountTotal,
 			shipping: priced.shippingTotal,
+			shippingTax: priced.shippingTax,
 			tax: priced.taxTotal,
 			total: priced.total,
 			currency: priced.currency,
