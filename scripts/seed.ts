@@ -6,7 +6,7 @@
  *   npm run seed                        the demo catalog (what is missing of it)
  *   npm run seed -- --products 100000   plus generated products until there are 100000 of them
  *
- * Generated products come from bench/catalog-generator.ts (seed 7): a category tree of about 400
+ * Generated products come from scripts/catalog-generator.ts (seed 7): a category tree of about 400
  * categories of very different sizes, thousands of Zipf-distributed words, brands, multi-word
  * names, about 10 % of products with 2 to 12 variants (size, colour, material; each its own SKU,
  * price and stock); `npm run bench` seeds through this same code, so both see the same catalog.
@@ -26,7 +26,7 @@ import { Collection, createAdapter, DuplicateKeyError } from "../lib/store/index
 import { CATALOG_COLLECTIONS, type CategoryRecord, type ProductRecord } from "../lib/domain/catalog.js";
 import type { VariantRecord } from "../lib/domain/variants.js";
 import { newProductRecord, seedCategories, seedDemoCatalog, type CatalogCollections } from "../services/products/demo-catalog.js";
-import { generateCategories, generateProducts, sampleQueries, type GeneratedProduct } from "../bench/catalog-generator.js";
+import { generateCategories, generateProducts, sampleQueries, type GeneratedProduct } from "./catalog-generator.js";
 
 export { seedDemoCatalog };
 
@@ -35,7 +35,7 @@ export const GENERATED_CATALOG_SEED = 7;
 /** createdAt of the n-th generated product: one every 30 s from here, so "newest first" is a stable order. */
 const GENERATED_EPOCH = Date.parse("2024-01-01T00:00:00.000Z");
 
-/** The first `count` generated products (bench/catalog-generator.ts, seed GENERATED_CATALOG_SEED). */
+/** The first `count` generated products (scripts/catalog-generator.ts, seed GENERATED_CATALOG_SEED). */
 export function generatedProducts(count: number): Generator<GeneratedProduct> {
 	return generateProducts({ count, seed: GENERATED_CATALOG_SEED });
 }

@@ -72,10 +72,6 @@ export function transition(from: OrderStatus, to: OrderStatus, at: string, reaso
 	return reason === undefined ? { status: to, at } : { status: to, at, reason };
 }
 
-export function isTerminal(status: OrderStatus): boolean {
-	return TRANSITIONS[status].length === 0;
-}
-
 export interface OrderItem {
 	/** The variant's id, or the product's for a product sold as itself. Absent on orders from before variants (= productId). */
 	itemId?: string;
