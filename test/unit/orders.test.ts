@@ -13,7 +13,7 @@ import {
 	type OrderStatus,
 } from "../../lib/domain/orders.js";
 import type { PaymentRecord } from "../../lib/payments/payment.js";
-import { cartProblems, idempotencyKeyProblem, itemProblem, priceCart, pricingLines, requestFingerprint, snapshotItems } from "../../lib/domain/checkout.js";
+import { cartProblems, idempotencyKeyProblem, itemProblem, priceCart, pricingLines, requestFingerprint, snapshotItems } from "../../lib/domain/cart-lines.js";
 import { priceOrder } from "../../lib/domain/pricing.js";
 
 const AT = "2026-01-01T00:00:00.000Z";

@@ -23,7 +23,7 @@ import {
 } from "../../lib/domain/variants.js";
 import type { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
-import type { Catalog, StoredProduct } from "./catalog.js";
+import type { Catalog, StoredProduct } from "./catalog-admin.js";
 
 type Params<A extends keyof typeof CATALOG> = ParamsOf<(typeof CATALOG)[A]>;
 const now = () => new Date().toISOString();
