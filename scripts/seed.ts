@@ -22,10 +22,12 @@
 import { randomUUID } from "node:crypto";
 import { config } from "../lib/config.js";
 import { derivedId } from "../lib/contracts/ids.js";
-import { Collection, createAdapter, DuplicateKeyError } from "../lib/store/index.js";
-import { CATALOG_COLLECTIONS, type CategoryRecord, type ProductRecord } from "../lib/domain/catalog.js";
-import type { VariantRecord } from "../lib/domain/variants.js";
-import { newProductRecord, seedCategories, seedDemoCatalog, type CatalogCollections } from "../services/products/demo-catalog.js";
+import { Collection, createAdapter, DuplicateKeyError, type OutboxPort } from "../lib/store/index.js";
+import { newEnvelope } from "../lib/contracts/events.js";
+import { CATALOG_COLLECTIONS, newProduct, type CategoryRecord, type ProductRecord } from "../lib/domain/catalog.js";
+import { seedCategories, seedDemoCatalog } from "../services/products/demo-catalog.js";
+import { Catalog } from "../services/products/catalog-admin.js";
+import { SkuRegistry, type SkuClaim } from "../services/products/skus.js";
 import { generateCategories, generateProducts, sampleQueries, type GeneratedProduct } from "./catalog-generator.js";
 
 export { seedDemoCatalog };
@@ -52,25 +54,8 @@ export function generatedProductId(n: number): string {
  */
 export function generatedRecord(p: GeneratedProduct, n: number): ProductRecord {
 	const at = new Date(GENERATED_EPOCH + n * 30_000).toISOString();
-	const id = generatedProductId(n);
-	const variants: VariantRecord[] = (p.variants ?? []).map((v, k) => ({
-		id: derivedId("generated-variant", String(GENERATED_CATALOG_SEED), String(n), String(k)),
-		sku: v.sku,
-		options: v.options,
-		price: v.price,
-		stock: v.stock,
-		available: v.stock,
-		active: true,
-		holds: {},
-		restocked: {},
-		deletedAt: null,
-		createdAt: at,
-		updatedAt: at,
-	}));
-	const own = { sku: p.sku, name: p.name, description: p.description, categories: p.categories };
-	if (variants.length === 0) return { ...newProductRecord({ ...own, price: p.price, stock: p.stock }, at, true), _id: id };
-	const record = newProductRecord({ ...own, price: Math.min(...variants.map(v => v.price)), stock: 0 }, at, true);
-	return { ...record, _id: id, options: p.options ?? [], variants };
+	const variants = (p.variants ?? []).map((v, k) => ({ ...v, id: derivedId("generated-variant", String(GENERATED_CATALOG_SEED), String(n), String(k)) }));
+	return { ...newProduct(generatedProductId(n), { ...p, currency: "EUR", variants }, at), generated: true };
 }
 
 /**
@@ -142,23 +127,38 @@ export async function seedGeneratedProducts(c: CatalogCollections, target: numbe
 	return added;
 }
 
-/** The products service's catalog collections, opened outside of a broker. */
-export async function openCatalog(): Promise<CatalogCollections & { close(): Promise<void> }> {
+/** The collections seeding writes. */
+export interface CatalogCollections {
+	products: Collection<ProductRecord>;
+	categories: Collection<CategoryRecord>;
+}
+
+/**
+ * The products service's catalog, opened outside of a broker. Its writes carry their events in
+ * the products' outboxes like the service's own; the products service publishes them when it
+ * starts (its sweep of document outboxes).
+ */
+export async function openCatalog(): Promise<CatalogCollections & { catalog: Catalog; close(): Promise<void> }> {
 	const storage = { mongoUrl: config.mongoUrl, dataDir: config.dataDir === ":memory:" ? null : config.dataDir };
+	const outbox: OutboxPort = { envelope: (type, payload) => newEnvelope("products", type, payload), written: () => undefined };
+	const opened: Collection<{ _id: string }>[] = [];
 	const open = async <T extends { _id: string }>(name: string) => {
 		const { adapter, kind } = createAdapter(storage, "products", name, CATALOG_COLLECTIONS[name] ?? {});
 		adapter.init(undefined as never, undefined as never);
 		await adapter.connect();
-		return new Collection<T>(name, adapter, kind);
+		const collection = new Collection<T>(name, adapter, kind, () => outbox);
+		opened.push(collection as unknown as Collection<{ _id: string }>);
+		return collection;
 	};
 	const products = await open<ProductRecord>("products");
 	const categories = await open<CategoryRecord>("categories");
+	const catalog = new Catalog(products, categories, new SkuRegistry(await open<SkuClaim>("sku_claims"), products));
 	return {
 		products,
 		categories,
+		catalog,
 		async close() {
-			await products.adapter.disconnect();
-			await categories.adapter.disconnect().catch(() => undefined);
+			for (const c of opened) await c.adapter.disconnect().catch(() => undefined);
 		},
 	};
 }
@@ -177,7 +177,7 @@ async function main() {
 	console.log(`Seeding the catalog in ${where}`);
 	const catalog = await openCatalog();
 	try {
-		const demo = await seedDemoCatalog(catalog);
+		const demo = await seedDemoCatalog(catalog.catalog);
 		console.log(`Demo catalog: ${demo.categories} categories and ${demo.products} products added`);
 		if (args.products > 0) {
 			const started = Date.now();

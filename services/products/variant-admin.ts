@@ -14,6 +14,7 @@ import { revisionIs, stockPaths, type ProductRecord } from "../../lib/domain/cat
 import {
 	MAX_VARIANTS,
 	liveVariants,
+	newVariant,
 	publicVariant,
 	sameCombination,
 	variantIndex,
@@ -71,22 +72,7 @@ export class Variants {
 	async create(p: Params<"products.createVariant">): Promise<PublicVariant> {
 		const id = randomUUID();
 		const owner = { productId: p.id, variantId: id };
-		const at = now();
-		const stock = p.stock ?? 0;
-		const variant: VariantRecord = {
-			id,
-			sku: p.sku,
-			options: p.options,
-			price: p.price,
-			stock,
-			available: stock,
-			active: p.active ?? true,
-			holds: {},
-			restocked: {},
-			deletedAt: null,
-			createdAt: at,
-			updatedAt: at,
-		};
+		const variant = newVariant({ id, sku: p.sku, options: p.options, price: p.price, stock: p.stock, active: p.active }, now());
 		let claimed = false;
 		try {
 			await this.change(
