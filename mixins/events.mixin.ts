@@ -22,10 +22,9 @@
  * what each node keeps for itself, such as a search index. They are not recorded: their handlers
  * re-read what the event is about, so running one twice, or late, changes nothing.
  */
-import { randomUUID } from "node:crypto";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { config } from "../lib/config.js";
-import { EVENTS, type AnyEnvelope, type EventEnvelope, type EventPayloads, type EventType } from "../lib/contracts/events.js";
+import { newEnvelope, type AnyEnvelope, type EventEnvelope, type EventPayloads, type EventType } from "../lib/contracts/events.js";
 import { acquireBus, releaseBus } from "../lib/events/registry.js";
 import type { EventHandler, EventBus } from "../lib/events/bus.js";
 import { DuplicateKeyError, type Collection, type Doc, type OutboxPort } from "../lib/store/index.js";
@@ -193,16 +192,7 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 
 			/** A new event in its envelope, for the outbox of the document being written (the store calls it through `$outbox`). */
 			integrationEvent<T extends EventType>(this: EventsThis, type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T> {
-				const keyField = EVENTS[type].key as keyof EventPayloads[T];
-				return {
-					id: randomUUID(),
-					type,
-					key: String(payload[keyField]),
-					source: this.name,
-					occurredAt: new Date().toISOString(),
-					...producerTrace(ctx),
-					payload,
-				};
+				return newEnvelope(this.name, type, payload, producerTrace(ctx));
 			},
 
 			/** Publish what is waiting in this service's outboxes. Safe to call any time. */

@@ -6,6 +6,7 @@
  * id of the aggregate it is about, so one order's (or ticket's) events stay in order on one
  * partition. The JSON schemas below are what the AsyncAPI document is generated from.
  */
+import { randomUUID } from "node:crypto";
 
 /** A line of an order as the saga moves it: a product, or one variant of it. */
 export interface ItemQuantity {
@@ -159,6 +160,17 @@ export interface EventEnvelope<T extends EventType = EventType> {
 }
 
 export type AnyEnvelope = { [K in EventType]: EventEnvelope<K> }[EventType];
+
+/** A new event in its envelope: a fresh id, the key from its payload, the trace of its cause if any. */
+export function newEnvelope<T extends EventType>(
+	source: string,
+	type: T,
+	payload: EventPayloads[T],
+	trace: { requestId: string | null; spanId?: string } = { requestId: null },
+): EventEnvelope<T> {
+	const keyField = EVENTS[type].key as keyof EventPayloads[T];
+	return { id: randomUUID(), type, key: String(payload[keyField]), source, occurredAt: new Date().toISOString(), ...trace, payload };
+}
 
 /** An event a write causes, before it has an envelope (the store puts it in one, in the document's outbox). */
 export type DomainEvent = { [K in EventType]: { type: K; payload: EventPayloads[K] } }[EventType];

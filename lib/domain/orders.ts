@@ -72,10 +72,6 @@ export function transition(from: OrderStatus, to: OrderStatus, at: string, reaso
 	return reason === undefined ? { status: to, at } : { status: to, at, reason };
 }
 
-export function isTerminal(status: OrderStatus): boolean {
-	return TRANSITIONS[status].length === 0;
-}
-
 export interface OrderItem {
 	/** The variant's id, or the product's for a product sold as itself. Absent on orders from before variants (= productId). */
 	itemId?: string;
@@ -177,6 +173,8 @@ export type PublicOrder = Omit<
 		id: string;
 		items: PublicOrderItem[];
 		payment: PaymentSummary;
+		/** The tax on the shipping charge: the items' taxes plus this make `taxTotal` exactly. */
+		shippingTax: MinorUnits;
 	};
 
 /** What the order charged: on the order a client sees and on `order.placed`/`order.paid`. */
@@ -198,6 +196,7 @@ export function publicOrder(o: OrderRecord): PublicOrder {
 		status: o.status,
 		items: o.items.map(publicItem),
 		...orderCharges(o),
+		shippingTax: o.shippingTax ?? 0,
 		total: o.total,
 		currency: o.currency,
 		shippingAddress: o.shippingAddress,

@@ -1,7 +1,7 @@
 /**
  * orders: carts, checkout, order history and fulfilment, and the orders' part of the checkout
  * saga. The rules are lib/domain/orders.ts (what each status change sets and emits) and
- * lib/domain/checkout.ts; the work is in the modules beside this file:
+ * lib/domain/cart-lines.ts; the work is in the modules beside this file:
  *
  *   cart.ts         carts, priced with the catalog's current prices and the pricing service's terms
  *   checkout.ts     POST /orders: the cart becomes a pending order (once per Idempotency-Key)
@@ -21,7 +21,7 @@ import { paged } from "../../lib/paging.js";
 import { isId } from "../../lib/contracts/ids.js";
 import { ORDERS } from "../../lib/contracts/http/orders.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
-import { fingerprintOf, idempotencyKeyProblem, requestFingerprint, type CartRecord } from "../../lib/domain/checkout.js";
+import { fingerprintOf, idempotencyKeyProblem, requestFingerprint, type CartRecord } from "../../lib/domain/cart-lines.js";
 import { cancelled, delivered, orderSummary, publicOrder, shipped } from "../../lib/domain/orders.js";
 import {
 	SANDBOX_COLLECTIONS,

@@ -2,8 +2,8 @@
  * products: the catalog. The rules are lib/domain/catalog.ts; the work is in the modules beside
  * this file:
  *
- *   catalog.ts       products and the category tree (admin), prices for carts
- *   variants.ts      a product's variants and their stock (admin)
+ *   catalog-admin.ts products and the category tree (admin), prices for carts
+ *   variant-admin.ts a product's variants and their stock (admin)
  *   skus.ts          SKUs unique across products and variants
  *   search.ts        search and browse, from this node's index (a read model of the catalog)
  *   inventory.ts     holds, sales, releases and restocks: the catalog's part of the checkout saga
@@ -21,8 +21,8 @@ import { isId } from "../../lib/contracts/ids.js";
 import { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
 import { CATALOG_COLLECTIONS, publicProduct, type CategoryRecord } from "../../lib/domain/catalog.js";
-import { Catalog, type StoredProduct } from "./catalog.js";
-import { Variants } from "./variants.js";
+import { Catalog, type StoredProduct } from "./catalog-admin.js";
+import { Variants } from "./variant-admin.js";
 import { SkuRegistry, type SkuClaim } from "./skus.js";
 import { ProductSearch } from "./search.js";
 import { Inventory, type StoredReservation } from "./inventory.js";

@@ -72,6 +72,7 @@ describe("checkout", () => {
 			subtotal: 5048,
 			discountTotal: 0,
 			shippingTotal: 0,
+			shippingTax: 0,
 			taxTotal: 0,
 			promotion: null,
 			shippingMethod: null,

@@ -15,6 +15,7 @@ import {
 	publicProduct,
 	type CategoryNode,
 	type CategoryRecord,
+	newProduct,
 	type ProductRecord,
 	type PublicCategory,
 	type PublicProduct,
@@ -81,35 +82,33 @@ export class Catalog {
 	async create(p: Params<"products.create">): Promise<PublicProduct> {
 		await this.checkCategories(p.categories);
 		checkOptions(p.options);
-		const at = now();
-		const stock = p.stock ?? 0;
-		const id = randomUUID();
-		await this.skus.claim(p.sku, { productId: id, variantId: null });
-		const product: StoredProduct = {
-			_id: id,
-			sku: p.sku,
-			name: p.name,
-			description: p.description ?? "",
-			price: p.price,
-			currency: p.currency,
-			categories: p.categories ?? [],
-			stock,
-			available: stock,
-			active: p.active ?? true,
-			holds: {},
-			restocked: {},
-			...(p.options?.length ? { options: p.options } : {}),
-			deletedAt: null,
-			createdAt: at,
-			updatedAt: at,
-		};
+		return publicProduct(await this.add(newProduct(randomUUID(), p, now())));
+	}
+
+	/**
+	 * A new product into the catalog, the one way every product comes in (the admin's, the demo's):
+	 * its SKUs (its own and its variants') claimed first, then inserted with its product.created
+	 * event. 409 when a SKU is taken (nothing of it stays claimed).
+	 */
+	async add(product: ProductRecord): Promise<ProductRecord> {
+		const owners = [
+			{ sku: product.sku, owner: { productId: product._id, variantId: null } },
+			...(product.variants ?? []).map(v => ({ sku: v.sku, owner: { productId: product._id, variantId: v.id } })),
+		];
+		const claimed: typeof owners = [];
+		const releaseAll = () => Promise.all(claimed.map(c => this.skus.release(c.sku, c.owner)));
 		try {
-			await this.products.insertWithEvents(product, [this.event("product.created", id)]);
+			for (const c of owners) {
+				if (c.sku === undefined) continue;
+				await this.skus.claim(c.sku, c.owner);
+				claimed.push(c);
+			}
+			await this.products.insertWithEvents(product, [this.event("product.created", product._id)]);
 		} catch (err) {
-			await this.skus.release(p.sku, { productId: id, variantId: null });
-			duplicateSku(p.sku, err);
+			await releaseAll();
+			duplicateSku(product.sku, err);
 		}
-		return publicProduct(product);
+		return product;
 	}
 
 	async update({ id, ...change }: Params<"products.update">): Promise<PublicProduct> {
