@@ -32,7 +32,7 @@ import { DuplicateKeyError, type Collection, type Doc, type OutboxPort } from ".
 import { defineMixin } from "../lib/service.js";
 import { recordEventConsumed, recordEventsPublished, setOutboxBacklog, setOutboxOldest } from "../lib/observability/metrics.js";
 import { runForRequest } from "../lib/observability/context.js";
-import { consumerContextOptions, producerTrace, traceConsumer } from "../lib/observability/tracing.js";
+import { consumerContextOptions, producerTrace, traceConsumer, tracePublish } from "../lib/observability/tracing.js";
 
 export interface OutboxDoc extends Doc {
 	outbox?: EventEnvelope[];
@@ -254,9 +254,12 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 			async publishOutbox(this: EventsThis, coll: Collection<OutboxDoc>, doc: OutboxDoc): Promise<void> {
 				const events = doc.outbox ?? [];
 				if (events.length === 0 || !this.$bus) return;
+				const traced = tracePublish(this, events, this.$bus.kind);
 				try {
-					await this.$bus.publish(events);
+					await this.$bus.publish(traced.events);
+					traced.finish();
 				} catch (err) {
+					traced.finish(err as Error);
 					recordEventsPublished(this.broker, events, "failed");
 					throw err;
 				}

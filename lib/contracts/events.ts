@@ -146,6 +146,8 @@ export interface EventEnvelope<T extends EventType = EventType> {
 	requestId: string | null;
 	/** The tracing span that produced it (optional), so the consumer's span joins that trace as its child. */
 	spanId?: string | null;
+	/** The W3C trace context of the span that produced it (optional; on Kafka also a message header). */
+	traceparent?: string | null;
 	payload: EventPayloads[T];
 }
 

@@ -26,6 +26,7 @@ export function buildAsyncApi(): Record<string, unknown> {
 					"event-id": { type: "string", description: "Unique; consumers apply each id once" },
 					"event-type": { type: "string", const: t },
 					"request-id": { type: "string", description: "X-Request-ID of the request that caused it" },
+					traceparent: { type: "string", description: "W3C trace context: the relay's publish span, parent of the consumer's span" },
 				},
 				required: ["event-id", "event-type"],
 			},
@@ -40,6 +41,10 @@ export function buildAsyncApi(): Record<string, unknown> {
 					occurredAt: { type: "string", format: "date-time" },
 					requestId: { type: ["string", "null"] },
 					spanId: { type: ["string", "null"], description: "The producing span, so the consumer span joins the trace" },
+					traceparent: {
+						type: ["string", "null"],
+						description: "W3C trace context of the producing span (also the Kafka header `traceparent`, naming the relay's publish span)",
+					},
 					payload: PAYLOAD_SCHEMAS[t],
 				},
 				required: ["id", "type", "key", "source", "occurredAt", "payload"],
