@@ -33,6 +33,7 @@ import { defineMixin } from "../lib/service.js";
 import { recordEventConsumed, recordEventsPublished, setOutboxBacklog, setOutboxOldest } from "../lib/observability/metrics.js";
 import { runForRequest } from "../lib/observability/context.js";
 import { consumerContextOptions, producerTrace, traceConsumer, tracePublish } from "../lib/observability/tracing.js";
+import { RELAY_ABANDON_MS, RELAY_GRACE_MS, relaysNow, type RelayOwnership } from "../lib/events/relay-owner.js";
 
 export interface OutboxDoc extends Doc {
 	outbox?: EventEnvelope[];
@@ -64,7 +65,8 @@ type EventsThis = Service &
 	EventsMethods & {
 		collection<T extends Doc>(name: string): Collection<T>;
 		relayCollection(name: string): Promise<void>;
-		publishOutbox(coll: Collection<OutboxDoc>, doc: OutboxDoc): Promise<void>;
+		/** Publish one document's outbox; false when it is left to another node. */
+		publishOutbox(coll: Collection<OutboxDoc>, doc: OutboxDoc): Promise<boolean>;
 		sweepDocumentOutboxes(): Promise<void>;
 		outboxBacklog(): Promise<number>;
 		applyIntegrationEvent(event: EventEnvelope): Promise<void>;
@@ -83,6 +85,7 @@ type EventsThis = Service &
 			oldest?: string;
 		};
 		$brokerStarted: Promise<void>;
+		$relayOwnership: RelayOwnership;
 		$outbox: OutboxPort;
 		$markBrokerStarted: () => void;
 		beginRelaying(): void;
@@ -118,6 +121,13 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 		},
 		created() {
 			this.$relay = { running: false, again: false, stopped: false, swept: 0 };
+			const registry = this.broker.registry as unknown as { nodes: { get(id: string): { available?: boolean } | undefined } };
+			this.$relayOwnership = {
+				self: this.broker.nodeID,
+				isAlive: id => registry.nodes.get(id)?.available === true,
+				graceMs: RELAY_GRACE_MS,
+				abandonMs: RELAY_ABANDON_MS,
+			};
 			// How the store (Collection.insertWithEvents / changeWithEvents / change) reaches this mixin.
 			this.$outbox = {
 				envelope: (type, payload, cause) => this.integrationEvent(type, payload, cause),
@@ -200,6 +210,7 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 					key: String(payload[keyField]),
 					source: this.name,
 					occurredAt: new Date().toISOString(),
+					node: this.broker.nodeID,
 					...producerTrace(ctx),
 					payload,
 				};
@@ -238,22 +249,27 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 
 			async relayCollection(this: EventsThis, name: string): Promise<void> {
 				const coll = this.collection<OutboxDoc>(name);
-				for (;;) {
-					const docs = await coll.find({ query: { "outbox.0": { $exists: true } }, limit: 50 });
+				// Documents another node relays stay where they are: the next page starts after them.
+				for (let left = 0; ;) {
+					const docs = await coll.find({ query: { "outbox.0": { $exists: true } }, limit: 50, offset: left });
 					if (docs.length === 0) return;
 					for (const doc of docs)
 						for (const e of doc.outbox ?? []) if (!this.$relay.oldest || e.occurredAt < this.$relay.oldest) this.$relay.oldest = e.occurredAt;
 					// One document is one aggregate: its events go in order; different documents go side by side.
-					const failed = await inParallel(docs, RELAY_CONCURRENCY, doc => this.publishOutbox(coll, doc));
+					const failed = await inParallel(docs, RELAY_CONCURRENCY, async doc => {
+						if (!(await this.publishOutbox(coll, doc))) left++;
+					});
 					if (failed) throw failed;
 					if (docs.length < 50) return;
 				}
 			},
 
 			/** Publish one document's outbox, then pull what was published out of it. */
-			async publishOutbox(this: EventsThis, coll: Collection<OutboxDoc>, doc: OutboxDoc): Promise<void> {
+			async publishOutbox(this: EventsThis, coll: Collection<OutboxDoc>, doc: OutboxDoc): Promise<boolean> {
 				const events = doc.outbox ?? [];
-				if (events.length === 0 || !this.$bus) return;
+				if (events.length === 0 || !this.$bus) return false;
+				// One publisher per row: the node that wrote the oldest event, unless it is gone (relay-owner.ts).
+				if (this.broker.transit && !relaysNow(events[0]!, this.$relayOwnership)) return false;
 				const traced = tracePublish(this, events, this.$bus.kind);
 				try {
 					await this.$bus.publish(traced.events);
@@ -265,6 +281,7 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 				}
 				await coll.updateWhere({ _id: doc._id }, { $pull: { outbox: { id: { $in: events.map(e => e.id) } } } });
 				recordEventsPublished(this.broker, events);
+				return true;
 			},
 
 			async relayDocuments(this: EventsThis, collection: string, ids: readonly string[]): Promise<void> {

@@ -148,6 +148,8 @@ export interface EventEnvelope<T extends EventType = EventType> {
 	spanId?: string | null;
 	/** The W3C trace context of the span that produced it (optional; on Kafka also a message header). */
 	traceparent?: string | null;
+	/** The node that wrote it, which relays it from the outbox (lib/events/relay-owner.ts). */
+	node?: string;
 	payload: EventPayloads[T];
 }
 

@@ -45,6 +45,7 @@ export function buildAsyncApi(): Record<string, unknown> {
 						type: ["string", "null"],
 						description: "W3C trace context of the producing span (also the Kafka header `traceparent`, naming the relay's publish span)",
 					},
+					node: { type: "string", description: "The node that wrote the event (and relayed it from its outbox)" },
 					payload: PAYLOAD_SCHEMAS[t],
 				},
 				required: ["id", "type", "key", "source", "occurredAt", "payload"],
