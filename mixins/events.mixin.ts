@@ -31,7 +31,8 @@ import { DuplicateKeyError, type Collection, type Doc, type OutboxPort } from ".
 import { defineMixin } from "../lib/service.js";
 import { recordEventConsumed, recordEventsPublished, setOutboxBacklog, setOutboxOldest } from "../lib/observability/metrics.js";
 import { runForRequest } from "../lib/observability/context.js";
-import { consumerContextOptions, producerTrace, traceConsumer } from "../lib/observability/tracing.js";
+import { consumerContextOptions, producerTrace, traceConsumer, tracePublish } from "../lib/observability/tracing.js";
+import { RELAY_ABANDON_MS, RELAY_GRACE_MS, relaysNow, type RelayOwnership } from "../lib/events/relay-owner.js";
 
 export interface OutboxDoc extends Doc {
 	outbox?: EventEnvelope[];
@@ -63,7 +64,8 @@ type EventsThis = Service &
 	EventsMethods & {
 		collection<T extends Doc>(name: string): Collection<T>;
 		relayCollection(name: string): Promise<void>;
-		publishOutbox(coll: Collection<OutboxDoc>, doc: OutboxDoc): Promise<void>;
+		/** Publish one document's outbox; false when it is left to another node. */
+		publishOutbox(coll: Collection<OutboxDoc>, doc: OutboxDoc): Promise<boolean>;
 		sweepDocumentOutboxes(): Promise<void>;
 		outboxBacklog(): Promise<number>;
 		applyIntegrationEvent(event: EventEnvelope): Promise<void>;
@@ -82,6 +84,7 @@ type EventsThis = Service &
 			oldest?: string;
 		};
 		$brokerStarted: Promise<void>;
+		$relayOwnership: RelayOwnership;
 		$outbox: OutboxPort;
 		$markBrokerStarted: () => void;
 		beginRelaying(): void;
@@ -117,6 +120,13 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 		},
 		created() {
 			this.$relay = { running: false, again: false, stopped: false, swept: 0 };
+			const registry = this.broker.registry as unknown as { nodes: { get(id: string): { available?: boolean } | undefined } };
+			this.$relayOwnership = {
+				self: this.broker.nodeID,
+				isAlive: id => registry.nodes.get(id)?.available === true,
+				graceMs: RELAY_GRACE_MS,
+				abandonMs: RELAY_ABANDON_MS,
+			};
 			// How the store (Collection.insertWithEvents / changeWithEvents / change) reaches this mixin.
 			this.$outbox = {
 				envelope: (type, payload, cause) => this.integrationEvent(type, payload, cause),
@@ -192,7 +202,7 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 
 			/** A new event in its envelope, for the outbox of the document being written (the store calls it through `$outbox`). */
 			integrationEvent<T extends EventType>(this: EventsThis, type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T> {
-				return newEnvelope(this.name, type, payload, producerTrace(ctx));
+				return newEnvelope(this.name, type, payload, producerTrace(ctx), this.broker.nodeID);
 			},
 
 			/** Publish what is waiting in this service's outboxes. Safe to call any time. */
@@ -228,30 +238,39 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 
 			async relayCollection(this: EventsThis, name: string): Promise<void> {
 				const coll = this.collection<OutboxDoc>(name);
-				for (;;) {
-					const docs = await coll.find({ query: { "outbox.0": { $exists: true } }, limit: 50 });
+				// Documents another node relays stay where they are: the next page starts after them.
+				for (let left = 0; ;) {
+					const docs = await coll.find({ query: { "outbox.0": { $exists: true } }, limit: 50, offset: left });
 					if (docs.length === 0) return;
 					for (const doc of docs)
 						for (const e of doc.outbox ?? []) if (!this.$relay.oldest || e.occurredAt < this.$relay.oldest) this.$relay.oldest = e.occurredAt;
 					// One document is one aggregate: its events go in order; different documents go side by side.
-					const failed = await inParallel(docs, RELAY_CONCURRENCY, doc => this.publishOutbox(coll, doc));
+					const failed = await inParallel(docs, RELAY_CONCURRENCY, async doc => {
+						if (!(await this.publishOutbox(coll, doc))) left++;
+					});
 					if (failed) throw failed;
 					if (docs.length < 50) return;
 				}
 			},
 
 			/** Publish one document's outbox, then pull what was published out of it. */
-			async publishOutbox(this: EventsThis, coll: Collection<OutboxDoc>, doc: OutboxDoc): Promise<void> {
+			async publishOutbox(this: EventsThis, coll: Collection<OutboxDoc>, doc: OutboxDoc): Promise<boolean> {
 				const events = doc.outbox ?? [];
-				if (events.length === 0 || !this.$bus) return;
+				if (events.length === 0 || !this.$bus) return false;
+				// One publisher per row: the node that wrote the oldest event, unless it is gone (relay-owner.ts).
+				if (this.broker.transit && !relaysNow(events[0]!, this.$relayOwnership)) return false;
+				const traced = tracePublish(this, events, this.$bus.kind);
 				try {
-					await this.$bus.publish(events);
+					await this.$bus.publish(traced.events);
+					traced.finish();
 				} catch (err) {
+					traced.finish(err as Error);
 					recordEventsPublished(this.broker, events, "failed");
 					throw err;
 				}
 				await coll.updateWhere({ _id: doc._id }, { $pull: { outbox: { id: { $in: events.map(e => e.id) } } } });
 				recordEventsPublished(this.broker, events);
+				return true;
 			},
 
 			async relayDocuments(this: EventsThis, collection: string, ids: readonly string[]): Promise<void> {

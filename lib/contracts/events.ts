@@ -156,6 +156,10 @@ export interface EventEnvelope<T extends EventType = EventType> {
 	requestId: string | null;
 	/** The tracing span that produced it (optional), so the consumer's span joins that trace as its child. */
 	spanId?: string | null;
+	/** The W3C trace context of the span that produced it (optional; on Kafka also a message header). */
+	traceparent?: string | null;
+	/** The node that wrote it, which relays it from the outbox (lib/events/relay-owner.ts). */
+	node?: string;
 	payload: EventPayloads[T];
 }
 
@@ -166,10 +170,12 @@ export function newEnvelope<T extends EventType>(
 	source: string,
 	type: T,
 	payload: EventPayloads[T],
-	trace: { requestId: string | null; spanId?: string } = { requestId: null },
+	trace: { requestId: string | null; spanId?: string; traceparent?: string } = { requestId: null },
+	/** The node that writes it: its relay publishes it (lib/events/relay-owner.ts). */
+	node?: string,
 ): EventEnvelope<T> {
 	const keyField = EVENTS[type].key as keyof EventPayloads[T];
-	return { id: randomUUID(), type, key: String(payload[keyField]), source, occurredAt: new Date().toISOString(), ...trace, payload };
+	return { id: randomUUID(), type, key: String(payload[keyField]), source, occurredAt: new Date().toISOString(), ...(node ? { node } : {}), ...trace, payload };
 }
 
 /** An event a write causes, before it has an envelope (the store puts it in one, in the document's outbox). */
