@@ -2,7 +2,7 @@
  * Orders: the record, what of it leaves the service, and the order state machine with what each
  * transition changes and which events it emits (the aggregate's rules, as eShop's `Order` has them).
  *
- *   pending ──► paid ──► shipped ──► delivered
+ *   pending ──► paid ──► shipped ──► delivered        (paid ──► partially_shipped ──► shipped: in parcels, lib/domain/fulfilment.ts)
  *      │          │         │            │
  *      ▼          ▼         └────────────┴──► refunded   (a return refunded the whole order)
  *   cancelled ◄───┘
@@ -25,6 +25,7 @@ import { capAt, type MinorUnits } from "./money.js";
 import { mergeQuantities } from "./items.js";
 import { refundForReturn, type PricedLine } from "./pricing.js";
 import { itemIdOf } from "./variants.js";
+import { decideFulfilment, type Fulfilment, type FulfilmentDecision } from "./fulfilment.js";
 import { afterCapture, afterRefund, paymentSummary, refundable, type PaymentRecord, type PaymentSummary } from "../payments/payment.js";
 
 export { ORDER_STATUSES, mergeQuantities };
@@ -33,7 +34,8 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
 	pending: ["paid", "cancelled"],
-	paid: ["shipped", "cancelled", "refunded"],
+	paid: ["partially_shipped", "shipped", "cancelled", "refunded"],
+	partially_shipped: ["shipped", "refunded"],
 	shipped: ["delivered", "refunded"],
 	delivered: ["refunded"],
 	// Only an order that was paid before it was cancelled has money to return.
@@ -44,7 +46,7 @@ const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
 /** The statuses an order can be cancelled from: not yet shipped. */
 export const CANCELLABLE: readonly OrderStatus[] = ["pending", "paid"];
 /** The statuses whose payment has been captured and not (all) given back. */
-export const REFUNDABLE: readonly OrderStatus[] = ["paid", "shipped", "delivered", "refunded"];
+export const REFUNDABLE: readonly OrderStatus[] = ["paid", "partially_shipped", "shipped", "delivered", "refunded"];
 
 export interface StatusChange {
 	status: OrderStatus;
@@ -154,6 +156,8 @@ export interface OrderRecord {
 	pricesIncludeTax?: boolean;
 	promotion?: { code: string; discount: MinorUnits } | null;
 	shippingMethod?: { id: string; name: string; price: MinorUnits } | null;
+	/** The parcels shipped so far (absent on orders from before fulfilments). */
+	fulfilments?: Fulfilment[];
 	createdAt: string;
 	updatedAt: string;
 }
@@ -171,12 +175,14 @@ export type PublicOrder = Omit<
 	| "shippingTax"
 	| "taxRateBp"
 	| "pricesIncludeTax"
+	| "fulfilments"
 	| keyof OrderCharges
 > &
 	OrderCharges & {
 		id: string;
 		items: PublicOrderItem[];
 		payment: PaymentSummary;
+		fulfilments: Fulfilment[];
 	};
 
 /** What the order charged: on the order a client sees and on `order.placed`/`order.paid`. */
@@ -204,6 +210,7 @@ export function publicOrder(o: OrderRecord): PublicOrder {
 		payment: paymentSummary(o.payment),
 		refunds: o.refunds.map(r => ({ id: r.id, amount: r.amount, reason: r.reason, at: r.at })),
 		statusHistory: o.statusHistory,
+		fulfilments: o.fulfilments ?? [],
 		createdAt: o.createdAt,
 		updatedAt: o.updatedAt,
 	};
@@ -243,6 +250,7 @@ export interface OrderChange {
 	inc?: Record<string, number>;
 	history?: StatusChange;
 	refund?: OrderRefund;
+	fulfilment?: Fulfilment;
 	events: OrderEvent[];
 }
 
@@ -342,8 +350,21 @@ export function cancelled(order: OrderRecord, reason: CancelReason, at: string):
 	return { ...m, set, events: [cancelledEvent(order, reason, wasPaid)] };
 }
 
-export function shipped(order: OrderRecord, at: string): OrderChange {
-	return { ...move(order, "shipped", at), events: [event("order.shipped", { orderId: order._id, userId: order.userId })] };
+/** A parcel left (lib/domain/fulfilment.ts decided it): the status moves when it changes, the parcel is appended. */
+export function fulfilled(order: OrderRecord, decision: FulfilmentDecision, at: string): OrderChange {
+	const moves = decision.status !== order.status;
+	return {
+		expect: decision.expect,
+		set: moves ? { status: decision.status, updatedAt: at } : { updatedAt: at },
+		...(moves ? { history: transition(order.status, decision.status, at) } : {}),
+		fulfilment: decision.fulfilment,
+		events: decision.events,
+	};
+}
+
+/** The v1 ship step: one fulfilment of everything not yet shipped, without carrier or tracking. */
+export function shipped(order: OrderRecord, at: string, fulfilmentId: string): OrderChange {
+	return fulfilled(order, decideFulfilment(order, { carrier: null, trackingNumber: null }, fulfilmentId, at), at);
 }
 
 export function delivered(order: OrderRecord, at: string): OrderChange {
