@@ -81,13 +81,13 @@ export function brokerOptions(cfg: ShopConfig = config): BrokerOptions {
 
 		// Prometheus on :METRICS_PORT/metrics (and /ready); the shop_* series are registered by the middleware.
 		metrics: metricsOptions(cfg),
-		// TRACING_EXPORTER: none | console | zipkin | jaeger (ZIPKIN_URL); the trace id is the request id.
+		// TRACING_EXPORTER_URL (Zipkin v2, e.g. Jaeger :9411) and TRACING_SAMPLE_RATE; the trace id is the request id.
 		tracing: tracingOptions(cfg),
 		// Moleculer's internal middlewares in their own order, with the per-call metrics at a lower
 		// price in place of its `Metrics` (lib/observability/action-metrics.ts says why).
 		internalMiddlewares: false,
 		middlewares: [
-			ObservabilityMiddleware(),
+			ObservabilityMiddleware({ accessLog: cfg.accessLog }),
 			ResilienceMiddleware({ natsBalanced, hedgeMs: cfg.calls.hedgeMs, repeats: cfg.calls.repeats }),
 			...INTERNAL_MIDDLEWARES.map(name => (name === "Metrics" ? LeanMetricsMiddleware : name)),
 		] as BrokerOptions["middlewares"],

@@ -38,6 +38,14 @@ function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: 
 	if (!(allowed as readonly string[]).includes(v)) throw new Error(`Environment variable ${name} must be one of ${allowed.join(", ")}, got '${v}'`);
 	return v as T;
 }
+function rate(name: string, fallback: number): number {
+	const raw = process.env[name];
+	if (raw === undefined || raw === "") return fallback;
+	const n = Number(raw);
+	if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`Environment variable ${name} must be a number from 0 to 1, got '${raw}'`);
+	return n;
+}
+
 function list(name: string): string[] {
 	return (process.env[name] ?? "")
 		.split(",")
@@ -107,6 +115,12 @@ export interface ShopConfig {
 	outboxBacklogMax: number;
 	tracingExporter: string;
 	zipkinUrl?: string;
+	/** Where spans go (Zipkin v2 JSON, e.g. Jaeger's http://127.0.0.1:9411); unset: no tracing (unless TRACING_EXPORTER says). */
+	tracingExporterUrl?: string;
+	/** The share of requests traced, 0..1 (TRACING_SAMPLE_RATE, default 1). */
+	tracingSampleRate: number;
+	/** One info line per HTTP request at the gateway (ACCESS_LOG, default true). */
+	accessLog: boolean;
 	/**
 	 * Outgoing webhooks (services/webhooks): the retry schedule in seconds (WEBHOOK_RETRY_SCHEDULE),
 	 * the timeout of one delivery (WEBHOOK_TIMEOUT_MS), deliveries in flight per endpoint on one node
@@ -122,6 +136,8 @@ export interface ShopConfig {
 		pollMs: number;
 		allowPrivateTargets: boolean;
 	};
+	/** The gateway's cache of public catalog reads (services/api/catalog-cache.ts). */
+	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number };
 }
 
 export function loadConfig(): ShopConfig {
@@ -180,6 +196,9 @@ export function loadConfig(): ShopConfig {
 		outboxBacklogMax: int("OUTBOX_BACKLOG_MAX", 1000),
 		tracingExporter: str("TRACING_EXPORTER", "none"),
 		zipkinUrl: optional("ZIPKIN_URL"),
+		tracingExporterUrl: optional("TRACING_EXPORTER_URL"),
+		tracingSampleRate: rate("TRACING_SAMPLE_RATE", 1),
+		accessLog: bool("ACCESS_LOG", true),
 		webhooks: {
 			retrySchedule: parseRetrySchedule(optional("WEBHOOK_RETRY_SCHEDULE")),
 			timeoutMs: int("WEBHOOK_TIMEOUT_MS", 10_000),
@@ -187,6 +206,12 @@ export function loadConfig(): ShopConfig {
 			disableAfterSeconds: seconds("WEBHOOK_DISABLE_AFTER_SECONDS", DEFAULT_DISABLE_AFTER_SECONDS),
 			pollMs: int("WEBHOOK_POLL_MS", 1000),
 			allowPrivateTargets: bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", false),
+		},
+		catalogCache: {
+			bytes: int("CATALOG_CACHE_BYTES", 64 * 1024 * 1024),
+			ttlSeconds: int("CATALOG_CACHE_TTL_SECONDS", 300) || 1,
+			listTtlMs: int("CATALOG_CACHE_LIST_TTL_MS", 1000),
+			staleWhileRevalidateSeconds: int("CATALOG_CACHE_SWR_SECONDS", 30),
 		},
 	};
 }

@@ -30,7 +30,7 @@ import { acquireBus, releaseBus } from "../lib/events/registry.js";
 import type { EventHandler, EventBus } from "../lib/events/bus.js";
 import { DuplicateKeyError, type Collection, type Doc, type OutboxPort } from "../lib/store/index.js";
 import { defineMixin } from "../lib/service.js";
-import { recordEventConsumed, recordEventsPublished, setOutboxBacklog } from "../lib/observability/metrics.js";
+import { recordEventConsumed, recordEventsPublished, setOutboxBacklog, setOutboxOldest } from "../lib/observability/metrics.js";
 import { runForRequest } from "../lib/observability/context.js";
 import { consumerContextOptions, producerTrace, traceConsumer } from "../lib/observability/tracing.js";
 
@@ -71,7 +71,17 @@ type EventsThis = Service &
 		$bus?: EventBus;
 		$handler?: EventHandler;
 		$nodeHandler?: EventHandler;
-		$relay: { timer?: NodeJS.Timeout; sweep?: NodeJS.Timeout; running: boolean; again: boolean; stopped: boolean; current?: Promise<void>; swept: number };
+		$relay: {
+			timer?: NodeJS.Timeout;
+			sweep?: NodeJS.Timeout;
+			running: boolean;
+			again: boolean;
+			stopped: boolean;
+			current?: Promise<void>;
+			swept: number;
+			/** The oldest `occurredAt` the current pass found waiting (shop_outbox_oldest_event_age_seconds). */
+			oldest?: string;
+		};
 		$brokerStarted: Promise<void>;
 		$outbox: OutboxPort;
 		$markBrokerStarted: () => void;
@@ -203,6 +213,7 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 				}
 				this.$relay.running = true;
 				this.$relay.current = (async () => {
+					this.$relay.oldest = undefined;
 					try {
 						do {
 							this.$relay.again = false;
@@ -212,9 +223,11 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 							}
 						} while (this.$relay.again && !this.$relay.stopped);
 						setOutboxBacklog(this.broker, this.name, 0);
+						setOutboxOldest(this.broker, this.name, undefined);
 					} catch (err) {
 						// The events stay in the outbox; the next tick tries again.
 						this.logger.warn(`Outbox relay failed, will retry: ${(err as Error).message}`);
+						setOutboxOldest(this.broker, this.name, this.$relay.oldest);
 						await this.outboxBacklog().catch(() => undefined);
 					} finally {
 						this.$relay.running = false;
@@ -228,6 +241,8 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 				for (;;) {
 					const docs = await coll.find({ query: { "outbox.0": { $exists: true } }, limit: 50 });
 					if (docs.length === 0) return;
+					for (const doc of docs)
+						for (const e of doc.outbox ?? []) if (!this.$relay.oldest || e.occurredAt < this.$relay.oldest) this.$relay.oldest = e.occurredAt;
 					// One document is one aggregate: its events go in order; different documents go side by side.
 					const failed = await inParallel(docs, RELAY_CONCURRENCY, doc => this.publishOutbox(coll, doc));
 					if (failed) throw failed;

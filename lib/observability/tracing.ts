@@ -5,14 +5,19 @@
  *   gateway sets from X-Request-ID (or a new UUID). Zipkin wants 32 hex digits, so a UUID
  *   request id is used as it is (without dashes) and any other one is hashed; every span also
  *   carries the request id as its `requestID` tag, so both ways of looking it up work.
- * - The exporter comes from TRACING_EXPORTER: `none` (default), `console` (development: span
- *   trees in the log), `zipkin` or `jaeger` (Zipkin v2 JSON to ZIPKIN_URL; Jaeger takes the
- *   same format on its Zipkin-compatible collector port, 9411).
+ * - TRACING_EXPORTER_URL turns tracing on: spans go as Zipkin v2 JSON to that collector (Jaeger
+ *   takes this format on its Zipkin port, http://127.0.0.1:9411). Unset: no tracing, the
+ *   embedded default. TRACING_SAMPLE_RATE (0..1, default 1) is the share of requests traced.
+ *   Moleculer's own Zipkin exporter is used rather than an OTLP one of our own: it batches spans
+ *   every few seconds off the request path, and Jaeger reads its format natively.
+ *   TRACING_EXPORTER=console (development: span trees in the log) and `zipkin`/`jaeger` with
+ *   ZIPKIN_URL remain for compatibility.
  * - Action and event spans record their parameters sanitized (no passwords, tokens or cards).
- * - Domain events carry the producing span in their envelope (`requestId`, `spanId`); the
- *   consumer's context is made from them (`consumerContextOptions`) and its handler runs in a
- *   span of its own (`traceConsumer`), so the consumer joins the trace of the request that
- *   caused the event, across NATS and Kafka alike.
+ * - Domain events carry the producing span in their envelope (`requestId`, `spanId` and the W3C
+ *   `traceparent`), and the Kafka message carries a `traceparent` header naming the relay's
+ *   publish span; the consumer's context is made from them (`consumerContextOptions`) and its
+ *   handler runs in a span of its own (`traceConsumer`), so the consumer joins the trace of the
+ *   request that caused the event, across NATS and Kafka alike.
  */
 import { createHash } from "node:crypto";
 import { TracerExporters, type Context, type Service, type ServiceBroker, type Span, type TracerOptions } from "moleculer";
@@ -43,18 +48,37 @@ function paramsTags(ctx: Context): Record<string, unknown> {
 	return { params: sanitize(ctx.params) };
 }
 
+export interface TracingConfig {
+	tracingExporter: string;
+	zipkinUrl?: string;
+	tracingExporterUrl?: string;
+	tracingSampleRate?: number;
+}
+
+/** Whether this config traces at all. */
+export function tracingEnabled(cfg: TracingConfig): boolean {
+	return !!cfg.tracingExporterUrl || cfg.tracingExporter.toLowerCase() !== "none";
+}
+
+/** The collector's base URL: Moleculer's exporter appends /api/v2/spans itself. */
+function zipkinBase(url: string): string {
+	return url.replace(/\/+$/, "").replace(/\/api\/v2\/spans$/, "");
+}
+
 /** The `tracing` broker option. */
-export function tracingOptions(cfg: { tracingExporter: string; zipkinUrl?: string }): TracerOptions {
-	const kind = cfg.tracingExporter.toLowerCase();
+export function tracingOptions(cfg: TracingConfig): TracerOptions {
+	const kind = cfg.tracingExporterUrl ? "zipkin" : cfg.tracingExporter.toLowerCase();
 	if (!(TRACING_EXPORTERS as readonly string[]).includes(kind))
 		throw new Error(`TRACING_EXPORTER must be one of ${TRACING_EXPORTERS.join(", ")}; got '${cfg.tracingExporter}'`);
 	if (kind === "none") return { enabled: false };
+	const url = zipkinBase(cfg.tracingExporterUrl ?? cfg.zipkinUrl ?? "http://127.0.0.1:9411");
 	return {
 		enabled: true,
+		sampling: { rate: cfg.tracingSampleRate ?? 1 },
 		exporter:
 			kind === "console"
 				? [{ type: "Console", options: { width: 100, gaugeWidth: 40 } }]
-				: [new ShopZipkinExporter({ baseURL: cfg.zipkinUrl ?? "http://127.0.0.1:9411", interval: 5, payloadOptions: { debug: false, shared: false } })],
+				: [new ShopZipkinExporter({ baseURL: url, interval: 2, payloadOptions: { debug: false, shared: false } })],
 		errorFields: ["name", "message", "code", "type"],
 		stackTrace: false,
 		tags: { action: paramsTags, event: paramsTags },

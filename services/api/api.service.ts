@@ -8,6 +8,7 @@
  *   http-settings.ts  routes, rate limits, headers, error bodies
  *   access.ts         who calls (JWT + deny-list of revoked sessions) and whether they may
  *   readiness.ts      when the gateway takes requests
+ *   catalog-cache.ts  public catalog reads answered from a cache the catalog's events keep fresh
  */
 import type { IncomingMessage, ServerResponse, Server } from "node:http";
 import ApiGateway from "moleculer-web";
@@ -25,11 +26,13 @@ import { SESSIONS_REVOKED, SIGNING_KEYS_CHANGED, type SessionsRevoked } from "..
 import { baseHeaders, gatewaySettings, type GatewayRequest } from "./http-settings.js";
 import { GatewayAccess } from "./access.js";
 import { GatewayReadiness } from "./readiness.js";
+import { CatalogCache } from "./catalog-cache.js";
 
 interface ApiState {
 	access: GatewayAccess;
 	gateway: GatewayReadiness;
 	webAssets: WebAssetHandler;
+	catalogCache: CatalogCache;
 	server?: Server;
 	sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void;
 }
@@ -120,16 +123,19 @@ const ApiService = defineService<ApiThis>({
 		this.gateway = new GatewayReadiness(this.broker, this.access, config.gatewayServices);
 		this.access.onLoaded = () => void this.gateway.isOpen();
 		this.webAssets = webAssets();
+		this.catalogCache = new CatalogCache(this.broker, config.catalogCache);
 		// Before moleculer-web's own handler: the headers every response carries.
 		this.server?.prependListener("request", baseHeaders);
 	},
 
 	async started() {
 		await this.access.start();
+		await this.catalogCache.start();
 	},
 
-	stopped() {
+	async stopped() {
 		this.access.stop();
+		await this.catalogCache.stop();
 	},
 });
 

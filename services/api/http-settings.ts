@@ -22,6 +22,7 @@ import { isId } from "../../lib/contracts/ids.js";
 import { isCountryCode } from "../../lib/contracts/countries.js";
 import { invalidField, notFound } from "../../lib/errors.js";
 import type { Role, ShopMeta } from "../../lib/auth/access.js";
+import { catalogCacheLookup, type CatalogCache } from "./catalog-cache.js";
 
 export type GatewayRequest = IncomingMessage & {
 	$action?: { name: string; auth?: "public" | "required"; roles?: Role[] };
@@ -63,9 +64,17 @@ export function clientKey(cfg: ShopConfig, req: IncomingMessage): string {
 	return req.socket.remoteAddress ?? "unknown";
 }
 
-function onAfterCall(ctx: Context<unknown, ShopMeta>, _route: unknown, req: GatewayRequest, _res: ServerResponse, data: unknown) {
+function onAfterCall(
+	this: { catalogCache?: CatalogCache },
+	ctx: Context<unknown, ShopMeta>,
+	_route: unknown,
+	req: GatewayRequest,
+	res: ServerResponse,
+	data: unknown,
+) {
 	const status = req.$action ? statusByAction.get(req.$action.name) : undefined;
 	if (status && !ctx.meta.$statusCode) ctx.meta.$statusCode = status;
+	if (this.catalogCache) data = this.catalogCache.afterCall(ctx, req, res, data);
 	if (ctx.meta.$statusCode === 204) return null;
 	if (ctx.meta.$statusCode === 201) {
 		const id = (data as { id?: string } | null)?.id ?? (data as { user?: { id?: string } } | null)?.user?.id;
@@ -179,7 +188,14 @@ export function gatewaySettings(cfg: ShopConfig) {
 				aliases: aliasesOf(routes.map(r => ({ ...r, path: r.path.slice(base.length) || "/" }))),
 				rateLimit: rateLimit(cfg.rateLimit.authPerMinute, credentialLimit),
 			})),
-			{ ...route, path: API_PREFIX, aliases: aliasesOf(otherRoutes), rateLimit: rateLimit(cfg.rateLimit.perMinute) },
+			// Public catalog reads are answered from the gateway's cache before the rate limit (catalog-cache.ts).
+			{
+				...route,
+				path: API_PREFIX,
+				use: [readinessGate, catalogCacheLookup],
+				aliases: aliasesOf(otherRoutes),
+				rateLimit: rateLimit(cfg.rateLimit.perMinute),
+			},
 			{
 				...route,
 				path: "/api",

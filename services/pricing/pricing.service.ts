@@ -190,8 +190,6 @@ const PricingService = defineService<PricingThis>({
 			this.collection<PromotionRecord>("promotions"),
 			this.collection<RedemptionSlot>("redemption_slots"),
 			this.collection<RedemptionRecord>("redemptions"),
-			(type, payload, cause) => this.integrationEvent(type, payload, cause),
-			() => void this.relayOutbox(),
 		);
 		this.shipping = new ShippingMethods(this.collection<ShippingMethodRecord>("shipping_methods"));
 		this.taxes = new TaxRates(this.collection<TaxRateRecord>("tax_rates"));

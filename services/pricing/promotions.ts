@@ -18,7 +18,7 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "moleculer";
 import { conflict, notFound, validationError, type FieldProblem } from "../../lib/errors.js";
-import { DuplicateKeyError, type Collection, type CollectionSpec } from "../../lib/store/index.js";
+import { DuplicateKeyError, domainEvent, type Collection, type CollectionSpec } from "../../lib/store/index.js";
 import type { EventEnvelope } from "../../lib/contracts/events.js";
 import type { PRICING } from "../../lib/contracts/http/pricing.js";
 import { definedOnly, type ParamsOf } from "../../lib/contracts/params.js";
@@ -31,7 +31,6 @@ import {
 	type PromotionRefusal,
 	type PromotionRule,
 } from "../../lib/domain/promotions.js";
-import type { MakeEnvelope } from "../../mixins/events.mixin.js";
 
 type Params<A extends keyof typeof PRICING> = ParamsOf<(typeof PRICING)[A]>;
 const now = () => new Date().toISOString();
@@ -109,8 +108,6 @@ export class Promotions {
 		private readonly promotions: Collection<PromotionRecord>,
 		private readonly slots: Collection<RedemptionSlot>,
 		readonly redemptions: Collection<RedemptionRecord>,
-		private readonly envelope: MakeEnvelope,
-		private readonly relay: () => void,
 	) {}
 
 	// ---- The admin's codes
@@ -231,7 +228,6 @@ export class Promotions {
 			code: promotion.code,
 			userId: r.userId,
 			status: "taking",
-			outbox: [],
 			createdAt: at,
 			updatedAt: at,
 		});
@@ -243,23 +239,15 @@ export class Promotions {
 		if ((await this.takeSlot(promotion.maxRedemptions, totalSlots(promotion.id), r)) === "full")
 			return this.giveUp(r.orderId, refused({ reason: "used_up", message: "This promotion code has been used up." }));
 
-		const event = this.envelope(
-			"promotion.redeemed",
-			{
-				promotionId: promotion.id,
-				code: promotion.code,
-				orderId: r.orderId,
-				userId: r.userId,
-				discount: discountFor(promotion, r.subtotal),
-				currency: r.currency,
-			},
-			ctx,
-		);
-		await this.redemptions.updateWhere(
-			{ _id: r.orderId, status: "taking" },
-			{ $set: { status: "held", updatedAt: now() }, $push: { outbox: { $each: [event] } } },
-		);
-		this.relay();
+		const event = domainEvent("promotion.redeemed", {
+			promotionId: promotion.id,
+			code: promotion.code,
+			orderId: r.orderId,
+			userId: r.userId,
+			discount: discountFor(promotion, r.subtotal),
+			currency: r.currency,
+		});
+		await this.redemptions.changeWithEvents({ _id: r.orderId, status: "taking" }, { $set: { status: "held", updatedAt: now() } }, [event], ctx);
 		return promotion;
 	}
 
@@ -321,24 +309,23 @@ export class Promotions {
 
 	/** An order cancelled before payment (or never made): its use goes back. */
 	async release(orderId: string, ctx: Context | null): Promise<void> {
-		for (let attempt = 0; attempt < 5; attempt++) {
-			const r = await this.redemptions.findById(orderId);
-			if (!r) return;
-			if (r.status === "released") {
-				if (!r.slotsFreed) await this.freeSlots(orderId);
-				return;
-			}
-			const event = this.envelope("promotion.released", { promotionId: r.promotionId, code: r.code, orderId, userId: r.userId }, ctx);
-			const n = await this.redemptions.updateWhere(
-				{ _id: orderId, status: r.status },
-				{ $set: { status: "released", updatedAt: now() }, $push: { outbox: { $each: r.status === "taking" ? [] : [event] } } },
-			);
-			if (n === 1) {
-				this.relay();
-				await this.freeSlots(orderId);
-				return;
-			}
-		}
+		// A use half taken was never announced: its release is not either.
+		const { doc } = await this.redemptions.change(
+			orderId,
+			r =>
+				r.status === "released"
+					? null
+					: {
+							expect: { status: r.status },
+							update: { $set: { status: "released", updatedAt: now() } },
+							events:
+								r.status === "taking"
+									? []
+									: [domainEvent("promotion.released", { promotionId: r.promotionId, code: r.code, orderId, userId: r.userId })],
+						},
+			{ cause: ctx },
+		);
+		if (doc?.status === "released" && !doc.slotsFreed) await this.freeSlots(orderId);
 	}
 
 	/** Redemptions left held (or half taken) past the grace period, for the sweep. */

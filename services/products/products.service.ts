@@ -216,22 +216,10 @@ const ProductsService = defineService<ProductsThis>({
 	created() {
 		const products = this.collection<StoredProduct>("products");
 		const categories = this.collection<CategoryRecord>("categories");
-		const relay = (ids: string[]) => void this.relayDocuments("products", ids);
-		const wiring = {
-			skus: new SkuRegistry(this.collection<SkuClaim>("sku_claims"), products),
-			envelope: this.integrationEvent.bind(this),
-			relay,
-		};
-		this.catalog = new Catalog(products, categories, wiring);
-		this.variants = new Variants(this.catalog, wiring);
+		this.catalog = new Catalog(products, categories, new SkuRegistry(this.collection<SkuClaim>("sku_claims"), products));
+		this.variants = new Variants(this.catalog);
 		this.searcher = new ProductSearch(products, categories);
-		this.inventory = new Inventory(
-			products,
-			this.collection<StoredReservation>("reservations"),
-			(type, payload, cause) => this.integrationEvent(type, payload, cause),
-			() => void this.relayOutbox(),
-			relay,
-		);
+		this.inventory = new Inventory(products, this.collection<StoredReservation>("reservations"));
 	},
 
 	async started() {

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { conflict, invalidField, notFound, validationError } from "../../lib/errors.js";
-import type { Query } from "../../lib/store/index.js";
+import { domainEvent, type Change, type Decide, type Query } from "../../lib/store/index.js";
 import { revisionIs, stockPaths, type ProductRecord } from "../../lib/domain/catalog.js";
 import {
 	MAX_VARIANTS,
@@ -23,7 +23,7 @@ import {
 } from "../../lib/domain/variants.js";
 import type { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
-import type { Catalog, CatalogWiring } from "./catalog.js";
+import type { Catalog, StoredProduct } from "./catalog.js";
 
 type Params<A extends keyof typeof CATALOG> = ParamsOf<(typeof CATALOG)[A]>;
 const now = () => new Date().toISOString();
@@ -31,20 +31,17 @@ const now = () => new Date().toISOString();
 const MAX_VARIANT_SLOTS = 4 * MAX_VARIANTS;
 
 export class Variants {
-	constructor(
-		private readonly catalog: Catalog,
-		private readonly wiring: CatalogWiring,
-	) {}
+	constructor(private readonly catalog: Catalog) {}
 
 	private get products() {
 		return this.catalog.products;
 	}
+	private get skus() {
+		return this.catalog.skus;
+	}
 
 	private async located(productId: string, variantId: string): Promise<{ product: ProductRecord; at: number; variant: VariantRecord }> {
-		const product = await this.catalog.product(productId, { includeInactive: true });
-		const at = variantIndex(product.variants, variantId);
-		if (at < 0) throw notFound("Variant", variantId);
-		return { product, at, variant: product.variants![at]! };
+		return locate(await this.catalog.product(productId, { includeInactive: true }), variantId);
 	}
 
 	private checkDescription(product: ProductRecord, options: Record<string, string>, exceptId: string | null): void {
@@ -54,90 +51,111 @@ export class Variants {
 		if (twin) throw conflict(`The variant ${twin.sku ?? twin.id} has these options already`, "VARIANT_EXISTS", { field: "options", variantId: twin.id });
 	}
 
-	/** One write of the product as read; false when another admin write came first. */
-	private async write(product: ProductRecord, extra: Query, update: Record<string, unknown>): Promise<boolean> {
-		const event = this.wiring.envelope("product.updated", { productId: product._id });
-		const $push = { ...((update.$push as object) ?? {}), outbox: { $each: [event] } };
-		const n = await this.products.updateWhere(
-			{ _id: product._id, deletedAt: null, ...revisionIs(product), ...extra },
-			{ ...update, $push, $inc: { revision: 1 }, $set: { ...((update.$set as object) ?? {}), updatedAt: now() } },
+	/**
+	 * Change the product (not deleted) as `decide` says, reading it again when another write
+	 * came first; 404 when there is no such product, 409 when it kept changing.
+	 */
+	private async change(productId: string, decide: Decide<StoredProduct>, what: string, attempts = 5): Promise<StoredProduct> {
+		const outcome = await this.products.change(
+			productId,
+			(p, attempt) => {
+				if (p.deletedAt !== null) throw notFound("Product", productId);
+				return decide(p, attempt);
+			},
+			{ attempts, contended: () => conflict(`The product kept changing while ${what}; try again`, "CONCURRENT_CHANGE") },
 		);
-		if (n === 1) this.wiring.relay([product._id]);
-		return n === 1;
+		if (!outcome.doc) throw notFound("Product", productId);
+		return outcome.doc;
 	}
 
 	async create(p: Params<"products.createVariant">): Promise<PublicVariant> {
 		const id = randomUUID();
 		const owner = { productId: p.id, variantId: id };
-		for (let attempt = 0; attempt < 5; attempt++) {
-			const product = await this.catalog.product(p.id, { includeInactive: true });
-			this.checkDescription(product, p.options, null);
-			if (liveVariants(product.variants).length >= MAX_VARIANTS)
-				throw invalidField("options", `A product has at most ${MAX_VARIANTS} variants.`, "tooMany");
-			if ((product.variants?.length ?? 0) >= MAX_VARIANT_SLOTS)
-				throw conflict("This product has had too many variants; make a new product", "TOO_MANY_VARIANTS", { field: "id" });
-			if (attempt === 0) await this.wiring.skus.claim(p.sku, owner);
-			const at = now();
-			const stock = p.stock ?? 0;
-			const variant: VariantRecord = {
-				id,
-				sku: p.sku,
-				options: p.options,
-				price: p.price,
-				stock,
-				available: stock,
-				active: p.active ?? true,
-				holds: {},
-				restocked: {},
-				deletedAt: null,
-				createdAt: at,
-				updatedAt: at,
-			};
-			if (await this.write(product, {}, { $push: { variants: { $each: [variant] } } })) return publicVariant(variant);
+		const at = now();
+		const stock = p.stock ?? 0;
+		const variant: VariantRecord = {
+			id,
+			sku: p.sku,
+			options: p.options,
+			price: p.price,
+			stock,
+			available: stock,
+			active: p.active ?? true,
+			holds: {},
+			restocked: {},
+			deletedAt: null,
+			createdAt: at,
+			updatedAt: at,
+		};
+		let claimed = false;
+		try {
+			await this.change(
+				p.id,
+				async product => {
+					this.checkDescription(product, p.options, null);
+					if (liveVariants(product.variants).length >= MAX_VARIANTS)
+						throw invalidField("options", `A product has at most ${MAX_VARIANTS} variants.`, "tooMany");
+					if ((product.variants?.length ?? 0) >= MAX_VARIANT_SLOTS)
+						throw conflict("This product has had too many variants; make a new product", "TOO_MANY_VARIANTS", { field: "id" });
+					if (!claimed) await this.skus.claim(p.sku, owner);
+					claimed = true;
+					return descriptionChange(product, {}, { $push: { variants: { $each: [variant] } } });
+				},
+				"adding the variant",
+			);
+		} catch (err) {
+			if (claimed) await this.skus.release(p.sku, owner);
+			throw err;
 		}
-		await this.wiring.skus.release(p.sku, owner);
-		throw conflict("The product kept changing while adding the variant; try again", "CONCURRENT_CHANGE");
+		return publicVariant(variant);
 	}
 
 	async update({ id, variantId, ...change }: Params<"products.updateVariant">): Promise<PublicVariant> {
 		const owner = { productId: id, variantId };
 		let claimed: string | undefined;
+		let before: VariantRecord | undefined;
 		try {
-			for (let attempt = 0; attempt < 5; attempt++) {
-				const { product, at, variant } = await this.located(id, variantId);
-				if (change.options) this.checkDescription(product, change.options, variantId);
-				if (change.sku !== undefined && change.sku !== variant.sku && claimed !== change.sku) {
-					await this.wiring.skus.claim(change.sku, owner);
-					claimed = change.sku;
-				}
-				const $set: Record<string, unknown> = { [`variants.${at}.updatedAt`]: now() };
-				for (const k of ["sku", "options", "price", "active"] as const) if (change[k] !== undefined) $set[`variants.${at}.${k}`] = change[k];
-				if (await this.write(product, { [`variants.${at}.id`]: variantId, [`variants.${at}.deletedAt`]: null }, { $set })) {
-					if (claimed) await this.wiring.skus.release(variant.sku, owner);
-					claimed = undefined;
-					return publicVariant((await this.located(id, variantId)).variant);
-				}
-			}
-			throw conflict("The product kept changing while changing the variant; try again", "CONCURRENT_CHANGE");
+			const product = await this.change(
+				id,
+				async p => {
+					const { at, variant } = locate(p, variantId);
+					before = variant;
+					if (change.options) this.checkDescription(p, change.options, variantId);
+					if (change.sku !== undefined && change.sku !== variant.sku && claimed !== change.sku) {
+						await this.skus.claim(change.sku, owner);
+						claimed = change.sku;
+					}
+					const $set: Record<string, unknown> = { [`variants.${at}.updatedAt`]: now() };
+					for (const k of ["sku", "options", "price", "active"] as const) if (change[k] !== undefined) $set[`variants.${at}.${k}`] = change[k];
+					return descriptionChange(p, { [`variants.${at}.id`]: variantId, [`variants.${at}.deletedAt`]: null }, { $set });
+				},
+				"changing the variant",
+			);
+			if (claimed) await this.skus.release(before!.sku, owner);
+			claimed = undefined;
+			return publicVariant(locate(product, variantId).variant);
 		} finally {
-			if (claimed) await this.wiring.skus.release(claimed, owner);
+			if (claimed) await this.skus.release(claimed, owner);
 		}
 	}
 
 	/** Marked deleted: its SKU is free, it is no longer sold; orders that hold units of it still settle. */
 	async remove(id: string, variantId: string): Promise<void> {
-		for (let attempt = 0; attempt < 5; attempt++) {
-			const { product, at, variant } = await this.located(id, variantId);
-			const update = {
-				$set: { [`variants.${at}.deletedAt`]: now(), [`variants.${at}.active`]: false, [`variants.${at}.deletedSku`]: variant.sku },
-				$unset: { [`variants.${at}.sku`]: true },
-			};
-			if (await this.write(product, { [`variants.${at}.id`]: variantId }, update)) {
-				await this.wiring.skus.release(variant.sku, { productId: id, variantId });
-				return;
-			}
-		}
-		throw conflict("The product kept changing while deleting the variant; try again", "CONCURRENT_CHANGE");
+		let deleted: VariantRecord | undefined;
+		await this.change(
+			id,
+			p => {
+				const { at, variant } = locate(p, variantId);
+				deleted = variant;
+				const update = {
+					$set: { [`variants.${at}.deletedAt`]: now(), [`variants.${at}.active`]: false, [`variants.${at}.deletedSku`]: variant.sku },
+					$unset: { [`variants.${at}.sku`]: true },
+				};
+				return descriptionChange(p, { [`variants.${at}.id`]: variantId }, update);
+			},
+			"deleting the variant",
+		);
+		await this.skus.release(deleted!.sku, { productId: id, variantId });
 	}
 
 	/** `{ delta }` or `{ stock }`, as for a product: held units cannot be removed (409). */
@@ -151,27 +169,48 @@ export class Variants {
 					: `Stock cannot go below zero (${v.stock} on hand)`;
 			return conflict(message, "STOCK_HELD", { field, held, stock: v.stock, available: v.available });
 		};
-		const apply = (at: number, query: Query, change: number) => {
-			const paths = stockPaths(at);
-			return this.products.updateWhere(
-				{ _id: id, deletedAt: null, ...paths.match(variantId), [`variants.${at}.deletedAt`]: null, [paths.available]: { $gte: -change }, ...query },
-				{
-					$inc: { [paths.stock]: change, [paths.available]: change },
-					$set: { [`variants.${at}.updatedAt`]: now(), updatedAt: now() },
-					$push: { outbox: { $each: [this.wiring.envelope("stock.changed", { productId: id, variantId })] } },
-				},
-			);
-		};
-		for (let attempt = 0; attempt < 10; attempt++) {
-			const { at, variant } = await this.located(id, variantId);
-			const change = delta ?? stock! - variant.stock;
-			if (variant.available + change < 0) throw refuse(variant);
-			// A delta is one atomic increment (concurrent ones all count); a stock is a compare-and-set on the count read.
-			if ((await apply(at, delta === undefined ? { [stockPaths(at).stock]: variant.stock } : {}, change)) === 1) {
-				this.wiring.relay([id]);
-				return publicVariant((await this.located(id, variantId)).variant);
-			}
-		}
-		throw conflict("The stock kept changing while setting it; try again", "CONCURRENT_CHANGE");
+		const product = await this.change(
+			id,
+			p => {
+				const { at, variant } = locate(p, variantId);
+				const change = delta ?? stock! - variant.stock;
+				if (variant.available + change < 0) throw refuse(variant);
+				const paths = stockPaths(at);
+				// A delta is one atomic increment (concurrent ones all count); a stock is a compare-and-set on the count read.
+				return {
+					expect: {
+						deletedAt: null,
+						...paths.match(variantId),
+						[`variants.${at}.deletedAt`]: null,
+						[paths.available]: { $gte: -change },
+						...(delta === undefined ? { [paths.stock]: variant.stock } : {}),
+					},
+					update: { $inc: { [paths.stock]: change, [paths.available]: change }, $set: { [`variants.${at}.updatedAt`]: now(), updatedAt: now() } },
+					events: [domainEvent("stock.changed", { productId: id, variantId })],
+				};
+			},
+			"setting the stock",
+			10,
+		);
+		return publicVariant(locate(product, variantId).variant);
 	}
+}
+
+/** The variant (not deleted) in the product as read, and where it is; 404 when there is none. */
+function locate(product: ProductRecord, variantId: string): { product: ProductRecord; at: number; variant: VariantRecord } {
+	const at = variantIndex(product.variants, variantId);
+	if (at < 0) throw notFound("Variant", variantId);
+	return { product, at, variant: product.variants![at]! };
+}
+
+/**
+ * A change to the product's description of its variants: a compare-and-set on its `revision`
+ * (which only these writes move), with a product.updated event.
+ */
+function descriptionChange(product: ProductRecord, extra: Query, update: Record<string, unknown>): Change {
+	return {
+		expect: { deletedAt: null, ...revisionIs(product), ...extra },
+		update: { ...update, $inc: { revision: 1 }, $set: { ...((update.$set as object) ?? {}), updatedAt: now() } },
+		events: [domainEvent("product.updated", { productId: product._id })],
+	};
 }

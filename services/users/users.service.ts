@@ -18,6 +18,7 @@ import { publicUser, type UserRecord } from "../../lib/domain/users.js";
 import { offsetOf, paged } from "../../lib/paging.js";
 import { escapeRegex } from "../../lib/text.js";
 import { recordLoginFailure } from "../../lib/observability/metrics.js";
+import { logSecurityEvent } from "../../lib/observability/security-log.js";
 import { IDENTITY } from "../../lib/contracts/http/identity.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
 import type { DeliveryPreferences, UserSummary } from "../../lib/contracts/calls.js";
@@ -196,12 +197,16 @@ const UsersService = defineService<UsersThis>({
 
 	async started() {
 		const limits = () => ({ maxFailures: config.rateLimit.loginFailures, lockSeconds: config.rateLimit.loginLockSeconds });
-		const guard = new CredentialGuard(this.collection<AttemptsRecord>("login_attempts"), limits, () => recordLoginFailure(this.broker, "locked"));
+		const guard = new CredentialGuard(this.collection<AttemptsRecord>("login_attempts"), limits, () => {
+			recordLoginFailure(this.broker, "locked");
+			logSecurityEvent(this.logger, "login_locked", { reason: "too_many_failures" });
+		});
 		this.sessions = new Sessions(this.collection<SessionRecord>("sessions"), this.broker, () => config.jwt, this.logger);
 		this.keys = new SigningKeys(this.collection<KeyRecord>("keys"), this.broker, () => config.jwt, this.logger);
-		this.accounts = new Accounts(this.collection<UserRecord>("users"), guard, this.sessions, this.keys, dummyHash(config.bcryptCost), () =>
-			recordLoginFailure(this.broker),
-		);
+		this.accounts = new Accounts(this.collection<UserRecord>("users"), guard, this.sessions, this.keys, dummyHash(config.bcryptCost), () => {
+			recordLoginFailure(this.broker);
+			logSecurityEvent(this.logger, "login_failed", { reason: "invalid_credentials" });
+		});
 		await this.keys.load();
 		// Another users node may have rotated while a broadcast was missed.
 		this.keyReload = setInterval(
