@@ -25,7 +25,7 @@ import { capAt, type MinorUnits } from "./money.js";
 import { mergeQuantities } from "./items.js";
 import { refundForReturn, type PricedLine } from "./pricing.js";
 import { itemIdOf } from "./variants.js";
-import { decideFulfilment, type Fulfilment, type FulfilmentDecision } from "./fulfilment.js";
+import type { Fulfilment } from "./fulfilment.js";
 import { afterCapture, afterRefund, paymentSummary, refundable, type PaymentRecord, type PaymentSummary } from "../payments/payment.js";
 
 export { ORDER_STATUSES, mergeQuantities };
@@ -156,7 +156,6 @@ export interface OrderRecord {
 	pricesIncludeTax?: boolean;
 	promotion?: { code: string; discount: MinorUnits } | null;
 	shippingMethod?: { id: string; name: string; price: MinorUnits } | null;
-	/** The parcels shipped so far (absent on orders from before fulfilments). */
 	fulfilments?: Fulfilment[];
 	createdAt: string;
 	updatedAt: string;
@@ -175,14 +174,12 @@ export type PublicOrder = Omit<
 	| "shippingTax"
 	| "taxRateBp"
 	| "pricesIncludeTax"
-	| "fulfilments"
 	| keyof OrderCharges
 > &
 	OrderCharges & {
 		id: string;
 		items: PublicOrderItem[];
 		payment: PaymentSummary;
-		fulfilments: Fulfilment[];
 	};
 
 /** What the order charged: on the order a client sees and on `order.placed`/`order.paid`. */
@@ -348,23 +345,6 @@ export function cancelled(order: OrderRecord, reason: CancelReason, at: string):
 	const set: Record<string, unknown> = { ...m.set, cancelReason: reason };
 	if (wasPaid) set.pendingRefund = { key: `${order._id}:cancel`, amount: refundable(order.payment), reason } satisfies PendingRefund;
 	return { ...m, set, events: [cancelledEvent(order, reason, wasPaid)] };
-}
-
-/** A parcel left (lib/domain/fulfilment.ts decided it): the status moves when it changes, the parcel is appended. */
-export function fulfilled(order: OrderRecord, decision: FulfilmentDecision, at: string): OrderChange {
-	const moves = decision.status !== order.status;
-	return {
-		expect: decision.expect,
-		set: moves ? { status: decision.status, updatedAt: at } : { updatedAt: at },
-		...(moves ? { history: transition(order.status, decision.status, at) } : {}),
-		fulfilment: decision.fulfilment,
-		events: decision.events,
-	};
-}
-
-/** The v1 ship step: one fulfilment of everything not yet shipped, without carrier or tracking. */
-export function shipped(order: OrderRecord, at: string, fulfilmentId: string): OrderChange {
-	return fulfilled(order, decideFulfilment(order, { carrier: null, trackingNumber: null }, fulfilmentId, at), at);
 }
 
 export function delivered(order: OrderRecord, at: string): OrderChange {

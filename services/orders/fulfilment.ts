@@ -11,7 +11,8 @@ import type { ShopContext } from "../../lib/auth/access.js";
 import { ORDERS } from "../../lib/contracts/http/orders.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
 import { decideFulfilment, FulfilmentInputError, FulfilmentStatusError } from "../../lib/domain/fulfilment.js";
-import { fulfilled, publicOrder, shipped } from "../../lib/domain/orders.js";
+import { publicOrder } from "../../lib/domain/orders.js";
+import { fulfilled, shipped } from "../../lib/domain/order-fulfilment.js";
 import { OrderKeptChangingError, type OrderStore } from "./order-store.js";
 import { changeOrder, findOrderFor } from "./lifecycle.js";
 

@@ -9,7 +9,8 @@ import {
 	type FulfillableOrder,
 	type Fulfilment,
 } from "../../lib/domain/fulfilment.js";
-import { fulfilled, shipped, type OrderRecord } from "../../lib/domain/orders.js";
+import type { OrderRecord } from "../../lib/domain/orders.js";
+import { fulfilled, shipped } from "../../lib/domain/order-fulfilment.js";
 import { notificationFor, trackingLines } from "../../lib/domain/notifications.js";
 import type { AnyEnvelope } from "../../lib/contracts/events.js";
 
