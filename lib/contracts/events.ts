@@ -26,6 +26,13 @@ export interface OrderCharges {
 	shippingMethod: { id: string; name: string; price: number } | null;
 }
 
+/** A parcel's carrier and tracking, on `order.shipped`. */
+export interface ParcelTracking {
+	carrier: string | null;
+	trackingNumber: string | null;
+	trackingUrl: string | null;
+}
+
 export type CancelReason = "out_of_stock" | "payment_declined" | "reservation_expired" | "cancelled_by_customer" | "cancelled_by_admin";
 
 export interface EventPayloads {
@@ -33,7 +40,20 @@ export interface EventPayloads {
 	/** `placedAt` (optional): when the order was placed, for the checkout settle-time metric. */
 	"order.paid": { orderId: string; userId: string; items: ItemQuantity[]; total: number; currency: string; placedAt?: string; charges?: OrderCharges };
 	"order.cancelled": { orderId: string; userId: string; items: ItemQuantity[]; reason: CancelReason; refunded: boolean; placedAt?: string };
-	"order.shipped": { orderId: string; userId: string };
+	/** `tracking`: the parcels' tracking (absent on events from before fulfilments, empty when shipped without tracking). */
+	"order.shipped": { orderId: string; userId: string; tracking?: ParcelTracking[] };
+	/** One parcel of the order left: what it holds and its tracking; `orderStatus` says whether the order is now all shipped. */
+	"order.fulfilment-created": {
+		orderId: string;
+		userId: string;
+		fulfilmentId: string;
+		items: { itemId: string; productId: string; variantId: string | null; quantity: number }[];
+		carrier: string | null;
+		trackingNumber: string | null;
+		trackingUrl: string | null;
+		shippedAt: string;
+		orderStatus: "partially_shipped" | "shipped";
+	};
 	"order.delivered": { orderId: string; userId: string };
 	"order.refunded": {
 		orderId: string;
@@ -99,7 +119,13 @@ export const EVENTS: { [K in EventType]: EventDefinition } = {
 	"order.placed": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "A customer checked out; the order is pending." },
 	"order.paid": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "Stock was reserved and the payment captured." },
 	"order.cancelled": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "The order was cancelled; held stock must be released." },
-	"order.shipped": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "The order left the warehouse." },
+	"order.shipped": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "The order left the warehouse (its last parcel)." },
+	"order.fulfilment-created": {
+		topic: TOPICS.orders,
+		key: "orderId",
+		producer: "orders",
+		summary: "A parcel of the order was shipped, with its carrier and tracking.",
+	},
 	"order.delivered": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "The order reached the customer." },
 	"order.refunded": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "Money was returned for some or all of the order." },
 	"stock.reserved": { topic: TOPICS.inventory, key: "orderId", producer: "products", summary: "Every line of the order is held." },

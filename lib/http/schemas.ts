@@ -167,7 +167,7 @@ export const RESOURCES: Record<string, Schema> = {
 	Order: obj({
 		id: str(),
 		userId: str(),
-		status: str({ enum: ["pending", "paid", "shipped", "delivered", "cancelled", "refunded"] }),
+		status: str({ enum: ["pending", "paid", "partially_shipped", "shipped", "delivered", "cancelled", "refunded"] }),
 		items: {
 			type: "array",
 			items: obj({
@@ -197,6 +197,20 @@ export const RESOURCES: Record<string, Schema> = {
 		payment: obj({ brand: str(), last4: str(), status: str() }),
 		refunds: { type: "array", items: obj({ id: str(), amount: int(), reason: str(), at: str() }) },
 		statusHistory: { type: "array", items: obj({ status: str(), at: str(), reason: str() }) },
+		fulfilments: {
+			type: "array",
+			items: obj(
+				{
+					id: str(),
+					items: { type: "array", items: obj({ itemId: str(), quantity: int({ minimum: 1 }) }, ["itemId", "quantity"]) },
+					carrier: nullable(str({ enum: ["dhl", "ups", "fedex", "gls", "correos", "other"] })),
+					trackingNumber: nullable(str()),
+					trackingUrl: nullable(str()),
+					shippedAt: str(),
+				},
+				["id", "items", "carrier", "trackingNumber", "trackingUrl", "shippedAt"],
+			),
+		},
 		createdAt: str(),
 		updatedAt: str(),
 	}),
@@ -287,6 +301,7 @@ export const RESPONSES: Record<string, string> = {
 	"orders.get": "Order",
 	"orders.cancel": "Order",
 	"orders.ship": "Order",
+	"orders.createFulfilment": "Order",
 	"orders.deliver": "Order",
 	"tickets.create": "Ticket",
 	"tickets.list": "Page",
