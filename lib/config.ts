@@ -137,7 +137,7 @@ export interface ShopConfig {
 		allowPrivateTargets: boolean;
 	};
 	/** The gateway's cache of public catalog reads (services/api/catalog-cache.ts). */
-	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number };
+	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number; settleMs: number };
 }
 
 export function loadConfig(): ShopConfig {
@@ -212,6 +212,7 @@ export function loadConfig(): ShopConfig {
 			ttlSeconds: int("CATALOG_CACHE_TTL_SECONDS", 300) || 1,
 			listTtlMs: int("CATALOG_CACHE_LIST_TTL_MS", 1000),
 			staleWhileRevalidateSeconds: int("CATALOG_CACHE_SWR_SECONDS", 30),
+			settleMs: int("CATALOG_CACHE_SETTLE_MS", 3000),
 		},
 	};
 }

@@ -121,8 +121,8 @@ export function surrogateKeys(read: CatalogRead, data: unknown, query?: URLSearc
 	else if (read.kind === "list") {
 		tags.push(TAG.lists);
 		if (read.byCategory) tags.push(TAG.tree, TAG.category(query?.get("category") ?? ""));
-		const items = (data as { items?: unknown } | null)?.items;
-		if (Array.isArray(items)) for (const p of items as ProductShown[]) if (typeof p?.id === "string") tags.push(TAG.product(p.id));
+		const rows = (data as { rows?: unknown } | null)?.rows;
+		if (Array.isArray(rows)) for (const p of rows as ProductShown[]) if (typeof p?.id === "string") tags.push(TAG.product(p.id));
 	} else {
 		tags.push(TAG.tree);
 		categoryTags(data, tags);
@@ -156,6 +156,17 @@ export function purgeTagsOf(event: Pick<EventEnvelope, "type" | "payload">): str
 		default:
 			return [];
 	}
+}
+
+/**
+ * Events that announce a stock movement the products service writes only once it has consumed them
+ * (a sale leaves the stock on `order.paid`, a release or restock follows `order.cancelled` and
+ * `return.approved`). Purging on them is not enough: a read between the purge and that write would
+ * be stored with the old figures. The answers that show these products are served uncached for a
+ * while instead (the settle window), then cached again.
+ */
+export function announcesStockMovement(type: string): boolean {
+	return type === "order.paid" || type === "order.cancelled" || type === "return.approved";
 }
 
 /** The events the cache follows (see purgeTagsOf). */
