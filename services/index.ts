@@ -12,6 +12,7 @@ import OrdersService from "./orders/orders.service.js";
 import TicketsService from "./tickets/tickets.service.js";
 import NotificationsService from "./notifications/notifications.service.js";
 import PricingService from "./pricing/pricing.service.js";
+import MediaService from "./media/media.service.js";
 
 export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	users: UsersService,
@@ -20,6 +21,7 @@ export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	pricing: PricingService,
 	tickets: TicketsService,
 	notifications: NotificationsService,
+	media: MediaService,
 	api: ApiService,
 };
 

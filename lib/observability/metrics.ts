@@ -31,6 +31,8 @@ export const METRICS = {
 	eventsDeadLettered: "shop_events_dead_lettered_total",
 	consumerLag: "shop_events_consumer_lag",
 	outboxBacklog: "shop_outbox_backlog",
+	mediaRenditions: "shop_media_renditions_generated_total",
+	mediaRenditionSeconds: "shop_media_rendition_seconds",
 } as const;
 
 const SECONDS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
@@ -105,6 +107,21 @@ const DEFINITIONS: MetricDef[] = [
 		description: "Kafka messages not yet consumed by a group (end offset minus committed offset)",
 	},
 	{ name: METRICS.outboxBacklog, type: "gauge", labelNames: ["service"], description: "Documents whose outbox holds events not yet published" },
+	{
+		name: METRICS.mediaRenditions,
+		type: "counter",
+		labelNames: ["preset", "format"],
+		description: "Image renditions made from an original (first requests; later ones are served from storage)",
+	},
+	{
+		name: METRICS.mediaRenditionSeconds,
+		type: "histogram",
+		labelNames: ["preset", "format"],
+		unit: "seconds",
+		buckets: SECONDS_BUCKETS,
+		quantiles: true,
+		description: "Time to make one image rendition with sharp",
+	},
 ];
 
 const registered = new WeakSet<ServiceBroker>();
@@ -133,6 +150,14 @@ function topicOf(type: string): string {
 
 export function recordHttpResponse(broker: ServiceBroker, method: string, route: string, status: number): void {
 	registry(broker)?.increment(METRICS.httpRequests, { method, route, status });
+}
+
+// ---------------------------------------------------------------- media
+
+export function recordRenditionGenerated(broker: ServiceBroker, preset: string, format: string, ms: number): void {
+	const m = registry(broker);
+	m?.increment(METRICS.mediaRenditions, { preset, format });
+	m?.observe(METRICS.mediaRenditionSeconds, ms / 1000, { preset, format });
 }
 
 // ---------------------------------------------------------------- users
