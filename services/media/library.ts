@@ -11,7 +11,7 @@ import { NullIsAValueValidator } from "../../lib/validation.js";
 import { altRule } from "../../lib/contracts/http/media.js";
 import { publicImage, withChange, withImage, without, type AltText, type ImageChange, type ImageRecord, type PublicImage } from "../../lib/media/gallery.js";
 import { OUTPUT_CONTENT_TYPES, type OutputFormat, type Preset } from "../../lib/media/presets.js";
-import { CONTENT_TYPES } from "../../lib/media/sniff.js";
+import { CONTENT_TYPES, type SourceFormat } from "../../lib/media/sniff.js";
 import type { MediaStorage, StoredFile } from "../../lib/media/storage.js";
 import { etagMatches, IMMUTABLE_CACHE_CONTROL, renditionEtag, storageNames } from "../../lib/media/urls.js";
 import type { Galleries } from "./galleries.js";
@@ -78,7 +78,18 @@ export class MediaLibrary {
 		const product = await this.productOf(fields.id);
 		if (variantId !== null && !(product.variants ?? []).some(v => v.id === variantId))
 			throw invalidField("variantId", "The product has no such variant.", "variant");
-		const image = await normalizeImage(await readImageUpload(stream));
+		return this.add(fields.id, await readImageUpload(stream), { alt, variantId }, cause);
+	}
+
+	/** A new image of a product from its bytes (an upload's, or a demo image's). */
+	async add(
+		productId: string,
+		upload: { data: Buffer; format: SourceFormat },
+		meta: { alt: AltText; variantId: string | null },
+		cause: Context | null,
+	): Promise<PublicImage> {
+		const { alt, variantId } = meta;
+		const image = await normalizeImage(upload);
 		const id = randomUUID();
 		await this.storage.put(storageNames.original(id), image.data, CONTENT_TYPES[image.format]);
 		const record: Omit<ImageRecord, "position"> = {
@@ -92,7 +103,7 @@ export class MediaLibrary {
 			bytes: image.data.length,
 			createdAt: new Date().toISOString(),
 		};
-		const images = await this.galleries.change(fields.id, "media.image-added", id, current => withImage(current, record), cause);
+		const images = await this.galleries.change(productId, "media.image-added", id, current => withImage(current, record), cause);
 		return publicImage(images.find(i => i.id === id)!);
 	}
 

@@ -27,6 +27,9 @@ import { recordRenditionGenerated } from "../../lib/observability/metrics.js";
 import { Galleries, type GalleryRecord } from "./galleries.js";
 import { Renditions } from "./renditions.js";
 import { MediaLibrary, type UploadFields } from "./library.js";
+import { seedDemoImages } from "./demo-images.js";
+
+type SearchPage = { rows: { id: string; sku: string; variants?: { id: string; options: Record<string, string> }[] }[] };
 
 type Params<A extends keyof typeof MEDIA> = ParamsOf<(typeof MEDIA)[A]>;
 
@@ -48,7 +51,7 @@ async function openStorage(): Promise<MediaStorage> {
 
 const MediaService = defineService<MediaThis>({
 	name: "media",
-	mixins: [EventsMixin({ outbox: ["galleries"] }), DbMixin({ galleries: {} })],
+	mixins: [EventsMixin({ outbox: ["galleries"] }), DbMixin({ galleries: {}, marks: {} })],
 
 	actions: {
 		upload: {
@@ -147,6 +150,23 @@ const MediaService = defineService<MediaThis>({
 			);
 		this.library = new MediaLibrary(galleries, storage, renditions, productOf);
 		this.logger.info(`Media files in ${storage.kind === "gridfs" ? "GridFS (database media)" : filesRoot()}`);
+	},
+
+	events: {
+		// The demo catalog is loaded by the products service as it starts: its pictures come after.
+		async "$broker.started"(this: MediaThis) {
+			if (!config.seedDemo) return;
+			const bySku = async (sku: string) =>
+				(await this.broker.call<SearchPage, object>("products.search", { q: sku, page: 1, pageSize: 5 })).rows.find(r => r.sku === sku);
+			try {
+				await this.broker.waitForServices(["products"], 30_000);
+				const added = await seedDemoImages(this.library, this.collection("marks"), bySku);
+				if (added > 0)
+					this.logger.info(`Demo catalog: added ${added} pictures (rendered from services/media/demo-images). SEED_DEMO=false turns this off.`);
+			} catch (err) {
+				this.logger.warn(`Demo pictures not added: ${(err as Error).message}`);
+			}
+		},
 	},
 });
 

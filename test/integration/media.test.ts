@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import sharp from "sharp";
 import { ADMIN_ENV, admin, customer, eventually, startShop, type Account, type TestShop } from "../helpers/shop.js";
 import { newProduct } from "../helpers/commerce.js";
+import { DEMO_IMAGES } from "../../services/media/demo-images.js";
 import { bombPng, GPS_IFD_TAG, jpegWithGps, makeImage, rawGet, rawRequest, uploadImage, uploadLarge, type TestFormat } from "../helpers/images.js";
 
 const V1 = "/api/v1";
@@ -257,4 +258,35 @@ describe("the catalog shows them", () => {
 		expect(await shop.broker.call<unknown[], { productId: string }>("media.records", { productId: p.id })).toEqual([]);
 		expect((await bytes(`${V1}/media/${image.id}/card.webp`)).res.status).toBe(404);
 	});
+});
+
+describe("the demo shop", () => {
+	it("shows a picture of every demo product (rendered from the SVGs at seed time), once however often it starts", async () => {
+		let demo = await startShop({ services: ["users", "products", "media", "api"], env: { ...ADMIN_ENV, SEED_DEMO: "true" } });
+		try {
+			const rows = await eventually(
+				async () => {
+					const res = await demo.http.get(`${V1}/products?pageSize=100`);
+					return res.body.rows.length === Object.keys(DEMO_IMAGES).length && res.body.rows.every((r: { thumbnail: string | null }) => r.thumbnail)
+						? res.body.rows
+						: undefined;
+				},
+				30_000,
+				"every demo product to have a thumbnail",
+			);
+			const tee = rows.find((r: { sku: string }) => r.sku === "APP-TEE");
+			expect(tee.images.map((i: { alt: { en: string } }) => i.alt.en)).toEqual(["Black organic cotton T-shirt", "White organic cotton T-shirt"]);
+			const black = tee.variants.find((v: { options: { colour: string } }) => v.options.colour === "Black");
+			expect(black.images[0].alt).toEqual({ en: "Black organic cotton T-shirt", es: "Camiseta negra de algodón orgánico" });
+			const thumb = await fetch(demo.baseUrl + tee.thumbnail);
+			expect(await sharp(Buffer.from(await thumb.arrayBuffer())).metadata()).toMatchObject({ format: "webp", width: 160, height: 160 });
+
+			demo = await demo.restart();
+			await new Promise(r => setTimeout(r, 500));
+			const again = (await demo.http.get(`${V1}/products/${tee.id}`)).body;
+			expect(again.images.map((i: { id: string }) => i.id)).toEqual(tee.images.map((i: { id: string }) => i.id));
+		} finally {
+			await demo.stop();
+		}
+	}, 60_000);
 });
