@@ -119,6 +119,16 @@ export function ResilienceMiddleware(opts: ResilienceOptions): Middleware {
 		copy.nodeID = pick.id;
 	}
 
+	/** Send `ctx` to one available remote node of the action, picked at random. */
+	function pinToOneNode(ctx: Context, action: string): void {
+		const list = broker.registry.getActionEndpoints(action) as unknown as { endpoints?: Endpoint[] } | null;
+		const live = (list?.endpoints ?? []).filter(ep => ep.isAvailable && !ep.local);
+		const pick = live[Math.floor(Math.random() * live.length)];
+		if (!pick) return;
+		ctx.setEndpoint(pick as never);
+		ctx.nodeID = pick.id;
+	}
+
 	function call(send: Send, action: RemoteAction, ctx: Context): Promise<unknown> {
 		const transit = broker.transit as unknown as Transit;
 		const mayRepeat = repeatable(action, ctx);
@@ -229,6 +239,9 @@ export function ResilienceMiddleware(opts: ResilienceOptions): Middleware {
 			const send = next as unknown as Send;
 			const remote = action as unknown as RemoteAction;
 			return function resilientCall(ctx: Context) {
+				// A stream is many packets: balanced by NATS, each would go to any node of the queue group
+				// (an upload's chunks spread over the media nodes), so it goes to one node, named.
+				if (ctx.options.stream && !ctx.options.nodeID && opts.natsBalanced) pinToOneNode(ctx, remote.name);
 				// A call that names its node, or streams, goes as it is.
 				if (ctx.options.nodeID || ctx.options.stream) return send(ctx);
 				// An action this node runs itself is run here while the node is up (Moleculer's preferLocal, which

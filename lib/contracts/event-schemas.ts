@@ -35,6 +35,24 @@ const charges = {
 	}),
 };
 
+const galleryChange = obj({
+	productId: s,
+	imageId: s,
+	revision: n,
+	images: {
+		type: "array",
+		items: obj({
+			id: s,
+			variantId: nullableId,
+			alt: { type: "object", additionalProperties: s },
+			position: n,
+			width: n,
+			height: n,
+			hash: s,
+		}),
+	},
+});
+
 export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 	"order.placed": obj({ orderId: s, userId: s, items, total: n, currency: s }, charges),
 	"order.paid": obj({ orderId: s, userId: s, items, total: n, currency: s }, { ...placedAt, ...charges }),
@@ -72,6 +90,9 @@ export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 	"product.created": obj({ productId: s }),
 	"product.updated": obj({ productId: s }),
 	"product.deleted": obj({ productId: s }),
+	"media.image-added": galleryChange,
+	"media.image-updated": galleryChange,
+	"media.image-removed": galleryChange,
 	"promotion.redeemed": obj({ promotionId: s, code: s, orderId: s, userId: s, discount: n, currency: s }),
 	"promotion.released": obj({ promotionId: s, code: s, orderId: s, userId: s }),
 	"payment.captured": obj({ orderId: s, userId: s, paymentId: s, amount: n, currency: s, brand: s, last4: s }),

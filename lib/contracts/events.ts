@@ -33,6 +33,14 @@ export interface ParcelTracking {
 	trackingUrl: string | null;
 }
 
+/** A product's images as the media service has them after one change (see EventPayloads "media.*"). */
+export interface MediaGalleryChange {
+	productId: string;
+	imageId: string;
+	revision: number;
+	images: { id: string; variantId: string | null; alt: Record<string, string>; position: number; width: number; height: number; hash: string }[];
+}
+
 export type CancelReason = "out_of_stock" | "payment_declined" | "reservation_expired" | "cancelled_by_customer" | "cancelled_by_admin";
 
 export interface EventPayloads {
@@ -80,6 +88,14 @@ export interface EventPayloads {
 	"product.created": { productId: string };
 	"product.updated": { productId: string };
 	"product.deleted": { productId: string };
+	/**
+	 * A product's gallery changed (lib/media/gallery.ts): every media event carries the gallery as
+	 * it is after the change, and its `revision` (counted up by each change), so a consumer keeps
+	 * the highest revision it saw and duplicates or late arrivals change nothing.
+	 */
+	"media.image-added": MediaGalleryChange;
+	"media.image-updated": MediaGalleryChange;
+	"media.image-removed": MediaGalleryChange;
 	"promotion.redeemed": { promotionId: string; code: string; orderId: string; userId: string; discount: number; currency: string };
 	"promotion.released": { promotionId: string; code: string; orderId: string; userId: string };
 	"payment.captured": { orderId: string; userId: string; paymentId: string; amount: number; currency: string; brand: string; last4: string };
@@ -104,6 +120,7 @@ export const TOPICS = {
 	catalog: "shop.catalog",
 	promotions: "shop.promotions",
 	webhooks: "shop.webhooks",
+	media: "shop.media",
 } as const;
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
@@ -139,6 +156,24 @@ export const EVENTS: { [K in EventType]: EventDefinition } = {
 	"product.created": { topic: TOPICS.catalog, key: "productId", producer: "products", summary: "A product was added to the catalog." },
 	"product.updated": { topic: TOPICS.catalog, key: "productId", producer: "products", summary: "A product, its options or its variants changed." },
 	"product.deleted": { topic: TOPICS.catalog, key: "productId", producer: "products", summary: "A product left the catalog." },
+	"media.image-added": {
+		topic: TOPICS.media,
+		key: "productId",
+		producer: "media",
+		summary: "An image was uploaded for a product; the event carries the product's images.",
+	},
+	"media.image-updated": {
+		topic: TOPICS.media,
+		key: "productId",
+		producer: "media",
+		summary: "An image's alt text, position or variant changed; the event carries the product's images.",
+	},
+	"media.image-removed": {
+		topic: TOPICS.media,
+		key: "productId",
+		producer: "media",
+		summary: "An image (or every image of a deleted product) was removed; the event carries the product's images.",
+	},
 	"promotion.redeemed": { topic: TOPICS.promotions, key: "promotionId", producer: "pricing", summary: "An order used a promotion code." },
 	"promotion.released": {
 		topic: TOPICS.promotions,

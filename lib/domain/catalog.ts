@@ -25,6 +25,7 @@ import {
 } from "./variants.js";
 
 import { isId } from "../contracts/ids.js";
+import { imagesFor, thumbnailOf, type GalleryImage, type PublicImage } from "../media/gallery.js";
 import type { PRODUCT_SORTS } from "../contracts/http/catalog.js";
 export { MAX_CATEGORIES_PER_PRODUCT, SKU_PATTERN, SLUG_PATTERN } from "../contracts/http/catalog.js";
 
@@ -52,6 +53,9 @@ export interface ProductRecord {
 	variants?: VariantRecord[];
 	/** Counts the admin's changes to options and variants, for their compare-and-set; holds never change it. */
 	revision?: number;
+	/** Its images as the media service's last event said (lib/media/gallery.ts), and that event's gallery revision. */
+	images?: GalleryImage[];
+	imagesRevision?: number;
 	/** Made by `npm run seed -- --products N`. */
 	generated?: boolean;
 	createdAt: string;
@@ -65,13 +69,21 @@ export interface ProductRecord {
  */
 export type PublicProduct = Omit<
 	ProductRecord,
-	"_id" | "sku" | "holds" | "restocked" | "deletedAt" | "deletedSku" | "generated" | "options" | "variants" | "revision"
+	"_id" | "sku" | "holds" | "restocked" | "deletedAt" | "deletedSku" | "generated" | "options" | "variants" | "revision" | "images" | "imagesRevision"
 > & {
 	id: string;
 	sku: string;
 	options: ProductOption[];
-	variants: PublicVariant[];
+	variants: (PublicVariant & { images: PublicImage[] })[];
+	images: PublicImage[];
 };
+
+/** A product in search results: with its first image's small rendition, or null. */
+export type ProductSearchRow = PublicProduct & { thumbnail: string | null };
+
+export function searchRow(p: ProductRecord): ProductSearchRow {
+	return { ...publicProduct(p), thumbnail: thumbnailOf(p.images) };
+}
 
 export function publicProduct(p: ProductRecord): PublicProduct {
 	const own = variantAggregates(p.variants, p.price);
@@ -87,7 +99,8 @@ export function publicProduct(p: ProductRecord): PublicProduct {
 		available: own?.available ?? p.available,
 		active: p.active,
 		options: p.options ?? [],
-		variants: liveVariants(p.variants).map(publicVariant),
+		variants: liveVariants(p.variants).map(v => ({ ...publicVariant(v), images: imagesFor(p.images, v.id) })),
+		images: imagesFor(p.images),
 		createdAt: p.createdAt,
 		updatedAt: p.updatedAt,
 	};

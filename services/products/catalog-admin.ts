@@ -25,7 +25,7 @@ import { liveVariants, optionChangeProblems, optionsProblems, publicVariant } fr
 import type { CatalogPrice } from "../../lib/contracts/calls.js";
 import type { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
-import type { EventEnvelope } from "../../lib/contracts/events.js";
+import type { EventEnvelope, MediaGalleryChange } from "../../lib/contracts/events.js";
 import { skuTaken, type SkuRegistry } from "./skus.js";
 
 type Params<A extends keyof typeof CATALOG> = ParamsOf<(typeof CATALOG)[A]>;
@@ -47,6 +47,12 @@ function checkOptions(options: Params<"products.update">["options"], p?: Product
 	const problems = [...optionsProblems(options), ...(p ? optionChangeProblems(options, p.variants ?? []) : [])];
 	if (problems.length) throw validationError(problems);
 }
+
+/** The products service's handlers of the media service's events: each carries the product's whole gallery and its revision. */
+async function followGallery(this: { catalog: Catalog }, event: { payload: MediaGalleryChange }): Promise<void> {
+	await this.catalog.applyGallery(event.payload);
+}
+export const FOLLOW_GALLERIES = { "media.image-added": followGallery, "media.image-updated": followGallery, "media.image-removed": followGallery };
 
 export class Catalog {
 	constructor(
@@ -156,6 +162,19 @@ export class Catalog {
 		// Its SKUs, and its variants', are free again.
 		await this.skus.release(p.sku, { productId: id, variantId: null });
 		for (const v of liveVariants(p.variants)) await this.skus.release(v.sku, { productId: id, variantId: v.id });
+	}
+
+	/**
+	 * The product's images as a media event says (the whole gallery at `revision`), unless a later
+	 * one was applied already: a duplicate or late event changes nothing. Search rows read the
+	 * product from the database, so every node's results show it at once.
+	 */
+	async applyGallery(change: MediaGalleryChange): Promise<boolean> {
+		const n = await this.products.updateWhere(
+			{ _id: change.productId, $or: [{ imagesRevision: { $exists: false } }, { imagesRevision: { $lt: change.revision } }] },
+			{ $set: { images: change.images, imagesRevision: change.revision } },
+		);
+		return n > 0;
 	}
 
 	/** `{ delta }` adds or removes units; `{ stock }` sets the count on hand. Held units cannot be removed (409). */

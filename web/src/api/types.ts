@@ -31,6 +31,18 @@ export interface ProductOption {
 	values: string[];
 }
 
+/** An image of a product (media service): `url` is the large JPEG; other renditions differ in the path's last segment. */
+export interface ProductImage {
+	id: string;
+	url: string;
+	/** Alt text per language. */
+	alt: Record<string, string>;
+	width: number;
+	height: number;
+	variantId: string | null;
+	position?: number;
+}
+
 export interface Variant {
 	id: string;
 	sku: string;
@@ -39,6 +51,8 @@ export interface Variant {
 	stock: number;
 	available: number;
 	active: boolean;
+	/** This variant's own images. */
+	images?: ProductImage[];
 }
 
 export interface Product {
@@ -58,6 +72,10 @@ export interface Product {
 	options: ProductOption[];
 	/** The variants sold (deleted ones are gone); [] for a product sold as itself. */
 	variants: Variant[];
+	/** In position order (absent from servers before product images). */
+	images?: ProductImage[];
+	/** Search results: the first image's small rendition, or null. */
+	thumbnail?: string | null;
 }
 
 export interface Facets {
