@@ -37,7 +37,7 @@ import { Carts } from "./cart.js";
 import { Checkout, checkoutProblems } from "./checkout.js";
 import { OrderPayments } from "./payments.js";
 import { OrderSweep } from "./sweep.js";
-import { fulfilmentActions } from "./fulfilment.js";
+import { fulfilmentActions } from "./parcels.js";
 
 type Params<A extends keyof typeof ORDERS> = ParamsOf<(typeof ORDERS)[A]>;
 
