@@ -8,7 +8,7 @@
  *   payments.ts     capture, void, and the one refund path (cancel, return, late capture)
  *   order-store.ts  each change one compare-and-set with its events in the outbox
  *   sweep.ts        expiry of unsettled orders, retries, old idempotency keys
- *   fulfilment.ts   parcels with carrier and tracking (and the v1 ship step)
+ *   parcels.ts      parcels with carrier and tracking (and the v1 ship step)
  */
 import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
