@@ -46,6 +46,11 @@ export const ROUTES: RouteSpec[] = [
 		["GET", "/users/:id", "users.get", 200, "admin", "One user"],
 		["PATCH", "/users/:id", "users.update", 200, "admin", "Change a user's name, roles or active flag"],
 		["DELETE", "/users/:id", "users.remove", 204, "admin", "Delete a user"],
+		["POST", "/oauth-clients", "users.createOAuthClient", 201, "admin", "Register an OAuth client (a confidential client's secret is shown once)"],
+		["GET", "/oauth-clients", "users.listOAuthClients", 200, "admin", "OAuth clients"],
+		["PATCH", "/oauth-clients/:id", "users.updateOAuthClient", 200, "admin", "Change an OAuth client"],
+		["DELETE", "/oauth-clients/:id", "users.removeOAuthClient", 204, "admin", "Delete an OAuth client; its tokens stop working"],
+		["POST", "/oauth-clients/:id/rotate-secret", "users.rotateOAuthClientSecret", 200, "admin", "A new secret for a confidential client (shown once)"],
 	]),
 	...routes("Catalog", [
 		["GET", "/products", "products.search", 200, "anyone", "Search and browse products"],

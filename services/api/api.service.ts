@@ -9,6 +9,7 @@
  *   access.ts         who calls (JWT + deny-list of revoked sessions) and whether they may
  *   readiness.ts      when the gateway takes requests
  *   catalog-cache.ts  public catalog reads answered from a cache the catalog's events keep fresh
+ *   identity.ts       the OpenID provider at /oidc
  */
 import type { IncomingMessage, ServerResponse, Server } from "node:http";
 import ApiGateway from "moleculer-web";
@@ -25,12 +26,15 @@ import type { AuthUser, ShopMeta } from "../../lib/auth/access.js";
 import { SESSIONS_REVOKED, SIGNING_KEYS_CHANGED, type SessionsRevoked } from "../../lib/contracts/broadcasts.js";
 import { baseHeaders, gatewaySettings, refuseOversizedUpload, type GatewayRequest } from "./http-settings.js";
 import { GatewayAccess } from "./access.js";
+import { apiResourceOf, issuerOf } from "../../lib/identity/provider.js";
 import { GatewayReadiness } from "./readiness.js";
 import { CatalogCache } from "./catalog-cache.js";
+import { IdentityHost } from "./identity.js";
 
 interface ApiState {
 	access: GatewayAccess;
 	gateway: GatewayReadiness;
+	identity: IdentityHost;
 	webAssets: WebAssetHandler;
 	catalogCache: CatalogCache;
 	server?: Server;
@@ -76,6 +80,7 @@ const ApiService = defineService<ApiThis>({
 		},
 		[SIGNING_KEYS_CHANGED](this: ApiThis) {
 			void this.access.verifier.reload().catch(err => this.logger.warn(`JWKS reload failed: ${(err as Error).message}`));
+			this.identity.reload();
 		},
 	},
 
@@ -121,7 +126,11 @@ const ApiService = defineService<ApiThis>({
 	},
 
 	created() {
-		this.access = new GatewayAccess(this.broker, { issuer: config.jwt.issuer, audience: config.jwt.audience });
+		this.access = new GatewayAccess(this.broker, [
+			{ issuer: config.jwt.issuer, audience: config.jwt.audience },
+			{ issuer: issuerOf(config.publicUrl), audience: apiResourceOf(config.publicUrl) },
+		]);
+		this.identity = new IdentityHost(this.broker, config, this.logger);
 		this.gateway = new GatewayReadiness(this.broker, this.access, config.gatewayServices);
 		this.access.onLoaded = () => void this.gateway.isOpen();
 		this.webAssets = webAssets();
@@ -131,11 +140,13 @@ const ApiService = defineService<ApiThis>({
 	},
 
 	async started() {
+		this.identity.start();
 		await this.access.start();
 		await this.catalogCache.start();
 	},
 
 	async stopped() {
+		this.identity.stop();
 		this.access.stop();
 		await this.catalogCache.stop();
 	},

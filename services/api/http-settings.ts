@@ -6,6 +6,7 @@
  *     credentials            /auth/* and POST /me/password, at AUTH_RATE_LIMIT_PER_MINUTE per client
  *     everything else        at RATE_LIMIT_PER_MINUTE per client
  *   /api/health, /ready, /openapi.json, /asyncapi.json   operations, never rate-limited
+ *   /oidc/*                  the OpenID provider (identity.ts), body parsers off: it reads the raw request
  *
  * Every response carries `X-Content-Type-Options: nosniff`; credential and profile responses
  * `Cache-Control: no-store` (tokens must not sit in any cache); errors are JSON in the
@@ -110,6 +111,16 @@ function onError(this: { logger: Logger }, req: GatewayRequest, res: ServerRespo
 
 type Next = (err?: unknown) => void;
 /** Route middleware in front of every API call (moleculer-web calls it with the gateway service as `this`): 503 until ready. */
+/** Route middleware of /oidc: the request goes to the OpenID provider (services/api/identity.ts) and never further. */
+function identityProvider(
+	this: { identity: { handle(req: IncomingMessage, res: ServerResponse): Promise<void> } },
+	req: IncomingMessage,
+	res: ServerResponse,
+	next: Next,
+) {
+	this.identity.handle(req, res).catch(next);
+}
+
 function readinessGate(
 	this: { gateway: { gate(req: IncomingMessage, res: ServerResponse, next: Next): void } },
 	req: IncomingMessage,
@@ -225,6 +236,16 @@ export function gatewaySettings(cfg: ShopConfig) {
 				authorization: false,
 				use: [],
 				aliases: { "GET /health": "api.health", "GET /ready": "api.ready", "GET /openapi.json": "api.openapi", "GET /asyncapi.json": "api.asyncapi" },
+			},
+			{
+				path: "/oidc",
+				authentication: false,
+				authorization: false,
+				mappingPolicy: "restrict",
+				autoAliases: false,
+				bodyParsers: false,
+				use: [readinessGate, identityProvider],
+				rateLimit: rateLimit(cfg.rateLimit.perMinute),
 			},
 		],
 		onError,
