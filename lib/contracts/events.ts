@@ -236,7 +236,16 @@ export function newEnvelope<T extends EventType>(
 	node?: string,
 ): EventEnvelope<T> {
 	const keyField = EVENTS[type].key as keyof EventPayloads[T];
-	return { id: randomUUID(), type, key: String(payload[keyField]), source, occurredAt: new Date().toISOString(), ...(node ? { node } : {}), ...trace, payload };
+	return {
+		id: randomUUID(),
+		type,
+		key: String(payload[keyField]),
+		source,
+		occurredAt: new Date().toISOString(),
+		...(node ? { node } : {}),
+		...trace,
+		payload,
+	};
 }
 
 /** An event a write causes, before it has an envelope (the store puts it in one, in the document's outbox). */
