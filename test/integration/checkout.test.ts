@@ -81,6 +81,7 @@ describe("checkout", () => {
 			shippingAddress: ADDRESS,
 			payment: { brand: "visa", last4: "4242", status: "authorized" },
 			refunds: [],
+			fulfilments: [],
 			statusHistory: [{ status: "pending", at: expect.any(String) }],
 			createdAt: expect.any(String),
 			updatedAt: expect.any(String),
