@@ -6,6 +6,12 @@ export const PRESETS = { thumb: 160, card: 480, large: 1200 } as const;
 export type Preset = keyof typeof PRESETS;
 export const PRESET_NAMES = Object.keys(PRESETS) as Preset[];
 
+/**
+ * The stored original's longest side at most: twice the largest preset (a 2× screen's `large`).
+ * A 12-megapixel phone photo is stored at 2400×1800, which costs a fraction of re-encoding it whole.
+ */
+export const ORIGINAL_MAX_SIDE = 2 * PRESETS.large;
+
 export const OUTPUT_FORMATS = ["webp", "avif", "jpg"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 

@@ -131,6 +131,7 @@ export class MediaLibrary {
 		await this.storage.removePrefix(storageNames.prefix(imageId));
 		await this.galleries.change(productId, "media.image-removed", imageId, current => without(current, imageId), cause);
 		this.known.delete(imageId);
+		this.renditions.forget(imageId);
 		// A rendition made by a request that raced the first pass.
 		await this.storage.removePrefix(storageNames.prefix(imageId));
 	}
@@ -142,6 +143,7 @@ export class MediaLibrary {
 		for (const image of images) {
 			await this.galleries.change(productId, "media.image-removed", image.id, current => without(current, image.id), cause);
 			this.known.delete(image.id);
+			this.renditions.forget(image.id);
 		}
 		return images.length;
 	}

@@ -3,8 +3,9 @@
  *   1. read as it arrives, at most MAX_UPLOAD_BYTES (413), and its first bytes decide what it is
  *      (lib/media/sniff.ts: 415 for anything but JPEG, PNG, WebP and AVIF, whatever its name says);
  *   2. its declared size bounds the decoding (MAX_INPUT_PIXELS, 422: decompression bombs);
- *   3. it is re-encoded with its orientation applied (`rotate()`) and no metadata (sharp writes
- *      none unless asked: EXIF, GPS, ICC and XMP are gone), and that is the stored original.
+ *   3. it is re-encoded with its orientation applied (`rotate()`), at most ORIGINAL_MAX_SIDE on its
+ *      longest side, and no metadata (sharp writes none unless asked: EXIF, GPS, ICC and XMP are
+ *      gone), and that is the stored original.
  */
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
@@ -12,6 +13,7 @@ import sharp from "sharp";
 import type { Metadata, OutputInfo, Sharp } from "sharp";
 import { invalidField, payloadTooLarge, unsupportedMediaType } from "../../lib/errors.js";
 import { MAX_INPUT_PIXELS, MAX_UPLOAD_BYTES } from "../../lib/media/limits.js";
+import { ORIGINAL_MAX_SIDE } from "../../lib/media/presets.js";
 import { SNIFF_BYTES, sniffImageFormat, type SourceFormat } from "../../lib/media/sniff.js";
 
 export interface NormalizedImage {
@@ -84,7 +86,9 @@ export async function normalizeImage(upload: { data: Buffer; format: SourceForma
 	if ((meta.width ?? 0) * (meta.height ?? 0) > MAX_INPUT_PIXELS) throw tooManyPixels();
 	let out: { data: Buffer; info: OutputInfo };
 	try {
-		const pipeline = sharp(upload.data, { limitInputPixels: MAX_INPUT_PIXELS }).rotate();
+		const pipeline = sharp(upload.data, { limitInputPixels: MAX_INPUT_PIXELS })
+			.rotate()
+			.resize({ width: ORIGINAL_MAX_SIDE, height: ORIGINAL_MAX_SIDE, fit: "inside", withoutEnlargement: true });
 		out = await encodeOriginal(pipeline, upload.format).toBuffer({ resolveWithObject: true });
 	} catch (err) {
 		if (/pixel limit/i.test((err as Error).message)) throw tooManyPixels();
