@@ -132,6 +132,7 @@ export class CatalogCache {
 					this.broker.logger.warn("Catalog cache off: a cluster without KAFKA_BROKERS gives the gateway no catalog events to follow");
 					return;
 				}
+				// A new group reads the topics from their beginning: late events, so the node is "behind" until it has read them.
 				await this.bus.subscribe(this.group, PURGING_EVENTS, this.handler!);
 				this.subscribed = true;
 			} catch (err) {
