@@ -137,7 +137,7 @@ export function gatewaySettings(cfg: ShopConfig) {
 		authorization: true,
 		mergeParams: true,
 		bodyParsers: { json: { limit: "1mb", strict: true }, urlencoded: false },
-		// The deadline of each request; what may be sent again to another node is lib/resilience.ts (per action).
+		// The deadline of each request; what may be sent again to another node is lib/broker/call-resilience.ts (per action).
 		callOptions: { timeout: cfg.requestTimeoutMs },
 		use: [readinessGate],
 		onBeforeCall,
