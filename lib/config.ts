@@ -112,7 +112,7 @@ export interface ShopConfig {
 	trustProxy: boolean;
 	requestTimeoutMs: number;
 	/**
-	 * How calls between nodes survive a node dying (lib/resilience.ts): `nats` (CALL_BALANCER, the
+	 * How calls between nodes survive a node dying (lib/broker/call-resilience.ts): `nats` (CALL_BALANCER, the
 	 * default) lets NATS hand each call to a connected node of the service; `broker` is Moleculer's
 	 * own round-robin over the nodes its registry knows. `hedgeMs` (CALL_HEDGE_MS, 0: off): an
 	 * idempotent call with no answer after this long is sent once more; `repeats` (CALL_REPEATS):

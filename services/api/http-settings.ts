@@ -179,7 +179,7 @@ export function gatewaySettings(cfg: ShopConfig) {
 		// Multipart uploads (routes marked `multipart`): one file, streamed to the action as it arrives;
 		// past MAX_UPLOAD_BYTES busboy ends the file with a 413. A declared length over it is refused unread (refuseOversizedUpload).
 		busboyConfig: { limits: { files: 1, fileSize: MAX_UPLOAD_BYTES, fields: 4, fieldSize: 16 * 1024, parts: 5 } },
-		// The deadline of each request; what may be sent again to another node is lib/resilience.ts (per action).
+		// The deadline of each request; what may be sent again to another node is lib/broker/call-resilience.ts (per action).
 		callOptions: { timeout: cfg.requestTimeoutMs },
 		use: [readinessGate],
 		onBeforeCall,
