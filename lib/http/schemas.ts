@@ -21,6 +21,19 @@ export const preferences = obj({
 	notifications: obj({ email: { type: "boolean" }, inApp: { type: "boolean" } }),
 });
 
+const oauthClient: Record<string, Schema> = {
+	id: str(),
+	clientId: str(),
+	name: str(),
+	type: { type: "string", enum: ["public", "confidential"] },
+	redirectUris: { type: "array", items: str() },
+	postLogoutRedirectUris: { type: "array", items: str() },
+	grantTypes: { type: "array", items: str() },
+	scopes: { type: "array", items: str() },
+	firstParty: bool,
+	createdAt: str(),
+	updatedAt: str(),
+};
 const webhookEndpoint: Record<string, Schema> = {
 	id: str(),
 	url: str(),
@@ -134,6 +147,11 @@ export const RESOURCES: Record<string, Schema> = {
 	ShippingMethods: { type: "array", items: ref("ShippingMethod") },
 	TaxRate: obj({ country: str(), rate: int(), updatedAt: str() }, ["country", "rate"]),
 	TaxRates: { type: "array", items: ref("TaxRate") },
+	OAuthClient: obj(oauthClient, Object.keys(oauthClient)),
+	// A confidential client's secret is in the answer to its creation and to a rotation only (shown once).
+	OAuthClientCreated: obj({ ...oauthClient, clientSecret: str() }, Object.keys(oauthClient)),
+	OAuthClientSecret: obj({ id: str(), clientId: str(), clientSecret: str() }, ["id", "clientId", "clientSecret"]),
+	OAuthClients: obj({ items: { type: "array", items: ref("OAuthClient") } }, ["items"]),
 	WebhookEndpoint: obj(webhookEndpoint, ["id", "url", "events", "enabled", "createdAt"]),
 	// The only answers that carry the signing secret: creation and rotation (shown once).
 	WebhookEndpointWithSecret: obj({ ...webhookEndpoint, secret: str({ pattern: "^whsec_" }) }, ["id", "url", "events", "enabled", "createdAt", "secret"]),
@@ -332,6 +350,10 @@ export const RESPONSES: Record<string, string> = {
 	"tickets.approveReturn": "Ticket",
 	"tickets.rejectReturn": "Ticket",
 	"notifications.list": "Page",
+	"users.createOAuthClient": "OAuthClientCreated",
+	"users.listOAuthClients": "OAuthClients",
+	"users.updateOAuthClient": "OAuthClient",
+	"users.rotateOAuthClientSecret": "OAuthClientSecret",
 	"webhooks.create": "WebhookEndpointWithSecret",
 	"webhooks.list": "Page",
 	"webhooks.update": "WebhookEndpoint",

@@ -42,6 +42,9 @@ interface AccountClaims {
 export const issuerOf = (publicUrl: string) => `${publicUrl}/oidc`;
 export const apiResourceOf = (publicUrl: string) => `${publicUrl}/api/v1`;
 
+/** The longest id, user code or uid the users service takes (its own are far shorter). */
+const MAX_ID = 400;
+
 /** oidc-provider's storage, one instance per model name, each operation one call to the users service. */
 function remoteAdapter(call: Call) {
 	return class RemoteAdapter {
@@ -51,13 +54,17 @@ function remoteAdapter(call: Call) {
 			await call("users.oidcUpsert", { model: this.name, id, payload, ...(expiresIn ? { expiresIn } : {}) });
 		}
 		async find(id: string): Promise<Record<string, unknown> | undefined> {
+			// A JWT presented where an opaque token is looked up (userinfo, introspection) names nothing stored.
+			if (id.length > MAX_ID) return undefined;
 			if (this.name === "Client") return (await call<Record<string, unknown> | null>("users.oidcClient", { clientId: id })) ?? undefined;
 			return (await call<Record<string, unknown> | null>("users.oidcFind", { model: this.name, id })) ?? undefined;
 		}
 		async findByUserCode(userCode: string) {
+			if (userCode.length > MAX_ID) return undefined;
 			return (await call<Record<string, unknown> | null>("users.oidcFindBy", { model: this.name, field: "userCode", value: userCode })) ?? undefined;
 		}
 		async findByUid(uid: string) {
+			if (uid.length > MAX_ID) return undefined;
 			return (await call<Record<string, unknown> | null>("users.oidcFindBy", { model: this.name, field: "uid", value: uid })) ?? undefined;
 		}
 		async consume(id: string): Promise<void> {

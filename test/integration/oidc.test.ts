@@ -89,6 +89,8 @@ describe("identity provider", () => {
 		expect(payload).toMatchObject({ sub: ann.id, roles: ["customer"], client_id: client.clientId });
 		expect(typeof payload.sid).toBe("string");
 		await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${issuer}/jwks`)), { issuer, audience: api });
+		// It is the shop API's token, not userinfo's: refused there with invalid_token, never a 500.
+		expect(await oauthError(oidc.fetchUserInfo(config, tokens.access_token, ann.id))).toMatchObject({ error: "invalid_token", status: 401 });
 
 		// A replayed refresh token: invalid_grant, and the newest tokens of that grant die too.
 		await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: "invalid_grant" });
@@ -213,6 +215,22 @@ describe("client credentials", () => {
 			1000,
 			"the deleted client's token refused",
 		);
+	});
+
+	it("after a rotation of the key ring, new tokens are signed with the new key and old ones keep working", async () => {
+		const erp = await integrator(["orders:read"]);
+		const config = await discover(issuer, erp.clientId, erp.clientSecret);
+		const before = await oidc.clientCredentialsGrant(config, { scope: "orders:read" });
+		const { kid } = await shop.broker.call<{ kid: string }>("users.rotateSigningKey");
+		const after = await eventually(
+			async () => {
+				const t = await oidc.clientCredentialsGrant(config, { scope: "orders:read" });
+				return JSON.parse(Buffer.from(t.access_token.split(".")[0]!, "base64url").toString()).kid === kid ? t : undefined;
+			},
+			5000,
+			"a token signed with the new key",
+		);
+		for (const t of [before, after]) expect((await shop.http.as(t.access_token).get("/api/v1/orders")).status).toBe(200);
 	});
 
 	it("a customer's token never carries catalog:write, even when the client may ask for it", async () => {
