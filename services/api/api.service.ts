@@ -9,6 +9,7 @@
  *   access.ts         who calls (JWT + deny-list of revoked sessions) and whether they may
  *   readiness.ts      when the gateway takes requests
  *   catalog-cache.ts  public catalog reads answered from a cache the catalog's events keep fresh
+ *   identity.ts       the OpenID provider at /oidc
  */
 import type { IncomingMessage, ServerResponse, Server } from "node:http";
 import ApiGateway from "moleculer-web";
@@ -23,14 +24,17 @@ import { methodNotAllowed, routeNotFound } from "../../lib/errors.js";
 import { checkReadiness, publicReadiness } from "../../lib/readiness.js";
 import type { AuthUser, ShopMeta } from "../../lib/auth/access.js";
 import { SESSIONS_REVOKED, SIGNING_KEYS_CHANGED, type SessionsRevoked } from "../../lib/contracts/broadcasts.js";
-import { baseHeaders, gatewaySettings, type GatewayRequest } from "./http-settings.js";
+import { baseHeaders, gatewaySettings, refuseOversizedUpload, type GatewayRequest } from "./http-settings.js";
 import { GatewayAccess } from "./access.js";
+import { apiResourceOf, issuerOf } from "../../lib/identity/provider.js";
 import { GatewayReadiness } from "./readiness.js";
 import { CatalogCache } from "./catalog-cache.js";
+import { IdentityHost } from "./identity.js";
 
 interface ApiState {
 	access: GatewayAccess;
 	gateway: GatewayReadiness;
+	identity: IdentityHost;
 	webAssets: WebAssetHandler;
 	catalogCache: CatalogCache;
 	server?: Server;
@@ -76,6 +80,7 @@ const ApiService = defineService<ApiThis>({
 		},
 		[SIGNING_KEYS_CHANGED](this: ApiThis) {
 			void this.access.verifier.reload().catch(err => this.logger.warn(`JWKS reload failed: ${(err as Error).message}`));
+			this.identity.reload();
 		},
 	},
 
@@ -113,13 +118,19 @@ const ApiService = defineService<ApiThis>({
 			return this.access.authenticate(req);
 		},
 
-		authorize(this: ApiThis, ctx: Context<unknown, ShopMeta>, _route: unknown, req: GatewayRequest) {
+		authorize(this: ApiThis, ctx: Context<unknown, ShopMeta>, _route: unknown, req: GatewayRequest, res: ServerResponse) {
 			this.access.authorize(ctx.meta.user, req.$action);
+			// The last step before an upload's body is read: who may upload is known by now.
+			refuseOversizedUpload(req, res);
 		},
 	},
 
 	created() {
-		this.access = new GatewayAccess(this.broker, { issuer: config.jwt.issuer, audience: config.jwt.audience });
+		this.access = new GatewayAccess(this.broker, [
+			{ issuer: config.jwt.issuer, audience: config.jwt.audience },
+			{ issuer: issuerOf(config.publicUrl), audience: apiResourceOf(config.publicUrl) },
+		]);
+		this.identity = new IdentityHost(this.broker, config, this.logger);
 		this.gateway = new GatewayReadiness(this.broker, this.access, config.gatewayServices);
 		this.access.onLoaded = () => void this.gateway.isOpen();
 		this.webAssets = webAssets();
@@ -129,11 +140,13 @@ const ApiService = defineService<ApiThis>({
 	},
 
 	async started() {
+		this.identity.start();
 		await this.access.start();
 		await this.catalogCache.start();
 	},
 
 	async stopped() {
+		this.identity.stop();
 		this.access.stop();
 		await this.catalogCache.stop();
 	},
