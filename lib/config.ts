@@ -112,7 +112,7 @@ export interface ShopConfig {
 	trustProxy: boolean;
 	requestTimeoutMs: number;
 	/**
-	 * How calls between nodes survive a node dying (lib/resilience.ts): `nats` (CALL_BALANCER, the
+	 * How calls between nodes survive a node dying (lib/broker/call-resilience.ts): `nats` (CALL_BALANCER, the
 	 * default) lets NATS hand each call to a connected node of the service; `broker` is Moleculer's
 	 * own round-robin over the nodes its registry knows. `hedgeMs` (CALL_HEDGE_MS, 0: off): an
 	 * idempotent call with no answer after this long is sent once more; `repeats` (CALL_REPEATS):
@@ -157,7 +157,7 @@ export interface ShopConfig {
 		allowPrivateTargets: boolean;
 	};
 	/** The gateway's cache of public catalog reads (services/api/catalog-cache.ts). */
-	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number };
+	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number; settleMs: number };
 }
 
 export function loadConfig(): ShopConfig {
@@ -241,6 +241,7 @@ export function loadConfig(): ShopConfig {
 			ttlSeconds: int("CATALOG_CACHE_TTL_SECONDS", 300) || 1,
 			listTtlMs: int("CATALOG_CACHE_LIST_TTL_MS", 1000),
 			staleWhileRevalidateSeconds: int("CATALOG_CACHE_SWR_SECONDS", 30),
+			settleMs: int("CATALOG_CACHE_SETTLE_MS", 3000),
 		},
 	};
 }

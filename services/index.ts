@@ -13,6 +13,7 @@ import TicketsService from "./tickets/tickets.service.js";
 import NotificationsService from "./notifications/notifications.service.js";
 import PricingService from "./pricing/pricing.service.js";
 import WebhooksService from "./webhooks/webhooks.service.js";
+import MediaService from "./media/media.service.js";
 
 export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	users: UsersService,
@@ -22,6 +23,7 @@ export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	tickets: TicketsService,
 	notifications: NotificationsService,
 	webhooks: WebhooksService,
+	media: MediaService,
 	api: ApiService,
 };
 

@@ -26,6 +26,9 @@ export interface ShopMeta {
 	clientIp?: string;
 	$statusCode?: number;
 	$responseHeaders?: Record<string, string>;
+	$responseType?: string;
+	/** The request's If-None-Match header (conditional GETs of images). */
+	ifNoneMatch?: string;
 }
 
 export type ShopContext<P = Record<string, unknown>> = Context<P, ShopMeta>;

@@ -24,7 +24,7 @@ import { methodNotAllowed, routeNotFound } from "../../lib/errors.js";
 import { checkReadiness, publicReadiness } from "../../lib/readiness.js";
 import type { AuthUser, ShopMeta } from "../../lib/auth/access.js";
 import { SESSIONS_REVOKED, SIGNING_KEYS_CHANGED, type SessionsRevoked } from "../../lib/contracts/broadcasts.js";
-import { baseHeaders, gatewaySettings, type GatewayRequest } from "./http-settings.js";
+import { baseHeaders, gatewaySettings, refuseOversizedUpload, type GatewayRequest } from "./http-settings.js";
 import { GatewayAccess } from "./access.js";
 import { apiResourceOf, issuerOf } from "../../lib/identity/provider.js";
 import { GatewayReadiness } from "./readiness.js";
@@ -118,8 +118,10 @@ const ApiService = defineService<ApiThis>({
 			return this.access.authenticate(req);
 		},
 
-		authorize(this: ApiThis, ctx: Context<unknown, ShopMeta>, _route: unknown, req: GatewayRequest) {
+		authorize(this: ApiThis, ctx: Context<unknown, ShopMeta>, _route: unknown, req: GatewayRequest, res: ServerResponse) {
 			this.access.authorize(ctx.meta.user, req.$action);
+			// The last step before an upload's body is read: who may upload is known by now.
+			refuseOversizedUpload(req, res);
 		},
 	},
 

@@ -21,6 +21,7 @@ import { API_PREFIX } from "../../lib/http/routes.js";
 import { PURGE_ALL, TaggedLru, type CachedAnswer, type FillToken, type RemovalCause } from "../../lib/http/cache/tagged-lru.js";
 import {
 	PURGING_EVENTS,
+	precedesItsWrite,
 	bypassReason,
 	cacheControl,
 	cacheKey,
@@ -44,6 +45,8 @@ export interface CatalogCacheSettings {
 	listTtlMs: number;
 	/** stale-while-revalidate for shared caches, at most the s-maxage (CATALOG_CACHE_SWR_SECONDS). */
 	staleWhileRevalidateSeconds: number;
+	/** After a sale, release, restock or new gallery is announced, how long its products' answers are served uncached (CATALOG_CACHE_SETTLE_MS). */
+	settleMs: number;
 }
 
 /** The catalog has one language and the gateway does not compress: one representation. Add what the answers come to vary by. */
@@ -70,7 +73,13 @@ interface Fill {
 	query: URLSearchParams;
 	token: FillToken;
 }
-export type CacheableRequest = IncomingMessage & { originalUrl?: string; $catalogFill?: Fill; $route?: unknown };
+export type CacheableRequest = IncomingMessage & {
+	originalUrl?: string;
+	$catalogFill?: Fill;
+	$route?: unknown;
+	$alias?: { fullPath?: string; method?: string; keys?: { name: string }[] };
+};
+const ROUTE_OF: Record<CatalogRead["kind"], string> = { product: "/products/:id", list: "/products", categories: "/categories" };
 type Next = (err?: unknown) => void;
 
 function splitUrl(url: string): { path: string; query: URLSearchParams } | null {
@@ -123,6 +132,7 @@ export class CatalogCache {
 					this.broker.logger.warn("Catalog cache off: a cluster without KAFKA_BROKERS gives the gateway no catalog events to follow");
 					return;
 				}
+				// A new group reads the topics from their beginning: late events, so the node is "behind" until it has read them.
 				await this.bus.subscribe(this.group, PURGING_EVENTS, this.handler!);
 				this.subscribed = true;
 			} catch (err) {
@@ -155,7 +165,8 @@ export class CatalogCache {
 			this.behindUntil = Date.now() + CATCH_UP_MS;
 			return;
 		}
-		this.purge(purgeTagsOf({ type, payload } as Parameters<typeof purgeTagsOf>[0]), "event");
+		const tags = purgeTagsOf({ type, payload } as Parameters<typeof purgeTagsOf>[0]);
+		this.purge(tags, "event", precedesItsWrite(type) ? this.settings.settleMs : undefined);
 	}
 
 	/** Route middleware (moleculer-web `use`): answer a hit, or mark the request as a fill. */
@@ -182,6 +193,8 @@ export class CatalogCache {
 			return next();
 		}
 		this.count("hit");
+		// The route pattern the HTTP metrics count this response under (lib/observability/middleware.ts).
+		req.$alias = { fullPath: `${API_PREFIX}${ROUTE_OF[read.kind]}`, method: "GET" };
 		writeCors?.();
 		this.writeHeaders(res, hit, "HIT");
 		res.setHeader("Age", String(Math.max(0, Math.floor((Date.now() - hit.storedAt) / 1000))));
@@ -221,10 +234,15 @@ export class CatalogCache {
 			storedAt: now,
 			expiresAt: now + ttlMs,
 		};
-		if (this.following) this.lru.put(fill.key, answer, fill.token);
+		if (this.following) this.lru.put(fill.key, answer, fill.token, now);
 		this.gauges();
 		this.writeHeaders(res, answer, "MISS");
-		// Sent as these bytes (moleculer-web answers 304 itself when If-None-Match names the ETag).
+		// The cache is the origin's, kept current by purges: a request's `Cache-Control: no-cache` (which
+		// fetch adds to conditional requests) changes nothing, so the 304 is decided here, not by moleculer-web.
+		if (notModified(req.headers["if-none-match"], answer.etag)) {
+			ctx.meta.$statusCode = 304;
+			return null;
+		}
 		ctx.meta.$responseType = "application/json; charset=utf-8";
 		return body;
 	}
@@ -236,9 +254,10 @@ export class CatalogCache {
 		res.setHeader("X-Cache", state);
 	}
 
-	private purge(tags: string[], source: "event" | "write" | "behind"): void {
+	private purge(tags: string[], source: "event" | "write" | "behind", settleMs?: number): void {
 		if (tags.length === 0) return;
-		this.lru.purge(tags);
+		const now = Date.now();
+		this.lru.purge(tags, settleMs ? { now, until: now + settleMs } : undefined);
 		this.metrics()?.increment(CACHE_METRICS.purges, { source });
 		this.gauges();
 	}

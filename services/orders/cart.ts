@@ -2,7 +2,7 @@
  * Carts: one document per customer, its lines a map by item id (a variant's id, or a product's
  * when it is sold as itself), so that adding an item is one atomic `$inc` (or `$set` of a new
  * line) and concurrent adds all count. A cart is priced every time it is shown: the catalog's
- * current prices (lib/domain/checkout.ts), then its code, shipping and tax with the pricing
+ * current prices (lib/domain/cart-lines.ts), then its code, shipping and tax with the pricing
  * service's terms (lib/domain/pricing.ts); lines that can no longer be bought leave it.
  */
 import type { Context } from "moleculer";
@@ -26,7 +26,7 @@ import {
 	type CartRecord,
 	type CatalogPrice,
 	type PricedCart,
-} from "../../lib/domain/checkout.js";
+} from "../../lib/domain/cart-lines.js";
 
 /** GET /cart: the contract's breakdown. */
 export interface CartView {
@@ -34,6 +34,8 @@ export interface CartView {
 	subtotal: number;
 	discount: number;
 	shipping: number;
+	/** The tax on the shipping charge, part of `tax` (with the items' taxes, exactly). */
+	shippingTax: number;
 	tax: number;
 	total: number;
 	currency: string;
@@ -115,6 +117,7 @@ export class Carts {
 			subtotal: priced.subtotal,
 			discount: priced.discountTotal,
 			shipping: priced.shippingTotal,
+			shippingTax: priced.shippingTax,
 			tax: priced.taxTotal,
 			total: priced.total,
 			currency: priced.currency,

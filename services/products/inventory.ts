@@ -19,7 +19,7 @@ import { domainEvent, type Collection } from "../../lib/store/index.js";
 import type { EventEnvelope, EventPayloads, ItemQuantity } from "../../lib/contracts/events.js";
 import { mergeQuantities } from "../../lib/domain/items.js";
 import { holdOrder, statusAfterCancel, stockPaths, type ProductRecord, type ReservationRecord, type ReservationStatus } from "../../lib/domain/catalog.js";
-import type { StoredProduct } from "./catalog.js";
+import type { StoredProduct } from "./catalog-admin.js";
 
 export type StoredReservation = ReservationRecord & { outbox?: EventEnvelope[] };
 const now = () => new Date().toISOString();

@@ -7,7 +7,8 @@
 import { randomUUID } from "node:crypto";
 import type { Service } from "moleculer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { captureLogs, type LogCapture, type LogRecord } from "../../lib/observability/logging.js";
+import type { LogRecord } from "../../lib/observability/logging.js";
+import { captureLogs, type LogCapture } from "../helpers/logs.js";
 import { DbMixin } from "../../mixins/db.mixin.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { MetricsMixin } from "../../mixins/metrics.mixin.js";

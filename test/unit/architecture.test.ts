@@ -65,6 +65,12 @@ describe("the layout", () => {
 		expect(long).toEqual([]);
 	});
 
+	it("gives a domain module and a service module different names (a name says one thing)", () => {
+		const domain = new Set(modules.filter(m => m.startsWith("lib/domain/")).map(m => path.basename(m)));
+		const twice = modules.filter(m => m.startsWith("services/") && domain.has(path.basename(m)));
+		expect(twice).toEqual([]);
+	});
+
 	it("resolves every relative import to a file that exists", () => {
 		const missing = modules.flatMap(m => (graph.get(m) ?? []).filter(t => !fs.existsSync(path.join(ROOT, t))).map(t => `${m} → ${t}`));
 		expect(missing).toEqual([]);

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { PURGE_ALL, TaggedLru, sizeOf, type CachedAnswer } from "../../lib/http/cache/tagged-lru.js";
 import {
 	TAG,
+	precedesItsWrite,
 	bypassReason,
 	cacheControl,
 	cacheKey,
@@ -103,6 +104,16 @@ describe("purging by surrogate key", () => {
 		expect(lru.put("/products/2", answer(10, ["product/2"]), before)).toBe(false);
 	});
 
+	it("stores no answer carrying a held tag until the hold ends, and others meanwhile", () => {
+		const lru = new TaggedLru(1e6);
+		lru.purge(["product/1"], { now: 1000, until: 4000 });
+		const at = (storedAt: number, tags: string[]) => ({ ...answer(10, tags), storedAt });
+		expect(lru.put("/products/1", at(3999, ["product/1"]), lru.beginFill())).toBe(false);
+		expect(lru.put("/products?q=x", at(3999, ["product-lists", "product/1"]), lru.beginFill())).toBe(false);
+		expect(lru.put("/products/2", at(3999, ["product/2"]), lru.beginFill())).toBe(true);
+		expect(lru.put("/products/1", at(4000, ["product/1"]), lru.beginFill())).toBe(true);
+	});
+
 	it("refuses a fill older than the purges it remembers", () => {
 		const lru = new TaggedLru(1e6);
 		const old = lru.beginFill();
@@ -155,8 +166,8 @@ describe("what the catalog cache keys and tags", () => {
 
 	it("tags an answer with the products and categories it shows", () => {
 		expect(surrogateKeys({ kind: "product", id: "p1" }, { id: "p1", categories: ["shoes"] })).toEqual([TAG.product("p1"), TAG.category("shoes")]);
-		expect(surrogateKeys({ kind: "list", byCategory: false }, { items: [{ id: "p1" }, { id: "p2" }] })).toEqual([TAG.lists, "product/p1", "product/p2"]);
-		expect(surrogateKeys({ kind: "list", byCategory: true }, { items: [] }, q("category=shoes"))).toEqual([TAG.lists, TAG.tree, "category/shoes"]);
+		expect(surrogateKeys({ kind: "list", byCategory: false }, { rows: [{ id: "p1" }, { id: "p2" }] })).toEqual([TAG.lists, "product/p1", "product/p2"]);
+		expect(surrogateKeys({ kind: "list", byCategory: true }, { rows: [] }, q("category=shoes"))).toEqual([TAG.lists, TAG.tree, "category/shoes"]);
 		expect(surrogateKeys({ kind: "categories" }, [{ slug: "a", children: [{ slug: "b", children: [] }] }])).toEqual([TAG.tree, "category/a", "category/b"]);
 	});
 
@@ -171,7 +182,13 @@ describe("what the catalog cache keys and tags", () => {
 		expect(
 			purgeTagsOf({ type: "order.cancelled", payload: { orderId: "o", userId: "u", items, reason: "cancelled_by_customer", refunded: false } }),
 		).toEqual(["product/p1", "product/p2"]);
+		expect(purgeTagsOf({ type: "media.image-added", payload: { productId: "p3", imageId: "i", revision: 2, images: [] } })).toEqual(["product/p3"]);
 		expect(purgeTagsOf({ type: "order.shipped", payload: { orderId: "o", userId: "u" } })).toEqual([]);
+	});
+
+	it("knows which events announce a change the products service writes after them", () => {
+		expect(["order.paid", "order.cancelled", "return.approved", "media.image-added", "media.image-removed"].every(precedesItsWrite)).toBe(true);
+		expect(["stock.reserved", "stock.changed", "product.updated"].some(precedesItsWrite)).toBe(false);
 	});
 
 	it("purges at once what a write through the gateway changes", () => {

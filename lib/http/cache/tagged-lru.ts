@@ -7,6 +7,10 @@
  * change's purge, would stay stale. So a fill starts with `beginFill()` (the purge sequence now),
  * and `put` refuses an answer when a purge of one of its tags (or of everything) happened since.
  * The last `PURGE_MEMORY` purges are remembered; a fill older than that is refused too.
+ *
+ * A purge may also hold its tags until some time: answers carrying them are not stored until then
+ * (for news that arrives before the change it announces is written: the answers are served uncached
+ * meanwhile).
  */
 
 export interface CachedAnswer {
@@ -52,6 +56,8 @@ export class TaggedLru {
 	private seq = 0;
 	/** The last purges, oldest first: their sequence number and tags. */
 	private readonly purges: { seq: number; tags: ReadonlySet<string> }[] = [];
+	/** Tags whose answers are not stored before the time given. */
+	private readonly held = new Map<string, number>();
 
 	constructor(
 		readonly maxBytes: number,
@@ -88,8 +94,8 @@ export class TaggedLru {
 	 * its tags came in meanwhile (it may show the state before that change), or it is larger than
 	 * the whole cache.
 	 */
-	put(key: string, answer: CachedAnswer, token: FillToken): boolean {
-		if (this.purgedSince(token, answer.tags)) return false;
+	put(key: string, answer: CachedAnswer, token: FillToken, now = answer.storedAt): boolean {
+		if (this.purgedSince(token, answer.tags) || this.isHeld(answer.tags, now)) return false;
 		const bytes = sizeOf(key, answer);
 		if (bytes > this.maxBytes) return false;
 		const old = this.entries.get(key);
@@ -115,10 +121,14 @@ export class TaggedLru {
 		return true;
 	}
 
-	/** Remove every answer tagged with one of `tags` (`PURGE_ALL`: every answer). Returns how many went. */
-	purge(tags: Iterable<string>): number {
+	/**
+	 * Remove every answer tagged with one of `tags` (`PURGE_ALL`: every answer), and with `hold`
+	 * store none carrying them before `hold.until`. Returns how many went.
+	 */
+	purge(tags: Iterable<string>, hold?: { now: number; until: number }): number {
 		const set = new Set(tags);
 		if (set.size === 0) return 0;
+		if (hold) this.hold(set, hold.now, hold.until);
 		this.seq++;
 		this.purges.push({ seq: this.seq, tags: set });
 		if (this.purges.length > PURGE_MEMORY) this.purges.shift();
@@ -143,6 +153,17 @@ export class TaggedLru {
 		}
 		if (removed) this.onRemove("purged", removed);
 		return removed;
+	}
+
+	private hold(tags: ReadonlySet<string>, now: number, until: number): void {
+		// Past holds go once there are many (a hold is a few seconds long: what is left is bounded by the event rate).
+		if (this.held.size > PURGE_MEMORY) for (const [tag, at] of this.held) if (at <= now) this.held.delete(tag);
+		for (const tag of tags) if ((this.held.get(tag) ?? 0) < until) this.held.set(tag, until);
+	}
+
+	private isHeld(tags: readonly string[], now: number): boolean {
+		if (this.held.size === 0) return false;
+		return tags.some(t => (this.held.get(t) ?? 0) > now);
 	}
 
 	private purgedSince(token: FillToken, tags: readonly string[]): boolean {

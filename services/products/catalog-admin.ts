@@ -15,6 +15,7 @@ import {
 	publicProduct,
 	type CategoryNode,
 	type CategoryRecord,
+	newProduct,
 	type ProductRecord,
 	type PublicCategory,
 	type PublicProduct,
@@ -24,7 +25,7 @@ import { liveVariants, optionChangeProblems, optionsProblems, publicVariant } fr
 import type { CatalogPrice } from "../../lib/contracts/calls.js";
 import type { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
-import type { EventEnvelope } from "../../lib/contracts/events.js";
+import type { EventEnvelope, MediaGalleryChange } from "../../lib/contracts/events.js";
 import { skuTaken, type SkuRegistry } from "./skus.js";
 
 type Params<A extends keyof typeof CATALOG> = ParamsOf<(typeof CATALOG)[A]>;
@@ -46,6 +47,12 @@ function checkOptions(options: Params<"products.update">["options"], p?: Product
 	const problems = [...optionsProblems(options), ...(p ? optionChangeProblems(options, p.variants ?? []) : [])];
 	if (problems.length) throw validationError(problems);
 }
+
+/** The products service's handlers of the media service's events: each carries the product's whole gallery and its revision. */
+async function followGallery(this: { catalog: Catalog }, event: { payload: MediaGalleryChange }): Promise<void> {
+	await this.catalog.applyGallery(event.payload);
+}
+export const FOLLOW_GALLERIES = { "media.image-added": followGallery, "media.image-updated": followGallery, "media.image-removed": followGallery };
 
 export class Catalog {
 	constructor(
@@ -81,35 +88,33 @@ export class Catalog {
 	async create(p: Params<"products.create">): Promise<PublicProduct> {
 		await this.checkCategories(p.categories);
 		checkOptions(p.options);
-		const at = now();
-		const stock = p.stock ?? 0;
-		const id = randomUUID();
-		await this.skus.claim(p.sku, { productId: id, variantId: null });
-		const product: StoredProduct = {
-			_id: id,
-			sku: p.sku,
-			name: p.name,
-			description: p.description ?? "",
-			price: p.price,
-			currency: p.currency,
-			categories: p.categories ?? [],
-			stock,
-			available: stock,
-			active: p.active ?? true,
-			holds: {},
-			restocked: {},
-			...(p.options?.length ? { options: p.options } : {}),
-			deletedAt: null,
-			createdAt: at,
-			updatedAt: at,
-		};
+		return publicProduct(await this.add(newProduct(randomUUID(), p, now())));
+	}
+
+	/**
+	 * A new product into the catalog, the one way every product comes in (the admin's, the demo's):
+	 * its SKUs (its own and its variants') claimed first, then inserted with its product.created
+	 * event. 409 when a SKU is taken (nothing of it stays claimed).
+	 */
+	async add(product: ProductRecord): Promise<ProductRecord> {
+		const owners = [
+			{ sku: product.sku, owner: { productId: product._id, variantId: null } },
+			...(product.variants ?? []).map(v => ({ sku: v.sku, owner: { productId: product._id, variantId: v.id } })),
+		];
+		const claimed: typeof owners = [];
+		const releaseAll = () => Promise.all(claimed.map(c => this.skus.release(c.sku, c.owner)));
 		try {
-			await this.products.insertWithEvents(product, [this.event("product.created", id)]);
+			for (const c of owners) {
+				if (c.sku === undefined) continue;
+				await this.skus.claim(c.sku, c.owner);
+				claimed.push(c);
+			}
+			await this.products.insertWithEvents(product, [this.event("product.created", product._id)]);
 		} catch (err) {
-			await this.skus.release(p.sku, { productId: id, variantId: null });
-			duplicateSku(p.sku, err);
+			await releaseAll();
+			duplicateSku(product.sku, err);
 		}
-		return publicProduct(product);
+		return product;
 	}
 
 	async update({ id, ...change }: Params<"products.update">): Promise<PublicProduct> {
@@ -157,6 +162,19 @@ export class Catalog {
 		// Its SKUs, and its variants', are free again.
 		await this.skus.release(p.sku, { productId: id, variantId: null });
 		for (const v of liveVariants(p.variants)) await this.skus.release(v.sku, { productId: id, variantId: v.id });
+	}
+
+	/**
+	 * The product's images as a media event says (the whole gallery at `revision`), unless a later
+	 * one was applied already: a duplicate or late event changes nothing. Search rows read the
+	 * product from the database, so every node's results show it at once.
+	 */
+	async applyGallery(change: MediaGalleryChange): Promise<boolean> {
+		const n = await this.products.updateWhere(
+			{ _id: change.productId, $or: [{ imagesRevision: { $exists: false } }, { imagesRevision: { $lt: change.revision } }] },
+			{ $set: { images: change.images, imagesRevision: change.revision } },
+		);
+		return n > 0;
 	}
 
 	/** `{ delta }` adds or removes units; `{ stock }` sets the count on hand. Held units cannot be removed (409). */

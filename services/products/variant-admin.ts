@@ -14,6 +14,7 @@ import { revisionIs, stockPaths, type ProductRecord } from "../../lib/domain/cat
 import {
 	MAX_VARIANTS,
 	liveVariants,
+	newVariant,
 	publicVariant,
 	sameCombination,
 	variantIndex,
@@ -23,7 +24,7 @@ import {
 } from "../../lib/domain/variants.js";
 import type { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
-import type { Catalog, StoredProduct } from "./catalog.js";
+import type { Catalog, StoredProduct } from "./catalog-admin.js";
 
 type Params<A extends keyof typeof CATALOG> = ParamsOf<(typeof CATALOG)[A]>;
 const now = () => new Date().toISOString();
@@ -71,22 +72,7 @@ export class Variants {
 	async create(p: Params<"products.createVariant">): Promise<PublicVariant> {
 		const id = randomUUID();
 		const owner = { productId: p.id, variantId: id };
-		const at = now();
-		const stock = p.stock ?? 0;
-		const variant: VariantRecord = {
-			id,
-			sku: p.sku,
-			options: p.options,
-			price: p.price,
-			stock,
-			available: stock,
-			active: p.active ?? true,
-			holds: {},
-			restocked: {},
-			deletedAt: null,
-			createdAt: at,
-			updatedAt: at,
-		};
+		const variant = newVariant({ id, sku: p.sku, options: p.options, price: p.price, stock: p.stock, active: p.active }, now());
 		let claimed = false;
 		try {
 			await this.change(
