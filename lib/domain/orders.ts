@@ -25,6 +25,7 @@ import { mergeQuantities } from "./items.js";
 import { refundForReturn, type PricedLine } from "./pricing.js";
 import { itemIdOf } from "./variants.js";
 import { afterCapture, afterRefund, paymentSummary, refundable, type PaymentRecord, type PaymentSummary } from "../payments/payment.js";
+import { isSettled, refundKey, type PaymentUpdate } from "../payments/session.js";
 
 export { ORDER_STATUSES, mergeQuantities };
 export type { OrderSummary };
@@ -244,6 +245,8 @@ export interface OrderChange {
 	inc?: Record<string, number>;
 	history?: StatusChange;
 	refund?: OrderRefund;
+	/** More than one refund at once (a provider's report of refunds made elsewhere). */
+	refunds?: OrderRefund[];
 	events: OrderEvent[];
 }
 
@@ -384,7 +387,7 @@ export function planRefund(order: OrderRecord, cause: RefundCause): RefundPlan |
 		}
 		case "late-capture":
 			// Only a cancelled order whose payment never got recorded as captured; a paid one keeps its money.
-			if (order.status !== "cancelled" || order.payment.status !== "authorized") return null;
+			if (order.status !== "cancelled" || isSettled(order.payment.status)) return null;
 			return { cause, key: `${order._id}:orphan-capture`, amount: cause.captured };
 	}
 }
@@ -406,7 +409,7 @@ export function refundRecorded(order: OrderRecord, plan: RefundPlan, refund: { r
 	const refundedEvent = event("payment.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency });
 	if (cause.kind === "late-capture") {
 		return {
-			expect: { status: "cancelled", "payment.status": "authorized" },
+			expect: { status: "cancelled", "payment.status": order.payment.status },
 			set: {
 				"payment.status": "refunded",
 				"payment.paymentId": cause.paymentId,
@@ -432,6 +435,8 @@ export function refundRecorded(order: OrderRecord, plan: RefundPlan, refund: { r
 	const set: Record<string, unknown> = { updatedAt: at };
 	const p = refund.amount > 0 ? afterRefund(order.payment, refund.amount) : null;
 	if (p) Object.assign(set, { "payment.status": p.status, "payment.refunded": p.refunded });
+	// A session's refund is counted by its id, so the provider's report of it (charge.refunded) adds nothing.
+	if (p && order.payment.session) set[`payment.session.refundIds.${refundKey(refund.refundId)}`] = refund.amount;
 	const full = cause.kind === "cancel" || p?.status === "refunded";
 	const change: OrderChange = { expect: { status: order.status, "payment.refunded": order.payment.refunded }, set, events: [] };
 	if (cause.kind === "cancel") {
@@ -496,4 +501,80 @@ export function planReturnRefund(
 	const left = refundable(order.payment);
 	const amount = capAt(refund.total, left);
 	return { items, amount, full: left > 0 && amount === left };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payment sessions (lib/payments/session.ts has the payment's own status machine)
+
+/** The provider's session for this order is known: recorded once (the order was written before it was opened). */
+export function sessionRecorded(order: OrderRecord, s: { sessionId: string; clientSecret: string; confirmUrl: string | null }, at: string): OrderChange | null {
+	if (!order.payment.session || order.payment.session.sessionId) return null;
+	return {
+		expect: { "payment.session.sessionId": null },
+		set: {
+			"payment.session.sessionId": s.sessionId,
+			"payment.session.clientSecret": s.clientSecret,
+			"payment.session.confirmUrl": s.confirmUrl,
+			"payment.authorizationId": s.sessionId,
+			updatedAt: at,
+		},
+		events: [],
+	};
+}
+
+/** The stock of a pending session order is held: its payment may now be captured once authorized. */
+export function stockHeld(order: OrderRecord, at: string): OrderChange | null {
+	if (order.status !== "pending" || !order.payment.session || order.payment.session.stockReserved) return null;
+	return { expect: { status: "pending", "payment.session.stockReserved": false }, set: { "payment.session.stockReserved": true, updatedAt: at }, events: [] };
+}
+
+/**
+ * What the provider reported about the session, on the order. A capture of a pending order pays
+ * it (the compare-and-set on `pending` makes that once); a refund made at the provider is added
+ * (and a full one refunds the order); a cancel of an expired order's session leaves it `expired`.
+ */
+export function paymentObserved(order: OrderRecord, update: PaymentUpdate, at: string): OrderChange {
+	const set: Record<string, unknown> = { updatedAt: at };
+	if (update.declineReason !== undefined) set["payment.session.declineReason"] = update.declineReason;
+	if (update.brand) set["payment.brand"] = update.brand;
+	if (update.last4) set["payment.last4"] = update.last4;
+	const expect: Record<string, unknown> = { status: order.status, "payment.status": order.payment.status, "payment.refunded": order.payment.refunded };
+	if (update.status === "captured" && order.status === "pending") {
+		const change = paid(order, { paymentId: update.paymentId!, amount: update.captured! }, at);
+		return { ...change, expect, set: { ...change.set, ...set } };
+	}
+	let status = update.status;
+	if (status === "voided" && order.cancelReason === "payment_expired") status = "expired";
+	if (status) set["payment.status"] = status;
+	if (update.paymentId) set["payment.paymentId"] = update.paymentId;
+	if (update.captured !== undefined) set["payment.captured"] = update.captured;
+	const change: OrderChange = { expect, set, events: [] };
+	if (update.refunded !== undefined && update.newRefunds?.length) {
+		set["payment.refunded"] = update.refunded;
+		const { _id: orderId, userId, currency } = order;
+		change.refunds = update.newRefunds.map(r => ({ id: r.refundId, amount: r.amount, reason: "provider", at }));
+		for (const r of update.newRefunds) {
+			set[`payment.session.refundIds.${r.key}`] = r.amount;
+			change.events.push(event("payment.refunded", { orderId, userId, refundId: r.refundId, amount: r.amount, currency }));
+		}
+		if (update.status === "refunded" && canTransition(order.status, "refunded")) {
+			set.status = "refunded";
+			change.history = transition(order.status, "refunded", at, "provider");
+		}
+	}
+	return change;
+}
+
+/** Not confirmed within the session's TTL: cancelled `payment_expired` (its holds are released, its session cancelled). */
+export function paymentExpired(order: OrderRecord, at: string): OrderChange | null {
+	if (order.status !== "pending" || order.payment.status !== "requires_confirmation") return null;
+	const change = cancelled(order, "payment_expired", at);
+	return { ...change, expect: { ...change.expect, "payment.status": "requires_confirmation" } };
+}
+
+/** A cancelled order's session was cancelled at the provider: `expired` when it ran out of time, `voided` otherwise. */
+export function sessionReleased(order: OrderRecord, at: string): OrderChange | null {
+	if (order.status !== "cancelled" || isSettled(order.payment.status)) return null;
+	const status = order.cancelReason === "payment_expired" ? "expired" : "voided";
+	return { expect: { status: "cancelled", "payment.status": order.payment.status }, set: { "payment.status": status, updatedAt: at }, events: [] };
 }

@@ -22,6 +22,7 @@ import { isId } from "../../lib/contracts/ids.js";
 import { isCountryCode } from "../../lib/contracts/countries.js";
 import { invalidField, notFound } from "../../lib/errors.js";
 import type { Role, ShopMeta } from "../../lib/auth/access.js";
+import { paymentRoutes } from "./payment-routes.js";
 
 export type GatewayRequest = IncomingMessage & {
 	$action?: { name: string; auth?: "public" | "required"; roles?: Role[] };
@@ -173,6 +174,8 @@ export function gatewaySettings(cfg: ShopConfig) {
 			options.requestID = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
 		},
 		routes: [
+			// Before /api/v1: moleculer-web takes the first route whose path starts the URL.
+			...(routed.some(r => r.action.startsWith("orders.")) ? paymentRoutes(cfg) : []),
 			...credentialRoutes.map(({ base, routes }) => ({
 				...route,
 				path: `${API_PREFIX}${base}`,

@@ -46,7 +46,8 @@ export class OrderStore {
 	async apply(order: Pick<OrderRecord, "_id">, change: OrderChange, cause: Context | null): Promise<boolean> {
 		const $push: Record<string, unknown> = {};
 		if (change.history) $push.statusHistory = { $each: [change.history] };
-		if (change.refund) $push.refunds = { $each: [change.refund] };
+		const refunds = [...(change.refund ? [change.refund] : []), ...(change.refunds ?? [])];
+		if (refunds.length) $push.refunds = { $each: refunds };
 		if (change.events.length) $push.outbox = { $each: this.envelopes(change.events, cause) };
 		const update: Record<string, unknown> = { $set: change.set };
 		if (change.inc && Object.keys(change.inc).length) update.$inc = change.inc;

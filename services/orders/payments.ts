@@ -9,13 +9,23 @@
  * a compare-and-set (services/orders/order-store.ts); a step that loses the race reads again.
  */
 import type { Context } from "moleculer";
-import type { PaymentProvider, RefundResult } from "../../lib/payments/provider.js";
+import type { PaymentProvider, RefundRequest, RefundResult } from "../../lib/payments/provider.js";
 import { authorizationVoided, paid, paymentDeclined, planRefund, refundRecorded, type OrderRecord, type RefundCause } from "../../lib/domain/orders.js";
 import type { OrderStore } from "./order-store.js";
+import { refundKey } from "../../lib/payments/session.js";
 
 const now = () => new Date().toISOString();
 
+/** What this needs of the session payments (services/orders/payment-sessions.ts). */
+export interface SessionSide {
+	readonly provider: { refund(req: RefundRequest): Promise<RefundResult> };
+	advance(orderId: string, ctx: Context | null): Promise<void>;
+}
+
 export class OrderPayments {
+	/** Session payments (services/orders/payment-sessions.ts): their release and refunds go to the session's provider. */
+	sessions?: SessionSide;
+
 	constructor(
 		private readonly store: OrderStore,
 		readonly provider: PaymentProvider,
@@ -51,6 +61,7 @@ export class OrderPayments {
 	 */
 	async release(orderId: string, cause: Context | null): Promise<void> {
 		const order = await this.store.get(orderId);
+		if (order?.payment.session && this.sessions) return this.sessions.advance(orderId, cause);
 		if (!order || order.status !== "cancelled" || order.payment.status !== "authorized") return;
 		const voided = await this.provider.void({ idempotencyKey: `${orderId}:void`, authorizationId: order.payment.authorizationId ?? "" });
 		if (voided.status === "voided") {
@@ -79,11 +90,15 @@ export class OrderPayments {
 			let result: RefundResult = { status: "refunded", refundId: `none:${plan.key}`, amount: 0 };
 			if (plan.amount > 0) {
 				const paymentId = cause.kind === "late-capture" ? cause.paymentId : (order.payment.paymentId ?? "");
-				result = await this.provider.refund({ idempotencyKey: plan.key, paymentId, amount: plan.amount, currency: order.currency });
+				const provider = order.payment.session && this.sessions ? this.sessions.provider : this.provider;
+				result = await provider.refund({ idempotencyKey: plan.key, paymentId, amount: plan.amount, currency: order.currency });
 				if (result.status !== "refunded") {
 					this.log.error(`Refund ${plan.key} of order ${orderId} failed (${result.reason}); it will be tried again`);
 					return false;
 				}
+				// The provider's report of this refund (a webhook) was counted first: recorded without counting it again.
+				if (cause.kind !== "late-capture" && order.payment.session && Object.hasOwn(order.payment.session.refundIds, refundKey(result.refundId)))
+					result = { ...result, amount: 0 };
 			}
 			if (await this.store.apply(order, refundRecorded(order, plan, result, now()), ctx)) {
 				if (cause.kind === "late-capture")

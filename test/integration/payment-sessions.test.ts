@@ -1,0 +1,198 @@
+/**
+ * Payment sessions with the simulated payment service delivering its signed webhooks over HTTP:
+ * the session flow, a declined card, stock refused after authorization, a customer's cancel, and
+ * no card data anywhere.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { Service } from "moleculer";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_ENV, admin, customer, eventually, startShop, type Account, type TestShop } from "../helpers/shop.js";
+import { stockOf } from "../helpers/commerce.js";
+import { SIM_SECRET, confirmCard, sessionCheckout } from "../helpers/payments.js";
+import { TEST_CARDS, type LedgerEntry } from "../../lib/payments/simulated.js";
+import type { Collection } from "../../lib/store/index.js";
+import { defineService } from "../../lib/service.js";
+import { EventsMixin } from "../../mixins/events.mixin.js";
+import { DbMixin } from "../../mixins/db.mixin.js";
+
+const V1 = "/api/v1";
+let shop: TestShop;
+let adm: Account;
+const seen = new Map<string, string[]>();
+
+type OrdersService = Service & { collection<T extends { _id: string }>(n: string): Collection<T> };
+const ledger = async (sessionId: string) =>
+	(await (shop.broker.getLocalService("orders") as OrdersService).collection<LedgerEntry>("sandbox_ledger").find({ query: { id: sessionId } })).length;
+const eventsOf = (orderId: string) => seen.get(orderId) ?? [];
+
+beforeAll(async () => {
+	shop = await startShop({
+		services: ["users", "api", "products", "orders", "pricing"],
+		env: { ...ADMIN_ENV, SIMULATED_WEBHOOK_SECRET: SIM_SECRET, SIMULATED_WEBHOOK_COPIES: "3", SIMULATED_WEBHOOK_DELAY_MS: "20", LOG_LEVEL: "info" },
+	});
+	shop.broker.createService(
+		defineService<Service>({
+			name: "paymentprobe",
+			mixins: [DbMixin({ seen: {} }), EventsMixin()],
+			integrationEvents: Object.fromEntries(
+				["order.paid", "payment.captured", "order.cancelled", "payment.refunded"].map(type => [
+					type,
+					async (event: { payload: { orderId: string } }) => void seen.set(event.payload.orderId, [...eventsOf(event.payload.orderId), type]),
+				]),
+			),
+		}),
+	);
+	await shop.broker.waitForServices(["paymentprobe"]);
+	adm = await admin(shop);
+});
+afterAll(async () => {
+	await shop?.stop();
+});
+
+const orderOf = (acc: Account, id: string) => acc.http.get(`${V1}/orders/${id}`).then(r => r.body);
+const until = (acc: Account, id: string, check: (o: any) => boolean, what: string) =>
+	eventually(
+		async () => {
+			const o = await orderOf(acc, id);
+			return check(o) ? o : undefined;
+		},
+		15_000,
+		what,
+	);
+
+describe("payment sessions (simulated payment service)", () => {
+	it("answers 202 with the session to confirm, and a confirmed card makes the order paid with one capture", async () => {
+		const ann = await customer(shop, "Ann");
+		const { order, product } = await sessionCheckout(ann, adm, { price: 2500 });
+		expect(order.status).toBe("pending");
+		expect(order.payment).toMatchObject({ status: "requires_confirmation", provider: "simulated" });
+		expect(order.payment.sessionId).toMatch(/^sim_pi_/);
+		expect(order.payment.clientSecret).toContain("_secret_");
+		expect(Date.parse(order.payment.expiresAt)).toBeGreaterThan(Date.now() + 800_000);
+		expect(order.payment.confirmUrl).toContain(`/api/v1/payments/simulated/sessions/${order.payment.sessionId}?client_secret=`);
+
+		// The page works without JavaScript: a form posting the card to the service.
+		const page = await fetch(order.payment.confirmUrl);
+		expect(page.status).toBe(200);
+		expect(page.headers.get("content-type")).toContain("text/html");
+		const html = await page.text();
+		expect(html).toMatch(/<form method="post"/);
+		expect(html).toContain('name="cardNumber"');
+		expect(html).not.toContain("<script");
+
+		const confirmed = await confirmCard(order.payment.confirmUrl, TEST_CARDS.approved);
+		expect(confirmed).toEqual({ status: 200, body: { status: "authorized", declineReason: null } });
+		const paid = await until(ann, order.id, o => o.status === "paid", "paid");
+		expect(paid.payment).toMatchObject({ status: "captured", brand: "visa", last4: "4242" });
+		expect(await ledger(order.payment.sessionId)).toBe(1);
+		await eventually(async () => (eventsOf(order.id).includes("order.paid") ? true : undefined), 5000, "order.paid");
+		expect(eventsOf(order.id).filter(t => t === "order.paid")).toHaveLength(1);
+		expect(eventsOf(order.id).filter(t => t === "payment.captured")).toHaveLength(1);
+		expect(await stockOf(adm, product.id)).toMatchObject({ stock: 9 });
+	});
+
+	it("takes the card from the HTML form (no JavaScript) too", async () => {
+		const ann = await customer(shop, "Ann");
+		const { order } = await sessionCheckout(ann, adm);
+		const url = new URL(order.payment.confirmUrl);
+		const form = new URLSearchParams({
+			client_secret: url.searchParams.get("client_secret")!,
+			cardNumber: TEST_CARDS.approved,
+			expMonth: "12",
+			expYear: "2031",
+			cvc: "123",
+		});
+		const res = await fetch(`${url.origin}${url.pathname}`, {
+			method: "POST",
+			headers: { "content-type": "application/x-www-form-urlencoded" },
+			body: form.toString(),
+		});
+		expect(res.status).toBe(200);
+		expect(await res.text()).toContain("Payment authorized");
+		await until(ann, order.id, o => o.status === "paid", "paid");
+	});
+
+	it("keeps the session open after a declined card, with the reason, and takes another card", async () => {
+		const ann = await customer(shop, "Ann");
+		const { order } = await sessionCheckout(ann, adm);
+		const declined = await confirmCard(order.payment.confirmUrl, TEST_CARDS.declined);
+		expect(declined.body).toEqual({ status: "requires_confirmation", declineReason: "card_declined" });
+		const pending = await until(ann, order.id, o => o.payment.declineReason === "card_declined", "decline recorded");
+		expect(pending).toMatchObject({ status: "pending", payment: { status: "requires_confirmation", declineReason: "card_declined" } });
+		await confirmCard(order.payment.confirmUrl, TEST_CARDS.approved);
+		const paid = await until(ann, order.id, o => o.status === "paid", "paid");
+		expect(paid.payment.declineReason).toBeUndefined();
+		expect(await ledger(order.payment.sessionId)).toBe(1);
+	});
+
+	it("voids an authorization whose stock was refused, never capturing it", async () => {
+		const ann = await customer(shop, "Ann");
+		const bob = await customer(shop, "Bob");
+		const first = await sessionCheckout(ann, adm, { stock: 1 });
+		// Bob's order for the same last unit: refused at once by the catalog.
+		await bob.http.post(`${V1}/cart/items`, { productId: first.product.id, quantity: 1 });
+		const second = await bob.http.post(
+			`${V1}/orders`,
+			{ shippingAddress: first.order.shippingAddress, payment: { method: "session" } },
+			{ "idempotency-key": `bob-${Date.now()}` },
+		);
+		expect(second.status).toBe(202);
+		const refused = await until(bob, second.body.id, o => o.status === "cancelled", "out of stock");
+		expect(refused.statusHistory.at(-1)).toMatchObject({ status: "cancelled", reason: "out_of_stock" });
+		await confirmCard(second.body.payment.confirmUrl, TEST_CARDS.approved);
+		const voided = await until(bob, second.body.id, o => o.payment.status === "voided", "voided");
+		expect(voided.status).toBe("cancelled");
+		expect(await ledger(second.body.payment.sessionId)).toBe(0);
+	});
+
+	it("a customer's cancel of a pending order cancels the session at the provider and releases the hold", async () => {
+		const ann = await customer(shop, "Ann");
+		const { order, product } = await sessionCheckout(ann, adm, { stock: 5, quantity: 2 });
+		await eventually(async () => ((await stockOf(adm, product.id)).available === 3 ? true : undefined), 5000, "hold");
+		const res = await ann.http.post(`${V1}/orders/${order.id}/cancel`);
+		expect(res.status).toBe(200);
+		const done = await until(ann, order.id, o => o.payment.status === "voided", "voided");
+		expect(done.status).toBe("cancelled");
+		await eventually(async () => ((await stockOf(adm, product.id)).available === 5 ? true : undefined), 5000, "released");
+		// The session is gone at the provider: confirming it now authorizes nothing.
+		expect((await confirmCard(order.payment.confirmUrl, TEST_CARDS.approved)).body.status).not.toBe("authorized");
+		expect(await ledger(order.payment.sessionId)).toBe(0);
+	});
+
+	it("refuses card details in a session body, naming the fields", async () => {
+		const ann = await customer(shop, "Ann");
+		const res = await ann.http.post(
+			`${V1}/orders`,
+			{
+				shippingAddress: { name: "A", line1: "B", city: "C", postalCode: "1", country: "DE" },
+				payment: { method: "session", cardNumber: TEST_CARDS.approved },
+			},
+			{ "idempotency-key": `x-${Date.now()}` },
+		);
+		expect(res.status).toBe(422);
+		expect(res.body.data.map((p: { field: string }) => p.field)).toContain("payment.cardNumber");
+	});
+
+	it("keeps no card number or CVC in any database file", async () => {
+		const ann = await customer(shop, "Ann");
+		const { order } = await sessionCheckout(ann, adm);
+		const pan = "5555555555554444";
+		const url = new URL(order.payment.confirmUrl);
+		await fetch(`${url.origin}${url.pathname}`, {
+			method: "POST",
+			headers: { "content-type": "application/json" },
+			body: JSON.stringify({ client_secret: url.searchParams.get("client_secret"), cardNumber: pan, expMonth: 12, expYear: 2031, cvc: "987" }),
+		});
+		await until(ann, order.id, o => o.status === "paid", "paid");
+		const files: string[] = [];
+		const walk = (dir: string) =>
+			fs.readdirSync(dir, { withFileTypes: true }).forEach(e => (e.isDirectory() ? walk(path.join(dir, e.name)) : files.push(path.join(dir, e.name))));
+		walk(shop.dataDir);
+		for (const f of files) {
+			const text = fs.readFileSync(f, "utf8");
+			expect(text, f).not.toContain(pan);
+			expect(text, f).not.toMatch(/"cvc"|cardNumber|"987"/);
+		}
+	});
+});
