@@ -55,6 +55,9 @@ export interface StripeSettings {
 	webhookSecret?: string;
 	publishableKey?: string;
 	apiBase?: string;
+	/** Per request (default 10 s), and retries of a failed request by the SDK (default 2). */
+	timeoutMs?: number;
+	retries?: number;
 }
 
 /** A provider failure: card error → decline reason, invalid request → refusal, anything else → try again later. */
@@ -89,12 +92,19 @@ export class StripePaymentProvider implements SessionPaymentProvider {
 		this.publishableKey = settings.publishableKey;
 		const base = settings.apiBase ? new URL(settings.apiBase) : null;
 		this.stripe = new Stripe(settings.secretKey, {
-			maxNetworkRetries: 2,
-			timeout: 10_000,
+			maxNetworkRetries: settings.retries ?? 2,
+			timeout: settings.timeoutMs ?? 10_000,
 			...(base
 				? { host: base.hostname, port: base.port || (base.protocol === "http:" ? 80 : 443), protocol: base.protocol === "http:" ? "http" : "https" }
 				: {}),
 		});
+	}
+
+	/** Each request's method, path and idempotency key, as the SDK reports them (tests and tracing; never the key or the body). */
+	onRequest(listener: (req: { method: string; path: string; idempotencyKey: string | null }) => void): void {
+		this.stripe.on("request", (e: { method: string; path: string; idempotency_key?: string }) =>
+			listener({ method: e.method, path: e.path, idempotencyKey: e.idempotency_key ?? null }),
+		);
 	}
 
 	private async call<T>(what: string, run: () => Promise<T>): Promise<T> {
