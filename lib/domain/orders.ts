@@ -25,7 +25,7 @@ import { capAt, type MinorUnits } from "./money.js";
 import { mergeQuantities } from "./items.js";
 import { refundForReturn, type PricedLine } from "./pricing.js";
 import { itemIdOf } from "./variants.js";
-import { afterCapture, afterRefund, paymentSummary, refundable, type PaymentRecord, type PaymentSummary } from "../payments/payment.js";
+import { PaymentRuleError, afterCapture, afterRefund, paymentSummary, refundable, type PaymentRecord, type PaymentSummary } from "../payments/payment.js";
 import { isSettled, refundKey, type PaymentUpdate } from "../payments/session.js";
 
 export { ORDER_STATUSES, mergeQuantities };
@@ -143,6 +143,8 @@ export interface OrderRecord {
 	returned: Record<string, number>;
 	/** Returns already refunded: returnId → refund id (what makes a re-delivered return a no-op). */
 	returns: Record<string, string>;
+	/** Refunds an admin asked for: the request's key → refund id (what makes a repeated request a no-op). */
+	manualRefunds?: Record<string, string>;
 	pendingRefund: PendingRefund | null;
 	/** What was charged besides the goods (absent on orders from before pricing: nothing). */
 	discountTotal?: MinorUnits;
@@ -362,7 +364,8 @@ export function authorizationVoided(order: OrderRecord, at: string): OrderChange
 export type RefundCause =
 	| { kind: "cancel"; reason: string }
 	| { kind: "return"; returnId: string; items: ItemQuantity[] }
-	| { kind: "late-capture"; paymentId: string; captured: MinorUnits };
+	| { kind: "late-capture"; paymentId: string; captured: MinorUnits }
+	| { kind: "manual"; key: string; amount: MinorUnits; reason: string };
 
 export interface RefundPlan {
 	cause: RefundCause;
@@ -384,6 +387,14 @@ export function planRefund(order: OrderRecord, cause: RefundCause): RefundPlan |
 			const plan = planReturnRefund(order, cause.items);
 			return { cause: { ...cause, items: plan.items }, key: `return:${cause.returnId}`, amount: plan.amount };
 		}
+		case "manual": {
+			if (Object.hasOwn(order.manualRefunds ?? {}, cause.key)) return null;
+			if (!REFUNDABLE.includes(order.status) || refundable(order.payment) === 0)
+				throw new PaymentRuleError(`An order that is ${order.status} has nothing to refund`);
+			if (cause.amount > refundable(order.payment))
+				throw new PaymentRuleError(`cannot refund ${cause.amount}, only ${refundable(order.payment)} is left`);
+			return { cause, key: `manual:${cause.key}`, amount: cause.amount };
+		}
 		case "late-capture":
 			// Only a cancelled order whose payment never got recorded as captured; a paid one keeps its money.
 			if (order.status !== "cancelled" || isSettled(order.payment.status)) return null;
@@ -402,7 +413,7 @@ export function refundRecorded(order: OrderRecord, plan: RefundPlan, refund: { r
 	const record: OrderRefund = {
 		id: refund.refundId,
 		amount: refund.amount,
-		reason: cause.kind === "cancel" ? cause.reason : cause.kind === "return" ? "return" : "order_cancelled",
+		reason: cause.kind === "cancel" || cause.kind === "manual" ? cause.reason : cause.kind === "return" ? "return" : "order_cancelled",
 		at,
 	};
 	const refundedEvent = event("payment.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency });
@@ -443,6 +454,13 @@ export function refundRecorded(order: OrderRecord, plan: RefundPlan, refund: { r
 		set.pendingRefund = null;
 		set.status = "refunded";
 		change.history = transition("cancelled", "refunded", at, cause.reason);
+	} else if (cause.kind === "manual") {
+		change.expect[`manualRefunds.${cause.key}`] = { $exists: false };
+		set[`manualRefunds.${cause.key}`] = refund.refundId;
+		if (full && order.status !== "refunded") {
+			set.status = "refunded";
+			change.history = transition(order.status, "refunded", at, cause.reason);
+		}
 	} else {
 		change.expect[`returns.${cause.returnId}`] = { $exists: false };
 		set[`returns.${cause.returnId}`] = refund.refundId;
@@ -454,7 +472,7 @@ export function refundRecorded(order: OrderRecord, plan: RefundPlan, refund: { r
 	}
 	if (refund.amount > 0 || cause.kind === "cancel") {
 		change.refund = record;
-		const items = cause.kind === "cancel" ? itemQuantities(order.items) : cause.items;
+		const items = cause.kind === "cancel" ? itemQuantities(order.items) : cause.kind === "manual" ? [] : cause.items;
 		change.events = [
 			refundedEvent,
 			event("order.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency, reason: record.reason, items, full }),

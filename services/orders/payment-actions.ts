@@ -4,13 +4,14 @@
  *   paymentWebhook          POST /payments/webhooks/:provider: signature checked over the raw body, then applied once
  *   simulatedConfirmPage    GET  /payments/simulated/sessions/:id: the simulated provider's confirmation page
  *   simulatedConfirm        POST the same: the card (form or JSON), never stored, never logged
+ *   refund                  POST /orders/:id/refunds (admin, Idempotency-Key): part of a captured payment back
  *
  * The provider is PAYMENT_PROVIDER's: `simulated` (the sandbox in this database, its webhooks
  * delivered over HTTP to the gateway) or `stripe` (lib/payments/stripe.ts).
  */
 import type { Context, Service } from "moleculer";
 import { config } from "../../lib/config.js";
-import { badRequest, invalidField, notFound } from "../../lib/errors.js";
+import { badRequest, conflict, invalidField, notFound, unavailable } from "../../lib/errors.js";
 import { defineMixin } from "../../lib/service.js";
 import type { Collection } from "../../lib/store/index.js";
 import { formatAmount } from "../../lib/domain/promotions.js";
@@ -20,7 +21,14 @@ import { type SimulatedPaymentProvider, type LedgerEntry, type SandboxAuthorizat
 import { SimulatedSessions, randomWebhookSecret, type SandboxSession } from "../../lib/payments/simulated-sessions.js";
 import { SimulatedWebhookDelivery } from "../../lib/payments/simulated-webhooks.js";
 import { StripePaymentProvider } from "../../lib/payments/stripe.js";
-import type { OrderStore } from "./order-store.js";
+import { OrderKeptChangingError, type OrderStore } from "./order-store.js";
+import type { IdempotencyMethods } from "../../mixins/idempotency.mixin.js";
+import { requireUser, type ShopContext } from "../../lib/auth/access.js";
+import { fingerprintOf, idempotencyKeyProblem } from "../../lib/domain/checkout.js";
+import { planRefund } from "../../lib/domain/orders.js";
+import { PaymentRuleError } from "../../lib/payments/payment.js";
+import { ORDERS } from "../../lib/contracts/http/orders.js";
+import type { ParamsOf } from "../../lib/contracts/params.js";
 import type { OrderPayments } from "./payments.js";
 import { SessionPayments, type ProcessedPaymentEvent } from "./payment-sessions.js";
 
@@ -40,7 +48,8 @@ export interface PaymentState {
 }
 
 type Host = Service &
-	PaymentState & {
+	PaymentState &
+	IdempotencyMethods & {
 		collection<T extends { _id: string }>(name: string): Collection<T>;
 		store: OrderStore;
 		payments: OrderPayments;
@@ -99,8 +108,57 @@ const cardParams = {
 type ConfirmParams = { id: string; client_secret: string; cardNumber: string; expMonth: number; expYear: number; cvc: string };
 type PageMeta = { wantsHtml?: boolean; $responseType?: string; $statusCode?: number };
 
+/** A provider's refusal of a refund beyond what is left (the simulated service's, Stripe's codes). */
+const EXCEEDS = ["exceeds_captured", "amount_too_large", "charge_already_refunded"];
+
+type RefundParams = ParamsOf<(typeof ORDERS)["orders.refund"]>;
+
+/** An admin's refund of part of a captured payment, once per Idempotency-Key; never beyond what was captured (422). */
+async function refundByAdmin(host: Host, ctx: ShopContext<RefundParams>) {
+	const user = requireUser(ctx);
+	const key = ctx.meta.idempotencyKey;
+	const problem = idempotencyKeyProblem(key);
+	if (problem) throw invalidField("Idempotency-Key", problem, "idempotencyKey");
+	const { id, amount, reason } = ctx.params;
+	return host.idempotent(user.id, key!, fingerprintOf({ refund: ctx.params }), async resourceId => {
+		const order = await host.store.get(id);
+		if (!order) throw notFound("Order", id);
+		const cause = { kind: "manual" as const, key: resourceId, amount, reason };
+		try {
+			planRefund(order, cause);
+		} catch (err) {
+			if (err instanceof PaymentRuleError) throw invalidField("amount", err.message, "refundable");
+			throw err;
+		}
+		let refusal: string | null = null;
+		let done: boolean;
+		try {
+			done = await host.payments.refund(id, cause, ctx, reason => (refusal = reason));
+		} catch (err) {
+			if (err instanceof PaymentRuleError) throw invalidField("amount", err.message, "refundable");
+			// Made at the provider but not recorded yet: the same key again records it (the provider answers the same refund).
+			if (err instanceof OrderKeptChangingError)
+				throw conflict("The order changed while refunding; repeat the request with the same Idempotency-Key", "CONCURRENT_CHANGE");
+			throw err;
+		}
+		if (!done && EXCEEDS.includes(refusal ?? "")) throw invalidField("amount", "The refunds would exceed what was captured.", "refundable");
+		if (!done) throw unavailable(`The payment provider did not refund (${refusal ?? "unknown"}); try again`);
+		const after = (await host.store.get(id))!;
+		const refundId = after.manualRefunds?.[resourceId] ?? "";
+		const record = after.refunds.find(r => r.id === refundId);
+		return { id: refundId, orderId: id, amount, reason, at: record?.at ?? after.updatedAt };
+	});
+}
+
 export const PaymentActionsMixin = defineMixin<Host>({
 	actions: {
+		refund: {
+			roles: ["admin"],
+			params: ORDERS["orders.refund"],
+			handler(this: Host, ctx: ShopContext<RefundParams>) {
+				return refundByAdmin(this, ctx);
+			},
+		},
 		paymentWebhook: {
 			auth: "public",
 			params: { provider: { type: "string", max: 40 }, rawBody: { type: "string", max: 400_000 }, headers: { type: "object" } },

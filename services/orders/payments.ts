@@ -11,7 +11,7 @@
 import type { Context } from "moleculer";
 import type { PaymentProvider, RefundRequest, RefundResult } from "../../lib/payments/provider.js";
 import { authorizationVoided, paid, paymentDeclined, planRefund, refundRecorded, type OrderRecord, type RefundCause } from "../../lib/domain/orders.js";
-import type { OrderStore } from "./order-store.js";
+import { OrderKeptChangingError, type OrderStore } from "./order-store.js";
 import { refundKey } from "../../lib/payments/session.js";
 
 const now = () => new Date().toISOString();
@@ -82,8 +82,9 @@ export class OrderPayments {
 	 * answered again by the provider for the same key. Answers false when the provider refused
 	 * (the caller retries later).
 	 */
-	async refund(orderId: string, cause: RefundCause, ctx: Context | null): Promise<boolean> {
-		for (let attempt = 0; attempt < 5; attempt++) {
+	async refund(orderId: string, cause: RefundCause, ctx: Context | null, refused?: (reason: string) => void): Promise<boolean> {
+		// Each attempt that loses records nothing and asks the provider again under the same key (the same refund).
+		for (let attempt = 0; attempt < 30; attempt++) {
 			const order = await this.store.get(orderId);
 			const plan = order && planRefund(order, cause);
 			if (!order || !plan) return true;
@@ -93,6 +94,11 @@ export class OrderPayments {
 				const provider = order.payment.session && this.sessions ? this.sessions.provider : this.provider;
 				result = await provider.refund({ idempotencyKey: plan.key, paymentId, amount: plan.amount, currency: order.currency });
 				if (result.status !== "refunded") {
+					// The caller answers the refusal itself (an admin's refund beyond what is left: 422).
+					if (refused) {
+						refused(result.reason);
+						return false;
+					}
 					this.log.error(`Refund ${plan.key} of order ${orderId} failed (${result.reason}); it will be tried again`);
 					return false;
 				}
@@ -107,6 +113,6 @@ export class OrderPayments {
 			}
 			// The order moved (a concurrent refund, say): plan again from what it is now.
 		}
-		throw new Error(`Refund of order ${orderId} (${cause.kind}): the order kept changing; will be retried`);
+		throw new OrderKeptChangingError(orderId);
 	}
 }

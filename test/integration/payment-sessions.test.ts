@@ -195,4 +195,71 @@ describe("payment sessions (simulated payment service)", () => {
 			expect(text, f).not.toMatch(/"cvc"|cardNumber|"987"/);
 		}
 	});
+
+	describe("refunds", () => {
+		const refund = (orderId: string, amount: number, key: string, reason = "goodwill") =>
+			adm.http.post(`${V1}/orders/${orderId}/refunds`, { amount, reason }, { "idempotency-key": key });
+		const paidOrder = async (price: number) => {
+			const ann = await customer(shop, "Ann");
+			const { order } = await sessionCheckout(ann, adm, { price });
+			await confirmCard(order.payment.confirmUrl, TEST_CARDS.approved);
+			await until(ann, order.id, o => o.status === "paid", "paid");
+			return { ann, order };
+		};
+		const sandboxRefunded = async (sessionId: string) =>
+			(
+				await (shop.broker.getLocalService("orders") as OrdersService)
+					.collection<{ _id: string; refunded: number }>("sandbox_payments")
+					.findById(sessionId)
+			)?.refunded;
+
+		it("partial refunds add up exactly; a repeated key refunds nothing more; beyond the capture is 422 naming amount", async () => {
+			const { ann, order } = await paidOrder(2500);
+			const tag = `r-${order.id}`;
+			const first = await refund(order.id, 1000, `${tag}-a`);
+			expect(first.status, JSON.stringify(first.body)).toBe(201);
+			expect(first.body).toMatchObject({ orderId: order.id, amount: 1000, reason: "goodwill" });
+			expect((await refund(order.id, 1000, `${tag}-a`)).body).toEqual(first.body);
+			expect((await refund(order.id, 1000, `${tag}-b`)).status).toBe(201);
+			const over = await refund(order.id, 501, `${tag}-c`);
+			expect(over.status).toBe(422);
+			expect(over.body.data.map((p: { field: string }) => p.field)).toEqual(["amount"]);
+			expect((await refund(order.id, 500, `${tag}-d`)).status).toBe(201);
+			const done = await orderOf(ann, order.id);
+			expect(done.status).toBe("refunded");
+			expect(done.payment.status).toBe("refunded");
+			expect(done.refunds.map((r: { amount: number }) => r.amount)).toEqual([1000, 1000, 500]);
+			expect(await sandboxRefunded(order.payment.sessionId)).toBe(2500);
+			expect((await refund(order.id, 1, `${tag}-e`)).status).toBe(422);
+			const customerTry = await ann.http.post(`${V1}/orders/${order.id}/refunds`, { amount: 1, reason: "x" }, { "idempotency-key": `${tag}-f` });
+			expect(customerTry.status).toBe(403);
+		});
+
+		it("20 racing refunds never add up to more than the capture", async () => {
+			const { ann, order } = await paidOrder(2500);
+			const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => refund(order.id, 300, `race-${order.id}-${i}`)));
+			const ok = answers.filter(a => a.status === 201).length;
+			expect(answers.every(a => a.status === 201 || a.status === 422 || a.status === 409)).toBe(true);
+			expect(ok).toBeLessThanOrEqual(8);
+			const after = await orderOf(ann, order.id);
+			const total = after.refunds.reduce((t: number, r: { amount: number }) => t + r.amount, 0);
+			expect(total).toBe(ok * 300);
+			expect(await sandboxRefunded(order.payment.sessionId)).toBe(total);
+			expect(total).toBeLessThanOrEqual(2500);
+		});
+
+		it("a refund made at the provider (charge.refunded webhook) is reflected in the order", async () => {
+			const { ann, order } = await paidOrder(2000);
+			const svc = shop.broker.getLocalService("orders") as OrdersService & { simulated: { refund(r: object): Promise<unknown> } };
+			await svc.simulated.refund({ idempotencyKey: `dashboard-${order.id}`, paymentId: order.payment.sessionId, amount: 400, currency: "EUR" });
+			const after = await until(ann, order.id, o => o.refunds.length === 1, "refund reflected");
+			expect(after.refunds[0]).toMatchObject({ amount: 400, reason: "provider" });
+			expect(after.payment.status).toBe("partially_refunded");
+			expect(after.status).toBe("paid");
+			// Our own refund afterwards counts from what is left.
+			expect((await refund(order.id, 1601, `after-${order.id}`)).status).toBe(422);
+			expect((await refund(order.id, 1600, `after2-${order.id}`)).status).toBe(201);
+			expect((await orderOf(ann, order.id)).status).toBe("refunded");
+		});
+	});
 });

@@ -87,6 +87,12 @@ export const ORDERS = {
 	"orders.cancel": { $$strict: true, id: idRule },
 	"orders.ship": { $$strict: true, id: idRule },
 	"orders.deliver": { $$strict: true, id: idRule },
+	"orders.refund": {
+		$$strict: true,
+		id: idRule,
+		amount: { type: "number", integer: true, min: 1, max: 1_000_000_000_000, description: "In the order currency's minor unit" },
+		reason: text(200),
+	},
 } as const satisfies Record<string, ParamsSchema>;
 
 export type ShippingAddress = ParamsOf<typeof shippingAddressRule.props>;
