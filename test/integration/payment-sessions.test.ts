@@ -15,30 +15,40 @@ import type { Collection } from "../../lib/store/index.js";
 import { defineService } from "../../lib/service.js";
 import { EventsMixin } from "../../mixins/events.mixin.js";
 import { DbMixin } from "../../mixins/db.mixin.js";
+import { captureLogs } from "../../lib/observability/logging.js";
 
 const V1 = "/api/v1";
 let shop: TestShop;
 let adm: Account;
 const seen = new Map<string, string[]>();
+/** Every integration event the probe received, as JSON. */
+const payloads: string[] = [];
 
 type OrdersService = Service & { collection<T extends { _id: string }>(n: string): Collection<T> };
 const ledger = async (sessionId: string) =>
 	(await (shop.broker.getLocalService("orders") as OrdersService).collection<LedgerEntry>("sandbox_ledger").find({ query: { id: sessionId } })).length;
 const eventsOf = (orderId: string) => seen.get(orderId) ?? [];
 
+/** Every log line of the shop, at debug level: none may hold a card number or a CVC. */
+let logs: ReturnType<typeof captureLogs>;
+
 beforeAll(async () => {
+	logs = captureLogs();
 	shop = await startShop({
 		services: ["users", "api", "products", "orders", "pricing"],
-		env: { ...ADMIN_ENV, SIMULATED_WEBHOOK_SECRET: SIM_SECRET, SIMULATED_WEBHOOK_COPIES: "3", SIMULATED_WEBHOOK_DELAY_MS: "20", LOG_LEVEL: "info" },
+		env: { ...ADMIN_ENV, SIMULATED_WEBHOOK_SECRET: SIM_SECRET, SIMULATED_WEBHOOK_COPIES: "3", SIMULATED_WEBHOOK_DELAY_MS: "20", LOG_LEVEL: "debug" },
 	});
 	shop.broker.createService(
 		defineService<Service>({
 			name: "paymentprobe",
 			mixins: [DbMixin({ seen: {} }), EventsMixin()],
 			integrationEvents: Object.fromEntries(
-				["order.paid", "payment.captured", "order.cancelled", "payment.refunded"].map(type => [
+				["order.placed", "order.paid", "payment.captured", "payment.declined", "order.cancelled", "payment.refunded", "order.refunded"].map(type => [
 					type,
-					async (event: { payload: { orderId: string } }) => void seen.set(event.payload.orderId, [...eventsOf(event.payload.orderId), type]),
+					async (event: { payload: { orderId: string } }) => {
+						payloads.push(JSON.stringify(event));
+						seen.set(event.payload.orderId, [...eventsOf(event.payload.orderId), type]);
+					},
 				]),
 			),
 		}),
@@ -48,6 +58,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
 	await shop?.stop();
+	logs?.stop();
 });
 
 const orderOf = (acc: Account, id: string) => acc.http.get(`${V1}/orders/${id}`).then(r => r.body);
@@ -174,7 +185,7 @@ describe("payment sessions (simulated payment service)", () => {
 		expect(res.body.data.map((p: { field: string }) => p.field)).toContain("payment.cardNumber");
 	});
 
-	it("keeps no card number or CVC in any database file", async () => {
+	it("keeps no card number or CVC in any database file, log line or event", async () => {
 		const ann = await customer(shop, "Ann");
 		const { order } = await sessionCheckout(ann, adm);
 		const pan = "5555555555554444";
@@ -185,6 +196,35 @@ describe("payment sessions (simulated payment service)", () => {
 			body: JSON.stringify({ client_secret: url.searchParams.get("client_secret"), cardNumber: pan, expMonth: 12, expYear: 2031, cvc: "987" }),
 		});
 		await until(ann, order.id, o => o.status === "paid", "paid");
+		// Refused cards too: a bad number on the form, a bad CVC in a v1 body.
+		const bad = new URLSearchParams({
+			client_secret: url.searchParams.get("client_secret")!,
+			cardNumber: "5555555555554443",
+			expMonth: "12",
+			expYear: "2031",
+			cvc: "987",
+		});
+		await fetch(`${url.origin}${url.pathname}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: bad.toString() });
+		await ann.http.post(`${V1}/cart/items`, { productId: (await sessionCheckout(ann, adm)).product.id, quantity: 1 });
+		const v1 = { method: "card", cardNumber: pan, expMonth: 12, expYear: 2031, cvc: "98a" };
+		expect(
+			(await ann.http.post(`${V1}/orders`, { shippingAddress: order.shippingAddress, payment: v1 }, { "idempotency-key": `v1-${order.id}` })).status,
+		).toBe(422);
+		const placed = await ann.http.post(
+			`${V1}/orders`,
+			{ shippingAddress: order.shippingAddress, payment: { ...v1, cvc: "987" } },
+			{ "idempotency-key": `v1b-${order.id}` },
+		);
+		expect(placed.status).toBe(202);
+		await until(ann, placed.body.id, o => o.status === "paid", "v1 paid");
+		await new Promise(r => setTimeout(r, 300));
+		expect(logs.lines.some(l => l.includes(placed.body.id))).toBe(true);
+		for (const line of [...logs.lines, ...payloads]) {
+			expect(line).not.toContain(pan);
+			expect(line).not.toContain("5555555555554443");
+			expect(line).not.toMatch(/"cvc"|"987"|"98a"/);
+		}
+		expect(payloads.some(p => p.includes(placed.body.id))).toBe(true);
 		const files: string[] = [];
 		const walk = (dir: string) =>
 			fs.readdirSync(dir, { withFileTypes: true }).forEach(e => (e.isDirectory() ? walk(path.join(dir, e.name)) : files.push(path.join(dir, e.name))));
