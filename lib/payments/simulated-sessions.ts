@@ -20,6 +20,7 @@ import { derivedId } from "../contracts/ids.js";
 import { DuplicateKeyError, type Collection } from "../store/index.js";
 import { cardBrand, cardDigits, last4, passesLuhn, type CardBrand, type CardDetails } from "./card.js";
 import {
+	PaymentProviderUnavailableError,
 	WebhookSignatureError,
 	type CaptureResult,
 	type CreateSessionRequest,
@@ -163,27 +164,32 @@ export class SimulatedSessions implements SessionPaymentProvider {
 		const set = declined
 			? { declineReason: "card_declined", brand: cardBrand(digits), last4: last4(digits) }
 			: { status: "authorized" as const, declineReason: null, brand: cardBrand(digits), last4: last4(digits) };
-		const won = await this.sessions.updateWhere({ _id: s._id, status: "requires_confirmation" }, { $set: set });
-		const after = (await this.sessions.findById(s._id))!;
-		if (won === 1) await this.emit(declined ? "payment_intent.payment_failed" : "payment_intent.amount_capturable_updated", after);
+		const outcome = await this.sessions.change(s._id, current =>
+			current.status === "requires_confirmation" ? { expect: { status: "requires_confirmation" }, update: { $set: set } } : null,
+		);
+		const after = outcome.doc ?? s;
+		if (outcome.written) await this.emit(declined ? "payment_intent.payment_failed" : "payment_intent.amount_capturable_updated", after);
 		return { status: after.status === "authorized" ? "authorized" : "declined", session: this.view(after) };
 	}
 
 	async captureSession(req: SessionCaptureRequest): Promise<CaptureResult> {
-		for (let attempt = 0; attempt < 5; attempt++) {
-			const s = await this.sessions.findById(req.sessionId);
-			if (!s) return { status: "declined", reason: "session_not_found" };
-			if (s.status === "captured") return this.recordCapture(s);
-			if (s.status !== "authorized") return { status: "declined", reason: `session_${s.status}` };
-			if (req.amount > s.amount || req.currency !== s.currency) return { status: "declined", reason: "amount_exceeds_authorization" };
-			const won = await this.sessions.updateWhere({ _id: s._id, status: "authorized" }, { $set: { status: "captured", captureKey: req.idempotencyKey } });
-			if (won === 1) {
-				const result = await this.recordCapture({ ...s, status: "captured", captureKey: req.idempotencyKey });
-				await this.emit("payment_intent.succeeded", { ...s, status: "captured" });
-				return result;
-			}
-		}
-		throw new Error("the session kept changing");
+		let refusal: string | null = null;
+		const outcome = await this.sessions.change(
+			req.sessionId,
+			s => {
+				if (s.status === "captured") return null;
+				if (s.status !== "authorized") refusal = `session_${s.status}`;
+				else if (req.amount > s.amount || req.currency !== s.currency) refusal = "amount_exceeds_authorization";
+				if (refusal) return null;
+				return { expect: { status: "authorized" }, update: { $set: { status: "captured", captureKey: req.idempotencyKey } } };
+			},
+			{ contended: () => new PaymentProviderUnavailableError("the session kept changing") },
+		);
+		if (!outcome.doc) return { status: "declined", reason: "session_not_found" };
+		if (refusal) return { status: "declined", reason: refusal };
+		const result = await this.recordCapture(outcome.doc);
+		if (outcome.written) await this.emit("payment_intent.succeeded", outcome.doc);
+		return result;
 	}
 
 	/** A captured session's payment and its one ledger entry (made again harmlessly after a crash). */
@@ -208,16 +214,14 @@ export class SimulatedSessions implements SessionPaymentProvider {
 	}
 
 	async cancelSession(req: SessionCancelRequest): Promise<VoidResult> {
-		for (let attempt = 0; attempt < 5; attempt++) {
-			const s = await this.sessions.findById(req.sessionId);
-			if (!s || s.status === "canceled") return { status: "voided" };
-			if (s.status === "captured") return { status: "failed", reason: "already_captured" };
-			if ((await this.sessions.updateWhere({ _id: s._id, status: s.status }, { $set: { status: "canceled" } })) === 1) {
-				await this.emit("payment_intent.canceled", { ...s, status: "canceled" });
-				return { status: "voided" };
-			}
-		}
-		throw new Error("the session kept changing");
+		const outcome = await this.sessions.change(
+			req.sessionId,
+			s => (s.status === "canceled" || s.status === "captured" ? null : { expect: { status: s.status }, update: { $set: { status: "canceled" } } }),
+			{ contended: () => new PaymentProviderUnavailableError("the session kept changing") },
+		);
+		if (outcome.doc?.status === "captured") return { status: "failed", reason: "already_captured" };
+		if (outcome.written && outcome.doc) await this.emit("payment_intent.canceled", outcome.doc);
+		return { status: "voided" };
 	}
 
 	async refund(req: RefundRequest): Promise<RefundResult> {
