@@ -96,7 +96,7 @@ async function authorizedOrder(acc: Account) {
 }
 
 describe("payment webhooks", () => {
-	it("the race: a client's poll, the same webhook 50 times at once and the sweep → one capture, one order.paid, paid", async () => {
+	it("the race: a client's poll, the same webhook 50 times at once and the sweeps → one capture, one order.paid, paid", async () => {
 		const ann = await customer(shop, "Ann");
 		const { order } = await authorizedOrder(ann);
 		const { body, headers } = signedEvent(await sessionEvent(order.payment.sessionId, "payment_intent.amount_capturable_updated"));
@@ -106,9 +106,12 @@ describe("payment webhooks", () => {
 		const answers = await Promise.all([
 			...Array.from({ length: 50 }, () => postWebhook(shop, "simulated", body, headers).then(r => r.status)),
 			ann.http.get(`${V1}/orders/${order.id}`).then(r => r.status),
-			orders()
-				.sweep.run()
-				.then(() => 200),
+			// Every node may sweep: several sweeps at the same moment.
+			...Array.from({ length: 5 }, () =>
+				orders()
+					.sweep.run()
+					.then(() => 200),
+			),
 		]);
 		expect(answers.every(s => s === 200)).toBe(true);
 		const paid = await until(ann, order.id, o => o.status === "paid", "paid");
