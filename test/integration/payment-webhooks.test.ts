@@ -8,7 +8,7 @@ import type { Service } from "moleculer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_ENV, admin, customer, eventually, startShop, type Account, type TestShop } from "../helpers/shop.js";
 import { stockOf } from "../helpers/commerce.js";
-import { SIM_SECRET, confirmCard, eventId, postWebhook, sessionCheckout, signedEvent } from "../helpers/payments.js";
+import { SIM_SECRET, confirmCard, eventId, postWebhook, sessionCheckout, signedEvent, type SimulatedEvent } from "../helpers/payments.js";
 import { TEST_CARDS, type LedgerEntry } from "../../lib/payments/simulated.js";
 import type { SandboxSession, SimulatedSessions } from "../../lib/payments/simulated-sessions.js";
 import type { ProcessedPaymentEvent } from "../../services/orders/payment-sessions.js";
@@ -178,7 +178,7 @@ describe("payment webhooks", () => {
 			type: "payment_intent.succeeded",
 			data: { object: { ...authorizedEvent.data.object, status: "captured" } },
 		};
-		const deliver = async (e: typeof capturedEvent) => {
+		const deliver = async (e: SimulatedEvent) => {
 			const { body, headers } = signedEvent(e);
 			expect((await postWebhook(shop, "simulated", body, headers)).status).toBe(200);
 		};
