@@ -142,6 +142,8 @@ const REDACT_PATHS = [
 	"data.*.headers.authorization",
 	"err.data.password",
 	"err.data.cardNumber",
+	// A validation error repeats the value it refused: a mistyped card number or CVC, a password.
+	"err.data[*].actual",
 ];
 
 /** The `logger` broker option. */
