@@ -4,6 +4,7 @@
  * The README has a table of these variables; keep the two in step.
  */
 import path from "node:path";
+import { DEFAULT_DISABLE_AFTER_SECONDS, parseRetrySchedule } from "./domain/webhooks.js";
 
 function str(name: string, fallback: string): string {
 	const v = process.env[name];
@@ -58,6 +59,18 @@ function dbPrefix(v: string): string {
 	return v;
 }
 
+function publicUrl(v: string): string {
+	let url: URL;
+	try {
+		url = new URL(v);
+	} catch {
+		throw new Error(`Environment variable PUBLIC_URL must be an absolute http(s) URL, got '${v}'`);
+	}
+	if (!/^https?:$/.test(url.protocol) || url.search || url.hash)
+		throw new Error(`Environment variable PUBLIC_URL must be an http(s) origin and path, got '${v}'`);
+	return url.href.replace(/\/$/, "");
+}
+
 export interface ShopConfig {
 	nodeId?: string;
 	namespace: string;
@@ -85,13 +98,21 @@ export interface ShopConfig {
 	seedDemo: boolean;
 	/** Catalog prices contain tax (PRICES_INCLUDE_TAX, default true); false: tax is added on top. */
 	pricesIncludeTax: boolean;
+	/** The shop's public origin (PUBLIC_URL): the OpenID provider's issuer is `<publicUrl>/oidc`, the API's resource `<publicUrl>/api/v1`. */
+	publicUrl: string;
+	/**
+	 * The OpenID provider: cookie keys (OIDC_COOKIE_KEYS, comma-separated; unset: made once and
+	 * kept in the users database), the device flow's polling interval (DEVICE_POLL_INTERVAL_S) and
+	 * device code lifetime (DEVICE_CODE_TTL), the authorization code's (AUTHORIZATION_CODE_TTL).
+	 */
+	oidc: { cookieKeys: string[]; devicePollIntervalSeconds: number; deviceCodeTtlSeconds: number; authorizationCodeTtlSeconds: number };
 	jwt: { issuer: string; audience: string; accessTtlSeconds: number; refreshTtlSeconds: number; privateKeyPem?: string; retiredKeysPem?: string };
 	bcryptCost: number;
 	rateLimit: { perMinute: number; authPerMinute: number; loginFailures: number; loginLockSeconds: number };
 	trustProxy: boolean;
 	requestTimeoutMs: number;
 	/**
-	 * How calls between nodes survive a node dying (lib/resilience.ts): `nats` (CALL_BALANCER, the
+	 * How calls between nodes survive a node dying (lib/broker/call-resilience.ts): `nats` (CALL_BALANCER, the
 	 * default) lets NATS hand each call to a connected node of the service; `broker` is Moleculer's
 	 * own round-robin over the nodes its registry knows. `hedgeMs` (CALL_HEDGE_MS, 0: off): an
 	 * idempotent call with no answer after this long is sent once more; `repeats` (CALL_REPEATS):
@@ -120,6 +141,23 @@ export interface ShopConfig {
 	tracingSampleRate: number;
 	/** One info line per HTTP request at the gateway (ACCESS_LOG, default true). */
 	accessLog: boolean;
+	/**
+	 * Outgoing webhooks (services/webhooks): the retry schedule in seconds (WEBHOOK_RETRY_SCHEDULE),
+	 * the timeout of one delivery (WEBHOOK_TIMEOUT_MS), deliveries in flight per endpoint on one node
+	 * (WEBHOOK_CONCURRENCY), how long an endpoint may fail before it is disabled
+	 * (WEBHOOK_DISABLE_AFTER_SECONDS), how often due deliveries are looked for (WEBHOOK_POLL_MS), and
+	 * WEBHOOKS_ALLOW_PRIVATE_TARGETS (development and tests only: loopback and private targets allowed).
+	 */
+	webhooks: {
+		retrySchedule: number[];
+		timeoutMs: number;
+		concurrencyPerEndpoint: number;
+		disableAfterSeconds: number;
+		pollMs: number;
+		allowPrivateTargets: boolean;
+	};
+	/** The gateway's cache of public catalog reads (services/api/catalog-cache.ts). */
+	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number; settleMs: number };
 }
 
 export function loadConfig(): ShopConfig {
@@ -152,6 +190,15 @@ export function loadConfig(): ShopConfig {
 		corsOrigins: list("CORS_ORIGINS"),
 		seedDemo: bool("SEED_DEMO", true),
 		pricesIncludeTax: bool("PRICES_INCLUDE_TAX", true),
+		publicUrl: publicUrl(
+			str("PUBLIC_URL", `http://${str("HOST", "127.0.0.1") === "0.0.0.0" ? "127.0.0.1" : str("HOST", "127.0.0.1")}:${int("PORT", 3000)}`),
+		),
+		oidc: {
+			cookieKeys: list("OIDC_COOKIE_KEYS"),
+			devicePollIntervalSeconds: int("DEVICE_POLL_INTERVAL_S", 5),
+			deviceCodeTtlSeconds: int("DEVICE_CODE_TTL", 600),
+			authorizationCodeTtlSeconds: int("AUTHORIZATION_CODE_TTL", 60),
+		},
 		jwt: {
 			issuer: str("JWT_ISSUER", "moleculer-shop"),
 			audience: str("JWT_AUDIENCE", "moleculer-shop-api"),
@@ -181,6 +228,21 @@ export function loadConfig(): ShopConfig {
 		tracingExporterUrl: optional("TRACING_EXPORTER_URL"),
 		tracingSampleRate: rate("TRACING_SAMPLE_RATE", 1),
 		accessLog: bool("ACCESS_LOG", true),
+		webhooks: {
+			retrySchedule: parseRetrySchedule(optional("WEBHOOK_RETRY_SCHEDULE")),
+			timeoutMs: int("WEBHOOK_TIMEOUT_MS", 10_000),
+			concurrencyPerEndpoint: Math.max(1, int("WEBHOOK_CONCURRENCY", 4)),
+			disableAfterSeconds: seconds("WEBHOOK_DISABLE_AFTER_SECONDS", DEFAULT_DISABLE_AFTER_SECONDS),
+			pollMs: int("WEBHOOK_POLL_MS", 1000),
+			allowPrivateTargets: bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", false),
+		},
+		catalogCache: {
+			bytes: int("CATALOG_CACHE_BYTES", 64 * 1024 * 1024),
+			ttlSeconds: int("CATALOG_CACHE_TTL_SECONDS", 300) || 1,
+			listTtlMs: int("CATALOG_CACHE_LIST_TTL_MS", 1000),
+			staleWhileRevalidateSeconds: int("CATALOG_CACHE_SWR_SECONDS", 30),
+			settleMs: int("CATALOG_CACHE_SETTLE_MS", 3000),
+		},
 	};
 }
 

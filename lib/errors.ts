@@ -46,6 +46,12 @@ export function conflict(message: string, type = "CONFLICT", data?: unknown): Er
 export function tooManyRequests(retryAfterSeconds: number, message = "Too many requests"): Errors.MoleculerClientError {
 	return named(new Errors.MoleculerClientError(message, 429, "TOO_MANY_REQUESTS", { retryAfter: retryAfterSeconds }), "TooManyRequestsError");
 }
+export function payloadTooLarge(message: string): Errors.MoleculerClientError {
+	return named(new Errors.MoleculerClientError(message, 413, "PAYLOAD_TOO_LARGE"), "PayloadTooLargeError");
+}
+export function unsupportedMediaType(message: string): Errors.MoleculerClientError {
+	return named(new Errors.MoleculerClientError(message, 415, "UNSUPPORTED_MEDIA_TYPE"), "UnsupportedMediaTypeError");
+}
 export function unavailable(message = "A dependency is unavailable, try again later", data?: unknown): Errors.MoleculerRetryableError {
 	return named(new Errors.MoleculerRetryableError(message, 503, "SERVICE_UNAVAILABLE", data), "ServiceUnavailableError");
 }

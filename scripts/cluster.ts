@@ -1,9 +1,9 @@
 /**
  * `npm run cluster`: the shop as a cluster on this machine. Starts the servers (`npm run infra:up`:
  * NATS, Kafka, FerretDB on 127.0.0.1), then one node process per service, plus a second
- * `products` and a second `orders` node:
+ * `products`, a second `orders` and a second `media` node:
  *
- *   users  products-1  products-2  orders-1  orders-2  tickets  notifications  api
+ *   users  products-1  products-2  orders-1  orders-2  tickets  notifications  media-1  media-2  api
  *
  * Each node is `node --import tsx scripts/start.ts` with its own SERVICES, NODE_ID and
  * METRICS_PORT (CLUSTER_METRICS_PORT, default 3031, then 3032, ...), and TRANSPORTER, MONGO_URL
@@ -47,6 +47,9 @@ export const CLUSTER_LAYOUT: NodeSpec[] = [
 	{ name: "orders-2", services: ["orders", "pricing"] },
 	{ name: "tickets", services: ["tickets"] },
 	{ name: "notifications", services: ["notifications"] },
+	{ name: "webhooks", services: ["webhooks"] },
+	{ name: "media-1", services: ["media"] },
+	{ name: "media-2", services: ["media"] },
 	{ name: "api", services: ["api"] },
 ];
 

@@ -15,6 +15,8 @@ export interface AuthUser {
 	roles: Role[];
 	/** The session (refresh-token family) the access token belongs to. */
 	sessionId?: string;
+	/** A client calling on its own (client credentials): only what these scopes open (lib/identity/scopes.ts). */
+	scopes?: string[];
 }
 
 export interface ShopMeta {
@@ -24,6 +26,9 @@ export interface ShopMeta {
 	clientIp?: string;
 	$statusCode?: number;
 	$responseHeaders?: Record<string, string>;
+	$responseType?: string;
+	/** The request's If-None-Match header (conditional GETs of images). */
+	ifNoneMatch?: string;
 }
 
 export type ShopContext<P = Record<string, unknown>> = Context<P, ShopMeta>;

@@ -22,6 +22,7 @@ const obj = (properties: Record<string, Schema>, optional: Record<string, Schema
 	required: Object.keys(properties),
 	additionalProperties: false,
 });
+const tracking = obj({ carrier: nullableString, trackingNumber: nullableString, trackingUrl: nullableString });
 const placedAt = { placedAt: { type: "string", format: "date-time" } };
 const charges = {
 	charges: obj({
@@ -33,6 +34,24 @@ const charges = {
 		shippingMethod: { anyOf: [obj({ id: s, name: s, price: n }), { type: "null" }] },
 	}),
 };
+
+const galleryChange = obj({
+	productId: s,
+	imageId: s,
+	revision: n,
+	images: {
+		type: "array",
+		items: obj({
+			id: s,
+			variantId: nullableId,
+			alt: { type: "object", additionalProperties: s },
+			position: n,
+			width: n,
+			height: n,
+			hash: s,
+		}),
+	},
+});
 
 export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 	"order.placed": obj({ orderId: s, userId: s, items, total: n, currency: s }, charges),
@@ -47,7 +66,18 @@ export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 		},
 		placedAt,
 	),
-	"order.shipped": obj({ orderId: s, userId: s }),
+	"order.shipped": obj({ orderId: s, userId: s }, { tracking: { type: "array", items: tracking } }),
+	"order.fulfilment-created": obj({
+		orderId: s,
+		userId: s,
+		fulfilmentId: s,
+		items: { type: "array", items: obj({ itemId: s, productId: s, variantId: nullableId, quantity: n }) },
+		carrier: nullableString,
+		trackingNumber: nullableString,
+		trackingUrl: nullableString,
+		shippedAt: { type: "string", format: "date-time" },
+		orderStatus: { type: "string", enum: ["partially_shipped", "shipped"] },
+	}),
 	"order.delivered": obj({ orderId: s, userId: s }),
 	"order.refunded": obj({ orderId: s, userId: s, refundId: s, amount: n, currency: s, reason: s, items, full: b }),
 	"stock.reserved": obj({ orderId: s, items }),
@@ -60,6 +90,9 @@ export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 	"product.created": obj({ productId: s }),
 	"product.updated": obj({ productId: s }),
 	"product.deleted": obj({ productId: s }),
+	"media.image-added": galleryChange,
+	"media.image-updated": galleryChange,
+	"media.image-removed": galleryChange,
 	"promotion.redeemed": obj({ promotionId: s, code: s, orderId: s, userId: s, discount: n, currency: s }),
 	"promotion.released": obj({ promotionId: s, code: s, orderId: s, userId: s }),
 	"payment.captured": obj({ orderId: s, userId: s, paymentId: s, amount: n, currency: s, brand: s, last4: s }),
@@ -70,4 +103,5 @@ export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 	"ticket.status_changed": obj({ ticketId: s, userId: s, status: s }),
 	"return.approved": obj({ ticketId: s, returnId: s, userId: s, orderId: s, items }),
 	"return.rejected": obj({ ticketId: s, userId: s, orderId: s, reason: s }),
+	"webhook.disabled": obj({ endpointId: s, url: s, failingSince: { type: "string", format: "date-time" }, reason: s }),
 };

@@ -12,9 +12,20 @@ import type { CollectionSpec, Query } from "../store/index.js";
 import type { ItemQuantity } from "../contracts/events.js";
 import type { SearchableProduct } from "../search/search-index.js";
 import type { MinorUnits } from "./money.js";
-import { itemIdOf, liveVariants, publicVariant, variantAggregates, type ProductOption, type PublicVariant, type VariantRecord } from "./variants.js";
+import {
+	itemIdOf,
+	liveVariants,
+	newVariant,
+	publicVariant,
+	variantAggregates,
+	type NewVariant,
+	type ProductOption,
+	type PublicVariant,
+	type VariantRecord,
+} from "./variants.js";
 
 import { isId } from "../contracts/ids.js";
+import { imagesFor, thumbnailOf, type GalleryImage, type PublicImage } from "../media/gallery.js";
 import type { PRODUCT_SORTS } from "../contracts/http/catalog.js";
 export { MAX_CATEGORIES_PER_PRODUCT, SKU_PATTERN, SLUG_PATTERN } from "../contracts/http/catalog.js";
 
@@ -42,6 +53,9 @@ export interface ProductRecord {
 	variants?: VariantRecord[];
 	/** Counts the admin's changes to options and variants, for their compare-and-set; holds never change it. */
 	revision?: number;
+	/** Its images as the media service's last event said (lib/media/gallery.ts), and that event's gallery revision. */
+	images?: GalleryImage[];
+	imagesRevision?: number;
 	/** Made by `npm run seed -- --products N`. */
 	generated?: boolean;
 	createdAt: string;
@@ -55,13 +69,21 @@ export interface ProductRecord {
  */
 export type PublicProduct = Omit<
 	ProductRecord,
-	"_id" | "sku" | "holds" | "restocked" | "deletedAt" | "deletedSku" | "generated" | "options" | "variants" | "revision"
+	"_id" | "sku" | "holds" | "restocked" | "deletedAt" | "deletedSku" | "generated" | "options" | "variants" | "revision" | "images" | "imagesRevision"
 > & {
 	id: string;
 	sku: string;
 	options: ProductOption[];
-	variants: PublicVariant[];
+	variants: (PublicVariant & { images: PublicImage[] })[];
+	images: PublicImage[];
 };
+
+/** A product in search results: with its first image's small rendition, or null. */
+export type ProductSearchRow = PublicProduct & { thumbnail: string | null };
+
+export function searchRow(p: ProductRecord): ProductSearchRow {
+	return { ...publicProduct(p), thumbnail: thumbnailOf(p.images) };
+}
 
 export function publicProduct(p: ProductRecord): PublicProduct {
 	const own = variantAggregates(p.variants, p.price);
@@ -77,9 +99,53 @@ export function publicProduct(p: ProductRecord): PublicProduct {
 		available: own?.available ?? p.available,
 		active: p.active,
 		options: p.options ?? [],
-		variants: liveVariants(p.variants).map(publicVariant),
+		variants: liveVariants(p.variants).map(v => ({ ...publicVariant(v), images: imagesFor(p.images, v.id) })),
+		images: imagesFor(p.images),
 		createdAt: p.createdAt,
 		updatedAt: p.updatedAt,
+	};
+}
+
+/** What a new product is made of: the admin's request, or a demo or generated product. */
+export interface NewProduct {
+	sku: string;
+	name: string;
+	description?: string;
+	price: MinorUnits;
+	currency: string;
+	categories?: string[];
+	stock?: number;
+	active?: boolean;
+	options?: ProductOption[];
+	variants?: NewVariant[];
+}
+
+/**
+ * A new product as stored, however it is made (POST /products, the demo catalog, the generated
+ * one): nothing held, nothing deleted. Sold in variants, its own stock is 0 and its price the
+ * lowest variant's.
+ */
+export function newProduct(id: string, p: NewProduct, at: string): ProductRecord {
+	const variants = (p.variants ?? []).map(v => newVariant(v, at));
+	const stock = variants.length > 0 ? 0 : (p.stock ?? 0);
+	return {
+		_id: id,
+		sku: p.sku,
+		name: p.name,
+		description: p.description ?? "",
+		price: variants.length > 0 ? Math.min(...variants.map(v => v.price)) : p.price,
+		currency: p.currency,
+		categories: p.categories ?? [],
+		stock,
+		available: stock,
+		active: p.active ?? true,
+		holds: {},
+		restocked: {},
+		...(p.options?.length || variants.length > 0 ? { options: p.options ?? [] } : {}),
+		...(variants.length > 0 ? { variants } : {}),
+		deletedAt: null,
+		createdAt: at,
+		updatedAt: at,
 	};
 }
 

@@ -49,8 +49,16 @@ export function toClientError(err: unknown): ClientErrorBody {
 	if (e.name && UNAVAILABLE.has(e.name)) return { ...UNAVAILABLE_BODY };
 	// body-parser errors
 	if (e.type === "entity.parse.failed") return { name: "BadRequestError", message: "The request body is not valid JSON", code: 400, type: "INVALID_JSON" };
-	if (e.type === "entity.too.large" || rawCode === 413)
+	if (e.type === "entity.too.large")
 		return { name: "PayloadTooLargeError", message: "The request body is larger than 1 MiB", code: 413, type: "PAYLOAD_TOO_LARGE" };
+	// An upload over its limit (the shop's own error, or busboy's end of the file through moleculer-web).
+	if (rawCode === 413)
+		return {
+			name: "PayloadTooLargeError",
+			message: e.name === "PayloadTooLargeError" && e.message ? e.message : "The uploaded file is too large",
+			code: 413,
+			type: "PAYLOAD_TOO_LARGE",
+		};
 	if (e.type === "encoding.unsupported" || e.type === "charset.unsupported")
 		return { name: "UnsupportedMediaTypeError", message: "Unsupported body encoding", code: 415, type: "UNSUPPORTED_MEDIA_TYPE" };
 

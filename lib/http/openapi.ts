@@ -16,8 +16,8 @@ const ERROR_RESPONSES: Record<string, string> = {
 	"404": "Not found",
 	"405": "Method not allowed on this path; see Allow",
 	"409": "Conflict",
-	"413": "Request body too large",
-	"415": "Unsupported body encoding",
+	"413": "Request body (or uploaded file) too large",
+	"415": "Unsupported body encoding, or an upload that is not a JPEG, PNG, WebP or AVIF image",
 	"422": "Invalid input; `data` lists the fields",
 	"429": "Too many requests; see Retry-After",
 	"503": "A dependency is unavailable, or the gateway is not ready yet; see Retry-After",
@@ -70,6 +70,24 @@ const LINKS: Record<string, Record<string, Link>> = {
 /** Actions that take (and honour) an Idempotency-Key header, and whether it is required. */
 const IDEMPOTENT_POSTS: Record<string, boolean> = { "orders.checkout": true, "orders.addCartItem": false };
 
+/** The form of an image upload (services/media/uploads.ts reads it in this order). */
+const MULTIPART_IMAGE = {
+	type: "object",
+	required: ["file"],
+	properties: {
+		alt: {
+			type: "string",
+			description: 'Alt text: a JSON object of language → text (`{"en":"Red mug","es":"Taza roja"}`), or plain text taken as English',
+		},
+		variantId: { type: "string", description: "The variant the image shows (empty: the whole product)" },
+		file: {
+			type: "string",
+			contentMediaType: "application/octet-stream",
+			description: "The image, last: JPEG, PNG, WebP or AVIF by content, at most 10 MB and 40 megapixels",
+		},
+	},
+};
+
 export function openApiPath(path: string): string {
 	return path.replace(/:(\w+)/g, "{$1}");
 }
@@ -103,7 +121,12 @@ export function buildOpenApi(): Record<string, unknown> {
 				[String(r.status)]: {
 					...(r.status === 204
 						? { description: "Done" }
-						: { description: "OK", content: { "application/json": { schema: response ? { $ref: `#/components/schemas/${response}` } : {} } } }),
+						: r.produces
+							? {
+									description: "OK",
+									content: Object.fromEntries(r.produces.map(type => [type, { schema: { type: "string", contentMediaType: type } }])),
+								}
+							: { description: "OK", content: { "application/json": { schema: response ? { $ref: `#/components/schemas/${response}` } : {} } } }),
 					...(LINKS[r.action] ? { links: LINKS[r.action] } : {}),
 				},
 				...Object.fromEntries(
@@ -115,7 +138,14 @@ export function buildOpenApi(): Record<string, unknown> {
 			},
 		};
 		if (r.access !== "anyone") op.security = [{ bearerAuth: [] }];
-		if (body && (body.required || Object.keys((body.schema.properties as object) ?? {}).length > 0)) {
+		if (r.multipart) {
+			op.requestBody = {
+				required: true,
+				content: {
+					"multipart/form-data": { schema: MULTIPART_IMAGE, encoding: { file: { contentType: "image/jpeg, image/png, image/webp, image/avif" } } },
+				},
+			};
+		} else if (body && (body.required || Object.keys((body.schema.properties as object) ?? {}).length > 0)) {
 			op.requestBody = { required: body.required, content: { "application/json": { schema: body.schema } } };
 		}
 		(paths[p] ??= {})[r.method.toLowerCase()] = op;

@@ -11,21 +11,25 @@ export interface RouteSpec {
 	/** moleculer-web path syntax, relative to /api/v1. */
 	path: string;
 	action: string;
-	tag: "Identity" | "Catalog" | "Cart and orders" | "Promotions, shipping and tax" | "Support" | "Notifications";
+	tag: "Identity" | "Catalog" | "Product images" | "Cart and orders" | "Promotions, shipping and tax" | "Support" | "Notifications" | "Webhooks";
 	summary: string;
 	/** Status code of a successful answer. */
 	status: 200 | 201 | 202 | 204;
 	/** Who may call it, for the OpenAPI document; enforced from the action's own metadata. */
 	access: "anyone" | "signed in" | "admin" | "agent or admin" | "owner or admin" | "owner, agent or admin";
+	/** A multipart/form-data upload, streamed to the action (moleculer-web's busboy support) instead of a JSON body. */
+	multipart?: true;
+	/** What a successful answer is when it is not JSON (for the OpenAPI document). */
+	produces?: readonly string[];
 }
 
 export const API_PREFIX = "/api/v1";
 
 /** One row of the table: method, path, action, status of success, who, summary. */
-type RouteRow = [HttpMethod, string, string, RouteSpec["status"], RouteSpec["access"], string];
+type RouteRow = [HttpMethod, string, string, RouteSpec["status"], RouteSpec["access"], string, Pick<RouteSpec, "multipart" | "produces">?];
 
 function routes(tag: RouteSpec["tag"], rows: RouteRow[]): RouteSpec[] {
-	return rows.map(([method, path, action, status, access, summary]) => ({ method, path, action, tag, summary, status, access }));
+	return rows.map(([method, path, action, status, access, summary, extra]) => ({ method, path, action, tag, summary, status, access, ...extra }));
 }
 
 export const ROUTES: RouteSpec[] = [
@@ -42,6 +46,11 @@ export const ROUTES: RouteSpec[] = [
 		["GET", "/users/:id", "users.get", 200, "admin", "One user"],
 		["PATCH", "/users/:id", "users.update", 200, "admin", "Change a user's name, roles or active flag"],
 		["DELETE", "/users/:id", "users.remove", 204, "admin", "Delete a user"],
+		["POST", "/oauth-clients", "users.createOAuthClient", 201, "admin", "Register an OAuth client (a confidential client's secret is shown once)"],
+		["GET", "/oauth-clients", "users.listOAuthClients", 200, "admin", "OAuth clients"],
+		["PATCH", "/oauth-clients/:id", "users.updateOAuthClient", 200, "admin", "Change an OAuth client"],
+		["DELETE", "/oauth-clients/:id", "users.removeOAuthClient", 204, "admin", "Delete an OAuth client; its tokens stop working"],
+		["POST", "/oauth-clients/:id/rotate-secret", "users.rotateOAuthClientSecret", 200, "admin", "A new secret for a confidential client (shown once)"],
 	]),
 	...routes("Catalog", [
 		["GET", "/products", "products.search", 200, "anyone", "Search and browse products"],
@@ -66,6 +75,28 @@ export const ROUTES: RouteSpec[] = [
 		["PATCH", "/categories/:id", "products.updateCategory", 200, "admin", "Change a category"],
 		["DELETE", "/categories/:id", "products.removeCategory", 204, "admin", "Delete a category"],
 	]),
+	...routes("Product images", [
+		[
+			"POST",
+			"/products/:id/images",
+			"media.upload",
+			201,
+			"admin",
+			"Upload an image of a product (multipart: `alt`, `variantId`, then `file`; JPEG, PNG, WebP or AVIF, at most 10 MB and 40 megapixels)",
+			{ multipart: true },
+		],
+		["PATCH", "/products/:id/images/:imageId", "media.updateImage", 200, "admin", "Change an image's alt text, position or variant"],
+		["DELETE", "/products/:id/images/:imageId", "media.removeImage", 204, "admin", "Delete an image and its files"],
+		[
+			"GET",
+			"/media/:imageId/:preset.:format",
+			"media.rendition",
+			200,
+			"anyone",
+			"An image resized to a preset (thumb 160, card 480, large 1200 px) in WebP, AVIF or JPEG; cacheable for ever",
+			{ produces: ["image/webp", "image/avif", "image/jpeg"] },
+		],
+	]),
 	...routes("Cart and orders", [
 		["GET", "/cart", "orders.getCart", 200, "signed in", "Own cart with current prices"],
 		["POST", "/cart/items", "orders.addCartItem", 200, "signed in", "Add a product (or one of its variants) to the cart"],
@@ -79,6 +110,7 @@ export const ROUTES: RouteSpec[] = [
 		["GET", "/orders/:id", "orders.get", 200, "owner or admin", "One order with history and payment summary"],
 		["POST", "/orders/:id/cancel", "orders.cancel", 200, "owner or admin", "Cancel a pending or paid order"],
 		["POST", "/orders/:id/ship", "orders.ship", 200, "admin", "Mark a paid order shipped"],
+		["POST", "/orders/:id/fulfilments", "orders.createFulfilment", 201, "admin", "Ship a parcel (some lines or all left) with carrier and tracking"],
 		["POST", "/orders/:id/deliver", "orders.deliver", 200, "admin", "Mark a shipped order delivered"],
 	]),
 	...routes("Promotions, shipping and tax", [
@@ -114,6 +146,16 @@ export const ROUTES: RouteSpec[] = [
 		["GET", "/me/notifications", "notifications.list", 200, "signed in", "Own notifications, newest first"],
 		["POST", "/me/notifications/:id/read", "notifications.markRead", 204, "signed in", "Mark a notification read"],
 	]),
+	...routes("Webhooks", [
+		["POST", "/webhooks", "webhooks.create", 201, "admin", "Register an endpoint; the answer shows its signing secret, once"],
+		["GET", "/webhooks", "webhooks.list", 200, "admin", "List endpoints (never their secrets)"],
+		["PATCH", "/webhooks/:id", "webhooks.update", 200, "admin", "Change an endpoint's URL, events, description or enabled flag"],
+		["DELETE", "/webhooks/:id", "webhooks.remove", 204, "admin", "Delete an endpoint and its delivery log"],
+		["GET", "/webhooks/:id/deliveries", "webhooks.deliveries", 200, "admin", "An endpoint's deliveries, newest first, with their attempts"],
+		["POST", "/webhooks/:id/deliveries/:deliveryId/retry", "webhooks.retryDelivery", 200, "admin", "Send a delivery again now"],
+		["POST", "/webhooks/:id/rotate-secret", "webhooks.rotateSecret", 200, "admin", "New signing secret; the old one signs too for 24 hours"],
+		["POST", "/webhooks/:id/test", "webhooks.sendTest", 202, "admin", "Send a test event to the endpoint"],
+	]),
 ];
 
 /** The routes a gateway serves when it routes to `services` only (empty: all of them). */
@@ -127,7 +169,7 @@ export function serviceOf(route: RouteSpec): string {
 
 /** The aliases object moleculer-web takes, e.g. `{ "POST /auth/register": "users.register" }`. */
 export function aliasesOf(routes: RouteSpec[]): Record<string, string> {
-	return Object.fromEntries(routes.map(r => [`${r.method} ${r.path}`, r.action]));
+	return Object.fromEntries(routes.map(r => [`${r.method} ${r.path}`, r.multipart ? `multipart:${r.action}` : r.action]));
 }
 
 /** A route path as a regular expression over a request path relative to /api/v1 (`:id` is one segment). */

@@ -88,33 +88,21 @@ class LogSink implements DestinationStream {
 }
 const sinks: Partial<Record<LogFormat, LogSink>> = {};
 
-export interface LogCapture {
-	/** Raw JSON lines written so far. */
-	readonly lines: string[];
-	records(): LogRecord[];
-	stop(): void;
-}
-
 /**
- * Capture every log line of every broker of this process (tests). With `passthrough: false`
- * (the default) captured lines are not printed.
+ * Also hand every log line (raw JSON) of every broker of this process to `tap`; with `mute`, lines
+ * are not printed meanwhile. Answers the function that stops it (test/helpers/logs.ts captures logs with it).
  */
-export function captureLogs(opts: { passthrough?: boolean } = {}): LogCapture {
-	const lines: string[] = [];
-	const tap: Tap = line => void lines.push(line);
-	taps.add(tap);
-	const mutes = opts.passthrough ? 0 : 1;
+export function tapLogLines(tap: (line: string) => void, opts: { mute?: boolean } = {}): () => void {
+	const mine: Tap = line => tap(line);
+	taps.add(mine);
+	const mutes = opts.mute ? 1 : 0;
 	muted += mutes;
 	let stopped = false;
-	return {
-		lines,
-		records: () => lines.map(l => JSON.parse(l) as LogRecord),
-		stop() {
-			if (stopped) return;
-			stopped = true;
-			taps.delete(tap);
-			muted -= mutes;
-		},
+	return () => {
+		if (stopped) return;
+		stopped = true;
+		taps.delete(mine);
+		muted -= mutes;
 	};
 }
 

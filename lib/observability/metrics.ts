@@ -36,6 +36,8 @@ export const METRICS = {
 	outboxOldestAge: "shop_outbox_oldest_event_age_seconds",
 	nodeReady: "shop_node_ready",
 	readinessCheck: "shop_readiness_check",
+	mediaRenditions: "shop_media_renditions_generated_total",
+	mediaRenditionSeconds: "shop_media_rendition_seconds",
 } as const;
 
 const SECONDS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
@@ -124,6 +126,21 @@ const DEFINITIONS: MetricDef[] = [
 		labelNames: ["check"],
 		description: "Each readiness check of this node at its last run: 1 passing, 0 failing (transporter, events:kafka, database:<svc>, outbox:<svc>, ...)",
 	},
+	{
+		name: METRICS.mediaRenditions,
+		type: "counter",
+		labelNames: ["preset", "format"],
+		description: "Image renditions made from an original (first requests; later ones are served from storage)",
+	},
+	{
+		name: METRICS.mediaRenditionSeconds,
+		type: "histogram",
+		labelNames: ["preset", "format"],
+		unit: "seconds",
+		buckets: SECONDS_BUCKETS,
+		quantiles: true,
+		description: "Time to make one image rendition with sharp",
+	},
 ];
 
 const registered = new WeakSet<ServiceBroker>();
@@ -152,6 +169,14 @@ function topicOf(type: string): string {
 
 export function recordHttpResponse(broker: ServiceBroker, method: string, route: string, status: number): void {
 	registry(broker)?.increment(METRICS.httpRequests, { method, route, status });
+}
+
+// ---------------------------------------------------------------- media
+
+export function recordRenditionGenerated(broker: ServiceBroker, preset: string, format: string, ms: number): void {
+	const m = registry(broker);
+	m?.increment(METRICS.mediaRenditions, { preset, format });
+	m?.observe(METRICS.mediaRenditionSeconds, ms / 1000, { preset, format });
 }
 
 // ---------------------------------------------------------------- users

@@ -81,13 +81,18 @@ export interface Change {
  */
 export type Decide<T> = (doc: T, attempt: number) => Change | null | Promise<Change | null>;
 
-export interface ChangeOptions {
+export interface ChangeOptions<T extends Doc = Doc> {
 	/** Reads and writes before giving up (default 5). */
 	attempts?: number;
 	/** The request or event that caused the change: its id (and trace) go into the events' envelopes. */
 	cause?: Context | null;
 	/** The error to throw when every attempt lost (default: a ContentionError). */
 	contended?: () => Error;
+	/**
+	 * When no document has the id: insert this one instead (answered as written, `decide` is not
+	 * called). When another writer inserts it first, the loop reads that one and decides on it.
+	 */
+	insert?: () => T;
 }
 
 /** What `Collection.change` did: `doc` is the document after the write, or as last read when nothing was written (null: no such document). */
@@ -176,10 +181,18 @@ export class Collection<T extends Doc> {
 	 * the document still matches what the decision expects, and read again when another writer
 	 * came first, at most `attempts` times (then `contended()`, or a ContentionError).
 	 */
-	async change(id: string, decide: Decide<T>, opts: ChangeOptions = {}): Promise<ChangeOutcome<T>> {
+	async change(id: string, decide: Decide<T>, opts: ChangeOptions<T> = {}): Promise<ChangeOutcome<T>> {
 		const attempts = opts.attempts ?? 5;
 		for (let attempt = 0; attempt < attempts; attempt++) {
 			const doc = await this.findById(id);
+			if (!doc && opts.insert) {
+				const inserted = await this.insert(opts.insert()).catch((err: unknown) => {
+					if (err instanceof DuplicateKeyError) return null;
+					throw err;
+				});
+				if (inserted) return { written: true, doc: inserted };
+				continue;
+			}
 			if (!doc) return { written: false, doc: null };
 			const change = await decide(doc, attempt);
 			if (!change) return { written: false, doc };
@@ -188,6 +201,26 @@ export class Collection<T extends Doc> {
 			}
 		}
 		throw opts.contended?.() ?? new ContentionError(this.name, id, attempts);
+	}
+
+	/**
+	 * The compare-and-set of a new document: `decide` reads what it needs and answers the document
+	 * (with its events). It is inserted unless another writer took one of its unique keys first;
+	 * then it is decided again, at most `attempts` times (then `contended()`, or a ContentionError).
+	 */
+	async insertDecided(decide: (attempt: number) => Promise<{ doc: T; events?: readonly DomainEvent[] }>, opts: ChangeOptions<T> = {}): Promise<T> {
+		const attempts = opts.attempts ?? 5;
+		let last = "";
+		for (let attempt = 0; attempt < attempts; attempt++) {
+			const { doc, events = [] } = await decide(attempt);
+			last = doc._id;
+			try {
+				return events.length > 0 ? await this.insertWithEvents(doc, events, opts.cause) : await this.insert(doc);
+			} catch (err) {
+				if (!(err instanceof DuplicateKeyError)) throw err;
+			}
+		}
+		throw opts.contended?.() ?? new ContentionError(this.name, last, attempts);
 	}
 
 	async findById(id: string): Promise<T | null> {

@@ -128,6 +128,11 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 	}
 }
 
+/** The connection to a service's own database (shared with its collections), for what is not a collection: GridFS. */
+export function serviceDatabase(url: string, service: string, dbPrefix = config.dbPrefix): Promise<mongoose.Connection> {
+	return connectionFor(url, `${dbPrefix}${service}`);
+}
+
 /** The adapter of one collection in the service's own database. */
 export function createMongoAdapter(url: string, service: string, collection: string, spec: CollectionSpec, dbPrefix = config.dbPrefix): DbAdapter {
 	return new ServiceDatabaseMongooseAdapter(url, `${dbPrefix}${service}`, collection, spec) as unknown as DbAdapter;

@@ -6,6 +6,7 @@
  *     credentials            /auth/* and POST /me/password, at AUTH_RATE_LIMIT_PER_MINUTE per client
  *     everything else        at RATE_LIMIT_PER_MINUTE per client
  *   /api/health, /ready, /openapi.json, /asyncapi.json   operations, never rate-limited
+ *   /oidc/*                  the OpenID provider (identity.ts), body parsers off: it reads the raw request
  *
  * Every response carries `X-Content-Type-Options: nosniff`; credential and profile responses
  * `Cache-Control: no-store` (tokens must not sit in any cache); errors are JSON in the
@@ -20,14 +21,17 @@ import { toClientError } from "../../lib/http/errors.js";
 import { SharedWindowStore } from "../../lib/http/rate-limit.js";
 import { isId } from "../../lib/contracts/ids.js";
 import { isCountryCode } from "../../lib/contracts/countries.js";
-import { invalidField, notFound } from "../../lib/errors.js";
+import { invalidField, notFound, payloadTooLarge } from "../../lib/errors.js";
 import type { Role, ShopMeta } from "../../lib/auth/access.js";
+import { catalogCacheLookup, type CatalogCache } from "./catalog-cache.js";
+import { isOutputFormat, isPreset } from "../../lib/media/presets.js";
+import { MAX_UPLOAD_BYTES, MULTIPART_OVERHEAD_BYTES } from "../../lib/media/limits.js";
 
 export type GatewayRequest = IncomingMessage & {
 	$action?: { name: string; auth?: "public" | "required"; roles?: Role[] };
 	$ctx?: Context<unknown, ShopMeta>;
 	$route?: { rateLimit?: { store?: { resetTime?: number } } };
-	$alias?: { keys?: { name: string }[] };
+	$alias?: { keys?: { name: string }[]; type?: string };
 	$params?: Record<string, unknown>;
 	body?: unknown;
 	originalUrl?: string;
@@ -35,8 +39,9 @@ export type GatewayRequest = IncomingMessage & {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Path parameters that are ids: anything not in the id format names nothing (404). */
-const PATH_IDS = new Set(["id", "productId", "itemId", "variantId"]);
-// A country in the path (PUT /tax-rates/:country) that is not an ISO 3166-1 code names nothing either.
+const PATH_IDS = new Set(["id", "productId", "itemId", "variantId", "imageId"]);
+/** Other path parameters from a closed set: a value outside it names nothing either (404). */
+const PATH_NAMES: Record<string, (value: string) => boolean> = { country: isCountryCode, preset: isPreset, format: isOutputFormat };
 const statusByAction = new Map(ROUTES.map(r => [r.action, r.status]));
 /** Routes that take credentials, by the path moleculer-web mounts them under (one route per path: it keys routes by path). */
 const CREDENTIAL_BASES = ["/auth", "/me/password"];
@@ -63,9 +68,17 @@ export function clientKey(cfg: ShopConfig, req: IncomingMessage): string {
 	return req.socket.remoteAddress ?? "unknown";
 }
 
-function onAfterCall(ctx: Context<unknown, ShopMeta>, _route: unknown, req: GatewayRequest, _res: ServerResponse, data: unknown) {
+function onAfterCall(
+	this: { catalogCache?: CatalogCache },
+	ctx: Context<unknown, ShopMeta>,
+	_route: unknown,
+	req: GatewayRequest,
+	res: ServerResponse,
+	data: unknown,
+) {
 	const status = req.$action ? statusByAction.get(req.$action.name) : undefined;
 	if (status && !ctx.meta.$statusCode) ctx.meta.$statusCode = status;
+	if (this.catalogCache) data = this.catalogCache.afterCall(ctx, req, res, data);
 	if (ctx.meta.$statusCode === 204) return null;
 	if (ctx.meta.$statusCode === 201) {
 		const id = (data as { id?: string } | null)?.id ?? (data as { user?: { id?: string } } | null)?.user?.id;
@@ -98,6 +111,16 @@ function onError(this: { logger: Logger }, req: GatewayRequest, res: ServerRespo
 
 type Next = (err?: unknown) => void;
 /** Route middleware in front of every API call (moleculer-web calls it with the gateway service as `this`): 503 until ready. */
+/** Route middleware of /oidc: the request goes to the OpenID provider (services/api/identity.ts) and never further. */
+function identityProvider(
+	this: { identity: { handle(req: IncomingMessage, res: ServerResponse): Promise<void> } },
+	req: IncomingMessage,
+	res: ServerResponse,
+	next: Next,
+) {
+	this.identity.handle(req, res).catch(next);
+}
+
 function readinessGate(
 	this: { gateway: { gate(req: IncomingMessage, res: ServerResponse, next: Next): void } },
 	req: IncomingMessage,
@@ -105,6 +128,19 @@ function readinessGate(
 	next: Next,
 ) {
 	this.gateway.gate(req, res, next);
+}
+
+/**
+ * An upload whose Content-Length says it is over the limit: 413 before a byte of it is read,
+ * and the connection is closed rather than drained. (A chunked upload is stopped by busboy's limit.)
+ */
+export function refuseOversizedUpload(req: GatewayRequest, res: ServerResponse): void {
+	if (req.$alias?.type !== "multipart") return;
+	const declared = Number(req.headers["content-length"]);
+	if (Number.isFinite(declared) && declared > MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD_BYTES) {
+		res.setHeader("Connection", "close");
+		throw payloadTooLarge(`The file is larger than ${MAX_UPLOAD_BYTES / (1024 * 1024)} MB`);
+	}
 }
 
 export function gatewaySettings(cfg: ShopConfig) {
@@ -119,7 +155,8 @@ export function gatewaySettings(cfg: ShopConfig) {
 		// An id in the path that is not in the shop's id format can name nothing.
 		for (const key of req.$alias?.keys ?? []) {
 			if (PATH_IDS.has(key.name) && !isId(req.$params?.[key.name])) throw notFound("Resource");
-			if (key.name === "country" && !isCountryCode(String(req.$params?.[key.name]))) throw notFound("Country");
+			const known = PATH_NAMES[key.name];
+			if (known && !known(String(req.$params?.[key.name]))) throw notFound("Resource");
 		}
 		// Every request body of the contract is a JSON object; merged into the params, an array (or a
 		// string) would vanish and the request would pass as an empty one.
@@ -129,6 +166,8 @@ export function gatewaySettings(cfg: ShopConfig) {
 		ctx.meta.clientIp = clientKey(cfg, req);
 		const key = req.headers["idempotency-key"];
 		if (typeof key === "string") ctx.meta.idempotencyKey = key;
+		const ifNoneMatch = req.headers["if-none-match"];
+		if (req.method === "GET" && typeof ifNoneMatch === "string") ctx.meta.ifNoneMatch = ifNoneMatch;
 	}
 	const route = {
 		mappingPolicy: "restrict",
@@ -137,7 +176,10 @@ export function gatewaySettings(cfg: ShopConfig) {
 		authorization: true,
 		mergeParams: true,
 		bodyParsers: { json: { limit: "1mb", strict: true }, urlencoded: false },
-		// The deadline of each request; what may be sent again to another node is lib/resilience.ts (per action).
+		// Multipart uploads (routes marked `multipart`): one file, streamed to the action as it arrives;
+		// past MAX_UPLOAD_BYTES busboy ends the file with a 413. A declared length over it is refused unread (refuseOversizedUpload).
+		busboyConfig: { limits: { files: 1, fileSize: MAX_UPLOAD_BYTES, fields: 4, fieldSize: 16 * 1024, parts: 5 } },
+		// The deadline of each request; what may be sent again to another node is lib/broker/call-resilience.ts (per action).
 		callOptions: { timeout: cfg.requestTimeoutMs },
 		use: [readinessGate],
 		onBeforeCall,
@@ -179,7 +221,14 @@ export function gatewaySettings(cfg: ShopConfig) {
 				aliases: aliasesOf(routes.map(r => ({ ...r, path: r.path.slice(base.length) || "/" }))),
 				rateLimit: rateLimit(cfg.rateLimit.authPerMinute, credentialLimit),
 			})),
-			{ ...route, path: API_PREFIX, aliases: aliasesOf(otherRoutes), rateLimit: rateLimit(cfg.rateLimit.perMinute) },
+			// Public catalog reads are answered from the gateway's cache before the rate limit (catalog-cache.ts).
+			{
+				...route,
+				path: API_PREFIX,
+				use: [readinessGate, catalogCacheLookup],
+				aliases: aliasesOf(otherRoutes),
+				rateLimit: rateLimit(cfg.rateLimit.perMinute),
+			},
 			{
 				...route,
 				path: "/api",
@@ -187,6 +236,16 @@ export function gatewaySettings(cfg: ShopConfig) {
 				authorization: false,
 				use: [],
 				aliases: { "GET /health": "api.health", "GET /ready": "api.ready", "GET /openapi.json": "api.openapi", "GET /asyncapi.json": "api.asyncapi" },
+			},
+			{
+				path: "/oidc",
+				authentication: false,
+				authorization: false,
+				mappingPolicy: "restrict",
+				autoAliases: false,
+				bodyParsers: false,
+				use: [readinessGate, identityProvider],
+				rateLimit: rateLimit(cfg.rateLimit.perMinute),
 			},
 		],
 		onError,

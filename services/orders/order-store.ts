@@ -16,6 +16,7 @@ function asWrite(change: OrderChange): Change {
 	const $push: Record<string, unknown> = {};
 	if (change.history) $push.statusHistory = { $each: [change.history] };
 	if (change.refund) $push.refunds = { $each: [change.refund] };
+	if (change.fulfilment) $push.fulfilments = { $each: [change.fulfilment] };
 	const update: Record<string, unknown> = { $set: change.set };
 	if (change.inc && Object.keys(change.inc).length) update.$inc = change.inc;
 	if (Object.keys($push).length) update.$push = $push;

@@ -29,7 +29,7 @@ export interface SessionRecord {
 	rotatedAt: string;
 }
 
-export type RevocationReason = "logout" | "refresh_token_reuse" | "password_changed" | "account_changed" | "account_deleted";
+export type RevocationReason = "logout" | "refresh_token_reuse" | "password_changed" | "account_changed" | "account_deleted" | "grant_revoked";
 
 export interface SessionTimes {
 	accessTtlSeconds: number;

@@ -7,6 +7,7 @@
  *   sessions.ts       sessions, refresh-token rotation and reuse detection, revocation
  *   signing-keys.ts   the signing keys, their rotation, the JWKS
  *   admin-account.ts  ADMIN_EMAIL / ADMIN_PASSWORD at start
+ *   oidc-accounts.ts  the OpenID provider's storage, account checks and keys; OAuth clients
  */
 import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
@@ -28,6 +29,7 @@ import { CredentialGuard, type AttemptsRecord } from "./credentials.js";
 import { Sessions, type SessionRecord } from "./sessions.js";
 import { SigningKeys, type KeyRecord } from "./signing-keys.js";
 import { ensureAdminAccount } from "./admin-account.js";
+import { OidcAccountsMixin } from "./oidc-accounts.js";
 
 type Params<A extends keyof typeof IDENTITY> = ParamsOf<(typeof IDENTITY)[A]>;
 
@@ -41,7 +43,9 @@ type UsersThis = Service & DbMethods & UsersState;
 
 const UsersService = defineService<UsersThis>({
 	name: "users",
+	// Listed first, its started() runs after the database's (Moleculer runs the last mixin's first).
 	mixins: [
+		OidcAccountsMixin,
 		DbMixin({
 			users: { indexes: [{ fields: { email: 1 }, unique: true }] },
 			sessions: {

@@ -5,7 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { captureLogs, type LogCapture, type LogRecord } from "../../lib/observability/logging.js";
+import type { LogRecord } from "../../lib/observability/logging.js";
+import { captureLogs, type LogCapture } from "../helpers/logs.js";
 import { TEST_CARDS } from "../../lib/payments/simulated.js";
 import { ADMIN_ENV, admin, customer, startShop, type Account, type TestShop } from "../helpers/shop.js";
 import { newProduct, settledOrder } from "../helpers/commerce.js";

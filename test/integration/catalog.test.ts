@@ -122,6 +122,8 @@ describe("products", () => {
 			// Additions to v1: a product without variants is sold as itself.
 			options: [],
 			variants: [],
+			// Second set: product images (none yet).
+			images: [],
 			createdAt: expect.any(String),
 			updatedAt: expect.any(String),
 		});

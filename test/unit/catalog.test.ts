@@ -107,6 +107,7 @@ describe("product view", () => {
 			"currency",
 			"description",
 			"id",
+			"images",
 			"name",
 			"options",
 			"price",

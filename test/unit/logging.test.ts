@@ -4,7 +4,8 @@
  */
 import { ServiceBroker, type Context } from "moleculer";
 import { afterEach, describe, expect, it } from "vitest";
-import { captureLogs, formatLine, loggerOptions, normalizeArgs, TrustedFields, type LogCapture } from "../../lib/observability/logging.js";
+import { formatLine, loggerOptions, normalizeArgs, TrustedFields } from "../../lib/observability/logging.js";
+import { captureLogs, type LogCapture } from "../helpers/logs.js";
 import { ObservabilityMiddleware } from "../../lib/observability/middleware.js";
 import { REDACTED, sanitize, scrubText } from "../../lib/observability/redact.js";
 import {

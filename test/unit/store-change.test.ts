@@ -103,6 +103,17 @@ describe("Collection.change", () => {
 		expect(called).toBe(false);
 	});
 
+	it("inserts the given document when none has the id, and decides on the one another writer inserted first", async () => {
+		const { coll } = await counters();
+		const inc = (c: Counter) => ({ expect: { n: c.n }, update: { $set: { n: c.n + 1 } } });
+		expect(await coll.change("c3", inc, { insert: () => ({ _id: "c3", n: 100 }) })).toEqual({ written: true, doc: { _id: "c3", n: 100 } });
+		// c1 exists: decided on, not inserted over.
+		expect(await coll.change("c1", inc, { insert: () => ({ _id: "c1", n: 100 }) })).toMatchObject({ written: true, doc: { n: 1 } });
+		const racing = await Promise.all(Array.from({ length: 4 }, () => coll.change("c4", inc, { insert: () => ({ _id: "c4", n: 0 }), attempts: 10 })));
+		expect(racing.every(r => r.written)).toBe(true);
+		expect((await coll.findById("c4"))?.n).toBe(3); // one insert, three increments on it
+	});
+
 	it("gives up with a ContentionError naming the document after the given attempts, or with the caller's error", async () => {
 		const { coll, nudges } = await counters();
 		let calls = 0;
@@ -121,6 +132,28 @@ describe("Collection.change", () => {
 
 		const mine = new Error("The cart changed; try again");
 		await expect(coll.change("c1", alwaysMoved, { attempts: 2, contended: () => mine })).rejects.toBe(mine);
+	});
+});
+
+describe("Collection.insertDecided", () => {
+	it("decides again when another writer took the unique key first, and gives up after the given attempts", async () => {
+		const { coll, nudges } = await counters();
+		const tried: string[] = [];
+		const slot = async (attempt: number) => {
+			const taken = await coll.count({});
+			tried.push(`slot${taken}`);
+			if (attempt === 0) await coll.insert({ _id: `slot${taken}`, n: -1 }); // another writer takes it meanwhile
+			return { doc: { _id: `slot${taken}`, n: attempt }, events: [stockChanged("p1")] };
+		};
+		const inserted = await coll.insertDecided(slot);
+		expect(tried).toEqual(["slot1", "slot2"]);
+		expect(inserted).toMatchObject({ _id: "slot2", n: 1 });
+		expect((await coll.findById("slot2"))?.outbox).toHaveLength(1);
+		expect(nudges).toEqual([{ collection: "counters", ids: ["slot2"] }]);
+
+		const busy = new Error("busy");
+		await expect(coll.insertDecided(async () => ({ doc: { _id: "c1", n: 9 } }), { attempts: 2, contended: () => busy })).rejects.toBe(busy);
+		expect((await coll.findById("c1"))?.n).toBe(0);
 	});
 });
 

@@ -31,6 +31,18 @@ export interface ProductOption {
 	values: string[];
 }
 
+/** An image of a product (media service): `url` is the large JPEG; other renditions differ in the path's last segment. */
+export interface ProductImage {
+	id: string;
+	url: string;
+	/** Alt text per language. */
+	alt: Record<string, string>;
+	width: number;
+	height: number;
+	variantId: string | null;
+	position?: number;
+}
+
 export interface Variant {
 	id: string;
 	sku: string;
@@ -39,6 +51,8 @@ export interface Variant {
 	stock: number;
 	available: number;
 	active: boolean;
+	/** This variant's own images. */
+	images?: ProductImage[];
 }
 
 export interface Product {
@@ -58,6 +72,10 @@ export interface Product {
 	options: ProductOption[];
 	/** The variants sold (deleted ones are gone); [] for a product sold as itself. */
 	variants: Variant[];
+	/** In position order (absent from servers before product images). */
+	images?: ProductImage[];
+	/** Search results: the first image's small rendition, or null. */
+	thumbnail?: string | null;
 }
 
 export interface Facets {
@@ -103,6 +121,8 @@ export interface Cart {
 	subtotal: number;
 	discount: number;
 	shipping: number;
+	/** The tax on the shipping charge, part of `tax`: the items' taxes plus this make `tax` exactly. */
+	shippingTax: number;
 	tax: number;
 	total: number;
 	currency: string;
@@ -155,6 +175,8 @@ export interface Order {
 	updatedAt: string;
 	discountTotal: number;
 	shippingTotal: number;
+	/** The tax on the shipping charge, part of `taxTotal`: the items' taxes plus this make `taxTotal` exactly. */
+	shippingTax: number;
 	taxTotal: number;
 	promotion: { code: string; discount: number } | null;
 	shippingMethod: { id: string; name: string; price: number } | null;

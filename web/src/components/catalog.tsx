@@ -2,6 +2,7 @@ import { get } from "../api/client";
 import type { Category, Product } from "../api/types";
 import { t } from "../i18n";
 import { Money } from "./ui";
+import { Picture } from "./picture";
 
 let tree: Promise<Category[]> | null = null;
 /** The category tree, fetched once per page load (an admin change calls `forgetCategories`). */
@@ -48,9 +49,19 @@ export function ProductCard(props: { product: Product }) {
 	return (
 		<li class="product-card">
 			<a href={`/products/${encodeURIComponent(p.id)}`} class="product-link">
-				<span class="product-thumb" aria-hidden="true">
-					{p.name.slice(0, 1)}
-				</span>
+				{p.images?.[0] ? (
+					<Picture
+						image={p.images[0]}
+						fallbackAlt={p.name}
+						sizes="(max-width: 600px) 50vw, 240px"
+						presets={["thumb", "card"]}
+						class="product-thumb-picture"
+					/>
+				) : (
+					<span class="product-thumb" aria-hidden="true">
+						{p.name.slice(0, 1)}
+					</span>
+				)}
 				<span class="product-name">{p.name}</span>
 			</a>
 			<p class="product-price">

@@ -1,3 +1,4 @@
+import { Images } from "./images";
 import { useState } from "preact/hooks";
 import { del, get, patch, post } from "../../api/client";
 import type { Product, ProductOption, ProductPage, Variant } from "../../api/types";
@@ -113,6 +114,7 @@ export function AdminProductEdit(props: { params: Record<string, string> }) {
 				<>
 					<Inventory product={p} onSaved={product.set} />
 					<Variants product={p} onChanged={() => product.reload()} />
+					<Images product={p} onChanged={() => product.reload()} />
 					<DeleteProduct product={p} />
 				</>
 			) : null}

@@ -8,6 +8,7 @@ import { ErrorAlert, Field, Loading, Money, Notice, Page } from "../../component
 import { t } from "../../i18n";
 import { useLoad, usePolling, useSubmit } from "../../lib/hooks";
 import { navigate } from "../../lib/router";
+import { altOf, Picture } from "../../components/picture";
 import { useStore } from "../../lib/store";
 
 export function ProductPage(props: { params: Record<string, string> }) {
@@ -35,6 +36,37 @@ export function ProductPage(props: { params: Record<string, string> }) {
 	}
 	if (!product.data) return <Loading />;
 	return <ProductView product={product.data} />;
+}
+
+/** The chosen variant's images first, then the product's own; all of them before a choice. */
+function Gallery(props: { product: Product; variant: Variant | undefined }) {
+	const { product: p, variant } = props;
+	const all = p.images ?? [];
+	const images = variant?.images?.length ? [...variant.images, ...all.filter(i => i.variantId === null)] : all;
+	const [picked, setPicked] = useState<string | null>(null);
+	const main = images.find(i => i.id === picked) ?? images[0];
+	if (!main)
+		return (
+			<div class="product-visual" aria-hidden="true">
+				{p.name.slice(0, 1)}
+			</div>
+		);
+	return (
+		<div class="product-gallery">
+			<Picture image={main} fallbackAlt={p.name} sizes="(max-width: 700px) 100vw, 560px" eager class="product-main-picture" />
+			{images.length > 1 ? (
+				<ul class="gallery-thumbs" aria-label={t("product.pictures")}>
+					{images.map(i => (
+						<li key={i.id}>
+							<button type="button" aria-pressed={i.id === main.id} onClick={() => setPicked(i.id)} aria-label={altOf(i, p.name)}>
+								<Picture image={i} fallbackAlt="" sizes="64px" presets={["thumb"]} />
+							</button>
+						</li>
+					))}
+				</ul>
+			) : null}
+		</div>
+	);
 }
 
 function initialChoice(p: Product): Record<string, string> {
@@ -80,9 +112,7 @@ function ProductView(props: { product: Product }) {
 	return (
 		<Page title={p.name}>
 			<div class="product-layout">
-				<div class="product-visual" aria-hidden="true">
-					{p.name.slice(0, 1)}
-				</div>
+				<Gallery product={p} variant={selected} />
 				<div class="product-info">
 					<p class="product-price-big">
 						<Money amount={price} currency={p.currency} />
