@@ -25,7 +25,7 @@ import { OrderKeptChangingError, type OrderStore } from "./order-store.js";
 import type { IdempotencyMethods } from "../../mixins/idempotency.mixin.js";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
 import { fingerprintOf, idempotencyKeyProblem } from "../../lib/domain/cart-lines.js";
-import { planRefund } from "../../lib/domain/orders.js";
+import { planRefund } from "../../lib/domain/order-refunds.js";
 import { PaymentRuleError } from "../../lib/payments/payment.js";
 import { ORDERS } from "../../lib/contracts/http/orders.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";

@@ -16,7 +16,8 @@
  */
 import type { Context } from "moleculer";
 import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
-import { paid, paymentExpired, paymentObserved, sessionRecorded, sessionReleased, stockHeld, type OrderRecord } from "../../lib/domain/orders.js";
+import { paid, type OrderRecord } from "../../lib/domain/orders.js";
+import { paymentExpired, paymentObserved, sessionRecorded, sessionReleased, stockHeld } from "../../lib/domain/order-sessions.js";
 import { isSettled, observationsOf, observationsOfEvent, observeAll, type SessionObservation } from "../../lib/payments/session.js";
 import type { PaymentEvent, PaymentSession, SessionPaymentProvider } from "../../lib/payments/provider.js";
 import type { OrderStore, StoredOrder } from "./order-store.js";

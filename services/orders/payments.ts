@@ -10,7 +10,8 @@
  */
 import type { Context } from "moleculer";
 import type { PaymentProvider, RefundRequest, RefundResult } from "../../lib/payments/provider.js";
-import { authorizationVoided, paid, paymentDeclined, planRefund, refundRecorded, type OrderRecord, type RefundCause } from "../../lib/domain/orders.js";
+import { authorizationVoided, paid, paymentDeclined, type OrderRecord } from "../../lib/domain/orders.js";
+import { planRefund, refundRecorded, type RefundCause } from "../../lib/domain/order-refunds.js";
 import { OrderKeptChangingError, type OrderStore } from "./order-store.js";
 import { refundKey } from "../../lib/payments/session.js";
 

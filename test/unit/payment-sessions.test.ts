@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import type { PaymentRecord, PaymentStatus } from "../../lib/payments/payment.js";
 import { fromStripeAmount, observationsOf, observe, observeAll, refundKey, toStripeAmount, type SessionObservation } from "../../lib/payments/session.js";
 import type { PaymentSession } from "../../lib/payments/provider.js";
-import { paymentExpired, paymentObserved, sessionReleased, stockHeld, type OrderRecord } from "../../lib/domain/orders.js";
+import type { OrderRecord } from "../../lib/domain/orders.js";
+import { paymentExpired, paymentObserved, sessionReleased, stockHeld } from "../../lib/domain/order-sessions.js";
 
 const payment = (status: PaymentStatus, over: Partial<PaymentRecord> = {}): PaymentRecord => ({
 	provider: "simulated",
