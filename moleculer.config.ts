@@ -12,7 +12,8 @@ import { tracingOptions } from "./lib/observability/tracing.js";
 import { ObservabilityMiddleware } from "./lib/observability/middleware.js";
 import { LeanMetricsMiddleware } from "./lib/observability/action-metrics.js";
 import { nodeServiceSchema, replCommands } from "./lib/observability/operator.js";
-import { DrainingNatsTransporter, ResilienceMiddleware } from "./lib/resilience.js";
+import { ResilienceMiddleware } from "./lib/broker/call-resilience.js";
+import { DrainingNatsTransporter } from "./lib/broker/draining-nats.js";
 
 /** Moleculer 0.15's internal middlewares, in the order it adds them (src/service-broker.js; a unit test compares). */
 export const INTERNAL_MIDDLEWARES = [
@@ -32,7 +33,7 @@ export const INTERNAL_MIDDLEWARES = [
 	"Throttle",
 ] as const;
 
-/** The transporter: NATS through the draining subclass (lib/resilience.ts), anything else as Moleculer takes it. */
+/** The transporter: NATS through the draining subclass (lib/broker/draining-nats.ts), anything else as Moleculer takes it. */
 function transporter(cfg: ShopConfig): BrokerOptions["transporter"] {
 	if (!cfg.transporter) return null as unknown as BrokerOptions["transporter"];
 	if (!/^nats:\/\//i.test(cfg.transporter)) return cfg.transporter as BrokerOptions["transporter"];
@@ -40,7 +41,7 @@ function transporter(cfg: ShopConfig): BrokerOptions["transporter"] {
 }
 
 export function brokerOptions(cfg: ShopConfig = config): BrokerOptions {
-	// NATS hands each call to a connected node of the service (lib/resilience.ts): a dead node gets none.
+	// NATS hands each call to a connected node of the service (lib/broker/call-resilience.ts): a dead node gets none.
 	const natsBalanced = cfg.calls.balancer === "nats" && /^nats:\/\//i.test(cfg.transporter ?? "");
 	return {
 		namespace: cfg.namespace,
@@ -53,7 +54,7 @@ export function brokerOptions(cfg: ShopConfig = config): BrokerOptions {
 		logger: loggerOptions(cfg),
 		logLevel: cfg.logLevel as BrokerOptions["logLevel"],
 
-		// Every call has a deadline. What is sent again, and when, is lib/resilience.ts (per action:
+		// Every call has a deadline. What is sent again, and when, is lib/broker/call-resilience.ts (per action:
 		// `idempotent` in its schema); Moleculer's own retry middleware stays off.
 		requestTimeout: cfg.requestTimeoutMs,
 		retryPolicy: { enabled: false },
@@ -81,13 +82,13 @@ export function brokerOptions(cfg: ShopConfig = config): BrokerOptions {
 
 		// Prometheus on :METRICS_PORT/metrics (and /ready); the shop_* series are registered by the middleware.
 		metrics: metricsOptions(cfg),
-		// TRACING_EXPORTER: none | console | zipkin | jaeger (ZIPKIN_URL); the trace id is the request id.
+		// TRACING_EXPORTER_URL (Zipkin v2, e.g. Jaeger :9411) and TRACING_SAMPLE_RATE; the trace id is the request id.
 		tracing: tracingOptions(cfg),
 		// Moleculer's internal middlewares in their own order, with the per-call metrics at a lower
 		// price in place of its `Metrics` (lib/observability/action-metrics.ts says why).
 		internalMiddlewares: false,
 		middlewares: [
-			ObservabilityMiddleware(),
+			ObservabilityMiddleware({ accessLog: cfg.accessLog }),
 			ResilienceMiddleware({ natsBalanced, hedgeMs: cfg.calls.hedgeMs, repeats: cfg.calls.repeats }),
 			...INTERNAL_MIDDLEWARES.map(name => (name === "Metrics" ? LeanMetricsMiddleware : name)),
 		] as BrokerOptions["middlewares"],

@@ -1,5 +1,5 @@
 /**
- * Measures the candidate search engines on the generated catalog (bench/catalog-generator.ts),
+ * Measures the candidate search engines on the generated catalog (scripts/catalog-generator.ts),
  * the measurement behind the choice recorded in docs/search.md:
  *
  *   sh scripts/with-node.sh npx tsx bench/search-engines.ts --products 100000
@@ -19,7 +19,7 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { generateCategories, generateProducts, random, sampleQueries, toSearchable, type GeneratedProduct } from "./catalog-generator.js";
+import { generateCategories, generateProducts, random, sampleQueries, toSearchable, type GeneratedProduct } from "../scripts/catalog-generator.js";
 import { MemorySearchIndex } from "../lib/search/memory-index.js";
 import { productText, tokenize } from "../lib/search/text.js";
 import { PRICE_BUCKETS, priceBucket, type SearchableProduct, type SearchQuery } from "../lib/search/search-index.js";
@@ -167,12 +167,8 @@ async function makeEngine(name: EngineName): Promise<Engine> {
 			return {
 				matching: "contract (AND, last word prefix, 1 typo >= 5 incl. transposition)",
 				facets: "own (all)",
-				async build(products) {
-					index.replaceAllSync(products);
-				},
-				async query(q) {
-					return index.searchSync(q);
-				},
+				build: products => index.replaceAll(products),
+				query: q => index.search(q),
 				update: p => index.upsert(p),
 			};
 		}

@@ -4,6 +4,7 @@
  * The README has a table of these variables; keep the two in step.
  */
 import path from "node:path";
+import { DEFAULT_DISABLE_AFTER_SECONDS, parseRetrySchedule } from "./domain/webhooks.js";
 
 function str(name: string, fallback: string): string {
 	const v = process.env[name];
@@ -37,6 +38,14 @@ function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: 
 	if (!(allowed as readonly string[]).includes(v)) throw new Error(`Environment variable ${name} must be one of ${allowed.join(", ")}, got '${v}'`);
 	return v as T;
 }
+function rate(name: string, fallback: number): number {
+	const raw = process.env[name];
+	if (raw === undefined || raw === "") return fallback;
+	const n = Number(raw);
+	if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`Environment variable ${name} must be a number from 0 to 1, got '${raw}'`);
+	return n;
+}
+
 function list(name: string): string[] {
 	return (process.env[name] ?? "")
 		.split(",")
@@ -48,6 +57,18 @@ function dbPrefix(v: string): string {
 	// MongoDB database names: no '/', '\\', '.', ' ', '"', '$'; keep it to the safe set.
 	if (!/^[A-Za-z0-9_-]{1,40}$/.test(v)) throw new Error(`Environment variable DB_PREFIX must be 1 to 40 letters, digits, '_' or '-', got '${v}'`);
 	return v;
+}
+
+function publicUrl(v: string): string {
+	let url: URL;
+	try {
+		url = new URL(v);
+	} catch {
+		throw new Error(`Environment variable PUBLIC_URL must be an absolute http(s) URL, got '${v}'`);
+	}
+	if (!/^https?:$/.test(url.protocol) || url.search || url.hash)
+		throw new Error(`Environment variable PUBLIC_URL must be an http(s) origin and path, got '${v}'`);
+	return url.href.replace(/\/$/, "");
 }
 
 export interface ShopConfig {
@@ -77,13 +98,21 @@ export interface ShopConfig {
 	seedDemo: boolean;
 	/** Catalog prices contain tax (PRICES_INCLUDE_TAX, default true); false: tax is added on top. */
 	pricesIncludeTax: boolean;
+	/** The shop's public origin (PUBLIC_URL): the OpenID provider's issuer is `<publicUrl>/oidc`, the API's resource `<publicUrl>/api/v1`. */
+	publicUrl: string;
+	/**
+	 * The OpenID provider: cookie keys (OIDC_COOKIE_KEYS, comma-separated; unset: made once and
+	 * kept in the users database), the device flow's polling interval (DEVICE_POLL_INTERVAL_S) and
+	 * device code lifetime (DEVICE_CODE_TTL), the authorization code's (AUTHORIZATION_CODE_TTL).
+	 */
+	oidc: { cookieKeys: string[]; devicePollIntervalSeconds: number; deviceCodeTtlSeconds: number; authorizationCodeTtlSeconds: number };
 	jwt: { issuer: string; audience: string; accessTtlSeconds: number; refreshTtlSeconds: number; privateKeyPem?: string; retiredKeysPem?: string };
 	bcryptCost: number;
 	rateLimit: { perMinute: number; authPerMinute: number; loginFailures: number; loginLockSeconds: number };
 	trustProxy: boolean;
 	requestTimeoutMs: number;
 	/**
-	 * How calls between nodes survive a node dying (lib/resilience.ts): `nats` (CALL_BALANCER, the
+	 * How calls between nodes survive a node dying (lib/broker/call-resilience.ts): `nats` (CALL_BALANCER, the
 	 * default) lets NATS hand each call to a connected node of the service; `broker` is Moleculer's
 	 * own round-robin over the nodes its registry knows. `hedgeMs` (CALL_HEDGE_MS, 0: off): an
 	 * idempotent call with no answer after this long is sent once more; `repeats` (CALL_REPEATS):
@@ -106,6 +135,29 @@ export interface ShopConfig {
 	outboxBacklogMax: number;
 	tracingExporter: string;
 	zipkinUrl?: string;
+	/** Where spans go (Zipkin v2 JSON, e.g. Jaeger's http://127.0.0.1:9411); unset: no tracing (unless TRACING_EXPORTER says). */
+	tracingExporterUrl?: string;
+	/** The share of requests traced, 0..1 (TRACING_SAMPLE_RATE, default 1). */
+	tracingSampleRate: number;
+	/** One info line per HTTP request at the gateway (ACCESS_LOG, default true). */
+	accessLog: boolean;
+	/**
+	 * Outgoing webhooks (services/webhooks): the retry schedule in seconds (WEBHOOK_RETRY_SCHEDULE),
+	 * the timeout of one delivery (WEBHOOK_TIMEOUT_MS), deliveries in flight per endpoint on one node
+	 * (WEBHOOK_CONCURRENCY), how long an endpoint may fail before it is disabled
+	 * (WEBHOOK_DISABLE_AFTER_SECONDS), how often due deliveries are looked for (WEBHOOK_POLL_MS), and
+	 * WEBHOOKS_ALLOW_PRIVATE_TARGETS (development and tests only: loopback and private targets allowed).
+	 */
+	webhooks: {
+		retrySchedule: number[];
+		timeoutMs: number;
+		concurrencyPerEndpoint: number;
+		disableAfterSeconds: number;
+		pollMs: number;
+		allowPrivateTargets: boolean;
+	};
+	/** The gateway's cache of public catalog reads (services/api/catalog-cache.ts). */
+	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number; settleMs: number };
 }
 
 export function loadConfig(): ShopConfig {
@@ -138,6 +190,15 @@ export function loadConfig(): ShopConfig {
 		corsOrigins: list("CORS_ORIGINS"),
 		seedDemo: bool("SEED_DEMO", true),
 		pricesIncludeTax: bool("PRICES_INCLUDE_TAX", true),
+		publicUrl: publicUrl(
+			str("PUBLIC_URL", `http://${str("HOST", "127.0.0.1") === "0.0.0.0" ? "127.0.0.1" : str("HOST", "127.0.0.1")}:${int("PORT", 3000)}`),
+		),
+		oidc: {
+			cookieKeys: list("OIDC_COOKIE_KEYS"),
+			devicePollIntervalSeconds: int("DEVICE_POLL_INTERVAL_S", 5),
+			deviceCodeTtlSeconds: int("DEVICE_CODE_TTL", 600),
+			authorizationCodeTtlSeconds: int("AUTHORIZATION_CODE_TTL", 60),
+		},
 		jwt: {
 			issuer: str("JWT_ISSUER", "moleculer-shop"),
 			audience: str("JWT_AUDIENCE", "moleculer-shop-api"),
@@ -164,6 +225,24 @@ export function loadConfig(): ShopConfig {
 		outboxBacklogMax: int("OUTBOX_BACKLOG_MAX", 1000),
 		tracingExporter: str("TRACING_EXPORTER", "none"),
 		zipkinUrl: optional("ZIPKIN_URL"),
+		tracingExporterUrl: optional("TRACING_EXPORTER_URL"),
+		tracingSampleRate: rate("TRACING_SAMPLE_RATE", 1),
+		accessLog: bool("ACCESS_LOG", true),
+		webhooks: {
+			retrySchedule: parseRetrySchedule(optional("WEBHOOK_RETRY_SCHEDULE")),
+			timeoutMs: int("WEBHOOK_TIMEOUT_MS", 10_000),
+			concurrencyPerEndpoint: Math.max(1, int("WEBHOOK_CONCURRENCY", 4)),
+			disableAfterSeconds: seconds("WEBHOOK_DISABLE_AFTER_SECONDS", DEFAULT_DISABLE_AFTER_SECONDS),
+			pollMs: int("WEBHOOK_POLL_MS", 1000),
+			allowPrivateTargets: bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", false),
+		},
+		catalogCache: {
+			bytes: int("CATALOG_CACHE_BYTES", 64 * 1024 * 1024),
+			ttlSeconds: int("CATALOG_CACHE_TTL_SECONDS", 300) || 1,
+			listTtlMs: int("CATALOG_CACHE_LIST_TTL_MS", 1000),
+			staleWhileRevalidateSeconds: int("CATALOG_CACHE_SWR_SECONDS", 30),
+			settleMs: int("CATALOG_CACHE_SETTLE_MS", 3000),
+		},
 	};
 }
 

@@ -8,6 +8,7 @@
 import type { ServiceBroker, Service } from "moleculer";
 import { currentBus } from "./events/registry.js";
 import { backlogCheck } from "./observability/outbox.js";
+import { recordReadiness } from "./observability/metrics.js";
 
 export interface ReadyCheck {
 	ok: boolean;
@@ -63,7 +64,9 @@ export async function checkReadiness(broker: ServiceBroker, timeoutMs = 2000): P
 	}
 	const transport = currentBus(broker);
 	if (transport) checks[`events:${transport.kind}`] = await withTimeout(() => transport.health(), timeoutMs);
-	return { ready: Object.values(checks).every(c => c.ok), nodeID: broker.nodeID, checks };
+	const ready = Object.values(checks).every(c => c.ok);
+	recordReadiness(broker, ready, checks);
+	return { ready, nodeID: broker.nodeID, checks };
 }
 
 export function publicReadiness(report: ReadinessReport): PublicReadiness {

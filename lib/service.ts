@@ -6,7 +6,7 @@
 import type { Service, ServiceSchema } from "moleculer";
 import type { Role, ShopContext } from "./auth/access.js";
 import type { EventEnvelope, EventType } from "./contracts/events.js";
-import type { Idempotency } from "./resilience.js";
+import type { Idempotency } from "./broker/call-resilience.js";
 
 export interface ShopActionSchema<TThis> {
 	/** "public": anyone; "required" (default): a valid access token. */
@@ -16,7 +16,7 @@ export interface ShopActionSchema<TThis> {
 	/** "public": callable by other services but never routed by the gateway. */
 	visibility?: "published" | "public" | "protected" | "private";
 	params?: Record<string, unknown>;
-	/** Safe to send again to another node (lib/resilience.ts): true, or "key" when the call carries an Idempotency-Key. */
+	/** Safe to send again to another node (lib/broker/call-resilience.ts): true, or "key" when the call carries an Idempotency-Key. */
 	idempotent?: Idempotency;
 	timeout?: number;
 	cache?: boolean;

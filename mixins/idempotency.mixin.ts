@@ -24,7 +24,7 @@ import { DuplicateKeyError, type Collection, type Doc } from "../lib/store/index
 
 interface IdempotencyRecord<T = unknown> extends Doc {
 	userId: string;
-	/** What the request said (see lib/domain/checkout.ts requestFingerprint); never card data. */
+	/** What the request said (see lib/domain/cart-lines.ts requestFingerprint); never card data. */
 	fingerprint: string;
 	/** The id of the resource this key makes, chosen when the key is first used. */
 	resourceId: string;

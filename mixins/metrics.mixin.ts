@@ -26,7 +26,7 @@ export interface CountGauge {
 
 export interface MetricsMixinOptions {
 	gauges: CountGauge[];
-	/** How often to count (default 15 s, the Prometheus scrape interval of ops/prometheus.yml). */
+	/** How often to count (default 15 s, the Prometheus scrape interval of ops/prometheus/compose.yml). */
 	refreshMs?: number;
 }
 

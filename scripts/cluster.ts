@@ -11,7 +11,9 @@
  * other variable (PORT, NAMESPACE, ADMIN_EMAIL, LOG_LEVEL, ...) is passed through. Each output
  * line is prefixed with the node's name. Ctrl-C or SIGTERM stops every node (SIGTERM, then
  * SIGKILL after CLUSTER_STOP_TIMEOUT seconds, default 20; a second Ctrl-C kills at once). The
- * servers keep running: `npm run infra:down` stops them.
+ * servers keep running: `npm run infra:down` stops them. The local Prometheus scrapes every node
+ * (a targets file under $INFRA_DIR/prometheus/targets) and, when Jaeger runs, the nodes export
+ * their traces to it.
  *
  *   npm run cluster                    everything
  *   KAFKA_NODES=3 npm run cluster      the same on a 3-broker Kafka cluster (replication factor 3)
@@ -21,6 +23,7 @@
  * nodes the same way.
  */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import { createInterface } from "node:readline";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,6 +47,7 @@ export const CLUSTER_LAYOUT: NodeSpec[] = [
 	{ name: "orders-2", services: ["orders", "pricing"] },
 	{ name: "tickets", services: ["tickets"] },
 	{ name: "notifications", services: ["notifications"] },
+	{ name: "webhooks", services: ["webhooks"] },
 	{ name: "media-1", services: ["media"] },
 	{ name: "media-2", services: ["media"] },
 	{ name: "api", services: ["api"] },
@@ -131,6 +135,22 @@ export function infraUp(): Promise<Record<string, string>> {
 	});
 }
 
+/**
+ * A file-discovery target list for the local Prometheus (scripts/infra/up.sh scrapes
+ * `$INFRA_DIR/prometheus/targets/*.json`): one target per node, labelled with its name. Answers
+ * the file written, or nothing when that Prometheus is not set up here.
+ */
+export function writePrometheusTargets(name: string, nodes: { name: string; port: number }[]): string | undefined {
+	const dir = path.join(path.resolve(process.env.INFRA_DIR ?? path.join(ROOT, ".infra")), "prometheus", "targets");
+	if (!fs.existsSync(dir)) return undefined;
+	const file = path.join(dir, `${name}.json`);
+	const list = nodes.map(n => ({ targets: [`127.0.0.1:${n.port}`], labels: { node: n.name } }));
+	// Written whole, then renamed: Prometheus never reads half a file.
+	fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(list, null, 1)}\n`);
+	fs.renameSync(`${file}.tmp`, file);
+	return file;
+}
+
 const COLORS = [36, 33, 32, 35, 34, 91, 92, 93, 94, 95, 96];
 
 async function main(): Promise<void> {
@@ -152,7 +172,8 @@ async function main(): Promise<void> {
 		METRICS_ENABLED: process.env.METRICS_ENABLED ?? "true",
 	};
 	// KAFKA_NODES=3 npm run cluster: the topics get the cluster's replication (up.sh says which).
-	for (const k of ["KAFKA_REPLICATION_FACTOR", "KAFKA_MIN_INSYNC_REPLICAS"]) if (env[k] === undefined && infra[k]) env[k] = infra[k];
+	// Traces go to the local Jaeger when up.sh started it (TRACING_EXPORTER_URL), unless set already.
+	for (const k of ["KAFKA_REPLICATION_FACTOR", "KAFKA_MIN_INSYNC_REPLICAS", "TRACING_EXPORTER_URL"]) if (env[k] === undefined && infra[k]) env[k] = infra[k];
 	const metricsBase = Number(process.env.CLUSTER_METRICS_PORT ?? 3031);
 	const stopTimeoutMs = Number(process.env.CLUSTER_STOP_TIMEOUT ?? 20) * 1000;
 	say(
@@ -170,6 +191,11 @@ async function main(): Promise<void> {
 		});
 		return node;
 	});
+	const targets = writePrometheusTargets(
+		"cluster",
+		CLUSTER_LAYOUT.map((spec, i) => ({ name: spec.name, port: metricsBase + i })),
+	);
+	if (targets) say(`Prometheus (http://127.0.0.1:9090) scrapes every node: ${targets}`);
 	const gateway = `http://${env.HOST === "0.0.0.0" ? "127.0.0.1" : (env.HOST ?? "127.0.0.1")}:${env.PORT ?? 3000}`;
 	say(`gateway: ${gateway}/api/v1 (ready: /api/ready). Ctrl-C stops the cluster.`);
 	void (async () => {
@@ -195,6 +221,7 @@ async function main(): Promise<void> {
 		stopping = true;
 		say(`${signal}: stopping ${nodes.length} nodes (at most ${stopTimeoutMs / 1000} s, then SIGKILL) ...`);
 		await stopNodes(nodes, stopTimeoutMs, say);
+		if (targets) fs.rmSync(targets, { force: true });
 		say("all nodes stopped. The servers still run: npm run infra:down stops them.");
 		process.exit(0);
 	};

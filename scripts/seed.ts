@@ -6,7 +6,7 @@
  *   npm run seed                        the demo catalog (what is missing of it)
  *   npm run seed -- --products 100000   plus generated products until there are 100000 of them
  *
- * Generated products come from bench/catalog-generator.ts (seed 7): a category tree of about 400
+ * Generated products come from scripts/catalog-generator.ts (seed 7): a category tree of about 400
  * categories of very different sizes, thousands of Zipf-distributed words, brands, multi-word
  * names, about 10 % of products with 2 to 12 variants (size, colour, material; each its own SKU,
  * price and stock); `npm run bench` seeds through this same code, so both see the same catalog.
@@ -22,11 +22,13 @@
 import { randomUUID } from "node:crypto";
 import { config } from "../lib/config.js";
 import { derivedId } from "../lib/contracts/ids.js";
-import { Collection, createAdapter, DuplicateKeyError } from "../lib/store/index.js";
-import { CATALOG_COLLECTIONS, type CategoryRecord, type ProductRecord } from "../lib/domain/catalog.js";
-import type { VariantRecord } from "../lib/domain/variants.js";
-import { newProductRecord, seedCategories, seedDemoCatalog, type CatalogCollections } from "../services/products/demo-catalog.js";
-import { generateCategories, generateProducts, sampleQueries, type GeneratedProduct } from "../bench/catalog-generator.js";
+import { Collection, createAdapter, DuplicateKeyError, type OutboxPort } from "../lib/store/index.js";
+import { newEnvelope } from "../lib/contracts/events.js";
+import { CATALOG_COLLECTIONS, newProduct, type CategoryRecord, type ProductRecord } from "../lib/domain/catalog.js";
+import { seedCategories, seedDemoCatalog } from "../services/products/demo-catalog.js";
+import { Catalog } from "../services/products/catalog-admin.js";
+import { SkuRegistry, type SkuClaim } from "../services/products/skus.js";
+import { generateCategories, generateProducts, sampleQueries, type GeneratedProduct } from "./catalog-generator.js";
 
 export { seedDemoCatalog };
 
@@ -35,7 +37,7 @@ export const GENERATED_CATALOG_SEED = 7;
 /** createdAt of the n-th generated product: one every 30 s from here, so "newest first" is a stable order. */
 const GENERATED_EPOCH = Date.parse("2024-01-01T00:00:00.000Z");
 
-/** The first `count` generated products (bench/catalog-generator.ts, seed GENERATED_CATALOG_SEED). */
+/** The first `count` generated products (scripts/catalog-generator.ts, seed GENERATED_CATALOG_SEED). */
 export function generatedProducts(count: number): Generator<GeneratedProduct> {
 	return generateProducts({ count, seed: GENERATED_CATALOG_SEED });
 }
@@ -52,25 +54,8 @@ export function generatedProductId(n: number): string {
  */
 export function generatedRecord(p: GeneratedProduct, n: number): ProductRecord {
 	const at = new Date(GENERATED_EPOCH + n * 30_000).toISOString();
-	const id = generatedProductId(n);
-	const variants: VariantRecord[] = (p.variants ?? []).map((v, k) => ({
-		id: derivedId("generated-variant", String(GENERATED_CATALOG_SEED), String(n), String(k)),
-		sku: v.sku,
-		options: v.options,
-		price: v.price,
-		stock: v.stock,
-		available: v.stock,
-		active: true,
-		holds: {},
-		restocked: {},
-		deletedAt: null,
-		createdAt: at,
-		updatedAt: at,
-	}));
-	const own = { sku: p.sku, name: p.name, description: p.description, categories: p.categories };
-	if (variants.length === 0) return { ...newProductRecord({ ...own, price: p.price, stock: p.stock }, at, true), _id: id };
-	const record = newProductRecord({ ...own, price: Math.min(...variants.map(v => v.price)), stock: 0 }, at, true);
-	return { ...record, _id: id, options: p.options ?? [], variants };
+	const variants = (p.variants ?? []).map((v, k) => ({ ...v, id: derivedId("generated-variant", String(GENERATED_CATALOG_SEED), String(n), String(k)) }));
+	return { ...newProduct(generatedProductId(n), { ...p, currency: "EUR", variants }, at), generated: true };
 }
 
 /**
@@ -142,23 +127,38 @@ export async function seedGeneratedProducts(c: CatalogCollections, target: numbe
 	return added;
 }
 
-/** The products service's catalog collections, opened outside of a broker. */
-export async function openCatalog(): Promise<CatalogCollections & { close(): Promise<void> }> {
+/** The collections seeding writes. */
+export interface CatalogCollections {
+	products: Collection<ProductRecord>;
+	categories: Collection<CategoryRecord>;
+}
+
+/**
+ * The products service's catalog, opened outside of a broker. Its writes carry their events in
+ * the products' outboxes like the service's own; the products service publishes them when it
+ * starts (its sweep of document outboxes).
+ */
+export async function openCatalog(): Promise<CatalogCollections & { catalog: Catalog; close(): Promise<void> }> {
 	const storage = { mongoUrl: config.mongoUrl, dataDir: config.dataDir === ":memory:" ? null : config.dataDir };
+	const outbox: OutboxPort = { envelope: (type, payload) => newEnvelope("products", type, payload), written: () => undefined };
+	const opened: Collection<{ _id: string }>[] = [];
 	const open = async <T extends { _id: string }>(name: string) => {
 		const { adapter, kind } = createAdapter(storage, "products", name, CATALOG_COLLECTIONS[name] ?? {});
 		adapter.init(undefined as never, undefined as never);
 		await adapter.connect();
-		return new Collection<T>(name, adapter, kind);
+		const collection = new Collection<T>(name, adapter, kind, () => outbox);
+		opened.push(collection as unknown as Collection<{ _id: string }>);
+		return collection;
 	};
 	const products = await open<ProductRecord>("products");
 	const categories = await open<CategoryRecord>("categories");
+	const catalog = new Catalog(products, categories, new SkuRegistry(await open<SkuClaim>("sku_claims"), products));
 	return {
 		products,
 		categories,
+		catalog,
 		async close() {
-			await products.adapter.disconnect();
-			await categories.adapter.disconnect().catch(() => undefined);
+			for (const c of opened) await c.adapter.disconnect().catch(() => undefined);
 		},
 	};
 }
@@ -177,7 +177,7 @@ async function main() {
 	console.log(`Seeding the catalog in ${where}`);
 	const catalog = await openCatalog();
 	try {
-		const demo = await seedDemoCatalog(catalog);
+		const demo = await seedDemoCatalog(catalog.catalog);
 		console.log(`Demo catalog: ${demo.categories} categories and ${demo.products} products added`);
 		if (args.products > 0) {
 			const started = Date.now();

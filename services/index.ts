@@ -12,6 +12,7 @@ import OrdersService from "./orders/orders.service.js";
 import TicketsService from "./tickets/tickets.service.js";
 import NotificationsService from "./notifications/notifications.service.js";
 import PricingService from "./pricing/pricing.service.js";
+import WebhooksService from "./webhooks/webhooks.service.js";
 import MediaService from "./media/media.service.js";
 
 export const ALL_SERVICES: Record<string, ServiceSchema> = {
@@ -21,6 +22,7 @@ export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	pricing: PricingService,
 	tickets: TicketsService,
 	notifications: NotificationsService,
+	webhooks: WebhooksService,
 	media: MediaService,
 	api: ApiService,
 };

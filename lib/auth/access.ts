@@ -15,6 +15,8 @@ export interface AuthUser {
 	roles: Role[];
 	/** The session (refresh-token family) the access token belongs to. */
 	sessionId?: string;
+	/** A client calling on its own (client credentials): only what these scopes open (lib/identity/scopes.ts). */
+	scopes?: string[];
 }
 
 export interface ShopMeta {

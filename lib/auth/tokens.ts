@@ -16,8 +16,17 @@ export interface AccessClaims {
 	aud: string;
 	exp: number;
 	iat: number;
-	/** The session (refresh-token family): what revocation names. */
+	/** The session (refresh-token family), the OpenID grant, or `client:<id>`: what revocation names. */
 	sid: string;
+	/** Tokens of the OpenID provider: the client, and the scopes granted (a client's own token is authorised by them). */
+	client_id?: string;
+	scope?: string;
+}
+
+/** An issuer whose access tokens the gateway takes, with the audience they must name. */
+export interface TrustedIssuer {
+	issuer: string;
+	audience: string;
 }
 
 export interface Jwk extends JsonWebKey {
@@ -96,9 +105,13 @@ export class AccessTokenVerifier {
 
 	constructor(
 		private readonly fetchJwks: () => Promise<Jwks>,
-		private readonly settings: { issuer: string; audience: string },
+		settings: TrustedIssuer | TrustedIssuer[],
 		private readonly refetchIntervalMs = 10_000,
-	) {}
+	) {
+		this.trusted = Array.isArray(settings) ? settings : [settings];
+	}
+	/** The users service's own tokens and the OpenID provider's, each with its own audience. */
+	private readonly trusted: TrustedIssuer[];
 
 	private async refresh(force: boolean): Promise<void> {
 		if (!force && this.keys.size > 0) return;
@@ -139,10 +152,14 @@ export class AccessTokenVerifier {
 		if (!key) throw new InvalidTokenError("Unknown signing key");
 		let claims: jwt.JwtPayload;
 		try {
-			claims = jwt.verify(token, key, { algorithms: [JWT_ALGORITHM], issuer: this.settings.issuer, audience: this.settings.audience }) as jwt.JwtPayload;
+			const issuer = this.trusted.map(t => t.issuer) as [string, ...string[]];
+			claims = jwt.verify(token, key, { algorithms: [JWT_ALGORITHM], issuer }) as jwt.JwtPayload;
 		} catch (err) {
 			throw new InvalidTokenError((err as Error).message);
 		}
+		const expected = this.trusted.find(t => t.issuer === claims.iss)?.audience;
+		const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+		if (!expected || !audiences.includes(expected)) throw new InvalidTokenError("jwt audience invalid");
 		if (typeof claims.exp !== "number") throw new InvalidTokenError("Token has no expiry");
 		if (typeof claims.sub !== "string" || !Array.isArray(claims.roles) || typeof claims.sid !== "string")
 			throw new InvalidTokenError("Token lacks subject, roles or session");

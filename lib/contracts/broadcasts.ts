@@ -4,7 +4,7 @@
  * truth stays in the sender's database, and a listener that missed one (it was disconnected)
  * catches up by asking (the gateway re-reads revoked sessions periodically and at start).
  * Integration events, which must never be lost, go through the outbox and Kafka instead
- * (lib/events/catalog.ts).
+ * (lib/contracts/events.ts, mixins/events.mixin.ts).
  */
 
 /** Sessions ended (logout, refresh-token reuse, password change, role change, deactivation, deletion): their access tokens are void. */

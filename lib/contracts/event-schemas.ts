@@ -22,6 +22,7 @@ const obj = (properties: Record<string, Schema>, optional: Record<string, Schema
 	required: Object.keys(properties),
 	additionalProperties: false,
 });
+const tracking = obj({ carrier: nullableString, trackingNumber: nullableString, trackingUrl: nullableString });
 const placedAt = { placedAt: { type: "string", format: "date-time" } };
 const charges = {
 	charges: obj({
@@ -65,7 +66,18 @@ export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 		},
 		placedAt,
 	),
-	"order.shipped": obj({ orderId: s, userId: s }),
+	"order.shipped": obj({ orderId: s, userId: s }, { tracking: { type: "array", items: tracking } }),
+	"order.fulfilment-created": obj({
+		orderId: s,
+		userId: s,
+		fulfilmentId: s,
+		items: { type: "array", items: obj({ itemId: s, productId: s, variantId: nullableId, quantity: n }) },
+		carrier: nullableString,
+		trackingNumber: nullableString,
+		trackingUrl: nullableString,
+		shippedAt: { type: "string", format: "date-time" },
+		orderStatus: { type: "string", enum: ["partially_shipped", "shipped"] },
+	}),
 	"order.delivered": obj({ orderId: s, userId: s }),
 	"order.refunded": obj({ orderId: s, userId: s, refundId: s, amount: n, currency: s, reason: s, items, full: b }),
 	"stock.reserved": obj({ orderId: s, items }),
@@ -91,4 +103,5 @@ export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 	"ticket.status_changed": obj({ ticketId: s, userId: s, status: s }),
 	"return.approved": obj({ ticketId: s, returnId: s, userId: s, orderId: s, items }),
 	"return.rejected": obj({ ticketId: s, userId: s, orderId: s, reason: s }),
+	"webhook.disabled": obj({ endpointId: s, url: s, failingSince: { type: "string", format: "date-time" }, reason: s }),
 };

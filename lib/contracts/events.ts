@@ -6,6 +6,7 @@
  * id of the aggregate it is about, so one order's (or ticket's) events stay in order on one
  * partition. The JSON schemas below are what the AsyncAPI document is generated from.
  */
+import { randomUUID } from "node:crypto";
 
 /** A line of an order as the saga moves it: a product, or one variant of it. */
 export interface ItemQuantity {
@@ -25,6 +26,13 @@ export interface OrderCharges {
 	shippingMethod: { id: string; name: string; price: number } | null;
 }
 
+/** A parcel's carrier and tracking, on `order.shipped`. */
+export interface ParcelTracking {
+	carrier: string | null;
+	trackingNumber: string | null;
+	trackingUrl: string | null;
+}
+
 /** A product's images as the media service has them after one change (see EventPayloads "media.*"). */
 export interface MediaGalleryChange {
 	productId: string;
@@ -40,7 +48,20 @@ export interface EventPayloads {
 	/** `placedAt` (optional): when the order was placed, for the checkout settle-time metric. */
 	"order.paid": { orderId: string; userId: string; items: ItemQuantity[]; total: number; currency: string; placedAt?: string; charges?: OrderCharges };
 	"order.cancelled": { orderId: string; userId: string; items: ItemQuantity[]; reason: CancelReason; refunded: boolean; placedAt?: string };
-	"order.shipped": { orderId: string; userId: string };
+	/** `tracking`: the parcels' tracking (absent on events from before fulfilments, empty when shipped without tracking). */
+	"order.shipped": { orderId: string; userId: string; tracking?: ParcelTracking[] };
+	/** One parcel of the order left: what it holds and its tracking; `orderStatus` says whether the order is now all shipped. */
+	"order.fulfilment-created": {
+		orderId: string;
+		userId: string;
+		fulfilmentId: string;
+		items: { itemId: string; productId: string; variantId: string | null; quantity: number }[];
+		carrier: string | null;
+		trackingNumber: string | null;
+		trackingUrl: string | null;
+		shippedAt: string;
+		orderStatus: "partially_shipped" | "shipped";
+	};
 	"order.delivered": { orderId: string; userId: string };
 	"order.refunded": {
 		orderId: string;
@@ -85,6 +106,8 @@ export interface EventPayloads {
 	"ticket.status_changed": { ticketId: string; userId: string; status: string };
 	"return.approved": { ticketId: string; returnId: string; userId: string; orderId: string; items: ItemQuantity[] };
 	"return.rejected": { ticketId: string; userId: string; orderId: string; reason: string };
+	/** An outgoing webhook endpoint failed for too long and was switched off (an admin re-enables it). */
+	"webhook.disabled": { endpointId: string; url: string; failingSince: string; reason: string };
 }
 
 export type EventType = keyof EventPayloads;
@@ -96,6 +119,7 @@ export const TOPICS = {
 	tickets: "shop.tickets",
 	catalog: "shop.catalog",
 	promotions: "shop.promotions",
+	webhooks: "shop.webhooks",
 	media: "shop.media",
 } as const;
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
@@ -112,7 +136,13 @@ export const EVENTS: { [K in EventType]: EventDefinition } = {
 	"order.placed": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "A customer checked out; the order is pending." },
 	"order.paid": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "Stock was reserved and the payment captured." },
 	"order.cancelled": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "The order was cancelled; held stock must be released." },
-	"order.shipped": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "The order left the warehouse." },
+	"order.shipped": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "The order left the warehouse (its last parcel)." },
+	"order.fulfilment-created": {
+		topic: TOPICS.orders,
+		key: "orderId",
+		producer: "orders",
+		summary: "A parcel of the order was shipped, with its carrier and tracking.",
+	},
 	"order.delivered": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "The order reached the customer." },
 	"order.refunded": { topic: TOPICS.orders, key: "orderId", producer: "orders", summary: "Money was returned for some or all of the order." },
 	"stock.reserved": { topic: TOPICS.inventory, key: "orderId", producer: "products", summary: "Every line of the order is held." },
@@ -159,6 +189,12 @@ export const EVENTS: { [K in EventType]: EventDefinition } = {
 	"ticket.status_changed": { topic: TOPICS.tickets, key: "ticketId", producer: "tickets", summary: "A ticket's status changed." },
 	"return.approved": { topic: TOPICS.tickets, key: "ticketId", producer: "tickets", summary: "An agent approved a return: refund and restock the items." },
 	"return.rejected": { topic: TOPICS.tickets, key: "ticketId", producer: "tickets", summary: "An agent rejected a return." },
+	"webhook.disabled": {
+		topic: TOPICS.webhooks,
+		key: "endpointId",
+		producer: "webhooks",
+		summary: "A webhook endpoint failed for too long and was disabled.",
+	},
 };
 
 export const EVENT_TYPES = Object.keys(EVENTS) as EventType[];
@@ -181,7 +217,41 @@ export interface EventEnvelope<T extends EventType = EventType> {
 	requestId: string | null;
 	/** The tracing span that produced it (optional), so the consumer's span joins that trace as its child. */
 	spanId?: string | null;
+	/** The W3C trace context of the span that produced it (optional; on Kafka also a message header). */
+	traceparent?: string | null;
+	/** The node that wrote it, which relays it from the outbox (lib/events/relay-owner.ts). */
+	node?: string;
 	payload: EventPayloads[T];
 }
 
 export type AnyEnvelope = { [K in EventType]: EventEnvelope<K> }[EventType];
+
+/** A new event in its envelope: a fresh id, the key from its payload, the trace of its cause if any. */
+export function newEnvelope<T extends EventType>(
+	source: string,
+	type: T,
+	payload: EventPayloads[T],
+	trace: { requestId: string | null; spanId?: string; traceparent?: string } = { requestId: null },
+	/** The node that writes it: its relay publishes it (lib/events/relay-owner.ts). */
+	node?: string,
+): EventEnvelope<T> {
+	const keyField = EVENTS[type].key as keyof EventPayloads[T];
+	return {
+		id: randomUUID(),
+		type,
+		key: String(payload[keyField]),
+		source,
+		occurredAt: new Date().toISOString(),
+		...(node ? { node } : {}),
+		...trace,
+		payload,
+	};
+}
+
+/** An event a write causes, before it has an envelope (the store puts it in one, in the document's outbox). */
+export type DomainEvent = { [K in EventType]: { type: K; payload: EventPayloads[K] } }[EventType];
+
+/** Typed shorthand for a `DomainEvent`. */
+export function domainEvent<K extends EventType>(type: K, payload: EventPayloads[K]): DomainEvent {
+	return { type, payload } as DomainEvent;
+}

@@ -12,7 +12,17 @@ import type { CollectionSpec, Query } from "../store/index.js";
 import type { ItemQuantity } from "../contracts/events.js";
 import type { SearchableProduct } from "../search/search-index.js";
 import type { MinorUnits } from "./money.js";
-import { itemIdOf, liveVariants, publicVariant, variantAggregates, type ProductOption, type PublicVariant, type VariantRecord } from "./variants.js";
+import {
+	itemIdOf,
+	liveVariants,
+	newVariant,
+	publicVariant,
+	variantAggregates,
+	type NewVariant,
+	type ProductOption,
+	type PublicVariant,
+	type VariantRecord,
+} from "./variants.js";
 
 import { isId } from "../contracts/ids.js";
 import { imagesFor, thumbnailOf, type GalleryImage, type PublicImage } from "../media/gallery.js";
@@ -93,6 +103,49 @@ export function publicProduct(p: ProductRecord): PublicProduct {
 		images: imagesFor(p.images),
 		createdAt: p.createdAt,
 		updatedAt: p.updatedAt,
+	};
+}
+
+/** What a new product is made of: the admin's request, or a demo or generated product. */
+export interface NewProduct {
+	sku: string;
+	name: string;
+	description?: string;
+	price: MinorUnits;
+	currency: string;
+	categories?: string[];
+	stock?: number;
+	active?: boolean;
+	options?: ProductOption[];
+	variants?: NewVariant[];
+}
+
+/**
+ * A new product as stored, however it is made (POST /products, the demo catalog, the generated
+ * one): nothing held, nothing deleted. Sold in variants, its own stock is 0 and its price the
+ * lowest variant's.
+ */
+export function newProduct(id: string, p: NewProduct, at: string): ProductRecord {
+	const variants = (p.variants ?? []).map(v => newVariant(v, at));
+	const stock = variants.length > 0 ? 0 : (p.stock ?? 0);
+	return {
+		_id: id,
+		sku: p.sku,
+		name: p.name,
+		description: p.description ?? "",
+		price: variants.length > 0 ? Math.min(...variants.map(v => v.price)) : p.price,
+		currency: p.currency,
+		categories: p.categories ?? [],
+		stock,
+		available: stock,
+		active: p.active ?? true,
+		holds: {},
+		restocked: {},
+		...(p.options?.length || variants.length > 0 ? { options: p.options ?? [] } : {}),
+		...(variants.length > 0 ? { variants } : {}),
+		deletedAt: null,
+		createdAt: at,
+		updatedAt: at,
 	};
 }
 

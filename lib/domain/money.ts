@@ -54,9 +54,3 @@ export function sum(amounts: readonly MinorUnits[]): MinorUnits {
 export function capAt(requested: MinorUnits, remaining: MinorUnits): MinorUnits {
 	return Math.min(checked(requested, "requested"), checked(remaining, "remaining"));
 }
-
-/** Sums amounts that must all be in one currency; throws on a mix. */
-export function sumMoney(items: readonly Money[], currency: string): Money {
-	for (const m of items) if (m.currency !== currency) throw new RangeError(`cannot add ${m.currency} to ${currency}`);
-	return { amount: sum(items.map(m => m.amount)), currency };
-}

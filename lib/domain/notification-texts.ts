@@ -26,7 +26,10 @@ export interface NotificationTexts {
 	cancelReasons: Record<CancelReason, string>;
 	unknownReason: string;
 	shippedTitle: string;
-	shippedBody(order: string): string;
+	/** `tracking`: one "carrier number: link" per parcel (empty when shipped without tracking). */
+	shippedBody(order: string, tracking: string[]): string;
+	partlyShippedTitle: string;
+	partlyShippedBody(order: string, tracking: string[]): string;
 	deliveredTitle: string;
 	deliveredBody(order: string): string;
 	refundedTitle: string;
@@ -59,7 +62,10 @@ const en: NotificationTexts = {
 	},
 	unknownReason: "of a problem",
 	shippedTitle: "Order shipped",
-	shippedBody: order => `Order ${order} is on its way.`,
+	shippedBody: (order, tracking) => `Order ${order} is on its way.${tracking.length ? ` Track it: ${tracking.join("; ")}` : ""}`,
+	partlyShippedTitle: "Part of your order shipped",
+	partlyShippedBody: (order, tracking) =>
+		`A parcel of order ${order} is on its way; the rest follows.${tracking.length ? ` Track it: ${tracking.join("; ")}` : ""}`,
 	deliveredTitle: "Order delivered",
 	deliveredBody: order => `Order ${order} was delivered.`,
 	refundedTitle: "Refund issued",
@@ -92,7 +98,10 @@ const es: NotificationTexts = {
 	},
 	unknownReason: "hubo un problema",
 	shippedTitle: "Pedido enviado",
-	shippedBody: order => `El pedido ${order} está en camino.`,
+	shippedBody: (order, tracking) => `El pedido ${order} está en camino.${tracking.length ? ` Seguimiento: ${tracking.join("; ")}` : ""}`,
+	partlyShippedTitle: "Parte de tu pedido enviada",
+	partlyShippedBody: (order, tracking) =>
+		`Un paquete del pedido ${order} está en camino; el resto llegará después.${tracking.length ? ` Seguimiento: ${tracking.join("; ")}` : ""}`,
 	deliveredTitle: "Pedido entregado",
 	deliveredBody: order => `El pedido ${order} ha sido entregado.`,
 	refundedTitle: "Reembolso realizado",

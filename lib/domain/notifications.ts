@@ -2,7 +2,7 @@
  * Notifications: which domain events make a notification, for whom, and what it says in the
  * recipient's language (the texts: notification-texts.ts). Pure: the notifications service stores and delivers what `notificationFor` returns.
  */
-import type { AnyEnvelope, EventType } from "../contracts/events.js";
+import type { AnyEnvelope, EventType, ParcelTracking } from "../contracts/events.js";
 import { derivedId } from "../contracts/ids.js";
 import { NOTIFICATION_TEXTS, languageOf } from "./notification-texts.js";
 
@@ -39,6 +39,7 @@ export const NOTIFYING_EVENTS = [
 	"order.paid",
 	"order.cancelled",
 	"order.shipped",
+	"order.fulfilment-created",
 	"order.delivered",
 	"order.refunded",
 	"ticket.created",
@@ -73,6 +74,13 @@ export function formatMoney(amount: number, currency: string, locale = "en"): st
 	}
 }
 
+/** "DHL JD0001: https://…" per parcel with a tracking number. */
+export function trackingLines(parcels: readonly ParcelTracking[]): string[] {
+	return parcels
+		.filter(p => p.trackingNumber)
+		.map(p => `${(p.carrier ?? "").toUpperCase()} ${p.trackingNumber}${p.trackingUrl ? `: ${p.trackingUrl}` : ""}`.trim());
+}
+
 /** Ids are long; people recognise an order or ticket by the first characters. */
 export function shortRef(id: string): string {
 	return id.slice(0, 8);
@@ -87,6 +95,8 @@ export function recipientOf(event: AnyEnvelope): string | null {
 	const p = event.payload as { userId?: string; authorId?: string };
 	// The owner hears about answers from the shop, not about their own messages.
 	if (event.type === "ticket.replied" && p.authorId === p.userId) return null;
+	// The last parcel is told by `order.shipped`, with every parcel's tracking.
+	if (event.type === "order.fulfilment-created" && event.payload.orderStatus === "shipped") return null;
 	return p.userId ?? null;
 }
 
@@ -107,7 +117,11 @@ export function notificationFor(event: AnyEnvelope, language?: string): Notifica
 		}
 		case "order.shipped": {
 			const p = event.payload;
-			return order(event.type, p.userId, p.orderId, t.shippedTitle, t.shippedBody(shortRef(p.orderId)));
+			return order(event.type, p.userId, p.orderId, t.shippedTitle, t.shippedBody(shortRef(p.orderId), trackingLines(p.tracking ?? [])));
+		}
+		case "order.fulfilment-created": {
+			const p = event.payload;
+			return order(event.type, p.userId, p.orderId, t.partlyShippedTitle, t.partlyShippedBody(shortRef(p.orderId), trackingLines([p])));
 		}
 		case "order.delivered": {
 			const p = event.payload;

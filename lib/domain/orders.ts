@@ -2,7 +2,7 @@
  * Orders: the record, what of it leaves the service, and the order state machine with what each
  * transition changes and which events it emits (the aggregate's rules, as eShop's `Order` has them).
  *
- *   pending ──► paid ──► shipped ──► delivered
+ *   pending ──► paid ──► shipped ──► delivered        (paid ──► partially_shipped ──► shipped: in parcels, lib/domain/fulfilment.ts)
  *      │          │         │            │
  *      ▼          ▼         └────────────┴──► refunded   (a return refunded the whole order)
  *   cancelled ◄───┘
@@ -16,7 +16,8 @@
  * events in the order's outbox (services/orders/order-store.ts); if the order moved meanwhile,
  * nothing is written and the service reads it again.
  */
-import type { CancelReason, EventPayloads, EventType, ItemQuantity, OrderCharges } from "../contracts/events.js";
+import { domainEvent } from "../contracts/events.js";
+import type { CancelReason, DomainEvent, EventPayloads, EventType, ItemQuantity, OrderCharges } from "../contracts/events.js";
 import type { OrderSummary } from "../contracts/calls.js";
 import type { ShippingAddress } from "../contracts/http/orders.js";
 import { ORDER_STATUSES } from "../contracts/http/orders.js";
@@ -24,6 +25,7 @@ import { capAt, type MinorUnits } from "./money.js";
 import { mergeQuantities } from "./items.js";
 import { refundForReturn, type PricedLine } from "./pricing.js";
 import { itemIdOf } from "./variants.js";
+import type { Fulfilment } from "./fulfilment.js";
 import { afterCapture, afterRefund, paymentSummary, refundable, type PaymentRecord, type PaymentSummary } from "../payments/payment.js";
 
 export { ORDER_STATUSES, mergeQuantities };
@@ -32,7 +34,8 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
 	pending: ["paid", "cancelled"],
-	paid: ["shipped", "cancelled", "refunded"],
+	paid: ["partially_shipped", "shipped", "cancelled", "refunded"],
+	partially_shipped: ["shipped", "refunded"],
 	shipped: ["delivered", "refunded"],
 	delivered: ["refunded"],
 	// Only an order that was paid before it was cancelled has money to return.
@@ -43,7 +46,7 @@ const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
 /** The statuses an order can be cancelled from: not yet shipped. */
 export const CANCELLABLE: readonly OrderStatus[] = ["pending", "paid"];
 /** The statuses whose payment has been captured and not (all) given back. */
-export const REFUNDABLE: readonly OrderStatus[] = ["paid", "shipped", "delivered", "refunded"];
+export const REFUNDABLE: readonly OrderStatus[] = ["paid", "partially_shipped", "shipped", "delivered", "refunded"];
 
 export interface StatusChange {
 	status: OrderStatus;
@@ -69,10 +72,6 @@ export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
 export function transition(from: OrderStatus, to: OrderStatus, at: string, reason?: string): StatusChange {
 	if (!canTransition(from, to)) throw new OrderTransitionError(from, to);
 	return reason === undefined ? { status: to, at } : { status: to, at, reason };
-}
-
-export function isTerminal(status: OrderStatus): boolean {
-	return TRANSITIONS[status].length === 0;
 }
 
 export interface OrderItem {
@@ -153,6 +152,7 @@ export interface OrderRecord {
 	pricesIncludeTax?: boolean;
 	promotion?: { code: string; discount: MinorUnits } | null;
 	shippingMethod?: { id: string; name: string; price: MinorUnits } | null;
+	fulfilments?: Fulfilment[];
 	createdAt: string;
 	updatedAt: string;
 }
@@ -176,6 +176,8 @@ export type PublicOrder = Omit<
 		id: string;
 		items: PublicOrderItem[];
 		payment: PaymentSummary;
+		/** The tax on the shipping charge: the items' taxes plus this make `taxTotal` exactly. */
+		shippingTax: MinorUnits;
 	};
 
 /** What the order charged: on the order a client sees and on `order.placed`/`order.paid`. */
@@ -197,12 +199,14 @@ export function publicOrder(o: OrderRecord): PublicOrder {
 		status: o.status,
 		items: o.items.map(publicItem),
 		...orderCharges(o),
+		shippingTax: o.shippingTax ?? 0,
 		total: o.total,
 		currency: o.currency,
 		shippingAddress: o.shippingAddress,
 		payment: paymentSummary(o.payment),
 		refunds: o.refunds.map(r => ({ id: r.id, amount: r.amount, reason: r.reason, at: r.at })),
 		statusHistory: o.statusHistory,
+		fulfilments: o.fulfilments ?? [],
 		createdAt: o.createdAt,
 		updatedAt: o.updatedAt,
 	};
@@ -231,11 +235,9 @@ export function itemQuantities(items: readonly OrderItem[]): ItemQuantity[] {
 // Transitions: what each one changes and emits
 
 /** An event an order change emits, before it is put in an envelope. */
-export type OrderEvent = { [K in EventType]: { type: K; payload: EventPayloads[K] } }[EventType];
+export type OrderEvent = DomainEvent;
 
-function event<K extends EventType>(type: K, payload: EventPayloads[K]): OrderEvent {
-	return { type, payload } as OrderEvent;
-}
+const event = <K extends EventType>(type: K, payload: EventPayloads[K]): OrderEvent => domainEvent(type, payload);
 
 export interface OrderChange {
 	/** Compare-and-set: the fields (status first of all) the order must still have for the change to apply. */
@@ -244,6 +246,7 @@ export interface OrderChange {
 	inc?: Record<string, number>;
 	history?: StatusChange;
 	refund?: OrderRefund;
+	fulfilment?: Fulfilment;
 	events: OrderEvent[];
 }
 
@@ -341,10 +344,6 @@ export function cancelled(order: OrderRecord, reason: CancelReason, at: string):
 	const set: Record<string, unknown> = { ...m.set, cancelReason: reason };
 	if (wasPaid) set.pendingRefund = { key: `${order._id}:cancel`, amount: refundable(order.payment), reason } satisfies PendingRefund;
 	return { ...m, set, events: [cancelledEvent(order, reason, wasPaid)] };
-}
-
-export function shipped(order: OrderRecord, at: string): OrderChange {
-	return { ...move(order, "shipped", at), events: [event("order.shipped", { orderId: order._id, userId: order.userId })] };
 }
 
 export function delivered(order: OrderRecord, at: string): OrderChange {

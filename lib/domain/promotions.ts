@@ -25,12 +25,15 @@
 import type { FieldProblem } from "../errors.js";
 import { capAt, isCurrencyCode, isMinorUnits, type MinorUnits } from "./money.js";
 import { mulDivHalfEven } from "./rounding.js";
+import type { EventEnvelope } from "../contracts/events.js";
 
 export const PROMOTION_TYPES = ["percent", "fixed"] as const;
 export type PromotionType = (typeof PROMOTION_TYPES)[number];
 
 /** A normalised code. */
 export const PROMOTION_CODE_PATTERN = /^[A-Z0-9][A-Z0-9_-]{1,31}$/;
+/** A code as a request may carry it: the pattern before normalising (spaces around it, any case). */
+export const PROMOTION_CODE_REQUEST_PATTERN = /^ *[A-Za-z0-9][A-Za-z0-9_-]{1,31} *$/;
 
 /** A promotion as the pricing rules see it, whatever record it is stored in. */
 export interface PromotionRule {
@@ -238,4 +241,43 @@ export function discountFor(promo: Pick<PromotionRule, "type" | "value">, subtot
 		return mulDivHalfEven(subtotal, promo.value, 100);
 	}
 	return capAt(promo.value, subtotal);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage (services/pricing)
+
+/** A promotion code as the pricing service stores it. */
+export interface PromotionRecord extends Omit<PromotionRule, "code"> {
+	_id: string;
+	/** Unset once deleted, so the code can be used again (the unique index is sparse). */
+	code?: string;
+	deletedCode?: string;
+	deletedAt: string | null;
+	createdAt: string;
+	updatedAt: string;
+}
+
+export interface RedemptionSlot {
+	_id: string;
+	promotionId: string;
+	/** A use of the code's total (`all`) or of one customer's share (`customer`). */
+	kind: "all" | "customer";
+	orderId: string;
+	userId: string;
+	at: string;
+}
+
+export type RedemptionStatus = "taking" | "held" | "confirmed" | "released";
+export interface RedemptionRecord {
+	/** The order's id: one redemption per order. */
+	_id: string;
+	promotionId: string;
+	code: string;
+	userId: string;
+	status: RedemptionStatus;
+	/** Set once a released redemption's slots are gone. */
+	slotsFreed?: boolean;
+	outbox?: EventEnvelope[];
+	createdAt: string;
+	updatedAt: string;
 }

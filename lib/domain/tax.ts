@@ -11,8 +11,6 @@
  * The tax of an amount never exceeds the amount (the rate is at most 100 %; an included tax is
  * at most half of the gross amount).
  */
-import type { FieldProblem } from "../errors.js";
-import { isCountryCode } from "../contracts/countries.js";
 import type { MinorUnits } from "./money.js";
 import { mulDivHalfEven } from "./rounding.js";
 
@@ -29,16 +27,6 @@ export interface TaxRate {
 
 export function isTaxRate(rate: unknown): rate is number {
 	return typeof rate === "number" && Number.isSafeInteger(rate) && rate >= 0 && rate <= MAX_TAX_RATE_BP;
-}
-
-/** The 422 field problems of `PUT /tax-rates/:country { rate }` (the country comes from the path). */
-export function taxRateProblems(input: { country?: unknown; rate?: unknown }): FieldProblem[] {
-	const problems: FieldProblem[] = [];
-	if (typeof input.country !== "string" || !isCountryCode(input.country))
-		problems.push({ field: "country", message: "The country must be an ISO 3166-1 alpha-2 code such as 'DE'.", type: "country" });
-	if (!isTaxRate(input.rate))
-		problems.push({ field: "rate", message: `The rate must be a whole number of basis points from 0 to ${MAX_TAX_RATE_BP} (1900 = 19 %).`, type: "rate" });
-	return problems;
 }
 
 /** The rate of a destination; 0 for a country that has none set. */

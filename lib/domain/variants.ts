@@ -43,6 +43,35 @@ export interface VariantRecord {
 	updatedAt: string;
 }
 
+/** What a new variant is made of: the admin's request, or a demo or generated product's variant. */
+export interface NewVariant {
+	id: string;
+	sku: string;
+	options: Record<string, string>;
+	price: MinorUnits;
+	stock?: number;
+	active?: boolean;
+}
+
+/** A new variant as stored: its stock all available, nothing held. */
+export function newVariant(v: NewVariant, at: string): VariantRecord {
+	const stock = v.stock ?? 0;
+	return {
+		id: v.id,
+		sku: v.sku,
+		options: v.options,
+		price: v.price,
+		stock,
+		available: stock,
+		active: v.active ?? true,
+		holds: {},
+		restocked: {},
+		deletedAt: null,
+		createdAt: at,
+		updatedAt: at,
+	};
+}
+
 export interface PublicVariant {
 	id: string;
 	sku: string;

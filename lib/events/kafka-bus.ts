@@ -24,7 +24,8 @@
  *   broker down stops neither producing nor consuming (its partitions get new leaders).
  * - `onConsumerLag` gets, every `lagIntervalMs`, end offset minus committed offset of each
  *   partition a group holds on this node (0 once the node no longer holds it).
- * - Headers carry the event id, type and request id.
+ * - Headers carry the event id, type and request id, and the W3C `traceparent` when the event is
+ *   traced; a consumer takes the trace context from the header (it names the relay's publish span).
  */
 import {
 	Admin,
@@ -245,6 +246,7 @@ export class KafkaBus implements EventBus {
 					["event-id", e.id],
 					["event-type", e.type],
 					["request-id", e.requestId ?? ""],
+					...(e.traceparent ? [["traceparent", e.traceparent] as [string, string]] : []),
 				]),
 			})),
 		});
@@ -279,6 +281,8 @@ export class KafkaBus implements EventBus {
 		let event: EventEnvelope;
 		try {
 			event = JSON.parse(message.value?.toString() ?? "") as EventEnvelope;
+			const traceparent = message.headers.get("traceparent");
+			if (traceparent) event.traceparent = traceparent;
 		} catch (err) {
 			await this.deadLetter(group, message, `unparsable: ${(err as Error).message}`, abandoned);
 			return;

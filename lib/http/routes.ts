@@ -11,7 +11,7 @@ export interface RouteSpec {
 	/** moleculer-web path syntax, relative to /api/v1. */
 	path: string;
 	action: string;
-	tag: "Identity" | "Catalog" | "Product images" | "Cart and orders" | "Promotions, shipping and tax" | "Support" | "Notifications";
+	tag: "Identity" | "Catalog" | "Product images" | "Cart and orders" | "Promotions, shipping and tax" | "Support" | "Notifications" | "Webhooks";
 	summary: string;
 	/** Status code of a successful answer. */
 	status: 200 | 201 | 202 | 204;
@@ -46,6 +46,11 @@ export const ROUTES: RouteSpec[] = [
 		["GET", "/users/:id", "users.get", 200, "admin", "One user"],
 		["PATCH", "/users/:id", "users.update", 200, "admin", "Change a user's name, roles or active flag"],
 		["DELETE", "/users/:id", "users.remove", 204, "admin", "Delete a user"],
+		["POST", "/oauth-clients", "users.createOAuthClient", 201, "admin", "Register an OAuth client (a confidential client's secret is shown once)"],
+		["GET", "/oauth-clients", "users.listOAuthClients", 200, "admin", "OAuth clients"],
+		["PATCH", "/oauth-clients/:id", "users.updateOAuthClient", 200, "admin", "Change an OAuth client"],
+		["DELETE", "/oauth-clients/:id", "users.removeOAuthClient", 204, "admin", "Delete an OAuth client; its tokens stop working"],
+		["POST", "/oauth-clients/:id/rotate-secret", "users.rotateOAuthClientSecret", 200, "admin", "A new secret for a confidential client (shown once)"],
 	]),
 	...routes("Catalog", [
 		["GET", "/products", "products.search", 200, "anyone", "Search and browse products"],
@@ -105,6 +110,7 @@ export const ROUTES: RouteSpec[] = [
 		["GET", "/orders/:id", "orders.get", 200, "owner or admin", "One order with history and payment summary"],
 		["POST", "/orders/:id/cancel", "orders.cancel", 200, "owner or admin", "Cancel a pending or paid order"],
 		["POST", "/orders/:id/ship", "orders.ship", 200, "admin", "Mark a paid order shipped"],
+		["POST", "/orders/:id/fulfilments", "orders.createFulfilment", 201, "admin", "Ship a parcel (some lines or all left) with carrier and tracking"],
 		["POST", "/orders/:id/deliver", "orders.deliver", 200, "admin", "Mark a shipped order delivered"],
 	]),
 	...routes("Promotions, shipping and tax", [
@@ -139,6 +145,16 @@ export const ROUTES: RouteSpec[] = [
 	...routes("Notifications", [
 		["GET", "/me/notifications", "notifications.list", 200, "signed in", "Own notifications, newest first"],
 		["POST", "/me/notifications/:id/read", "notifications.markRead", 204, "signed in", "Mark a notification read"],
+	]),
+	...routes("Webhooks", [
+		["POST", "/webhooks", "webhooks.create", 201, "admin", "Register an endpoint; the answer shows its signing secret, once"],
+		["GET", "/webhooks", "webhooks.list", 200, "admin", "List endpoints (never their secrets)"],
+		["PATCH", "/webhooks/:id", "webhooks.update", 200, "admin", "Change an endpoint's URL, events, description or enabled flag"],
+		["DELETE", "/webhooks/:id", "webhooks.remove", 204, "admin", "Delete an endpoint and its delivery log"],
+		["GET", "/webhooks/:id/deliveries", "webhooks.deliveries", 200, "admin", "An endpoint's deliveries, newest first, with their attempts"],
+		["POST", "/webhooks/:id/deliveries/:deliveryId/retry", "webhooks.retryDelivery", 200, "admin", "Send a delivery again now"],
+		["POST", "/webhooks/:id/rotate-secret", "webhooks.rotateSecret", 200, "admin", "New signing secret; the old one signs too for 24 hours"],
+		["POST", "/webhooks/:id/test", "webhooks.sendTest", 202, "admin", "Send a test event to the endpoint"],
 	]),
 ];
 

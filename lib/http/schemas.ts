@@ -21,6 +21,32 @@ export const preferences = obj({
 	notifications: obj({ email: { type: "boolean" }, inApp: { type: "boolean" } }),
 });
 
+const oauthClient: Record<string, Schema> = {
+	id: str(),
+	clientId: str(),
+	name: str(),
+	type: { type: "string", enum: ["public", "confidential"] },
+	redirectUris: { type: "array", items: str() },
+	postLogoutRedirectUris: { type: "array", items: str() },
+	grantTypes: { type: "array", items: str() },
+	scopes: { type: "array", items: str() },
+	firstParty: bool,
+	createdAt: str(),
+	updatedAt: str(),
+};
+const webhookEndpoint: Record<string, Schema> = {
+	id: str(),
+	url: str(),
+	events: { type: "array", items: str() },
+	description: nullable(str()),
+	enabled: bool,
+	disabledReason: nullable(str()),
+	failingSince: nullable(str()),
+	secretRotatedAt: nullable(str()),
+	createdAt: str(),
+	updatedAt: str(),
+};
+
 export const RESOURCES: Record<string, Schema> = {
 	Error: obj({ name: str(), message: str(), code: int(), type: str(), data: {} }, ["name", "message", "code", "type"]),
 	User: obj(
@@ -121,6 +147,30 @@ export const RESOURCES: Record<string, Schema> = {
 	ShippingMethods: { type: "array", items: ref("ShippingMethod") },
 	TaxRate: obj({ country: str(), rate: int(), updatedAt: str() }, ["country", "rate"]),
 	TaxRates: { type: "array", items: ref("TaxRate") },
+	OAuthClient: obj(oauthClient, Object.keys(oauthClient)),
+	// A confidential client's secret is in the answer to its creation and to a rotation only (shown once).
+	OAuthClientCreated: obj({ ...oauthClient, clientSecret: str() }, Object.keys(oauthClient)),
+	OAuthClientSecret: obj({ id: str(), clientId: str(), clientSecret: str() }, ["id", "clientId", "clientSecret"]),
+	OAuthClients: obj({ items: { type: "array", items: ref("OAuthClient") } }, ["items"]),
+	WebhookEndpoint: obj(webhookEndpoint, ["id", "url", "events", "enabled", "createdAt"]),
+	// The only answers that carry the signing secret: creation and rotation (shown once).
+	WebhookEndpointWithSecret: obj({ ...webhookEndpoint, secret: str({ pattern: "^whsec_" }) }, ["id", "url", "events", "enabled", "createdAt", "secret"]),
+	WebhookDelivery: obj(
+		{
+			id: str(),
+			webhookId: str(),
+			eventId: str(),
+			eventType: str(),
+			state: str({ enum: ["pending", "delivered", "failed"] }),
+			attempts: {
+				type: "array",
+				items: obj({ at: str(), status: nullable(int()), durationMs: int(), error: nullable(str()) }, ["at", "status", "durationMs", "error"]),
+			},
+			nextAttemptAt: nullable(str()),
+			createdAt: str(),
+		},
+		["id", "webhookId", "eventId", "eventType", "state", "attempts"],
+	),
 	Category: obj({ id: str(), slug: str(), name: str(), parentId: { type: ["string", "null"] }, children: { type: "array", items: ref("Category") } }),
 	CategoryTree: { type: "array", items: ref("Category") },
 	Cart: obj({
@@ -143,6 +193,7 @@ export const RESOURCES: Record<string, Schema> = {
 		subtotal: int(),
 		discount: int(),
 		shipping: int(),
+		shippingTax: int(),
 		tax: int(),
 		total: int(),
 		currency: str(),
@@ -153,7 +204,7 @@ export const RESOURCES: Record<string, Schema> = {
 	Order: obj({
 		id: str(),
 		userId: str(),
-		status: str({ enum: ["pending", "paid", "shipped", "delivered", "cancelled", "refunded"] }),
+		status: str({ enum: ["pending", "paid", "partially_shipped", "shipped", "delivered", "cancelled", "refunded"] }),
 		items: {
 			type: "array",
 			items: obj({
@@ -173,6 +224,7 @@ export const RESOURCES: Record<string, Schema> = {
 		subtotal: int(),
 		discountTotal: int(),
 		shippingTotal: int(),
+		shippingTax: int(),
 		taxTotal: int(),
 		promotion: nullable(obj({ code: str(), discount: int() })),
 		shippingMethod: nullable(obj({ id: str(), name: str(), price: int() })),
@@ -182,6 +234,20 @@ export const RESOURCES: Record<string, Schema> = {
 		payment: obj({ brand: str(), last4: str(), status: str() }),
 		refunds: { type: "array", items: obj({ id: str(), amount: int(), reason: str(), at: str() }) },
 		statusHistory: { type: "array", items: obj({ status: str(), at: str(), reason: str() }) },
+		fulfilments: {
+			type: "array",
+			items: obj(
+				{
+					id: str(),
+					items: { type: "array", items: obj({ itemId: str(), quantity: int({ minimum: 1 }) }, ["itemId", "quantity"]) },
+					carrier: nullable(str({ enum: ["dhl", "ups", "fedex", "gls", "correos", "other"] })),
+					trackingNumber: nullable(str()),
+					trackingUrl: nullable(str()),
+					shippedAt: str(),
+				},
+				["id", "items", "carrier", "trackingNumber", "trackingUrl", "shippedAt"],
+			),
+		},
 		createdAt: str(),
 		updatedAt: str(),
 	}),
@@ -274,6 +340,7 @@ export const RESPONSES: Record<string, string> = {
 	"orders.get": "Order",
 	"orders.cancel": "Order",
 	"orders.ship": "Order",
+	"orders.createFulfilment": "Order",
 	"orders.deliver": "Order",
 	"tickets.create": "Ticket",
 	"tickets.list": "Page",
@@ -283,4 +350,15 @@ export const RESPONSES: Record<string, string> = {
 	"tickets.approveReturn": "Ticket",
 	"tickets.rejectReturn": "Ticket",
 	"notifications.list": "Page",
+	"users.createOAuthClient": "OAuthClientCreated",
+	"users.listOAuthClients": "OAuthClients",
+	"users.updateOAuthClient": "OAuthClient",
+	"users.rotateOAuthClientSecret": "OAuthClientSecret",
+	"webhooks.create": "WebhookEndpointWithSecret",
+	"webhooks.list": "Page",
+	"webhooks.update": "WebhookEndpoint",
+	"webhooks.deliveries": "Page",
+	"webhooks.retryDelivery": "WebhookDelivery",
+	"webhooks.rotateSecret": "WebhookEndpointWithSecret",
+	"webhooks.sendTest": "WebhookDelivery",
 };

@@ -4,7 +4,8 @@
  *
  * Every line carries `nodeID`, `ns` and `mod`/`svc` (Moleculer's logger bindings) and, when it
  * is written while serving a request, `requestId` (the pino `mixin()` reads it from the
- * AsyncLocalStorage that the observability middleware fills, lib/observability/context.ts).
+ * AsyncLocalStorage that the observability middleware fills, lib/observability/context.ts) and,
+ * when tracing is on, `traceId` beside it: the id Jaeger shows for that request's trace.
  *
  * Moleculer loggers are called like `console.log` (`logger.info("Called", params, err)`); pino
  * would keep only the first string. `normalizeArgs` turns such a call into pino's
@@ -15,6 +16,7 @@ import { pino, type DestinationStream, type LoggerOptions as PinoOptions } from 
 import type { LoggerConfig } from "moleculer";
 import { currentRequestId } from "./context.js";
 import { REDACTED, sanitize, sanitizeError, scrubText } from "./redact.js";
+import { tracingEnabled, zipkinTraceId, type TracingConfig } from "./tracing.js";
 
 export type LogFormat = "json" | "text";
 
@@ -27,6 +29,7 @@ export interface LogRecord {
 	mod?: string;
 	svc?: string;
 	requestId?: string;
+	traceId?: string;
 	data?: unknown;
 	err?: Record<string, unknown>;
 	[key: string]: unknown;
@@ -75,33 +78,21 @@ class LogSink implements DestinationStream {
 }
 const sinks: Partial<Record<LogFormat, LogSink>> = {};
 
-export interface LogCapture {
-	/** Raw JSON lines written so far. */
-	readonly lines: string[];
-	records(): LogRecord[];
-	stop(): void;
-}
-
 /**
- * Capture every log line of every broker of this process (tests). With `passthrough: false`
- * (the default) captured lines are not printed.
+ * Also hand every log line (raw JSON) of every broker of this process to `tap`; with `mute`, lines
+ * are not printed meanwhile. Answers the function that stops it (test/helpers/logs.ts captures logs with it).
  */
-export function captureLogs(opts: { passthrough?: boolean } = {}): LogCapture {
-	const lines: string[] = [];
-	const tap: Tap = line => void lines.push(line);
-	taps.add(tap);
-	const mutes = opts.passthrough ? 0 : 1;
+export function tapLogLines(tap: (line: string) => void, opts: { mute?: boolean } = {}): () => void {
+	const mine: Tap = line => tap(line);
+	taps.add(mine);
+	const mutes = opts.mute ? 1 : 0;
 	muted += mutes;
 	let stopped = false;
-	return {
-		lines,
-		records: () => lines.map(l => JSON.parse(l) as LogRecord),
-		stop() {
-			if (stopped) return;
-			stopped = true;
-			taps.delete(tap);
-			muted -= mutes;
-		},
+	return () => {
+		if (stopped) return;
+		stopped = true;
+		taps.delete(mine);
+		muted -= mutes;
 	};
 }
 
@@ -116,7 +107,7 @@ export function formatLine(line: string): string {
 	} catch {
 		return line;
 	}
-	const { level, time, msg, nodeID, ns: _ns, mod, svc: _svc, ver: _ver, requestId, err, ...rest } = rec;
+	const { level, time, msg, nodeID, ns: _ns, mod, svc: _svc, ver: _ver, requestId, traceId: _traceId, err, ...rest } = rec;
 	const lvl = String(level).toUpperCase().padEnd(5);
 	const where = `${nodeID ?? ""}/${String(mod ?? "").toUpperCase()}`;
 	let out = `[${time}] ${useColor ? `${LEVEL_COLORS[level] ?? ""}${lvl}\x1b[0m` : lvl} ${where}:`;
@@ -154,7 +145,8 @@ const REDACT_PATHS = [
 ];
 
 /** The `logger` broker option. */
-export function loggerOptions(cfg: { logLevel: string; logFormat: LogFormat }): LoggerConfig {
+export function loggerOptions(cfg: { logLevel: string; logFormat: LogFormat } & Partial<TracingConfig>): LoggerConfig {
+	const traced = cfg.tracingExporter !== undefined && tracingEnabled(cfg as TracingConfig);
 	const options: PinoOptions = {
 		level: cfg.logLevel,
 		base: null,
@@ -164,7 +156,8 @@ export function loggerOptions(cfg: { logLevel: string; logFormat: LogFormat }): 
 		serializers: { err: (e: unknown) => e },
 		mixin() {
 			const requestId = currentRequestId();
-			return requestId ? { requestId } : {};
+			if (!requestId) return {};
+			return traced ? { requestId, traceId: zipkinTraceId(requestId) } : { requestId };
 		},
 		hooks: {
 			logMethod(args, method) {

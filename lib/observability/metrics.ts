@@ -13,6 +13,8 @@
  * - Dead letters, Kafka consumer lag: the event bus (`recordDeadLetter`, `setConsumerLag`).
  * - Login failures: the users service (`recordLoginFailure`).
  * - Open tickets: the tickets service's database, counted by the metrics mixin.
+ * - Readiness of the node and of each check: every readiness run (each /metrics scrape runs one).
+ * - Age of the outbox backlog: the relay, from the events it finds waiting.
  */
 import type { ServiceBroker } from "moleculer";
 import { EVENTS, type EventEnvelope, type EventType } from "../contracts/events.js";
@@ -31,6 +33,9 @@ export const METRICS = {
 	eventsDeadLettered: "shop_events_dead_lettered_total",
 	consumerLag: "shop_events_consumer_lag",
 	outboxBacklog: "shop_outbox_backlog",
+	outboxOldestAge: "shop_outbox_oldest_event_age_seconds",
+	nodeReady: "shop_node_ready",
+	readinessCheck: "shop_readiness_check",
 	mediaRenditions: "shop_media_renditions_generated_total",
 	mediaRenditionSeconds: "shop_media_rendition_seconds",
 } as const;
@@ -107,6 +112,20 @@ const DEFINITIONS: MetricDef[] = [
 		description: "Kafka messages not yet consumed by a group (end offset minus committed offset)",
 	},
 	{ name: METRICS.outboxBacklog, type: "gauge", labelNames: ["service"], description: "Documents whose outbox holds events not yet published" },
+	{
+		name: METRICS.outboxOldestAge,
+		type: "gauge",
+		labelNames: ["service"],
+		unit: "seconds",
+		description: "Age of the oldest event the relay found waiting in an outbox at its last pass (0 once all were published)",
+	},
+	{ name: METRICS.nodeReady, type: "gauge", labelNames: [], description: "1 when this node's last readiness check passed, 0 when not" },
+	{
+		name: METRICS.readinessCheck,
+		type: "gauge",
+		labelNames: ["check"],
+		description: "Each readiness check of this node at its last run: 1 passing, 0 failing (transporter, events:kafka, database:<svc>, outbox:<svc>, ...)",
+	},
 	{
 		name: METRICS.mediaRenditions,
 		type: "counter",
@@ -206,6 +225,24 @@ export function setConsumerLag(broker: ServiceBroker, group: string, topic: stri
 
 export function setOutboxBacklog(broker: ServiceBroker, service: string, documents: number): void {
 	registry(broker)?.set(METRICS.outboxBacklog, documents, { service });
+}
+
+/** The oldest event the relay saw waiting (its `occurredAt`), or none: the backlog's age in seconds. */
+export function setOutboxOldest(broker: ServiceBroker, service: string, oldestOccurredAt: string | undefined): void {
+	const m = registry(broker);
+	if (!m) return;
+	const age = oldestOccurredAt ? (Date.now() - Date.parse(oldestOccurredAt)) / 1000 : 0;
+	m.set(METRICS.outboxOldestAge, Number.isFinite(age) ? Math.max(0, age) : 0, { service });
+}
+
+// ---------------------------------------------------------------- readiness
+
+/** The outcome of a readiness check run (lib/readiness.ts): the node and each of its checks, 1 or 0. */
+export function recordReadiness(broker: ServiceBroker, ready: boolean, checks: Record<string, { ok: boolean }>): void {
+	const m = registry(broker);
+	if (!m) return;
+	m.set(METRICS.nodeReady, ready ? 1 : 0);
+	for (const [check, result] of Object.entries(checks)) m.set(METRICS.readinessCheck, result.ok ? 1 : 0, { check });
 }
 
 // ---------------------------------------------------------------- business series from events

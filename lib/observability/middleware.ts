@@ -5,18 +5,44 @@
  *   that the logger reads, so each line logged while serving a request carries `requestId`;
  * - wraps moleculer-web's HTTP handler: the whole HTTP request runs in one store (which learns
  *   its id from the gateway's root context, so the error and response lines written after the
- *   action returned carry it too), and each response is counted by route and status.
+ *   action returned carry it too), each response is counted by route and status, and logged in
+ *   one access line (`accessLine`); a 403 is also a security event.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Context, Middleware, Service, ServiceBroker } from "moleculer";
+import type { Context, Logger, Middleware, Service, ServiceBroker } from "moleculer";
 import { runForRequest, runPendingRequest } from "./context.js";
 import { recordHttpResponse, registerShopMetrics } from "./metrics.js";
+import { logSecurityEvent } from "./security-log.js";
 
-type HttpReq = IncomingMessage & { $alias?: { fullPath?: string; method?: string } };
+type HttpReq = IncomingMessage & {
+	$alias?: { fullPath?: string; method?: string };
+	$ctx?: { requestID?: string | null; meta?: { user?: { id?: string } } };
+};
 type Handler = (...args: unknown[]) => unknown;
 type CtxHandler = (ctx: Context) => unknown;
 
-export function ObservabilityMiddleware(): Middleware {
+export interface ObservabilityOptions {
+	/** One info line per HTTP request (ACCESS_LOG, default true). */
+	accessLog?: boolean;
+}
+
+/**
+ * The access line's fields: the route pattern, never the URL (a path holds ids, a query string
+ * may hold a secret), and no body, header or token. The request id and trace id are added by
+ * the logger from the request's store.
+ */
+export function accessLine(req: HttpReq, status: number, startedAt: number) {
+	return {
+		method: req.method ?? "GET",
+		route: req.$alias?.fullPath ?? "unmatched",
+		status,
+		durationMs: Math.round((performance.now() - startedAt) * 10) / 10,
+		userId: req.$ctx?.meta?.user?.id ?? null,
+	};
+}
+
+export function ObservabilityMiddleware(opts: ObservabilityOptions = {}): Middleware {
+	const accessLog = opts.accessLog ?? true;
 	return {
 		name: "Observability",
 		created(broker: ServiceBroker) {
@@ -38,11 +64,21 @@ export function ObservabilityMiddleware(): Middleware {
 			const m = method as unknown as { name?: string; service?: Service };
 			if (m.name !== "httpHandler" || !m.service) return next;
 			const broker = m.service.broker;
+			const logger: Logger = broker.getLogger("access", { svc: m.service.name });
+			const metrics = broker.isMetricsEnabled();
 			const handler = next as unknown as Handler;
 			return function observedHttpHandler(req: HttpReq, res: ServerResponse, ...rest: unknown[]) {
-				if (broker.isMetricsEnabled()) {
-					res.once("finish", () => recordHttpResponse(broker, req.method ?? "GET", req.$alias?.fullPath ?? "unmatched", res.statusCode));
-				}
+				const startedAt = performance.now();
+				res.once("finish", () => {
+					const status = res.statusCode;
+					if (metrics) recordHttpResponse(broker, req.method ?? "GET", req.$alias?.fullPath ?? "unmatched", status);
+					if (!accessLog && status !== 403) return;
+					const line = accessLine(req, status, startedAt);
+					runForRequest(req.$ctx?.requestID, () => {
+						if (accessLog) logger.info(`${line.method} ${line.route} ${status} ${line.durationMs} ms`, line);
+						if (status === 403) logSecurityEvent(logger, "permission_denied", { method: line.method, route: line.route, userId: line.userId });
+					});
+				});
 				return runPendingRequest(() => handler(req, res, ...rest));
 			} as unknown as typeof next;
 		},

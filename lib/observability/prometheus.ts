@@ -3,7 +3,10 @@
  * `http://METRICS_HOST:METRICS_PORT/metrics` (embedded default 127.0.0.1:3030).
  *
  * The same little server answers `GET /ready` with this node's readiness report (200 or 503),
- * so a node without the HTTP gateway still has something a container health check can ask.
+ * so a node without the HTTP gateway still has something a container health check can ask, and
+ * `GET /live` with 200 as long as the process's event loop turns (a liveness probe). A
+ * scrape of `/metrics` runs the same checks first, so `shop_node_ready` and
+ * `shop_readiness_check{check}` (lib/observability/metrics.ts) are as fresh as the scrape.
  *
  * Histograms without quantiles (the per-call ones, lib/observability/action-metrics.ts) also get
  * their `_sum` and `_count` series, which Moleculer's reporter writes only beside quantiles but
@@ -53,8 +56,20 @@ export class ShopPrometheusReporter extends MetricReporters.Prometheus {
 	}
 
 	override handler(req: IncomingMessage, res: ServerResponse): void {
-		if (req.url !== "/ready") return super.handler(req, res);
 		const broker = (this as unknown as { registry: MetricRegistry & { broker: ServiceBroker } }).registry.broker;
+		if (req.url === "/live") {
+			// Liveness: the event loop answers. Never a dependency (a NATS outage must not restart every pod).
+			res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
+			res.end("live\n");
+			return;
+		}
+		if (req.url !== "/ready") {
+			// Each scrape runs the readiness checks first, so shop_node_ready and shop_readiness_check are current.
+			checkReadiness(broker, 1500)
+				.catch(() => undefined)
+				.finally(() => super.handler(req, res));
+			return;
+		}
 		checkReadiness(broker).then(
 			report => {
 				res.writeHead(report.ready ? 200 : 503, { "Content-Type": "application/json; charset=utf-8" });

@@ -1076,14 +1076,6 @@ export class MemorySearchIndex implements SearchIndex {
 		}
 	}
 
-	/** Synchronous rebuild, for benchmarks and tests that want the cost without event-loop turns. */
-	replaceAllSync(products: Iterable<SearchableProduct>): void {
-		const next = new IndexState();
-		for (const p of products) next.upsert(p);
-		next.trim();
-		this.state = next;
-	}
-
 	upsert(product: SearchableProduct): Promise<void> {
 		this.state.upsert(product);
 		this.pending?.push({ kind: "upsert", product });
@@ -1102,10 +1094,5 @@ export class MemorySearchIndex implements SearchIndex {
 		} catch (err) {
 			return Promise.reject(err);
 		}
-	}
-
-	/** Synchronous search (the same as `search`), for benchmarks. */
-	searchSync(query: SearchQuery): SearchResult {
-		return this.state.search(query);
 	}
 }

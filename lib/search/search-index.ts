@@ -1,7 +1,7 @@
 /**
  * The product search read model: what the products service puts in and asks of a search index.
  * Separate from the catalog documents so that the service can keep one in memory (memory-index.ts)
- * or point the same interface at a remote engine (opensearch-query.ts has the query translation);
+ * or point the same interface at a remote engine (docs/search.md has the shape of an OpenSearch index);
  * the semantics below are the contract's "Search and facets" section and are binding for both.
  *
  * Only active, non-deleted products are put in the index; the caller removes the others.

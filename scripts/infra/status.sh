@@ -24,7 +24,7 @@ for svc in "${SERVICES[@]}"; do
   else
     state="down"; detail=""; rc=1
   fi
-  printf '%-8s %-5s 127.0.0.1:%-6s %s\n' "$svc" "$state" "$port" "$detail"
+  printf '%-12s %-5s 127.0.0.1:%-6s %s\n' "$svc" "$state" "$port" "$detail"
 done
 echo "INFRA_DIR=$INFRA_DIR"
 exit "$rc"

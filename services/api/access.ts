@@ -9,7 +9,8 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { ServiceBroker } from "moleculer";
-import { AccessTokenVerifier, InvalidTokenError, type Jwks } from "../../lib/auth/tokens.js";
+import { AccessTokenVerifier, InvalidTokenError, type Jwks, type TrustedIssuer } from "../../lib/auth/tokens.js";
+import { parseScope, rolesForClientScopes, scopeAllows } from "../../lib/identity/scopes.js";
 import { RevokedSessions } from "../../lib/auth/revoked-sessions.js";
 import type { AuthUser, Role } from "../../lib/auth/access.js";
 import { forbidden, unauthorized } from "../../lib/errors.js";
@@ -32,7 +33,7 @@ export class GatewayAccess {
 
 	constructor(
 		private readonly broker: ServiceBroker,
-		settings: { issuer: string; audience: string },
+		settings: TrustedIssuer[],
 	) {
 		this.verifier = new AccessTokenVerifier(() => broker.call<Jwks, Record<string, never>>("users.jwks", {}, { timeout: 5000, retries: 2 }), settings);
 	}
@@ -79,12 +80,18 @@ export class GatewayAccess {
 			throw err;
 		}
 		if (this.revoked.isRevoked(claims.sid)) throw unauthorized("The access token is invalid or expired", "INVALID_TOKEN");
+		if (claims.sid.startsWith("client:")) {
+			const scopes = parseScope(claims.scope);
+			return { id: claims.client_id ?? claims.sub, roles: rolesForClientScopes(scopes), sessionId: claims.sid, scopes };
+		}
 		return { id: claims.sub, roles: claims.roles as Role[], sessionId: claims.sid };
 	}
 
-	authorize(user: AuthUser | null | undefined, action: { auth?: "public" | "required"; roles?: Role[] } | undefined): void {
+	authorize(user: AuthUser | null | undefined, action: { name?: string; auth?: "public" | "required"; roles?: Role[] } | undefined): void {
 		if (!action || action.auth === "public") return;
 		if (!user) throw unauthorized();
+		// A client on its own reaches only what its scopes open.
+		if (user.scopes && !scopeAllows(user.scopes, action.name ?? "")) throw forbidden("The token's scopes do not allow this", "INSUFFICIENT_SCOPE");
 		if (action.roles && !user.roles.some(r => action.roles!.includes(r))) throw forbidden();
 	}
 }

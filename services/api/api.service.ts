@@ -8,6 +8,8 @@
  *   http-settings.ts  routes, rate limits, headers, error bodies
  *   access.ts         who calls (JWT + deny-list of revoked sessions) and whether they may
  *   readiness.ts      when the gateway takes requests
+ *   catalog-cache.ts  public catalog reads answered from a cache the catalog's events keep fresh
+ *   identity.ts       the OpenID provider at /oidc
  */
 import type { IncomingMessage, ServerResponse, Server } from "node:http";
 import ApiGateway from "moleculer-web";
@@ -24,12 +26,17 @@ import type { AuthUser, ShopMeta } from "../../lib/auth/access.js";
 import { SESSIONS_REVOKED, SIGNING_KEYS_CHANGED, type SessionsRevoked } from "../../lib/contracts/broadcasts.js";
 import { baseHeaders, gatewaySettings, refuseOversizedUpload, type GatewayRequest } from "./http-settings.js";
 import { GatewayAccess } from "./access.js";
+import { apiResourceOf, issuerOf } from "../../lib/identity/provider.js";
 import { GatewayReadiness } from "./readiness.js";
+import { CatalogCache } from "./catalog-cache.js";
+import { IdentityHost } from "./identity.js";
 
 interface ApiState {
 	access: GatewayAccess;
 	gateway: GatewayReadiness;
+	identity: IdentityHost;
 	webAssets: WebAssetHandler;
+	catalogCache: CatalogCache;
 	server?: Server;
 	sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void;
 }
@@ -73,6 +80,7 @@ const ApiService = defineService<ApiThis>({
 		},
 		[SIGNING_KEYS_CHANGED](this: ApiThis) {
 			void this.access.verifier.reload().catch(err => this.logger.warn(`JWKS reload failed: ${(err as Error).message}`));
+			this.identity.reload();
 		},
 	},
 
@@ -118,20 +126,29 @@ const ApiService = defineService<ApiThis>({
 	},
 
 	created() {
-		this.access = new GatewayAccess(this.broker, { issuer: config.jwt.issuer, audience: config.jwt.audience });
+		this.access = new GatewayAccess(this.broker, [
+			{ issuer: config.jwt.issuer, audience: config.jwt.audience },
+			{ issuer: issuerOf(config.publicUrl), audience: apiResourceOf(config.publicUrl) },
+		]);
+		this.identity = new IdentityHost(this.broker, config, this.logger);
 		this.gateway = new GatewayReadiness(this.broker, this.access, config.gatewayServices);
 		this.access.onLoaded = () => void this.gateway.isOpen();
 		this.webAssets = webAssets();
+		this.catalogCache = new CatalogCache(this.broker, config.catalogCache);
 		// Before moleculer-web's own handler: the headers every response carries.
 		this.server?.prependListener("request", baseHeaders);
 	},
 
 	async started() {
+		this.identity.start();
 		await this.access.start();
+		await this.catalogCache.start();
 	},
 
-	stopped() {
+	async stopped() {
+		this.identity.stop();
 		this.access.stop();
+		await this.catalogCache.stop();
 	},
 });
 

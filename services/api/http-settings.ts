@@ -6,6 +6,7 @@
  *     credentials            /auth/* and POST /me/password, at AUTH_RATE_LIMIT_PER_MINUTE per client
  *     everything else        at RATE_LIMIT_PER_MINUTE per client
  *   /api/health, /ready, /openapi.json, /asyncapi.json   operations, never rate-limited
+ *   /oidc/*                  the OpenID provider (identity.ts), body parsers off: it reads the raw request
  *
  * Every response carries `X-Content-Type-Options: nosniff`; credential and profile responses
  * `Cache-Control: no-store` (tokens must not sit in any cache); errors are JSON in the
@@ -22,6 +23,7 @@ import { isId } from "../../lib/contracts/ids.js";
 import { isCountryCode } from "../../lib/contracts/countries.js";
 import { invalidField, notFound, payloadTooLarge } from "../../lib/errors.js";
 import type { Role, ShopMeta } from "../../lib/auth/access.js";
+import { catalogCacheLookup, type CatalogCache } from "./catalog-cache.js";
 import { isOutputFormat, isPreset } from "../../lib/media/presets.js";
 import { MAX_UPLOAD_BYTES, MULTIPART_OVERHEAD_BYTES } from "../../lib/media/limits.js";
 
@@ -66,9 +68,17 @@ export function clientKey(cfg: ShopConfig, req: IncomingMessage): string {
 	return req.socket.remoteAddress ?? "unknown";
 }
 
-function onAfterCall(ctx: Context<unknown, ShopMeta>, _route: unknown, req: GatewayRequest, _res: ServerResponse, data: unknown) {
+function onAfterCall(
+	this: { catalogCache?: CatalogCache },
+	ctx: Context<unknown, ShopMeta>,
+	_route: unknown,
+	req: GatewayRequest,
+	res: ServerResponse,
+	data: unknown,
+) {
 	const status = req.$action ? statusByAction.get(req.$action.name) : undefined;
 	if (status && !ctx.meta.$statusCode) ctx.meta.$statusCode = status;
+	if (this.catalogCache) data = this.catalogCache.afterCall(ctx, req, res, data);
 	if (ctx.meta.$statusCode === 204) return null;
 	if (ctx.meta.$statusCode === 201) {
 		const id = (data as { id?: string } | null)?.id ?? (data as { user?: { id?: string } } | null)?.user?.id;
@@ -101,6 +111,16 @@ function onError(this: { logger: Logger }, req: GatewayRequest, res: ServerRespo
 
 type Next = (err?: unknown) => void;
 /** Route middleware in front of every API call (moleculer-web calls it with the gateway service as `this`): 503 until ready. */
+/** Route middleware of /oidc: the request goes to the OpenID provider (services/api/identity.ts) and never further. */
+function identityProvider(
+	this: { identity: { handle(req: IncomingMessage, res: ServerResponse): Promise<void> } },
+	req: IncomingMessage,
+	res: ServerResponse,
+	next: Next,
+) {
+	this.identity.handle(req, res).catch(next);
+}
+
 function readinessGate(
 	this: { gateway: { gate(req: IncomingMessage, res: ServerResponse, next: Next): void } },
 	req: IncomingMessage,
@@ -159,7 +179,7 @@ export function gatewaySettings(cfg: ShopConfig) {
 		// Multipart uploads (routes marked `multipart`): one file, streamed to the action as it arrives;
 		// past MAX_UPLOAD_BYTES busboy ends the file with a 413. A declared length over it is refused unread (refuseOversizedUpload).
 		busboyConfig: { limits: { files: 1, fileSize: MAX_UPLOAD_BYTES, fields: 4, fieldSize: 16 * 1024, parts: 5 } },
-		// The deadline of each request; what may be sent again to another node is lib/resilience.ts (per action).
+		// The deadline of each request; what may be sent again to another node is lib/broker/call-resilience.ts (per action).
 		callOptions: { timeout: cfg.requestTimeoutMs },
 		use: [readinessGate],
 		onBeforeCall,
@@ -201,7 +221,14 @@ export function gatewaySettings(cfg: ShopConfig) {
 				aliases: aliasesOf(routes.map(r => ({ ...r, path: r.path.slice(base.length) || "/" }))),
 				rateLimit: rateLimit(cfg.rateLimit.authPerMinute, credentialLimit),
 			})),
-			{ ...route, path: API_PREFIX, aliases: aliasesOf(otherRoutes), rateLimit: rateLimit(cfg.rateLimit.perMinute) },
+			// Public catalog reads are answered from the gateway's cache before the rate limit (catalog-cache.ts).
+			{
+				...route,
+				path: API_PREFIX,
+				use: [readinessGate, catalogCacheLookup],
+				aliases: aliasesOf(otherRoutes),
+				rateLimit: rateLimit(cfg.rateLimit.perMinute),
+			},
 			{
 				...route,
 				path: "/api",
@@ -209,6 +236,16 @@ export function gatewaySettings(cfg: ShopConfig) {
 				authorization: false,
 				use: [],
 				aliases: { "GET /health": "api.health", "GET /ready": "api.ready", "GET /openapi.json": "api.openapi", "GET /asyncapi.json": "api.asyncapi" },
+			},
+			{
+				path: "/oidc",
+				authentication: false,
+				authorization: false,
+				mappingPolicy: "restrict",
+				autoAliases: false,
+				bodyParsers: false,
+				use: [readinessGate, identityProvider],
+				rateLimit: rateLimit(cfg.rateLimit.perMinute),
 			},
 		],
 		onError,

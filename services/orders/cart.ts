@@ -2,7 +2,7 @@
  * Carts: one document per customer, its lines a map by item id (a variant's id, or a product's
  * when it is sold as itself), so that adding an item is one atomic `$inc` (or `$set` of a new
  * line) and concurrent adds all count. A cart is priced every time it is shown: the catalog's
- * current prices (lib/domain/checkout.ts), then its code, shipping and tax with the pricing
+ * current prices (lib/domain/cart-lines.ts), then its code, shipping and tax with the pricing
  * service's terms (lib/domain/pricing.ts); lines that can no longer be bought leave it.
  */
 import type { Context } from "moleculer";
@@ -26,7 +26,7 @@ import {
 	type CartRecord,
 	type CatalogPrice,
 	type PricedCart,
-} from "../../lib/domain/checkout.js";
+} from "../../lib/domain/cart-lines.js";
 
 /** GET /cart: the contract's breakdown. */
 export interface CartView {
@@ -34,6 +34,8 @@ export interface CartView {
 	subtotal: number;
 	discount: number;
 	shipping: number;
+	/** The tax on the shipping charge, part of `tax` (with the items' taxes, exactly). */
+	shippingTax: number;
 	tax: number;
 	total: number;
 	currency: string;
@@ -115,6 +117,7 @@ export class Carts {
 			subtotal: priced.subtotal,
 			discount: priced.discountTotal,
 			shipping: priced.shippingTotal,
+			shippingTax: priced.shippingTax,
 			tax: priced.taxTotal,
 			total: priced.total,
 			currency: priced.currency,
@@ -138,34 +141,36 @@ export class Carts {
 		const marker = once === undefined ? null : cartAddPath(once);
 		const notYet = marker ? { [marker]: { $exists: false } } : {};
 		const mark = marker ? { [marker]: now() } : {};
-		for (let attempt = 0; attempt < 5; attempt++) {
-			// One atomic increment that never takes the line past the maximum: concurrent adds all count.
-			const added = await this.carts.updateWhere(
-				{ _id: userId, [line]: { $exists: true }, [`${line}.quantity`]: { $lte: MAX_QUANTITY - quantity }, ...notYet },
-				{ $inc: { [`${line}.quantity`]: quantity }, $set: { updatedAt: now(), ...mark } },
-			);
-			if (added === 1) return this.view(ctx, userId);
-			const cart = await this.ensure(userId);
-			if (once !== undefined && cart.adds && Object.hasOwn(cart.adds, once)) return this.view(ctx, userId); // made already
-			const existing = Object.hasOwn(cart.lines, itemId) ? cart.lines[itemId] : undefined;
-			if (existing) {
-				if (existing.quantity + quantity > MAX_QUANTITY)
-					throw invalidField("quantity", `A cart holds at most ${MAX_QUANTITY} of an item; it has ${existing.quantity} of this one.`, "numberMax");
-				continue;
-			}
-			if (Object.keys(cart.lines).length >= MAX_CART_LINES)
-				throw invalidField("productId", `A cart holds at most ${MAX_CART_LINES} different items.`, "cartFull");
-			const { lines } = await this.lines(ctx, userId);
-			if (lines.items.length > 0 && lines.currency !== product.currency)
-				throw invalidField("productId", `This product is priced in ${product.currency}; the cart is in ${lines.currency}.`, "currency");
-			const entry: CartLine = { productId, variantId: variantId ?? null, quantity, addedAt: now() };
-			const created = await this.carts.updateWhere(
-				{ _id: userId, [line]: { $exists: false }, ...notYet },
-				{ $set: { [line]: entry, updatedAt: now(), ...mark } },
-			);
-			if (created === 1) return this.view(ctx, userId);
-		}
-		throw conflict("The cart changed while adding to it; try again", "CONCURRENT_CHANGE");
+		// One atomic increment that never takes the line past the maximum: concurrent adds all count.
+		const addTo = { [line]: { $exists: true }, [`${line}.quantity`]: { $lte: MAX_QUANTITY - quantity }, ...notYet };
+		const increment = { $inc: { [`${line}.quantity`]: quantity }, $set: { updatedAt: now(), ...mark } };
+		if ((await this.carts.updateWhere({ _id: userId, ...addTo }, increment)) === 1) return this.view(ctx, userId);
+		await this.ensure(userId);
+		await this.carts.change(
+			userId,
+			async cart => {
+				if (once !== undefined && cart.adds && Object.hasOwn(cart.adds, once)) return null; // made already
+				const existing = Object.hasOwn(cart.lines, itemId) ? cart.lines[itemId] : undefined;
+				if (existing) {
+					if (existing.quantity + quantity > MAX_QUANTITY)
+						throw invalidField(
+							"quantity",
+							`A cart holds at most ${MAX_QUANTITY} of an item; it has ${existing.quantity} of this one.`,
+							"numberMax",
+						);
+					return { expect: addTo, update: increment };
+				}
+				if (Object.keys(cart.lines).length >= MAX_CART_LINES)
+					throw invalidField("productId", `A cart holds at most ${MAX_CART_LINES} different items.`, "cartFull");
+				const { lines } = await this.lines(ctx, userId);
+				if (lines.items.length > 0 && lines.currency !== product.currency)
+					throw invalidField("productId", `This product is priced in ${product.currency}; the cart is in ${lines.currency}.`, "currency");
+				const entry: CartLine = { productId, variantId: variantId ?? null, quantity, addedAt: now() };
+				return { expect: { [line]: { $exists: false }, ...notYet }, update: { $set: { [line]: entry, updatedAt: now(), ...mark } } };
+			},
+			{ contended: () => conflict("The cart changed while adding to it; try again", "CONCURRENT_CHANGE") },
+		);
+		return this.view(ctx, userId);
 	}
 
 	async setQuantity(ctx: Context, userId: string, itemId: string, quantity: number): Promise<CartView> {

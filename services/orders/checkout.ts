@@ -17,7 +17,7 @@
  */
 import type { Context } from "moleculer";
 import { validationError, type FieldProblem } from "../../lib/errors.js";
-import { cartProblems, idempotencyKeyProblem, pricingLines, snapshotItems, type CheckoutBody } from "../../lib/domain/checkout.js";
+import { cartProblems, idempotencyKeyProblem, pricingLines, snapshotItems, type CheckoutBody } from "../../lib/domain/cart-lines.js";
 import { placedOrder, publicOrder, type PublicOrder } from "../../lib/domain/orders.js";
 import { priceOrder } from "../../lib/domain/pricing.js";
 import type { PromotionRule } from "../../lib/domain/promotions.js";

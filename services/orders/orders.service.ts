@@ -1,13 +1,14 @@
 /**
  * orders: carts, checkout, order history and fulfilment, and the orders' part of the checkout
  * saga. The rules are lib/domain/orders.ts (what each status change sets and emits) and
- * lib/domain/checkout.ts; the work is in the modules beside this file:
+ * lib/domain/cart-lines.ts; the work is in the modules beside this file:
  *
  *   cart.ts         carts, priced with the catalog's current prices and the pricing service's terms
  *   checkout.ts     POST /orders: the cart becomes a pending order (once per Idempotency-Key)
  *   payments.ts     capture, void, and the one refund path (cancel, return, late capture)
  *   order-store.ts  each change one compare-and-set with its events in the outbox
  *   sweep.ts        expiry of unsettled orders, retries, old idempotency keys
+ *   parcels.ts      parcels with carrier and tracking (and the v1 ship step)
  */
 import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
@@ -21,8 +22,8 @@ import { paged } from "../../lib/paging.js";
 import { isId } from "../../lib/contracts/ids.js";
 import { ORDERS } from "../../lib/contracts/http/orders.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
-import { fingerprintOf, idempotencyKeyProblem, requestFingerprint, type CartRecord } from "../../lib/domain/checkout.js";
-import { cancelled, delivered, orderSummary, publicOrder, shipped } from "../../lib/domain/orders.js";
+import { fingerprintOf, idempotencyKeyProblem, requestFingerprint, type CartRecord } from "../../lib/domain/cart-lines.js";
+import { cancelled, delivered, orderSummary, publicOrder } from "../../lib/domain/orders.js";
 import {
 	SANDBOX_COLLECTIONS,
 	SimulatedPaymentProvider,
@@ -36,6 +37,7 @@ import { Carts } from "./cart.js";
 import { Checkout, checkoutProblems } from "./checkout.js";
 import { OrderPayments } from "./payments.js";
 import { OrderSweep } from "./sweep.js";
+import { fulfilmentActions } from "./parcels.js";
 
 type Params<A extends keyof typeof ORDERS> = ParamsOf<(typeof ORDERS)[A]>;
 
@@ -161,13 +163,7 @@ const OrdersService = defineService<OrdersThis>({
 			},
 		},
 
-		ship: {
-			roles: ["admin"],
-			params: ORDERS["orders.ship"],
-			async handler(ctx: ShopContext<Params<"orders.ship">>) {
-				return publicOrder(await changeOrder(this.store, ctx, ctx.params.id, "shipped", o => shipped(o, now())));
-			},
-		},
+		...fulfilmentActions,
 
 		deliver: {
 			roles: ["admin"],
@@ -218,8 +214,7 @@ const OrdersService = defineService<OrdersThis>({
 	},
 
 	created() {
-		const relay = () => void this.relayOutbox();
-		this.store = new OrderStore(this.collection<StoredOrder>("orders"), (type, payload, cause) => this.integrationEvent(type, payload, cause), relay);
+		this.store = new OrderStore(this.collection<StoredOrder>("orders"));
 		this.carts = new Carts(this.collection<CartRecord>("carts"));
 		this.provider = new SimulatedPaymentProvider({
 			authorizations: this.collection<SandboxAuthorization>("sandbox_authorizations"),

@@ -7,9 +7,9 @@
  */
 import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
 import { normalizePromotionCode } from "../../lib/domain/promotions.js";
-import type { PromotionRecord } from "./promotions.js";
-import type { ShippingMethodRecord } from "./shipping.js";
-import type { TaxRateRecord } from "./tax.js";
+import type { PromotionRecord } from "../../lib/domain/promotions.js";
+import type { ShippingMethodRecord } from "./shipping-methods.js";
+import type { TaxRateRecord } from "./tax-rates.js";
 
 export interface TermsCollections {
 	promotions: Collection<PromotionRecord>;

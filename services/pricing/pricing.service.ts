@@ -5,11 +5,12 @@
  * the amounts themselves are computed by lib/domain/pricing.ts. The work is in the modules
  * beside this file:
  *
- *   promotions.ts  codes, and their redemption: never more uses than the limits, a use given
- *                  back when its order is cancelled before payment
- *   shipping.ts    shipping methods, and the one a cart ships with
- *   tax.ts         rates by destination country
- *   demo-terms.ts  what the demo shop starts with (SEED_DEMO)
+ *   promotion-codes.ts   the admin's codes, and whether a cart may take one now
+ *   redemptions.ts       a code's use by an order: never more uses than the limits, a use given
+ *                        back when its order is cancelled before payment
+ *   shipping-methods.ts  shipping methods, and the one a cart ships with
+ *   tax-rates.ts         rates by destination country
+ *   demo-terms.ts        what the demo shop starts with (SEED_DEMO)
  */
 import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
@@ -21,16 +22,19 @@ import type { ShopContext } from "../../lib/auth/access.js";
 import { PRICING } from "../../lib/contracts/http/pricing.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
 import type { OrderSummary, PricingTerms, PricingTermsRequest, RedeemRequest } from "../../lib/contracts/calls.js";
-import { PROMOTION_COLLECTIONS, Promotions, type PromotionRecord, type RedemptionRecord, type RedemptionSlot } from "./promotions.js";
-import { ShippingMethods, type ShippingMethodRecord } from "./shipping.js";
+import { PROMOTION_CODE_COLLECTIONS, PromotionCodes } from "./promotion-codes.js";
+import { REDEMPTION_COLLECTIONS, Redemptions } from "./redemptions.js";
+import type { PromotionRecord, RedemptionRecord, RedemptionSlot } from "../../lib/domain/promotions.js";
+import { ShippingMethods, type ShippingMethodRecord } from "./shipping-methods.js";
 import { discountFor } from "../../lib/domain/promotions.js";
-import { TaxRates, type TaxRateRecord } from "./tax.js";
+import { TaxRates, type TaxRateRecord } from "./tax-rates.js";
 import { seedDemoTerms } from "./demo-terms.js";
 
 type Params<A extends keyof typeof PRICING> = ParamsOf<(typeof PRICING)[A]>;
 
 interface PricingState {
-	promotions: Promotions;
+	codes: PromotionCodes;
+	redemptions: Redemptions;
 	shipping: ShippingMethods;
 	taxes: TaxRates;
 	sweepTimer?: NodeJS.Timeout;
@@ -42,7 +46,10 @@ const SWEEP_EVERY_MS = 60_000;
 
 const PricingService = defineService<PricingThis>({
 	name: "pricing",
-	mixins: [EventsMixin({ outbox: ["redemptions"] }), DbMixin({ ...PROMOTION_COLLECTIONS, shipping_methods: {}, tax_rates: {} })],
+	mixins: [
+		EventsMixin({ outbox: ["redemptions"] }),
+		DbMixin({ ...PROMOTION_CODE_COLLECTIONS, ...REDEMPTION_COLLECTIONS, shipping_methods: {}, tax_rates: {} }),
+	],
 
 	actions: {
 		// ---- Promotions (admin)
@@ -50,7 +57,7 @@ const PricingService = defineService<PricingThis>({
 			roles: ["admin"],
 			params: PRICING["pricing.createPromotion"],
 			handler(ctx: ShopContext<Params<"pricing.createPromotion">>) {
-				return this.promotions.create(ctx.params);
+				return this.codes.create(ctx.params);
 			},
 		},
 		listPromotions: {
@@ -59,7 +66,7 @@ const PricingService = defineService<PricingThis>({
 			params: PRICING["pricing.listPromotions"],
 			async handler(ctx: ShopContext<Params<"pricing.listPromotions">>) {
 				const { page, pageSize } = ctx.params;
-				const { rows, total } = await this.promotions.list(page, pageSize);
+				const { rows, total } = await this.codes.list(page, pageSize);
 				return paged(rows, total, page, pageSize);
 			},
 		},
@@ -68,21 +75,21 @@ const PricingService = defineService<PricingThis>({
 			roles: ["admin"],
 			params: PRICING["pricing.getPromotion"],
 			handler(ctx: ShopContext<Params<"pricing.getPromotion">>) {
-				return this.promotions.get(ctx.params.id);
+				return this.codes.get(ctx.params.id);
 			},
 		},
 		updatePromotion: {
 			roles: ["admin"],
 			params: PRICING["pricing.updatePromotion"],
 			handler(ctx: ShopContext<Params<"pricing.updatePromotion">>) {
-				return this.promotions.update(ctx.params);
+				return this.codes.update(ctx.params);
 			},
 		},
 		removePromotion: {
 			roles: ["admin"],
 			params: PRICING["pricing.removePromotion"],
 			async handler(ctx: ShopContext<Params<"pricing.removePromotion">>) {
-				await this.promotions.remove(ctx.params.id);
+				await this.codes.remove(ctx.params.id);
 				return null;
 			},
 		},
@@ -142,7 +149,7 @@ const PricingService = defineService<PricingThis>({
 			visibility: "public",
 			async handler(ctx: ShopContext<PricingTermsRequest>): Promise<PricingTerms> {
 				const { userId, currency, subtotal, country, shippingMethodId, code } = ctx.params;
-				const { promotion, refusal } = code ? await this.promotions.check(code, { userId, subtotal, currency }) : { promotion: null, refusal: null };
+				const { promotion, refusal } = code ? await this.codes.check(code, { userId, subtotal, currency }) : { promotion: null, refusal: null };
 				const goods = subtotal - (promotion ? discountFor(promotion, subtotal) : 0);
 				const [shipping, taxRateBp] = await Promise.all([
 					this.shipping.forCart(country, currency, goods, shippingMethodId),
@@ -155,44 +162,40 @@ const PricingService = defineService<PricingThis>({
 		redeem: {
 			visibility: "public",
 			handler(ctx: ShopContext<RedeemRequest>) {
-				return this.promotions.redeem(ctx.params, ctx);
+				return this.redemptions.redeem(ctx.params, ctx);
 			},
 		},
 	},
 
 	integrationEvents: {
 		"order.placed": async function (event) {
-			await this.promotions.confirm(event.payload.orderId);
+			await this.redemptions.confirm(event.payload.orderId);
 		},
 		/** Cancelled before payment: the code's use goes back. A paid order, cancelled and refunded, keeps it. */
 		"order.cancelled": async function (event, ctx) {
-			if (!event.payload.refunded) await this.promotions.release(event.payload.orderId, ctx);
+			if (!event.payload.refunded) await this.redemptions.release(event.payload.orderId, ctx);
 		},
 	},
 
 	methods: {
 		/** Redemptions whose order never came are released, once the orders service says there is no such order. */
 		async sweep() {
-			for (const r of await this.promotions.unfreed()) await this.promotions.release(r._id, null);
-			for (const r of await this.promotions.unsettled()) {
+			for (const r of await this.redemptions.unfreed()) await this.redemptions.release(r._id, null);
+			for (const r of await this.redemptions.unsettled()) {
 				const order = await this.broker
 					.call<OrderSummary, { orderId: string }>("orders.summaryForUser", { orderId: r._id })
 					.catch((err: { code?: number }) => (err.code === 404 ? null : undefined));
 				// No such order: the checkout died after redeeming. An order that exists settles its use by its own events.
-				if (order === null) await this.promotions.release(r._id, null);
-				else if (order) await this.promotions.confirm(r._id);
+				if (order === null) await this.redemptions.release(r._id, null);
+				else if (order) await this.redemptions.confirm(r._id);
 			}
 		},
 	},
 
 	created() {
-		this.promotions = new Promotions(
-			this.collection<PromotionRecord>("promotions"),
-			this.collection<RedemptionSlot>("redemption_slots"),
-			this.collection<RedemptionRecord>("redemptions"),
-			(type, payload, cause) => this.integrationEvent(type, payload, cause),
-			() => void this.relayOutbox(),
-		);
+		const redemptions = this.collection<RedemptionRecord>("redemptions");
+		this.codes = new PromotionCodes(this.collection<PromotionRecord>("promotions"), redemptions);
+		this.redemptions = new Redemptions(this.codes, this.collection<RedemptionSlot>("redemption_slots"), redemptions);
 		this.shipping = new ShippingMethods(this.collection<ShippingMethodRecord>("shipping_methods"));
 		this.taxes = new TaxRates(this.collection<TaxRateRecord>("tax_rates"));
 	},

@@ -15,16 +15,28 @@
  * `stock.changed` event in the same update, for search.
  */
 import type { Context } from "moleculer";
-import type { Collection } from "../../lib/store/index.js";
+import { domainEvent, type Collection } from "../../lib/store/index.js";
 import type { EventEnvelope, EventPayloads, ItemQuantity } from "../../lib/contracts/events.js";
 import { mergeQuantities } from "../../lib/domain/items.js";
 import { holdOrder, statusAfterCancel, stockPaths, type ProductRecord, type ReservationRecord, type ReservationStatus } from "../../lib/domain/catalog.js";
-import type { Query } from "../../lib/store/index.js";
-import type { MakeEnvelope } from "../../mixins/events.mixin.js";
-import type { StoredProduct } from "./catalog.js";
+import type { StoredProduct } from "./catalog-admin.js";
 
 export type StoredReservation = ReservationRecord & { outbox?: EventEnvelope[] };
 const now = () => new Date().toISOString();
+
+/** An order's hold of an item, or a put-back's marker, present or absent (`path` is where it is in the product). */
+interface Marker {
+	path: string;
+	field: "holds" | "restocked";
+	key: string;
+	present: boolean;
+}
+
+/** The line's item in its product document (a deleted variant too), or null. */
+function itemIn(product: ProductRecord, line: ItemQuantity): { available: number; holds: Record<string, number>; restocked: Record<string, string> } | null {
+	if (!line.variantId) return product;
+	return (product.variants ?? []).find(v => v.id === line.variantId) ?? null;
+}
 
 /** Where a line's units are: the product's own fields, or its variant's. */
 interface Located {
@@ -38,11 +50,6 @@ export class Inventory {
 	constructor(
 		private readonly products: Collection<StoredProduct>,
 		private readonly reservations: Collection<StoredReservation>,
-		private readonly envelope: MakeEnvelope,
-		/** Publish the reservations' outboxes. */
-		private readonly relay: () => void,
-		/** Publish the outboxes of these products. */
-		private readonly relayProducts: (ids: string[]) => void,
 	) {}
 
 	/** The line's item in its product document, or null when there is no such product or variant. */
@@ -57,27 +64,27 @@ export class Inventory {
 	}
 
 	/**
-	 * One conditional update that changes what is available of an item by `change`, carrying a
-	 * stock.changed event when it makes the item run out (a hold of the last units) or come back
-	 * (units returned to an item that had none). The common case, which leaves the item on sale
-	 * as it was, is tried first. False when `query` (its marker condition) does not hold.
+	 * Change what is available of an item by `change`, if the item's `marker` (its hold, or its
+	 * put-back) is present or absent as asked; true when written. A change that makes the item run
+	 * out (a hold of the last units) or come back (units returned to an item that had none)
+	 * carries a stock.changed event. The common case, which leaves the item on sale as it was, is
+	 * tried first as one conditional update; otherwise the product is read and the change decided
+	 * on it.
 	 */
-	private async changeAvailable(line: ItemQuantity, loc: Located, query: Query, update: Record<string, unknown>, change: number): Promise<boolean> {
-		const available = loc.paths.available;
-		const where = { _id: line.productId, ...loc.paths.match(line.variantId), ...query };
-		const stays = change < 0 ? { $gt: -change } : { $gt: 0 };
-		const crossing = change < 0 ? -change : 0;
-		const event = this.envelope("stock.changed", { productId: line.productId, variantId: line.variantId ?? null });
-		for (let attempt = 0; attempt < 5; attempt++) {
-			if ((await this.products.updateWhere({ ...where, [available]: stays }, update)) === 1) return true;
-			if ((await this.products.updateWhere({ ...where, [available]: crossing }, { ...update, $push: { outbox: { $each: [event] } } })) === 1) {
-				this.relayProducts([line.productId]);
-				return true;
-			}
-			// A hold finds too few units; a put-back finds its marker gone (done already), or `available` moved between the two tries.
-			if (change < 0 || (await this.products.count(where)) === 0) return false;
-		}
-		return false;
+	private async changeAvailable(line: ItemQuantity, loc: Located, marker: Marker, update: Record<string, unknown>, change: number): Promise<boolean> {
+		const { paths } = loc;
+		const match = { ...paths.match(line.variantId), [marker.path]: { $exists: marker.present } };
+		const stays = change < 0 ? -change : 0; // `available` must stay above this for the item to stay as it was
+		if ((await this.products.updateWhere({ _id: line.productId, ...match, [paths.available]: { $gt: stays } }, update)) === 1) return true;
+		const outcome = await this.products.change(line.productId, product => {
+			const item = itemIn(product, line);
+			if (!item || Object.hasOwn(item[marker.field] ?? {}, marker.key) !== marker.present) return null; // done already, or not to do
+			if (item.available > stays) return { expect: { ...match, [paths.available]: { $gt: stays } }, update };
+			if (item.available < stays) return null; // a hold finds too few units
+			const event = domainEvent("stock.changed", { productId: line.productId, variantId: line.variantId ?? null });
+			return { expect: { ...match, [paths.available]: stays }, update, events: [event] };
+		});
+		return outcome.written;
 	}
 
 	/** `order.placed`: hold every line or none, and say which. */
@@ -97,15 +104,11 @@ export class Inventory {
 		const decided: ReservationStatus = unavailable.length ? "rejected" : "held";
 		const event =
 			decided === "held"
-				? this.envelope("stock.reserved", { orderId, items: r.items }, cause)
-				: this.envelope("stock.rejected", { orderId, reason: "out_of_stock", unavailable }, cause);
-		await this.reservations.updateWhere(
-			{ _id: orderId, status: "reserving" },
-			{ $set: { status: decided, updatedAt: now() }, $push: { outbox: { $each: [event] } } },
-		);
+				? domainEvent("stock.reserved", { orderId, items: r.items })
+				: domainEvent("stock.rejected", { orderId, reason: "out_of_stock", unavailable });
+		await this.reservations.changeWithEvents({ _id: orderId, status: "reserving" }, { $set: { status: decided, updatedAt: now() } }, [event], cause);
 		// Whoever decided (this delivery or a concurrent one, or a cancel), the holds now follow that decision.
 		await this.follow((await this.reservations.findById(orderId))!);
-		this.relay();
 	}
 
 	/** `order.paid`: the held units leave the stock. False when the order has no reservation. */
@@ -133,7 +136,7 @@ export class Inventory {
 			await this.changeAvailable(
 				line,
 				loc,
-				{ [paths.restocked(key)]: { $exists: false } },
+				{ path: paths.restocked(key), field: "restocked", key, present: false },
 				{ $inc: { [paths.stock]: line.quantity, [paths.available]: line.quantity }, $set: { [paths.restocked(key)]: now(), updatedAt: now() } },
 				line.quantity,
 			);
@@ -143,22 +146,20 @@ export class Inventory {
 	/** The order's reservation, made with `status` if it has none yet. */
 	private async reservation(orderId: string, items: ItemQuantity[], status: ReservationStatus): Promise<ReservationRecord> {
 		const at = now();
-		return (
-			(await this.reservations.findById(orderId)) ??
-			this.reservations.insertOrGet({ _id: orderId, status, items, outbox: [], createdAt: at, updatedAt: at })
-		);
+		return (await this.reservations.findById(orderId)) ?? this.reservations.insertOrGet({ _id: orderId, status, items, createdAt: at, updatedAt: at });
 	}
 
 	/** Compare-and-set the reservation's status to `next(current)`; answers the reservation after it. */
 	private async moveReservation(orderId: string, next: (status: ReservationStatus) => ReservationStatus): Promise<ReservationRecord | null> {
-		for (;;) {
-			const r = await this.reservations.findById(orderId);
-			if (!r) return null;
-			const to = next(r.status);
-			if (to === r.status) return r;
-			const n = await this.reservations.updateWhere({ _id: orderId, status: r.status }, { $set: { status: to, updatedAt: now() } });
-			if (n === 1) return { ...r, status: to };
-		}
+		const outcome = await this.reservations.change(
+			orderId,
+			r => {
+				const to = next(r.status);
+				return to === r.status ? null : { expect: { status: r.status }, update: { $set: { status: to, updatedAt: now() } } };
+			},
+			{ attempts: 10 },
+		);
+		return outcome.doc;
 	}
 
 	/** Hold one line: true when the order holds it (now or from an earlier delivery). */
@@ -173,7 +174,7 @@ export class Inventory {
 		const held = await this.changeAvailable(
 			line,
 			loc,
-			{ [hold]: { $exists: false } },
+			{ path: hold, field: "holds", key: orderId, present: false },
 			{ $inc: { [paths.available]: -line.quantity }, $set: { [hold]: line.quantity, updatedAt: now() } },
 			-line.quantity,
 		);
@@ -205,7 +206,7 @@ export class Inventory {
 				await this.changeAvailable(
 					line,
 					loc,
-					held,
+					{ path: hold, field: "holds", key: r._id, present: true },
 					{ $inc: { [paths.available]: line.quantity }, $unset: { [hold]: true }, $set: { updatedAt: now() } },
 					line.quantity,
 				);

@@ -2,8 +2,8 @@
  * products: the catalog. The rules are lib/domain/catalog.ts; the work is in the modules beside
  * this file:
  *
- *   catalog.ts       products and the category tree (admin), prices for carts
- *   variants.ts      a product's variants and their stock (admin)
+ *   catalog-admin.ts products and the category tree (admin), prices for carts
+ *   variant-admin.ts a product's variants and their stock (admin)
  *   skus.ts          SKUs unique across products and variants
  *   search.ts        search and browse, from this node's index (a read model of the catalog)
  *   inventory.ts     holds, sales, releases and restocks: the catalog's part of the checkout saga
@@ -21,8 +21,8 @@ import { isId } from "../../lib/contracts/ids.js";
 import { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
 import { CATALOG_COLLECTIONS, publicProduct, searchRow, type CategoryRecord } from "../../lib/domain/catalog.js";
-import { Catalog, FOLLOW_GALLERIES, type StoredProduct } from "./catalog.js";
-import { Variants } from "./variants.js";
+import { Catalog, FOLLOW_GALLERIES, type StoredProduct } from "./catalog-admin.js";
+import { Variants } from "./variant-admin.js";
 import { SkuRegistry, type SkuClaim } from "./skus.js";
 import { ProductSearch } from "./search.js";
 import { Inventory, type StoredReservation } from "./inventory.js";
@@ -217,22 +217,10 @@ const ProductsService = defineService<ProductsThis>({
 	created() {
 		const products = this.collection<StoredProduct>("products");
 		const categories = this.collection<CategoryRecord>("categories");
-		const relay = (ids: string[]) => void this.relayDocuments("products", ids);
-		const wiring = {
-			skus: new SkuRegistry(this.collection<SkuClaim>("sku_claims"), products),
-			envelope: this.integrationEvent.bind(this),
-			relay,
-		};
-		this.catalog = new Catalog(products, categories, wiring);
-		this.variants = new Variants(this.catalog, wiring);
+		this.catalog = new Catalog(products, categories, new SkuRegistry(this.collection<SkuClaim>("sku_claims"), products));
+		this.variants = new Variants(this.catalog);
 		this.searcher = new ProductSearch(products, categories);
-		this.inventory = new Inventory(
-			products,
-			this.collection<StoredReservation>("reservations"),
-			(type, payload, cause) => this.integrationEvent(type, payload, cause),
-			() => void this.relayOutbox(),
-			relay,
-		);
+		this.inventory = new Inventory(products, this.collection<StoredReservation>("reservations"));
 	},
 
 	async started() {

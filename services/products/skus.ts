@@ -10,7 +10,7 @@
  * under way, so it counts.
  */
 import { conflict } from "../../lib/errors.js";
-import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
+import type { Collection } from "../../lib/store/index.js";
 import type { ProductRecord } from "../../lib/domain/catalog.js";
 
 export interface SkuOwner {
@@ -47,31 +47,24 @@ export class SkuRegistry {
 
 	/** Make `sku` this owner's, or 409 when another product or variant has it. */
 	async claim(sku: string, owner: SkuOwner): Promise<void> {
-		for (let attempt = 0; attempt < 5; attempt++) {
-			const existing = await this.claims.findById(sku);
-			if (existing && sameOwner(existing, owner)) return;
-			if (existing) {
+		const at = () => new Date().toISOString();
+		const outcome = await this.claims.change(
+			sku,
+			async existing => {
+				if (sameOwner(existing, owner)) return null;
 				if (Date.now() - Date.parse(existing.at) < STALE_AFTER_MS || (await this.carried(sku, existing))) throw skuTaken(sku);
-				const taken = await this.claims.updateWhere(
-					{ _id: sku, productId: existing.productId, variantId: existing.variantId },
-					{ $set: { productId: owner.productId, variantId: owner.variantId, at: new Date().toISOString() } },
-				);
-				if (taken === 0) continue;
-			} else {
-				try {
-					await this.claims.insert({ _id: sku, ...owner, at: new Date().toISOString() });
-				} catch (err) {
-					if (err instanceof DuplicateKeyError) continue;
-					throw err;
-				}
-			}
-			if (await this.carriedByAnother(sku, owner)) {
-				await this.release(sku, owner);
-				throw skuTaken(sku);
-			}
-			return;
+				return { expect: { productId: existing.productId, variantId: existing.variantId }, update: { $set: { ...owner, at: at() } } };
+			},
+			{
+				insert: () => ({ _id: sku, ...owner, at: at() }),
+				contended: () => conflict("The SKU kept changing hands while claiming it; try again", "CONCURRENT_CHANGE", { field: "sku" }),
+			},
+		);
+		if (!outcome.written) return; // this owner's already
+		if (await this.carriedByAnother(sku, owner)) {
+			await this.release(sku, owner);
+			throw skuTaken(sku);
 		}
-		throw conflict("The SKU kept changing hands while claiming it; try again", "CONCURRENT_CHANGE", { field: "sku" });
 	}
 
 	/** Give the SKU up, if this owner holds it. */

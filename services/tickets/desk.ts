@@ -7,8 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { Context } from "moleculer";
 import { conflict, invalidField, notFound, validationError } from "../../lib/errors.js";
 import { requireUser, isStaff, type ShopContext } from "../../lib/auth/access.js";
-import type { Collection } from "../../lib/store/index.js";
-import type { MakeEnvelope } from "../../mixins/events.mixin.js";
+import { domainEvent, type Collection } from "../../lib/store/index.js";
 import type { SUPPORT } from "../../lib/contracts/http/support.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
 import {
@@ -43,8 +42,6 @@ export class SupportDesk {
 	constructor(
 		readonly tickets: Collection<TicketRecord>,
 		private readonly returns: Returns,
-		private readonly envelope: MakeEnvelope,
-		private readonly relay: () => void,
 		private readonly log: Log,
 	) {}
 
@@ -85,12 +82,14 @@ export class SupportDesk {
 			rating: p.rating ?? null,
 			messages: [{ id: randomUUID(), authorId: user.id, authorRole: "customer", body: p.message, at: now }],
 			return: p.type === "return" ? { id: randomUUID(), status: "requested", reason: null, decidedBy: null, decidedAt: null } : null,
-			outbox: [this.envelope("ticket.created", { ticketId: id, userId: user.id, type: p.type, subject: p.subject, orderId: p.orderId ?? null }, ctx)],
 			createdAt: now,
 			updatedAt: now,
 		};
-		const saved = order && p.type === "return" ? await this.returns.open(ticket, order, p.items ?? []) : await this.tickets.insert(ticket);
-		this.relay();
+		const created = [domainEvent("ticket.created", { ticketId: id, userId: user.id, type: p.type, subject: p.subject, orderId: p.orderId ?? null })];
+		const saved =
+			order && p.type === "return"
+				? await this.returns.open(ticket, created, order, p.items ?? [], ctx)
+				: await this.tickets.insertWithEvents(ticket, created, ctx);
 		return publicTicket(saved);
 	}
 
@@ -101,50 +100,57 @@ export class SupportDesk {
 		if (threadFull(ticket)) throw threadFullError();
 		const now = new Date().toISOString();
 		const message: TicketMessage = { id: randomUUID(), authorId: user.id, authorRole: authorRoleOf(user, ticket), body: ctx.params.message, at: now };
-		const event = this.envelope(
-			"ticket.replied",
-			{ ticketId: ticket._id, userId: ticket.userId, messageId: message.id, authorId: user.id, authorRole: message.authorRole },
-			ctx,
-		);
-		const added = await this.tickets.updateWhere(
+		const event = domainEvent("ticket.replied", {
+			ticketId: ticket._id,
+			userId: ticket.userId,
+			messageId: message.id,
+			authorId: user.id,
+			authorRole: message.authorRole,
+		});
+		const added = await this.tickets.changeWithEvents(
 			// Not closed in the meantime, and not full: the message count is part of the condition.
 			{ _id: ticket._id, status: { $in: OPEN_STATUSES }, [`messages.${MAX_MESSAGES_PER_TICKET - 1}`]: { $exists: false } },
-			{ $push: { messages: message, outbox: { $each: [event] } }, $set: { updatedAt: now } },
+			{ $push: { messages: message }, $set: { updatedAt: now } },
+			[event],
+			ctx,
 		);
 		if (added === 0) {
 			refuse(replyRefusal(await this.existing(ticket._id)));
 			throw threadFullError();
 		}
-		this.relay();
 		// The ticket with its thread (the contract's answer), the new message last.
 		return publicTicket(await this.existing(ticket._id));
 	}
 
 	async update(ctx: Context & ShopContext<Params<"tickets.update">>): Promise<PublicTicket> {
 		const { id, status, priority, assigneeId } = ctx.params;
-		let ticket = await this.existing(id);
+		const ticket = await this.existing(id);
 		if (status === undefined && priority === undefined && assigneeId === undefined) return publicTicket(ticket);
 		if (assigneeId) await checkAssignee(ctx, assigneeId, this.log);
-		for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
-			if (status !== undefined) refuse(statusChangeRefusal(ticket, status));
-			const now = new Date().toISOString();
-			const $set: Record<string, unknown> = { updatedAt: now };
-			if (priority !== undefined) $set.priority = priority;
-			if (assigneeId !== undefined) $set.assigneeId = assigneeId;
-			const statusChanges = status !== undefined && status !== ticket.status;
-			const update: Record<string, unknown> = { $set };
-			if (statusChanges) {
-				$set.status = status;
-				update.$push = { outbox: { $each: [this.envelope("ticket.status_changed", { ticketId: id, userId: ticket.userId, status }, ctx)] } };
-			}
-			// Compare-and-set on the status the rules were checked against.
-			if ((await this.tickets.updateWhere({ _id: id, status: ticket.status }, update)) > 0) {
-				if (statusChanges) this.relay();
-				return publicTicket(await this.existing(id));
-			}
-			ticket = await this.existing(id);
-		}
-		throw conflict("The ticket kept changing while it was being updated; try again.", "CONCURRENT_UPDATE");
+		const { doc } = await this.tickets.change(
+			id,
+			t => {
+				if (status !== undefined) refuse(statusChangeRefusal(t, status));
+				const $set: Record<string, unknown> = { updatedAt: new Date().toISOString() };
+				if (priority !== undefined) $set.priority = priority;
+				if (assigneeId !== undefined) $set.assigneeId = assigneeId;
+				const statusChanges = status !== undefined && status !== t.status;
+				if (statusChanges) $set.status = status;
+				// Compare-and-set on the status the rules were checked against.
+				return {
+					expect: { status: t.status },
+					update: { $set },
+					events: statusChanges ? [domainEvent("ticket.status_changed", { ticketId: id, userId: t.userId, status })] : [],
+				};
+			},
+			{
+				attempts: UPDATE_ATTEMPTS,
+				cause: ctx,
+				contended: () => conflict("The ticket kept changing while it was being updated; try again.", "CONCURRENT_UPDATE"),
+			},
+		);
+		if (!doc) throw notFound("Ticket", id);
+		return publicTicket(doc);
 	}
 
 	/** Own tickets; agents and admins see all. */

@@ -6,8 +6,7 @@
 import type { Context } from "moleculer";
 import { conflict, notFound, validationError } from "../../lib/errors.js";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
-import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
-import type { MakeEnvelope } from "../../mixins/events.mixin.js";
+import { domainEvent, type Collection, type DomainEvent } from "../../lib/store/index.js";
 import type { OrderSummary } from "../../lib/contracts/calls.js";
 import {
 	CLAIMING_RETURN_STATUSES,
@@ -26,31 +25,35 @@ import { refuse } from "./refuse.js";
 const RETURN_SLOT_ATTEMPTS = 5;
 
 export class Returns {
-	constructor(
-		private readonly tickets: Collection<TicketRecord>,
-		private readonly envelope: MakeEnvelope,
-		private readonly relay: () => void,
-	) {}
+	constructor(private readonly tickets: Collection<TicketRecord>) {}
 
 	/**
 	 * Insert a return ticket if its items are still returnable. Two returns of one order
 	 * created at the same time could each count before the other is stored; both then try
 	 * to take the same `returnSlot` (unique), and the one that loses counts again.
 	 */
-	async open(ticket: TicketRecord, order: OrderSummary, requested: ReturnRequestItem[]): Promise<TicketRecord> {
-		for (let attempt = 0; attempt < RETURN_SLOT_ATTEMPTS; attempt++) {
-			// Count first, then read: a return stored in between is either in what we read or holds our slot.
-			const before = await this.tickets.count({ orderId: order.id, type: "return" });
-			const claiming = await this.tickets.find({ query: { orderId: order.id, type: "return", "return.status": { $in: CLAIMING_RETURN_STATUSES } } });
-			const { items, problems } = returnItems(order.items, claimedQuantities(claiming), requested);
-			if (problems.length) throw validationError(problems);
-			try {
-				return await this.tickets.insert({ ...ticket, items, returnSlot: returnSlot(order.id, before) });
-			} catch (err) {
-				if (!(err instanceof DuplicateKeyError)) throw err;
-			}
-		}
-		throw conflict("Another return of this order is being opened right now; try again.", "RETURN_BUSY");
+	async open(
+		ticket: TicketRecord,
+		events: readonly DomainEvent[],
+		order: OrderSummary,
+		requested: ReturnRequestItem[],
+		cause: Context | null,
+	): Promise<TicketRecord> {
+		return this.tickets.insertDecided(
+			async () => {
+				// Count first, then read: a return stored in between is either in what we read or holds our slot.
+				const before = await this.tickets.count({ orderId: order.id, type: "return" });
+				const claiming = await this.tickets.find({ query: { orderId: order.id, type: "return", "return.status": { $in: CLAIMING_RETURN_STATUSES } } });
+				const { items, problems } = returnItems(order.items, claimedQuantities(claiming), requested);
+				if (problems.length) throw validationError(problems);
+				return { doc: { ...ticket, items, returnSlot: returnSlot(order.id, before) }, events };
+			},
+			{
+				attempts: RETURN_SLOT_ATTEMPTS,
+				cause,
+				contended: () => conflict("Another return of this order is being opened right now; try again.", "RETURN_BUSY"),
+			},
+		);
 	}
 
 	/**
@@ -69,22 +72,20 @@ export class Returns {
 		const reason = ctx.params.reason ?? null;
 		const event =
 			decision === "approved"
-				? this.envelope("return.approved", { ticketId: ticket._id, returnId: ret.id, userId: ticket.userId, orderId, items: ticket.items }, ctx)
-				: this.envelope("return.rejected", { ticketId: ticket._id, userId: ticket.userId, orderId, reason: reason ?? "" }, ctx);
+				? domainEvent("return.approved", { ticketId: ticket._id, returnId: ret.id, userId: ticket.userId, orderId, items: ticket.items })
+				: domainEvent("return.rejected", { ticketId: ticket._id, userId: ticket.userId, orderId, reason: reason ?? "" });
 		const now = new Date().toISOString();
-		const decided = await this.tickets.updateWhere(
+		const decided = await this.tickets.changeWithEvents(
 			{ _id: ticket._id, "return.status": "requested" },
-			{
-				$set: { "return.status": decision, "return.reason": reason, "return.decidedBy": user.id, "return.decidedAt": now, updatedAt: now },
-				$push: { outbox: { $each: [event] } },
-			},
+			{ $set: { "return.status": decision, "return.reason": reason, "return.decidedBy": user.id, "return.decidedAt": now, updatedAt: now } },
+			[event],
+			ctx,
 		);
 		const latest = (await this.tickets.findById(ticket._id))!;
 		if (decided === 0) {
 			refuse(returnDecisionRefusal(latest), { status: latest.return?.status });
 			throw conflict("The return is being decided right now; try again.", "RETURN_ALREADY_DECIDED", { status: latest.return?.status });
 		}
-		this.relay();
 		return publicTicket(latest);
 	}
 }

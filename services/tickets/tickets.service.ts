@@ -131,10 +131,8 @@ const TicketsService = defineService<TicketsThis>({
 
 	created() {
 		const tickets = this.collection<TicketRecord>("tickets");
-		const envelope = this.integrationEvent.bind(this) as EventsMethods["integrationEvent"];
-		const relay = () => void this.relayOutbox();
-		this.returns = new Returns(tickets, envelope, relay);
-		this.desk = new SupportDesk(tickets, this.returns, envelope, relay, this.logger);
+		this.returns = new Returns(tickets);
+		this.desk = new SupportDesk(tickets, this.returns, this.logger);
 	},
 });
 

@@ -71,7 +71,12 @@ export class Accounts {
 		return { user: publicUser(user) };
 	}
 
-	async login({ email: given, password }: Params<"users.login">): Promise<TokenPair> {
+	async login({ email, password }: Params<"users.login">): Promise<TokenPair> {
+		return this.issueTokens(await this.authenticate(email, password));
+	}
+
+	/** The account of these credentials, behind the per-account throttle (the login form of /oidc calls this too). */
+	async authenticate(given: string, password: string): Promise<UserRecord> {
 		if (passwordTooLong(password)) throw tooLong("password");
 		const email = normalizeEmail(given);
 		let user: UserRecord | null = null;
@@ -84,7 +89,7 @@ export class Accounts {
 			this.onLoginFailure();
 			throw unauthorized("Invalid email or password", "INVALID_CREDENTIALS");
 		}
-		return this.issueTokens(user);
+		return user;
 	}
 
 	async refresh(token: string): Promise<TokenPair> {

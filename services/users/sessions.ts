@@ -14,6 +14,7 @@ import type { Collection, Query } from "../../lib/store/index.js";
 import { unauthorized } from "../../lib/errors.js";
 import { hashRefreshToken, newRefreshToken } from "../../lib/auth/tokens.js";
 import { SESSIONS_REVOKED, type SessionsRevoked } from "../../lib/contracts/broadcasts.js";
+import { logSecurityEvent } from "../../lib/observability/security-log.js";
 
 export interface SessionRecord {
 	_id: string;
@@ -28,7 +29,7 @@ export interface SessionRecord {
 	rotatedAt: string;
 }
 
-export type RevocationReason = "logout" | "refresh_token_reuse" | "password_changed" | "account_changed" | "account_deleted";
+export type RevocationReason = "logout" | "refresh_token_reuse" | "password_changed" | "account_changed" | "account_deleted" | "grant_revoked";
 
 export interface SessionTimes {
 	accessTtlSeconds: number;
@@ -73,7 +74,7 @@ export class Sessions {
 			// A token that was already rotated away is being replayed: end that whole session.
 			const stolen = session ?? (await this.sessions.findOne({ usedHashes: hash }));
 			if (stolen && !stolen.revoked && (await this.revoke({ _id: stolen._id }, "refresh_token_reuse"))) {
-				this.log.warn(`Refresh token reuse detected; session ${stolen._id} of user ${stolen.userId} revoked`);
+				logSecurityEvent(this.log, "refresh_token_reuse", { sessionId: stolen._id, userId: stolen.userId, sessionRevoked: true });
 			}
 			throw invalidRefresh();
 		}
@@ -85,6 +86,7 @@ export class Sessions {
 		);
 		if (rotated === 0) {
 			await this.revoke({ _id: session._id }, "refresh_token_reuse");
+			logSecurityEvent(this.log, "refresh_token_reuse", { sessionId: session._id, userId: session.userId, sessionRevoked: true });
 			throw invalidRefresh();
 		}
 		return { session, refreshToken: next };

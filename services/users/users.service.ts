@@ -7,6 +7,7 @@
  *   sessions.ts       sessions, refresh-token rotation and reuse detection, revocation
  *   signing-keys.ts   the signing keys, their rotation, the JWKS
  *   admin-account.ts  ADMIN_EMAIL / ADMIN_PASSWORD at start
+ *   oidc-accounts.ts  the OpenID provider's storage, account checks and keys; OAuth clients
  */
 import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
@@ -18,6 +19,7 @@ import { publicUser, type UserRecord } from "../../lib/domain/users.js";
 import { offsetOf, paged } from "../../lib/paging.js";
 import { escapeRegex } from "../../lib/text.js";
 import { recordLoginFailure } from "../../lib/observability/metrics.js";
+import { logSecurityEvent } from "../../lib/observability/security-log.js";
 import { IDENTITY } from "../../lib/contracts/http/identity.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
 import type { DeliveryPreferences, UserSummary } from "../../lib/contracts/calls.js";
@@ -27,6 +29,7 @@ import { CredentialGuard, type AttemptsRecord } from "./credentials.js";
 import { Sessions, type SessionRecord } from "./sessions.js";
 import { SigningKeys, type KeyRecord } from "./signing-keys.js";
 import { ensureAdminAccount } from "./admin-account.js";
+import { OidcAccountsMixin } from "./oidc-accounts.js";
 
 type Params<A extends keyof typeof IDENTITY> = ParamsOf<(typeof IDENTITY)[A]>;
 
@@ -40,7 +43,9 @@ type UsersThis = Service & DbMethods & UsersState;
 
 const UsersService = defineService<UsersThis>({
 	name: "users",
+	// Listed first, its started() runs after the database's (Moleculer runs the last mixin's first).
 	mixins: [
+		OidcAccountsMixin,
 		DbMixin({
 			users: { indexes: [{ fields: { email: 1 }, unique: true }] },
 			sessions: {
@@ -196,12 +201,16 @@ const UsersService = defineService<UsersThis>({
 
 	async started() {
 		const limits = () => ({ maxFailures: config.rateLimit.loginFailures, lockSeconds: config.rateLimit.loginLockSeconds });
-		const guard = new CredentialGuard(this.collection<AttemptsRecord>("login_attempts"), limits, () => recordLoginFailure(this.broker, "locked"));
+		const guard = new CredentialGuard(this.collection<AttemptsRecord>("login_attempts"), limits, () => {
+			recordLoginFailure(this.broker, "locked");
+			logSecurityEvent(this.logger, "login_locked", { reason: "too_many_failures" });
+		});
 		this.sessions = new Sessions(this.collection<SessionRecord>("sessions"), this.broker, () => config.jwt, this.logger);
 		this.keys = new SigningKeys(this.collection<KeyRecord>("keys"), this.broker, () => config.jwt, this.logger);
-		this.accounts = new Accounts(this.collection<UserRecord>("users"), guard, this.sessions, this.keys, dummyHash(config.bcryptCost), () =>
-			recordLoginFailure(this.broker),
-		);
+		this.accounts = new Accounts(this.collection<UserRecord>("users"), guard, this.sessions, this.keys, dummyHash(config.bcryptCost), () => {
+			recordLoginFailure(this.broker);
+			logSecurityEvent(this.logger, "login_failed", { reason: "invalid_credentials" });
+		});
 		await this.keys.load();
 		// Another users node may have rotated while a broadcast was missed.
 		this.keyReload = setInterval(

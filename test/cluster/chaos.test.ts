@@ -7,7 +7,8 @@
  *   - orders: every order settles (none stuck), none lost, one per Idempotency-Key, at most one
  *     capture per order on Kafka (read with kcat) and one per paid order, no valid card declined
  *     (the simulated provider's authorizations live in the orders database, not in the node
- *     that died), the stock exact and nothing held;
+ *     that died), the stock exact and nothing held, and no event twice on Kafka (one relay per
+ *     outbox row);
  * The figures (requests, errors, time to notice, time to recover) are printed.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -90,5 +91,7 @@ describe.skipIf(skip)("chaos: a products and an orders node killed under load", 
 		console.info(`[chaos] ${describeOrders(orders)}`);
 		expect(orders.accepted).toBeGreaterThan(40);
 		expect(orders.validDeclined).toBe(0);
+		// One publisher per outbox row (lib/events/relay-owner.ts): relays of two nodes never both publish an event.
+		expect(orders.duplicateEvents, "copies of one event on Kafka").toBe(0);
 	}, 420_000);
 });

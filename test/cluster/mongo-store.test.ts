@@ -9,7 +9,16 @@
 import { randomUUID } from "node:crypto";
 import mongoose from "mongoose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Collection, createMongoAdapter, DuplicateKeyError, type CollectionSpec, type Doc } from "../../lib/store/index.js";
+import {
+	Collection,
+	ContentionError,
+	createMongoAdapter,
+	domainEvent,
+	DuplicateKeyError,
+	type CollectionSpec,
+	type Doc,
+	type OutboxPort,
+} from "../../lib/store/index.js";
 import { INFRA, skipWithoutInfra } from "./infra.js";
 
 const skip = await skipWithoutInfra(["mongo"]);
@@ -294,5 +303,41 @@ describe.skipIf(skip)("Collection on MongoDB (mongoose adapter, FerretDB in CI)"
 		expect(await c.removeWhere({ tags: "office" })).toBe(2);
 		await c.removeById(rows[0]!._id);
 		expect(await c.count()).toBe(2);
+	});
+
+	it("Collection.change: concurrent compare-and-sets lose no update, and each change's events land in the outbox with it", async () => {
+		const nudged: string[] = [];
+		const port: OutboxPort = {
+			envelope: (type, payload) => ({ id: randomUUID(), type, key: "k", source: "test", occurredAt: new Date().toISOString(), requestId: null, payload }),
+			written: (_collection, ids) => void nudged.push(...ids),
+		};
+		const adapter = createMongoAdapter(INFRA.mongo, "casdb", "counters", {}, PREFIX);
+		adapter.init({} as never, {} as never);
+		await adapter.connect();
+		const c = new Collection<Product>("counters", adapter, "mongo", () => port);
+		opened.push(c as unknown as Collection<Doc>);
+		const p = await c.insert(product({ stock: 0, tags: [] }));
+		const results = await Promise.allSettled(
+			Array.from({ length: 6 }, (_, i) =>
+				c.change(
+					p._id,
+					doc => ({
+						expect: { stock: doc.stock },
+						update: { $set: { stock: doc.stock + 1 }, $push: { tags: `t${i}` } },
+						events: [domainEvent("stock.changed", { productId: p._id, variantId: null })],
+					}),
+					{ attempts: 4 },
+				),
+			),
+		);
+		const done = results.filter(r => r.status === "fulfilled").length;
+		expect(done).toBeGreaterThan(0);
+		expect(results.flatMap(r => (r.status === "rejected" ? [r.reason] : [])).every(e => e instanceof ContentionError)).toBe(true);
+		const after = (await c.findById(p._id))!;
+		// Every written change counted once, with its own tag and its one event; nothing of the lost ones.
+		expect(after.stock).toBe(done);
+		expect(after.tags).toHaveLength(done);
+		expect(after.outbox).toHaveLength(done);
+		expect(nudged).toHaveLength(done);
 	});
 });

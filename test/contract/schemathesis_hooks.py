@@ -4,7 +4,7 @@
 run switches off: a request the OpenAPI document calls valid may still be refused with 422 by a
 business rule no JSON Schema can state (an empty cart, a card failing the Luhn check, a wrong
 current password, a list more than 10,000 rows deep, minPrice above maxPrice, a password of
-fewer than 10 bytes), but never by the request validator itself (a field too long, a pattern,
+more than 72 bytes or on the list of common ones), but never by the request validator itself (a field too long, a pattern,
 a missing field, an unknown one): that would mean the document and the validator disagree,
 which is exactly what the document is generated to prevent. Every other status is judged as the
 built-in check judges it.

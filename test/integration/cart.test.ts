@@ -26,6 +26,7 @@ const EMPTY = {
 	subtotal: 0,
 	discount: 0,
 	shipping: 0,
+	shippingTax: 0,
 	tax: 0,
 	total: 0,
 	currency: "EUR",

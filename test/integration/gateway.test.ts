@@ -71,7 +71,8 @@ describe("routing", () => {
 		try {
 			expect((await own.http.get("/api/v1/products")).status).toBe(200);
 			await own.broker.destroyService(own.broker.getLocalService("products")!);
-			const res = await own.http.get("/api/v1/products");
+			// Another page than the one just read: that one may be answered from the gateway's catalog cache.
+			const res = await own.http.get("/api/v1/products?page=2");
 			expect(res.status).toBe(503);
 			assertErrorShape(res.body, 503);
 			expect(res.body).toEqual({
@@ -187,7 +188,9 @@ describe("GET /api/openapi.json", () => {
 			for (const method of m[1]!.split("/")) contract.add(`${method} ${m[2]}`);
 		// A path parameter is a parameter whatever its name (the additions call a cart line `:itemId`).
 		const shape = (route: string) => route.replace(/:\w+/g, ":param");
-		const ours = new Set(ROUTES.map(r => shape(`${r.method} ${r.path}`)));
+		// Routes the issues asked for beyond the contract's text, each for the back office.
+		const beyondContract = new Set(["POST /webhooks/:param/test"]);
+		const ours = new Set(ROUTES.map(r => shape(`${r.method} ${r.path}`)).filter(r => !beyondContract.has(r)));
 		expect([...ours].sort()).toEqual([...new Set([...contract].map(shape))].sort());
 	});
 });

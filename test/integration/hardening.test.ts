@@ -299,7 +299,7 @@ describe("the signing key", () => {
 describe("docker-compose.yml", () => {
 	it("has no default password: each one is required from the environment", () => {
 		const compose = fs.readFileSync(path.resolve(import.meta.dirname, "../../docker-compose.yml"), "utf8");
-		for (const v of ["NATS_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "NATS_USER"]) {
+		for (const v of ["NATS_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "NATS_USER", "OIDC_COOKIE_KEYS"]) {
 			expect(compose).toMatch(new RegExp(`\\$\\{${v}:\\?`));
 			expect(compose).not.toMatch(new RegExp(`\\$\\{${v}:-`));
 		}

@@ -7,7 +7,8 @@
 import { randomUUID } from "node:crypto";
 import type { Service } from "moleculer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { captureLogs, type LogCapture, type LogRecord } from "../../lib/observability/logging.js";
+import type { LogRecord } from "../../lib/observability/logging.js";
+import { captureLogs, type LogCapture } from "../helpers/logs.js";
 import { DbMixin } from "../../mixins/db.mixin.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { MetricsMixin } from "../../mixins/metrics.mixin.js";
@@ -122,7 +123,7 @@ describe("the shop, observed", () => {
 			const mine = records().filter(r => r.requestId === requestId);
 			expect(mine.find(r => r.mod === "api" && r.msg === "=> POST /api/v1/auth/refresh")).toBeDefined();
 			const warning = mine.find(r => r.svc === "users" && r.level === "warn");
-			expect(warning?.msg).toMatch(/Refresh token reuse detected/);
+			expect(warning?.msg).toMatch(/Security event: refresh_token_reuse/);
 			expect(warning?.nodeID).toBe(shop.broker.nodeID);
 			// Every request and response line of every request carries an id.
 			const httpLines = records().filter(r => r.mod === "api" && /^(=>|<=) /.test(r.msg ?? ""));

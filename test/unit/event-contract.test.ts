@@ -26,7 +26,22 @@ const SAMPLES: { [K in EventType]: EventPayloads[K] } = {
 	"order.placed": { orderId: "o1", userId: "u1", items, total: 1480, currency: "EUR", charges },
 	"order.paid": { orderId: "o1", userId: "u1", items, total: 1480, currency: "EUR", placedAt: "2026-01-01T00:00:00.000Z", charges },
 	"order.cancelled": { orderId: "o1", userId: "u1", items, reason: "payment_declined", refunded: false, placedAt: "2026-01-01T00:00:00.000Z" },
-	"order.shipped": { orderId: "o1", userId: "u1" },
+	"order.shipped": {
+		orderId: "o1",
+		userId: "u1",
+		tracking: [{ carrier: "dhl", trackingNumber: "JD0001", trackingUrl: "https://www.dhl.com/x?tracking-id=JD0001" }],
+	},
+	"order.fulfilment-created": {
+		orderId: "o1",
+		userId: "u1",
+		fulfilmentId: "f1",
+		items: [{ itemId: "v1", productId: "p2", variantId: "v1", quantity: 1 }],
+		carrier: "other",
+		trackingNumber: "X1",
+		trackingUrl: "https://track.example/X1",
+		shippedAt: "2026-01-01T00:00:00.000Z",
+		orderStatus: "partially_shipped",
+	},
 	"order.delivered": { orderId: "o1", userId: "u1" },
 	"order.refunded": { orderId: "o1", userId: "u1", refundId: "r1", amount: 500, currency: "EUR", reason: "return", items, full: false },
 	"stock.reserved": { orderId: "o1", items },
@@ -58,6 +73,7 @@ const SAMPLES: { [K in EventType]: EventPayloads[K] } = {
 	"ticket.status_changed": { ticketId: "t1", userId: "u1", status: "resolved" },
 	"return.approved": { ticketId: "t1", returnId: "ret1", userId: "u1", orderId: "o1", items },
 	"return.rejected": { ticketId: "t1", userId: "u1", orderId: "o1", reason: "too late" },
+	"webhook.disabled": { endpointId: "w1", url: "https://erp.example.com/hooks", failingSince: "2026-01-01T00:00:00.000Z", reason: "failing for 3 days" },
 };
 
 const doc = buildAsyncApi() as {

@@ -4,10 +4,21 @@
  */
 import { ServiceBroker, type Context } from "moleculer";
 import { afterEach, describe, expect, it } from "vitest";
-import { captureLogs, formatLine, loggerOptions, normalizeArgs, type LogCapture } from "../../lib/observability/logging.js";
+import { formatLine, loggerOptions, normalizeArgs } from "../../lib/observability/logging.js";
+import { captureLogs, type LogCapture } from "../helpers/logs.js";
 import { ObservabilityMiddleware } from "../../lib/observability/middleware.js";
 import { REDACTED, sanitize, scrubText } from "../../lib/observability/redact.js";
-import { consumerContextOptions, producerTrace, tracingOptions, zipkinTraceId } from "../../lib/observability/tracing.js";
+import {
+	consumerContextOptions,
+	isZipkinEndpoint,
+	otlpTracesUrl,
+	producerTrace,
+	ShopZipkinExporter,
+	tracingOptions,
+	zipkinTraceId,
+} from "../../lib/observability/tracing.js";
+import { formatTraceparent, parseTraceparent, spanIdOf } from "../../lib/observability/trace-context.js";
+import { OtlpHttpExporter } from "../../lib/observability/otlp-exporter.js";
 import { backlogCheck } from "../../lib/observability/outbox.js";
 import { loadConfig, reloadConfig } from "../../lib/config.js";
 import type { EventEnvelope } from "../../lib/contracts/events.js";
@@ -141,11 +152,89 @@ describe("tracing helpers", () => {
 
 	it("carries the producing span in the envelope and makes it the consumer's parent", () => {
 		const ctx = { requestID: "req-9", span: { id: "span-1" } } as unknown as Context;
-		expect(producerTrace(ctx)).toEqual({ requestId: "req-9", spanId: "span-1" });
+		expect(producerTrace(ctx)).toEqual({ requestId: "req-9", spanId: "span-1", traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/) });
 		expect(producerTrace(null)).toEqual({ requestId: null });
 		const event = { id: "e1", requestId: "req-9", spanId: "span-1" } as EventEnvelope;
 		expect(consumerContextOptions(event)).toEqual({ requestID: "req-9", parentSpan: { id: "span-1", traceID: "req-9", sampled: null } });
 		expect(consumerContextOptions({ id: "e2", requestId: null } as EventEnvelope)).toEqual({ requestID: "e2" });
+	});
+
+	it("writes and reads W3C traceparents whose ids are the ones Jaeger and the logs show", () => {
+		const requestId = "3f1c2b9e-6a0d-4b7e-9c55-1f2e3d4c5b6a";
+		const spanId = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+		const header = formatTraceparent(requestId, spanId, true);
+		expect(header).toBe("00-3f1c2b9e6a0d4b7e9c551f2e3d4c5b6a-0a1b2c3d4e5f4a6b-01");
+		expect(parseTraceparent(header)).toEqual({ traceId: zipkinTraceId(requestId), parentId: spanIdOf(spanId), sampled: true });
+		expect(parseTraceparent(formatTraceparent(requestId, spanId, false))?.sampled).toBe(false);
+		for (const bad of [
+			"",
+			"00-xyz",
+			`01-${"a".repeat(32)}-${"b".repeat(16)}-01`,
+			`00-${"0".repeat(32)}-${"b".repeat(16)}-01`,
+			`00-${"a".repeat(32)}-${"0".repeat(16)}-01`,
+		])
+			expect(parseTraceparent(bad), bad).toBeNull();
+		// A consumer's parent is the span the traceparent names (the relay's publish span on Kafka), in the request's trace.
+		const event = { id: "e3", requestId, spanId: "producer-span", traceparent: header } as EventEnvelope;
+		expect(consumerContextOptions(event)).toEqual({ requestID: requestId, parentSpan: { id: "0a1b2c3d4e5f4a6b", traceID: requestId, sampled: true } });
+	});
+
+	it("sends spans to OTLP/HTTP endpoints as OTLP and to Zipkin ones as Zipkin", () => {
+		expect(isZipkinEndpoint("http://127.0.0.1:9411")).toBe(true);
+		expect(isZipkinEndpoint("http://jaeger:14268/api/v2/spans")).toBe(true);
+		expect(isZipkinEndpoint("http://127.0.0.1:4318")).toBe(false);
+		expect(otlpTracesUrl("http://127.0.0.1:4318/")).toBe("http://127.0.0.1:4318/v1/traces");
+		expect(otlpTracesUrl("http://collector/v1/traces")).toBe("http://collector/v1/traces");
+		const otlp = tracingOptions({ tracingExporter: "none", tracingExporterUrl: "http://127.0.0.1:4318", tracingSampleRate: 0.5 });
+		expect(otlp.enabled).toBe(true);
+		expect((otlp.sampling as { rate: number }).rate).toBe(0.5);
+		expect((otlp.exporter as unknown[])[0]).toBeInstanceOf(OtlpHttpExporter);
+		expect((tracingOptions({ tracingExporter: "none", tracingExporterUrl: "http://127.0.0.1:9411" }).exporter as unknown[])[0]).toBeInstanceOf(
+			ShopZipkinExporter,
+		);
+	});
+
+	it("turns Moleculer spans into OTLP spans of one resource per service, with parent links", () => {
+		const exporter = new OtlpHttpExporter({ url: "http://127.0.0.1:1/v1/traces" });
+		Object.assign(exporter, { broker: { nodeID: "n1" }, tracer: { opts: { errorFields: ["name", "message"] } }, opts: {} });
+		const requestId = "3f1c2b9e-6a0d-4b7e-9c55-1f2e3d4c5b6a";
+		const root = {
+			id: "11111111-2222-4333-8444-555555555555",
+			traceID: requestId,
+			parentID: null,
+			name: "action 'orders.checkout'",
+			startTime: 1000,
+			finishTime: 1010.5,
+			tags: { action: { name: "orders.checkout" } },
+			service: { fullName: "orders" },
+		};
+		const child = {
+			...root,
+			id: "66666666-7777-4888-9999-000000000000",
+			parentID: root.id,
+			name: "publish order.placed to shop.orders",
+			tags: { "messaging.system": "kafka", "messaging.operation": "publish" },
+			error: { name: "Error", message: "boom" },
+		};
+		const body = exporter.payload([root, child] as never) as {
+			resourceSpans: {
+				resource: { attributes: { key: string; value: { stringValue: string } }[] };
+				scopeSpans: { spans: Record<string, unknown>[] }[];
+			}[];
+		};
+		expect(body.resourceSpans).toHaveLength(1);
+		expect(body.resourceSpans[0]!.resource.attributes[0]).toEqual({ key: "service.name", value: { stringValue: "orders" } });
+		const [a, b] = body.resourceSpans[0]!.scopeSpans[0]!.spans;
+		expect(a).toMatchObject({
+			traceId: "3f1c2b9e6a0d4b7e9c551f2e3d4c5b6a",
+			spanId: "1111111122224333",
+			kind: 2,
+			startTimeUnixNano: "1000000000",
+			endTimeUnixNano: "1010500000",
+			status: { code: 0 },
+		});
+		expect(a!.parentSpanId).toBeUndefined();
+		expect(b).toMatchObject({ parentSpanId: "1111111122224333", spanId: "6666666677774888", kind: 4, status: { code: 2, message: "Error: boom" } });
 	});
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { add, capAt, isCurrencyCode, isMinorUnits, lineTotal, subtract, sum, sumMoney } from "../../lib/domain/money.js";
+import { add, capAt, isCurrencyCode, isMinorUnits, lineTotal, subtract, sum } from "../../lib/domain/money.js";
 
 describe("money", () => {
 	it("adds and multiplies integer minor units exactly", () => {
@@ -29,27 +29,6 @@ describe("money", () => {
 		expect(capAt(700, 500)).toBe(500);
 		expect(capAt(300, 500)).toBe(300);
 		expect(capAt(300, 0)).toBe(0);
-	});
-
-	it("sums money of one currency and refuses a mix", () => {
-		expect(
-			sumMoney(
-				[
-					{ amount: 100, currency: "EUR" },
-					{ amount: 250, currency: "EUR" },
-				],
-				"EUR",
-			),
-		).toEqual({ amount: 350, currency: "EUR" });
-		expect(() =>
-			sumMoney(
-				[
-					{ amount: 100, currency: "EUR" },
-					{ amount: 100, currency: "USD" },
-				],
-				"EUR",
-			),
-		).toThrow(/USD/);
 	});
 
 	it("knows ISO 4217 codes and what an amount may be", () => {

@@ -4,7 +4,6 @@ import {
 	ORDER_STATUSES,
 	OrderTransitionError,
 	canTransition,
-	isTerminal,
 	mergeQuantities,
 	orderSummary,
 	planReturnRefund,
@@ -14,7 +13,7 @@ import {
 	type OrderStatus,
 } from "../../lib/domain/orders.js";
 import type { PaymentRecord } from "../../lib/payments/payment.js";
-import { cartProblems, idempotencyKeyProblem, itemProblem, priceCart, pricingLines, requestFingerprint, snapshotItems } from "../../lib/domain/checkout.js";
+import { cartProblems, idempotencyKeyProblem, itemProblem, priceCart, pricingLines, requestFingerprint, snapshotItems } from "../../lib/domain/cart-lines.js";
 import { priceOrder } from "../../lib/domain/pricing.js";
 
 const AT = "2026-01-01T00:00:00.000Z";
@@ -66,6 +65,9 @@ describe("order state machine", () => {
 		["pending", "paid"],
 		["pending", "cancelled"],
 		["paid", "shipped"],
+		["paid", "partially_shipped"],
+		["partially_shipped", "shipped"],
+		["partially_shipped", "refunded"],
 		["paid", "cancelled"],
 		["paid", "refunded"],
 		["shipped", "delivered"],
@@ -108,7 +110,7 @@ describe("order state machine", () => {
 
 	it("cancels only before shipping, and only refunded is final", () => {
 		expect(CANCELLABLE).toEqual(["pending", "paid"]);
-		expect(ORDER_STATUSES.filter(isTerminal)).toEqual(["refunded"]);
+		expect(ORDER_STATUSES.filter(from => !ORDER_STATUSES.some(to => canTransition(from, to)))).toEqual(["refunded"]);
 	});
 });
 

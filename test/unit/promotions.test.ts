@@ -5,6 +5,7 @@ import {
 	formatAmount,
 	isTimestamp,
 	normalizePromotionCode,
+	PROMOTION_CODE_REQUEST_PATTERN,
 	PROMOTION_REFUSAL_REASONS,
 	promotionCodeProblem,
 	promotionInputProblems,
@@ -44,6 +45,22 @@ describe("promotion codes", () => {
 		for (const bad of ["A", "", "   ", "A".repeat(33), "-AB", "_AB", "AB CD", "AB.CD", "ÄPFEL", "AB$", 42, null, undefined])
 			expect(promotionCodeProblem(bad)).toMatchObject({ field: "code", type: "promotionCode" });
 		expect(promotionCodeProblem("A", "promotion.code")?.field).toBe("promotion.code");
+	});
+
+	it("are stated in the request schema: every code its pattern allows is a code, and every code without spaces around it matches", () => {
+		const codeChar = fc.constantFrom(..."abcXYZ019_-");
+		const candidate = fc.tuple(
+			fc.string({ unit: fc.constantFrom(" ", "\t", "é", "a", "Z", "7", "-", "_", "."), maxLength: 40 }),
+			fc.string({ unit: codeChar, maxLength: 34 }),
+		);
+		fc.assert(
+			fc.property(candidate, ([noise, code]) => {
+				for (const s of [code, noise, ` ${code} `, noise + code]) {
+					if (PROMOTION_CODE_REQUEST_PATTERN.test(s)) expect(promotionCodeProblem(s)).toBeNull();
+					if (s.trim() === s && promotionCodeProblem(s) === null) expect(PROMOTION_CODE_REQUEST_PATTERN.test(s)).toBe(true);
+				}
+			}),
+		);
 	});
 });
 

@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { MemorySearchIndex } from "../../lib/search/memory-index.js";
-import { ReferenceSearchIndex, referenceFacets, passesFilters } from "../../lib/search/reference-index.js";
+import { ReferenceSearchIndex, referenceFacets, passesFilters } from "../helpers/reference-index.js";
 import { editVariants, fold, queryWords, tokenize, withinOneEdit, wordMatches } from "../../lib/search/text.js";
 import type { SearchIndex, SearchQuery, SearchSort, SearchableProduct, SearchableVariant } from "../../lib/search/search-index.js";
-import { generateCategories, generateProducts, random, sampleQueries, toSearchable } from "../../bench/catalog-generator.js";
+import { generateCategories, generateProducts, random, sampleQueries, toSearchable } from "../../scripts/catalog-generator.js";
 
 const AT = (day: number): string => new Date(Date.UTC(2026, 0, day)).toISOString();
 

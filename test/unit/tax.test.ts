@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { addedTax, includedTax, isTaxRate, MAX_TAX_RATE_BP, taxOf, taxRateFor, taxRateProblems } from "../../lib/domain/tax.js";
+import { addedTax, includedTax, isTaxRate, MAX_TAX_RATE_BP, taxOf, taxRateFor } from "../../lib/domain/tax.js";
 
 /** The half-even specification, stated apart from the implementation: q is nearest to n / d, a tie goes to the even q. */
 function isHalfEvenQuotient(q: number, n: bigint, d: bigint): boolean {
@@ -90,18 +90,6 @@ describe("tax", () => {
 		expect(isTaxRate(-1)).toBe(false);
 		expect(isTaxRate(19.5)).toBe(false);
 		expect(isTaxRate("1900")).toBe(false);
-	});
-
-	it("gives the field problems of a tax-rate update", () => {
-		expect(taxRateProblems({ country: "DE", rate: 1900 })).toEqual([]);
-		expect(taxRateProblems({ country: "DE", rate: 0 })).toEqual([]);
-		expect(taxRateProblems({ country: "XX", rate: 1900 }).map(p => p.field)).toEqual(["country"]);
-		expect(taxRateProblems({ country: "de", rate: 1900 }).map(p => p.field)).toEqual(["country"]);
-		expect(taxRateProblems({ country: "DE", rate: 19.5 }).map(p => p.field)).toEqual(["rate"]);
-		expect(taxRateProblems({ country: "DE", rate: 10001 }).map(p => p.field)).toEqual(["rate"]);
-		expect(taxRateProblems({ country: "DE", rate: -1 }).map(p => p.field)).toEqual(["rate"]);
-		expect(taxRateProblems({}).map(p => p.field)).toEqual(["country", "rate"]);
-		expect(taxRateProblems({ country: "DE", rate: "19%" })[0]).toMatchObject({ field: "rate", type: "rate" });
 	});
 
 	it("looks a destination's rate up, 0 where none is set", () => {

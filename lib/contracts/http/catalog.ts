@@ -54,7 +54,10 @@ const optionsRule = {
 	items: {
 		type: "object",
 		strict: true,
-		props: { name: optionText, values: { type: "array", min: 1, max: MAX_OPTION_VALUES, items: optionText } },
+		props: {
+			name: optionText,
+			values: { type: "array", min: 1, max: MAX_OPTION_VALUES, unique: true, items: optionText, description: "Each value once (case does not matter)" },
+		},
 	},
 } as const;
 const variantOptions = {

@@ -10,10 +10,17 @@ export const EMAIL_PATTERN = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-
 
 const email = { type: "string", max: 254, pattern: EMAIL_PATTERN, messages: { stringPattern: "The email address is not valid." } } as const;
 /**
- * A new password: 10 to 72 bytes of UTF-8 and not one of the most common passwords, checked by
- * the users service (lib/auth/passwords.ts). In characters that is 3 to 72 (a character is 1 to 4 bytes).
+ * A new password: at least 10 characters, at most 72 bytes of UTF-8, and not one of the most
+ * common passwords (the bytes and the list are checked by the users service, lib/auth/passwords.ts).
+ * The minimum is stated in characters, so that every password the document allows (10 code
+ * points) is long enough for the validator (10 UTF-16 units) and the users service (10 bytes).
  */
-const newPassword = { type: "string", min: 3, max: 72, description: "10 to 72 bytes of UTF-8, not blank, not one of the most common passwords" } as const;
+const newPassword = {
+	type: "string",
+	min: 10,
+	max: 72,
+	description: "At least 10 characters, at most 72 bytes of UTF-8, not blank, not one of the most common passwords",
+} as const;
 /** A password being checked: anything longer than bcrypt reads can never be right. */
 const givenPassword = { type: "string", min: 1, max: 72, description: "At most 72 bytes of UTF-8" } as const;
 const refreshToken = { type: "string", min: 10, max: 200 } as const;

@@ -3,8 +3,19 @@ import type { ParamsSchema } from "../params.js";
 import { CATALOG } from "./catalog.js";
 import { IDENTITY } from "./identity.js";
 import { MEDIA } from "./media.js";
+import { OAUTH_CLIENTS } from "./oauth-clients.js";
 import { ORDERS } from "./orders.js";
 import { PRICING } from "./pricing.js";
 import { SUPPORT } from "./support.js";
+import { WEBHOOKS } from "./webhooks.js";
 
-export const REQUESTS: Readonly<Record<string, ParamsSchema>> = { ...IDENTITY, ...CATALOG, ...MEDIA, ...ORDERS, ...PRICING, ...SUPPORT };
+export const REQUESTS: Readonly<Record<string, ParamsSchema>> = {
+	...IDENTITY,
+	...OAUTH_CLIENTS,
+	...CATALOG,
+	...MEDIA,
+	...ORDERS,
+	...PRICING,
+	...SUPPORT,
+	...WEBHOOKS,
+};

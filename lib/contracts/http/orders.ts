@@ -3,10 +3,11 @@ import { pageParams } from "../../paging.js";
 import { countryRule } from "../countries.js";
 import { idRule } from "../ids.js";
 import { text, type ParamsOf, type ParamsSchema } from "../params.js";
+import { CARRIERS } from "../../domain/fulfilment.js";
 
 export const MAX_QUANTITY = 99;
 export const MAX_CART_LINES = 50;
-export const ORDER_STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled", "refunded"] as const;
+export const ORDER_STATUSES = ["pending", "paid", "partially_shipped", "shipped", "delivered", "cancelled", "refunded"] as const;
 
 /** The Idempotency-Key header: 1 to 255 printable ASCII characters. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[!-~]{1,255}$/;
@@ -81,6 +82,33 @@ export const ORDERS = {
 	"orders.get": { id: idRule },
 	"orders.cancel": { $$strict: true, id: idRule },
 	"orders.ship": { $$strict: true, id: idRule },
+	"orders.createFulfilment": {
+		$$strict: true,
+		id: idRule,
+		items: {
+			type: "array",
+			optional: true,
+			min: 1,
+			max: 100,
+			items: { type: "object", strict: true, props: { itemId: idRule, quantity: { type: "number", integer: true, min: 1, max: 999 } } },
+			description: "The lines and quantities in this parcel; left out: everything not yet shipped",
+		},
+		carrier: { type: "enum", values: CARRIERS, description: "`other` needs a `trackingUrl`" },
+		trackingNumber: {
+			type: "string",
+			pattern: /^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$/,
+			messages: { stringPattern: "The '{field}' field must be 1 to 64 letters, digits, spaces or '-'." },
+		},
+		trackingUrl: {
+			type: "string",
+			optional: true,
+			max: 2000,
+			pattern: /^https?:\/\/[^\t\n\r ]+$/,
+			messages: { stringPattern: "The '{field}' field must be an http(s) URL." },
+			description: "Required for carrier `other`; otherwise the carrier's tracking page is used",
+		},
+		$$allOf: [{ if: { properties: { carrier: { const: "other" } } }, then: { required: ["trackingUrl"] } }],
+	},
 	"orders.deliver": { $$strict: true, id: idRule },
 } as const satisfies Record<string, ParamsSchema>;
 

@@ -5,7 +5,7 @@
  * answer 422 naming the field.
  */
 import { MAX_UNIT_PRICE } from "../../domain/money.js";
-import { PROMOTION_TYPES } from "../../domain/promotions.js";
+import { PROMOTION_CODE_REQUEST_PATTERN, PROMOTION_TYPES } from "../../domain/promotions.js";
 import { MAX_DELIVERY_DAYS } from "../../domain/shipping.js";
 import { MAX_TAX_RATE_BP } from "../../domain/tax.js";
 import { pageParams } from "../../paging.js";
@@ -24,7 +24,14 @@ const instant = {
 } as const;
 
 const promotionFields = {
-	code: { type: "string", min: 1, max: 64, description: "2 to 32 letters, digits, '_' or '-'; case does not matter" },
+	code: {
+		type: "string",
+		max: 64,
+		// PROMOTION_CODE_PATTERN before the code is normalised (spaces around it trimmed, letters upper-cased).
+		pattern: PROMOTION_CODE_REQUEST_PATTERN,
+		messages: { stringPattern: "A promotion code is 2 to 32 letters, digits, '_' or '-', starting with a letter or digit (case does not matter)." },
+		description: "2 to 32 letters, digits, '_' or '-', starting with a letter or digit; case does not matter",
+	},
 	type: { type: "enum", values: PROMOTION_TYPES },
 	value: { type: "number", integer: true, min: 1, max: MAX_UNIT_PRICE, description: "percent: 1..100; fixed: minor units of `currency`" },
 	currency: { ...currencyRule, nullable: true },

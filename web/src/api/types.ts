@@ -121,6 +121,8 @@ export interface Cart {
 	subtotal: number;
 	discount: number;
 	shipping: number;
+	/** The tax on the shipping charge, part of `tax`: the items' taxes plus this make `tax` exactly. */
+	shippingTax: number;
 	tax: number;
 	total: number;
 	currency: string;
@@ -173,6 +175,8 @@ export interface Order {
 	updatedAt: string;
 	discountTotal: number;
 	shippingTotal: number;
+	/** The tax on the shipping charge, part of `taxTotal`: the items' taxes plus this make `taxTotal` exactly. */
+	shippingTax: number;
 	taxTotal: number;
 	promotion: { code: string; discount: number } | null;
 	shippingMethod: { id: string; name: string; price: number } | null;

@@ -27,12 +27,11 @@
  * The circuit breaker is per endpoint (node); with NATS choosing the node no endpoint is known
  * before the answer, so moleculer.config.ts turns it off in that mode.
  *
- * `DrainingNatsTransporter`: Moleculer's NATS transporter, except that leaving the queue groups
- * (at stop, and whenever its services change) drains the subscriptions: calls NATS had already
- * handed to this node are still served, instead of being dropped by the client (nats.js drops
- * messages of a subscription it has unsubscribed).
+ * The casts below reach into Moleculer's registry, transit and context internals, which its
+ * TypeScript declarations do not describe (registry options, endpoint lists, pending requests,
+ * a context's start time), and adapt this middleware's handlers to its hook types.
  */
-import { Errors, Transporters, type Context, type Middleware, type ServiceBroker } from "moleculer";
+import { Errors, type Context, type Middleware, type ServiceBroker } from "moleculer";
 
 /** The `idempotent` property of an action schema (lib/service.ts). */
 export type Idempotency = true | "key";
@@ -259,17 +258,4 @@ export function ResilienceMiddleware(opts: ResilienceOptions): Middleware {
 			} as unknown as typeof next;
 		},
 	};
-}
-
-type NatsSubscription = { drain(): Promise<void> };
-type NatsInternals = { subscriptions: NatsSubscription[]; client: { flush(): Promise<void> } | null; broker: ServiceBroker };
-
-/** Moleculer's NATS transporter, leaving queue groups by draining (see the header). */
-export class DrainingNatsTransporter extends Transporters.NATS {
-	override unsubscribeFromBalancedCommands(): Promise<void> {
-		const self = this as unknown as NatsInternals;
-		const subs = self.subscriptions;
-		self.subscriptions = [];
-		return Promise.all(subs.map(s => s.drain().catch(() => undefined))).then(() => self.client?.flush());
-	}
 }

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { conflict, invalidField, notFound, validationError } from "../../lib/errors.js";
-import { DuplicateKeyError, type Collection, type Query } from "../../lib/store/index.js";
+import { DuplicateKeyError, domainEvent, type Collection, type DomainEvent } from "../../lib/store/index.js";
 import {
 	categoryTree,
 	makesCycle,
@@ -15,6 +15,7 @@ import {
 	publicProduct,
 	type CategoryNode,
 	type CategoryRecord,
+	newProduct,
 	type ProductRecord,
 	type PublicCategory,
 	type PublicProduct,
@@ -25,7 +26,6 @@ import type { CatalogPrice } from "../../lib/contracts/calls.js";
 import type { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
 import type { EventEnvelope, MediaGalleryChange } from "../../lib/contracts/events.js";
-import type { MakeEnvelope } from "../../mixins/events.mixin.js";
 import { skuTaken, type SkuRegistry } from "./skus.js";
 
 type Params<A extends keyof typeof CATALOG> = ParamsOf<(typeof CATALOG)[A]>;
@@ -39,14 +39,6 @@ function duplicateSku(sku: string | undefined, err: unknown): never {
 function slugTaken(slug: string | undefined, err: unknown): never {
 	if (err instanceof DuplicateKeyError) throw conflict(`A category with slug '${slug}' already exists`, "SLUG_TAKEN", { field: "slug" });
 	throw err;
-}
-
-/** What the catalog's writes need besides their collections. */
-export interface CatalogWiring {
-	skus: SkuRegistry;
-	envelope: MakeEnvelope;
-	/** Publish the outboxes of these products now. */
-	relay: (productIds: string[]) => void;
 }
 
 /** The admin's products may hold only so many options, and each variant must still be described by them. */
@@ -66,11 +58,11 @@ export class Catalog {
 	constructor(
 		readonly products: Collection<StoredProduct>,
 		readonly categories: Collection<CategoryRecord>,
-		private readonly wiring: CatalogWiring,
+		readonly skus: SkuRegistry,
 	) {}
 
-	private event(type: "product.created" | "product.updated" | "product.deleted", productId: string): EventEnvelope {
-		return this.wiring.envelope(type, { productId });
+	private event(type: "product.created" | "product.updated" | "product.deleted", productId: string): DomainEvent {
+		return domainEvent(type, { productId });
 	}
 
 	/** A product of the catalog: 404 for a deleted one, and for an inactive one unless `includeInactive`. */
@@ -96,36 +88,33 @@ export class Catalog {
 	async create(p: Params<"products.create">): Promise<PublicProduct> {
 		await this.checkCategories(p.categories);
 		checkOptions(p.options);
-		const at = now();
-		const stock = p.stock ?? 0;
-		const id = randomUUID();
-		await this.wiring.skus.claim(p.sku, { productId: id, variantId: null });
-		const product: StoredProduct = {
-			_id: id,
-			sku: p.sku,
-			name: p.name,
-			description: p.description ?? "",
-			price: p.price,
-			currency: p.currency,
-			categories: p.categories ?? [],
-			stock,
-			available: stock,
-			active: p.active ?? true,
-			holds: {},
-			restocked: {},
-			...(p.options?.length ? { options: p.options } : {}),
-			deletedAt: null,
-			createdAt: at,
-			updatedAt: at,
-		};
+		return publicProduct(await this.add(newProduct(randomUUID(), p, now())));
+	}
+
+	/**
+	 * A new product into the catalog, the one way every product comes in (the admin's, the demo's):
+	 * its SKUs (its own and its variants') claimed first, then inserted with its product.created
+	 * event. 409 when a SKU is taken (nothing of it stays claimed).
+	 */
+	async add(product: ProductRecord): Promise<ProductRecord> {
+		const owners = [
+			{ sku: product.sku, owner: { productId: product._id, variantId: null } },
+			...(product.variants ?? []).map(v => ({ sku: v.sku, owner: { productId: product._id, variantId: v.id } })),
+		];
+		const claimed: typeof owners = [];
+		const releaseAll = () => Promise.all(claimed.map(c => this.skus.release(c.sku, c.owner)));
 		try {
-			await this.products.insert({ ...product, outbox: [this.event("product.created", id)] });
+			for (const c of owners) {
+				if (c.sku === undefined) continue;
+				await this.skus.claim(c.sku, c.owner);
+				claimed.push(c);
+			}
+			await this.products.insertWithEvents(product, [this.event("product.created", product._id)]);
 		} catch (err) {
-			await this.wiring.skus.release(p.sku, { productId: id, variantId: null });
-			duplicateSku(p.sku, err);
+			await releaseAll();
+			duplicateSku(product.sku, err);
 		}
-		this.wiring.relay([id]);
-		return publicProduct(product);
+		return product;
 	}
 
 	async update({ id, ...change }: Params<"products.update">): Promise<PublicProduct> {
@@ -134,7 +123,7 @@ export class Catalog {
 		checkOptions(change.options, before);
 		const owner = { productId: id, variantId: null };
 		const newSku = change.sku !== undefined && change.sku !== before.sku ? change.sku : undefined;
-		if (newSku) await this.wiring.skus.claim(newSku, owner);
+		if (newSku) await this.skus.claim(newSku, owner);
 		const $set: Record<string, unknown> = { updatedAt: now() };
 		for (const k of ["sku", "name", "description", "price", "currency", "categories", "active", "options"] as const)
 			if (change[k] !== undefined) $set[k] = change[k];
@@ -142,22 +131,17 @@ export class Catalog {
 		// change only if no variant changed since they were checked against the variants.
 		const query = { _id: id, deletedAt: null, ...(change.options ? revisionIs(before) : {}) };
 		const n = await this.products
-			.updateWhere(query, {
-				$set,
-				...(change.options ? { $inc: { revision: 1 } } : {}),
-				$push: { outbox: { $each: [this.event("product.updated", id)] } },
-			})
+			.changeWithEvents(query, { $set, ...(change.options ? { $inc: { revision: 1 } } : {}) }, [this.event("product.updated", id)])
 			.catch(async err => {
-				if (newSku) await this.wiring.skus.release(newSku, owner);
+				if (newSku) await this.skus.release(newSku, owner);
 				duplicateSku(change.sku, err);
 			});
 		if (n === 0) {
-			if (newSku) await this.wiring.skus.release(newSku, owner);
+			if (newSku) await this.skus.release(newSku, owner);
 			if (change.options) throw conflict("The product's variants changed meanwhile; look again and retry", "CONCURRENT_CHANGE");
 			throw notFound("Product", id);
 		}
-		if (newSku) await this.wiring.skus.release(before.sku, owner);
-		this.wiring.relay([id]);
+		if (newSku) await this.skus.release(before.sku, owner);
 		return publicProduct(await this.product(id, { includeInactive: true }));
 	}
 
@@ -169,19 +153,15 @@ export class Catalog {
 	async remove(id: string): Promise<void> {
 		const p = await this.product(id, { includeInactive: true });
 		const at = now();
-		const n = await this.products.updateWhere(
+		const n = await this.products.changeWithEvents(
 			{ _id: p._id, deletedAt: null },
-			{
-				$set: { active: false, deletedAt: at, deletedSku: p.sku, updatedAt: at },
-				$unset: { sku: true },
-				$push: { outbox: { $each: [this.event("product.deleted", id)] } },
-			},
+			{ $set: { active: false, deletedAt: at, deletedSku: p.sku, updatedAt: at }, $unset: { sku: true } },
+			[this.event("product.deleted", id)],
 		);
 		if (n === 0) return;
-		this.wiring.relay([id]);
 		// Its SKUs, and its variants', are free again.
-		await this.wiring.skus.release(p.sku, { productId: id, variantId: null });
-		for (const v of liveVariants(p.variants)) await this.wiring.skus.release(v.sku, { productId: id, variantId: v.id });
+		await this.skus.release(p.sku, { productId: id, variantId: null });
+		for (const v of liveVariants(p.variants)) await this.skus.release(v.sku, { productId: id, variantId: v.id });
 	}
 
 	/**
@@ -211,32 +191,27 @@ export class Catalog {
 					: `Stock cannot go below zero (${p.stock} on hand)`;
 			return conflict(message, "STOCK_HELD", { field, held, stock: p.stock, available: p.available });
 		};
-		const stockChanged = async () => {
-			this.wiring.relay([id]);
-			return publicProduct(await this.product(id, { includeInactive: true }));
-		};
-		const apply = (query: Query, change: number) =>
-			this.products.updateWhere(
-				{ ...query, _id: id, deletedAt: null, available: { $gte: -change } },
-				{
-					$inc: { stock: change, available: change },
-					$set: { updatedAt: now() },
-					$push: { outbox: { $each: [this.wiring.envelope("stock.changed", { productId: id, variantId: null })] } },
-				},
-			);
+		const stockChanged = domainEvent("stock.changed", { productId: id, variantId: null });
+		const update = (change: number) => ({ $inc: { stock: change, available: change }, $set: { updatedAt: now() } });
 		if (delta !== undefined) {
 			// One atomic increment: concurrent deltas all count; `available` never drops below zero.
-			if ((await apply({}, delta)) === 1) return stockChanged();
+			const n = await this.products.changeWithEvents({ _id: id, deletedAt: null, available: { $gte: -delta } }, update(delta), [stockChanged]);
+			if (n === 1) return publicProduct(await this.product(id, { includeInactive: true }));
 			throw refuse(await this.product(id, { includeInactive: true }));
 		}
-		for (let attempt = 0; attempt < 10; attempt++) {
-			const p = await this.product(id, { includeInactive: true });
-			const change = stock! - p.stock;
-			if (p.available + change < 0) throw refuse(p);
-			// Compare-and-set on the stock read (commits and other adjustments change it).
-			if ((await apply({ stock: p.stock }, change)) === 1) return stockChanged();
-		}
-		throw conflict("The stock kept changing while setting it; try again", "CONCURRENT_CHANGE");
+		// Compare-and-set on the stock read (commits and other adjustments change it).
+		const outcome = await this.products.change(
+			id,
+			p => {
+				if (p.deletedAt !== null) throw notFound("Product", id);
+				const change = stock! - p.stock;
+				if (p.available + change < 0) throw refuse(p);
+				return { expect: { deletedAt: null, stock: p.stock, available: { $gte: -change } }, update: update(change), events: [stockChanged] };
+			},
+			{ attempts: 10, contended: () => conflict("The stock kept changing while setting it; try again", "CONCURRENT_CHANGE") },
+		);
+		if (!outcome.doc) throw notFound("Product", id);
+		return publicProduct(outcome.doc);
 	}
 
 	/** What the catalog says of these products (and their variants) now, for carts and checkout. */

@@ -6,7 +6,7 @@
  * Relevance here is only "more query words found in the name first, then name, then id": the
  * engine's score is the real index's business, so tests compare relevance results as sets.
  */
-import { fold, productText, queryWords, wordMatches, type ProductText } from "./text.js";
+import { fold, productText, queryWords, wordMatches, type ProductText } from "../../lib/search/text.js";
 import {
 	PRICE_BUCKETS,
 	priceBucket,
@@ -16,7 +16,7 @@ import {
 	type SearchQuery,
 	type SearchResult,
 	type SearchableProduct,
-} from "./search-index.js";
+} from "../../lib/search/search-index.js";
 
 interface Entry {
 	product: SearchableProduct;

@@ -1,0 +1,53 @@
+/**
+ * The demo catalog seeded on a cluster (issue #17, point 7): two products nodes start together on
+ * an empty database with SEED_DEMO on. Whichever seeds, the products come in through the
+ * catalog's write path (SKU claims, product.created events on Kafka), so the node that built its
+ * search index before the seed ended still finds every demo product: both nodes' search shows the
+ * whole demo catalog, each product once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { skipWithoutInfra } from "./infra.js";
+import { poll, startCluster, type TestCluster } from "../helpers/cluster.js";
+import { DEMO_PRODUCTS } from "../../services/products/demo-catalog.js";
+
+const skip = await skipWithoutInfra(["nats", "mongo", "kafka"]);
+
+describe.skipIf(skip)("the demo catalog on two products nodes", () => {
+	let cluster: TestCluster;
+
+	beforeAll(async () => {
+		cluster = await startCluster({
+			name: "demo",
+			nodes: [
+				{ name: "products-1", services: ["products"] },
+				{ name: "products-2", services: ["products"] },
+			],
+			env: { SEED_DEMO: "true" },
+		});
+	}, 180_000);
+
+	afterAll(async () => {
+		await cluster?.stop();
+	}, 60_000);
+
+	it("is in both nodes' search, every product once", async () => {
+		const skus = DEMO_PRODUCTS.map(p => p.sku).sort();
+		for (const node of cluster.nodesOf("products")) {
+			const found = await poll(
+				async () => {
+					const res = (await cluster.asShop().broker.call("products.search", { pageSize: 100 }, { nodeID: node.nodeId })) as {
+						rows: { sku: string }[];
+						total: number;
+					};
+					return res.total === skus.length ? res : undefined;
+				},
+				30_000,
+				`${node.nodeId}'s search to show the ${skus.length} demo products`,
+			);
+			expect(found.rows.map(p => p.sku).sort()).toEqual(skus);
+		}
+		// Seeded once, whichever node did it.
+		const again = (await cluster.asShop().broker.call("products.search", { pageSize: 100, q: "t-shirt" })) as { rows: { sku: string }[] };
+		expect(again.rows.filter(p => p.sku === "APP-TEE")).toHaveLength(1);
+	}, 60_000);
+});
