@@ -128,6 +128,7 @@ export interface ShopConfig {
 	 */
 	stop: { drainDelayMs: number; timeoutMs: number };
 	reservationTtlSeconds: number;
+	payments: PaymentSettings;
 	outboxPollMs: number;
 	/** How often document outboxes (the catalog's) are swept for events a writer did not relay. */
 	outboxSweepMs: number;
@@ -158,6 +159,55 @@ export interface ShopConfig {
 	};
 	/** The gateway's cache of public catalog reads (services/api/catalog-cache.ts). */
 	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number; settleMs: number };
+}
+
+/**
+ * Payments (lib/payments/*): the provider, how long a session may wait for its confirmation, when
+ * an unsettled one is asked about, and each provider's secrets (never defaulted, never logged).
+ */
+export interface PaymentSettings {
+	provider: "simulated" | "stripe";
+	sessionTtlSeconds: number;
+	reconcileAfterSeconds: number;
+	stripe: { secretKey?: string; webhookSecret?: string; publishableKey?: string; apiBase?: string };
+	simulated: {
+		/** Standard Webhooks secret (`whsec_…`); unset: a random one per process (one-process shop only). */
+		webhookSecret?: string;
+		/** Where the simulated service delivers its webhooks (default: this process's gateway). */
+		webhookUrl?: string;
+		/** The confirmation page's public origin (default: this process's gateway). */
+		publicUrl?: string;
+		delayMs: number;
+		/** Each webhook is delivered this many times. */
+		copies: number;
+		/** A session's webhooks go out in reverse order. */
+		reorder: boolean;
+		/** Webhooks are never delivered (tests of a lost webhook). */
+		drop: boolean;
+	};
+}
+
+function paymentSettings(): PaymentSettings {
+	return {
+		provider: oneOf("PAYMENT_PROVIDER", ["simulated", "stripe"], "simulated"),
+		sessionTtlSeconds: int("PAYMENT_SESSION_TTL_SECONDS", 900),
+		reconcileAfterSeconds: int("PAYMENT_RECONCILE_AFTER_SECONDS", 60),
+		stripe: {
+			secretKey: optional("STRIPE_SECRET_KEY"),
+			webhookSecret: optional("STRIPE_WEBHOOK_SECRET"),
+			publishableKey: optional("STRIPE_PUBLISHABLE_KEY"),
+			apiBase: optional("STRIPE_API_BASE"),
+		},
+		simulated: {
+			webhookSecret: optional("SIMULATED_WEBHOOK_SECRET"),
+			webhookUrl: optional("SIMULATED_WEBHOOK_URL"),
+			publicUrl: optional("PUBLIC_URL"),
+			delayMs: int("SIMULATED_WEBHOOK_DELAY_MS", 0),
+			copies: int("SIMULATED_WEBHOOK_COPIES", 1),
+			reorder: bool("SIMULATED_WEBHOOK_REORDER", false),
+			drop: bool("SIMULATED_WEBHOOK_DROP", false),
+		},
+	};
 }
 
 export function loadConfig(): ShopConfig {
@@ -220,6 +270,7 @@ export function loadConfig(): ShopConfig {
 		heartbeat: { intervalSeconds: seconds("HEARTBEAT_INTERVAL_S", 2), timeoutSeconds: seconds("HEARTBEAT_TIMEOUT_S", 6) },
 		stop: { drainDelayMs: int("DRAIN_DELAY_MS", 2000), timeoutMs: int("STOP_TIMEOUT_MS", 20_000) },
 		reservationTtlSeconds: int("RESERVATION_TTL_SECONDS", 15 * 60),
+		payments: paymentSettings(),
 		outboxPollMs: int("OUTBOX_POLL_MS", 1000),
 		outboxSweepMs: int("OUTBOX_SWEEP_MS", 30_000),
 		outboxBacklogMax: int("OUTBOX_BACKLOG_MAX", 1000),

@@ -22,6 +22,7 @@
  * The functions are exported for the cluster tests (test/helpers/cluster.ts), which start
  * nodes the same way.
  */
+import { randomBytes } from "node:crypto";
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { createInterface } from "node:readline";
@@ -170,6 +171,8 @@ async function main(): Promise<void> {
 		MONGO_URL: process.env.MONGO_URL ?? infra.MONGO_URL ?? "mongodb://127.0.0.1:27017",
 		KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? infra.KAFKA_BROKERS ?? "127.0.0.1:9092",
 		METRICS_ENABLED: process.env.METRICS_ENABLED ?? "true",
+		// One secret for every orders node: the simulated provider's webhooks are signed by one node and checked by any.
+		SIMULATED_WEBHOOK_SECRET: process.env.SIMULATED_WEBHOOK_SECRET ?? `whsec_${randomBytes(24).toString("base64")}`,
 	};
 	// KAFKA_NODES=3 npm run cluster: the topics get the cluster's replication (up.sh says which).
 	// Traces go to the local Jaeger when up.sh started it (TRACING_EXPORTER_URL), unless set already.

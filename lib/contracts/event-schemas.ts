@@ -61,7 +61,10 @@ export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 			orderId: s,
 			userId: s,
 			items,
-			reason: { type: "string", enum: ["out_of_stock", "payment_declined", "reservation_expired", "cancelled_by_customer", "cancelled_by_admin"] },
+			reason: {
+				type: "string",
+				enum: ["out_of_stock", "payment_declined", "payment_expired", "reservation_expired", "cancelled_by_customer", "cancelled_by_admin"],
+			},
 			refunded: b,
 		},
 		placedAt,

@@ -41,7 +41,7 @@ export interface MediaGalleryChange {
 	images: { id: string; variantId: string | null; alt: Record<string, string>; position: number; width: number; height: number; hash: string }[];
 }
 
-export type CancelReason = "out_of_stock" | "payment_declined" | "reservation_expired" | "cancelled_by_customer" | "cancelled_by_admin";
+export type CancelReason = "out_of_stock" | "payment_declined" | "payment_expired" | "reservation_expired" | "cancelled_by_customer" | "cancelled_by_admin";
 
 export interface EventPayloads {
 	"order.placed": { orderId: string; userId: string; items: ItemQuantity[]; total: number; currency: string; charges?: OrderCharges };

@@ -26,7 +26,8 @@ import { mergeQuantities } from "./items.js";
 import { refundForReturn, type PricedLine } from "./pricing.js";
 import { itemIdOf } from "./variants.js";
 import type { Fulfilment } from "./fulfilment.js";
-import { afterCapture, afterRefund, paymentSummary, refundable, type PaymentRecord, type PaymentSummary } from "../payments/payment.js";
+import { PaymentRuleError, afterCapture, afterRefund, paymentSummary, refundable, type PaymentRecord, type PaymentSummary } from "../payments/payment.js";
+import { isSettled, refundKey, type PaymentUpdate } from "../payments/session.js";
 
 export { ORDER_STATUSES, mergeQuantities };
 export type { OrderSummary };
@@ -140,6 +141,8 @@ export interface OrderRecord {
 	returned: Record<string, number>;
 	/** Returns already refunded: returnId → refund id (what makes a re-delivered return a no-op). */
 	returns: Record<string, string>;
+	/** Refunds an admin asked for: the request's key → refund id (what makes a repeated request a no-op). */
+	manualRefunds?: Record<string, string>;
 	pendingRefund: PendingRefund | null;
 	/** What was charged besides the goods (absent on orders from before pricing: nothing). */
 	discountTotal?: MinorUnits;
@@ -247,6 +250,8 @@ export interface OrderChange {
 	history?: StatusChange;
 	refund?: OrderRefund;
 	fulfilment?: Fulfilment;
+	/** More than one refund at once (a provider's report of refunds made elsewhere). */
+	refunds?: OrderRefund[];
 	events: OrderEvent[];
 }
 
@@ -359,7 +364,8 @@ export function authorizationVoided(order: OrderRecord, at: string): OrderChange
 export type RefundCause =
 	| { kind: "cancel"; reason: string }
 	| { kind: "return"; returnId: string; items: ItemQuantity[] }
-	| { kind: "late-capture"; paymentId: string; captured: MinorUnits };
+	| { kind: "late-capture"; paymentId: string; captured: MinorUnits }
+	| { kind: "manual"; key: string; amount: MinorUnits; reason: string };
 
 export interface RefundPlan {
 	cause: RefundCause;
@@ -381,9 +387,17 @@ export function planRefund(order: OrderRecord, cause: RefundCause): RefundPlan |
 			const plan = planReturnRefund(order, cause.items);
 			return { cause: { ...cause, items: plan.items }, key: `return:${cause.returnId}`, amount: plan.amount };
 		}
+		case "manual": {
+			if (Object.hasOwn(order.manualRefunds ?? {}, cause.key)) return null;
+			if (!REFUNDABLE.includes(order.status) || refundable(order.payment) === 0)
+				throw new PaymentRuleError(`An order that is ${order.status} has nothing to refund`);
+			if (cause.amount > refundable(order.payment))
+				throw new PaymentRuleError(`cannot refund ${cause.amount}, only ${refundable(order.payment)} is left`);
+			return { cause, key: `manual:${cause.key}`, amount: cause.amount };
+		}
 		case "late-capture":
 			// Only a cancelled order whose payment never got recorded as captured; a paid one keeps its money.
-			if (order.status !== "cancelled" || order.payment.status !== "authorized") return null;
+			if (order.status !== "cancelled" || isSettled(order.payment.status)) return null;
 			return { cause, key: `${order._id}:orphan-capture`, amount: cause.captured };
 	}
 }
@@ -399,13 +413,13 @@ export function refundRecorded(order: OrderRecord, plan: RefundPlan, refund: { r
 	const record: OrderRefund = {
 		id: refund.refundId,
 		amount: refund.amount,
-		reason: cause.kind === "cancel" ? cause.reason : cause.kind === "return" ? "return" : "order_cancelled",
+		reason: cause.kind === "cancel" || cause.kind === "manual" ? cause.reason : cause.kind === "return" ? "return" : "order_cancelled",
 		at,
 	};
 	const refundedEvent = event("payment.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency });
 	if (cause.kind === "late-capture") {
 		return {
-			expect: { status: "cancelled", "payment.status": "authorized" },
+			expect: { status: "cancelled", "payment.status": order.payment.status },
 			set: {
 				"payment.status": "refunded",
 				"payment.paymentId": cause.paymentId,
@@ -431,6 +445,8 @@ export function refundRecorded(order: OrderRecord, plan: RefundPlan, refund: { r
 	const set: Record<string, unknown> = { updatedAt: at };
 	const p = refund.amount > 0 ? afterRefund(order.payment, refund.amount) : null;
 	if (p) Object.assign(set, { "payment.status": p.status, "payment.refunded": p.refunded });
+	// A session's refund is counted by its id, so the provider's report of it (charge.refunded) adds nothing.
+	if (p && order.payment.session) set[`payment.session.refundIds.${refundKey(refund.refundId)}`] = refund.amount;
 	const full = cause.kind === "cancel" || p?.status === "refunded";
 	const change: OrderChange = { expect: { status: order.status, "payment.refunded": order.payment.refunded }, set, events: [] };
 	if (cause.kind === "cancel") {
@@ -438,6 +454,13 @@ export function refundRecorded(order: OrderRecord, plan: RefundPlan, refund: { r
 		set.pendingRefund = null;
 		set.status = "refunded";
 		change.history = transition("cancelled", "refunded", at, cause.reason);
+	} else if (cause.kind === "manual") {
+		change.expect[`manualRefunds.${cause.key}`] = { $exists: false };
+		set[`manualRefunds.${cause.key}`] = refund.refundId;
+		if (full && order.status !== "refunded") {
+			set.status = "refunded";
+			change.history = transition(order.status, "refunded", at, cause.reason);
+		}
 	} else {
 		change.expect[`returns.${cause.returnId}`] = { $exists: false };
 		set[`returns.${cause.returnId}`] = refund.refundId;
@@ -449,7 +472,7 @@ export function refundRecorded(order: OrderRecord, plan: RefundPlan, refund: { r
 	}
 	if (refund.amount > 0 || cause.kind === "cancel") {
 		change.refund = record;
-		const items = cause.kind === "cancel" ? itemQuantities(order.items) : cause.items;
+		const items = cause.kind === "cancel" ? itemQuantities(order.items) : cause.kind === "manual" ? [] : cause.items;
 		change.events = [
 			refundedEvent,
 			event("order.refunded", { orderId, userId, refundId: refund.refundId, amount: refund.amount, currency, reason: record.reason, items, full }),
@@ -495,4 +518,80 @@ export function planReturnRefund(
 	const left = refundable(order.payment);
 	const amount = capAt(refund.total, left);
 	return { items, amount, full: left > 0 && amount === left };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payment sessions (lib/payments/session.ts has the payment's own status machine)
+
+/** The provider's session for this order is known: recorded once (the order was written before it was opened). */
+export function sessionRecorded(order: OrderRecord, s: { sessionId: string; clientSecret: string; confirmUrl: string | null }, at: string): OrderChange | null {
+	if (!order.payment.session || order.payment.session.sessionId) return null;
+	return {
+		expect: { "payment.session.sessionId": null },
+		set: {
+			"payment.session.sessionId": s.sessionId,
+			"payment.session.clientSecret": s.clientSecret,
+			"payment.session.confirmUrl": s.confirmUrl,
+			"payment.authorizationId": s.sessionId,
+			updatedAt: at,
+		},
+		events: [],
+	};
+}
+
+/** The stock of a pending session order is held: its payment may now be captured once authorized. */
+export function stockHeld(order: OrderRecord, at: string): OrderChange | null {
+	if (order.status !== "pending" || !order.payment.session || order.payment.session.stockReserved) return null;
+	return { expect: { status: "pending", "payment.session.stockReserved": false }, set: { "payment.session.stockReserved": true, updatedAt: at }, events: [] };
+}
+
+/**
+ * What the provider reported about the session, on the order. A capture of a pending order pays
+ * it (the compare-and-set on `pending` makes that once); a refund made at the provider is added
+ * (and a full one refunds the order); a cancel of an expired order's session leaves it `expired`.
+ */
+export function paymentObserved(order: OrderRecord, update: PaymentUpdate, at: string): OrderChange {
+	const set: Record<string, unknown> = { updatedAt: at };
+	if (update.declineReason !== undefined) set["payment.session.declineReason"] = update.declineReason;
+	if (update.brand) set["payment.brand"] = update.brand;
+	if (update.last4) set["payment.last4"] = update.last4;
+	const expect: Record<string, unknown> = { status: order.status, "payment.status": order.payment.status, "payment.refunded": order.payment.refunded };
+	if (update.status === "captured" && order.status === "pending") {
+		const change = paid(order, { paymentId: update.paymentId!, amount: update.captured! }, at);
+		return { ...change, expect, set: { ...change.set, ...set } };
+	}
+	let status = update.status;
+	if (status === "voided" && order.cancelReason === "payment_expired") status = "expired";
+	if (status) set["payment.status"] = status;
+	if (update.paymentId) set["payment.paymentId"] = update.paymentId;
+	if (update.captured !== undefined) set["payment.captured"] = update.captured;
+	const change: OrderChange = { expect, set, events: [] };
+	if (update.refunded !== undefined && update.newRefunds?.length) {
+		set["payment.refunded"] = update.refunded;
+		const { _id: orderId, userId, currency } = order;
+		change.refunds = update.newRefunds.map(r => ({ id: r.refundId, amount: r.amount, reason: "provider", at }));
+		for (const r of update.newRefunds) {
+			set[`payment.session.refundIds.${r.key}`] = r.amount;
+			change.events.push(event("payment.refunded", { orderId, userId, refundId: r.refundId, amount: r.amount, currency }));
+		}
+		if (update.status === "refunded" && canTransition(order.status, "refunded")) {
+			set.status = "refunded";
+			change.history = transition(order.status, "refunded", at, "provider");
+		}
+	}
+	return change;
+}
+
+/** Not confirmed within the session's TTL: cancelled `payment_expired` (its holds are released, its session cancelled). */
+export function paymentExpired(order: OrderRecord, at: string): OrderChange | null {
+	if (order.status !== "pending" || order.payment.status !== "requires_confirmation") return null;
+	const change = cancelled(order, "payment_expired", at);
+	return { ...change, expect: { ...change.expect, "payment.status": "requires_confirmation" } };
+}
+
+/** A cancelled order's session was cancelled at the provider: `expired` when it ran out of time, `voided` otherwise. */
+export function sessionReleased(order: OrderRecord, at: string): OrderChange | null {
+	if (order.status !== "cancelled" || isSettled(order.payment.status)) return null;
+	const status = order.cancelReason === "payment_expired" ? "expired" : "voided";
+	return { expect: { status: "cancelled", "payment.status": order.payment.status }, set: { "payment.status": status, updatedAt: at }, events: [] };
 }

@@ -109,6 +109,7 @@ export const ROUTES: RouteSpec[] = [
 		["GET", "/orders", "orders.list", 200, "signed in", "Own order history, newest first"],
 		["GET", "/orders/:id", "orders.get", 200, "owner or admin", "One order with history and payment summary"],
 		["POST", "/orders/:id/cancel", "orders.cancel", 200, "owner or admin", "Cancel a pending or paid order"],
+		["POST", "/orders/:id/refunds", "orders.refund", 201, "admin", "Refund part of a captured payment (Idempotency-Key header)"],
 		["POST", "/orders/:id/ship", "orders.ship", 200, "admin", "Mark a paid order shipped"],
 		["POST", "/orders/:id/fulfilments", "orders.createFulfilment", 201, "admin", "Ship a parcel (some lines or all left) with carrier and tracking"],
 		["POST", "/orders/:id/deliver", "orders.deliver", 200, "admin", "Mark a shipped order delivered"],

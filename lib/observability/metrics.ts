@@ -248,7 +248,7 @@ export function recordReadiness(broker: ServiceBroker, ready: boolean, checks: R
 // ---------------------------------------------------------------- business series from events
 
 /** Cancellations that end a checkout (as opposed to a customer or admin cancelling later). */
-const CHECKOUT_FAILURES = new Set(["out_of_stock", "payment_declined", "reservation_expired"]);
+const CHECKOUT_FAILURES = new Set(["out_of_stock", "payment_declined", "payment_expired", "reservation_expired"]);
 const PLACED_MEMORY = 10_000;
 /** When each order was placed, for events whose payload does not say (`placedAt`). Per broker, bounded. */
 const placedAt = new WeakMap<ServiceBroker, Map<string, number>>();

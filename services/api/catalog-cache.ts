@@ -21,7 +21,7 @@ import { API_PREFIX } from "../../lib/http/routes.js";
 import { PURGE_ALL, TaggedLru, type CachedAnswer, type FillToken, type RemovalCause } from "../../lib/http/cache/tagged-lru.js";
 import {
 	PURGING_EVENTS,
-	announcesStockMovement,
+	precedesItsWrite,
 	bypassReason,
 	cacheControl,
 	cacheKey,
@@ -45,7 +45,7 @@ export interface CatalogCacheSettings {
 	listTtlMs: number;
 	/** stale-while-revalidate for shared caches, at most the s-maxage (CATALOG_CACHE_SWR_SECONDS). */
 	staleWhileRevalidateSeconds: number;
-	/** After a sale, release or restock is announced, how long its products' answers are served uncached (CATALOG_CACHE_SETTLE_MS). */
+	/** After a sale, release, restock or new gallery is announced, how long its products' answers are served uncached (CATALOG_CACHE_SETTLE_MS). */
 	settleMs: number;
 }
 
@@ -166,7 +166,7 @@ export class CatalogCache {
 			return;
 		}
 		const tags = purgeTagsOf({ type, payload } as Parameters<typeof purgeTagsOf>[0]);
-		this.purge(tags, "event", announcesStockMovement(type) ? this.settings.settleMs : undefined);
+		this.purge(tags, "event", precedesItsWrite(type) ? this.settings.settleMs : undefined);
 	}
 
 	/** Route middleware (moleculer-web `use`): answer a hit, or mark the request as a fill. */

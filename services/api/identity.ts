@@ -92,11 +92,18 @@ export class IdentityHost {
 			},
 			this.call,
 		);
+		provider.use((ctx, next) => this.unavailableAs503(ctx, next));
 		provider.use((ctx, next) => this.devicePolling(ctx, next));
 		provider.on("grant.revoked", ((_ctx: unknown, grantId: string) => {
 			this.call("users.oidcGrantRevoked", { grantId }).catch(err => this.log.error(`Revoking grant ${grantId} failed`, err));
 		}) as never);
-		provider.on("server_error", ((_ctx: unknown, err: Error) => this.log.error("Identity provider error", err)) as never);
+		provider.on("server_error", ((ctx: { state?: Record<string, unknown> }, err: Error & { retryable?: boolean }) => {
+			// The users service not answering is an outage, not a bug: 503 (unavailableAs503).
+			if (err.retryable || err.name === "ServiceNotFoundError" || err.name === "ServiceNotAvailableError") {
+				if (ctx.state) ctx.state.dependencyDown = true;
+				this.log.warn(`Identity provider: the users service did not answer (${err.message})`);
+			} else this.log.error("Identity provider error", err);
+		}) as never);
 		this.provider = provider;
 		this.callback = provider.callback();
 	}
@@ -208,6 +215,16 @@ export class IdentityHost {
 		const cookie = /(?:^|;\s*)shop_csrf=([A-Za-z0-9_-]+)/.exec(req.headers.cookie ?? "")?.[1];
 		if (!cookie || !given || cookie.length !== given.length) return false;
 		return timingSafeEqual(Buffer.from(cookie), Buffer.from(given));
+	}
+
+	/** A request that failed because the users service did not answer is a 503 with Retry-After (temporarily_unavailable), not a 500. */
+	private async unavailableAs503(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+		await next();
+		const state = ctx.state as Record<string, unknown> | undefined;
+		if (ctx.status !== 500 || !state?.dependencyDown) return;
+		ctx.status = 503;
+		ctx.set("Retry-After", "2");
+		if (ctx.type !== "text/html") ctx.body = { error: "temporarily_unavailable", error_description: "Try again in a moment" };
 	}
 
 	/** RFC 8628 §3.2, §3.5: announce the polling interval, and answer `slow_down` to a device polling faster. */

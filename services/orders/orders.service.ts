@@ -6,6 +6,8 @@
  *   cart.ts         carts, priced with the catalog's current prices and the pricing service's terms
  *   checkout.ts     POST /orders: the cart becomes a pending order (once per Idempotency-Key)
  *   payments.ts     capture, void, and the one refund path (cancel, return, late capture)
+ *   payment-sessions.ts   payment sessions: webhooks, capture once, expiry, reconciliation
+ *   payment-actions.ts    the webhook endpoint, the simulated provider's confirmation page
  *   order-store.ts  each change one compare-and-set with its events in the outbox
  *   sweep.ts        expiry of unsettled orders, retries, old idempotency keys
  *   parcels.ts      parcels with carrier and tracking (and the v1 ship step)
@@ -24,13 +26,8 @@ import { ORDERS } from "../../lib/contracts/http/orders.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
 import { fingerprintOf, idempotencyKeyProblem, requestFingerprint, type CartRecord } from "../../lib/domain/cart-lines.js";
 import { cancelled, delivered, orderSummary, publicOrder } from "../../lib/domain/orders.js";
-import {
-	SANDBOX_COLLECTIONS,
-	SimulatedPaymentProvider,
-	type LedgerEntry,
-	type SandboxAuthorization,
-	type SandboxPayment,
-} from "../../lib/payments/simulated.js";
+import { SimulatedPaymentProvider, type LedgerEntry, type SandboxAuthorization, type SandboxPayment } from "../../lib/payments/simulated.js";
+import { PAYMENT_COLLECTIONS, PaymentActionsMixin, buildPayments, type PaymentState } from "./payment-actions.js";
 import { OrderStore, type StoredOrder } from "./order-store.js";
 import { cancelOrder, changeOrder, findOrderFor, orderHistory } from "./lifecycle.js";
 import { Carts } from "./cart.js";
@@ -41,7 +38,7 @@ import { fulfilmentActions } from "./parcels.js";
 
 type Params<A extends keyof typeof ORDERS> = ParamsOf<(typeof ORDERS)[A]>;
 
-interface OrdersState {
+interface OrdersState extends PaymentState {
 	store: OrderStore;
 	carts: Carts;
 	checkout: Checkout;
@@ -67,9 +64,10 @@ const OrdersService = defineService<OrdersThis>({
 				],
 			},
 			carts: {},
-			...SANDBOX_COLLECTIONS,
+			...PAYMENT_COLLECTIONS,
 		}),
 		IdempotencyMixin(),
+		PaymentActionsMixin,
 	],
 
 	actions: {
@@ -133,7 +131,7 @@ const OrdersService = defineService<OrdersThis>({
 			params: ORDERS["orders.checkout"],
 			async handler(ctx: ShopContext<Params<"orders.checkout">>) {
 				const user = requireUser(ctx);
-				const problems = checkoutProblems(ctx.params, ctx.meta.idempotencyKey, new Date());
+				const problems = checkoutProblems(ctx.params, ctx.meta.idempotencyKey, new Date(), config.payments.provider);
 				if (problems.length) throw validationError(problems);
 				return this.idempotent(user.id, ctx.meta.idempotencyKey!, requestFingerprint(ctx.params), orderId =>
 					this.checkout.place(ctx, user.id, orderId, ctx.params),
@@ -152,7 +150,9 @@ const OrdersService = defineService<OrdersThis>({
 			idempotent: true,
 			params: ORDERS["orders.get"],
 			async handler(ctx: ShopContext<Params<"orders.get">>) {
-				return publicOrder(await findOrderFor(this.store, ctx, ctx.params.id));
+				const order = await findOrderFor(this.store, ctx, ctx.params.id);
+				// A pending order whose webhook is overdue: the provider is asked (rate-limited).
+				return publicOrder((await this.sessions.reconcileOnPoll(order, ctx)) ? await findOrderFor(this.store, ctx, order._id) : order);
 			},
 		},
 		/** Cancel before shipping: a pending order's authorization is let go, a paid order is refunded in full and ends `refunded`. */
@@ -190,6 +190,7 @@ const OrdersService = defineService<OrdersThis>({
 	integrationEvents: {
 		"stock.reserved": async function (event, ctx) {
 			const order = await this.store.get(event.payload.orderId);
+			if (order?.payment.session) return this.sessions.stockReserved(order._id, ctx);
 			if (!order || order.status !== "pending" || order.payment.status !== "authorized") return;
 			await this.payments.settle(order, ctx);
 		},
@@ -222,14 +223,10 @@ const OrdersService = defineService<OrdersThis>({
 			ledger: this.collection<LedgerEntry>("sandbox_ledger"),
 		});
 		this.payments = new OrderPayments(this.store, this.provider, this.logger);
-		this.checkout = new Checkout(this.store, this.carts, this.provider, this.logger);
-		this.sweep = new OrderSweep(
-			this.store,
-			this.payments,
-			() => this.forgetOldIdempotencyKeys(),
-			() => config.reservationTtlSeconds,
-			this.logger,
-		);
+		Object.assign(this, buildPayments(this, this.provider, this.payments));
+		this.payments.sessions = this.sessions;
+		this.checkout = new Checkout(this.store, this.carts, this.provider, this.sessions, () => config.payments.sessionTtlSeconds, this.logger);
+		this.sweep = new OrderSweep(this.store, this.payments, this.sessions, () => this.forgetOldIdempotencyKeys(), this.logger);
 	},
 
 	started() {
@@ -238,6 +235,7 @@ const OrdersService = defineService<OrdersThis>({
 
 	async stopped() {
 		await this.sweep.stop();
+		await this.delivery?.stop();
 	},
 });
 

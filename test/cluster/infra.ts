@@ -10,7 +10,11 @@ export const INFRA = {
 	nats: process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222",
 	mongo: process.env.TEST_MONGO_URL ?? "mongodb://127.0.0.1:27017",
 	kafka: process.env.TEST_KAFKA_BROKERS ?? "127.0.0.1:9092",
+	stripe: process.env.TEST_STRIPE_API_BASE ?? "http://127.0.0.1:12111",
 };
+
+type Server = "nats" | "mongo" | "kafka" | "stripe";
+const DEFAULT_PORTS: Record<Server, number> = { nats: 4222, mongo: 27017, kafka: 9092, stripe: 12111 };
 
 function reachable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
 	return new Promise(resolve => {
@@ -31,10 +35,10 @@ function hostPort(url: string, defaultPort: number): [string, number] {
 }
 
 /** Which servers are missing: empty when all answer. */
-export async function missingInfra(needs: ("nats" | "mongo" | "kafka")[] = ["nats", "mongo", "kafka"]): Promise<string[]> {
+export async function missingInfra(needs: Server[] = ["nats", "mongo", "kafka"]): Promise<string[]> {
 	const missing: string[] = [];
 	for (const n of needs) {
-		const [h, p] = n === "nats" ? hostPort(INFRA.nats, 4222) : n === "mongo" ? hostPort(INFRA.mongo, 27017) : hostPort(INFRA.kafka.split(",")[0]!, 9092);
+		const [h, p] = hostPort(n === "kafka" ? INFRA.kafka.split(",")[0]! : INFRA[n], DEFAULT_PORTS[n]);
 		if (!(await reachable(h, p))) missing.push(`${n} (${h}:${p})`);
 	}
 	return missing;
@@ -50,7 +54,7 @@ export function missingTools(tools: string[]): string[] {
  * Decides whether this cluster test file runs. Returns true to skip. Throws when REQUIRE_INFRA=1
  * and a server (or a tool the file uses, such as `kcat`) is missing.
  */
-export async function skipWithoutInfra(needs?: ("nats" | "mongo" | "kafka")[], tools: string[] = []): Promise<boolean> {
+export async function skipWithoutInfra(needs?: Server[], tools: string[] = []): Promise<boolean> {
 	const missing = [...(await missingInfra(needs)), ...missingTools(tools).map(t => `the '${t}' command`)];
 	if (missing.length === 0) return false;
 	const msg = `cluster servers not reachable or tools not found: ${missing.join(", ")}. Start (and install) them with 'npm run infra:up'.`;

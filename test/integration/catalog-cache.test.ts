@@ -157,6 +157,21 @@ describe("the gateway's catalog cache", () => {
 		expect(shown.body).toMatchObject({ available: 0, stock: 0 });
 	});
 
+	it("answers a hit with the CORS headers moleculer-web would have sent", async () => {
+		const own = await startShop({ services: ["users", "api", "products"], env: { CORS_ORIGINS: "https://shop.example" } });
+		try {
+			const origin = { origin: "https://shop.example" };
+			const first = await own.http.get(`${V1}/categories`, origin);
+			const hit = await own.http.get(`${V1}/categories`, origin);
+			expect(first.headers.get("x-cache")).toBe("MISS");
+			expect(hit.headers.get("x-cache")).toBe("HIT");
+			expect(hit.headers.get("access-control-allow-origin")).toBe(first.headers.get("access-control-allow-origin"));
+			expect(hit.headers.get("access-control-allow-origin")).toBe("https://shop.example");
+		} finally {
+			await own.stop();
+		}
+	});
+
 	it("counts what it holds", () => {
 		const bytes = shop.broker.metrics.getMetric(CACHE_METRICS.bytes)?.get({}) as { value?: number } | undefined;
 		expect(bytes?.value).toBeGreaterThan(0);

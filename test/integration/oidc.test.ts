@@ -417,3 +417,27 @@ describe("bad input gets the RFC's error, never a 500", () => {
 		expect((await customer1.http.get("/api/v1/oauth-clients")).status).toBe(403);
 	});
 });
+
+describe("an outage of the users service", () => {
+	it("is a 503 with Retry-After at the token endpoint, not a 500 (runs last: it stops the users service)", async () => {
+		const erp = await adminAccount.http.post("/api/v1/oauth-clients", {
+			name: "ERP",
+			type: "confidential",
+			grantTypes: ["client_credentials"],
+			scopes: [],
+		});
+		const users = shop.broker.getLocalService("users")!;
+		await shop.broker.destroyService(users);
+		const res = await fetch(`${issuer}/token`, {
+			method: "POST",
+			headers: {
+				authorization: `Basic ${Buffer.from(`${erp.body.clientId}:${erp.body.clientSecret}`).toString("base64")}`,
+				"content-type": "application/x-www-form-urlencoded",
+			},
+			body: "grant_type=client_credentials",
+		});
+		expect(res.status).toBe(503);
+		expect(res.headers.get("retry-after")).toBe("2");
+		expect(((await res.json()) as { error: string }).error).toBe("temporarily_unavailable");
+	});
+});

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { PURGE_ALL, TaggedLru, sizeOf, type CachedAnswer } from "../../lib/http/cache/tagged-lru.js";
 import {
 	TAG,
-	announcesStockMovement,
+	precedesItsWrite,
 	bypassReason,
 	cacheControl,
 	cacheKey,
@@ -182,12 +182,13 @@ describe("what the catalog cache keys and tags", () => {
 		expect(
 			purgeTagsOf({ type: "order.cancelled", payload: { orderId: "o", userId: "u", items, reason: "cancelled_by_customer", refunded: false } }),
 		).toEqual(["product/p1", "product/p2"]);
+		expect(purgeTagsOf({ type: "media.image-added", payload: { productId: "p3", imageId: "i", revision: 2, images: [] } })).toEqual(["product/p3"]);
 		expect(purgeTagsOf({ type: "order.shipped", payload: { orderId: "o", userId: "u" } })).toEqual([]);
 	});
 
-	it("knows which events announce a stock movement not yet written", () => {
-		expect(["order.paid", "order.cancelled", "return.approved"].every(announcesStockMovement)).toBe(true);
-		expect(["stock.reserved", "stock.changed", "product.updated"].some(announcesStockMovement)).toBe(false);
+	it("knows which events announce a change the products service writes after them", () => {
+		expect(["order.paid", "order.cancelled", "return.approved", "media.image-added", "media.image-removed"].every(precedesItsWrite)).toBe(true);
+		expect(["stock.reserved", "stock.changed", "product.updated"].some(precedesItsWrite)).toBe(false);
 	});
 
 	it("purges at once what a write through the gateway changes", () => {

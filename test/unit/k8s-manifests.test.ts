@@ -116,6 +116,7 @@ describe.skipIf(missing.length > 0)("Kubernetes manifests (deploy/k8s)", () => {
 					[
 						"shop-database/MONGO_URL",
 						"shop-jwt/JWT_PRIVATE_KEY",
+						"shop-oidc/OIDC_COOKIE_KEYS",
 						"shop-payments/STRIPE_SECRET_KEY",
 						"shop-payments/STRIPE_WEBHOOK_SECRET",
 						"shop-smtp/SMTP_URL",

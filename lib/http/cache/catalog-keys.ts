@@ -137,8 +137,8 @@ const itemProducts = (items: readonly { productId: string }[]) => items.map(i =>
  * The surrogate keys an event makes stale; empty for events the catalog's answers do not show.
  * A product's own change can move it into or out of any list (a name, a price, a category, an
  * active flag, stock running out): product and lists. A hold, a sale, a release or a restock
- * changes only its `available` and `stock` figures: the answers that show it (lists included,
- * through the product's own key).
+ * changes only its `available` and `stock` figures, and a new gallery its images (and a list's
+ * thumbnail): the answers that show it (lists included, through the product's own key).
  */
 export function purgeTagsOf(event: Pick<EventEnvelope, "type" | "payload">): string[] {
 	const e = event as { type: EventType; payload: Record<string, unknown> };
@@ -148,6 +148,10 @@ export function purgeTagsOf(event: Pick<EventEnvelope, "type" | "payload">): str
 		case "product.deleted":
 		case "stock.changed":
 			return [TAG.product(e.payload.productId as string), TAG.lists];
+		case "media.image-added":
+		case "media.image-updated":
+		case "media.image-removed":
+			return [TAG.product(e.payload.productId as string)];
 		case "stock.reserved":
 		case "order.paid":
 		case "order.cancelled":
@@ -159,14 +163,15 @@ export function purgeTagsOf(event: Pick<EventEnvelope, "type" | "payload">): str
 }
 
 /**
- * Events that announce a stock movement the products service writes only once it has consumed them
- * (a sale leaves the stock on `order.paid`, a release or restock follows `order.cancelled` and
- * `return.approved`). Purging on them is not enough: a read between the purge and that write would
- * be stored with the old figures. The answers that show these products are served uncached for a
- * while instead (the settle window), then cached again.
+ * Events that announce a change the products service writes only once it has consumed them (a sale
+ * leaves the stock on `order.paid`, a release or restock follows `order.cancelled` and
+ * `return.approved`, a gallery is copied onto the product from `media.image-*`). Purging on them is
+ * not enough: a read between the purge and that write would be stored with the old figures. The
+ * answers that show these products are served uncached for a while instead (the settle window),
+ * then cached again.
  */
-export function announcesStockMovement(type: string): boolean {
-	return type === "order.paid" || type === "order.cancelled" || type === "return.approved";
+export function precedesItsWrite(type: string): boolean {
+	return type === "order.paid" || type === "order.cancelled" || type === "return.approved" || type.startsWith("media.image-");
 }
 
 /** The events the cache follows (see purgeTagsOf). */
@@ -175,6 +180,9 @@ export const PURGING_EVENTS: readonly EventType[] = [
 	"product.updated",
 	"product.deleted",
 	"stock.changed",
+	"media.image-added",
+	"media.image-updated",
+	"media.image-removed",
 	"stock.reserved",
 	"order.paid",
 	"order.cancelled",

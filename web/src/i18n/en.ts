@@ -196,6 +196,7 @@ export const en = {
 	"order.reason.payment_declined": "the card was declined",
 	"order.reason.out_of_stock": "an item is out of stock",
 	"order.reason.reservation_expired": "the payment took too long and the reservation expired",
+	"order.reason.payment_expired": "the payment was not confirmed in time",
 	"order.reason.cancelled_by_customer": "cancelled by you",
 	"order.reason.cancelled_by_admin": "cancelled by the shop",
 	"order.reason.authorization_lost": "the payment authorization was lost",

@@ -198,6 +198,7 @@ export const es: Record<keyof typeof en, string> = {
 	"order.reason.payment_declined": "la tarjeta fue rechazada",
 	"order.reason.out_of_stock": "un artículo está agotado",
 	"order.reason.reservation_expired": "el pago tardó demasiado y la reserva caducó",
+	"order.reason.payment_expired": "el pago no se confirmó a tiempo",
 	"order.reason.cancelled_by_customer": "lo cancelaste tú",
 	"order.reason.cancelled_by_admin": "lo canceló la tienda",
 	"order.reason.authorization_lost": "se perdió la autorización del pago",
