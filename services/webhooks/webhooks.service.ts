@@ -38,7 +38,7 @@ type WebhooksThis = Service & DbMethods & EventsMethods & WebhooksState;
 /** Every public event goes the same way: queued for the endpoints that want it, then sent by the dispatcher. */
 async function onEvent(this: WebhooksThis, event: AnyEnvelope): Promise<void> {
 	const queued = await this.deliveries.enqueue(event, await this.endpoints.subscribedTo(event.type));
-	if (queued > 0) this.dispatcher.kick();
+	if (queued > 0) this.dispatcher.rescan();
 }
 
 const guard = () => ({ allowPrivate: config.webhooks.allowPrivateTargets });
@@ -78,7 +78,7 @@ const WebhooksService = defineService<WebhooksThis>({
 			params: WEBHOOKS["webhooks.update"],
 			async handler(ctx: ShopContext<Params<"webhooks.update">>) {
 				const updated = await this.endpoints.update(ctx.params);
-				this.dispatcher.kick(); // switched on again: what waited goes out
+				this.dispatcher.rescan(); // switched on again: what waited goes out
 				return updated;
 			},
 		},
@@ -108,7 +108,7 @@ const WebhooksService = defineService<WebhooksThis>({
 			async handler(ctx: ShopContext<Params<"webhooks.retryDelivery">>) {
 				await this.endpoints.record(ctx.params.id);
 				const delivery = await this.deliveries.retry(ctx.params.id, ctx.params.deliveryId);
-				this.dispatcher.kick();
+				this.dispatcher.rescan();
 				return delivery;
 			},
 		},
@@ -125,7 +125,7 @@ const WebhooksService = defineService<WebhooksThis>({
 			params: WEBHOOKS["webhooks.sendTest"],
 			async handler(ctx: ShopContext<Params<"webhooks.sendTest">>) {
 				const delivery = await this.deliveries.enqueueTest(await this.endpoints.record(ctx.params.id));
-				this.dispatcher.kick();
+				this.dispatcher.rescan();
 				return delivery;
 			},
 		},
