@@ -171,6 +171,11 @@ export class Deliveries {
 		return publicDelivery(doc!);
 	}
 
+	/** The log keeps finished deliveries for a while: those created before `cutoff` go. */
+	forgetFinishedBefore(cutoff: string): Promise<number> {
+		return this.deliveries.removeWhere({ state: { $in: ["delivered", "failed"] }, createdAt: { $lte: cutoff } });
+	}
+
 	removeOf(endpointId: string): Promise<number> {
 		return this.deliveries.removeWhere({ endpointId });
 	}

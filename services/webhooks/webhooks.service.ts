@@ -32,6 +32,7 @@ interface WebhooksState {
 	endpoints: Endpoints;
 	deliveries: Deliveries;
 	dispatcher: Dispatcher;
+	retention?: NodeJS.Timeout;
 }
 type WebhooksThis = Service & DbMethods & EventsMethods & WebhooksState;
 
@@ -41,6 +42,7 @@ async function onEvent(this: WebhooksThis, event: AnyEnvelope): Promise<void> {
 	if (queued > 0) this.dispatcher.rescan();
 }
 
+const RETENTION_EVERY_MS = 3_600_000;
 const guard = () => ({ allowPrivate: config.webhooks.allowPrivateTargets });
 
 const WebhooksService = defineService<WebhooksThis>({
@@ -143,9 +145,16 @@ const WebhooksService = defineService<WebhooksThis>({
 
 	started() {
 		this.dispatcher.start();
+		const forget = () => {
+			const cutoff = new Date(Date.now() - config.webhooks.logRetentionDays * 86_400_000).toISOString();
+			this.deliveries.forgetFinishedBefore(cutoff).catch(err => this.logger.warn(`Webhook log retention failed, will retry: ${(err as Error).message}`));
+		};
+		this.retention = setInterval(forget, RETENTION_EVERY_MS);
+		this.retention.unref();
 	},
 
 	async stopped() {
+		if (this.retention) clearInterval(this.retention);
 		await this.dispatcher.stop();
 	},
 });
