@@ -156,6 +156,8 @@ export interface ShopConfig {
 		disableAfterSeconds: number;
 		pollMs: number;
 		allowPrivateTargets: boolean;
+		/** Finished deliveries stay in the log this many days (WEBHOOK_LOG_RETENTION_DAYS). */
+		logRetentionDays: number;
 	};
 	/** The gateway's cache of public catalog reads (services/api/catalog-cache.ts). */
 	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number; settleMs: number };
@@ -286,6 +288,7 @@ export function loadConfig(): ShopConfig {
 			disableAfterSeconds: seconds("WEBHOOK_DISABLE_AFTER_SECONDS", DEFAULT_DISABLE_AFTER_SECONDS),
 			pollMs: int("WEBHOOK_POLL_MS", 1000),
 			allowPrivateTargets: bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", false),
+			logRetentionDays: seconds("WEBHOOK_LOG_RETENTION_DAYS", 30),
 		},
 		catalogCache: {
 			bytes: int("CATALOG_CACHE_BYTES", 64 * 1024 * 1024),
