@@ -21,6 +21,8 @@ export interface UserRecord {
 	roles: Role[];
 	active: boolean;
 	preferences: Preferences;
+	/** The owner proved the address (a verification or reset link). Absent on accounts made before verification existed. */
+	emailVerified?: boolean;
 	createdAt: string;
 	updatedAt: string;
 }
@@ -32,6 +34,7 @@ export interface PublicUser {
 	roles: Role[];
 	active: boolean;
 	preferences: Preferences;
+	emailVerified: boolean;
 	createdAt: string;
 	updatedAt: string;
 }
@@ -45,6 +48,7 @@ export function publicUser(u: UserRecord): PublicUser {
 		roles: u.roles,
 		active: u.active,
 		preferences: u.preferences,
+		emailVerified: u.emailVerified ?? false,
 		createdAt: u.createdAt,
 		updatedAt: u.updatedAt,
 	};

@@ -35,6 +35,18 @@ export const ROUTES: RouteSpec[] = [
 		["POST", "/auth/refresh", "users.refresh", 200, "anyone", "Rotate a refresh token for a new pair"],
 		["POST", "/auth/logout", "users.logout", 204, "signed in", "End the session of a refresh token"],
 		["GET", "/auth/jwks", "users.jwks", 200, "anyone", "Public keys that verify access tokens"],
+		["POST", "/auth/password-reset", "users.requestPasswordReset", 202, "anyone", "Email a password-reset link (202 whatever the address)"],
+		[
+			"POST",
+			"/auth/password-reset/confirm",
+			"users.confirmPasswordReset",
+			204,
+			"anyone",
+			"Set a new password with a reset link's token; every session ends",
+		],
+		["POST", "/auth/verify-email", "users.verifyEmail", 204, "anyone", "Confirm the email address with a verification link's token"],
+		["POST", "/me/verify-email", "users.resendVerification", 202, "signed in", "Send the verification email again"],
+		["POST", "/email/unsubscribe", "users.unsubscribe", 204, "anyone", "One-click unsubscribe (RFC 8058): turn email notifications off"],
 		["GET", "/me", "users.me", 200, "signed in", "Own profile"],
 		["PATCH", "/me", "users.updateMe", 200, "signed in", "Change own name or preferences"],
 		["POST", "/me/password", "users.changePassword", 204, "signed in", "Change own password; other sessions end"],
@@ -113,6 +125,15 @@ export const ROUTES: RouteSpec[] = [
 	...routes("Notifications", [
 		["GET", "/me/notifications", "notifications.list", 200, "signed in", "Own notifications, newest first"],
 		["POST", "/me/notifications/:id/read", "notifications.markRead", 204, "signed in", "Mark a notification read"],
+		[
+			"GET",
+			"/mailbox",
+			"notifications.mailbox",
+			200,
+			"admin",
+			"Emails the shop sent or is sending, newest first (the development mailbox without SMTP_URL)",
+		],
+		["GET", "/mailbox/:id", "notifications.mailboxMessage", 200, "admin", "One email with its HTML, text and headers"],
 	]),
 ];
 

@@ -32,10 +32,11 @@ export const RESOURCES: Record<string, Schema> = {
 			roles: { type: "array", items: str({ enum: ["customer", "agent", "admin"] }) },
 			active: { type: "boolean" },
 			preferences,
+			emailVerified: { type: "boolean" },
 			createdAt: str({ format: "date-time" }),
 			updatedAt: str({ format: "date-time" }),
 		},
-		["id", "email", "name", "roles", "preferences", "createdAt"],
+		["id", "email", "name", "roles", "preferences", "emailVerified", "createdAt"],
 	),
 	Registration: obj({ user: ref("User") }, ["user"]),
 	TokenPair: obj({ accessToken: str(), refreshToken: str(), tokenType: str({ const: "Bearer" }), expiresIn: int(), user: ref("User") }, [
@@ -202,6 +203,24 @@ export const RESOURCES: Record<string, Schema> = {
 	]),
 	Readiness: obj({ status: str({ enum: ["ready", "not ready"] }), failing: { type: "array", items: str() } }, ["status", "failing"]),
 	Notification: obj({ id: str(), type: str(), title: str(), body: str(), read: { type: "boolean" }, createdAt: str(), ref: obj({ kind: str(), id: str() }) }),
+	MailboxMessage: obj(
+		{
+			id: str(),
+			kind: str(),
+			to: str(),
+			subject: str(),
+			messageId: str(),
+			state: str({ enum: ["pending", "sent", "dead"] }),
+			attempts: int(),
+			lastError: { type: ["string", "null"] },
+			createdAt: str({ format: "date-time" }),
+			sentAt: { type: ["string", "null"] },
+			text: str(),
+			html: str(),
+			headers: { type: "object", additionalProperties: str() },
+		},
+		["id", "kind", "to", "subject", "messageId", "state", "attempts", "createdAt", "text", "html", "headers"],
+	),
 	// `facets` only on GET /products?facets=true (the contract's "Search and facets").
 	Page: obj({ rows: { type: "array", items: {} }, total: int(), page: int(), pageSize: int(), totalPages: int(), facets: {} }, [
 		"rows",
@@ -262,4 +281,6 @@ export const RESPONSES: Record<string, string> = {
 	"tickets.approveReturn": "Ticket",
 	"tickets.rejectReturn": "Ticket",
 	"notifications.list": "Page",
+	"notifications.mailbox": "Page",
+	"notifications.mailboxMessage": "MailboxMessage",
 };

@@ -31,6 +31,7 @@ export const METRICS = {
 	eventsDeadLettered: "shop_events_dead_lettered_total",
 	consumerLag: "shop_events_consumer_lag",
 	outboxBacklog: "shop_outbox_backlog",
+	emails: "shop_emails_total",
 } as const;
 
 const SECONDS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
@@ -105,6 +106,12 @@ const DEFINITIONS: MetricDef[] = [
 		description: "Kafka messages not yet consumed by a group (end offset minus committed offset)",
 	},
 	{ name: METRICS.outboxBacklog, type: "gauge", labelNames: ["service"], description: "Documents whose outbox holds events not yet published" },
+	{
+		name: METRICS.emails,
+		type: "counter",
+		labelNames: ["channel", "result"],
+		description: "Email attempts by result: sent, retry (to be tried again), dead_lettered (given up after EMAIL_RETRY_SCHEDULE)",
+	},
 ];
 
 const registered = new WeakSet<ServiceBroker>();
@@ -133,6 +140,12 @@ function topicOf(type: string): string {
 
 export function recordHttpResponse(broker: ServiceBroker, method: string, route: string, status: number): void {
 	registry(broker)?.increment(METRICS.httpRequests, { method, route, status });
+}
+
+// ---------------------------------------------------------------- notifications
+
+export function recordEmailAttempt(broker: ServiceBroker, channel: string, result: "sent" | "retry" | "dead_lettered"): void {
+	registry(broker)?.increment(METRICS.emails, { channel, result });
 }
 
 // ---------------------------------------------------------------- users

@@ -47,7 +47,7 @@ export class Accounts {
 		return user;
 	}
 
-	async register({ email, password, name }: Params<"users.register">): Promise<{ user: PublicUser }> {
+	async register({ email, password, name, preferences }: Params<"users.register">): Promise<{ user: PublicUser }> {
 		const problem = passwordProblem(password);
 		if (problem) throw invalidField("password", problem, "password");
 		const at = now();
@@ -58,7 +58,8 @@ export class Accounts {
 			passwordHash: await hashPassword(password, config.bcryptCost),
 			roles: ["customer"],
 			active: true,
-			preferences: DEFAULT_PREFERENCES,
+			preferences: preferences ? mergePreferences(DEFAULT_PREFERENCES, preferences) : DEFAULT_PREFERENCES,
+			emailVerified: false,
 			createdAt: at,
 			updatedAt: at,
 		};

@@ -28,7 +28,7 @@ export interface SessionRecord {
 	rotatedAt: string;
 }
 
-export type RevocationReason = "logout" | "refresh_token_reuse" | "password_changed" | "account_changed" | "account_deleted";
+export type RevocationReason = "logout" | "refresh_token_reuse" | "password_changed" | "account_changed" | "account_deleted" | "password_reset";
 
 export interface SessionTimes {
 	accessTtlSeconds: number;

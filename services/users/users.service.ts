@@ -7,6 +7,8 @@
  *   sessions.ts       sessions, refresh-token rotation and reuse detection, revocation
  *   signing-keys.ts   the signing keys, their rotation, the JWKS
  *   admin-account.ts  ADMIN_EMAIL / ADMIN_PASSWORD at start
+ *   account-emails.ts address verification, password reset, one-click unsubscribe (actions: account-email-actions.ts),
+ *                     with account-tokens.ts (single-use tokens, stored hashed), email-throttle.ts, email-links.ts
  */
 import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
@@ -27,6 +29,9 @@ import { CredentialGuard, type AttemptsRecord } from "./credentials.js";
 import { Sessions, type SessionRecord } from "./sessions.js";
 import { SigningKeys, type KeyRecord } from "./signing-keys.js";
 import { ensureAdminAccount } from "./admin-account.js";
+import { AccountEmails } from "./account-emails.js";
+import { accountEmailActions } from "./account-email-actions.js";
+import type { AccountTokens } from "./account-tokens.js";
 
 type Params<A extends keyof typeof IDENTITY> = ParamsOf<(typeof IDENTITY)[A]>;
 
@@ -34,7 +39,10 @@ interface UsersState {
 	accounts: Accounts;
 	sessions: Sessions;
 	keys: SigningKeys;
+	accountEmails: AccountEmails;
+	tokens: AccountTokens;
 	keyReload?: NodeJS.Timeout;
+	tokenSweep?: NodeJS.Timeout;
 }
 type UsersThis = Service & DbMethods & UsersState;
 
@@ -48,6 +56,9 @@ const UsersService = defineService<UsersThis>({
 			},
 			login_attempts: {},
 			keys: {},
+			account_tokens: { indexes: [{ fields: { userId: 1 } }, { fields: { expiresAt: 1 } }] },
+			email_throttle: {},
+			link_keys: {},
 		}),
 	],
 
@@ -55,8 +66,11 @@ const UsersService = defineService<UsersThis>({
 		register: {
 			auth: "public",
 			params: IDENTITY["users.register"],
-			handler(ctx: ShopContext<Params<"users.register">>) {
-				return this.accounts.register(ctx.params);
+			async handler(ctx: ShopContext<Params<"users.register">>) {
+				const registered = await this.accounts.register(ctx.params);
+				// The welcome is the verification email: the only one registration sends.
+				await this.accountEmails.sendVerification((await this.accounts.users.findById(registered.user.id))!);
+				return registered;
 			},
 		},
 		login: {
@@ -151,6 +165,8 @@ const UsersService = defineService<UsersThis>({
 			},
 		},
 
+		...accountEmailActions,
+
 		// ---- Internal: other services, never the gateway.
 		summary: {
 			idempotent: true,
@@ -167,7 +183,9 @@ const UsersService = defineService<UsersThis>({
 			params: { id: "string" },
 			async handler(ctx: ShopContext<{ id: string }>): Promise<DeliveryPreferences | null> {
 				const u = await this.accounts.users.findById(ctx.params.id);
-				return u ? { ...u.preferences.notifications, email_address: u.email, language: u.preferences.language } : null;
+				if (!u) return null;
+				const unsubscribeToken = this.accountEmails.links.unsubscribeToken(u._id);
+				return { ...u.preferences.notifications, email_address: u.email, language: u.preferences.language, name: u.name, unsubscribeToken };
 			},
 		},
 		/** For the gateways' deny-lists (at start, and to catch up on broadcasts they missed). */
@@ -202,6 +220,8 @@ const UsersService = defineService<UsersThis>({
 		this.accounts = new Accounts(this.collection<UserRecord>("users"), guard, this.sessions, this.keys, dummyHash(config.bcryptCost), () =>
 			recordLoginFailure(this.broker),
 		);
+		this.accountEmails = await AccountEmails.start(this, this.accounts.users, this.sessions);
+		this.tokens = this.accountEmails.tokens;
 		await this.keys.load();
 		// Another users node may have rotated while a broadcast was missed.
 		this.keyReload = setInterval(
@@ -209,11 +229,14 @@ const UsersService = defineService<UsersThis>({
 			60_000,
 		);
 		this.keyReload.unref();
+		this.tokenSweep = setInterval(() => void this.tokens.removeExpired().catch(() => undefined), 3600_000);
+		this.tokenSweep.unref();
 		await ensureAdminAccount(this.accounts.users, config, this.logger);
 	},
 
 	stopped() {
 		if (this.keyReload) clearInterval(this.keyReload);
+		if (this.tokenSweep) clearInterval(this.tokenSweep);
 	},
 });
 

@@ -16,6 +16,8 @@ const email = { type: "string", max: 254, pattern: EMAIL_PATTERN, messages: { st
 const newPassword = { type: "string", min: 3, max: 72, description: "10 to 72 bytes of UTF-8, not blank, not one of the most common passwords" } as const;
 /** A password being checked: anything longer than bcrypt reads can never be right. */
 const givenPassword = { type: "string", min: 1, max: 72, description: "At most 72 bytes of UTF-8" } as const;
+/** A token from a link in an email (reset, verification, unsubscribe). */
+const emailToken = { type: "string", min: 1, max: 200, description: "The token of the link in the email" } as const;
 const refreshToken = { type: "string", min: 10, max: 200 } as const;
 const name = text(100);
 const preferences = {
@@ -39,7 +41,8 @@ const preferences = {
 } as const;
 
 export const IDENTITY = {
-	"users.register": { $$strict: true, email, password: newPassword, name },
+	/** `preferences` (optional): e.g. the language the shop was read in, so the welcome email is in it. */
+	"users.register": { $$strict: true, email, password: newPassword, name, preferences: { ...preferences, optional: true } },
 	"users.login": { $$strict: true, email: { type: "string", min: 1, max: 320 }, password: givenPassword },
 	"users.refresh": { $$strict: true, refreshToken },
 	"users.logout": { $$strict: true, refreshToken },
@@ -59,4 +62,9 @@ export const IDENTITY = {
 		...patchOf({ name, roles: { type: "array", min: 1, unique: true, items: { type: "enum", values: ROLES } }, active: { type: "boolean" } }),
 	},
 	"users.remove": { id: idRule },
+	"users.requestPasswordReset": { $$strict: true, email: { type: "string", min: 1, max: 320 } },
+	"users.confirmPasswordReset": { $$strict: true, token: emailToken, newPassword },
+	"users.verifyEmail": { $$strict: true, token: emailToken },
+	"users.resendVerification": {},
+	"users.unsubscribe": { token: { ...emailToken, max: 400 } },
 } as const satisfies Record<string, ParamsSchema>;
