@@ -14,7 +14,7 @@ import DbService from "moleculer-db";
 import type { Service, ServiceSchema } from "moleculer";
 import { defineMixin } from "../lib/service.js";
 import { config } from "../lib/config.js";
-import { Collection, createAdapter, type CollectionSpec, type Doc } from "../lib/store/index.js";
+import { Collection, createAdapter, type CollectionSpec, type Doc, type OutboxPort } from "../lib/store/index.js";
 
 export interface DbMixinSettings {
 	$collections: Record<string, CollectionSpec>;
@@ -24,7 +24,13 @@ export interface DbMethods {
 	collection<T extends Doc>(name: string): Collection<T>;
 }
 
-type DbThis = Service & { settings: DbMixinSettings; adapter: unknown; $collections: Map<string, Collection<Doc>> } & DbMethods;
+type DbThis = Service & {
+	settings: DbMixinSettings;
+	adapter: unknown;
+	$collections: Map<string, Collection<Doc>>;
+	/** Set by the events mixin when the service has one: how its collections' writes carry events. */
+	$outbox?: OutboxPort;
+} & DbMethods;
 
 const generatedActionsOff = { find: false, count: false, list: false, create: false, insert: false, get: false, update: false, remove: false } as const;
 
@@ -46,7 +52,7 @@ export function DbMixin(collections: Record<string, CollectionSpec>): Partial<Se
 			for (const [name, spec] of Object.entries(this.settings.$collections)) {
 				const kind = storageSettings.mongoUrl ? "mongo" : "nedb";
 				const adapter = name === primary ? this.adapter : createAdapter(storageSettings, this.name, name, spec).adapter;
-				this.$collections.set(name, new Collection(name, adapter as never, kind));
+				this.$collections.set(name, new Collection(name, adapter as never, kind, () => this.$outbox));
 			}
 		},
 		async started() {

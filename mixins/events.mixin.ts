@@ -28,7 +28,7 @@ import { config } from "../lib/config.js";
 import { EVENTS, type AnyEnvelope, type EventEnvelope, type EventPayloads, type EventType } from "../lib/contracts/events.js";
 import { acquireBus, releaseBus } from "../lib/events/registry.js";
 import type { EventHandler, EventBus } from "../lib/events/bus.js";
-import { DuplicateKeyError, type Collection, type Doc } from "../lib/store/index.js";
+import { DuplicateKeyError, type Collection, type Doc, type OutboxPort } from "../lib/store/index.js";
 import { defineMixin } from "../lib/service.js";
 import { recordEventConsumed, recordEventsPublished, setOutboxBacklog } from "../lib/observability/metrics.js";
 import { runForRequest } from "../lib/observability/context.js";
@@ -49,8 +49,7 @@ export interface EventsMixinOptions {
 	documentOutbox?: string[];
 }
 
-/** `integrationEvent`: an event for an outbox, in its envelope, carrying the request id (and trace) of its cause. */
-export type MakeEnvelope = <T extends EventType>(type: T, payload: EventPayloads[T], cause?: Context | null) => EventEnvelope<T>;
+export type { MakeEnvelope } from "../lib/store/index.js";
 
 export interface EventsMethods {
 	integrationEvent<T extends EventType>(type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T>;
@@ -74,6 +73,7 @@ type EventsThis = Service &
 		$nodeHandler?: EventHandler;
 		$relay: { timer?: NodeJS.Timeout; sweep?: NodeJS.Timeout; running: boolean; again: boolean; stopped: boolean; current?: Promise<void>; swept: number };
 		$brokerStarted: Promise<void>;
+		$outbox: OutboxPort;
 		$markBrokerStarted: () => void;
 		beginRelaying(): void;
 		schema: ServiceSchema & { integrationEvents?: Record<string, IntegrationHandler>; everyNodeEvents?: Record<string, IntegrationHandler> };
@@ -108,6 +108,15 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 		},
 		created() {
 			this.$relay = { running: false, again: false, stopped: false, swept: 0 };
+			// How the store (Collection.insertWithEvents / changeWithEvents / change) reaches this mixin.
+			this.$outbox = {
+				envelope: (type, payload, cause) => this.integrationEvent(type, payload, cause),
+				written: (collection, ids) => {
+					if (documentOutboxes.includes(collection)) void this.relayDocuments(collection, ids);
+					else if (outboxCollections.includes(collection)) void this.relayOutbox();
+					else throw new Error(`${collection} is not an outbox collection of ${this.name}`);
+				},
+			};
 			this.$brokerStarted = new Promise<void>(resolve => (this.$markBrokerStarted = resolve));
 		},
 		async started() {
@@ -172,11 +181,7 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 				void this.relayOutbox();
 			},
 
-			/**
-			 * A new event for the outbox of the document being written. Put the result in the same
-			 * update: `{ $push: { outbox: { $each: [event] } } }`, or `outbox: [event]` on insert,
-			 * then call `relayOutbox()`.
-			 */
+			/** A new event in its envelope, for the outbox of the document being written (the store calls it through `$outbox`). */
 			integrationEvent<T extends EventType>(this: EventsThis, type: T, payload: EventPayloads[T], ctx?: Context | null): EventEnvelope<T> {
 				const keyField = EVENTS[type].key as keyof EventPayloads[T];
 				return {

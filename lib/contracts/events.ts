@@ -150,3 +150,11 @@ export interface EventEnvelope<T extends EventType = EventType> {
 }
 
 export type AnyEnvelope = { [K in EventType]: EventEnvelope<K> }[EventType];
+
+/** An event a write causes, before it has an envelope (the store puts it in one, in the document's outbox). */
+export type DomainEvent = { [K in EventType]: { type: K; payload: EventPayloads[K] } }[EventType];
+
+/** Typed shorthand for a `DomainEvent`. */
+export function domainEvent<K extends EventType>(type: K, payload: EventPayloads[K]): DomainEvent {
+	return { type, payload } as DomainEvent;
+}

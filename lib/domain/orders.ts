@@ -16,7 +16,8 @@
  * events in the order's outbox (services/orders/order-store.ts); if the order moved meanwhile,
  * nothing is written and the service reads it again.
  */
-import type { CancelReason, EventPayloads, EventType, ItemQuantity, OrderCharges } from "../contracts/events.js";
+import { domainEvent } from "../contracts/events.js";
+import type { CancelReason, DomainEvent, EventPayloads, EventType, ItemQuantity, OrderCharges } from "../contracts/events.js";
 import type { OrderSummary } from "../contracts/calls.js";
 import type { ShippingAddress } from "../contracts/http/orders.js";
 import { ORDER_STATUSES } from "../contracts/http/orders.js";
@@ -231,11 +232,9 @@ export function itemQuantities(items: readonly OrderItem[]): ItemQuantity[] {
 // Transitions: what each one changes and emits
 
 /** An event an order change emits, before it is put in an envelope. */
-export type OrderEvent = { [K in EventType]: { type: K; payload: EventPayloads[K] } }[EventType];
+export type OrderEvent = DomainEvent;
 
-function event<K extends EventType>(type: K, payload: EventPayloads[K]): OrderEvent {
-	return { type, payload } as OrderEvent;
-}
+const event = <K extends EventType>(type: K, payload: EventPayloads[K]): OrderEvent => domainEvent(type, payload);
 
 export interface OrderChange {
 	/** Compare-and-set: the fields (status first of all) the order must still have for the change to apply. */

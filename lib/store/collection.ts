@@ -8,9 +8,11 @@
  * $exists, $in, $gte/$lte, $or. Every query and update passes the store's floor first
  * (lib/store/field-paths.ts).
  */
-import type { ServiceBroker, Service } from "moleculer";
+import type { Context, ServiceBroker, Service } from "moleculer";
 import { assertSafeQuery, assertSafeUpdate, assertSafeValue } from "./field-paths.js";
 import { ferretDbDuplicateField } from "./ferretdb-v1.js";
+import { ContentionError, envelopes, type OutboxPort } from "./outbox.js";
+import type { DomainEvent } from "../contracts/events.js";
 
 export type Query = Record<string, unknown>;
 export type Update = Record<string, unknown>;
@@ -62,12 +64,49 @@ export interface DbAdapter {
 	scan?(query: Query, batchSize: number): AsyncIterable<unknown>;
 }
 
+/**
+ * One change `Collection.change` writes: `update` applies only if the document still matches
+ * `expect` (the fields the decision read, or a version it read); `events` go into the
+ * document's outbox in the same write.
+ */
+export interface Change {
+	expect: Query;
+	update: Update;
+	events?: readonly DomainEvent[];
+}
+
+/**
+ * Decides the change to make to the document as read (attempt counts from 0). Answers null when
+ * there is nothing (left) to do; throws to refuse (the error reaches the caller, nothing is written).
+ */
+export type Decide<T> = (doc: T, attempt: number) => Change | null | Promise<Change | null>;
+
+export interface ChangeOptions {
+	/** Reads and writes before giving up (default 5). */
+	attempts?: number;
+	/** The request or event that caused the change: its id (and trace) go into the events' envelopes. */
+	cause?: Context | null;
+	/** The error to throw when every attempt lost (default: a ContentionError). */
+	contended?: () => Error;
+}
+
+/** What `Collection.change` did: `doc` is the document after the write, or as last read when nothing was written (null: no such document). */
+export type ChangeOutcome<T> = { written: true; doc: T } | { written: false; doc: T | null };
+
 export class Collection<T extends Doc> {
 	constructor(
 		readonly name: string,
 		readonly adapter: DbAdapter,
 		private readonly kind: "nedb" | "mongo",
+		/** The events mixin's port, for a collection whose documents carry an outbox (looked up at each write). */
+		private readonly outbox: () => OutboxPort | undefined = () => undefined,
 	) {}
+
+	private port(): OutboxPort {
+		const port = this.outbox();
+		if (!port) throw new Error(`Collection ${this.name} has no outbox: list it in its service's EventsMixin`);
+		return port;
+	}
 
 	private async plain(raw: unknown): Promise<T | null> {
 		if (raw === null || raw === undefined) return null;
@@ -106,6 +145,51 @@ export class Collection<T extends Doc> {
 			return existing;
 		}
 	}
+	/**
+	 * Insert `doc` with these events in its outbox, in the one write, then wake the relay.
+	 * A DuplicateKeyError (nothing written) reaches the caller.
+	 */
+	async insertWithEvents(doc: T, events: readonly DomainEvent[], cause?: Context | null): Promise<T> {
+		const port = this.port();
+		const inserted = await this.insert({ ...doc, outbox: envelopes(port, events, cause) });
+		if (events.length > 0) port.written(this.name, [doc._id]);
+		return inserted;
+	}
+
+	/**
+	 * `updateWhere` on one document (`query` names its `_id`) that also puts these events in its
+	 * outbox, in the same write; wakes the relay when it was written. Answers how many documents
+	 * were written (0 or 1).
+	 */
+	async changeWithEvents(query: Query & { _id: string }, update: Update, events: readonly DomainEvent[], cause?: Context | null): Promise<number> {
+		if (events.length === 0) return this.updateWhere(query, update);
+		const pushed = (update.$push ?? {}) as Record<string, unknown>;
+		if ("outbox" in pushed) throw new Error("Events go in `events`, not in the update's $push");
+		const port = this.port();
+		const written = await this.updateWhere(query, { ...update, $push: { ...pushed, outbox: { $each: envelopes(port, events, cause) } } });
+		if (written > 0) port.written(this.name, [query._id]);
+		return written;
+	}
+
+	/**
+	 * The compare-and-set loop: read the document, let `decide` say what to change, write it if
+	 * the document still matches what the decision expects, and read again when another writer
+	 * came first, at most `attempts` times (then `contended()`, or a ContentionError).
+	 */
+	async change(id: string, decide: Decide<T>, opts: ChangeOptions = {}): Promise<ChangeOutcome<T>> {
+		const attempts = opts.attempts ?? 5;
+		for (let attempt = 0; attempt < attempts; attempt++) {
+			const doc = await this.findById(id);
+			if (!doc) return { written: false, doc: null };
+			const change = await decide(doc, attempt);
+			if (!change) return { written: false, doc };
+			if ((await this.changeWithEvents({ ...change.expect, _id: id }, change.update, change.events ?? [], opts.cause)) === 1) {
+				return { written: true, doc: (await this.findById(id)) ?? doc };
+			}
+		}
+		throw opts.contended?.() ?? new ContentionError(this.name, id, attempts);
+	}
+
 	async findById(id: string): Promise<T | null> {
 		if (typeof id !== "string") throw new TypeError("An id must be a string");
 		return this.plain(await this.adapter.findById(id));

@@ -7,6 +7,7 @@
  *   mongo.ts         MongoDB, one database per service
  *   ferretdb-v1.ts   the compare-and-set workaround for FerretDB v1 (the local MongoDB stand-in)
  *   field-paths.ts   what the store refuses whoever asks (`__proto__`, `$` segments)
+ *   outbox.ts        events written with a change, and the port to the events mixin
  */
 import type { CollectionSpec, DbAdapter } from "./collection.js";
 import { createNedbAdapter } from "./nedb.js";
@@ -15,6 +16,10 @@ import { createMongoAdapter } from "./mongo.js";
 export {
 	Collection,
 	DuplicateKeyError,
+	type Change,
+	type ChangeOptions,
+	type ChangeOutcome,
+	type Decide,
 	type CollectionSpec,
 	type DbAdapter,
 	type Doc,
@@ -23,6 +28,8 @@ export {
 	type Query,
 	type Update,
 } from "./collection.js";
+export { ContentionError, type MakeEnvelope, type OutboxPort } from "./outbox.js";
+export { domainEvent, type DomainEvent } from "../contracts/events.js";
 export { createNedbAdapter } from "./nedb.js";
 export { createMongoAdapter } from "./mongo.js";
 

@@ -4,7 +4,9 @@
 #
 # Servers managed: nats (NATS, Debian package), kafka (Apache Kafka, KRaft, jars
 # from Maven Central: one node, or with KAFKA_NODES=3 a cluster of brokers kafka-1,
-# kafka-2, kafka-3), mongo (FerretDB v1 + SQLite, built with Go).
+# kafka-2, kafka-3), mongo (FerretDB v1 + SQLite, built with Go), mailpit (SMTP sink
+# with an HTTP API, Go), stripe-mock (Stripe's API mock, Go), jaeger (trace collector and
+# UI, Go), prometheus (Debian package, with promtool).
 # Everything listens on 127.0.0.1 only.
 
 # ---------------------------------------------------------------- settings
@@ -17,6 +19,17 @@ KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 MONGO_PORT="${MONGO_PORT:-27017}"
 FERRETDB_DEBUG_PORT="${FERRETDB_DEBUG_PORT:-8088}"
+MAILPIT_SMTP_PORT="${MAILPIT_SMTP_PORT:-1025}"
+MAILPIT_HTTP_PORT="${MAILPIT_HTTP_PORT:-8025}"
+STRIPE_MOCK_PORT="${STRIPE_MOCK_PORT:-12111}"
+STRIPE_MOCK_HTTPS_PORT="${STRIPE_MOCK_HTTPS_PORT:-12112}"
+JAEGER_UI_PORT="${JAEGER_UI_PORT:-16686}"
+JAEGER_OTLP_GRPC_PORT="${JAEGER_OTLP_GRPC_PORT:-4317}"
+JAEGER_OTLP_HTTP_PORT="${JAEGER_OTLP_HTTP_PORT:-4318}"
+JAEGER_ZIPKIN_PORT="${JAEGER_ZIPKIN_PORT:-9411}"
+JAEGER_QUERY_GRPC_PORT="${JAEGER_QUERY_GRPC_PORT:-16685}"
+JAEGER_HEALTH_PORT="${JAEGER_HEALTH_PORT:-13133}"
+PROMETHEUS_PORT="${PROMETHEUS_PORT:-9090}"
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
 KAFKA_SLF4J_VERSION="${KAFKA_SLF4J_VERSION:-2.0.17}"
@@ -25,6 +38,9 @@ KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
 KAFKA_AUTO_CREATE_TOPICS="${KAFKA_AUTO_CREATE_TOPICS:-true}"
 KAFKA_NUM_PARTITIONS="${KAFKA_NUM_PARTITIONS:-3}"
 FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
+MAILPIT_VERSION="${MAILPIT_VERSION:-v1.33.1}"
+STRIPE_MOCK_VERSION="${STRIPE_MOCK_VERSION:-v0.203.0}"
+JAEGER_VERSION="${JAEGER_VERSION:-v1.75.0}"
 # 1: one broker (`kafka`, the default, right for a 2-core machine). More: a KRaft cluster of
 # that many brokers, each broker and controller in one process, `kafka-1` ... `kafka-N`;
 # broker i listens on KAFKA_PORT + 2(i-1), its controller on KAFKA_CONTROLLER_PORT + 2(i-1)
@@ -41,8 +57,13 @@ STOP_TIMEOUT="${STOP_TIMEOUT:-30}"
 KAFKA_FETCH_TIMEOUT="${KAFKA_FETCH_TIMEOUT:-600}"
 FERRETDB_BUILD_TIMEOUT="${FERRETDB_BUILD_TIMEOUT:-600}"
 APT_TIMEOUT="${APT_TIMEOUT:-600}"
+GO_BUILD_TIMEOUT="${GO_BUILD_TIMEOUT:-900}"
+TOOL_START_TIMEOUT="${TOOL_START_TIMEOUT:-60}"
 
-ALL_SERVICES=(nats kafka mongo)
+# The servers the cluster itself needs, and the ones its edges and its operators use.
+CORE_SERVICES=(nats kafka mongo)
+EDGE_SERVICES=(mailpit stripe-mock jaeger prometheus)
+ALL_SERVICES=("${CORE_SERVICES[@]}" "${EDGE_SERVICES[@]}")
 
 # The Kafka processes: `kafka` alone, or kafka-1 ... kafka-N.
 kafka_members() {
@@ -66,6 +87,11 @@ kafka_bootstrap() {
 
 KAFKA_LIBS="$SHOP_CACHE/kafka-$KAFKA_VERSION/libs"
 FERRETDB_BIN="$SHOP_CACHE/bin/ferretdb-$FERRETDB_VERSION"
+MAILPIT_BIN="$SHOP_CACHE/bin/mailpit-$MAILPIT_VERSION"
+STRIPE_MOCK_BIN="$SHOP_CACHE/bin/stripe-mock-$STRIPE_MOCK_VERSION"
+JAEGER_BIN="$SHOP_CACHE/bin/jaeger-$JAEGER_VERSION"
+# The repository (for ops/prometheus/alerts.yml).
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # ---------------------------------------------------------------- output
 # Progress goes to stderr so that stdout of up.sh carries only the exports.
@@ -102,13 +128,15 @@ svc_log_tail() {
 resolve_services() {
   local s out=()
   if [[ $# -eq 0 ]]; then
-    printf '%s\n' nats $(kafka_members) mongo
+    printf '%s\n' nats $(kafka_members) mongo "${EDGE_SERVICES[@]}"
     return 0
   fi
   for s in "$@"; do
     case "$s" in
-      all) out+=(nats $(kafka_members) mongo) ;;
-      nats|mongo) out+=("$s") ;;
+      all) out+=(nats $(kafka_members) mongo "${EDGE_SERVICES[@]}") ;;
+      core) out+=(nats $(kafka_members) mongo) ;;
+      edge) out+=("${EDGE_SERVICES[@]}") ;;
+      nats|mongo|mailpit|stripe-mock|jaeger|prometheus) out+=("$s") ;;
       kafka) out+=($(kafka_members)) ;;
       kafka-[0-9]*)
         if [[ "$KAFKA_NODES" -le 1 || "${s#kafka-}" -lt 1 || "${s#kafka-}" -gt "$KAFKA_NODES" ]]; then
@@ -116,7 +144,7 @@ resolve_services() {
         fi
         out+=("$s") ;;
       ferretdb|mongodb) out+=(mongo) ;;
-      *) err "unknown server '$s' (known: nats kafka mongo, kafka-1 ... with KAFKA_NODES > 1, or all)"; return 2 ;;
+      *) err "unknown server '$s' (known: nats kafka mongo mailpit stripe-mock jaeger prometheus, kafka-1 ... with KAFKA_NODES > 1, core, edge or all)"; return 2 ;;
     esac
   done
   printf '%s\n' "${out[@]}" | awk '!seen[$0]++'
@@ -130,6 +158,10 @@ svc_port() {
     nats) echo "$NATS_PORT" ;;
     kafka|kafka-*) kafka_port_of "$1" ;;
     mongo) echo "$MONGO_PORT" ;;
+    mailpit) echo "$MAILPIT_SMTP_PORT" ;;
+    stripe-mock) echo "$STRIPE_MOCK_PORT" ;;
+    jaeger) echo "$JAEGER_UI_PORT" ;;
+    prometheus) echo "$PROMETHEUS_PORT" ;;
   esac
 }
 
@@ -139,6 +171,10 @@ svc_marker() {
     nats) echo "$INFRA_DIR/nats/nats.conf" ;;
     kafka|kafka-*) echo "$INFRA_DIR/$1/server.properties" ;;
     mongo) echo "--sqlite-url=file:$INFRA_DIR/mongo/data/" ;;
+    mailpit) echo "$INFRA_DIR/mailpit/mailpit.db" ;;
+    stripe-mock) echo "127.0.0.1:$STRIPE_MOCK_PORT" ;;
+    jaeger) echo "$INFRA_DIR/jaeger/jaeger.yaml" ;;
+    prometheus) echo "$INFRA_DIR/prometheus/prometheus.yml" ;;
   esac
 }
 
@@ -260,11 +296,23 @@ mongo_answers() {
   fi
 }
 
+# http_ok PORT PATH [HEADER]: a GET on 127.0.0.1:PORT answers 2xx.
+http_ok() {
+  local port="$1" path="$2" header="${3:-}" code
+  command -v curl >/dev/null 2>&1 || { port_open "$port"; return; }
+  code="$(curl -s -o /dev/null -m 3 -w '%{http_code}' ${header:+-H "$header"} "http://127.0.0.1:$port$path" 2>/dev/null)" || return 1
+  [[ "$code" == 2* ]]
+}
+
 svc_answers() {
   case "$1" in
     nats) nats_answers ;;
     kafka|kafka-*) kafka_answers "$1" ;;
     mongo) mongo_answers ;;
+    mailpit) port_open "$MAILPIT_SMTP_PORT" && http_ok "$MAILPIT_HTTP_PORT" /api/v1/info ;;
+    stripe-mock) http_ok "$STRIPE_MOCK_PORT" /v1/customers "Authorization: Bearer sk_test_123" ;;
+    jaeger) http_ok "$JAEGER_UI_PORT" /api/services && port_open "$JAEGER_OTLP_HTTP_PORT" ;;
+    prometheus) http_ok "$PROMETHEUS_PORT" /-/ready ;;
   esac
 }
 

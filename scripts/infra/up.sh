@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Start the local infrastructure (NATS, Kafka, FerretDB) on 127.0.0.1.
+# Start the local infrastructure on 127.0.0.1: the cluster's servers (NATS, Kafka, FerretDB)
+# and the ones its edges use (Mailpit, stripe-mock, Jaeger, Prometheus).
 #
-#   scripts/infra/up.sh              # all three
-#   scripts/infra/up.sh kafka        # only Kafka (also: nats, mongo/ferretdb)
+#   scripts/infra/up.sh              # all seven
+#   scripts/infra/up.sh core         # NATS, Kafka and FerretDB; `edge` the other four
+#   scripts/infra/up.sh kafka        # only Kafka (also: nats, mongo/ferretdb, mailpit, stripe-mock, jaeger, prometheus)
 #   KAFKA_NODES=3 scripts/infra/up.sh          # Kafka as a 3-broker KRaft cluster
 #   KAFKA_NODES=3 scripts/infra/up.sh kafka-2  # one broker of it (after it was stopped)
 #   eval "$(scripts/infra/up.sh)"    # progress goes to stderr, exports to stdout
 #
 # Idempotent: a server that already answers is left alone. Installs what is
-# missing (apt packages, Kafka jars via Maven, FerretDB binary via Go) into
+# missing (apt packages, Kafka jars via Maven, FerretDB, Mailpit, stripe-mock, Jaeger via Go) into
 # ${SHOP_CACHE:-$HOME/.cache/shop}; state (pid files, logs, data) lives in
 # ${INFRA_DIR:-$PWD/.infra}. Exits non-zero, naming what failed, if any server
 # does not answer within its timeout.
@@ -72,10 +74,20 @@ ensure_apt_packages() {
         command -v "${JAVA_HOME:+$JAVA_HOME/bin/}java" >/dev/null 2>&1 || want+=(openjdk-17-jre-headless)
         command -v mvn >/dev/null 2>&1 || want+=(maven)
         ;;
+      prometheus) { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || want+=(prometheus) ;;
+      mailpit|stripe-mock|jaeger) command -v curl >/dev/null 2>&1 || want+=(curl) ;;
     esac
   done
   [[ ${#want[@]} -gt 0 ]] || return 0
-  apt_install "${want[@]}"
+  # Packages such as prometheus start a server of their own (on every interface) when installed:
+  # forbid that during this install; we run our own instances on 127.0.0.1.
+  local made_policy=0 rc=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]] && as_root sh -c 'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'; then
+    made_policy=1
+  fi
+  apt_install "${want[@]}" || rc=1
+  [[ $made_policy -eq 1 ]] && as_root rm -f /usr/sbin/policy-rc.d
+  [[ $rc -eq 0 ]] || return 1
   if [[ " ${want[*]} " == *" nats-server "* ]] && [[ -d /run/systemd/system ]]; then
     # The package enables a system service on 4222; we run our own instance.
     as_root systemctl disable --now nats-server >/dev/null 2>&1 || true
@@ -184,6 +196,42 @@ ensure_ferretdb() {
   rmdir "$SHOP_CACHE/src" 2>/dev/null || true
   log "mongo: built $("$FERRETDB_BIN" --version | head -1) -> $FERRETDB_BIN"
 }
+
+# go_tool_build NAME BIN MODULE@VERSION [PACKAGE]: builds a Go program once into BIN. A program
+# whose go.mod has replace directives cannot be `go install`ed, so every tool is built the same
+# way: a throwaway module that requires it as a tool (`go get -tool`), then `go build`.
+go_tool_build() {
+  local name="$1" bin="$2" modver="$3" pkg="${4:-${3%@*}}" work blog
+  [[ -x "$bin" ]] && return 0
+  if ! command -v go >/dev/null 2>&1; then
+    err "$name: 'go' is not on PATH; it is built from source with Go"
+    return 1
+  fi
+  take_lock 7 "$SHOP_CACHE/.lock-$name" 900 || return 1
+  [[ -x "$bin" ]] && return 0
+  blog="$SHOP_CACHE/$name-build.log"
+  work="$SHOP_CACHE/src/$name-build"
+  log "$name: building $modver with Go (once)"
+  rm -rf "$work"
+  mkdir -p "$work" "$(dirname "$bin")"
+  : >"$blog"
+  if ! (cd "$work" && export GOFLAGS=-buildvcs=false &&
+      go mod init "local.shop/$name-build" >>"$blog" 2>&1 &&
+      timeout "$GO_BUILD_TIMEOUT" go get -tool "$pkg@${modver##*@}" >>"$blog" 2>&1 &&
+      CGO_ENABLED=0 timeout "$GO_BUILD_TIMEOUT" go build -trimpath -o "$bin.tmp" "$pkg" >>"$blog" 2>&1); then
+    err "$name: building $modver failed (timeout ${GO_BUILD_TIMEOUT}s)"
+    show_log_tail "$blog" 40
+    return 1
+  fi
+  mv "$bin.tmp" "$bin"
+  rm -rf "$work"
+  rmdir "$SHOP_CACHE/src" 2>/dev/null || true
+  log "$name: built -> $bin"
+}
+
+ensure_mailpit() { go_tool_build mailpit "$MAILPIT_BIN" "github.com/axllent/mailpit@$MAILPIT_VERSION"; }
+ensure_stripe_mock() { go_tool_build stripe-mock "$STRIPE_MOCK_BIN" "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION"; }
+ensure_jaeger() { go_tool_build jaeger "$JAEGER_BIN" "github.com/jaegertracing/jaeger@$JAEGER_VERSION" github.com/jaegertracing/jaeger/cmd/jaeger; }
 
 # ---------------------------------------------------------------- launch
 # launch SVC LOGFILE CMD...: start detached (own session, no stdin, no lock fd).
@@ -322,6 +370,110 @@ start_mongo() {
     --log-format=text
 }
 
+start_mailpit() {
+  local d
+  d="$(svc_dir mailpit)"
+  mkdir -p "$d"
+  launch mailpit "$(svc_logfile mailpit)" "$MAILPIT_BIN" \
+    --smtp "127.0.0.1:$MAILPIT_SMTP_PORT" \
+    --listen "127.0.0.1:$MAILPIT_HTTP_PORT" \
+    --database "$d/mailpit.db" \
+    --max 5000 \
+    --smtp-auth-accept-any --smtp-auth-allow-insecure \
+    --disable-version-check
+}
+
+start_stripe_mock() {
+  local d
+  d="$(svc_dir stripe-mock)"
+  mkdir -p "$d"
+  launch stripe-mock "$(svc_logfile stripe-mock)" "$STRIPE_MOCK_BIN" \
+    -http-addr "127.0.0.1:$STRIPE_MOCK_PORT" -https-addr "127.0.0.1:$STRIPE_MOCK_HTTPS_PORT"
+}
+
+# Jaeger v2 (an OpenTelemetry collector build): in-memory storage, OTLP (gRPC and HTTP) and Zipkin
+# receivers, the query API and UI; every listener on 127.0.0.1.
+start_jaeger() {
+  local d
+  d="$(svc_dir jaeger)"
+  mkdir -p "$d"
+  cat >"$d/jaeger.yaml" <<EOF
+# generated by scripts/infra/up.sh
+service:
+  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+  pipelines:
+    traces:
+      receivers: [otlp, zipkin]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    metrics:
+      level: none
+extensions:
+  healthcheckv2:
+    use_v2: true
+    http:
+      endpoint: 127.0.0.1:$JAEGER_HEALTH_PORT
+  jaeger_query:
+    storage:
+      traces: memstore
+    http:
+      endpoint: 127.0.0.1:$JAEGER_UI_PORT
+    grpc:
+      endpoint: 127.0.0.1:$JAEGER_QUERY_GRPC_PORT
+  jaeger_storage:
+    backends:
+      memstore:
+        memory:
+          max_traces: 100000
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$JAEGER_OTLP_GRPC_PORT
+      http:
+        endpoint: 127.0.0.1:$JAEGER_OTLP_HTTP_PORT
+  zipkin:
+    endpoint: 127.0.0.1:$JAEGER_ZIPKIN_PORT
+processors:
+  batch:
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memstore
+EOF
+  launch jaeger "$(svc_logfile jaeger)" "$JAEGER_BIN" --config "$d/jaeger.yaml"
+}
+
+# Prometheus scrapes the nodes listed in $INFRA_DIR/prometheus/targets/*.json (written by
+# `npm run cluster` and the cluster tests) and evaluates ops/prometheus/alerts.yml when it exists.
+start_prometheus() {
+  local d rules="[]"
+  d="$(svc_dir prometheus)"
+  mkdir -p "$d/data" "$d/targets"
+  [[ -f "$REPO_DIR/ops/prometheus/alerts.yml" ]] && rules="[\"$REPO_DIR/ops/prometheus/alerts.yml\"]"
+  cat >"$d/prometheus.yml" <<EOF
+# generated by scripts/infra/up.sh
+global:
+  scrape_interval: 5s
+  evaluation_interval: 5s
+rule_files: $rules
+scrape_configs:
+  - job_name: shop
+    file_sd_configs:
+      - files: ["$d/targets/*.json"]
+        refresh_interval: 5s
+  - job_name: prometheus
+    static_configs:
+      - targets: ["127.0.0.1:$PROMETHEUS_PORT"]
+EOF
+  launch prometheus "$(svc_logfile prometheus)" prometheus \
+    --config.file="$d/prometheus.yml" \
+    --storage.tsdb.path="$d/data" \
+    --storage.tsdb.retention.time=2d \
+    --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" \
+    --web.enable-lifecycle
+}
+
 # ---------------------------------------------------------------- main
 declare -A FAILED=() PENDING=()
 START_TS=$SECONDS
@@ -356,7 +508,7 @@ done
 if [[ ${#TODO[@]} -gt 0 ]]; then
   if ! ensure_apt_packages; then
     for svc in "${TODO[@]}"; do
-      [[ $svc == mongo ]] || FAILED[$svc]="apt install failed"
+      case "$svc" in mongo|mailpit|stripe-mock|jaeger) ;; *) FAILED[$svc]="apt install failed" ;; esac
     done
   fi
   for svc in "${TODO[@]}"; do
@@ -365,6 +517,10 @@ if [[ ${#TODO[@]} -gt 0 ]]; then
       nats) start_nats || FAILED[nats]="start failed" ;;
       kafka|kafka-*) { ensure_kafka_jars && start_kafka "$svc"; } || FAILED[$svc]="install/start failed" ;;
       mongo) { ensure_ferretdb && start_mongo; } || FAILED[mongo]="build/start failed" ;;
+      mailpit) { ensure_mailpit && start_mailpit; } || FAILED[mailpit]="build/start failed" ;;
+      stripe-mock) { ensure_stripe_mock && start_stripe_mock; } || FAILED[stripe-mock]="build/start failed" ;;
+      jaeger) { ensure_jaeger && start_jaeger; } || FAILED[jaeger]="build/start failed" ;;
+      prometheus) start_prometheus || FAILED[prometheus]="start failed" ;;
     esac
     [[ -n "${FAILED[$svc]:-}" ]] || PENDING[$svc]=1
   done
@@ -397,6 +553,7 @@ for svc in "${SERVICES[@]}"; do
     nats) wait_for nats "$NATS_START_TIMEOUT" || FAILED[nats]="did not answer" ;;
     kafka|kafka-*) wait_for "$svc" "$KAFKA_START_TIMEOUT" || FAILED[$svc]="did not answer" ;;
     mongo) wait_for mongo "$MONGO_START_TIMEOUT" || FAILED[mongo]="did not answer" ;;
+    *) wait_for "$svc" "$TOOL_START_TIMEOUT" || FAILED[$svc]="did not answer" ;;
   esac
 done
 
@@ -436,5 +593,8 @@ for svc in "${SERVICES[@]}"; do
       fi
       ;;
     mongo) echo "export MONGO_URL=mongodb://127.0.0.1:$MONGO_PORT" ;;
+    mailpit) echo "export SMTP_URL=smtp://127.0.0.1:$MAILPIT_SMTP_PORT" ;;
+    stripe-mock) echo "export STRIPE_API_BASE=http://127.0.0.1:$STRIPE_MOCK_PORT" ;;
+    jaeger) echo "export TRACING_EXPORTER_URL=http://127.0.0.1:$JAEGER_OTLP_HTTP_PORT" ;;
   esac
 done

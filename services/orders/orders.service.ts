@@ -218,8 +218,7 @@ const OrdersService = defineService<OrdersThis>({
 	},
 
 	created() {
-		const relay = () => void this.relayOutbox();
-		this.store = new OrderStore(this.collection<StoredOrder>("orders"), (type, payload, cause) => this.integrationEvent(type, payload, cause), relay);
+		this.store = new OrderStore(this.collection<StoredOrder>("orders"));
 		this.carts = new Carts(this.collection<CartRecord>("carts"));
 		this.provider = new SimulatedPaymentProvider({
 			authorizations: this.collection<SandboxAuthorization>("sandbox_authorizations"),
