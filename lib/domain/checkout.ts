@@ -201,7 +201,12 @@ function canonical(value: unknown): string {
 export function requestFingerprint(body: CheckoutBody): string {
 	const digits = cardDigits(body.payment.cardNumber) ?? body.payment.cardNumber;
 	const { cardNumber: _n, cvc: _c, ...payment } = body.payment;
-	return fingerprintOf({ shippingAddress: body.shippingAddress, shippingMethodId: body.shippingMethodId, payment: { ...payment, last4: last4(digits) } });
+	return fingerprintOf({
+		shippingAddress: body.shippingAddress,
+		shippingAddressId: body.shippingAddressId,
+		shippingMethodId: body.shippingMethodId,
+		payment: { ...payment, last4: last4(digits) },
+	});
 }
 
 /** The fingerprint of a request body with no card data in it (a cart addition). */

@@ -1,5 +1,6 @@
 /** The user record and what of it may leave the users service. */
 import type { Role } from "../auth/access.js";
+import type { AddressEntry } from "./addresses.js";
 
 export interface NotificationPreferences {
 	email: boolean;
@@ -23,6 +24,9 @@ export interface UserRecord {
 	preferences: Preferences;
 	/** The owner proved the address (a verification or reset link). Absent on accounts made before verification existed. */
 	emailVerified?: boolean;
+	/** The address book (lib/domain/addresses.ts); `addressVersion` counts its changes, for compare-and-set. */
+	addresses?: AddressEntry[];
+	addressVersion?: number;
 	createdAt: string;
 	updatedAt: string;
 }

@@ -36,6 +36,7 @@ import { Carts } from "./cart.js";
 import { Checkout, checkoutProblems } from "./checkout.js";
 import { OrderPayments } from "./payments.js";
 import { OrderSweep } from "./sweep.js";
+import { shippingAddressProblems, withShippingAddress } from "./shipping-address.js";
 
 type Params<A extends keyof typeof ORDERS> = ParamsOf<(typeof ORDERS)[A]>;
 
@@ -131,10 +132,10 @@ const OrdersService = defineService<OrdersThis>({
 			params: ORDERS["orders.checkout"],
 			async handler(ctx: ShopContext<Params<"orders.checkout">>) {
 				const user = requireUser(ctx);
-				const problems = checkoutProblems(ctx.params, ctx.meta.idempotencyKey, new Date());
+				const problems = [...checkoutProblems(ctx.params, ctx.meta.idempotencyKey, new Date()), ...shippingAddressProblems(ctx.params)];
 				if (problems.length) throw validationError(problems);
-				return this.idempotent(user.id, ctx.meta.idempotencyKey!, requestFingerprint(ctx.params), orderId =>
-					this.checkout.place(ctx, user.id, orderId, ctx.params),
+				return this.idempotent(user.id, ctx.meta.idempotencyKey!, requestFingerprint(ctx.params), async orderId =>
+					this.checkout.place(ctx, user.id, orderId, await withShippingAddress(ctx, user.id, ctx.params)),
 				);
 			},
 		},

@@ -9,6 +9,7 @@
  *   admin-account.ts  ADMIN_EMAIL / ADMIN_PASSWORD at start
  *   account-emails.ts address verification, password reset, one-click unsubscribe (actions: account-email-actions.ts),
  *                     with account-tokens.ts (single-use tokens, stored hashed), email-throttle.ts, email-links.ts
+ *   addresses.ts      the address book (actions: address-actions.ts)
  */
 import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
@@ -31,6 +32,8 @@ import { SigningKeys, type KeyRecord } from "./signing-keys.js";
 import { ensureAdminAccount } from "./admin-account.js";
 import { AccountEmails } from "./account-emails.js";
 import { accountEmailActions } from "./account-email-actions.js";
+import { addressActions } from "./address-actions.js";
+import { AddressBook } from "./addresses.js";
 import type { AccountTokens } from "./account-tokens.js";
 
 type Params<A extends keyof typeof IDENTITY> = ParamsOf<(typeof IDENTITY)[A]>;
@@ -40,6 +43,7 @@ interface UsersState {
 	sessions: Sessions;
 	keys: SigningKeys;
 	accountEmails: AccountEmails;
+	addresses: AddressBook;
 	tokens: AccountTokens;
 	keyReload?: NodeJS.Timeout;
 	tokenSweep?: NodeJS.Timeout;
@@ -166,6 +170,7 @@ const UsersService = defineService<UsersThis>({
 		},
 
 		...accountEmailActions,
+		...addressActions,
 
 		// ---- Internal: other services, never the gateway.
 		summary: {
@@ -222,6 +227,7 @@ const UsersService = defineService<UsersThis>({
 		);
 		this.accountEmails = await AccountEmails.start(this, this.accounts.users, this.sessions);
 		this.tokens = this.accountEmails.tokens;
+		this.addresses = new AddressBook(this.accounts.users);
 		await this.keys.load();
 		// Another users node may have rotated while a broadcast was missed.
 		this.keyReload = setInterval(

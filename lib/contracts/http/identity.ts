@@ -4,6 +4,10 @@ import { pageParams } from "../../paging.js";
 import { idRule } from "../ids.js";
 import { currencyRule } from "../currencies.js";
 import { patchOf, text, type ParamsSchema } from "../params.js";
+import { shippingAddressRule } from "./orders.js";
+
+/** An entry of the address book: a shipping address with an optional label and default flag. */
+const addressFields = { ...shippingAddressRule.props, label: { ...text(50), optional: true }, isDefault: { type: "boolean", optional: true } } as const;
 
 /** Printable ASCII only, one @, a dot in the domain: what the shop can send mail to. */
 export const EMAIL_PATTERN = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$/;
@@ -66,5 +70,9 @@ export const IDENTITY = {
 	"users.confirmPasswordReset": { $$strict: true, token: emailToken, newPassword },
 	"users.verifyEmail": { $$strict: true, token: emailToken },
 	"users.resendVerification": {},
+	"users.listAddresses": {},
+	"users.addAddress": { $$strict: true, ...addressFields },
+	"users.updateAddress": { $$strict: true, id: idRule, ...patchOf(addressFields) },
+	"users.removeAddress": { id: idRule },
 	"users.unsubscribe": { token: { ...emailToken, max: 400 } },
 } as const satisfies Record<string, ParamsSchema>;
