@@ -70,4 +70,6 @@ export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 	"ticket.status_changed": obj({ ticketId: s, userId: s, status: s }),
 	"return.approved": obj({ ticketId: s, returnId: s, userId: s, orderId: s, items }),
 	"return.rejected": obj({ ticketId: s, userId: s, orderId: s, reason: s }),
+	"user.erasure-requested": obj({ userId: s }),
+	"user.erasure-acknowledged": obj({ userId: s, service: s }),
 };

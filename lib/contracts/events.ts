@@ -69,6 +69,10 @@ export interface EventPayloads {
 	"ticket.status_changed": { ticketId: string; userId: string; status: string };
 	"return.approved": { ticketId: string; returnId: string; userId: string; orderId: string; items: ItemQuantity[] };
 	"return.rejected": { ticketId: string; userId: string; orderId: string; reason: string };
+	/** A customer (or an admin for them) asked for their account to be erased: every service erases or pseudonymises what it holds of `userId`. */
+	"user.erasure-requested": { userId: string };
+	/** `service` erased what it held of `userId` (the users service records each, and when all did). */
+	"user.erasure-acknowledged": { userId: string; service: string };
 }
 
 export type EventType = keyof EventPayloads;
@@ -80,6 +84,7 @@ export const TOPICS = {
 	tickets: "shop.tickets",
 	catalog: "shop.catalog",
 	promotions: "shop.promotions",
+	accounts: "shop.accounts",
 } as const;
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
@@ -124,6 +129,18 @@ export const EVENTS: { [K in EventType]: EventDefinition } = {
 	"ticket.status_changed": { topic: TOPICS.tickets, key: "ticketId", producer: "tickets", summary: "A ticket's status changed." },
 	"return.approved": { topic: TOPICS.tickets, key: "ticketId", producer: "tickets", summary: "An agent approved a return: refund and restock the items." },
 	"return.rejected": { topic: TOPICS.tickets, key: "ticketId", producer: "tickets", summary: "An agent rejected a return." },
+	"user.erasure-requested": {
+		topic: TOPICS.accounts,
+		key: "userId",
+		producer: "users",
+		summary: "An account is to be erased: each service erases or pseudonymises its data of the user, then acknowledges.",
+	},
+	"user.erasure-acknowledged": {
+		topic: TOPICS.accounts,
+		key: "userId",
+		producer: "orders, tickets, notifications",
+		summary: "A service erased what it held of a user.",
+	},
 };
 
 export const EVENT_TYPES = Object.keys(EVENTS) as EventType[];

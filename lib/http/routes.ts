@@ -50,6 +50,8 @@ export const ROUTES: RouteSpec[] = [
 		["GET", "/me", "users.me", 200, "signed in", "Own profile"],
 		["PATCH", "/me", "users.updateMe", 200, "signed in", "Change own name or preferences"],
 		["POST", "/me/password", "users.changePassword", 204, "signed in", "Change own password; other sessions end"],
+		["GET", "/me/export", "users.exportMe", 200, "signed in", "All of one's data from every service, as one JSON document"],
+		["DELETE", "/me", "users.eraseMe", 202, "signed in", "Erase one's account across every service (password confirmed)"],
 		["GET", "/me/addresses", "users.listAddresses", 200, "signed in", "Own address book, the default first"],
 		["POST", "/me/addresses", "users.addAddress", 201, "signed in", "Add an address (at most 20)"],
 		["PATCH", "/me/addresses/:id", "users.updateAddress", 200, "signed in", "Change an address, or make it the default"],
@@ -57,7 +59,7 @@ export const ROUTES: RouteSpec[] = [
 		["GET", "/users", "users.list", 200, "admin", "List users"],
 		["GET", "/users/:id", "users.get", 200, "admin", "One user"],
 		["PATCH", "/users/:id", "users.update", 200, "admin", "Change a user's name, roles or active flag"],
-		["DELETE", "/users/:id", "users.remove", 204, "admin", "Delete a user"],
+		["DELETE", "/users/:id", "users.remove", 204, "admin", "Erase a user across every service (orders kept without their name and address)"],
 	]),
 	...routes("Catalog", [
 		["GET", "/products", "products.search", 200, "anyone", "Search and browse products"],

@@ -33,6 +33,8 @@ export const RESOURCES: Record<string, Schema> = {
 			active: { type: "boolean" },
 			preferences,
 			emailVerified: { type: "boolean" },
+			// GET /users/:id (admin): the account's erasure, when one was asked for.
+			erasure: nullable(obj({ requestedAt: str(), acknowledged: { type: "array", items: str() }, completedAt: { type: ["string", "null"] } })),
 			createdAt: str({ format: "date-time" }),
 			updatedAt: str({ format: "date-time" }),
 		},

@@ -7,6 +7,7 @@
  *   emails.ts          an event's email, and the account emails the users service asks for
  *   outgoing-mail.ts   every email recorded before it is sent, retried, dead-lettered (exactly one per event and recipient)
  *   mailbox.ts         the back office's mailbox (GET /mailbox), the development mailbox without SMTP_URL
+ *   personal-data.ts   a customer's notifications and emails for GET /me/export, deleted on erasure
  *
  * Delivery is at least once, so every step is idempotent on its own: a notification's id and an
  * email's id are derived from the event id and the recipient (a second insert collides).
@@ -15,6 +16,8 @@ import type { Context, Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
 import { DbMixin } from "../../mixins/db.mixin.js";
 import { EventsMixin } from "../../mixins/events.mixin.js";
+import { PersonalDataMixin } from "../../mixins/personal-data.mixin.js";
+import { notificationsPersonalData } from "./personal-data.js";
 import { notFound } from "../../lib/errors.js";
 import { config } from "../../lib/config.js";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
@@ -54,7 +57,8 @@ const NotificationsService = defineService<Self>({
 	// Events first: Moleculer starts the last mixin's hooks first, so this order connects the
 	// database before events are consumed (and stops consuming before it disconnects).
 	mixins: [
-		EventsMixin(),
+		EventsMixin({ outbox: ["erasures"] }),
+		PersonalDataMixin(notificationsPersonalData),
 		DbMixin({
 			notifications: { indexes: [{ fields: { userId: 1 } }] },
 			emails: { indexes: [{ fields: { state: 1 } }, { fields: { userId: 1 } }, { fields: { to: 1 } }] },

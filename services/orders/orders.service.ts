@@ -8,12 +8,15 @@
  *   payments.ts     capture, void, and the one refund path (cancel, return, late capture)
  *   order-store.ts  each change one compare-and-set with its events in the outbox
  *   sweep.ts        expiry of unsettled orders, retries, old idempotency keys
+ *   personal-data.ts a customer's orders for GET /me/export, and their erasure (mixins/personal-data.mixin.ts)
  */
 import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
 import { IdempotencyMixin, type IdempotencyMethods } from "../../mixins/idempotency.mixin.js";
+import { PersonalDataMixin } from "../../mixins/personal-data.mixin.js";
+import { ordersPersonalData } from "./personal-data.js";
 import { config } from "../../lib/config.js";
 import { invalidField, notFound, validationError } from "../../lib/errors.js";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
@@ -55,7 +58,7 @@ const OrdersService = defineService<OrdersThis>({
 	name: "orders",
 	// EventsMixin first: mixins start last-listed first, so the database is connected before events flow.
 	mixins: [
-		EventsMixin({ outbox: ["orders"] }),
+		EventsMixin({ outbox: ["orders", "erasures"] }),
 		DbMixin({
 			orders: {
 				indexes: [
@@ -69,6 +72,7 @@ const OrdersService = defineService<OrdersThis>({
 			...SANDBOX_COLLECTIONS,
 		}),
 		IdempotencyMixin(),
+		PersonalDataMixin(ordersPersonalData),
 	],
 
 	actions: {
@@ -228,13 +232,8 @@ const OrdersService = defineService<OrdersThis>({
 		});
 		this.payments = new OrderPayments(this.store, this.provider, this.logger);
 		this.checkout = new Checkout(this.store, this.carts, this.provider, this.logger);
-		this.sweep = new OrderSweep(
-			this.store,
-			this.payments,
-			() => this.forgetOldIdempotencyKeys(),
-			() => config.reservationTtlSeconds,
-			this.logger,
-		);
+		const ttl = () => config.reservationTtlSeconds;
+		this.sweep = new OrderSweep(this.store, this.payments, () => this.forgetOldIdempotencyKeys(), ttl, this.logger);
 	},
 
 	started() {

@@ -1,12 +1,15 @@
-/** The users service's actions around emails: password reset, address verification, one-click unsubscribe. */
+/** The users service's actions around emails: password reset, address verification, one-click unsubscribe, delivery preferences. */
 import type { ShopActionSchema } from "../../lib/service.js";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
 import { IDENTITY } from "../../lib/contracts/http/identity.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
 import type { AccountEmails } from "./account-emails.js";
+import type { Accounts } from "./accounts.js";
+import type { DeliveryPreferences } from "../../lib/contracts/calls.js";
+import { erasedEmailOf } from "./erasure.js";
 
 type Params<A extends keyof typeof IDENTITY> = ParamsOf<(typeof IDENTITY)[A]>;
-type Self = { accountEmails: AccountEmails };
+type Self = { accountEmails: AccountEmails; accounts: Accounts };
 
 export const accountEmailActions: Record<string, ShopActionSchema<Self>> = {
 	requestPasswordReset: {
@@ -38,6 +41,18 @@ export const accountEmailActions: Record<string, ShopActionSchema<Self>> = {
 		async handler(ctx: ShopContext) {
 			await this.accountEmails.resendVerification(requireUser(ctx).id, ctx.meta.clientIp);
 			return null;
+		},
+	},
+	/** Internal (notifications): where and how to notify a user, with their unsubscribe token. */
+	notificationPreferences: {
+		idempotent: true,
+		visibility: "public",
+		params: { id: "string" },
+		async handler(ctx: ShopContext<{ id: string }>): Promise<DeliveryPreferences | null> {
+			const u = await this.accounts.users.findById(ctx.params.id);
+			if (!u || u.email === erasedEmailOf(u._id)) return null; // gone, or erased
+			const unsubscribeToken = this.accountEmails.links.unsubscribeToken(u._id);
+			return { ...u.preferences.notifications, email_address: u.email, language: u.preferences.language, name: u.name, unsubscribeToken };
 		},
 	},
 	unsubscribe: {

@@ -10,6 +10,7 @@
  *   account-emails.ts address verification, password reset, one-click unsubscribe (actions: account-email-actions.ts),
  *                     with account-tokens.ts (single-use tokens, stored hashed), email-throttle.ts, email-links.ts
  *   addresses.ts      the address book (actions: address-actions.ts)
+ *   erasure.ts        erasure across the services, and GET /me/export (actions: privacy-actions.ts)
  */
 import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
@@ -23,7 +24,7 @@ import { escapeRegex } from "../../lib/text.js";
 import { recordLoginFailure } from "../../lib/observability/metrics.js";
 import { IDENTITY } from "../../lib/contracts/http/identity.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
-import type { DeliveryPreferences, UserSummary } from "../../lib/contracts/calls.js";
+import type { UserSummary } from "../../lib/contracts/calls.js";
 import { SIGNING_KEYS_CHANGED } from "../../lib/contracts/broadcasts.js";
 import { Accounts } from "./accounts.js";
 import { CredentialGuard, type AttemptsRecord } from "./credentials.js";
@@ -34,6 +35,9 @@ import { AccountEmails } from "./account-emails.js";
 import { accountEmailActions } from "./account-email-actions.js";
 import { addressActions } from "./address-actions.js";
 import { AddressBook } from "./addresses.js";
+import { privacyActions, privacyEvents } from "./privacy-actions.js";
+import { Erasure, type ErasureRequest } from "./erasure.js";
+import { EventsMixin } from "../../mixins/events.mixin.js";
 import type { AccountTokens } from "./account-tokens.js";
 
 type Params<A extends keyof typeof IDENTITY> = ParamsOf<(typeof IDENTITY)[A]>;
@@ -44,6 +48,7 @@ interface UsersState {
 	keys: SigningKeys;
 	accountEmails: AccountEmails;
 	addresses: AddressBook;
+	erasure: Erasure;
 	tokens: AccountTokens;
 	keyReload?: NodeJS.Timeout;
 	tokenSweep?: NodeJS.Timeout;
@@ -52,7 +57,9 @@ type UsersThis = Service & DbMethods & UsersState;
 
 const UsersService = defineService<UsersThis>({
 	name: "users",
+	// Events first: the database is connected before events are consumed.
 	mixins: [
+		EventsMixin({ outbox: ["erasure_requests"] }),
 		DbMixin({
 			users: { indexes: [{ fields: { email: 1 }, unique: true }] },
 			sessions: {
@@ -63,6 +70,7 @@ const UsersService = defineService<UsersThis>({
 			account_tokens: { indexes: [{ fields: { userId: 1 } }, { fields: { expiresAt: 1 } }] },
 			email_throttle: {},
 			link_keys: {},
+			erasure_requests: {},
 		}),
 	],
 
@@ -150,7 +158,7 @@ const UsersService = defineService<UsersThis>({
 			roles: ["admin"],
 			params: IDENTITY["users.get"],
 			async handler(ctx: ShopContext<Params<"users.get">>) {
-				return publicUser(await this.accounts.find(ctx.params.id));
+				return { ...publicUser(await this.accounts.find(ctx.params.id)), erasure: await this.erasure.status(ctx.params.id) };
 			},
 		},
 		update: {
@@ -160,17 +168,10 @@ const UsersService = defineService<UsersThis>({
 				return this.accounts.update(ctx.params);
 			},
 		},
-		remove: {
-			roles: ["admin"],
-			params: IDENTITY["users.remove"],
-			async handler(ctx: ShopContext<Params<"users.remove">>) {
-				await this.accounts.remove(ctx.params.id);
-				return null;
-			},
-		},
 
 		...accountEmailActions,
 		...addressActions,
+		...privacyActions,
 
 		// ---- Internal: other services, never the gateway.
 		summary: {
@@ -180,17 +181,6 @@ const UsersService = defineService<UsersThis>({
 			async handler(ctx: ShopContext<{ id: string }>): Promise<UserSummary | null> {
 				const u = await this.accounts.users.findById(ctx.params.id);
 				return u ? { id: u._id, name: u.name, email: u.email, roles: u.roles } : null;
-			},
-		},
-		notificationPreferences: {
-			idempotent: true,
-			visibility: "public",
-			params: { id: "string" },
-			async handler(ctx: ShopContext<{ id: string }>): Promise<DeliveryPreferences | null> {
-				const u = await this.accounts.users.findById(ctx.params.id);
-				if (!u) return null;
-				const unsubscribeToken = this.accountEmails.links.unsubscribeToken(u._id);
-				return { ...u.preferences.notifications, email_address: u.email, language: u.preferences.language, name: u.name, unsubscribeToken };
 			},
 		},
 		/** For the gateways' deny-lists (at start, and to catch up on broadcasts they missed). */
@@ -211,6 +201,8 @@ const UsersService = defineService<UsersThis>({
 		},
 	},
 
+	integrationEvents: privacyEvents,
+
 	events: {
 		[SIGNING_KEYS_CHANGED](this: UsersThis) {
 			void this.keys.load();
@@ -228,6 +220,9 @@ const UsersService = defineService<UsersThis>({
 		this.accountEmails = await AccountEmails.start(this, this.accounts.users, this.sessions);
 		this.tokens = this.accountEmails.tokens;
 		this.addresses = new AddressBook(this.accounts.users);
+		const [attempts, throttles] = [this.collection<{ _id: string }>("login_attempts"), this.collection<{ _id: string }>("email_throttle")];
+		const requests = this.collection<ErasureRequest>("erasure_requests");
+		this.erasure = new Erasure(this.accounts.users, requests, this.sessions, this.tokens, attempts, throttles);
 		await this.keys.load();
 		// Another users node may have rotated while a broadcast was missed.
 		this.keyReload = setInterval(

@@ -45,6 +45,8 @@ const SAMPLES: { [K in EventType]: EventPayloads[K] } = {
 	"ticket.status_changed": { ticketId: "t1", userId: "u1", status: "resolved" },
 	"return.approved": { ticketId: "t1", returnId: "ret1", userId: "u1", orderId: "o1", items },
 	"return.rejected": { ticketId: "t1", userId: "u1", orderId: "o1", reason: "too late" },
+	"user.erasure-requested": { userId: "u1" },
+	"user.erasure-acknowledged": { userId: "u1", service: "orders" },
 };
 
 const doc = buildAsyncApi() as {

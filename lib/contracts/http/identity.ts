@@ -70,6 +70,8 @@ export const IDENTITY = {
 	"users.confirmPasswordReset": { $$strict: true, token: emailToken, newPassword },
 	"users.verifyEmail": { $$strict: true, token: emailToken },
 	"users.resendVerification": {},
+	"users.exportMe": {},
+	"users.eraseMe": { $$strict: true, password: givenPassword },
 	"users.listAddresses": {},
 	"users.addAddress": { $$strict: true, ...addressFields },
 	"users.updateAddress": { $$strict: true, id: idRule, ...patchOf(addressFields) },
