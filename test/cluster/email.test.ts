@@ -5,7 +5,9 @@
  * password and every old access token, exactly one payment confirmation with the order's totals
  * even when Kafka delivers `order.paid` twice, and no email lost or doubled while the SMTP server
  * is away for 20 s. The test runs a Mailpit of its own (the binary `npm run infra:up` installs),
- * on other ports, so it may stop and start it; it needs the shared one to be up like every
+ * on other ports, so it may stop and start it. Last, an erasure: every service acknowledges, the
+ * paid order stays in the admin's list with its totals, and no database of the cluster holds the
+ * erased address any more; it needs the shared one to be up like every
  * other server (REQUIRE_INFRA=1 fails without it).
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -14,7 +16,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { skipWithoutInfra } from "./infra.js";
+import mongoose from "mongoose";
+import { INFRA, skipWithoutInfra } from "./infra.js";
 import { kcat, poll, sleep, startCluster, type NodeSpec, type TestCluster } from "../helpers/cluster.js";
 import { admin, freePort, login, uniqueEmail, type Account, type TestShop } from "../helpers/shop.js";
 import { KafkaBus } from "../../lib/events/kafka-bus.js";
@@ -27,6 +30,7 @@ const LAYOUT: NodeSpec[] = [
 	{ name: "users", services: ["users"] },
 	{ name: "products", services: ["products"] },
 	{ name: "orders", services: ["orders", "pricing"] },
+	{ name: "tickets", services: ["tickets"] },
 	{ name: "notifications", services: ["notifications"] },
 	{ name: "api", services: ["api"] },
 ];
@@ -236,4 +240,42 @@ describe.skipIf(skip)("email on the cluster, through Mailpit", () => {
 		for (const o of orders) expect(paid.some(m => m.Text.includes(o.id.slice(0, 8)))).toBe(true);
 		expect(all.filter(m => m.Subject.startsWith("Order received"))).toHaveLength(3);
 	}, 150_000);
+
+	it("erasure: every service acknowledges, the paid order stays with its totals, the address is in no database", async () => {
+		const email = await register("Erika");
+		const erika = await login(shop, email, PASSWORD);
+		const order = await pay(erika);
+		expect((await erika.http.post(`${V1}/me/addresses`, { ...ADDRESS, label: "Casa" })).status).toBe(201);
+		const ticket = await erika.http.post(`${V1}/tickets`, { type: "inquiry", subject: "Pedido", message: "¿Cuándo llega?", orderId: order.id });
+		expect(ticket.status).toBe(201);
+		await mailsTo(email, m => m.Subject.startsWith("Payment received"), 1, "the payment confirmation");
+		expect((await erika.http.request("DELETE", `${V1}/me`, { password: PASSWORD })).status).toBe(202);
+		const done = await poll(
+			async () => {
+				const u = (await boss.http.get(`${V1}/users/${erika.id}`)).body;
+				return u.erasure?.completedAt ? u : undefined;
+			},
+			60_000,
+			"every service to acknowledge",
+		);
+		expect(done.erasure.acknowledged).toEqual(["notifications", "orders", "tickets", "users"]);
+		const kept = (await boss.http.get(`${V1}/orders?all=true&pageSize=100`)).body.rows as { id: string; total: number }[];
+		expect(kept.find(o => o.id === order.id)?.total).toBe(order.total);
+
+		const conn = await mongoose.createConnection(INFRA.mongo, { serverSelectionTimeoutMS: 5000 }).asPromise();
+		try {
+			const dbs = (await conn.db!.admin().listDatabases()).databases.map(d => d.name).filter(n => n.startsWith(cluster.dbPrefix));
+			expect(dbs.length).toBeGreaterThanOrEqual(5);
+			const holding: string[] = [];
+			for (const name of dbs) {
+				const db = conn.useDb(name).db!;
+				for (const c of await db.listCollections().toArray()) {
+					for await (const doc of db.collection(c.name).find({})) if (JSON.stringify(doc).includes(email)) holding.push(`${name}.${c.name}`);
+				}
+			}
+			expect(holding).toEqual([]);
+		} finally {
+			await conn.close();
+		}
+	}, 120_000);
 });
