@@ -74,6 +74,8 @@ export class OutgoingMail {
 			if (err instanceof DuplicateKeyError) return false;
 			throw err;
 		}
+		// In the context of what caused it (the request id of the event's request): never its content.
+		this.log.info(`Email ${email._id} (${email.kind}) to ${maskAddress(email.to)} queued`);
 		this.kick();
 		return true;
 	}
