@@ -53,6 +53,15 @@ function list(name: string): string[] {
 		.filter(Boolean);
 }
 
+function secondsList(name: string, fallback: number[]): number[] {
+	const v = list(name);
+	if (v.length === 0) return fallback;
+	const n = v.map(Number);
+	if (!n.every(x => Number.isFinite(x) && x >= 0))
+		throw new Error(`Environment variable ${name} must be comma-separated seconds, got '${process.env[name]}'`);
+	return n;
+}
+
 function dbPrefix(v: string): string {
 	// MongoDB database names: no '/', '\\', '.', ' ', '"', '$'; keep it to the safe set.
 	if (!/^[A-Za-z0-9_-]{1,40}$/.test(v)) throw new Error(`Environment variable DB_PREFIX must be 1 to 40 letters, digits, '_' or '-', got '${v}'`);
@@ -108,7 +117,16 @@ export interface ShopConfig {
 	oidc: { cookieKeys: string[]; devicePollIntervalSeconds: number; deviceCodeTtlSeconds: number; authorizationCodeTtlSeconds: number };
 	jwt: { issuer: string; audience: string; accessTtlSeconds: number; refreshTtlSeconds: number; privateKeyPem?: string; retiredKeysPem?: string };
 	bcryptCost: number;
-	rateLimit: { perMinute: number; authPerMinute: number; loginFailures: number; loginLockSeconds: number };
+	rateLimit: {
+		perMinute: number;
+		authPerMinute: number;
+		loginFailures: number;
+		loginLockSeconds: number;
+		/** Password-reset and verification emails per address per hour (ACCOUNT_EMAILS_PER_ADDRESS_PER_HOUR). */
+		accountEmailsPerAddress: number;
+		/** The same per client (ACCOUNT_EMAILS_PER_CLIENT_PER_HOUR). */
+		accountEmailsPerClient: number;
+	};
 	trustProxy: boolean;
 	requestTimeoutMs: number;
 	/**
@@ -161,6 +179,16 @@ export interface ShopConfig {
 	};
 	/** The gateway's cache of public catalog reads (services/api/catalog-cache.ts). */
 	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number; settleMs: number };
+	/** The shop's name in emails (SHOP_NAME). */
+	shopName: string;
+	/**
+	 * Email (lib/notify): SMTP_URL (e.g. `smtp://user:pass@relay:587`, `smtps://…:465`) sends through that relay,
+	 * from MAIL_FROM (required with SMTP_URL); without SMTP_URL every email is kept in the notifications
+	 * database, the development mailbox. EMAIL_RETRY_SCHEDULE: seconds between attempts, then dead-lettered.
+	 */
+	mail: { smtpUrl?: string; from?: string; retrySchedule: number[] };
+	/** The key that signs links in emails (EMAIL_LINK_SECRET; without it the users service keeps one in its database). */
+	emailLinkSecret?: string;
 }
 
 /**
@@ -265,6 +293,8 @@ export function loadConfig(): ShopConfig {
 			authPerMinute: int("AUTH_RATE_LIMIT_PER_MINUTE", 60),
 			loginFailures: int("LOGIN_MAX_FAILURES", 5),
 			loginLockSeconds: int("LOGIN_LOCK_SECONDS", 60),
+			accountEmailsPerAddress: int("ACCOUNT_EMAILS_PER_ADDRESS_PER_HOUR", 5),
+			accountEmailsPerClient: int("ACCOUNT_EMAILS_PER_CLIENT_PER_HOUR", 30),
 		},
 		trustProxy: bool("TRUST_PROXY", false),
 		requestTimeoutMs: int("REQUEST_TIMEOUT_MS", 10_000),
@@ -297,6 +327,13 @@ export function loadConfig(): ShopConfig {
 			staleWhileRevalidateSeconds: int("CATALOG_CACHE_SWR_SECONDS", 30),
 			settleMs: int("CATALOG_CACHE_SETTLE_MS", 3000),
 		},
+		shopName: str("SHOP_NAME", "Moleculer Shop"),
+		mail: {
+			smtpUrl: optional("SMTP_URL"),
+			from: optional("MAIL_FROM"),
+			retrySchedule: secondsList("EMAIL_RETRY_SCHEDULE", [5, 15, 30, 60, 120, 300, 600]),
+		},
+		emailLinkSecret: optional("EMAIL_LINK_SECRET"),
 	};
 }
 

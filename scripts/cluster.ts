@@ -177,6 +177,11 @@ async function main(): Promise<void> {
 	// KAFKA_NODES=3 npm run cluster: the topics get the cluster's replication (up.sh says which).
 	// Traces go to the local Jaeger when up.sh started it (TRACING_EXPORTER_URL), unless set already.
 	for (const k of ["KAFKA_REPLICATION_FACTOR", "KAFKA_MIN_INSYNC_REPLICAS", "TRACING_EXPORTER_URL"]) if (env[k] === undefined && infra[k]) env[k] = infra[k];
+	// Email through the local Mailpit when up.sh started one (its web UI shows what the shop sent).
+	if (env.SMTP_URL === undefined && infra.SMTP_URL) {
+		env.SMTP_URL = infra.SMTP_URL;
+		env.MAIL_FROM ??= "Moleculer Shop <shop@localhost>";
+	}
 	const metricsBase = Number(process.env.CLUSTER_METRICS_PORT ?? 3031);
 	const stopTimeoutMs = Number(process.env.CLUSTER_STOP_TIMEOUT ?? 20) * 1000;
 	say(

@@ -107,4 +107,6 @@ export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 	"return.approved": obj({ ticketId: s, returnId: s, userId: s, orderId: s, items }),
 	"return.rejected": obj({ ticketId: s, userId: s, orderId: s, reason: s }),
 	"webhook.disabled": obj({ endpointId: s, url: s, failingSince: { type: "string", format: "date-time" }, reason: s }),
+	"user.erasure-requested": obj({ userId: s }),
+	"user.erasure-acknowledged": obj({ userId: s, service: s }),
 };

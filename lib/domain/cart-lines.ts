@@ -203,7 +203,12 @@ export function requestFingerprint(body: CheckoutBody): string {
 	const digits = cardDigits(number) ?? number;
 	const { cardNumber: _n, cvc: _c, ...payment } = body.payment;
 	const card = number ? { last4: last4(digits) } : {};
-	return fingerprintOf({ shippingAddress: body.shippingAddress, shippingMethodId: body.shippingMethodId, payment: { ...payment, ...card } });
+	return fingerprintOf({
+		shippingAddress: body.shippingAddress,
+		shippingAddressId: body.shippingAddressId,
+		shippingMethodId: body.shippingMethodId,
+		payment: { ...payment, ...card },
+	});
 }
 
 /** The fingerprint of a request body with no card data in it (a cart addition). */

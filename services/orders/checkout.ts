@@ -22,6 +22,7 @@
 import type { Context } from "moleculer";
 import { validationError, type FieldProblem } from "../../lib/errors.js";
 import { cartProblems, idempotencyKeyProblem, pricingLines, snapshotItems, type CheckoutBody } from "../../lib/domain/cart-lines.js";
+import type { ShippingAddress } from "../../lib/contracts/http/orders.js";
 import { placedOrder, publicOrder, type PublicOrder } from "../../lib/domain/orders.js";
 import { priceOrder } from "../../lib/domain/pricing.js";
 import type { PromotionRule } from "../../lib/domain/promotions.js";
@@ -68,7 +69,7 @@ export class Checkout {
 	) {}
 
 	/** Place the order `orderId` from the customer's cart (or answer it again if it exists). */
-	async place(ctx: Context, userId: string, orderId: string, body: CheckoutBody): Promise<PublicOrder> {
+	async place(ctx: Context, userId: string, orderId: string, body: CheckoutBody & { shippingAddress: ShippingAddress }): Promise<PublicOrder> {
 		const earlier = await this.store.get(orderId);
 		if (earlier) return publicOrder(earlier);
 

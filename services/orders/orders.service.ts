@@ -11,12 +11,15 @@
  *   order-store.ts  each change one compare-and-set with its events in the outbox
  *   sweep.ts        expiry of unsettled orders, retries, old idempotency keys
  *   parcels.ts      parcels with carrier and tracking (and the v1 ship step)
+ *   personal-data.ts a customer's orders for GET /me/export, and their erasure (mixins/personal-data.mixin.ts)
  */
 import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
 import { IdempotencyMixin, type IdempotencyMethods } from "../../mixins/idempotency.mixin.js";
+import { PersonalDataMixin } from "../../mixins/personal-data.mixin.js";
+import { ordersPersonalData } from "./personal-data.js";
 import { config } from "../../lib/config.js";
 import { invalidField, notFound, validationError } from "../../lib/errors.js";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
@@ -35,6 +38,7 @@ import { Checkout, checkoutProblems } from "./checkout.js";
 import { OrderPayments } from "./payments.js";
 import { OrderSweep } from "./sweep.js";
 import { fulfilmentActions } from "./parcels.js";
+import { shippingAddressProblems, withShippingAddress } from "./shipping-address.js";
 
 type Params<A extends keyof typeof ORDERS> = ParamsOf<(typeof ORDERS)[A]>;
 
@@ -53,7 +57,7 @@ const OrdersService = defineService<OrdersThis>({
 	name: "orders",
 	// EventsMixin first: mixins start last-listed first, so the database is connected before events flow.
 	mixins: [
-		EventsMixin({ outbox: ["orders"] }),
+		EventsMixin({ outbox: ["orders", "erasures"] }),
 		DbMixin({
 			orders: {
 				indexes: [
@@ -68,6 +72,7 @@ const OrdersService = defineService<OrdersThis>({
 		}),
 		IdempotencyMixin(),
 		PaymentActionsMixin,
+		PersonalDataMixin(ordersPersonalData),
 	],
 
 	actions: {
@@ -131,10 +136,13 @@ const OrdersService = defineService<OrdersThis>({
 			params: ORDERS["orders.checkout"],
 			async handler(ctx: ShopContext<Params<"orders.checkout">>) {
 				const user = requireUser(ctx);
-				const problems = checkoutProblems(ctx.params, ctx.meta.idempotencyKey, new Date(), config.payments.provider);
+				const problems = [
+					...checkoutProblems(ctx.params, ctx.meta.idempotencyKey, new Date(), config.payments.provider),
+					...shippingAddressProblems(ctx.params),
+				];
 				if (problems.length) throw validationError(problems);
-				return this.idempotent(user.id, ctx.meta.idempotencyKey!, requestFingerprint(ctx.params), orderId =>
-					this.checkout.place(ctx, user.id, orderId, ctx.params),
+				return this.idempotent(user.id, ctx.meta.idempotencyKey!, requestFingerprint(ctx.params), async orderId =>
+					this.checkout.place(ctx, user.id, orderId, await withShippingAddress(ctx, user.id, ctx.params)),
 				);
 			},
 		},

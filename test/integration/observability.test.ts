@@ -140,9 +140,12 @@ describe("the shop, observed", () => {
 				{ "x-request-id": requestId },
 			);
 			expect(res.status).toBe(201);
-			// The notifications service consumes ticket.created and hands an email to the log channel.
+			// The notifications service consumes ticket.created and queues an email.
 			await eventually(
-				async () => records().find(r => r.svc === "notifications" && /^Email \(development channel/.test(r.msg ?? "") && r.requestId === requestId),
+				async () =>
+					records().find(
+						r => r.svc === "notifications" && /^Email \S+ \(ticket\.created\) to .* queued$/.test(r.msg ?? "") && r.requestId === requestId,
+					),
 				10_000,
 				"the notification email line",
 			);

@@ -13,6 +13,7 @@ import { CartPage } from "./pages/store/cart";
 import { Checkout } from "./pages/store/checkout";
 import { OrderList, OrderPage } from "./pages/store/orders";
 import { Login, Register } from "./pages/store/auth";
+import { ForgotPassword, ResetPassword, Unsubscribe, VerifyBanner, VerifyEmail } from "./pages/store/account-email";
 import { Account } from "./pages/store/account";
 import { Notifications } from "./pages/store/notifications";
 import { NewTicket, TicketList, TicketPage } from "./pages/store/support";
@@ -52,6 +53,8 @@ const AdminTickets = lazyPage(m => m.AdminTickets);
 const AdminTicket = lazyPage(m => m.AdminTicket);
 const AdminUsers = lazyPage(m => m.AdminUsers);
 const AdminUser = lazyPage(m => m.AdminUser);
+const AdminMailbox = lazyPage(m => m.AdminMailbox);
+const AdminMail = lazyPage(m => m.AdminMail);
 
 type Access = "anyone" | "signedIn" | "staff" | "admin";
 interface Route {
@@ -66,6 +69,10 @@ const ROUTES: Route[] = [
 	{ path: "/products/:id", page: ProductPage, access: "anyone" },
 	{ path: "/login", page: Login, access: "anyone" },
 	{ path: "/register", page: Register, access: "anyone" },
+	{ path: "/forgot-password", page: ForgotPassword, access: "anyone" },
+	{ path: "/reset-password", page: ResetPassword, access: "anyone" },
+	{ path: "/verify-email", page: VerifyEmail, access: "anyone" },
+	{ path: "/unsubscribe", page: Unsubscribe, access: "anyone" },
 	{ path: "/cart", page: CartPage, access: "signedIn" },
 	{ path: "/checkout", page: Checkout, access: "signedIn" },
 	{ path: "/orders", page: OrderList, access: "signedIn" },
@@ -89,6 +96,8 @@ const ROUTES: Route[] = [
 	{ path: "/admin/support/:id", page: AdminTicket, access: "staff" },
 	{ path: "/admin/users", page: AdminUsers, access: "admin" },
 	{ path: "/admin/users/:id", page: AdminUser, access: "admin" },
+	{ path: "/admin/mailbox", page: AdminMailbox, access: "admin" },
+	{ path: "/admin/mailbox/:id", page: AdminMail, access: "admin" },
 ];
 
 function resolve(path: string): { route: Route; params: Params } | null {
@@ -131,6 +140,7 @@ export function App() {
 			<div class={inAdmin ? "admin-shell" : "shell"}>
 				{inAdmin && isStaff(state.user) ? <AdminNav path={loc.path} /> : null}
 				<main id="main" tabIndex={-1}>
+					{inAdmin ? null : <VerifyBanner />}
 					{content}
 				</main>
 			</div>
@@ -277,6 +287,7 @@ function AdminNav(props: { path: string }) {
 		["/admin/tax", "admin.nav.tax", admin],
 		["/admin/support", "admin.nav.support", true],
 		["/admin/users", "admin.nav.users", admin],
+		["/admin/mailbox", "admin.nav.mailbox", admin],
 	];
 	return (
 		<nav class="admin-nav" aria-label={t("admin.nav.label")}>

@@ -75,7 +75,8 @@ export const ORDERS = {
 	"orders.removePromotion": {},
 	"orders.checkout": {
 		$$strict: true,
-		shippingAddress: shippingAddressRule,
+		shippingAddress: { ...shippingAddressRule, optional: true, description: "The address to ship to; or `shippingAddressId`" },
+		shippingAddressId: { ...idRule, optional: true, description: "An address of one's address book (GET /me/addresses); the order keeps a copy" },
 		shippingMethodId: { ...idRule, optional: true, description: "Default: the cheapest method that ships to the address's country" },
 		payment: paymentRule,
 	},

@@ -2,7 +2,7 @@
 import { get, post } from "./client";
 import { acceptTokens, clearSession, hasStoredSession, refreshAccessToken, session, setUser, signOut as endSession } from "./session";
 import { createStore } from "../lib/store";
-import { setLanguage } from "../i18n";
+import { language, setLanguage } from "../i18n";
 import type { Cart, Page, Notification, User } from "./types";
 
 export const cartCount = createStore<number>(0);
@@ -17,7 +17,8 @@ export async function signIn(email: string, password: string): Promise<User> {
 }
 
 export async function register(name: string, email: string, password: string): Promise<User> {
-	await post("/auth/register", { name, email, password }, { auth: false });
+	// The language the shop is read in: the welcome (verification) email is written in it.
+	await post("/auth/register", { name, email, password, preferences: { language: language.get() } }, { auth: false });
 	return signIn(email, password);
 }
 

@@ -14,6 +14,7 @@ export interface User {
 	roles: Role[];
 	active?: boolean;
 	preferences: Preferences;
+	emailVerified?: boolean;
 	createdAt: string;
 	updatedAt?: string;
 }
