@@ -4,7 +4,7 @@
  * (lib/domain/notifications.ts), and delivers it by the user's `preferences.notifications`: stored for GET /me/notifications
  * when in-app is on, emailed when email is on (lib/domain/emails.ts, rendered by lib/notify).
  *
- *   emails.ts          an event's email, and the account emails the users service asks for
+ *   mail-composer.ts   an event's email, and the account emails the users service asks for
  *   outgoing-mail.ts   every email recorded before it is sent, retried, dead-lettered (exactly one per event and recipient)
  *   mailbox.ts         the back office's mailbox (GET /mailbox), the development mailbox without SMTP_URL
  *   personal-data.ts   a customer's notifications and emails for GET /me/export, deleted on erasure
@@ -32,7 +32,7 @@ import { recordEmailAttempt } from "../../lib/observability/metrics.js";
 import { NOTIFYING_EVENTS, notificationFor, notificationId, publicNotification, type NotificationRecord } from "../../lib/domain/notifications.js";
 import { EMAIL_EVENTS, emailRecipientOf } from "../../lib/domain/emails.js";
 import { OutgoingMail, type EmailRecord } from "./outgoing-mail.js";
-import { mailAccountEmail, mailEvent } from "./emails.js";
+import { mailAccountEmail, mailEvent } from "./mail-composer.js";
 import { listMailbox, mailboxMessage } from "./mailbox.js";
 
 type Params<A extends keyof typeof SUPPORT> = ParamsOf<(typeof SUPPORT)[A]>;

@@ -6,8 +6,7 @@
  *   cart.ts         carts, priced with the catalog's current prices and the pricing service's terms
  *   checkout.ts     POST /orders: the cart becomes a pending order (once per Idempotency-Key)
  *   payments.ts     capture, void, and the one refund path (cancel, return, late capture)
- *   payment-sessions.ts   payment sessions: webhooks, capture once, expiry, reconciliation
- *   payment-actions.ts    the webhook endpoint, the simulated provider's confirmation page
+ *   payment-sessions.ts, payment-actions.ts   payment sessions (webhooks, one capture, expiry, reconciliation; the webhook endpoint)
  *   order-store.ts  each change one compare-and-set with its events in the outbox
  *   sweep.ts        expiry of unsettled orders, retries, old idempotency keys
  *   parcels.ts      parcels with carrier and tracking (and the v1 ship step)

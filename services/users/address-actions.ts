@@ -3,7 +3,7 @@ import type { ShopActionSchema } from "../../lib/service.js";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
 import { IDENTITY } from "../../lib/contracts/http/identity.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
-import type { AddressBook } from "./addresses.js";
+import type { AddressBook } from "./address-book.js";
 
 type Params<A extends keyof typeof IDENTITY> = ParamsOf<(typeof IDENTITY)[A]>;
 type Self = { addresses: AddressBook };

@@ -49,6 +49,16 @@ export class Erasure {
 		private readonly throttles: Collection<{ _id: string }>,
 	) {}
 
+	/** The erasure of the users service's own collections (`collection` is the service's DbMixin accessor). */
+	static of(
+		collection: <T extends { _id: string }>(name: string) => Collection<T>,
+		users: Collection<UserRecord>,
+		sessions: Sessions,
+		tokens: AccountTokens,
+	): Erasure {
+		return new Erasure(users, collection<ErasureRequest>("erasure_requests"), sessions, tokens, collection("login_attempts"), collection("email_throttle"));
+	}
+
 	async request(userId: string, cause: Context | null): Promise<void> {
 		const user = await this.users.findById(userId);
 		if (!user) throw notFound("User", userId);

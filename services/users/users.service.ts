@@ -8,9 +8,8 @@
  *   signing-keys.ts   the signing keys, their rotation, the JWKS
  *   admin-account.ts  ADMIN_EMAIL / ADMIN_PASSWORD at start
  *   oidc-accounts.ts  the OpenID provider's storage, account checks and keys; OAuth clients
- *   account-emails.ts address verification, password reset, one-click unsubscribe (actions: account-email-actions.ts),
- *                     with account-tokens.ts (single-use tokens, stored hashed), email-throttle.ts, email-links.ts
- *   addresses.ts      the address book (actions: address-actions.ts)
+ *   account-emails.ts verification, password reset, one-click unsubscribe (account-email-actions, -tokens, email-throttle, -links)
+ *   address-book.ts   the address book (actions: address-actions.ts)
  *   erasure.ts        erasure across the services, and GET /me/export (actions: privacy-actions.ts)
  */
 import type { Service } from "moleculer";
@@ -37,9 +36,9 @@ import { OidcAccountsMixin } from "./oidc-accounts.js";
 import { AccountEmails } from "./account-emails.js";
 import { accountEmailActions } from "./account-email-actions.js";
 import { addressActions } from "./address-actions.js";
-import { AddressBook } from "./addresses.js";
+import { AddressBook } from "./address-book.js";
 import { privacyActions, privacyEvents } from "./privacy-actions.js";
-import { Erasure, type ErasureRequest } from "./erasure.js";
+import { Erasure } from "./erasure.js";
 import { EventsMixin } from "../../mixins/events.mixin.js";
 import type { AccountTokens } from "./account-tokens.js";
 
@@ -60,8 +59,7 @@ type UsersThis = Service & DbMethods & UsersState;
 
 const UsersService = defineService<UsersThis>({
 	name: "users",
-	// Listed first, their started() run after the database's (Moleculer runs the last mixin's first):
-	// the database is connected before events are consumed and before the OpenID provider's storage is used.
+	// Listed first, their started() run after the database's (Moleculer runs the last mixin's first).
 	mixins: [
 		EventsMixin({ outbox: ["erasure_requests"] }),
 		OidcAccountsMixin,
@@ -229,9 +227,7 @@ const UsersService = defineService<UsersThis>({
 		this.accountEmails = await AccountEmails.start(this, this.accounts.users, this.sessions);
 		this.tokens = this.accountEmails.tokens;
 		this.addresses = new AddressBook(this.accounts.users);
-		const [attempts, throttles] = [this.collection<{ _id: string }>("login_attempts"), this.collection<{ _id: string }>("email_throttle")];
-		const requests = this.collection<ErasureRequest>("erasure_requests");
-		this.erasure = new Erasure(this.accounts.users, requests, this.sessions, this.tokens, attempts, throttles);
+		this.erasure = Erasure.of(name => this.collection(name), this.accounts.users, this.sessions, this.tokens);
 		await this.keys.load();
 		// Another users node may have rotated while a broadcast was missed.
 		this.keyReload = setInterval(
