@@ -13,6 +13,9 @@ import type { ShopConfig } from "../../lib/config.js";
 import { API_PREFIX } from "../../lib/http/routes.js";
 
 const MAX_WEBHOOK_BYTES = 256 * 1024;
+
+/** The public routes served here, outside lib/http/routes.ts (their bodies are not JSON to parse). */
+export const RAW_BODY_ROUTES: readonly { method: string; path: string }[] = [{ method: "POST", path: "/payments/webhooks/:provider" }];
 /** The headers a provider's signature is in. */
 const SIGNATURE_HEADERS = ["stripe-signature", "webhook-id", "webhook-timestamp", "webhook-signature"];
 
