@@ -4,7 +4,7 @@
  * target): an order shipped in two parcels through the Ship dialog, seen by the customer with
  * both tracking links; a webhook endpoint created to a local receiver, its secret shown once, a
  * test event delivered (checked at the receiver with the Standard Webhooks library) and seen in
- * the endpoint's deliveries. axe-core on each new page.
+ * the endpoint's deliveries. axe-core on each new page; the customer's parcels in Spanish too.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -90,12 +90,12 @@ describe.skipIf(skip)("back office: fulfilment and webhooks on the real server",
 		await expect.poll(() => page.locator("main h1").first().textContent(), { timeout: 15_000 }).toBe(text);
 	}
 
-	async function signInInUi(page: Page, email: string, password: string, next: string) {
+	async function signInInUi(page: Page, email: string, password: string, next: string, signOut = "Sign out") {
 		await page.goto(`/login?next=${encodeURIComponent(next)}`);
 		await page.getByLabel("Email").fill(email);
 		await page.getByLabel("Password").fill(password);
 		await page.getByRole("button", { name: "Sign in" }).click();
-		await page.getByRole("button", { name: "Sign out" }).waitFor();
+		await page.getByRole("button", { name: signOut }).waitFor();
 	}
 
 	/** A field shows the API's 422: aria-invalid, and its aria-describedby names the message. */
@@ -207,6 +207,16 @@ describe.skipIf(skip)("back office: fulfilment and webhooks on the real server",
 		expect(await cust.page.getByRole("link", { name: "Track parcel PKG-777" }).getAttribute("href")).toBe("https://parcels.example.com/track/PKG-777");
 		await expectAccessible(cust.page, "customer order with parcels");
 		expect(cust.errors).toEqual([]);
+
+		// In Spanish: the history names the partial shipment, the parcels their links.
+		expect((await apiCall(shop.baseUrl, "PATCH", "/me", { preferences: { language: "es" } }, sam.token)).status).toBe(200);
+		const es = await open("backoffice-ship-customer-es");
+		await signInInUi(es.page, email, PASSWORD, `/orders/${placed.id}`, "Cerrar sesión");
+		await es.page.locator(".timeline").getByText("Enviado en parte", { exact: true }).waitFor();
+		expect(await es.page.getByRole("link", { name: "Seguir el paquete PKG-777" }).getAttribute("href")).toBe("https://parcels.example.com/track/PKG-777");
+		expect(await es.page.locator(".parcel").nth(1).textContent()).toContain("Otro transportista");
+		await expectAccessible(es.page, "customer order with parcels (es)");
+		expect(es.errors).toEqual([]);
 	});
 
 	test("an admin creates a webhook endpoint to a local receiver, sees its secret once, sends a test event and sees it delivered", async () => {
