@@ -55,6 +55,8 @@ const AdminUsers = lazyPage(m => m.AdminUsers);
 const AdminUser = lazyPage(m => m.AdminUser);
 const AdminMailbox = lazyPage(m => m.AdminMailbox);
 const AdminMail = lazyPage(m => m.AdminMail);
+const AdminWebhooks = lazyPage(m => m.AdminWebhooks);
+const AdminWebhook = lazyPage(m => m.AdminWebhook);
 
 type Access = "anyone" | "signedIn" | "staff" | "admin";
 interface Route {
@@ -98,6 +100,8 @@ const ROUTES: Route[] = [
 	{ path: "/admin/users/:id", page: AdminUser, access: "admin" },
 	{ path: "/admin/mailbox", page: AdminMailbox, access: "admin" },
 	{ path: "/admin/mailbox/:id", page: AdminMail, access: "admin" },
+	{ path: "/admin/webhooks", page: AdminWebhooks, access: "admin" },
+	{ path: "/admin/webhooks/:id", page: AdminWebhook, access: "admin" },
 ];
 
 function resolve(path: string): { route: Route; params: Params } | null {
@@ -288,6 +292,7 @@ function AdminNav(props: { path: string }) {
 		["/admin/support", "admin.nav.support", true],
 		["/admin/users", "admin.nav.users", admin],
 		["/admin/mailbox", "admin.nav.mailbox", admin],
+		["/admin/webhooks", "admin.nav.webhooks", admin],
 	];
 	return (
 		<nav class="admin-nav" aria-label={t("admin.nav.label")}>

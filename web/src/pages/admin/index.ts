@@ -8,3 +8,4 @@ export { AdminOrder, AdminOrders } from "./orders";
 export { AdminTicket, AdminTickets } from "./support";
 export { AdminUser, AdminUsers } from "./users";
 export { AdminMail, AdminMailbox } from "./mailbox";
+export { AdminWebhook, AdminWebhooks } from "./webhooks";
