@@ -98,7 +98,14 @@ describe("reports: query ranges", () => {
 
 describe("reports: products and tickets", () => {
 	it("ranks products and variants by revenue, adding up the days of one line", () => {
-		const row = (productId: string, variantId: string | null, revenue: number, units: number) => ({ productId, variantId, name: productId, sku: productId, revenue, units });
+		const row = (productId: string, variantId: string | null, revenue: number, units: number) => ({
+			productId,
+			variantId,
+			name: productId,
+			sku: productId,
+			revenue,
+			units,
+		});
 		const top = topProducts([row("a", null, 100, 1), row("b", "v1", 300, 3), row("a", null, 250, 2), row("b", "v2", 50, 1)], 2);
 		expect(top.map(t => [t.productId, t.variantId, t.revenue, t.units])).toEqual([
 			["a", null, 350, 3],
