@@ -3,7 +3,7 @@
  * NATS, Kafka, FerretDB on 127.0.0.1), then one node process per service, plus a second
  * `products`, a second `orders` and a second `media` node:
  *
- *   users  products-1  products-2  orders-1  orders-2  tickets  notifications  media-1  media-2  api
+ *   users  products-1  products-2  orders-1  orders-2  tickets  notifications  webhooks  media-1  media-2  reports  api
  *
  * Each node is `node --import tsx scripts/start.ts` with its own SERVICES, NODE_ID and
  * METRICS_PORT (CLUSTER_METRICS_PORT, default 3031, then 3032, ...), and TRANSPORTER, MONGO_URL
@@ -51,6 +51,7 @@ export const CLUSTER_LAYOUT: NodeSpec[] = [
 	{ name: "webhooks", services: ["webhooks"] },
 	{ name: "media-1", services: ["media"] },
 	{ name: "media-2", services: ["media"] },
+	{ name: "reports", services: ["reports"] },
 	{ name: "api", services: ["api"] },
 ];
 

@@ -11,7 +11,7 @@ export interface RouteSpec {
 	/** moleculer-web path syntax, relative to /api/v1. */
 	path: string;
 	action: string;
-	tag: "Identity" | "Catalog" | "Product images" | "Cart and orders" | "Promotions, shipping and tax" | "Support" | "Notifications" | "Webhooks";
+	tag: "Identity" | "Catalog" | "Product images" | "Cart and orders" | "Promotions, shipping and tax" | "Support" | "Notifications" | "Webhooks" | "Reports";
 	summary: string;
 	/** Status code of a successful answer. */
 	status: 200 | 201 | 202 | 204;
@@ -183,6 +183,12 @@ export const ROUTES: RouteSpec[] = [
 		["POST", "/webhooks/:id/deliveries/:deliveryId/retry", "webhooks.retryDelivery", 200, "admin", "Send a delivery again now"],
 		["POST", "/webhooks/:id/rotate-secret", "webhooks.rotateSecret", 200, "admin", "New signing secret; the old one signs too for 24 hours"],
 		["POST", "/webhooks/:id/test", "webhooks.sendTest", 202, "admin", "Send a test event to the endpoint"],
+	]),
+	...routes("Reports", [
+		["GET", "/reports/sales", "reports.sales", 200, "admin", "Orders, revenue, refunds and net per day, week or month (shop's time zone)"],
+		["GET", "/reports/top-products", "reports.topProducts", 200, "admin", "The 10 products and variants that earned most in a range"],
+		["GET", "/reports/overview", "reports.overview", 200, "admin", "Products low on stock and open tickets by age"],
+		["POST", "/reports/backfill", "reports.backfill", 200, "admin", "Rebuild the reporting read model from the owning services"],
 	]),
 ];
 

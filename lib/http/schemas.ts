@@ -47,6 +47,9 @@ const webhookEndpoint: Record<string, Schema> = {
 	updatedAt: str(),
 };
 
+/** Money is integer minor units; `net` is revenue less refunds, `averageOrderValue` revenue per order (rounded). */
+const salesFigures: Record<string, Schema> = { orders: int(), revenue: int(), refunds: int(), net: int(), averageOrderValue: int() };
+
 export const RESOURCES: Record<string, Schema> = {
 	Error: obj({ name: str(), message: str(), code: int(), type: str(), data: {} }, ["name", "message", "code", "type"]),
 	User: obj(
@@ -346,6 +349,65 @@ export const RESOURCES: Record<string, Schema> = {
 		"pageSize",
 		"totalPages",
 	]),
+	SalesReport: obj(
+		{
+			currency: str({ pattern: "^[A-Z]{3}$" }),
+			interval: str({ enum: ["day", "week", "month"] }),
+			timeZone: str({ examples: ["Europe/Madrid"] }),
+			buckets: { type: "array", items: ref("SalesFigures") },
+			totals: obj(salesFigures, Object.keys(salesFigures)),
+		},
+		["currency", "interval", "timeZone", "buckets", "totals"],
+	),
+	SalesFigures: obj({ start: str({ format: "date" }), ...salesFigures }, ["start", ...Object.keys(salesFigures)]),
+	TopProducts: obj(
+		{
+			currency: str({ pattern: "^[A-Z]{3}$" }),
+			timeZone: str(),
+			from: str({ format: "date" }),
+			to: str({ format: "date" }),
+			products: {
+				type: "array",
+				maxItems: 10,
+				items: obj({ productId: str(), variantId: nullable(str()), name: str(), sku: str(), revenue: int(), units: int() }, [
+					"productId",
+					"variantId",
+					"name",
+					"sku",
+					"revenue",
+					"units",
+				]),
+			},
+		},
+		["currency", "timeZone", "from", "to", "products"],
+	),
+	ReportsOverview: obj(
+		{
+			lowStockThreshold: int(),
+			lowStock: {
+				type: "array",
+				items: obj({ productId: str(), variantId: nullable(str()), name: str(), sku: str(), available: int() }, [
+					"productId",
+					"variantId",
+					"name",
+					"sku",
+					"available",
+				]),
+			},
+			openTickets: obj({ total: int(), byAge: obj(Object.fromEntries(["under1d", "1to3d", "3to7d", "over7d"].map(b => [b, int()]))) }, [
+				"total",
+				"byAge",
+			]),
+		},
+		["lowStockThreshold", "lowStock", "openTickets"],
+	),
+	ReportsBackfill: obj({ orders: int(), products: int(), tickets: int(), startedAt: str(), finishedAt: str() }, [
+		"orders",
+		"products",
+		"tickets",
+		"startedAt",
+		"finishedAt",
+	]),
 };
 
 export const RESPONSES: Record<string, string> = {
@@ -418,4 +480,8 @@ export const RESPONSES: Record<string, string> = {
 	"webhooks.sendTest": "WebhookDelivery",
 	"notifications.mailbox": "Page",
 	"notifications.mailboxMessage": "MailboxMessage",
+	"reports.sales": "SalesReport",
+	"reports.topProducts": "TopProducts",
+	"reports.overview": "ReportsOverview",
+	"reports.backfill": "ReportsBackfill",
 };
