@@ -209,7 +209,7 @@ export const EVENTS: { [K in EventType]: EventDefinition } = {
 	"user.erasure-acknowledged": {
 		topic: TOPICS.accounts,
 		key: "userId",
-		producer: "orders, tickets, notifications",
+		producer: "orders, tickets, notifications, pricing",
 		summary: "A service erased what it held of a user.",
 	},
 };

@@ -28,10 +28,18 @@ export interface EmailTexts {
 	tax: string;
 	taxIncluded: string;
 	total: string;
+	parcelsHeading(count: number): string;
+	parcelColumns: { carrier: string; trackingNumber: string };
+	/** The carrier's name for its code (`dhl` → "DHL"); `other` or none: a word for "carrier". */
+	carrierName(code: string | null): string;
+	trackAction: string;
 	linkFallback: string;
 	footerWhy(shop: string): string;
 	unsubscribe: string;
 }
+
+/** Brand names read the same in every language. */
+const CARRIER_NAMES: Record<string, string> = { dhl: "DHL", ups: "UPS", fedex: "FedEx", gls: "GLS", correos: "Correos" };
 
 const en: EmailTexts = {
 	greeting: name => `Hello ${name},`,
@@ -56,6 +64,10 @@ const en: EmailTexts = {
 	tax: "Tax",
 	taxIncluded: "Tax (included)",
 	total: "Total",
+	parcelsHeading: count => (count === 1 ? "Your parcel" : `Your ${count} parcels`),
+	parcelColumns: { carrier: "Carrier", trackingNumber: "Tracking number" },
+	carrierName: code => CARRIER_NAMES[code ?? ""] ?? "Other carrier",
+	trackAction: "Track parcel",
 	linkFallback: "If the button does not work, copy this address into your browser:",
 	footerWhy: shop => `You receive this email because you have an account at ${shop}.`,
 	unsubscribe: "Unsubscribe from these emails",
@@ -84,6 +96,10 @@ const es: EmailTexts = {
 	tax: "Impuestos",
 	taxIncluded: "Impuestos (incluidos)",
 	total: "Total",
+	parcelsHeading: count => (count === 1 ? "Tu paquete" : `Tus ${count} paquetes`),
+	parcelColumns: { carrier: "Transportista", trackingNumber: "Número de seguimiento" },
+	carrierName: code => CARRIER_NAMES[code ?? ""] ?? "Otro transportista",
+	trackAction: "Seguir el paquete",
 	linkFallback: "Si el botón no funciona, copia esta dirección en tu navegador:",
 	footerWhy: shop => `Recibes este correo porque tienes una cuenta en ${shop}.`,
 	unsubscribe: "Darse de baja de estos correos",

@@ -6,7 +6,7 @@
  * Every value that comes from a person (a name, a product name, a ticket subject, a rejection
  * reason) stays a plain string here; the templates escape it.
  */
-import type { AnyEnvelope, EventType, OrderCharges } from "../contracts/events.js";
+import type { AnyEnvelope, EventType, OrderCharges, ParcelTracking } from "../contracts/events.js";
 import type { OrderSummary } from "../contracts/calls.js";
 import { derivedId } from "../contracts/ids.js";
 import { NOTIFICATION_TEXTS, languageOf, type Language } from "./notification-texts.js";
@@ -37,6 +37,19 @@ export interface EmailTotal {
 	strong: boolean;
 }
 
+/** A parcel on its way: `url` is null when there is none or it is not an http(s) URL (it becomes a link). */
+export interface EmailParcel {
+	carrier: string;
+	trackingNumber: string;
+	url: string | null;
+}
+export interface EmailParcels {
+	heading: string;
+	columns: { carrier: string; trackingNumber: string };
+	trackLabel: string;
+	rows: EmailParcel[];
+}
+
 /** One email, before rendering: every string is the final text, not yet escaped. */
 export interface EmailContent {
 	language: Language;
@@ -47,6 +60,8 @@ export interface EmailContent {
 	action: { label: string; url: string } | null;
 	linkFallback: string;
 	order: { date: string | null; columns: { item: string; quantity: string; price: string; total: string }; lines: EmailLine[]; totals: EmailTotal[] } | null;
+	/** The parcels with tracking, on the shipped emails (the whole order's, or the one parcel's). */
+	parcels: EmailParcels | null;
 	footer: { shopName: string; why: string; unsubscribeLabel: string; unsubscribeUrl: string | null };
 }
 
@@ -128,6 +143,7 @@ export function accountEmail(kind: AccountEmailKind, recipient: Recipient, actio
 		action: { label: verify ? t.verifyAction : t.resetAction, url: actionUrl },
 		linkFallback: t.linkFallback,
 		order: null,
+		parcels: null,
 		footer: { shopName: shop.shopName, why: t.footerWhy(shop.shopName), unsubscribeLabel: t.unsubscribe, unsubscribeUrl: null },
 	};
 }
@@ -158,6 +174,10 @@ export function eventEmail(
 		const draft = notificationFor(event, language)!;
 		title = draft.title;
 		body = draft.body;
+		// The notification's sentence lists the tracking inline; the email shows it as a table instead.
+		const n = NOTIFICATION_TEXTS[language];
+		if (event.type === "order.shipped") body = n.shippedBody(shortRef(event.payload.orderId), []);
+		if (event.type === "order.fulfilment-created") body = n.partlyShippedBody(shortRef(event.payload.orderId), []);
 		const path = draft.ref.kind === "order" ? "orders" : "support";
 		link = { label: draft.ref.kind === "order" ? t.orderAction : t.ticketAction, url: `${shop.publicUrl}/${path}/${encodeURIComponent(draft.ref.id)}` };
 	}
@@ -174,8 +194,30 @@ export function eventEmail(
 		action: link,
 		linkFallback: t.linkFallback,
 		order: details,
+		parcels: parcelsOf(event, language),
 		footer: { shopName: shop.shopName, why: t.footerWhy(shop.shopName), unsubscribeLabel: t.unsubscribe, unsubscribeUrl: unsubscribePage },
 	};
+}
+
+/** The tracked parcels an event tells of (`order.shipped`: all of them; `order.fulfilment-created`: its own), or null when none. */
+export function parcelsOf(event: AnyEnvelope, language: Language): EmailParcels | null {
+	let tracking: readonly ParcelTracking[];
+	if (event.type === "order.shipped") tracking = event.payload.tracking ?? [];
+	else if (event.type === "order.fulfilment-created") tracking = [event.payload];
+	else return null;
+	const t = EMAIL_TEXTS[language];
+	const rows = tracking.flatMap(p =>
+		p.trackingNumber
+			? [
+					{
+						carrier: t.carrierName(p.carrier),
+						trackingNumber: p.trackingNumber,
+						url: p.trackingUrl && /^https?:\/\//i.test(p.trackingUrl) ? p.trackingUrl : null,
+					},
+				]
+			: [],
+	);
+	return rows.length ? { heading: t.parcelsHeading(rows.length), columns: t.parcelColumns, trackLabel: t.trackAction, rows } : null;
 }
 
 /** The order's lines and totals as the recipient reads them: discount, shipping, tax (included or added), total. */

@@ -37,6 +37,14 @@ const HTML = `<!doctype html>
 {{/each}}
 </table>
 {{/if}}
+{{#if parcels}}
+<h2 style="font-size:16px;margin:16px 0 8px">{{parcels.heading}}</h2>
+<table role="presentation" width="100%" cellpadding="6" cellspacing="0" style="border-collapse:collapse;margin:0 0 16px">
+<tr style="border-bottom:1px solid #e4e4e7"><th align="left">{{parcels.columns.carrier}}</th><th align="left">{{parcels.columns.trackingNumber}}</th><th></th></tr>
+{{#each parcels.rows}}<tr style="border-bottom:1px solid #f4f4f5"><td>{{carrier}}</td><td>{{trackingNumber}}</td><td align="right">{{#if url}}<a href="{{url}}" style="color:#18181b">{{../parcels.trackLabel}}</a>{{/if}}</td></tr>
+{{/each}}
+</table>
+{{/if}}
 {{#if action}}
 <p style="margin:24px 0"><a href="{{action.url}}" style="background:#18181b;color:#ffffff;padding:12px 20px;border-radius:6px;text-decoration:none;display:inline-block">{{action.label}}</a></p>
 <p style="margin:0 0 12px;font-size:13px;color:#52525b">{{linkFallback}}<br><a href="{{action.url}}" style="color:#52525b;word-break:break-all">{{action.url}}</a></p>
@@ -62,6 +70,9 @@ const TEXT = `{{footer.shopName}}
 {{/if}}{{#each order.lines}}{{quantity}} × {{name}}{{#if options}} ({{options}}){{/if}}  {{unitPrice}}  {{lineTotal}}
 {{/each}}
 {{#each order.totals}}{{label}}: {{amount}}
+{{/each}}
+{{/if}}{{#if parcels}}{{parcels.heading}}:
+{{#each parcels.rows}}- {{carrier}} {{trackingNumber}}{{#if url}}: {{url}}{{/if}}
 {{/each}}
 {{/if}}{{#if action}}{{action.label}}: {{action.url}}
 

@@ -18,7 +18,7 @@ import type { Sessions } from "./sessions.js";
 import type { AccountTokens } from "./account-tokens.js";
 
 /** The services that hold personal data besides users, each acknowledging an erasure. */
-export const ERASURE_PARTICIPANTS = ["orders", "tickets", "notifications"] as const;
+export const ERASURE_PARTICIPANTS = ["orders", "tickets", "notifications", "pricing"] as const;
 
 export interface ErasureRequest {
 	_id: string;

@@ -19,7 +19,7 @@ type Self = { erasure: Erasure; accounts: Accounts };
 
 const EXPORT_TIMEOUT_MS = 10_000;
 
-/** `{ exportedAt, profile, addresses, orders, cart, tickets, notifications, emails }` (README: "Your data"). */
+/** `{ exportedAt, profile, addresses, orders, cart, promotions, tickets, notifications, emails }` (README: "Your data"). */
 async function exportOf(self: Self, userId: string, ctx: Context): Promise<Record<string, unknown>> {
 	const user = await self.accounts.find(userId);
 	const parts = await Promise.all(

@@ -258,7 +258,7 @@ describe.skipIf(skip)("email on the cluster, through Mailpit", () => {
 			60_000,
 			"every service to acknowledge",
 		);
-		expect(done.erasure.acknowledged).toEqual(["notifications", "orders", "tickets", "users"]);
+		expect(done.erasure.acknowledged).toEqual(["notifications", "orders", "pricing", "tickets", "users"]);
 		const kept = (await boss.http.get(`${V1}/orders?all=true&pageSize=100`)).body.rows as { id: string; total: number }[];
 		expect(kept.find(o => o.id === order.id)?.total).toBe(order.total);
 

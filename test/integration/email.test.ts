@@ -270,6 +270,42 @@ describe("order emails", () => {
 	});
 });
 
+describe("shipping emails", () => {
+	it("an order shipped in two parcels: one email for the partial parcel, one for the order shipped with both tracking links, in Spanish", async () => {
+		const reg = await register("Pilar", { language: "es" });
+		const buyer = await login(shop, reg.email, PASSWORD);
+		const order = await paidOrder(buyer);
+		const itemId = (await buyer.http.get(`${V1}/orders/${order.id}`)).body.items[0].itemId as string;
+		const dhl = "https://www.dhl.com/global-en/home/tracking/tracking-parcel.html?submit=1&tracking-id=JD0146000062";
+		const ups = "https://www.ups.com/track?tracknum=1Z999AA10123456784";
+		const first = await boss.http.post(`${V1}/orders/${order.id}/fulfilments`, {
+			items: [{ itemId, quantity: 1 }],
+			carrier: "dhl",
+			trackingNumber: "JD0146000062",
+		});
+		expect(first.status, JSON.stringify(first.body)).toBe(201);
+		const partial = await waitForMail(reg.email, m => m.kind === "order.fulfilment-created", "the partial parcel email");
+		expect(partial.subject).toBe("Parte de tu pedido enviada · Test Shop");
+		expect(partial.text).toContain(`Tu paquete:\n- DHL JD0146000062: ${dhl}\n`);
+		expect(partial.html).toContain(`href="${dhl.replaceAll("=", "&#x3D;").replaceAll("&tracking", "&amp;tracking")}"`);
+
+		const rest = await boss.http.post(`${V1}/orders/${order.id}/fulfilments`, { carrier: "ups", trackingNumber: "1Z999AA10123456784" });
+		expect(rest.status, JSON.stringify(rest.body)).toBe(201);
+		expect(rest.body.status).toBe("shipped");
+		const shipped = await waitForMail(reg.email, m => m.kind === "order.shipped", "the shipped email");
+		expect(shipped.subject).toBe("Pedido enviado · Test Shop");
+		expect(shipped.text).toContain(`Tus 2 paquetes:\n- DHL JD0146000062: ${dhl}\n- UPS 1Z999AA10123456784: ${ups}\n`);
+		expect(shipped.html).toContain(`href="${ups.replaceAll("=", "&#x3D;")}"`);
+		expect(shipped.html).toContain("Seguir el paquete");
+		expect(shipped.headers["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
+
+		// Exactly one email per event: the last parcel's own event sends none (order.shipped tells of it).
+		await new Promise(r => setTimeout(r, 500));
+		const kinds = (await mailbox(reg.email)).map(m => m.kind).filter(k => k === "order.fulfilment-created" || k === "order.shipped");
+		expect(kinds).toEqual(["order.fulfilment-created", "order.shipped"]);
+	});
+});
+
 describe("one-click unsubscribe", () => {
 	it("the List-Unsubscribe URL, POSTed as RFC 8058 says, turns email notifications off without a login", async () => {
 		const bob = await customer(shop, "Bob");

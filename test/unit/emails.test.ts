@@ -56,6 +56,58 @@ describe("email content and templates", () => {
 		expect(text).toContain("https://shop.example/unsubscribe?token=t");
 	});
 
+	it("a shipped order lists each parcel with carrier, tracking number and link, in the recipient's language; only http(s) links become links", () => {
+		const shipped: EventEnvelope<"order.shipped"> = {
+			...paid,
+			id: "e2",
+			type: "order.shipped",
+			payload: {
+				orderId: "order-123456789",
+				userId: "u1",
+				tracking: [
+					{ carrier: "dhl", trackingNumber: "JD01", trackingUrl: "https://dhl.example/t?a=1&id=JD01" },
+					{ carrier: "other", trackingNumber: "<X1>", trackingUrl: "javascript:alert(1)" },
+				],
+			},
+		};
+		const es = renderEmail(eventEmail(shipped, { name: "Ana", language: "es" }, null, shop, "https://shop.example/unsubscribe?token=t")!);
+		expect(es.subject).toBe("Pedido enviado · Shop & Co");
+		expect(es.text).toContain("Tus 2 paquetes:\n- DHL JD01: https://dhl.example/t?a=1&id=JD01\n- Otro transportista <X1>\n");
+		expect(es.html).toContain('<a href="https://dhl.example/t?a&#x3D;1&amp;id&#x3D;JD01"');
+		expect(es.html).toContain("&lt;X1&gt;");
+		expect(es.html).not.toMatch(/javascript:|<X1>/);
+		expect(es.html).toContain("Seguir el paquete");
+		// The sentence does not repeat the tracking the table shows.
+		expect(es.text).toContain("El pedido order-12 está en camino.\n");
+		expect(es.text).not.toContain("Seguimiento");
+
+		const parcel: EventEnvelope<"order.fulfilment-created"> = {
+			...paid,
+			id: "e3",
+			type: "order.fulfilment-created",
+			payload: {
+				orderId: "order-123456789",
+				userId: "u1",
+				fulfilmentId: "f1",
+				items: [],
+				carrier: "ups",
+				trackingNumber: "1Z9",
+				trackingUrl: "https://ups.example/1Z9",
+				shippedAt: "2026-01-03T10:00:00.000Z",
+				orderStatus: "partially_shipped",
+			},
+		};
+		const en = renderEmail(eventEmail(parcel, { name: "Jo", language: "en" }, null, shop, "https://shop.example/unsubscribe?token=t")!);
+		expect(en.subject).toBe("Part of your order shipped · Shop & Co");
+		expect(en.text).toContain("Your parcel:\n- UPS 1Z9: https://ups.example/1Z9\n");
+		// The last parcel sends no email of its own: order.shipped tells of every parcel.
+		const last = { ...parcel, payload: { ...parcel.payload, orderStatus: "shipped" as const } };
+		expect(eventEmail(last, { name: "Jo", language: "en" }, null, shop, "u")).toBeNull();
+		// Shipped without tracking: no parcel table.
+		const bare = { ...shipped, payload: { orderId: "o", userId: "u1", tracking: [] } };
+		expect(renderEmail(eventEmail(bare, { name: "Jo", language: "en" }, null, shop, "u")!).html).not.toContain("Track parcel");
+	});
+
 	it("account emails carry their link and no unsubscribe footer", () => {
 		const { text, html } = renderEmail(
 			accountEmail("password_reset", { name: "Jo", language: "en" }, "https://shop.example/reset-password?token=abc", shop),
