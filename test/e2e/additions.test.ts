@@ -303,7 +303,7 @@ describe.skipIf(skip)("web shop: variants, facets, promotions, shipping and tax 
 		expect(placedRequest.postDataJSON().payment).toEqual({ method: "session" });
 		expect(placedRequest.headers()["idempotency-key"]).toMatch(/^[0-9a-f-]{36}$/);
 		// The simulated payment service's page; back to the order unpaid, which then follows the payment by itself.
-		await heading(page, "Confirm your payment");
+		await page.getByRole("heading", { name: "Confirm your payment" }).waitFor({ timeout: 20_000 });
 		await page.getByRole("link", { name: "Return to the shop" }).click();
 		await heading(page, /^Order [0-9A-F]{8}$/);
 		await page.getByRole("link", { name: "Pay now" }).waitFor();
