@@ -14,6 +14,16 @@ function page(title: string, body: string): string {
 </head><body>${body}</body></html>`;
 }
 
+/**
+ * Where the page may send the customer back to: a path on the shop's own origin only ("/orders/…"),
+ * never "//host" or "/\\host" (which browsers read as another origin), no scheme, no whitespace.
+ */
+export const RETURN_PATH = /^\/(?![/\\])[^\s\\]*$/;
+
+export function isReturnPath(value: string): boolean {
+	return value.length <= 500 && RETURN_PATH.test(value);
+}
+
 export function confirmationPage(s: {
 	sessionId: string;
 	clientSecret: string;
@@ -21,11 +31,15 @@ export function confirmationPage(s: {
 	status: string;
 	declineReason: string | null;
 	error?: string;
+	/** A same-origin path back to the shop (checked with isReturnPath by the caller's params too). */
+	returnTo?: string;
 }): string {
+	const returnTo = s.returnTo && isReturnPath(s.returnTo) ? s.returnTo : undefined;
+	const back = returnTo ? `<p><a href="${escape(returnTo)}">Return to the shop</a></p>` : "";
 	if (s.status !== "requires_confirmation")
 		return page(
 			"Payment",
-			`<h1>Payment ${escape(s.status === "authorized" || s.status === "captured" ? "authorized" : s.status)}</h1><p>You may close this page and return to the shop.</p>`,
+			`<h1>Payment ${escape(s.status === "authorized" || s.status === "captured" ? "authorized" : s.status)}</h1>${back || "<p>You may close this page and return to the shop.</p>"}`,
 		);
 	const notice = s.error ?? (s.declineReason ? `The card was declined (${s.declineReason}). Try another card.` : "");
 	return page(
@@ -34,13 +48,13 @@ export function confirmationPage(s: {
 <p>Amount: <strong>${escape(s.amount)}</strong></p>
 ${notice ? `<p role="alert">${escape(notice)}</p>` : ""}
 <form method="post" action="${escape(s.sessionId)}">
-<input type="hidden" name="client_secret" value="${escape(s.clientSecret)}">
+<input type="hidden" name="client_secret" value="${escape(s.clientSecret)}">${returnTo ? `\n<input type="hidden" name="returnTo" value="${escape(returnTo)}">` : ""}
 <label>Card number<input name="cardNumber" inputmode="numeric" autocomplete="cc-number" required></label>
 <label>Expiry month<input name="expMonth" inputmode="numeric" autocomplete="cc-exp-month" required></label>
 <label>Expiry year<input name="expYear" inputmode="numeric" autocomplete="cc-exp-year" required></label>
 <label>Security code<input name="cvc" inputmode="numeric" autocomplete="cc-csc" required></label>
 <button type="submit">Pay</button>
 </form>
-<p class="note">Simulated provider. Test cards: ${TEST_CARDS.approved} approved, ${TEST_CARDS.declined} declined.</p>`,
+<p class="note">Simulated provider. Test cards: ${TEST_CARDS.approved} approved, ${TEST_CARDS.declined} declined.</p>${back}`,
 	);
 }

@@ -15,7 +15,7 @@ import { badRequest, conflict, invalidField, notFound, unavailable } from "../..
 import { defineMixin } from "../../lib/service.js";
 import type { Collection } from "../../lib/store/index.js";
 import { formatAmount } from "../../lib/domain/promotions.js";
-import { confirmationPage } from "../../lib/payments/confirmation-page.js";
+import { confirmationPage, RETURN_PATH } from "../../lib/payments/confirmation-page.js";
 import { WebhookSignatureError, type SessionPaymentProvider } from "../../lib/payments/provider.js";
 import { type SimulatedPaymentProvider, type LedgerEntry, type SandboxAuthorization, type SandboxPayment } from "../../lib/payments/simulated.js";
 import { SimulatedSessions, randomWebhookSecret, type SandboxSession } from "../../lib/payments/simulated-sessions.js";
@@ -96,6 +96,9 @@ export function buildPayments(host: Host, cards: SimulatedPaymentProvider, payme
 	return { sessions, simulated, delivery };
 }
 
+/** The shop's page to lead back to after confirming: a same-origin path only (422 naming returnTo otherwise). */
+const returnToParam = { type: "string", optional: true, max: 500, pattern: RETURN_PATH } as const;
+
 const cardParams = {
 	id: { type: "string", max: 100 },
 	client_secret: { type: "string", max: 200 },
@@ -103,9 +106,10 @@ const cardParams = {
 	expMonth: { type: "number", convert: true, integer: true, min: 1, max: 12 },
 	expYear: { type: "number", convert: true, integer: true, min: 2000, max: 2100 },
 	cvc: { type: "string", pattern: /^[0-9]{3,4}$/ },
+	returnTo: returnToParam,
 } as const;
 
-type ConfirmParams = { id: string; client_secret: string; cardNumber: string; expMonth: number; expYear: number; cvc: string };
+type ConfirmParams = { id: string; client_secret: string; cardNumber: string; expMonth: number; expYear: number; cvc: string; returnTo?: string };
 type PageMeta = { wantsHtml?: boolean; $responseType?: string; $statusCode?: number };
 
 /** A provider's refusal of a refund beyond what is left (the simulated service's, Stripe's codes). */
@@ -179,12 +183,12 @@ export const PaymentActionsMixin = defineMixin<Host>({
 		},
 		simulatedConfirmPage: {
 			auth: "public",
-			params: { id: { type: "string", max: 100 }, client_secret: { type: "string", max: 200 } },
-			async handler(this: Host, ctx: Context<{ id: string; client_secret: string }, PageMeta>) {
+			params: { id: { type: "string", max: 100 }, client_secret: { type: "string", max: 200 }, returnTo: returnToParam },
+			async handler(this: Host, ctx: Context<{ id: string; client_secret: string; returnTo?: string }, PageMeta>) {
 				const session = this.simulated && (await this.simulated.retrieveSession(ctx.params.id).catch(() => null));
 				if (!session || session.clientSecret !== ctx.params.client_secret) throw notFound("Payment session", ctx.params.id);
 				ctx.meta.$responseType = "text/html; charset=utf-8";
-				return confirmationPage({ ...session, amount: formatAmount(session.amount, session.currency) });
+				return confirmationPage({ ...session, amount: formatAmount(session.amount, session.currency), returnTo: ctx.params.returnTo });
 			},
 		},
 		simulatedConfirm: {
@@ -204,6 +208,7 @@ export const PaymentActionsMixin = defineMixin<Host>({
 				return confirmationPage({
 					...session,
 					amount: formatAmount(session.amount, session.currency),
+					returnTo: ctx.params.returnTo,
 					...(result.status === "invalid" ? { error: result.message } : {}),
 				});
 			},

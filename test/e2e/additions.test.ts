@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, onTestFailed, test } from "vitest";
 import type { Browser, Page } from "playwright-core";
+import { confirmCard } from "../helpers/payments.js";
 import {
 	ADMIN_EMAIL,
 	ADMIN_PASSWORD,
@@ -292,17 +293,25 @@ describe.skipIf(skip)("web shop: variants, facets, promotions, shipping and tax 
 		await page.getByRole("textbox", { name: "Address", exact: true }).fill("ul. Marszałkowska 1");
 		await page.getByLabel("Postal code").fill("00-624");
 		await page.getByLabel("City").fill("Warszawa");
-		await page.getByLabel("Card number").fill("4242424242424242");
-		await page.getByLabel("Security code (CVC)").fill("123");
+		expect(await page.getByLabel("Card number").count(), "the shop never asks for the card").toBe(0);
 		await expect.poll(() => shownTotals(page, ".cart-summary")).toEqual(expectedRows);
 		await expectAccessible(page, "checkout with shipping methods");
 		const placed = page.waitForResponse(r => r.url().endsWith("/api/v1/orders") && r.request().method() === "POST");
-		await page.evaluate("window.__sameDocument = true");
 		await page.getByRole("button", { name: "Place order" }).click();
 		const placedRequest = (await placed).request();
 		expect(placedRequest.postDataJSON().shippingMethodId).toBe(express.id);
+		expect(placedRequest.postDataJSON().payment).toEqual({ method: "session" });
 		expect(placedRequest.headers()["idempotency-key"]).toMatch(/^[0-9a-f-]{36}$/);
+		// The simulated payment service's page; back to the order unpaid, which then follows the payment by itself.
+		await page.getByRole("heading", { name: "Confirm your payment" }).waitFor({ timeout: 20_000 });
+		await page.getByRole("link", { name: "Return to the shop" }).click();
 		await heading(page, /^Order [0-9A-F]{8}$/);
+		await page.getByRole("link", { name: "Pay now" }).waitFor();
+		await expectAccessible(page, "order awaiting payment");
+		await page.evaluate("window.__sameDocument = true");
+		// The customer pays elsewhere (the service's page on another device): the order page follows without a reload.
+		const confirmUrl = (await page.getByRole("link", { name: "Pay now" }).getAttribute("href"))!;
+		expect((await confirmCard(confirmUrl, "4242424242424242")).body.status).toBe("authorized");
 		await page.locator(".order-status").getByText("Paid", { exact: true }).waitFor({ timeout: 20_000 });
 		expect(await page.evaluate("window.__sameDocument === true"), "the order page must update without a reload").toBe(true);
 		const orderId = decodeURIComponent(new URL(page.url()).pathname.split("/").pop()!);

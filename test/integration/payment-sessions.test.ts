@@ -124,6 +124,44 @@ describe("payment sessions (simulated payment service)", () => {
 		await until(ann, order.id, o => o.status === "paid", "paid");
 	});
 
+	it("leads back to the shop only by a same-origin returnTo path: a link on the page and through the form; another origin is 422 naming returnTo", async () => {
+		const ann = await customer(shop, "Ann");
+		const { order } = await sessionCheckout(ann, adm);
+		const back = `/orders/${order.id}`;
+		const page = await fetch(`${order.payment.confirmUrl}&returnTo=${encodeURIComponent(back)}`);
+		expect(page.status).toBe(200);
+		const html = await page.text();
+		expect(html).toContain(`<input type="hidden" name="returnTo" value="${back}">`);
+		expect(html).toContain(`<a href="${back}">Return to the shop</a>`);
+		for (const bad of ["//evil.example/x", "https://evil.example/", "/\\evil.example"]) {
+			const res = await fetch(`${order.payment.confirmUrl}&returnTo=${encodeURIComponent(bad)}`);
+			expect(res.status, bad).toBe(422);
+			expect(await res.text(), bad).toContain("returnTo");
+		}
+		const url = new URL(order.payment.confirmUrl);
+		const form = (returnTo: string) =>
+			fetch(`${url.origin}${url.pathname}`, {
+				method: "POST",
+				headers: { "content-type": "application/x-www-form-urlencoded" },
+				body: new URLSearchParams({
+					client_secret: url.searchParams.get("client_secret")!,
+					cardNumber: TEST_CARDS.approved,
+					expMonth: "12",
+					expYear: "2031",
+					cvc: "123",
+					returnTo,
+				}).toString(),
+			});
+		expect((await form("//evil.example/")).status).toBe(422);
+		expect((await orderOf(ann, order.id)).payment.status).toBe("requires_confirmation");
+		const done = await form(back);
+		expect(done.status).toBe(200);
+		const answer = await done.text();
+		expect(answer).toContain("Payment authorized");
+		expect(answer).toContain(`<a href="${back}">Return to the shop</a>`);
+		await until(ann, order.id, o => o.status === "paid", "paid");
+	});
+
 	it("keeps the session open after a declined card, with the reason, and takes another card", async () => {
 		const ann = await customer(shop, "Ann");
 		const { order } = await sessionCheckout(ann, adm);

@@ -182,7 +182,20 @@ export interface Order {
 	total: number;
 	currency: string;
 	shippingAddress: Address;
-	payment: { brand: string; last4: string; status: string } | null;
+	payment: {
+		brand?: string;
+		last4?: string;
+		status: string;
+		provider?: string;
+		sessionId?: string | null;
+		clientSecret?: string | null;
+		expiresAt?: string;
+		/** Stripe: the Payment Element is mounted with it and clientSecret. */
+		publishableKey?: string;
+		/** The simulated payment service's confirmation page. */
+		confirmUrl?: string;
+		declineReason?: string;
+	} | null;
 	refunds: { id: string; amount: number; reason: string; at: string }[];
 	statusHistory: { status: OrderStatus; at: string; reason?: string }[];
 	createdAt: string;

@@ -17,8 +17,14 @@ export function showTestCards(): boolean {
 	return import.meta.env.DEV || ["localhost", "127.0.0.1", "[::1]"].includes(window.location.hostname);
 }
 
+/** The confirmation page's way back: a path on this shop (the server accepts nothing else). */
+export function withReturnTo(confirmUrl: string, path: string): string {
+	const url = new URL(confirmUrl, window.location.href);
+	url.searchParams.set("returnTo", path);
+	return url.toString();
+}
+
 const ADDRESS_FIELDS = ["name", "line1", "line2", "city", "region", "postalCode", "country"] as const;
-const CARD_FIELDS = ["cardNumber", "expMonth", "expYear", "cvc"] as const;
 
 export function Checkout() {
 	const user = useStore(session).user;
@@ -44,8 +50,6 @@ export function Checkout() {
 		const first = saved.data?.find(x => x.isDefault);
 		if (first && !savedId) pickSaved(first.id);
 	}, [saved.data]);
-	const year = new Date().getFullYear();
-	const [card, setCard] = useState({ cardNumber: "", expMonth: "12", expYear: String(year + 2), cvc: "" });
 	const [methodId, setMethodId] = useState(query.get("shippingMethodId") ?? "");
 	const methods = useShippingMethods(address.country);
 	const cart = usePricedCart(address.country, methodId);
@@ -59,38 +63,29 @@ export function Checkout() {
 		for (const k of ADDRESS_FIELDS) if (address[k].trim()) shippingAddress[k] = address[k].trim();
 		const body: Record<string, unknown> = {
 			...(savedId ? { shippingAddressId: savedId } : { shippingAddress }),
-			payment: {
-				method: "card",
-				cardNumber: card.cardNumber.replace(/[\s-]/g, ""),
-				expMonth: Number(card.expMonth),
-				expYear: Number(card.expYear),
-				cvc: card.cvc.trim(),
-			},
+			// The card is entered at the payment provider, never here (the shop stays out of PCI DSS scope).
+			payment: { method: "session" },
 		};
 		if (methodId) body.shippingMethodId = methodId;
 		// The same key while the same body is sent again (a retry after a lost answer gets the same order).
 		const order = await post<Order>("/orders", body, { idempotencyKey: keys.for(body) });
 		rememberCountry(address.country);
 		void refreshBadges();
-		navigate(`/orders/${encodeURIComponent(order.id)}`);
+		const orderPath = `/orders/${encodeURIComponent(order.id)}`;
+		// The simulated service's page (same tab, server-rendered) leads back here; Stripe's element is mounted on the order page.
+		const confirmUrl = order.payment?.confirmUrl;
+		if (confirmUrl && !order.payment?.publishableKey) window.location.assign(withReturnTo(confirmUrl, orderPath));
+		else navigate(orderPath);
 	});
 	const errors: Record<string, string> = {};
 	for (const [k, v] of Object.entries(submit.fields)) {
 		errors[k.replace(/^shippingAddress\./, "addr.").replace(/^payment\./, "card.")] = v;
 	}
-	const shown = [
-		...ADDRESS_FIELDS.map(k => `shippingAddress.${k}`),
-		...CARD_FIELDS.map(k => `payment.${k}`),
-		"shippingMethodId",
-		"shippingAddress",
-		"shippingAddressId",
-		"payment",
-	];
+	const shown = [...ADDRESS_FIELDS.map(k => `shippingAddress.${k}`), "shippingMethodId", "shippingAddress", "shippingAddressId", "payment"];
 	const a = (k: (typeof ADDRESS_FIELDS)[number]) => (v: string) => {
 		setSavedId(""); // edited: a new address
 		setAddress(s => ({ ...s, [k]: v }));
 	};
-	const c = (k: keyof typeof card) => (v: string) => setCard(s => ({ ...s, [k]: v }));
 
 	if (cart.data && cart.data.items.length === 0 && !submit.busy) {
 		return (
@@ -219,52 +214,7 @@ export function Checkout() {
 									</ul>
 								</Notice>
 							) : null}
-							<Field
-								label={t("card.number")}
-								name="card.cardNumber"
-								value={card.cardNumber}
-								onValue={c("cardNumber")}
-								errors={errors}
-								required
-								inputMode="numeric"
-								autoComplete="cc-number"
-							/>
-							<div class="row">
-								<Field
-									label={t("card.expMonth")}
-									name="card.expMonth"
-									type="number"
-									min={1}
-									max={12}
-									value={card.expMonth}
-									onValue={c("expMonth")}
-									errors={errors}
-									required
-									autoComplete="cc-exp-month"
-								/>
-								<Field
-									label={t("card.expYear")}
-									name="card.expYear"
-									type="number"
-									min={year}
-									max={year + 30}
-									value={card.expYear}
-									onValue={c("expYear")}
-									errors={errors}
-									required
-									autoComplete="cc-exp-year"
-								/>
-								<Field
-									label={t("card.cvc")}
-									name="card.cvc"
-									value={card.cvc}
-									onValue={c("cvc")}
-									errors={errors}
-									required
-									inputMode="numeric"
-									autoComplete="cc-csc"
-								/>
-							</div>
+							<p>{t("checkout.paymentNext")}</p>
 						</fieldset>
 					</div>
 					<section class="cart-summary" aria-labelledby="co-summary">

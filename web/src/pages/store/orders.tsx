@@ -6,6 +6,7 @@ import { formatDate, t, tDynamic } from "../../i18n";
 import { countryName } from "../../lib/countries";
 import { useLoad, usePolling, useSubmit } from "../../lib/hooks";
 import { OptionsText } from "./cart";
+import { PaymentStep } from "./payment";
 
 export function cancelReason(order: Order): string | undefined {
 	const entry = [...order.statusHistory].reverse().find(h => h.status === "cancelled");
@@ -108,6 +109,7 @@ export function OrderPage(props: { params: Record<string, string> }) {
 	return (
 		<Page title={t("order.title", { number: shortId(o.id) })}>
 			<OrderStatusLine order={o} />
+			<PaymentStep order={o} />
 			<OrderDetail order={o} />
 			<div class="actions">
 				{(o.status === "pending" || o.status === "paid") && !shipped ? (
@@ -149,7 +151,7 @@ export function OrderStatusLine(props: { order: Order }) {
 			<p>
 				{t("order.statusIs")} <StatusBadge status={o.status} />
 			</p>
-			{o.status === "pending" ? <p class="hint">{t("order.pendingHint")}</p> : null}
+			{o.status === "pending" && o.payment?.status !== "requires_confirmation" ? <p class="hint">{t("order.pendingHint")}</p> : null}
 			{o.status === "paid" ? <p>{t("order.paidHint")}</p> : null}
 			{reason ? <p class="cancel-reason">{t("order.cancelledBecause", { reason: reasonText(reason) })}</p> : null}
 		</div>
@@ -274,7 +276,8 @@ export function OrderDetail(props: { order: Order }) {
 					<h2 id="od-pay">{t("order.payment")}</h2>
 					{o.payment ? (
 						<p>
-							{o.payment.brand} •••• {o.payment.last4} · {tDynamic(`payment.status.${o.payment.status}`, o.payment.status)}
+							{o.payment.last4 ? `${o.payment.brand ?? ""} •••• ${o.payment.last4} · ` : ""}
+							{tDynamic(`payment.status.${o.payment.status}`, o.payment.status)}
 						</p>
 					) : (
 						<p>—</p>
