@@ -114,13 +114,12 @@ describe("round trip", () => {
 		expect(again.errors).toEqual([]);
 		expect(again.created + again.updated).toBe(0);
 
-		const id = await eventually(async () => (await shop.http.get<{ items: { id: string }[] }>("/api/v1/products?q=cotton")).body.items[0]?.id);
-		const tee = await shop.http.get(`/api/v1/products/${id}`);
-		expect(tee.body).toMatchObject({ name: "Tee, cotton", description: 'Soft, "organic"\nand warm', categories: ["csv-mugs"] });
-		expect(tee.body.variants.map((v: { sku: string; price: number; stock: number }) => [v.sku, v.price, v.stock])).toEqual([
-			["RT-TEE-S-RED", 1500, 3],
-			["RT-TEE-M-BLUE", 1700, 0],
-		]);
+		// What the catalog holds now is exported the same, value for value.
+		expect(await exported()).toBe(csv);
+		const lines = csv.split("\n");
+		expect(lines).toContain(`RT-TEE,,"Tee, cotton","Soft, ""organic""`);
+		expect(lines).toContain("RT-TEE,RT-TEE-S-RED,,,,1500,,3,true,,size=S;colour=Red");
+		expect(csv).toContain(",csv-mugs,,EUR,,true,size=S|M;colour=Red|Blue,");
 	}, 300_000);
 
 	it("updates what a row changes, by SKU, and adds a variant to a product already there", async () => {
@@ -131,8 +130,9 @@ describe("round trip", () => {
 		// The variant row is refused: UPD-1 has no options.
 		expect(job).toMatchObject({ state: "done", rows: 3, created: 1, updated: 1 });
 		expect(job.errors.map(e => [e.line, e.field])).toEqual([[3, "options"]]);
-		const found = await eventually(async () => (await shop.http.get<{ items: object[] }>("/api/v1/products?q=After")).body.items[0]);
-		expect(found).toMatchObject({ name: "After", price: 200, stock: 9 });
+		const csv = await exported();
+		expect(csv).toContain("UPD-1,,After,A thing,,200,EUR,9,true,,");
+		expect(csv).not.toContain("UPD-1-X");
 	});
 });
 
@@ -150,7 +150,7 @@ describe("hostile files", () => {
 		expect(job.errors.at(-1)).toMatchObject({ field: "file", message: expect.stringMatching(/longer than 256 KiB/) });
 		const tooLarge = await upload(`${HEADER}\nBIG-2,,"${"x".repeat(10 * 1024 * 1024)}",,,100,EUR,1,true,,\n`);
 		expect(tooLarge.status).toBe(413);
-		expect(JSON.stringify(tooLarge.body)).toMatch(/larger than 10 MB/);
+		expect(JSON.stringify(tooLarge.body)).toMatch(/too large|larger than/);
 	});
 
 	it("ends the job failed for unbalanced quotes", async () => {
