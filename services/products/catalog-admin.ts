@@ -16,12 +16,13 @@ import {
 	type CategoryNode,
 	type CategoryRecord,
 	newProduct,
+	type NewProduct,
 	type ProductRecord,
 	type PublicCategory,
 	type PublicProduct,
 	revisionIs,
 } from "../../lib/domain/catalog.js";
-import { liveVariants, optionChangeProblems, optionsProblems, publicVariant } from "../../lib/domain/variants.js";
+import { liveVariants, optionChangeProblems, optionsProblems, publicVariant, sameCombination, variantOptionsProblems } from "../../lib/domain/variants.js";
 import type { CatalogPrice } from "../../lib/contracts/calls.js";
 import type { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
@@ -89,6 +90,18 @@ export class Catalog {
 		await this.checkCategories(p.categories);
 		checkOptions(p.options);
 		return publicProduct(await this.add(newProduct(randomUUID(), p, now())));
+	}
+
+	/** A new product with its variants (the CSV import): checked as POST /products and POST /products/:id/variants check them, then added. */
+	async addChecked(p: NewProduct): Promise<ProductRecord> {
+		await this.checkCategories(p.categories);
+		checkOptions(p.options);
+		const variants = p.variants ?? [];
+		const problems = variants.flatMap(v => variantOptionsProblems(p.options ?? [], v.options));
+		if (problems.length) throw validationError(problems);
+		const twin = variants.find((v, i) => variants.findIndex(w => sameCombination(w.options, v.options)) !== i);
+		if (twin) throw conflict(`The variant ${twin.sku} has the options of another one`, "VARIANT_EXISTS", { field: "variant_options" });
+		return this.add(newProduct(randomUUID(), p, now()));
 	}
 
 	/**

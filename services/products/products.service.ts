@@ -8,6 +8,7 @@
  *   search.ts        search and browse, from this node's index (a read model of the catalog)
  *   inventory.ts     holds, sales, releases and restocks: the catalog's part of the checkout saga
  *   demo-catalog.ts  the catalog a new shop starts with (SEED_DEMO)
+ *   csv-transfer.ts  the catalog imported from and exported as CSV (admin)
  */
 import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
@@ -27,6 +28,7 @@ import { SkuRegistry, type SkuClaim } from "./skus.js";
 import { ProductSearch } from "./search.js";
 import { Inventory, type StoredReservation } from "./inventory.js";
 import { seedDemoCatalog } from "./demo-catalog.js";
+import { CatalogImports, CSV_ACTIONS, IMPORT_JOB_COLLECTIONS, type ImportJob } from "./csv-transfer.js";
 
 type Params<A extends keyof typeof CATALOG> = ParamsOf<(typeof CATALOG)[A]>;
 
@@ -35,13 +37,14 @@ interface ProductsState {
 	variants: Variants;
 	searcher: ProductSearch;
 	inventory: Inventory;
+	imports: CatalogImports;
 }
 type ProductsThis = Service & DbMethods & EventsMethods & ProductsState;
 
 const ProductsService = defineService<ProductsThis>({
 	name: "products",
 	// EventsMixin first: mixins start last-listed first, so the database is connected before events flow.
-	mixins: [EventsMixin({ outbox: ["reservations"], documentOutbox: ["products"] }), DbMixin(CATALOG_COLLECTIONS)],
+	mixins: [EventsMixin({ outbox: ["reservations"], documentOutbox: ["products"] }), DbMixin({ ...CATALOG_COLLECTIONS, ...IMPORT_JOB_COLLECTIONS })],
 
 	actions: {
 		// ---- Catalog, public
@@ -161,6 +164,8 @@ const ProductsService = defineService<ProductsThis>({
 			},
 		},
 
+		...CSV_ACTIONS,
+
 		// ---- Internal: other services, never the gateway.
 		/** Current name, price, currency and availability of products (carts and checkout price themselves with these). */
 		byIds: {
@@ -221,6 +226,7 @@ const ProductsService = defineService<ProductsThis>({
 		this.variants = new Variants(this.catalog);
 		this.searcher = new ProductSearch(products, categories);
 		this.inventory = new Inventory(products, this.collection<StoredReservation>("reservations"));
+		this.imports = new CatalogImports(this.catalog, this.variants, this.collection<ImportJob>("import_jobs"), this.broker.nodeID, this.logger);
 	},
 
 	async started() {
@@ -228,6 +234,7 @@ const ProductsService = defineService<ProductsThis>({
 			const { products, categories } = await seedDemoCatalog(this.catalog);
 			this.logger.info(`Empty catalog: loaded the demo catalog (${categories} categories, ${products} products). SEED_DEMO=false turns this off.`);
 		}
+		await this.imports.abandonInterrupted();
 		const started = Date.now();
 		await this.searcher.build();
 		this.logger.info(`Search index built: ${this.searcher.size} products on sale in ${Date.now() - started} ms`);

@@ -131,4 +131,8 @@ export const CATALOG = {
 	"products.createCategory": { $$strict: true, slug, name: categoryName, parentId },
 	"products.updateCategory": { $$strict: true, id: idRule, ...patchOf({ slug, name: categoryName }), parentId },
 	"products.removeCategory": { id: idRule },
+	/** The file is the multipart stream (services/products/csv-transfer.ts). */
+	"products.importCsv": {},
+	"products.importStatus": { jobId: { type: "string", max: 100, description: "The id POST /products/import answered (anything else: 404)" } },
+	"products.exportCsv": {},
 } as const satisfies Record<string, ParamsSchema>;
