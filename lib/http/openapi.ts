@@ -7,7 +7,8 @@ import { REQUESTS } from "../contracts/http/index.js";
 import { IDEMPOTENCY_KEY_PATTERN } from "../contracts/http/orders.js";
 import { requestOf } from "./json-schema.js";
 import { API_PREFIX, ROUTES } from "./routes.js";
-import { RESOURCES, RESPONSES } from "./schemas.js";
+import { RESOURCES } from "./schemas.js";
+import { RESPONSES } from "./responses.js";
 
 const ERROR_RESPONSES: Record<string, string> = {
 	"400": "Malformed request",
