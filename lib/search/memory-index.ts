@@ -22,6 +22,7 @@
  * One instance per process: each products node keeps its own (docs/search.md, "Wiring").
  */
 import { fold, editVariants, productText, queryWords, type QueryWord } from "./text.js";
+import { ExpansionMemo, type MemoisedExpansion } from "./expansion-memo.js";
 import { FLAG_BITS, FLAG_MASK, MAX_SLOTS, PostingLists, RunStore, grownFloat64, grownInt32, grownUint16, grownUint8 } from "./postings.js";
 import {
 	PRICE_BUCKETS,
@@ -67,14 +68,9 @@ const BUCKET = EDGE_PREFIX + 1;
 /** A removed product's posting stays, as a tombstone, in lists at least this long. */
 const TOMBSTONE_FROM = 256;
 
-/** A term a query word matched, and how well (KIND_*; prefixes in between, by how much they cover). */
-interface Expansion {
-	terms: number[];
-	/** kind x idf, by position in `terms`. */
-	weights: number[];
-	/** Postings to walk. */
-	cost: number;
-	/** The tag its terms carry in `termTag`. */
+/** The terms a query word matched, and how well (KIND_*; prefixes in between, by how much they cover). */
+interface Expansion extends MemoisedExpansion {
+	/** The tag its terms carry in `termTag` during this query. */
 	tag: number;
 }
 
@@ -133,6 +129,16 @@ class IndexState {
 	private readonly chars = new Set<string>();
 	private alphabet: string[] = [];
 	private readonly postings = new PostingLists();
+	/**
+	 * Bumped by every write that can change a word's expansion (the dictionary, a document
+	 * frequency, the number of products); a price or stock change leaves it alone.
+	 */
+	private version = 0;
+	private readonly expansions: ExpansionMemo | null;
+
+	constructor(memoiseExpansions = true) {
+		this.expansions = memoiseExpansions ? new ExpansionMemo() : null;
+	}
 	/** Each product's term ids (and their flags), to take it out of the postings again. */
 	private readonly termRuns = new RunStore(true);
 
@@ -228,6 +234,7 @@ class IndexState {
 			this.slotOf.set(p.id, slot);
 			this.ids[slot] = p.id;
 			this.alive[slot] = 1;
+			this.version++;
 		} else {
 			this.nameLenSum -= this.nameLen[slot]!;
 			this.descLenSum -= this.descLen[slot]!;
@@ -255,6 +262,7 @@ class IndexState {
 		const slot = this.slotOf.get(id);
 		if (slot === undefined) return;
 		this.slotOf.delete(id);
+		this.version++;
 		this.nameLenSum -= this.nameLen[slot]!;
 		this.descLenSum -= this.descLen[slot]!;
 		// Short lists lose the posting; long ones keep it as a tombstone (searches skip slots that are
@@ -364,6 +372,7 @@ class IndexState {
 			for (let i = 0; i < len && same; i++) same = runs.data[off + i] === ids[i] && runs.aux[off + i] === fl[i];
 			if (same) return;
 		}
+		this.version++;
 		// Changed text: touch only the postings that changed. Most of a product's terms (and nearly
 		// all its edge terms, whose lists are the longest) survive an edit, and a posting taken out
 		// of or put into the middle of a long list costs a copy of the rest of it.
@@ -536,8 +545,18 @@ class IndexState {
 	 * tens of thousands of terms.
 	 */
 	private expand(w: QueryWord, tag: number): Expansion {
+		const key = `${w.prefix ? "p" : "w"}${w.typo ? "t" : "-"}${w.text}`;
+		let found = this.expansions?.get(key, this.version);
+		if (found === undefined) {
+			found = this.expandNow(w, tag);
+			this.expansions?.set(key, this.version, found);
+		}
+		return { terms: found.terms, weights: found.weights, cost: found.cost, tag };
+	}
+
+	/** `expand` without the memo. Leaves `termTag` marked with `tag` on the terms found. */
+	private expandNow(w: QueryWord, tag: number): MemoisedExpansion {
 		const terms: number[] = [];
-		const weights: number[] = [];
 		const { termTag, termWeight, postings } = this;
 		const n = this.size || 1;
 		const put = (id: number, kind: number): void => {
@@ -573,12 +592,13 @@ class IndexState {
 				}
 			}
 		}
+		const weights = new Float64Array(terms.length);
 		let cost = 0;
-		for (const id of terms) {
-			weights.push(termWeight[id]!);
-			cost += postings.df(id);
+		for (let i = 0; i < terms.length; i++) {
+			weights[i] = termWeight[terms[i]!]!;
+			cost += postings.df(terms[i]!);
 		}
-		return { terms, weights, cost, tag };
+		return { terms: Int32Array.from(terms), weights, cost };
 	}
 
 	/** The terms starting with `prefix` (at least BUCKET characters long). */
@@ -1036,10 +1056,19 @@ const BUILD_CHUNK = 2000;
 
 export class MemorySearchIndex implements SearchIndex {
 	readonly kind = "memory";
-	private state = new IndexState();
+	private state: IndexState;
 	/** Changes made while a rebuild runs, replayed onto the new state before it takes over. */
 	private pending: Op[] | null = null;
 	private rebuilding: Promise<void> = Promise.resolve();
+
+	/** `memoiseExpansions: false` only for tests that compare answers with and without the memo. */
+	constructor(private readonly options: { memoiseExpansions?: boolean } = {}) {
+		this.state = this.newState();
+	}
+
+	private newState(): IndexState {
+		return new IndexState(this.options.memoiseExpansions ?? true);
+	}
 
 	get size(): number {
 		return this.state.size;
@@ -1056,7 +1085,7 @@ export class MemorySearchIndex implements SearchIndex {
 	}
 
 	private async rebuild(products: Iterable<SearchableProduct> | AsyncIterable<SearchableProduct>): Promise<void> {
-		const next = new IndexState();
+		const next = this.newState();
 		this.pending = [];
 		try {
 			let n = 0;
