@@ -29,6 +29,11 @@ export class ExpansionMemo {
 		return this.entries.size;
 	}
 
+	/** About what the memo holds in memory: 12 bytes a term, plus each entry's key and arrays. */
+	get bytes(): number {
+		return this.heldTerms * 12 + this.entries.size * 200;
+	}
+
 	/** The expansion remembered for this key at this index version, if any (and marks it recently used). */
 	get(key: string, version: number): MemoisedExpansion | undefined {
 		if (version !== this.version) {

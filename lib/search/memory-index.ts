@@ -86,6 +86,22 @@ export interface MemoryIndexStats {
 	optionValues: number;
 	/** Typed-array bytes (postings, runs, per-product arrays); strings and maps come on top. */
 	typedBytes: number;
+	/**
+	 * An estimate of all the index holds: the typed arrays, plus its strings (ids, folded names,
+	 * terms, slugs, option values), its maps and plain arrays and the expansion memo, at V8's usual
+	 * sizes (one-byte strings, 8-byte slots, ~40 bytes a map entry). Not the products' documents.
+	 */
+	estimatedBytes: number;
+}
+
+const STRING_HEADER = 16;
+const MAP_ENTRY = 40;
+const ARRAY_SLOT = 8;
+/** Heap bytes of the strings of a list, each also held by one array slot. */
+function stringBytes(list: readonly string[]): number {
+	let n = 0;
+	for (const s of list) n += STRING_HEADER + ARRAY_SLOT + s.length;
+	return n;
 }
 
 /** The index's data. Kept apart from the facade so that `replaceAll` can build a new one aside. */
@@ -199,6 +215,15 @@ class IndexState {
 			this.bestName,
 			this.listA,
 			this.listB,
+			this.priceBucketOf,
+			this.edgeIds,
+			this.buildMark,
+			this.buildFlags,
+			this.catMark,
+			this.optMark,
+			this.optGroup,
+			this.termTag,
+			this.termWeight,
 		];
 		let typedBytes = arrays.reduce((s, a) => s + a.byteLength, 0);
 		typedBytes += this.termRuns.bytes + this.catRuns.bytes + this.variantRuns.bytes + this.optRuns.bytes;
@@ -206,6 +231,14 @@ class IndexState {
 			typedBytes += p.solo.byteLength + p.lens.byteLength;
 			for (const l of p.lists) if (l) typedBytes += l.byteLength;
 		}
+		let otherBytes = stringBytes(this.ids) + stringBytes(this.foldNames) + this.slotOf.size * MAP_ENTRY;
+		otherBytes += 2 * stringBytes(this.terms) + this.termId.size * MAP_ENTRY; // a term is also its map key
+		for (const p of [this.postings, this.catPostings, this.optPostings]) otherBytes += p.lists.length * ARRAY_SLOT;
+		for (const b of this.buckets.values()) otherBytes += MAP_ENTRY + 64 + (b.sorted.length + b.recent.length) * ARRAY_SLOT;
+		otherBytes += stringBytes(this.catSlugs) + this.catId.size * MAP_ENTRY;
+		otherBytes += stringBytes(this.optNames) + this.optNameId.size * MAP_ENTRY;
+		otherBytes += 2 * stringBytes(this.optValues) + this.optValueId.size * MAP_ENTRY + this.optValueName.length * ARRAY_SLOT;
+		otherBytes += this.expansions?.bytes ?? 0;
 		return {
 			products: this.size,
 			slots: this.slotCount,
@@ -215,6 +248,7 @@ class IndexState {
 			categories: this.catSlugs.length,
 			optionValues: this.optValues.length,
 			typedBytes,
+			estimatedBytes: typedBytes + otherBytes,
 		};
 	}
 

@@ -25,6 +25,7 @@ import { Catalog, FOLLOW_GALLERIES, type StoredProduct } from "./catalog-admin.j
 import { Variants } from "./variant-admin.js";
 import { SkuRegistry, type SkuClaim } from "./skus.js";
 import { ProductSearch } from "./search.js";
+import { setSearchIndexFigures } from "../../lib/observability/metrics.js";
 import { Inventory, type StoredReservation } from "./inventory.js";
 import { seedDemoCatalog } from "./demo-catalog.js";
 
@@ -219,7 +220,7 @@ const ProductsService = defineService<ProductsThis>({
 		const categories = this.collection<CategoryRecord>("categories");
 		this.catalog = new Catalog(products, categories, new SkuRegistry(this.collection<SkuClaim>("sku_claims"), products));
 		this.variants = new Variants(this.catalog);
-		this.searcher = new ProductSearch(products, categories);
+		this.searcher = new ProductSearch(products, categories, figures => setSearchIndexFigures(this.broker, figures));
 		this.inventory = new Inventory(products, this.collection<StoredReservation>("reservations"));
 	},
 
@@ -231,6 +232,10 @@ const ProductsService = defineService<ProductsThis>({
 		const started = Date.now();
 		await this.searcher.build();
 		this.logger.info(`Search index built: ${this.searcher.size} products on sale in ${Date.now() - started} ms`);
+	},
+
+	stopped() {
+		this.searcher.stop();
 	},
 });
 
