@@ -232,7 +232,7 @@ class IndexState {
 			for (const l of p.lists) if (l) typedBytes += l.byteLength;
 		}
 		let otherBytes = stringBytes(this.ids) + stringBytes(this.foldNames) + this.slotOf.size * MAP_ENTRY;
-		otherBytes += 2 * stringBytes(this.terms) + this.termId.size * MAP_ENTRY; // a term is also its map key
+		otherBytes += stringBytes(this.terms) + this.termId.size * MAP_ENTRY; // the map's keys are the same strings
 		for (const p of [this.postings, this.catPostings, this.optPostings]) otherBytes += p.lists.length * ARRAY_SLOT;
 		for (const b of this.buckets.values()) otherBytes += MAP_ENTRY + 64 + (b.sorted.length + b.recent.length) * ARRAY_SLOT;
 		otherBytes += stringBytes(this.catSlugs) + this.catId.size * MAP_ENTRY;
