@@ -15,6 +15,7 @@
  * - Open tickets: the tickets service's database, counted by the metrics mixin.
  * - Readiness of the node and of each check: every readiness run (each /metrics scrape runs one).
  * - Age of the outbox backlog: the relay, from the events it finds waiting.
+ * - Search index memory and build time: the products service, after building and after changes.
  */
 import type { ServiceBroker } from "moleculer";
 import { EVENTS, type EventEnvelope, type EventType } from "../contracts/events.js";
@@ -39,6 +40,8 @@ export const METRICS = {
 	mediaRenditions: "shop_media_renditions_generated_total",
 	mediaRenditionSeconds: "shop_media_rendition_seconds",
 	emails: "shop_emails_total",
+	searchIndexBytes: "shop_search_index_bytes",
+	searchIndexBuildSeconds: "shop_search_index_build_seconds",
 } as const;
 
 const SECONDS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
@@ -148,6 +151,20 @@ const DEFINITIONS: MetricDef[] = [
 		labelNames: ["channel", "result"],
 		description: "Email attempts by result: sent, retry (to be tried again), dead_lettered (given up after EMAIL_RETRY_SCHEDULE)",
 	},
+	{
+		name: METRICS.searchIndexBytes,
+		type: "gauge",
+		labelNames: [],
+		unit: "bytes",
+		description: "Estimated memory of this products node's search index (postings, dictionary, per-product rows; not the documents)",
+	},
+	{
+		name: METRICS.searchIndexBuildSeconds,
+		type: "gauge",
+		labelNames: [],
+		unit: "seconds",
+		description: "How long this products node's last full build of its search index took",
+	},
 ];
 
 const registered = new WeakSet<ServiceBroker>();
@@ -190,6 +207,15 @@ export function recordRenditionGenerated(broker: ServiceBroker, preset: string, 
 
 export function recordEmailAttempt(broker: ServiceBroker, channel: string, result: "sent" | "retry" | "dead_lettered"): void {
 	registry(broker)?.increment(METRICS.emails, { channel, result });
+}
+
+// ---------------------------------------------------------------- products
+
+/** The search index's estimated memory, and the time its last full build took when it was just built. */
+export function setSearchIndexFigures(broker: ServiceBroker, figures: { bytes: number; buildSeconds?: number }): void {
+	const m = registry(broker);
+	m?.set(METRICS.searchIndexBytes, figures.bytes);
+	if (figures.buildSeconds !== undefined) m?.set(METRICS.searchIndexBuildSeconds, figures.buildSeconds);
 }
 
 // ---------------------------------------------------------------- users

@@ -22,6 +22,7 @@
  * One instance per process: each products node keeps its own (docs/search.md, "Wiring").
  */
 import { fold, editVariants, productText, queryWords, type QueryWord } from "./text.js";
+import { ExpansionMemo, type MemoisedExpansion } from "./expansion-memo.js";
 import { FLAG_BITS, FLAG_MASK, MAX_SLOTS, PostingLists, RunStore, grownFloat64, grownInt32, grownUint16, grownUint8 } from "./postings.js";
 import {
 	PRICE_BUCKETS,
@@ -67,14 +68,9 @@ const BUCKET = EDGE_PREFIX + 1;
 /** A removed product's posting stays, as a tombstone, in lists at least this long. */
 const TOMBSTONE_FROM = 256;
 
-/** A term a query word matched, and how well (KIND_*; prefixes in between, by how much they cover). */
-interface Expansion {
-	terms: number[];
-	/** kind x idf, by position in `terms`. */
-	weights: number[];
-	/** Postings to walk. */
-	cost: number;
-	/** The tag its terms carry in `termTag`. */
+/** The terms a query word matched, and how well (KIND_*; prefixes in between, by how much they cover). */
+interface Expansion extends MemoisedExpansion {
+	/** The tag its terms carry in `termTag` during this query. */
 	tag: number;
 }
 
@@ -90,6 +86,22 @@ export interface MemoryIndexStats {
 	optionValues: number;
 	/** Typed-array bytes (postings, runs, per-product arrays); strings and maps come on top. */
 	typedBytes: number;
+	/**
+	 * An estimate of all the index holds: the typed arrays, plus its strings (ids, folded names,
+	 * terms, slugs, option values), its maps and plain arrays and the expansion memo, at V8's usual
+	 * sizes (one-byte strings, 8-byte slots, ~40 bytes a map entry). Not the products' documents.
+	 */
+	estimatedBytes: number;
+}
+
+const STRING_HEADER = 16;
+const MAP_ENTRY = 40;
+const ARRAY_SLOT = 8;
+/** Heap bytes of the strings of a list, each also held by one array slot. */
+function stringBytes(list: readonly string[]): number {
+	let n = 0;
+	for (const s of list) n += STRING_HEADER + ARRAY_SLOT + s.length;
+	return n;
 }
 
 /** The index's data. Kept apart from the facade so that `replaceAll` can build a new one aside. */
@@ -133,6 +145,16 @@ class IndexState {
 	private readonly chars = new Set<string>();
 	private alphabet: string[] = [];
 	private readonly postings = new PostingLists();
+	/**
+	 * Bumped by every write that can change a word's expansion (the dictionary, a document
+	 * frequency, the number of products); a price or stock change leaves it alone.
+	 */
+	private version = 0;
+	private readonly expansions: ExpansionMemo | null;
+
+	constructor(memoiseExpansions = true) {
+		this.expansions = memoiseExpansions ? new ExpansionMemo() : null;
+	}
 	/** Each product's term ids (and their flags), to take it out of the postings again. */
 	private readonly termRuns = new RunStore(true);
 
@@ -193,6 +215,15 @@ class IndexState {
 			this.bestName,
 			this.listA,
 			this.listB,
+			this.priceBucketOf,
+			this.edgeIds,
+			this.buildMark,
+			this.buildFlags,
+			this.catMark,
+			this.optMark,
+			this.optGroup,
+			this.termTag,
+			this.termWeight,
 		];
 		let typedBytes = arrays.reduce((s, a) => s + a.byteLength, 0);
 		typedBytes += this.termRuns.bytes + this.catRuns.bytes + this.variantRuns.bytes + this.optRuns.bytes;
@@ -200,6 +231,14 @@ class IndexState {
 			typedBytes += p.solo.byteLength + p.lens.byteLength;
 			for (const l of p.lists) if (l) typedBytes += l.byteLength;
 		}
+		let otherBytes = stringBytes(this.ids) + stringBytes(this.foldNames) + this.slotOf.size * MAP_ENTRY;
+		otherBytes += stringBytes(this.terms) + this.termId.size * MAP_ENTRY; // the map's keys are the same strings
+		for (const p of [this.postings, this.catPostings, this.optPostings]) otherBytes += p.lists.length * ARRAY_SLOT;
+		for (const b of this.buckets.values()) otherBytes += MAP_ENTRY + 64 + (b.sorted.length + b.recent.length) * ARRAY_SLOT;
+		otherBytes += stringBytes(this.catSlugs) + this.catId.size * MAP_ENTRY;
+		otherBytes += stringBytes(this.optNames) + this.optNameId.size * MAP_ENTRY;
+		otherBytes += 2 * stringBytes(this.optValues) + this.optValueId.size * MAP_ENTRY + this.optValueName.length * ARRAY_SLOT;
+		otherBytes += this.expansions?.bytes ?? 0;
 		return {
 			products: this.size,
 			slots: this.slotCount,
@@ -209,6 +248,7 @@ class IndexState {
 			categories: this.catSlugs.length,
 			optionValues: this.optValues.length,
 			typedBytes,
+			estimatedBytes: typedBytes + otherBytes,
 		};
 	}
 
@@ -228,6 +268,7 @@ class IndexState {
 			this.slotOf.set(p.id, slot);
 			this.ids[slot] = p.id;
 			this.alive[slot] = 1;
+			this.version++;
 		} else {
 			this.nameLenSum -= this.nameLen[slot]!;
 			this.descLenSum -= this.descLen[slot]!;
@@ -255,6 +296,7 @@ class IndexState {
 		const slot = this.slotOf.get(id);
 		if (slot === undefined) return;
 		this.slotOf.delete(id);
+		this.version++;
 		this.nameLenSum -= this.nameLen[slot]!;
 		this.descLenSum -= this.descLen[slot]!;
 		// Short lists lose the posting; long ones keep it as a tombstone (searches skip slots that are
@@ -364,6 +406,7 @@ class IndexState {
 			for (let i = 0; i < len && same; i++) same = runs.data[off + i] === ids[i] && runs.aux[off + i] === fl[i];
 			if (same) return;
 		}
+		this.version++;
 		// Changed text: touch only the postings that changed. Most of a product's terms (and nearly
 		// all its edge terms, whose lists are the longest) survive an edit, and a posting taken out
 		// of or put into the middle of a long list costs a copy of the rest of it.
@@ -536,8 +579,18 @@ class IndexState {
 	 * tens of thousands of terms.
 	 */
 	private expand(w: QueryWord, tag: number): Expansion {
+		const key = `${w.prefix ? "p" : "w"}${w.typo ? "t" : "-"}${w.text}`;
+		let found = this.expansions?.get(key, this.version);
+		if (found === undefined) {
+			found = this.expandNow(w, tag);
+			this.expansions?.set(key, this.version, found);
+		}
+		return { terms: found.terms, weights: found.weights, cost: found.cost, tag };
+	}
+
+	/** `expand` without the memo. Leaves `termTag` marked with `tag` on the terms found. */
+	private expandNow(w: QueryWord, tag: number): MemoisedExpansion {
 		const terms: number[] = [];
-		const weights: number[] = [];
 		const { termTag, termWeight, postings } = this;
 		const n = this.size || 1;
 		const put = (id: number, kind: number): void => {
@@ -573,12 +626,13 @@ class IndexState {
 				}
 			}
 		}
+		const weights = new Float64Array(terms.length);
 		let cost = 0;
-		for (const id of terms) {
-			weights.push(termWeight[id]!);
-			cost += postings.df(id);
+		for (let i = 0; i < terms.length; i++) {
+			weights[i] = termWeight[terms[i]!]!;
+			cost += postings.df(terms[i]!);
 		}
-		return { terms, weights, cost, tag };
+		return { terms: Int32Array.from(terms), weights, cost };
 	}
 
 	/** The terms starting with `prefix` (at least BUCKET characters long). */
@@ -1036,10 +1090,19 @@ const BUILD_CHUNK = 2000;
 
 export class MemorySearchIndex implements SearchIndex {
 	readonly kind = "memory";
-	private state = new IndexState();
+	private state: IndexState;
 	/** Changes made while a rebuild runs, replayed onto the new state before it takes over. */
 	private pending: Op[] | null = null;
 	private rebuilding: Promise<void> = Promise.resolve();
+
+	/** `memoiseExpansions: false` only for tests that compare answers with and without the memo. */
+	constructor(private readonly options: { memoiseExpansions?: boolean } = {}) {
+		this.state = this.newState();
+	}
+
+	private newState(): IndexState {
+		return new IndexState(this.options.memoiseExpansions ?? true);
+	}
 
 	get size(): number {
 		return this.state.size;
@@ -1056,7 +1119,7 @@ export class MemorySearchIndex implements SearchIndex {
 	}
 
 	private async rebuild(products: Iterable<SearchableProduct> | AsyncIterable<SearchableProduct>): Promise<void> {
-		const next = new IndexState();
+		const next = this.newState();
 		this.pending = [];
 		try {
 			let n = 0;

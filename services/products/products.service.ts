@@ -26,6 +26,7 @@ import { Catalog, FOLLOW_GALLERIES, type StoredProduct } from "./catalog-admin.j
 import { Variants } from "./variant-admin.js";
 import { SkuRegistry, type SkuClaim } from "./skus.js";
 import { ProductSearch } from "./search.js";
+import { setSearchIndexFigures } from "../../lib/observability/metrics.js";
 import { Inventory, type StoredReservation } from "./inventory.js";
 import { seedDemoCatalog } from "./demo-catalog.js";
 import { CatalogImports, CSV_ACTIONS, IMPORT_JOB_COLLECTIONS, type ImportJob } from "./csv-transfer.js";
@@ -224,7 +225,7 @@ const ProductsService = defineService<ProductsThis>({
 		const categories = this.collection<CategoryRecord>("categories");
 		this.catalog = new Catalog(products, categories, new SkuRegistry(this.collection<SkuClaim>("sku_claims"), products));
 		this.variants = new Variants(this.catalog);
-		this.searcher = new ProductSearch(products, categories);
+		this.searcher = new ProductSearch(products, categories, figures => setSearchIndexFigures(this.broker, figures));
 		this.inventory = new Inventory(products, this.collection<StoredReservation>("reservations"));
 		this.imports = new CatalogImports(this.catalog, this.variants, this.collection<ImportJob>("import_jobs"), this.broker.nodeID, this.logger);
 	},
@@ -238,6 +239,10 @@ const ProductsService = defineService<ProductsThis>({
 		const started = Date.now();
 		await this.searcher.build();
 		this.logger.info(`Search index built: ${this.searcher.size} products on sale in ${Date.now() - started} ms`);
+	},
+
+	stopped() {
+		this.searcher.stop();
 	},
 });
 

@@ -12,7 +12,7 @@
  */
 import { offsetOf } from "../../lib/paging.js";
 import type { Collection } from "../../lib/store/index.js";
-import { MemorySearchIndex } from "../../lib/search/memory-index.js";
+import { MemorySearchIndex, type MemoryIndexStats } from "../../lib/search/memory-index.js";
 import type { SearchFacets, SearchIndex, SearchableProduct } from "../../lib/search/search-index.js";
 import { onSale, searchableProduct, slugsUnder, type CategoryRecord, type ProductRecord, type ProductSort } from "../../lib/domain/catalog.js";
 import type { CATALOG } from "../../lib/contracts/http/catalog.js";
@@ -22,14 +22,26 @@ export type SearchParams = ParamsOf<(typeof CATALOG)["products.search"]>;
 
 /** Products read from the database per batch while building. */
 const BUILD_BATCH = 5000;
+/** The index's memory is estimated again at most this often after changes (a walk over its dictionary). */
+const FIGURES_EVERY_MS = 10_000;
+
+/** What the index reports (the products service turns them into metrics). */
+export interface SearchIndexFigures {
+	/** Estimated memory of the index itself. */
+	bytes: number;
+	/** The last full build, when this report follows one. */
+	buildSeconds?: number;
+}
 
 export class ProductSearch {
-	private readonly index: SearchIndex & { stats?(): unknown } = new MemorySearchIndex();
+	private readonly index: SearchIndex & { stats?(): MemoryIndexStats } = new MemorySearchIndex();
 	private built = false;
+	private figuresDue: NodeJS.Timeout | null = null;
 
 	constructor(
 		private readonly products: Collection<ProductRecord>,
 		private readonly categories: Collection<CategoryRecord>,
+		private readonly report: (figures: SearchIndexFigures) => void = () => undefined,
 	) {}
 
 	/** Has the index been built since start (readiness)? */
@@ -43,8 +55,30 @@ export class ProductSearch {
 
 	/** (Re)build the index from the catalog. Searches answer from the previous contents until it is done. */
 	async build(): Promise<void> {
+		const started = performance.now();
 		await this.index.replaceAll(this.productsOnSale());
 		this.built = true;
+		this.report({ bytes: this.bytes(), buildSeconds: (performance.now() - started) / 1000 });
+	}
+
+	private bytes(): number {
+		return this.index.stats?.().estimatedBytes ?? 0;
+	}
+
+	/** After a change: the memory figure again, once the changes of the next few seconds are in. */
+	private reportSoon(): void {
+		if (this.figuresDue || !this.built) return;
+		this.figuresDue = setTimeout(() => {
+			this.figuresDue = null;
+			this.report({ bytes: this.bytes() });
+		}, FIGURES_EVERY_MS);
+		this.figuresDue.unref();
+	}
+
+	/** Stop reporting (the service stops). */
+	stop(): void {
+		if (this.figuresDue) clearTimeout(this.figuresDue);
+		this.figuresDue = null;
 	}
 
 	/** One pass over the products on sale, a batch at a time (lib/store Collection.scan). */
@@ -57,6 +91,7 @@ export class ProductSearch {
 		const p = await this.products.findById(productId);
 		if (p && onSale(p)) await this.index.upsert(searchableProduct(p));
 		else await this.index.remove(productId);
+		this.reportSoon();
 	}
 
 	async search(params: SearchParams): Promise<{ rows: ProductRecord[]; total: number; facets?: SearchFacets }> {
