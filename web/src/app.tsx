@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { cartCount, isAdmin, isStaff, refreshBadges, signOut, unreadCount } from "./api/account";
 import { session } from "./api/session";
 import { LANGUAGES, language, setLanguage, t, useLanguage, type MessageKey } from "./i18n";
-import { location, matchPath, navigate } from "./lib/router";
+import { location, matchPath } from "./lib/router";
 import { useStore } from "./lib/store";
 import { Loading, Page } from "./components/ui";
 import { Home } from "./pages/store/home";
@@ -12,7 +12,7 @@ import { ProductPage } from "./pages/store/product";
 import { CartPage } from "./pages/store/cart";
 import { Checkout } from "./pages/store/checkout";
 import { OrderList, OrderPage } from "./pages/store/orders";
-import { Login, Register } from "./pages/store/auth";
+import { AuthCallback, Login, Register } from "./pages/store/auth";
 import { Account } from "./pages/store/account";
 import { Notifications } from "./pages/store/notifications";
 import { NewTicket, TicketList, TicketPage } from "./pages/store/support";
@@ -66,6 +66,7 @@ const ROUTES: Route[] = [
 	{ path: "/products/:id", page: ProductPage, access: "anyone" },
 	{ path: "/login", page: Login, access: "anyone" },
 	{ path: "/register", page: Register, access: "anyone" },
+	{ path: "/auth/callback", page: AuthCallback, access: "anyone" },
 	{ path: "/cart", page: CartPage, access: "signedIn" },
 	{ path: "/checkout", page: Checkout, access: "signedIn" },
 	{ path: "/orders", page: OrderList, access: "signedIn" },
@@ -217,14 +218,7 @@ function Header(props: { inAdmin: boolean }) {
 									</NavLink>
 								</li>
 								<li>
-									<button
-										type="button"
-										class="link-button"
-										onClick={async () => {
-											await signOut();
-											navigate("/");
-										}}
-									>
+									<button type="button" class="link-button" onClick={() => void signOut()}>
 										{t("nav.signOut")}
 									</button>
 								</li>
