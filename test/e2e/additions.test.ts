@@ -20,6 +20,7 @@ import {
 	loginApi,
 	openPage,
 	saveArtifact,
+	signInOnProviderPage,
 	skipWithoutChromium,
 	startShopProcess,
 	tokensInUrls,
@@ -91,7 +92,9 @@ describe.skipIf(skip)("web shop: variants, facets, promotions, shipping and tax 
 		await page.getByLabel("Email").fill(email);
 		await page.getByLabel("Password").fill(PASSWORD);
 		await page.getByRole("button", { name: "Create account" }).click();
-		await page.getByRole("button", { name: "Sign out" }).waitFor();
+		// Registration is the shop's form; signing in is the provider's page (the email filled in from login_hint).
+		await expect.poll(() => page.getByLabel("Email").inputValue()).toBe(email);
+		await signInOnProviderPage(page, email, PASSWORD);
 		return email;
 	}
 
@@ -370,9 +373,7 @@ describe.skipIf(skip)("web shop: variants, facets, promotions, shipping and tax 
 		const tp = await open("additions-admin");
 		const { page } = tp;
 		await page.goto("/login?next=/admin/products");
-		await page.getByLabel("Email").fill(ADMIN_EMAIL);
-		await page.getByLabel("Password").fill(ADMIN_PASSWORD);
-		await page.getByRole("button", { name: "Sign in" }).click();
+		await signInOnProviderPage(page, ADMIN_EMAIL, ADMIN_PASSWORD);
 		await heading(page, "Products");
 
 		/** A field shows the API's 422: aria-invalid, and its aria-describedby names the message. */

@@ -124,7 +124,10 @@ export async function refreshTokens(refreshToken: string): Promise<OidcTokens | 
 	}
 }
 
-/** Leave for the provider's end_session endpoint; it sends the browser back to the shop's home. */
+/**
+ * Leave for the provider's end_session endpoint (GET: the provider takes POST only with
+ * SameSite=None cookies); it asks the user, ends the grant and sends the browser back home.
+ */
 export async function endSession(idToken: string | null): Promise<void> {
 	const as = await authorizationServer();
 	const url = new URL(as.end_session_endpoint!);
