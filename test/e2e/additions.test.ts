@@ -93,6 +93,7 @@ describe.skipIf(skip)("web shop: variants, facets, promotions, shipping and tax 
 		await page.getByLabel("Password").fill(PASSWORD);
 		await page.getByRole("button", { name: "Create account" }).click();
 		// Registration is the shop's form; signing in is the provider's page (the email filled in from login_hint).
+		await page.waitForURL(/\/oidc\/interaction\//);
 		await expect.poll(() => page.getByLabel("Email").inputValue()).toBe(email);
 		await signInOnProviderPage(page, email, PASSWORD);
 		return email;

@@ -134,4 +134,83 @@ describe.skipIf(skip)("the web shop signs in through the OpenID provider", { tim
 		for (const token of [firstToken, secondToken]) expect(endSession[0]).not.toContain(token);
 		expect(tp.errors).toEqual([]);
 	});
+	test("an admin creates a confidential client in the back office: each 422 at its field, the secret shown once and working, rotated, deleted", async () => {
+		const tp = await open("oidc-admin-clients");
+		const { page } = tp;
+		await page.goto("/login?next=/admin/oauth-clients");
+		await signInOnProviderPage(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+		await heading(page, "OAuth clients");
+		await page
+			.getByRole("row", { name: /Web shop/ })
+			.getByText("Built in")
+			.waitFor();
+		await expectAccessible(page, "OAuth clients");
+
+		const form = page.getByRole("region", { name: "New client" });
+		await form.getByLabel("Name").fill("ERP sync");
+		await form.getByLabel("Type").selectOption("confidential");
+		const grants = form.getByRole("group", { name: "Allowed grants" });
+		await grants.getByLabel("Client credentials").uncheck();
+		await form.getByRole("button", { name: "Create client" }).click();
+		// No grant at all: the API's 422 is shown at the group of grants.
+		await expect.poll(() => grants.getAttribute("aria-describedby")).toBeTruthy();
+		const grantsError = page.locator(`[id="${await grants.getAttribute("aria-describedby")}"]`);
+		expect(await grantsError.textContent()).toMatch(/\S/);
+
+		// A plain-http redirect URI off loopback: the 422 names its line, at the text box.
+		await grants.getByLabel("Client credentials").check();
+		await grants.getByLabel("Authorization code + PKCE").check();
+		const redirects = form.getByRole("textbox", { name: "Redirect URIs" });
+		await redirects.fill("https://erp.example.com/callback\nhttp://erp.example.com/callback");
+		await form.getByRole("button", { name: "Create client" }).click();
+		await expect.poll(() => redirects.getAttribute("aria-invalid")).toBe("true");
+		const redirectsError = page.locator(`[id="${(await redirects.getAttribute("aria-describedby"))!.split(" ").at(-1)}"]`);
+		expect(await redirectsError.textContent()).toMatch(/^Line 2: /);
+		await expectAccessible(page, "OAuth clients with field errors");
+
+		await redirects.fill("");
+		await grants.getByLabel("Authorization code + PKCE").uncheck();
+		await form.getByRole("group", { name: "Scopes" }).getByLabel("catalog:write").check();
+		await form.getByRole("button", { name: "Create client" }).click();
+		const shown = page.getByRole("region", { name: "Secret of ERP sync" });
+		await shown.waitFor();
+		await expectAccessible(page, "OAuth clients showing a secret");
+		const secret = (await shown.getByTestId("client-secret").textContent())!;
+		const clientId = (await shown.locator("dd code").first().textContent())!;
+		expect(secret.length).toBeGreaterThanOrEqual(32);
+		const row = page.getByRole("row", { name: /ERP sync/ });
+		await row.getByText(clientId).waitFor();
+
+		const token = async (id: string, s: string) => {
+			const res = await fetch(`${shop.baseUrl}/oidc/token`, {
+				method: "POST",
+				headers: { authorization: `Basic ${Buffer.from(`${id}:${s}`).toString("base64")}` },
+				body: new URLSearchParams({ grant_type: "client_credentials", scope: "catalog:write" }),
+			});
+			return { status: res.status, body: (await res.json()) as { access_token?: string; error?: string } };
+		};
+		expect((await token(clientId, secret)).status).toBe(200);
+		// Shown once: not after a reload, and never by the API's list.
+		await page.reload();
+		await heading(page, "OAuth clients");
+		await page.getByRole("row", { name: /ERP sync/ }).waitFor();
+		expect(await page.content()).not.toContain(secret);
+		const admin = await loginApi(shop.baseUrl, ADMIN_EMAIL, ADMIN_PASSWORD);
+		const listed = await apiCall(shop.baseUrl, "GET", "/oauth-clients", undefined, admin.token);
+		expect(listed.status).toBe(200);
+		expect(JSON.stringify(listed.body)).not.toContain(secret);
+
+		// Rotation: a new secret, once; the old one is refused.
+		await page.getByRole("button", { name: "Rotate the secret of ERP sync" }).click();
+		const rotated = (await page.getByRole("region", { name: "Secret of ERP sync" }).getByTestId("client-secret").textContent())!;
+		expect(rotated).not.toBe(secret);
+		expect((await token(clientId, secret)).body.error).toBe("invalid_client");
+		expect((await token(clientId, rotated)).status).toBe(200);
+
+		await page.getByRole("button", { name: "Delete ERP sync" }).click();
+		await expect.poll(() => page.getByRole("row", { name: /ERP sync/ }).count()).toBe(0);
+		expect((await token(clientId, rotated)).body.error).toBe("invalid_client");
+		expect(tokensInUrls(tp.urls, [secret, rotated])).toEqual([]);
+		expect(tp.errors).toEqual([]);
+	});
 });

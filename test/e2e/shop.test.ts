@@ -131,6 +131,7 @@ describe.skipIf(skip)("web shop in a browser", { timeout: 120_000 }, () => {
 		await page.getByLabel("Password").fill(PASSWORD);
 		await page.getByRole("button", { name: "Create account" }).click();
 		// Registration is the shop's form; signing in is the provider's page (the email filled in from login_hint).
+		await page.waitForURL(/\/oidc\/interaction\//);
 		await expect.poll(() => page.getByLabel("Email").inputValue()).toBe(email);
 		await expectAccessible(page, "provider sign-in after registration");
 		await signInOnProviderPage(page, email, PASSWORD);
@@ -515,6 +516,7 @@ async function registerInUi(page: Page, name: string): Promise<string> {
 	await page.getByLabel("Password").fill(PASSWORD);
 	await page.getByRole("button", { name: "Create account" }).click();
 	// Registration is the shop's form; signing in is the provider's page (the email filled in from login_hint).
+	await page.waitForURL(/\/oidc\/interaction\//);
 	await expect.poll(() => page.getByLabel("Email").inputValue()).toBe(email);
 	await signInOnProviderPage(page, email, PASSWORD);
 	return email;

@@ -52,6 +52,7 @@ const AdminTickets = lazyPage(m => m.AdminTickets);
 const AdminTicket = lazyPage(m => m.AdminTicket);
 const AdminUsers = lazyPage(m => m.AdminUsers);
 const AdminUser = lazyPage(m => m.AdminUser);
+const AdminOAuthClients = lazyPage(m => m.AdminOAuthClients);
 
 type Access = "anyone" | "signedIn" | "staff" | "admin";
 interface Route {
@@ -90,6 +91,7 @@ const ROUTES: Route[] = [
 	{ path: "/admin/support/:id", page: AdminTicket, access: "staff" },
 	{ path: "/admin/users", page: AdminUsers, access: "admin" },
 	{ path: "/admin/users/:id", page: AdminUser, access: "admin" },
+	{ path: "/admin/oauth-clients", page: AdminOAuthClients, access: "admin" },
 ];
 
 function resolve(path: string): { route: Route; params: Params } | null {
@@ -271,6 +273,7 @@ function AdminNav(props: { path: string }) {
 		["/admin/tax", "admin.nav.tax", admin],
 		["/admin/support", "admin.nav.support", true],
 		["/admin/users", "admin.nav.users", admin],
+		["/admin/oauth-clients", "admin.nav.oauthClients", admin],
 	];
 	return (
 		<nav class="admin-nav" aria-label={t("admin.nav.label")}>

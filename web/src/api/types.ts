@@ -268,3 +268,24 @@ export interface TaxRate {
 	rate: number;
 	updatedAt: string;
 }
+
+/** An OAuth client of the shop's OpenID provider (GET /oauth-clients). */
+export interface OAuthClient {
+	id: string;
+	clientId: string;
+	name: string;
+	type: "public" | "confidential";
+	redirectUris: string[];
+	postLogoutRedirectUris: string[];
+	grantTypes: string[];
+	scopes: string[];
+	firstParty: boolean;
+	createdAt: string;
+	updatedAt: string;
+}
+
+/** A confidential client's secret, answered once (at creation and by rotate-secret). */
+export interface OAuthClientSecret {
+	clientId: string;
+	clientSecret: string;
+}

@@ -7,3 +7,4 @@ export { AdminTax } from "./tax";
 export { AdminOrder, AdminOrders } from "./orders";
 export { AdminTicket, AdminTickets } from "./support";
 export { AdminUser, AdminUsers } from "./users";
+export { AdminOAuthClients } from "./oauth-clients";
