@@ -176,10 +176,13 @@ describe.skipIf(skip)("web shop in a browser", { timeout: 120_000 }, () => {
 		await page.locator("tbody").getByText("Paid").waitFor();
 		await expectAccessible(page, "order history");
 
-		// Tokens: only the refresh token is stored, never an access token; none went into a URL.
+		// Tokens: none is stored (memory only; localStorage keeps only the signed-in marker), the sign-in's round-trip
+		// state is gone from sessionStorage, and none went into a URL.
 		const stored = JSON.parse((await page.evaluate("JSON.stringify(Object.assign({}, localStorage))")) as string) as Record<string, string>;
-		expect(Object.keys(stored)).toContain("shop.refreshToken");
-		expect(Object.values(stored).some(v => /^eyJ/.test(v))).toBe(false);
+		expect(stored["shop.signedIn"]).toBe("1");
+		expect(Object.keys(stored).filter(k => /token/i.test(k))).toEqual([]);
+		expect(Object.values(stored).some(v => /^eyJ/.test(v) || v.length > 40)).toBe(false);
+		expect(await page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('shop.oidc.roundTrip'))")).toEqual([]);
 		expectNoTokensInUrls(tp);
 		expect(tp.errors).toEqual([]);
 	});

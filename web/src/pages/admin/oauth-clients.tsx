@@ -16,7 +16,7 @@ const SCOPES = ["openid", "profile", "email", "offline_access", "catalog:write",
 const grantLabel = (g: string) => t(`admin.oauth.grant.${g === GRANT_TYPES[3] ? "device_code" : g}` as MessageKey);
 
 export function AdminOAuthClients() {
-	const list = useLoad(signal => get<OAuthClient[]>("/oauth-clients", undefined, { signal }), []);
+	const list = useLoad(async signal => (await get<{ items: OAuthClient[] }>("/oauth-clients", undefined, { signal })).items, []);
 	const [secret, setSecret] = useState<(OAuthClientSecret & { name: string }) | null>(null);
 	const rotate = useSubmit(async (_k, c: OAuthClient) => {
 		const answer = await post<OAuthClientSecret>(`/oauth-clients/${encodeURIComponent(c.id)}/rotate-secret`);
