@@ -321,7 +321,7 @@ export const en = {
 	"admin.oauth.created": "Client created.",
 	"admin.oauth.builtIn": "Built in",
 	"admin.oauth.rotate": "Rotate secret",
-	"admin.oauth.rotateNamed": "Rotate the secret of {name}",
+	"admin.oauth.rotateNamed": "Rotate secret of {name}",
 	"admin.oauth.deleteNamed": "Delete {name}",
 	"admin.oauth.secretTitle": "Secret of {name}",
 	"admin.oauth.secretOnce": "Copy the secret now: it is shown only once and cannot be read again. Rotate it if it is lost.",

@@ -323,7 +323,7 @@ export const es: Record<keyof typeof en, string> = {
 	"admin.oauth.created": "Cliente creado.",
 	"admin.oauth.builtIn": "Integrado",
 	"admin.oauth.rotate": "Renovar secreto",
-	"admin.oauth.rotateNamed": "Renovar el secreto de {name}",
+	"admin.oauth.rotateNamed": "Renovar secreto de {name}",
 	"admin.oauth.deleteNamed": "Eliminar {name}",
 	"admin.oauth.secretTitle": "Secreto de {name}",
 	"admin.oauth.secretOnce": "Copia el secreto ahora: solo se muestra una vez y no se puede volver a leer. Renuévalo si se pierde.",
