@@ -31,7 +31,8 @@ export function AdminOAuthClients() {
 		<Page title={t("admin.oauth.title")} wide>
 			<ErrorAlert error={list.error} />
 			{secret ? <SecretOnce secret={secret} onDone={() => setSecret(null)} /> : null}
-			<div class="two-columns">
+			{/* Stacked, not two columns: the list has six columns of its own. */}
+			<div class="stack">
 				<section aria-labelledby="oauth-list">
 					<h2 id="oauth-list">{t("admin.oauth.list")}</h2>
 					{!list.data ? (
