@@ -53,6 +53,15 @@ function list(name: string): string[] {
 		.filter(Boolean);
 }
 
+function secondsList(name: string, fallback: number[]): number[] {
+	const v = list(name);
+	if (v.length === 0) return fallback;
+	const n = v.map(Number);
+	if (!n.every(x => Number.isFinite(x) && x >= 0))
+		throw new Error(`Environment variable ${name} must be comma-separated seconds, got '${process.env[name]}'`);
+	return n;
+}
+
 function dbPrefix(v: string): string {
 	// MongoDB database names: no '/', '\\', '.', ' ', '"', '$'; keep it to the safe set.
 	if (!/^[A-Za-z0-9_-]{1,40}$/.test(v)) throw new Error(`Environment variable DB_PREFIX must be 1 to 40 letters, digits, '_' or '-', got '${v}'`);
@@ -108,7 +117,16 @@ export interface ShopConfig {
 	oidc: { cookieKeys: string[]; devicePollIntervalSeconds: number; deviceCodeTtlSeconds: number; authorizationCodeTtlSeconds: number };
 	jwt: { issuer: string; audience: string; accessTtlSeconds: number; refreshTtlSeconds: number; privateKeyPem?: string; retiredKeysPem?: string };
 	bcryptCost: number;
-	rateLimit: { perMinute: number; authPerMinute: number; loginFailures: number; loginLockSeconds: number };
+	rateLimit: {
+		perMinute: number;
+		authPerMinute: number;
+		loginFailures: number;
+		loginLockSeconds: number;
+		/** Password-reset and verification emails per address per hour (ACCOUNT_EMAILS_PER_ADDRESS_PER_HOUR). */
+		accountEmailsPerAddress: number;
+		/** The same per client (ACCOUNT_EMAILS_PER_CLIENT_PER_HOUR). */
+		accountEmailsPerClient: number;
+	};
 	trustProxy: boolean;
 	requestTimeoutMs: number;
 	/**
@@ -128,6 +146,7 @@ export interface ShopConfig {
 	 */
 	stop: { drainDelayMs: number; timeoutMs: number };
 	reservationTtlSeconds: number;
+	payments: PaymentSettings;
 	outboxPollMs: number;
 	/** How often document outboxes (the catalog's) are swept for events a writer did not relay. */
 	outboxSweepMs: number;
@@ -155,9 +174,70 @@ export interface ShopConfig {
 		disableAfterSeconds: number;
 		pollMs: number;
 		allowPrivateTargets: boolean;
+		/** Finished deliveries stay in the log this many days (WEBHOOK_LOG_RETENTION_DAYS). */
+		logRetentionDays: number;
 	};
 	/** The gateway's cache of public catalog reads (services/api/catalog-cache.ts). */
 	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number; settleMs: number };
+	/** The shop's name in emails (SHOP_NAME). */
+	shopName: string;
+	/**
+	 * Email (lib/notify): SMTP_URL (e.g. `smtp://user:pass@relay:587`, `smtps://…:465`) sends through that relay,
+	 * from MAIL_FROM (required with SMTP_URL); without SMTP_URL every email is kept in the notifications
+	 * database, the development mailbox. EMAIL_RETRY_SCHEDULE: seconds between attempts, then dead-lettered.
+	 */
+	mail: { smtpUrl?: string; from?: string; retrySchedule: number[] };
+	/** The key that signs links in emails (EMAIL_LINK_SECRET; without it the users service keeps one in its database). */
+	emailLinkSecret?: string;
+}
+
+/**
+ * Payments (lib/payments/*): the provider, how long a session may wait for its confirmation, when
+ * an unsettled one is asked about, and each provider's secrets (never defaulted, never logged).
+ */
+export interface PaymentSettings {
+	provider: "simulated" | "stripe";
+	sessionTtlSeconds: number;
+	reconcileAfterSeconds: number;
+	stripe: { secretKey?: string; webhookSecret?: string; publishableKey?: string; apiBase?: string };
+	simulated: {
+		/** Standard Webhooks secret (`whsec_…`); unset: a random one per process (one-process shop only). */
+		webhookSecret?: string;
+		/** Where the simulated service delivers its webhooks (default: this process's gateway). */
+		webhookUrl?: string;
+		/** The confirmation page's public origin (default: this process's gateway). */
+		publicUrl?: string;
+		delayMs: number;
+		/** Each webhook is delivered this many times. */
+		copies: number;
+		/** A session's webhooks go out in reverse order. */
+		reorder: boolean;
+		/** Webhooks are never delivered (tests of a lost webhook). */
+		drop: boolean;
+	};
+}
+
+function paymentSettings(): PaymentSettings {
+	return {
+		provider: oneOf("PAYMENT_PROVIDER", ["simulated", "stripe"], "simulated"),
+		sessionTtlSeconds: int("PAYMENT_SESSION_TTL_SECONDS", 900),
+		reconcileAfterSeconds: int("PAYMENT_RECONCILE_AFTER_SECONDS", 60),
+		stripe: {
+			secretKey: optional("STRIPE_SECRET_KEY"),
+			webhookSecret: optional("STRIPE_WEBHOOK_SECRET"),
+			publishableKey: optional("STRIPE_PUBLISHABLE_KEY"),
+			apiBase: optional("STRIPE_API_BASE"),
+		},
+		simulated: {
+			webhookSecret: optional("SIMULATED_WEBHOOK_SECRET"),
+			webhookUrl: optional("SIMULATED_WEBHOOK_URL"),
+			publicUrl: optional("PUBLIC_URL"),
+			delayMs: int("SIMULATED_WEBHOOK_DELAY_MS", 0),
+			copies: int("SIMULATED_WEBHOOK_COPIES", 1),
+			reorder: bool("SIMULATED_WEBHOOK_REORDER", false),
+			drop: bool("SIMULATED_WEBHOOK_DROP", false),
+		},
+	};
 }
 
 export function loadConfig(): ShopConfig {
@@ -213,6 +293,8 @@ export function loadConfig(): ShopConfig {
 			authPerMinute: int("AUTH_RATE_LIMIT_PER_MINUTE", 60),
 			loginFailures: int("LOGIN_MAX_FAILURES", 5),
 			loginLockSeconds: int("LOGIN_LOCK_SECONDS", 60),
+			accountEmailsPerAddress: int("ACCOUNT_EMAILS_PER_ADDRESS_PER_HOUR", 5),
+			accountEmailsPerClient: int("ACCOUNT_EMAILS_PER_CLIENT_PER_HOUR", 30),
 		},
 		trustProxy: bool("TRUST_PROXY", false),
 		requestTimeoutMs: int("REQUEST_TIMEOUT_MS", 10_000),
@@ -220,6 +302,7 @@ export function loadConfig(): ShopConfig {
 		heartbeat: { intervalSeconds: seconds("HEARTBEAT_INTERVAL_S", 2), timeoutSeconds: seconds("HEARTBEAT_TIMEOUT_S", 6) },
 		stop: { drainDelayMs: int("DRAIN_DELAY_MS", 2000), timeoutMs: int("STOP_TIMEOUT_MS", 20_000) },
 		reservationTtlSeconds: int("RESERVATION_TTL_SECONDS", 15 * 60),
+		payments: paymentSettings(),
 		outboxPollMs: int("OUTBOX_POLL_MS", 1000),
 		outboxSweepMs: int("OUTBOX_SWEEP_MS", 30_000),
 		outboxBacklogMax: int("OUTBOX_BACKLOG_MAX", 1000),
@@ -235,6 +318,7 @@ export function loadConfig(): ShopConfig {
 			disableAfterSeconds: seconds("WEBHOOK_DISABLE_AFTER_SECONDS", DEFAULT_DISABLE_AFTER_SECONDS),
 			pollMs: int("WEBHOOK_POLL_MS", 1000),
 			allowPrivateTargets: bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", false),
+			logRetentionDays: seconds("WEBHOOK_LOG_RETENTION_DAYS", 30),
 		},
 		catalogCache: {
 			bytes: int("CATALOG_CACHE_BYTES", 64 * 1024 * 1024),
@@ -243,6 +327,13 @@ export function loadConfig(): ShopConfig {
 			staleWhileRevalidateSeconds: int("CATALOG_CACHE_SWR_SECONDS", 30),
 			settleMs: int("CATALOG_CACHE_SETTLE_MS", 3000),
 		},
+		shopName: str("SHOP_NAME", "Moleculer Shop"),
+		mail: {
+			smtpUrl: optional("SMTP_URL"),
+			from: optional("MAIL_FROM"),
+			retrySchedule: secondsList("EMAIL_RETRY_SCHEDULE", [5, 15, 30, 60, 120, 300, 600]),
+		},
+		emailLinkSecret: optional("EMAIL_LINK_SECRET"),
 	};
 }
 

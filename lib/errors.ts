@@ -21,6 +21,10 @@ export function validationError(problems: FieldProblem[], message = "Parameters 
 export function invalidField(field: string, message: string, type = "invalid"): Errors.MoleculerClientError {
 	return validationError([{ field, message, type }]);
 }
+/** A request that cannot be taken as it is (a webhook whose signature does not check out). */
+export function badRequest(message: string, type = "BAD_REQUEST"): Errors.MoleculerClientError {
+	return named(new Errors.MoleculerClientError(message, 400, type), "BadRequestError");
+}
 export function unauthorized(message = "Authentication required", type = "UNAUTHORIZED"): Errors.MoleculerClientError {
 	return named(new Errors.MoleculerClientError(message, 401, type), "UnauthorizedError");
 }

@@ -3,7 +3,7 @@
  * NATS, Kafka, FerretDB on 127.0.0.1), then one node process per service, plus a second
  * `products`, a second `orders` and a second `media` node:
  *
- *   users  products-1  products-2  orders-1  orders-2  tickets  notifications  media-1  media-2  api
+ *   users  products-1  products-2  orders-1  orders-2  tickets  notifications  webhooks  media-1  media-2  reports  api
  *
  * Each node is `node --import tsx scripts/start.ts` with its own SERVICES, NODE_ID and
  * METRICS_PORT (CLUSTER_METRICS_PORT, default 3031, then 3032, ...), and TRANSPORTER, MONGO_URL
@@ -22,6 +22,7 @@
  * The functions are exported for the cluster tests (test/helpers/cluster.ts), which start
  * nodes the same way.
  */
+import { randomBytes } from "node:crypto";
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { createInterface } from "node:readline";
@@ -50,6 +51,7 @@ export const CLUSTER_LAYOUT: NodeSpec[] = [
 	{ name: "webhooks", services: ["webhooks"] },
 	{ name: "media-1", services: ["media"] },
 	{ name: "media-2", services: ["media"] },
+	{ name: "reports", services: ["reports"] },
 	{ name: "api", services: ["api"] },
 ];
 
@@ -170,10 +172,17 @@ async function main(): Promise<void> {
 		MONGO_URL: process.env.MONGO_URL ?? infra.MONGO_URL ?? "mongodb://127.0.0.1:27017",
 		KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? infra.KAFKA_BROKERS ?? "127.0.0.1:9092",
 		METRICS_ENABLED: process.env.METRICS_ENABLED ?? "true",
+		// One secret for every orders node: the simulated provider's webhooks are signed by one node and checked by any.
+		SIMULATED_WEBHOOK_SECRET: process.env.SIMULATED_WEBHOOK_SECRET ?? `whsec_${randomBytes(24).toString("base64")}`,
 	};
 	// KAFKA_NODES=3 npm run cluster: the topics get the cluster's replication (up.sh says which).
 	// Traces go to the local Jaeger when up.sh started it (TRACING_EXPORTER_URL), unless set already.
 	for (const k of ["KAFKA_REPLICATION_FACTOR", "KAFKA_MIN_INSYNC_REPLICAS", "TRACING_EXPORTER_URL"]) if (env[k] === undefined && infra[k]) env[k] = infra[k];
+	// Email through the local Mailpit when up.sh started one (its web UI shows what the shop sent).
+	if (env.SMTP_URL === undefined && infra.SMTP_URL) {
+		env.SMTP_URL = infra.SMTP_URL;
+		env.MAIL_FROM ??= "Moleculer Shop <shop@localhost>";
+	}
 	const metricsBase = Number(process.env.CLUSTER_METRICS_PORT ?? 3031);
 	const stopTimeoutMs = Number(process.env.CLUSTER_STOP_TIMEOUT ?? 20) * 1000;
 	say(

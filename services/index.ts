@@ -14,6 +14,7 @@ import NotificationsService from "./notifications/notifications.service.js";
 import PricingService from "./pricing/pricing.service.js";
 import WebhooksService from "./webhooks/webhooks.service.js";
 import MediaService from "./media/media.service.js";
+import ReportsService from "./reports/reports.service.js";
 
 export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	users: UsersService,
@@ -24,6 +25,7 @@ export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	notifications: NotificationsService,
 	webhooks: WebhooksService,
 	media: MediaService,
+	reports: ReportsService,
 	api: ApiService,
 };
 

@@ -55,6 +55,23 @@ export interface DeliveryPreferences {
 	inApp: boolean;
 	email_address: string;
 	language: string;
+	/** How emails greet them. */
+	name: string;
+	/** Signed, for the one-click unsubscribe link of their emails (RFC 8058); turns `email` off without a login. */
+	unsubscribeToken: string;
+}
+
+/** `notifications.sendAccountEmail`: an email the users service has the users send whatever their preferences say. */
+export interface AccountEmailRequest {
+	kind: "verification" | "password_reset";
+	/** Unique per request: the email's id derives from it (a repeated call sends nothing new). */
+	requestId: string;
+	userId: string;
+	to: string;
+	name: string;
+	language: string;
+	/** The link with its single-use token, under PUBLIC_URL. */
+	url: string;
 }
 
 /** `pricing.terms`: what a cart of this customer is priced with now (orders prices it with lib/domain/pricing.ts). */

@@ -61,7 +61,10 @@ export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 			orderId: s,
 			userId: s,
 			items,
-			reason: { type: "string", enum: ["out_of_stock", "payment_declined", "reservation_expired", "cancelled_by_customer", "cancelled_by_admin"] },
+			reason: {
+				type: "string",
+				enum: ["out_of_stock", "payment_declined", "payment_expired", "reservation_expired", "cancelled_by_customer", "cancelled_by_admin"],
+			},
 			refunded: b,
 		},
 		placedAt,
@@ -104,4 +107,6 @@ export const PAYLOAD_SCHEMAS: { [K in EventType]: Schema } = {
 	"return.approved": obj({ ticketId: s, returnId: s, userId: s, orderId: s, items }),
 	"return.rejected": obj({ ticketId: s, userId: s, orderId: s, reason: s }),
 	"webhook.disabled": obj({ endpointId: s, url: s, failingSince: { type: "string", format: "date-time" }, reason: s }),
+	"user.erasure-requested": obj({ userId: s }),
+	"user.erasure-acknowledged": obj({ userId: s, service: s }),
 };

@@ -41,7 +41,7 @@ export interface MediaGalleryChange {
 	images: { id: string; variantId: string | null; alt: Record<string, string>; position: number; width: number; height: number; hash: string }[];
 }
 
-export type CancelReason = "out_of_stock" | "payment_declined" | "reservation_expired" | "cancelled_by_customer" | "cancelled_by_admin";
+export type CancelReason = "out_of_stock" | "payment_declined" | "payment_expired" | "reservation_expired" | "cancelled_by_customer" | "cancelled_by_admin";
 
 export interface EventPayloads {
 	"order.placed": { orderId: string; userId: string; items: ItemQuantity[]; total: number; currency: string; charges?: OrderCharges };
@@ -108,6 +108,10 @@ export interface EventPayloads {
 	"return.rejected": { ticketId: string; userId: string; orderId: string; reason: string };
 	/** An outgoing webhook endpoint failed for too long and was switched off (an admin re-enables it). */
 	"webhook.disabled": { endpointId: string; url: string; failingSince: string; reason: string };
+	/** A customer (or an admin for them) asked for their account to be erased: every service erases or pseudonymises what it holds of `userId`. */
+	"user.erasure-requested": { userId: string };
+	/** `service` erased what it held of `userId` (the users service records each, and when all did). */
+	"user.erasure-acknowledged": { userId: string; service: string };
 }
 
 export type EventType = keyof EventPayloads;
@@ -121,6 +125,7 @@ export const TOPICS = {
 	promotions: "shop.promotions",
 	webhooks: "shop.webhooks",
 	media: "shop.media",
+	accounts: "shop.accounts",
 } as const;
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
@@ -194,6 +199,18 @@ export const EVENTS: { [K in EventType]: EventDefinition } = {
 		key: "endpointId",
 		producer: "webhooks",
 		summary: "A webhook endpoint failed for too long and was disabled.",
+	},
+	"user.erasure-requested": {
+		topic: TOPICS.accounts,
+		key: "userId",
+		producer: "users",
+		summary: "An account is to be erased: each service erases or pseudonymises its data of the user, then acknowledges.",
+	},
+	"user.erasure-acknowledged": {
+		topic: TOPICS.accounts,
+		key: "userId",
+		producer: "orders, tickets, notifications, pricing",
+		summary: "A service erased what it held of a user.",
 	},
 };
 

@@ -199,9 +199,16 @@ function canonical(value: unknown): string {
  * a hash of the full number would itself be card data to protect.
  */
 export function requestFingerprint(body: CheckoutBody): string {
-	const digits = cardDigits(body.payment.cardNumber) ?? body.payment.cardNumber;
+	const number = body.payment.cardNumber ?? "";
+	const digits = cardDigits(number) ?? number;
 	const { cardNumber: _n, cvc: _c, ...payment } = body.payment;
-	return fingerprintOf({ shippingAddress: body.shippingAddress, shippingMethodId: body.shippingMethodId, payment: { ...payment, last4: last4(digits) } });
+	const card = number ? { last4: last4(digits) } : {};
+	return fingerprintOf({
+		shippingAddress: body.shippingAddress,
+		shippingAddressId: body.shippingAddressId,
+		shippingMethodId: body.shippingMethodId,
+		payment: { ...payment, ...card },
+	});
 }
 
 /** The fingerprint of a request body with no card data in it (a cart addition). */

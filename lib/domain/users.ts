@@ -1,5 +1,6 @@
 /** The user record and what of it may leave the users service. */
 import type { Role } from "../auth/access.js";
+import type { AddressEntry } from "./addresses.js";
 
 export interface NotificationPreferences {
 	email: boolean;
@@ -21,6 +22,11 @@ export interface UserRecord {
 	roles: Role[];
 	active: boolean;
 	preferences: Preferences;
+	/** The owner proved the address (a verification or reset link). Absent on accounts made before verification existed. */
+	emailVerified?: boolean;
+	/** The address book (lib/domain/addresses.ts); `addressVersion` counts its changes, for compare-and-set. */
+	addresses?: AddressEntry[];
+	addressVersion?: number;
 	createdAt: string;
 	updatedAt: string;
 }
@@ -32,6 +38,7 @@ export interface PublicUser {
 	roles: Role[];
 	active: boolean;
 	preferences: Preferences;
+	emailVerified: boolean;
 	createdAt: string;
 	updatedAt: string;
 }
@@ -45,6 +52,7 @@ export function publicUser(u: UserRecord): PublicUser {
 		roles: u.roles,
 		active: u.active,
 		preferences: u.preferences,
+		emailVerified: u.emailVerified ?? false,
 		createdAt: u.createdAt,
 		updatedAt: u.updatedAt,
 	};

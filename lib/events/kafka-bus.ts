@@ -226,13 +226,19 @@ export class KafkaBus implements EventBus {
 	}
 
 	async health(): Promise<BusHealth> {
-		try {
-			// Cluster metadata without topics, no retries, bounded: is some broker answering?
-			await withTimeout(this.admin.metadata({ topics: [], forceUpdate: true, retries: 0 }), HEALTH_TIMEOUT_MS, "metadata");
-			return { ok: true };
-		} catch (err) {
-			return { ok: false, detail: `Kafka: ${describe(err)}` };
+		// Cluster metadata without topics, bounded: is some broker answering? A request that was on
+		// the connection of a broker dying at that moment fails ("Connection closed"); asked once
+		// more, another broker answers, so one broker of a cluster going away is not "not ready".
+		let lastError: unknown;
+		for (let attempt = 0; attempt < 2; attempt++) {
+			try {
+				await withTimeout(this.admin.metadata({ topics: [], forceUpdate: true, retries: 0 }), HEALTH_TIMEOUT_MS, "metadata");
+				return { ok: true };
+			} catch (err) {
+				lastError = err;
+			}
 		}
+		return { ok: false, detail: `Kafka: ${describe(lastError)}` };
 	}
 
 	async publish(events: EventEnvelope[]): Promise<void> {

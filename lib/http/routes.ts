@@ -11,7 +11,7 @@ export interface RouteSpec {
 	/** moleculer-web path syntax, relative to /api/v1. */
 	path: string;
 	action: string;
-	tag: "Identity" | "Catalog" | "Product images" | "Cart and orders" | "Promotions, shipping and tax" | "Support" | "Notifications" | "Webhooks";
+	tag: "Identity" | "Catalog" | "Product images" | "Cart and orders" | "Promotions, shipping and tax" | "Support" | "Notifications" | "Webhooks" | "Reports";
 	summary: string;
 	/** Status code of a successful answer. */
 	status: 200 | 201 | 202 | 204;
@@ -39,13 +39,31 @@ export const ROUTES: RouteSpec[] = [
 		["POST", "/auth/refresh", "users.refresh", 200, "anyone", "Rotate a refresh token for a new pair"],
 		["POST", "/auth/logout", "users.logout", 204, "signed in", "End the session of a refresh token"],
 		["GET", "/auth/jwks", "users.jwks", 200, "anyone", "Public keys that verify access tokens"],
+		["POST", "/auth/password-reset", "users.requestPasswordReset", 202, "anyone", "Email a password-reset link (202 whatever the address)"],
+		[
+			"POST",
+			"/auth/password-reset/confirm",
+			"users.confirmPasswordReset",
+			204,
+			"anyone",
+			"Set a new password with a reset link's token; every session ends",
+		],
+		["POST", "/auth/verify-email", "users.verifyEmail", 204, "anyone", "Confirm the email address with a verification link's token"],
+		["POST", "/me/verify-email", "users.resendVerification", 202, "signed in", "Send the verification email again"],
+		["POST", "/email/unsubscribe", "users.unsubscribe", 204, "anyone", "One-click unsubscribe (RFC 8058): turn email notifications off"],
 		["GET", "/me", "users.me", 200, "signed in", "Own profile"],
 		["PATCH", "/me", "users.updateMe", 200, "signed in", "Change own name or preferences"],
 		["POST", "/me/password", "users.changePassword", 204, "signed in", "Change own password; other sessions end"],
+		["GET", "/me/export", "users.exportMe", 200, "signed in", "All of one's data from every service, as one JSON document"],
+		["DELETE", "/me", "users.eraseMe", 202, "signed in", "Erase one's account across every service (password confirmed)"],
+		["GET", "/me/addresses", "users.listAddresses", 200, "signed in", "Own address book, the default first"],
+		["POST", "/me/addresses", "users.addAddress", 201, "signed in", "Add an address (at most 20)"],
+		["PATCH", "/me/addresses/:id", "users.updateAddress", 200, "signed in", "Change an address, or make it the default"],
+		["DELETE", "/me/addresses/:id", "users.removeAddress", 204, "signed in", "Remove an address"],
 		["GET", "/users", "users.list", 200, "admin", "List users"],
 		["GET", "/users/:id", "users.get", 200, "admin", "One user"],
 		["PATCH", "/users/:id", "users.update", 200, "admin", "Change a user's name, roles or active flag"],
-		["DELETE", "/users/:id", "users.remove", 204, "admin", "Delete a user"],
+		["DELETE", "/users/:id", "users.remove", 204, "admin", "Erase a user across every service (orders kept without their name and address)"],
 		["POST", "/oauth-clients", "users.createOAuthClient", 201, "admin", "Register an OAuth client (a confidential client's secret is shown once)"],
 		["GET", "/oauth-clients", "users.listOAuthClients", 200, "admin", "OAuth clients"],
 		["PATCH", "/oauth-clients/:id", "users.updateOAuthClient", 200, "admin", "Change an OAuth client"],
@@ -109,6 +127,7 @@ export const ROUTES: RouteSpec[] = [
 		["GET", "/orders", "orders.list", 200, "signed in", "Own order history, newest first"],
 		["GET", "/orders/:id", "orders.get", 200, "owner or admin", "One order with history and payment summary"],
 		["POST", "/orders/:id/cancel", "orders.cancel", 200, "owner or admin", "Cancel a pending or paid order"],
+		["POST", "/orders/:id/refunds", "orders.refund", 201, "admin", "Refund part of a captured payment (Idempotency-Key header)"],
 		["POST", "/orders/:id/ship", "orders.ship", 200, "admin", "Mark a paid order shipped"],
 		["POST", "/orders/:id/fulfilments", "orders.createFulfilment", 201, "admin", "Ship a parcel (some lines or all left) with carrier and tracking"],
 		["POST", "/orders/:id/deliver", "orders.deliver", 200, "admin", "Mark a shipped order delivered"],
@@ -145,6 +164,15 @@ export const ROUTES: RouteSpec[] = [
 	...routes("Notifications", [
 		["GET", "/me/notifications", "notifications.list", 200, "signed in", "Own notifications, newest first"],
 		["POST", "/me/notifications/:id/read", "notifications.markRead", 204, "signed in", "Mark a notification read"],
+		[
+			"GET",
+			"/mailbox",
+			"notifications.mailbox",
+			200,
+			"admin",
+			"Emails the shop sent or is sending, newest first (the development mailbox without SMTP_URL)",
+		],
+		["GET", "/mailbox/:id", "notifications.mailboxMessage", 200, "admin", "One email with its HTML, text and headers"],
 	]),
 	...routes("Webhooks", [
 		["POST", "/webhooks", "webhooks.create", 201, "admin", "Register an endpoint; the answer shows its signing secret, once"],
@@ -155,6 +183,12 @@ export const ROUTES: RouteSpec[] = [
 		["POST", "/webhooks/:id/deliveries/:deliveryId/retry", "webhooks.retryDelivery", 200, "admin", "Send a delivery again now"],
 		["POST", "/webhooks/:id/rotate-secret", "webhooks.rotateSecret", 200, "admin", "New signing secret; the old one signs too for 24 hours"],
 		["POST", "/webhooks/:id/test", "webhooks.sendTest", 202, "admin", "Send a test event to the endpoint"],
+	]),
+	...routes("Reports", [
+		["GET", "/reports/sales", "reports.sales", 200, "admin", "Orders, revenue, refunds and net per day, week or month (shop's time zone)"],
+		["GET", "/reports/top-products", "reports.topProducts", 200, "admin", "The 10 products and variants that earned most in a range"],
+		["GET", "/reports/overview", "reports.overview", 200, "admin", "Products low on stock and open tickets by age"],
+		["POST", "/reports/backfill", "reports.backfill", 200, "admin", "Rebuild the reporting read model from the owning services"],
 	]),
 ];
 

@@ -47,6 +47,9 @@ const webhookEndpoint: Record<string, Schema> = {
 	updatedAt: str(),
 };
 
+/** Money is integer minor units; `net` is revenue less refunds, `averageOrderValue` revenue per order (rounded). */
+const salesFigures: Record<string, Schema> = { orders: int(), revenue: int(), refunds: int(), net: int(), averageOrderValue: int() };
+
 export const RESOURCES: Record<string, Schema> = {
 	Error: obj({ name: str(), message: str(), code: int(), type: str(), data: {} }, ["name", "message", "code", "type"]),
 	User: obj(
@@ -58,10 +61,13 @@ export const RESOURCES: Record<string, Schema> = {
 			roles: { type: "array", items: str({ enum: ["customer", "agent", "admin"] }) },
 			active: { type: "boolean" },
 			preferences,
+			emailVerified: { type: "boolean" },
+			// GET /users/:id (admin): the account's erasure, when one was asked for.
+			erasure: nullable(obj({ requestedAt: str(), acknowledged: { type: "array", items: str() }, completedAt: { type: ["string", "null"] } })),
 			createdAt: str({ format: "date-time" }),
 			updatedAt: str({ format: "date-time" }),
 		},
-		["id", "email", "name", "roles", "preferences", "createdAt"],
+		["id", "email", "name", "roles", "preferences", "emailVerified", "createdAt"],
 	),
 	Registration: obj({ user: ref("User") }, ["user"]),
 	TokenPair: obj({ accessToken: str(), refreshToken: str(), tokenType: str({ const: "Bearer" }), expiresIn: int(), user: ref("User") }, [
@@ -231,7 +237,18 @@ export const RESOURCES: Record<string, Schema> = {
 		total: int(),
 		currency: str(),
 		shippingAddress: ref("Address"),
-		payment: obj({ brand: str(), last4: str(), status: str() }),
+		payment: obj({
+			brand: str(),
+			last4: str(),
+			status: str(),
+			provider: str(),
+			sessionId: nullable(str()),
+			clientSecret: nullable(str()),
+			expiresAt: str(),
+			publishableKey: str(),
+			confirmUrl: str(),
+			declineReason: str(),
+		}),
 		refunds: { type: "array", items: obj({ id: str(), amount: int(), reason: str(), at: str() }) },
 		statusHistory: { type: "array", items: obj({ status: str(), at: str(), reason: str() }) },
 		fulfilments: {
@@ -251,6 +268,7 @@ export const RESOURCES: Record<string, Schema> = {
 		createdAt: str(),
 		updatedAt: str(),
 	}),
+	Refund: obj({ id: str(), orderId: str(), amount: int(), reason: str(), at: str() }),
 	Address: obj({ name: str(), line1: str(), line2: str(), city: str(), region: str(), postalCode: str(), country: str({ pattern: "^[A-Z]{2}$" }) }, [
 		"name",
 		"line1",
@@ -258,6 +276,24 @@ export const RESOURCES: Record<string, Schema> = {
 		"postalCode",
 		"country",
 	]),
+	AddressBookEntry: obj(
+		{
+			id: str(),
+			label: { type: ["string", "null"] },
+			isDefault: bool,
+			name: str(),
+			line1: str(),
+			line2: str(),
+			city: str(),
+			region: str(),
+			postalCode: str(),
+			country: str({ pattern: "^[A-Z]{2}$" }),
+			createdAt: str({ format: "date-time" }),
+			updatedAt: str({ format: "date-time" }),
+		},
+		["id", "label", "isDefault", "name", "line1", "city", "postalCode", "country", "createdAt", "updatedAt"],
+	),
+	AddressBook: obj({ rows: { type: "array", items: ref("AddressBookEntry") } }, ["rows"]),
 	Ticket: obj({
 		id: str(),
 		userId: str(),
@@ -287,6 +323,24 @@ export const RESOURCES: Record<string, Schema> = {
 	]),
 	Readiness: obj({ status: str({ enum: ["ready", "not ready"] }), failing: { type: "array", items: str() } }, ["status", "failing"]),
 	Notification: obj({ id: str(), type: str(), title: str(), body: str(), read: { type: "boolean" }, createdAt: str(), ref: obj({ kind: str(), id: str() }) }),
+	MailboxMessage: obj(
+		{
+			id: str(),
+			kind: str(),
+			to: str(),
+			subject: str(),
+			messageId: str(),
+			state: str({ enum: ["pending", "sent", "dead"] }),
+			attempts: int(),
+			lastError: { type: ["string", "null"] },
+			createdAt: str({ format: "date-time" }),
+			sentAt: { type: ["string", "null"] },
+			text: str(),
+			html: str(),
+			headers: { type: "object", additionalProperties: str() },
+		},
+		["id", "kind", "to", "subject", "messageId", "state", "attempts", "createdAt", "text", "html", "headers"],
+	),
 	// `facets` only on GET /products?facets=true (the contract's "Search and facets").
 	Page: obj({ rows: { type: "array", items: {} }, total: int(), page: int(), pageSize: int(), totalPages: int(), facets: {} }, [
 		"rows",
@@ -294,6 +348,65 @@ export const RESOURCES: Record<string, Schema> = {
 		"page",
 		"pageSize",
 		"totalPages",
+	]),
+	SalesReport: obj(
+		{
+			currency: str({ pattern: "^[A-Z]{3}$" }),
+			interval: str({ enum: ["day", "week", "month"] }),
+			timeZone: str({ examples: ["Europe/Madrid"] }),
+			buckets: { type: "array", items: ref("SalesFigures") },
+			totals: obj(salesFigures, Object.keys(salesFigures)),
+		},
+		["currency", "interval", "timeZone", "buckets", "totals"],
+	),
+	SalesFigures: obj({ start: str({ format: "date" }), ...salesFigures }, ["start", ...Object.keys(salesFigures)]),
+	TopProducts: obj(
+		{
+			currency: str({ pattern: "^[A-Z]{3}$" }),
+			timeZone: str(),
+			from: str({ format: "date" }),
+			to: str({ format: "date" }),
+			products: {
+				type: "array",
+				maxItems: 10,
+				items: obj({ productId: str(), variantId: nullable(str()), name: str(), sku: str(), revenue: int(), units: int() }, [
+					"productId",
+					"variantId",
+					"name",
+					"sku",
+					"revenue",
+					"units",
+				]),
+			},
+		},
+		["currency", "timeZone", "from", "to", "products"],
+	),
+	ReportsOverview: obj(
+		{
+			lowStockThreshold: int(),
+			lowStock: {
+				type: "array",
+				items: obj({ productId: str(), variantId: nullable(str()), name: str(), sku: str(), available: int() }, [
+					"productId",
+					"variantId",
+					"name",
+					"sku",
+					"available",
+				]),
+			},
+			openTickets: obj({ total: int(), byAge: obj(Object.fromEntries(["under1d", "1to3d", "3to7d", "over7d"].map(b => [b, int()]))) }, [
+				"total",
+				"byAge",
+			]),
+		},
+		["lowStockThreshold", "lowStock", "openTickets"],
+	),
+	ReportsBackfill: obj({ orders: int(), products: int(), tickets: int(), startedAt: str(), finishedAt: str() }, [
+		"orders",
+		"products",
+		"tickets",
+		"startedAt",
+		"finishedAt",
 	]),
 };
 
@@ -306,6 +419,9 @@ export const RESPONSES: Record<string, string> = {
 	"users.list": "Page",
 	"users.get": "User",
 	"users.update": "User",
+	"users.listAddresses": "AddressBook",
+	"users.addAddress": "AddressBookEntry",
+	"users.updateAddress": "AddressBookEntry",
 	"products.search": "Page",
 	"products.get": "Product",
 	"products.create": "Product",
@@ -339,6 +455,7 @@ export const RESPONSES: Record<string, string> = {
 	"orders.list": "Page",
 	"orders.get": "Order",
 	"orders.cancel": "Order",
+	"orders.refund": "Refund",
 	"orders.ship": "Order",
 	"orders.createFulfilment": "Order",
 	"orders.deliver": "Order",
@@ -361,4 +478,10 @@ export const RESPONSES: Record<string, string> = {
 	"webhooks.retryDelivery": "WebhookDelivery",
 	"webhooks.rotateSecret": "WebhookEndpointWithSecret",
 	"webhooks.sendTest": "WebhookDelivery",
+	"notifications.mailbox": "Page",
+	"notifications.mailboxMessage": "MailboxMessage",
+	"reports.sales": "SalesReport",
+	"reports.topProducts": "TopProducts",
+	"reports.overview": "ReportsOverview",
+	"reports.backfill": "ReportsBackfill",
 };

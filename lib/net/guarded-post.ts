@@ -19,6 +19,18 @@ export interface PostOutcome {
 
 export interface PostOptions extends GuardOptions {
 	timeoutMs: number;
+	/**
+	 * Keep-alive pool for the target's origin (made with `keepAliveAgent`): its new sockets go
+	 * through the same lookup check; a kept socket stays connected to the address checked when it
+	 * was opened. Without it, one connection per request.
+	 */
+	agent?: http.Agent;
+}
+
+/** A keep-alive pool whose connections go through the guard's lookup. */
+export function keepAliveAgent(protocol: string, maxSockets: number, guard: GuardOptions): http.Agent {
+	const options = { keepAlive: true, maxSockets, lookup: guardedLookup(guard) as never };
+	return protocol === "https:" ? new https.Agent(options) : new http.Agent(options);
 }
 
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -46,8 +58,7 @@ export async function guardedPost(url: string, body: string, headers: Record<str
 			{
 				method: "POST",
 				headers: { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) },
-				// A fresh connection per delivery (no agent pool): every connect goes through the lookup's check.
-				agent: false,
+				agent: opts.agent ?? false,
 				lookup: guardedLookup(opts) as never,
 			},
 			res => {

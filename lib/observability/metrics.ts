@@ -38,6 +38,7 @@ export const METRICS = {
 	readinessCheck: "shop_readiness_check",
 	mediaRenditions: "shop_media_renditions_generated_total",
 	mediaRenditionSeconds: "shop_media_rendition_seconds",
+	emails: "shop_emails_total",
 } as const;
 
 const SECONDS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
@@ -141,6 +142,12 @@ const DEFINITIONS: MetricDef[] = [
 		quantiles: true,
 		description: "Time to make one image rendition with sharp",
 	},
+	{
+		name: METRICS.emails,
+		type: "counter",
+		labelNames: ["channel", "result"],
+		description: "Email attempts by result: sent, retry (to be tried again), dead_lettered (given up after EMAIL_RETRY_SCHEDULE)",
+	},
 ];
 
 const registered = new WeakSet<ServiceBroker>();
@@ -177,6 +184,12 @@ export function recordRenditionGenerated(broker: ServiceBroker, preset: string, 
 	const m = registry(broker);
 	m?.increment(METRICS.mediaRenditions, { preset, format });
 	m?.observe(METRICS.mediaRenditionSeconds, ms / 1000, { preset, format });
+}
+
+// ---------------------------------------------------------------- notifications
+
+export function recordEmailAttempt(broker: ServiceBroker, channel: string, result: "sent" | "retry" | "dead_lettered"): void {
+	registry(broker)?.increment(METRICS.emails, { channel, result });
 }
 
 // ---------------------------------------------------------------- users
@@ -248,7 +261,7 @@ export function recordReadiness(broker: ServiceBroker, ready: boolean, checks: R
 // ---------------------------------------------------------------- business series from events
 
 /** Cancellations that end a checkout (as opposed to a customer or admin cancelling later). */
-const CHECKOUT_FAILURES = new Set(["out_of_stock", "payment_declined", "reservation_expired"]);
+const CHECKOUT_FAILURES = new Set(["out_of_stock", "payment_declined", "payment_expired", "reservation_expired"]);
 const PLACED_MEMORY = 10_000;
 /** When each order was placed, for events whose payload does not say (`placedAt`). Per broker, bounded. */
 const placedAt = new WeakMap<ServiceBroker, Map<string, number>>();

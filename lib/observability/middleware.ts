@@ -13,6 +13,7 @@ import type { Context, Logger, Middleware, Service, ServiceBroker } from "molecu
 import { runForRequest, runPendingRequest } from "./context.js";
 import { recordHttpResponse, registerShopMetrics } from "./metrics.js";
 import { logSecurityEvent } from "./security-log.js";
+import { TrustedFields } from "./logging.js";
 
 type HttpReq = IncomingMessage & {
 	$alias?: { fullPath?: string; method?: string };
@@ -75,7 +76,7 @@ export function ObservabilityMiddleware(opts: ObservabilityOptions = {}): Middle
 					if (!accessLog && status !== 403) return;
 					const line = accessLine(req, status, startedAt);
 					runForRequest(req.$ctx?.requestID, () => {
-						if (accessLog) logger.info(`${line.method} ${line.route} ${status} ${line.durationMs} ms`, line);
+						if (accessLog) logger.info(`${line.method} ${line.route} ${status} ${line.durationMs} ms`, new TrustedFields(line));
 						if (status === 403) logSecurityEvent(logger, "permission_denied", { method: line.method, route: line.route, userId: line.userId });
 					});
 				});

@@ -5,11 +5,14 @@
 import { add, subtract, type MinorUnits } from "../domain/money.js";
 import type { CardBrand } from "./card.js";
 
-export const PAYMENT_STATUSES = ["authorized", "declined", "voided", "captured", "partially_refunded", "refunded"] as const;
+export const PAYMENT_STATUSES = ["requires_confirmation", "authorized", "declined", "voided", "expired", "captured", "partially_refunded", "refunded"] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 const NEXT: Record<PaymentStatus, readonly PaymentStatus[]> = {
-	authorized: ["captured", "declined", "voided"],
+	// A session: a declined card keeps it open; a capture may be learnt before the authorization (events out of order).
+	requires_confirmation: ["authorized", "captured", "voided", "expired"],
+	authorized: ["captured", "declined", "voided", "expired"],
+	expired: [],
 	captured: ["partially_refunded", "refunded"],
 	partially_refunded: ["partially_refunded", "refunded"],
 	declined: [],
@@ -28,6 +31,23 @@ export interface PaymentRecord {
 	paymentId: string | null;
 	captured: MinorUnits;
 	refunded: MinorUnits;
+	/** Payment sessions only (lib/payments/session.ts); absent on a card authorized at checkout. */
+	session?: SessionDetails;
+}
+
+/** What the order keeps of its payment session: never a card number. */
+export interface SessionDetails {
+	/** Null until the session is recorded (the order is written before the session is opened). */
+	sessionId: string | null;
+	clientSecret: string | null;
+	expiresAt: string;
+	confirmUrl: string | null;
+	publishableKey: string | null;
+	declineReason: string | null;
+	/** The stock of the order is held: the payment may be captured once authorized. */
+	stockReserved: boolean;
+	/** The refunds the provider reported, by refund id (each counted once). */
+	refundIds: Record<string, number>;
 }
 
 /** What a client sees of a payment: never an id, a card number or a CVC. */
@@ -35,6 +55,14 @@ export interface PaymentSummary {
 	brand: CardBrand;
 	last4: string;
 	status: PaymentStatus;
+	/** A session's details, for the client that confirms it with the provider. */
+	provider?: string;
+	sessionId?: string | null;
+	clientSecret?: string | null;
+	expiresAt?: string;
+	publishableKey?: string;
+	confirmUrl?: string;
+	declineReason?: string;
 }
 
 export class PaymentRuleError extends Error {
@@ -49,7 +77,14 @@ export function canMovePayment(from: PaymentStatus, to: PaymentStatus): boolean 
 }
 
 export function paymentSummary(p: PaymentRecord): PaymentSummary {
-	return { brand: p.brand, last4: p.last4, status: p.status };
+	const summary: PaymentSummary = { brand: p.brand, last4: p.last4, status: p.status };
+	const s = p.session;
+	if (!s) return summary;
+	Object.assign(summary, { provider: p.provider, sessionId: s.sessionId, clientSecret: s.clientSecret, expiresAt: s.expiresAt });
+	if (s.publishableKey) summary.publishableKey = s.publishableKey;
+	if (s.confirmUrl) summary.confirmUrl = s.confirmUrl;
+	if (s.declineReason) summary.declineReason = s.declineReason;
+	return summary;
 }
 
 export function refundable(p: Pick<PaymentRecord, "captured" | "refunded">): MinorUnits {

@@ -143,26 +143,29 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 	}
 
 	async capture(req: CaptureRequest): Promise<CaptureResult> {
-		for (let attempt = 0; attempt < 5; attempt++) {
-			const auth = await this.sandbox.authorizations.findById(req.authorizationId);
-			if (!auth) return { status: "declined", reason: "authorization_not_found" };
-			if (auth.capture?.key === req.idempotencyKey) return this.captureAnswer(auth);
-			// A transient failure is not an answer: nothing is written, the caller tries again.
-			if (auth.state === "authorized" && auth.behaviour === "processing_error") throw new PaymentProviderUnavailableError("simulated processing error");
-			if (auth.state !== "authorized") return { status: "declined", reason: `authorization_${auth.state}` };
-			if (req.amount > auth.amount || req.currency !== auth.currency) return { status: "declined", reason: "amount_exceeds_authorization" };
-			const capture =
-				auth.behaviour === "decline"
-					? { key: req.idempotencyKey, declined: "card_declined" }
-					: { key: req.idempotencyKey, paymentId: `sim_pay_${derivedId("payment", auth._id)}`, amount: req.amount };
-			const won = await this.sandbox.authorizations.updateWhere(
-				{ _id: auth._id, state: "authorized" },
-				{ $set: { state: capture.declined ? "declined" : "captured", capture } },
-			);
-			if (won === 1) return this.captureAnswer({ ...auth, state: capture.declined ? "declined" : "captured", capture });
-			// Another capture got there first: read what it did.
-		}
-		throw new PaymentProviderUnavailableError("the authorization kept changing");
+		let refusal: string | null = null;
+		const outcome = await this.sandbox.authorizations.change(
+			req.authorizationId,
+			auth => {
+				if (auth.capture?.key === req.idempotencyKey) return null;
+				// A transient failure is not an answer: nothing is written, the caller tries again.
+				if (auth.state === "authorized" && auth.behaviour === "processing_error")
+					throw new PaymentProviderUnavailableError("simulated processing error");
+				if (auth.state !== "authorized") refusal = `authorization_${auth.state}`;
+				else if (req.amount > auth.amount || req.currency !== auth.currency) refusal = "amount_exceeds_authorization";
+				if (refusal) return null;
+				const capture =
+					auth.behaviour === "decline"
+						? { key: req.idempotencyKey, declined: "card_declined" }
+						: { key: req.idempotencyKey, paymentId: `sim_pay_${derivedId("payment", auth._id)}`, amount: req.amount };
+				// Another capture getting there first makes this write miss: the loop reads what it did.
+				return { expect: { state: "authorized" }, update: { $set: { state: capture.declined ? "declined" : "captured", capture } } };
+			},
+			{ contended: () => new PaymentProviderUnavailableError("the authorization kept changing") },
+		);
+		if (!outcome.doc) return { status: "declined", reason: "authorization_not_found" };
+		if (refusal) return { status: "declined", reason: refusal };
+		return this.captureAnswer(outcome.doc);
 	}
 
 	/** The answer of a recorded capture; a captured one also makes sure its payment and ledger entry exist (a crash may have come between). */
@@ -183,43 +186,46 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 
 	async refund(req: RefundRequest): Promise<RefundResult> {
 		const slot = derivedId("refund-key", req.idempotencyKey);
-		for (let attempt = 0; attempt < 20; attempt++) {
-			const payment = await this.sandbox.payments.findById(req.paymentId);
-			if (!payment) return { status: "failed", reason: "payment_not_found" };
-			const done = Object.hasOwn(payment.refundKeys, slot) ? payment.refundKeys[slot] : undefined;
-			if (done) return { status: "refunded", refundId: done.refundId, amount: done.amount };
-			if (!Number.isSafeInteger(req.amount) || req.amount <= 0) return { status: "failed", reason: "invalid_amount" };
-			// A refund beyond what is left is refused and not remembered: the caller may ask again for less.
-			if (req.amount > subtract(payment.captured, payment.refunded)) return { status: "failed", reason: "exceeds_captured" };
-			const refundId = `sim_re_${derivedId("refund", payment._id, req.idempotencyKey)}`;
-			const won = await this.sandbox.payments.updateWhere(
-				{ _id: payment._id, refunded: payment.refunded, [`refundKeys.${slot}`]: { $exists: false } },
-				{ $inc: { refunded: req.amount }, $set: { [`refundKeys.${slot}`]: { refundId, amount: req.amount } } },
-			);
-			if (won === 1) {
-				await insertOnce(this.sandbox.ledger, {
-					_id: derivedId("refund", refundId),
-					kind: "refund",
-					id: refundId,
-					amount: req.amount,
-					key: req.idempotencyKey,
-					at: new Date().toISOString(),
-				});
-				return { status: "refunded", refundId, amount: req.amount };
-			}
-			// Another refund of this payment (this key, or another) came in between: read again.
-		}
-		throw new PaymentProviderUnavailableError("the payment kept changing");
+		let answer: RefundResult | null = null;
+		const refundId = `sim_re_${derivedId("refund", req.paymentId, req.idempotencyKey)}`;
+		const outcome = await this.sandbox.payments.change(
+			req.paymentId,
+			payment => {
+				const done = Object.hasOwn(payment.refundKeys, slot) ? payment.refundKeys[slot] : undefined;
+				if (done) answer = { status: "refunded", refundId: done.refundId, amount: done.amount };
+				else if (!Number.isSafeInteger(req.amount) || req.amount <= 0) answer = { status: "failed", reason: "invalid_amount" };
+				// A refund beyond what is left is refused and not remembered: the caller may ask again for less.
+				else if (req.amount > subtract(payment.captured, payment.refunded)) answer = { status: "failed", reason: "exceeds_captured" };
+				if (answer) return null;
+				// Another refund of this payment (this key, or another) coming in between makes this write miss: read again.
+				return {
+					expect: { refunded: payment.refunded, [`refundKeys.${slot}`]: { $exists: false } },
+					update: { $inc: { refunded: req.amount }, $set: { [`refundKeys.${slot}`]: { refundId, amount: req.amount } } },
+				};
+			},
+			{ attempts: 20, contended: () => new PaymentProviderUnavailableError("the payment kept changing") },
+		);
+		if (!outcome.doc) return { status: "failed", reason: "payment_not_found" };
+		if (answer) return answer;
+		await insertOnce(this.sandbox.ledger, {
+			_id: derivedId("refund", refundId),
+			kind: "refund",
+			id: refundId,
+			amount: req.amount,
+			key: req.idempotencyKey,
+			at: new Date().toISOString(),
+		});
+		return { status: "refunded", refundId, amount: req.amount };
 	}
 
 	async void(req: VoidRequest): Promise<VoidResult> {
-		for (let attempt = 0; attempt < 5; attempt++) {
-			const auth = await this.sandbox.authorizations.findById(req.authorizationId);
-			if (!auth || auth.state === "voided" || auth.state === "declined" || auth.state === "refused") return { status: "voided" }; // nothing held any more
-			if (auth.state === "captured") return { status: "failed", reason: "already_captured" };
-			if ((await this.sandbox.authorizations.updateWhere({ _id: auth._id, state: "authorized" }, { $set: { state: "voided" } })) === 1)
-				return { status: "voided" };
-		}
-		throw new PaymentProviderUnavailableError("the authorization kept changing");
+		const outcome = await this.sandbox.authorizations.change(
+			req.authorizationId,
+			auth => (auth.state === "authorized" ? { expect: { state: "authorized" }, update: { $set: { state: "voided" } } } : null),
+			{ contended: () => new PaymentProviderUnavailableError("the authorization kept changing") },
+		);
+		// Nothing held any more (voided, declined, refused, or never there): voided as far as the caller is concerned.
+		if (outcome.doc?.state === "captured") return { status: "failed", reason: "already_captured" };
+		return { status: "voided" };
 	}
 }

@@ -26,6 +26,7 @@ import type { Role, ShopMeta } from "../../lib/auth/access.js";
 import { catalogCacheLookup, type CatalogCache } from "./catalog-cache.js";
 import { isOutputFormat, isPreset } from "../../lib/media/presets.js";
 import { MAX_UPLOAD_BYTES, MULTIPART_OVERHEAD_BYTES } from "../../lib/media/limits.js";
+import { paymentRoutes } from "./payment-routes.js";
 
 export type GatewayRequest = IncomingMessage & {
 	$action?: { name: string; auth?: "public" | "required"; roles?: Role[] };
@@ -215,6 +216,8 @@ export function gatewaySettings(cfg: ShopConfig) {
 			options.requestID = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
 		},
 		routes: [
+			// Before /api/v1: moleculer-web takes the first route whose path starts the URL.
+			...(routed.some(r => r.action.startsWith("orders.")) ? paymentRoutes(cfg) : []),
 			...credentialRoutes.map(({ base, routes }) => ({
 				...route,
 				path: `${API_PREFIX}${base}`,

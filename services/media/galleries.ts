@@ -1,13 +1,13 @@
 /**
  * The galleries: one document per product in the media database, `{ _id: productId, images,
- * revision, outbox }`. Every change is one compare-and-set on the revision that writes the new
- * images and the event saying so (the whole gallery after the change) in the same update; the
- * outbox relay publishes it.
+ * revision, outbox }`. Every change is one compare-and-set on the revision (lib/store
+ * `Collection.change`) that writes the new images and the event saying so (the whole gallery
+ * after the change) in the same update; the outbox relay publishes it.
  */
 import type { Context } from "moleculer";
 import type { Collection } from "../../lib/store/index.js";
-import type { EventEnvelope, MediaGalleryChange } from "../../lib/contracts/events.js";
-import type { MakeEnvelope, OutboxDoc } from "../../mixins/events.mixin.js";
+import { domainEvent, type MediaGalleryChange } from "../../lib/contracts/events.js";
+import type { OutboxDoc } from "../../mixins/events.mixin.js";
 import { conflict, notFound } from "../../lib/errors.js";
 import { galleryImage, MAX_IMAGES_PER_PRODUCT, ordered, type ImageRecord } from "../../lib/media/gallery.js";
 
@@ -23,11 +23,7 @@ type MediaEvent = "media.image-added" | "media.image-updated" | "media.image-rem
 const ATTEMPTS = 20;
 
 export class Galleries {
-	constructor(
-		readonly galleries: Collection<GalleryRecord>,
-		private readonly envelope: MakeEnvelope,
-		private readonly relay: () => void,
-	) {}
+	constructor(readonly galleries: Collection<GalleryRecord>) {}
 
 	async images(productId: string): Promise<ImageRecord[]> {
 		return ordered((await this.galleries.findById(productId))?.images ?? []);
@@ -50,24 +46,23 @@ export class Galleries {
 		decide: (images: ImageRecord[]) => ImageRecord[],
 		cause?: Context | null,
 	): Promise<ImageRecord[]> {
-		await this.galleries.insertOrGet({ _id: productId, images: [], revision: 0, updatedAt: new Date().toISOString(), outbox: [] });
-		for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-			const gallery = await this.galleries.findById(productId);
-			if (!gallery) throw notFound("Product");
-			const images = decide(ordered(gallery.images));
-			if (images.length > MAX_IMAGES_PER_PRODUCT) throw conflict(`A product has at most ${MAX_IMAGES_PER_PRODUCT} images`, "TOO_MANY_IMAGES");
-			const revision = gallery.revision + 1;
-			const payload: MediaGalleryChange = { productId, imageId, revision, images: images.map(galleryImage) };
-			const event: EventEnvelope = this.envelope(type, payload, cause);
-			const written = await this.galleries.updateWhere(
-				{ _id: productId, revision: gallery.revision },
-				{ $set: { images, revision, updatedAt: new Date().toISOString() }, $push: { outbox: { $each: [event] } } },
-			);
-			if (written === 1) {
-				this.relay();
-				return images;
-			}
-		}
-		throw conflict("The product's images are being changed by someone else; try again", "CONCURRENT_CHANGE");
+		await this.galleries.insertOrGet({ _id: productId, images: [], revision: 0, updatedAt: new Date().toISOString() });
+		const outcome = await this.galleries.change(
+			productId,
+			gallery => {
+				const images = decide(ordered(gallery.images));
+				if (images.length > MAX_IMAGES_PER_PRODUCT) throw conflict(`A product has at most ${MAX_IMAGES_PER_PRODUCT} images`, "TOO_MANY_IMAGES");
+				const revision = gallery.revision + 1;
+				const payload: MediaGalleryChange = { productId, imageId, revision, images: images.map(galleryImage) };
+				return {
+					expect: { revision: gallery.revision },
+					update: { $set: { images, revision, updatedAt: new Date().toISOString() } },
+					events: [domainEvent(type, payload)],
+				};
+			},
+			{ attempts: ATTEMPTS, cause, contended: () => conflict("The product's images are being changed by someone else; try again", "CONCURRENT_CHANGE") },
+		);
+		if (!outcome.doc) throw notFound("Product");
+		return ordered(outcome.doc.images);
 	}
 }

@@ -140,7 +140,7 @@ const MediaService = defineService<MediaThis>({
 
 	async started() {
 		const storage = await openStorage();
-		const galleries = new Galleries(this.collection<GalleryRecord>("galleries"), this.integrationEvent.bind(this), () => void this.relayOutbox());
+		const galleries = new Galleries(this.collection<GalleryRecord>("galleries"));
 		const renditions = new Renditions(storage, (preset, format, ms) => recordRenditionGenerated(this.broker, preset, format, ms));
 		const productOf = (productId: string) =>
 			this.broker.call<{ variants?: { id: string }[] }, { id: string }>(

@@ -2,52 +2,52 @@
  * notifications: what the shop tells its customers. It consumes order, ticket and return
  * events, turns each into a notification for the user it concerns, in that user's language
  * (lib/domain/notifications.ts), and delivers it by the user's `preferences.notifications`: stored for GET /me/notifications
- * when in-app is on, handed to the email channel (lib/notify) when email is on.
+ * when in-app is on, emailed when email is on (lib/domain/emails.ts, rendered by lib/notify).
  *
- * Delivery is at least once, so every step is idempotent on its own: a notification's id is
- * derived from the event id (a second insert collides), and each email is recorded before it
- * is handed over.
+ *   mail-composer.ts   an event's email, and the account emails the users service asks for
+ *   outgoing-mail.ts   every email recorded before it is sent, retried, dead-lettered (exactly one per event and recipient)
+ *   mailbox.ts         the back office's mailbox (GET /mailbox), the development mailbox without SMTP_URL
+ *   personal-data.ts   a customer's notifications and emails for GET /me/export, deleted on erasure
+ *
+ * Delivery is at least once, so every step is idempotent on its own: a notification's id and an
+ * email's id are derived from the event id and the recipient (a second insert collides).
  */
 import type { Context, Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
 import { DbMixin } from "../../mixins/db.mixin.js";
 import { EventsMixin } from "../../mixins/events.mixin.js";
+import { PersonalDataMixin } from "../../mixins/personal-data.mixin.js";
+import { notificationsPersonalData } from "./personal-data.js";
 import { notFound } from "../../lib/errors.js";
+import { config } from "../../lib/config.js";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
 import { offsetOf, paged } from "../../lib/paging.js";
 import { SUPPORT } from "../../lib/contracts/http/support.js";
+import type { ParamsOf } from "../../lib/contracts/params.js";
 import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
 import type { AnyEnvelope } from "../../lib/contracts/events.js";
-import type { DeliveryPreferences } from "../../lib/contracts/calls.js";
-import { createEmailChannel, type EmailChannel } from "../../lib/notify/index.js";
-import {
-	NOTIFYING_EVENTS,
-	notificationFor,
-	notificationId,
-	publicNotification,
-	recipientOf,
-	type NotificationDraft,
-	type NotificationRecord,
-} from "../../lib/domain/notifications.js";
+import type { AccountEmailRequest, DeliveryPreferences } from "../../lib/contracts/calls.js";
+import { createEmailChannel } from "../../lib/notify/index.js";
+import { recordEmailAttempt } from "../../lib/observability/metrics.js";
+import { NOTIFYING_EVENTS, notificationFor, notificationId, publicNotification, type NotificationRecord } from "../../lib/domain/notifications.js";
+import { EMAIL_EVENTS, emailRecipientOf } from "../../lib/domain/emails.js";
+import { OutgoingMail, type EmailRecord } from "./outgoing-mail.js";
+import { mailAccountEmail, mailEvent } from "./mail-composer.js";
+import { listMailbox, mailboxMessage } from "./mailbox.js";
 
-interface EmailDelivery {
-	_id: string;
-	at: string;
-}
+type Params<A extends keyof typeof SUPPORT> = ParamsOf<(typeof SUPPORT)[A]>;
 
 const PREFERENCES_TIMEOUT_MS = 5000;
+const MAIL_POLL_MS = 1000;
 
 type Self = Service & {
 	notifications: Collection<NotificationRecord>;
-	emailDeliveries: Collection<EmailDelivery>;
-	email: EmailChannel;
+	mail: OutgoingMail;
 	collection<T extends { _id: string }>(name: string): Collection<T>;
 	notify(event: AnyEnvelope, ctx: Context): Promise<void>;
-	storeInApp(id: string, draft: NotificationDraft, event: AnyEnvelope): Promise<void>;
-	sendEmail(id: string, draft: NotificationDraft, prefs: DeliveryPreferences): Promise<void>;
 };
 
-/** Every consumed event goes the same way; the domain module decides what it says. */
+/** Every consumed event goes the same way; the domain modules decide what it says. */
 async function onEvent(this: Self, event: AnyEnvelope, ctx: ShopContext): Promise<void> {
 	await this.notify(event, ctx);
 }
@@ -56,7 +56,14 @@ const NotificationsService = defineService<Self>({
 	name: "notifications",
 	// Events first: Moleculer starts the last mixin's hooks first, so this order connects the
 	// database before events are consumed (and stops consuming before it disconnects).
-	mixins: [EventsMixin(), DbMixin({ notifications: { indexes: [{ fields: { userId: 1 } }] }, email_deliveries: {} })],
+	mixins: [
+		EventsMixin({ outbox: ["erasures"] }),
+		PersonalDataMixin(notificationsPersonalData),
+		DbMixin({
+			notifications: { indexes: [{ fields: { userId: 1 } }] },
+			emails: { indexes: [{ fields: { state: 1 } }, { fields: { userId: 1 } }, { fields: { to: 1 } }] },
+		}),
+	],
 
 	actions: {
 		list: {
@@ -86,14 +93,49 @@ const NotificationsService = defineService<Self>({
 				return null;
 			},
 		},
+
+		mailbox: {
+			idempotent: true,
+			roles: ["admin"],
+			params: SUPPORT["notifications.mailbox"],
+			handler(ctx: ShopContext<Params<"notifications.mailbox">>) {
+				return listMailbox(this.mail.emails, ctx.params);
+			},
+		},
+		mailboxMessage: {
+			idempotent: true,
+			roles: ["admin"],
+			params: SUPPORT["notifications.mailboxMessage"],
+			handler(ctx: ShopContext<Params<"notifications.mailboxMessage">>) {
+				return mailboxMessage(this.mail.emails, ctx.params.id);
+			},
+		},
+
+		// ---- Internal: other services, never the gateway.
+		/** The users service's verification and password-reset emails. Once per `requestId`. */
+		sendAccountEmail: {
+			visibility: "public",
+			params: {
+				kind: { type: "enum", values: ["verification", "password_reset"] },
+				requestId: "string",
+				userId: "string",
+				to: "string",
+				name: "string",
+				language: "string",
+				url: "string",
+			},
+			async handler(ctx: ShopContext<AccountEmailRequest>) {
+				return { queued: await mailAccountEmail(this.mail, ctx.params) };
+			},
+		},
 	},
 
-	// The events that make a notification (lib/domain/notifications.ts says which and what they say).
-	integrationEvents: Object.fromEntries(NOTIFYING_EVENTS.map(type => [type, onEvent])),
+	// The events that make a notification or an email (lib/domain/notifications.ts and emails.ts say which and what they say).
+	integrationEvents: Object.fromEntries([...new Set([...NOTIFYING_EVENTS, ...EMAIL_EVENTS])].map(type => [type, onEvent])),
 
 	methods: {
 		async notify(event: AnyEnvelope, ctx: Context): Promise<void> {
-			const userId = recipientOf(event);
+			const userId = emailRecipientOf(event);
 			if (userId === null) return;
 			// A failure here (users down) throws: the event is delivered again later.
 			const prefs = await ctx.call<DeliveryPreferences | null, { id: string }>(
@@ -102,44 +144,34 @@ const NotificationsService = defineService<Self>({
 				{ timeout: PREFERENCES_TIMEOUT_MS },
 			);
 			if (!prefs) return; // the account no longer exists
-			const draft = notificationFor(event, prefs.language)!;
-			const id = notificationId(event.id, draft.userId);
-			if (prefs.inApp) await this.storeInApp(id, draft, event);
-			if (prefs.email) await this.sendEmail(id, draft, prefs);
-		},
-
-		async storeInApp(id: string, draft: NotificationDraft, event: AnyEnvelope): Promise<void> {
-			try {
-				await this.notifications.insert({ _id: id, eventId: event.id, ...draft, read: false, readAt: null, createdAt: event.occurredAt });
-			} catch (err) {
-				if (!(err instanceof DuplicateKeyError)) throw err; // made already by an earlier delivery
+			const draft = notificationFor(event, prefs.language);
+			if (draft && prefs.inApp) {
+				const id = notificationId(event.id, draft.userId);
+				try {
+					await this.notifications.insert({ _id: id, eventId: event.id, ...draft, read: false, readAt: null, createdAt: event.occurredAt });
+				} catch (err) {
+					if (!(err instanceof DuplicateKeyError)) throw err; // made already by an earlier delivery
+				}
 			}
+			if (prefs.email) await mailEvent(this.mail, event, userId, prefs, ctx);
 		},
-
-		/** At most once per notification: recorded first, the record undone if the channel fails. */
-		async sendEmail(id: string, draft: NotificationDraft, prefs: DeliveryPreferences): Promise<void> {
-			try {
-				await this.emailDeliveries.insert({ _id: id, at: new Date().toISOString() });
-			} catch (err) {
-				if (err instanceof DuplicateKeyError) return;
-				throw err;
-			}
-			try {
-				await this.email.send({ to: prefs.email_address, subject: draft.title, text: draft.body, language: prefs.language });
-			} catch (err) {
-				await this.emailDeliveries.removeById(id);
-				throw err;
-			}
-		},
-	},
-
-	created() {
-		this.email = createEmailChannel(this.logger);
 	},
 
 	started() {
 		this.notifications = this.collection<NotificationRecord>("notifications");
-		this.emailDeliveries = this.collection<EmailDelivery>("email_deliveries");
+		const channel = createEmailChannel(config.mail, this.logger);
+		this.mail = new OutgoingMail(
+			this.collection<EmailRecord>("emails"),
+			channel,
+			() => config.mail.retrySchedule,
+			this.logger,
+			result => recordEmailAttempt(this.broker, channel.kind, result),
+		);
+		this.mail.start(MAIL_POLL_MS);
+	},
+
+	async stopped() {
+		await this.mail?.stop();
 	},
 });
 

@@ -1,6 +1,10 @@
 /**
  * Checkout: the cart becomes a pending order and the checkout saga starts.
  *
+ * With `payment: { method: "session" }` the order is written first (payment `requires_confirmation`),
+ * then the provider's session is opened and recorded on it (services/orders/payment-sessions.ts has
+ * the rest of that saga). The v1 card body, below, is the simulated provider's only.
+ *
  *   POST /orders ─► code redeemed (pricing), card authorized, order `pending` ─► order.placed
  *   (products) stock.reserved ─► capture ─► `paid`        (services/orders/payments.ts)
  *              stock.rejected ─► `cancelled` out_of_stock, authorization voided
@@ -18,25 +22,40 @@
 import type { Context } from "moleculer";
 import { validationError, type FieldProblem } from "../../lib/errors.js";
 import { cartProblems, idempotencyKeyProblem, pricingLines, snapshotItems, type CheckoutBody } from "../../lib/domain/cart-lines.js";
+import type { ShippingAddress } from "../../lib/contracts/http/orders.js";
 import { placedOrder, publicOrder, type PublicOrder } from "../../lib/domain/orders.js";
 import { priceOrder } from "../../lib/domain/pricing.js";
 import type { PromotionRule } from "../../lib/domain/promotions.js";
 import type { RedeemRequest } from "../../lib/contracts/calls.js";
 import { cardDigits, cardProblems } from "../../lib/payments/card.js";
 import type { PaymentRecord } from "../../lib/payments/payment.js";
-import type { PaymentProvider } from "../../lib/payments/provider.js";
+import type { AuthorizeResult, PaymentProvider } from "../../lib/payments/provider.js";
+import { sessionExpiry } from "../../lib/payments/session.js";
+import type { SessionPayments } from "./payment-sessions.js";
 import type { OrderStore } from "./order-store.js";
 import type { Carts } from "./cart.js";
 
-/** What is wrong with a checkout before anything is looked up: the key and the card (422 naming the fields). */
-export function checkoutProblems(body: CheckoutBody, idempotencyKey: string | undefined, at: Date): FieldProblem[] {
+const CARD_FIELDS = ["cardNumber", "expMonth", "expYear", "cvc"] as const;
+
+/**
+ * What is wrong with a checkout before anything is looked up: the key, the card (422 naming the
+ * fields). A card body is refused outright when a real provider takes the payments: the shop
+ * never sees a card then.
+ */
+export function checkoutProblems(body: CheckoutBody, idempotencyKey: string | undefined, at: Date, provider: string): FieldProblem[] {
 	const keyProblem = idempotencyKeyProblem(idempotencyKey);
+	const problems: FieldProblem[] = keyProblem ? [{ field: "Idempotency-Key", message: keyProblem, type: "idempotencyKey" }] : [];
 	const { payment } = body;
-	const card = { number: payment.cardNumber, expMonth: payment.expMonth, expYear: payment.expYear, cvc: payment.cvc };
-	return [
-		...(keyProblem ? [{ field: "Idempotency-Key", message: keyProblem, type: "idempotencyKey" }] : []),
-		...cardProblems(card, at).map(p => ({ ...p, field: `payment.${p.field}` })),
-	];
+	if (payment.method === "session") {
+		const given = CARD_FIELDS.filter(f => payment[f] !== undefined);
+		return [...problems, ...given.map(f => ({ field: `payment.${f}`, message: "A payment session takes no card details.", type: "forbidden" }))];
+	}
+	if (provider !== "simulated")
+		return [...problems, { field: "payment", message: `Card details are not accepted; use { "method": "session" }.`, type: "paymentMethod" }];
+	const missing = CARD_FIELDS.filter(f => payment[f] === undefined);
+	if (missing.length) return [...problems, ...missing.map(f => ({ field: `payment.${f}`, message: `The '${f}' field is required.`, type: "required" }))];
+	const card = { number: payment.cardNumber!, expMonth: payment.expMonth!, expYear: payment.expYear!, cvc: payment.cvc! };
+	return [...problems, ...cardProblems(card, at).map(p => ({ ...p, field: `payment.${p.field}` }))];
 }
 
 export class Checkout {
@@ -44,11 +63,13 @@ export class Checkout {
 		private readonly store: OrderStore,
 		private readonly carts: Carts,
 		private readonly provider: PaymentProvider,
+		private readonly sessions: SessionPayments,
+		private readonly sessionTtlSeconds: () => number,
 		private readonly log: { warn(msg: string): void },
 	) {}
 
 	/** Place the order `orderId` from the customer's cart (or answer it again if it exists). */
-	async place(ctx: Context, userId: string, orderId: string, body: CheckoutBody): Promise<PublicOrder> {
+	async place(ctx: Context, userId: string, orderId: string, body: CheckoutBody & { shippingAddress: ShippingAddress }): Promise<PublicOrder> {
 		const earlier = await this.store.get(orderId);
 		if (earlier) return publicOrder(earlier);
 
@@ -82,26 +103,40 @@ export class Checkout {
 		const items = snapshotItems(lines, priced);
 		const total = priced.total;
 
-		// Authorize now, while the card is at hand; it is captured once the stock is held.
-		const auth = await this.provider.authorize({
-			idempotencyKey: orderId,
-			amount: total,
-			currency: priced.currency,
-			card: { number: cardDigits(p.cardNumber) ?? p.cardNumber, expMonth: p.expMonth, expYear: p.expYear, cvc: p.cvc },
-		});
 		const at = new Date().toISOString();
+		const bySession = p.method === "session";
+		// A card is authorized now, while it is at hand; it is captured once the stock is held. A session is opened once the order is written.
+		const auth: AuthorizeResult = bySession
+			? { status: "authorized", authorizationId: "", brand: "unknown", last4: "" }
+			: await this.provider.authorize({
+					idempotencyKey: orderId,
+					amount: total,
+					currency: priced.currency,
+					card: { number: cardDigits(p.cardNumber!) ?? p.cardNumber!, expMonth: p.expMonth!, expYear: p.expYear!, cvc: p.cvc! },
+				});
 		const payment: PaymentRecord = {
-			provider: this.provider.name,
+			provider: bySession ? this.sessions.provider.name : this.provider.name,
 			brand: auth.brand,
 			last4: auth.last4,
-			status: auth.status === "authorized" ? "authorized" : "declined",
+			status: bySession ? "requires_confirmation" : auth.status === "authorized" ? "authorized" : "declined",
 			amount: total,
 			currency: priced.currency,
-			authorizationId: auth.status === "authorized" ? auth.authorizationId : null,
+			authorizationId: auth.status === "authorized" && auth.authorizationId ? auth.authorizationId : null,
 			paymentId: null,
 			captured: 0,
 			refunded: 0,
 		};
+		if (bySession)
+			payment.session = {
+				sessionId: null,
+				clientSecret: null,
+				expiresAt: sessionExpiry(new Date(at), this.sessionTtlSeconds()),
+				confirmUrl: null,
+				publishableKey: this.sessions.provider.publishableKey ?? null,
+				declineReason: null,
+				stockReserved: false,
+				refundIds: {},
+			};
 		const { order, events } = placedOrder(
 			{
 				_id: orderId,
@@ -137,6 +172,14 @@ export class Checkout {
 				await this.provider.void({ idempotencyKey: `${orderId}:void`, authorizationId: payment.authorizationId }).catch(() => undefined);
 			throw err;
 		}
+		// The session is opened after the order is written, so its events always find the order; a
+		// failure here leaves the order pending without a session, which the reconciliation opens.
+		const shown = bySession
+			? ((await this.sessions.open(order, ctx).catch(err => {
+					this.log.warn(`Opening the payment session of order ${orderId} failed; the sweep tries again: ${(err as Error).message}`);
+					return null;
+				})) ?? order)
+			: order;
 		// The ordered lines leave the cart. Best effort: the order stands either way.
 		await this.carts
 			.removeOrdered(
@@ -145,6 +188,6 @@ export class Checkout {
 				promotion?.code ?? null,
 			)
 			.catch(err => this.log.warn(`Could not empty the cart of ${userId}: ${(err as Error).message}`));
-		return publicOrder(order);
+		return publicOrder(shown);
 	}
 }

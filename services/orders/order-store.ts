@@ -15,7 +15,8 @@ export type StoredOrder = OrderRecord & { outbox?: EventEnvelope[] };
 function asWrite(change: OrderChange): Change {
 	const $push: Record<string, unknown> = {};
 	if (change.history) $push.statusHistory = { $each: [change.history] };
-	if (change.refund) $push.refunds = { $each: [change.refund] };
+	const refunds = [...(change.refund ? [change.refund] : []), ...(change.refunds ?? [])];
+	if (refunds.length) $push.refunds = { $each: refunds };
 	if (change.fulfilment) $push.fulfilments = { $each: [change.fulfilment] };
 	const update: Record<string, unknown> = { $set: change.set };
 	if (change.inc && Object.keys(change.inc).length) update.$inc = change.inc;

@@ -6,15 +6,19 @@
  *   cart.ts         carts, priced with the catalog's current prices and the pricing service's terms
  *   checkout.ts     POST /orders: the cart becomes a pending order (once per Idempotency-Key)
  *   payments.ts     capture, void, and the one refund path (cancel, return, late capture)
+ *   payment-sessions.ts, payment-actions.ts   payment sessions (webhooks, one capture, expiry, reconciliation; the webhook endpoint)
  *   order-store.ts  each change one compare-and-set with its events in the outbox
  *   sweep.ts        expiry of unsettled orders, retries, old idempotency keys
  *   parcels.ts      parcels with carrier and tracking (and the v1 ship step)
+ *   personal-data.ts a customer's orders for GET /me/export, and their erasure (mixins/personal-data.mixin.ts)
  */
 import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
 import { IdempotencyMixin, type IdempotencyMethods } from "../../mixins/idempotency.mixin.js";
+import { PersonalDataMixin } from "../../mixins/personal-data.mixin.js";
+import { ordersPersonalData } from "./personal-data.js";
 import { config } from "../../lib/config.js";
 import { invalidField, notFound, validationError } from "../../lib/errors.js";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
@@ -24,13 +28,8 @@ import { ORDERS } from "../../lib/contracts/http/orders.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
 import { fingerprintOf, idempotencyKeyProblem, requestFingerprint, type CartRecord } from "../../lib/domain/cart-lines.js";
 import { cancelled, delivered, orderSummary, publicOrder } from "../../lib/domain/orders.js";
-import {
-	SANDBOX_COLLECTIONS,
-	SimulatedPaymentProvider,
-	type LedgerEntry,
-	type SandboxAuthorization,
-	type SandboxPayment,
-} from "../../lib/payments/simulated.js";
+import { SimulatedPaymentProvider, type LedgerEntry, type SandboxAuthorization, type SandboxPayment } from "../../lib/payments/simulated.js";
+import { PAYMENT_COLLECTIONS, PaymentActionsMixin, buildPayments, type PaymentState } from "./payment-actions.js";
 import { OrderStore, type StoredOrder } from "./order-store.js";
 import { cancelOrder, changeOrder, findOrderFor, orderHistory } from "./lifecycle.js";
 import { Carts } from "./cart.js";
@@ -38,10 +37,11 @@ import { Checkout, checkoutProblems } from "./checkout.js";
 import { OrderPayments } from "./payments.js";
 import { OrderSweep } from "./sweep.js";
 import { fulfilmentActions } from "./parcels.js";
+import { shippingAddressProblems, withShippingAddress } from "./shipping-address.js";
 
 type Params<A extends keyof typeof ORDERS> = ParamsOf<(typeof ORDERS)[A]>;
 
-interface OrdersState {
+interface OrdersState extends PaymentState {
 	store: OrderStore;
 	carts: Carts;
 	checkout: Checkout;
@@ -56,7 +56,7 @@ const OrdersService = defineService<OrdersThis>({
 	name: "orders",
 	// EventsMixin first: mixins start last-listed first, so the database is connected before events flow.
 	mixins: [
-		EventsMixin({ outbox: ["orders"] }),
+		EventsMixin({ outbox: ["orders", "erasures"] }),
 		DbMixin({
 			orders: {
 				indexes: [
@@ -67,9 +67,11 @@ const OrdersService = defineService<OrdersThis>({
 				],
 			},
 			carts: {},
-			...SANDBOX_COLLECTIONS,
+			...PAYMENT_COLLECTIONS,
 		}),
 		IdempotencyMixin(),
+		PaymentActionsMixin,
+		PersonalDataMixin(ordersPersonalData),
 	],
 
 	actions: {
@@ -133,10 +135,13 @@ const OrdersService = defineService<OrdersThis>({
 			params: ORDERS["orders.checkout"],
 			async handler(ctx: ShopContext<Params<"orders.checkout">>) {
 				const user = requireUser(ctx);
-				const problems = checkoutProblems(ctx.params, ctx.meta.idempotencyKey, new Date());
+				const problems = [
+					...checkoutProblems(ctx.params, ctx.meta.idempotencyKey, new Date(), config.payments.provider),
+					...shippingAddressProblems(ctx.params),
+				];
 				if (problems.length) throw validationError(problems);
-				return this.idempotent(user.id, ctx.meta.idempotencyKey!, requestFingerprint(ctx.params), orderId =>
-					this.checkout.place(ctx, user.id, orderId, ctx.params),
+				return this.idempotent(user.id, ctx.meta.idempotencyKey!, requestFingerprint(ctx.params), async orderId =>
+					this.checkout.place(ctx, user.id, orderId, await withShippingAddress(ctx, user.id, ctx.params)),
 				);
 			},
 		},
@@ -152,7 +157,9 @@ const OrdersService = defineService<OrdersThis>({
 			idempotent: true,
 			params: ORDERS["orders.get"],
 			async handler(ctx: ShopContext<Params<"orders.get">>) {
-				return publicOrder(await findOrderFor(this.store, ctx, ctx.params.id));
+				const order = await findOrderFor(this.store, ctx, ctx.params.id);
+				// A pending order whose webhook is overdue: the provider is asked (rate-limited).
+				return publicOrder((await this.sessions.reconcileOnPoll(order, ctx)) ? await findOrderFor(this.store, ctx, order._id) : order);
 			},
 		},
 		/** Cancel before shipping: a pending order's authorization is let go, a paid order is refunded in full and ends `refunded`. */
@@ -190,6 +197,7 @@ const OrdersService = defineService<OrdersThis>({
 	integrationEvents: {
 		"stock.reserved": async function (event, ctx) {
 			const order = await this.store.get(event.payload.orderId);
+			if (order?.payment.session) return this.sessions.stockReserved(order._id, ctx);
 			if (!order || order.status !== "pending" || order.payment.status !== "authorized") return;
 			await this.payments.settle(order, ctx);
 		},
@@ -222,14 +230,10 @@ const OrdersService = defineService<OrdersThis>({
 			ledger: this.collection<LedgerEntry>("sandbox_ledger"),
 		});
 		this.payments = new OrderPayments(this.store, this.provider, this.logger);
-		this.checkout = new Checkout(this.store, this.carts, this.provider, this.logger);
-		this.sweep = new OrderSweep(
-			this.store,
-			this.payments,
-			() => this.forgetOldIdempotencyKeys(),
-			() => config.reservationTtlSeconds,
-			this.logger,
-		);
+		Object.assign(this, buildPayments(this, this.provider, this.payments));
+		this.payments.sessions = this.sessions;
+		this.checkout = new Checkout(this.store, this.carts, this.provider, this.sessions, () => config.payments.sessionTtlSeconds, this.logger);
+		this.sweep = new OrderSweep(this.store, this.payments, this.sessions, () => this.forgetOldIdempotencyKeys(), this.logger);
 	},
 
 	started() {
@@ -238,6 +242,7 @@ const OrdersService = defineService<OrdersThis>({
 
 	async stopped() {
 		await this.sweep.stop();
+		await this.delivery?.stop();
 	},
 });
 

@@ -9,13 +9,24 @@
  * a compare-and-set (services/orders/order-store.ts); a step that loses the race reads again.
  */
 import type { Context } from "moleculer";
-import type { PaymentProvider, RefundResult } from "../../lib/payments/provider.js";
-import { authorizationVoided, paid, paymentDeclined, planRefund, refundRecorded, type OrderRecord, type RefundCause } from "../../lib/domain/orders.js";
-import type { OrderStore } from "./order-store.js";
+import type { PaymentProvider, RefundRequest, RefundResult } from "../../lib/payments/provider.js";
+import { authorizationVoided, paid, paymentDeclined, type OrderRecord } from "../../lib/domain/orders.js";
+import { planRefund, refundRecorded, type RefundCause } from "../../lib/domain/order-refunds.js";
+import { OrderKeptChangingError, type OrderStore } from "./order-store.js";
+import { refundKey } from "../../lib/payments/session.js";
 
 const now = () => new Date().toISOString();
 
+/** What this needs of the session payments (services/orders/payment-sessions.ts). */
+export interface SessionSide {
+	readonly provider: { refund(req: RefundRequest): Promise<RefundResult> };
+	advance(orderId: string, ctx: Context | null): Promise<void>;
+}
+
 export class OrderPayments {
+	/** Session payments (services/orders/payment-sessions.ts): their release and refunds go to the session's provider. */
+	sessions?: SessionSide;
+
 	constructor(
 		private readonly store: OrderStore,
 		readonly provider: PaymentProvider,
@@ -51,6 +62,7 @@ export class OrderPayments {
 	 */
 	async release(orderId: string, cause: Context | null): Promise<void> {
 		const order = await this.store.get(orderId);
+		if (order?.payment.session && this.sessions) return this.sessions.advance(orderId, cause);
 		if (!order || order.status !== "cancelled" || order.payment.status !== "authorized") return;
 		const voided = await this.provider.void({ idempotencyKey: `${orderId}:void`, authorizationId: order.payment.authorizationId ?? "" });
 		if (voided.status === "voided") {
@@ -71,19 +83,29 @@ export class OrderPayments {
 	 * answered again by the provider for the same key. Answers false when the provider refused
 	 * (the caller retries later).
 	 */
-	async refund(orderId: string, cause: RefundCause, ctx: Context | null): Promise<boolean> {
-		for (let attempt = 0; attempt < 5; attempt++) {
+	async refund(orderId: string, cause: RefundCause, ctx: Context | null, refused?: (reason: string) => void): Promise<boolean> {
+		// Each attempt that loses records nothing and asks the provider again under the same key (the same refund).
+		for (let attempt = 0; attempt < 30; attempt++) {
 			const order = await this.store.get(orderId);
 			const plan = order && planRefund(order, cause);
 			if (!order || !plan) return true;
 			let result: RefundResult = { status: "refunded", refundId: `none:${plan.key}`, amount: 0 };
 			if (plan.amount > 0) {
 				const paymentId = cause.kind === "late-capture" ? cause.paymentId : (order.payment.paymentId ?? "");
-				result = await this.provider.refund({ idempotencyKey: plan.key, paymentId, amount: plan.amount, currency: order.currency });
+				const provider = order.payment.session && this.sessions ? this.sessions.provider : this.provider;
+				result = await provider.refund({ idempotencyKey: plan.key, paymentId, amount: plan.amount, currency: order.currency });
 				if (result.status !== "refunded") {
+					// The caller answers the refusal itself (an admin's refund beyond what is left: 422).
+					if (refused) {
+						refused(result.reason);
+						return false;
+					}
 					this.log.error(`Refund ${plan.key} of order ${orderId} failed (${result.reason}); it will be tried again`);
 					return false;
 				}
+				// The provider's report of this refund (a webhook) was counted first: recorded without counting it again.
+				if (cause.kind !== "late-capture" && order.payment.session && Object.hasOwn(order.payment.session.refundIds, refundKey(result.refundId)))
+					result = { ...result, amount: 0 };
 			}
 			if (await this.store.apply(order, refundRecorded(order, plan, result, now()), ctx)) {
 				if (cause.kind === "late-capture")
@@ -92,6 +114,6 @@ export class OrderPayments {
 			}
 			// The order moved (a concurrent refund, say): plan again from what it is now.
 		}
-		throw new Error(`Refund of order ${orderId} (${cause.kind}): the order kept changing; will be retried`);
+		throw new OrderKeptChangingError(orderId);
 	}
 }

@@ -8,6 +8,8 @@
 import { cancelled } from "../../lib/domain/orders.js";
 import type { OrderStore } from "./order-store.js";
 import type { OrderPayments } from "./payments.js";
+import type { SessionPayments } from "./payment-sessions.js";
+import { config } from "../../lib/config.js";
 
 const BATCH = 100;
 
@@ -18,15 +20,20 @@ export class OrderSweep {
 	constructor(
 		private readonly store: OrderStore,
 		private readonly payments: OrderPayments,
+		private readonly sessions: SessionPayments,
 		private readonly forgetOldKeys: () => Promise<void>,
-		private readonly ttlSeconds: () => number,
 		private readonly log: { warn(msg: string): void },
 	) {}
 
-	/** Often enough that an order expires close to its TTL, at least every 30 s. A TTL of 0: never expire. */
+	private ttlSeconds(): number {
+		return config.reservationTtlSeconds;
+	}
+
+	/** Often enough that an order (or a payment session) expires close to its TTL, and a late payment is checked soon after it is due, at least every 30 s. */
 	start(): void {
-		const ttlMs = this.ttlSeconds() * 1000;
-		const every = ttlMs > 0 ? Math.min(30_000, Math.max(250, ttlMs / 4)) : 30_000;
+		const { sessionTtlSeconds, reconcileAfterSeconds } = config.payments;
+		const shortest = Math.min(...[this.ttlSeconds(), sessionTtlSeconds, reconcileAfterSeconds].filter(s => s > 0).map(s => s * 1000), 120_000);
+		const every = Math.min(30_000, Math.max(250, shortest / 4));
 		this.timer = setInterval(() => {
 			this.running ??= this.run()
 				.catch(err => this.log.warn(`Order sweep failed, will retry: ${(err as Error).message}`))
@@ -60,6 +67,7 @@ export class OrderSweep {
 		for (const order of await orders.find({ query: { status: "cancelled", "payment.status": "authorized" }, limit: BATCH })) {
 			await this.payments.release(order._id, null);
 		}
+		await this.sessions.sweep(BATCH);
 		await this.forgetOldKeys();
 	}
 }

@@ -11,6 +11,7 @@
  *   shipping-methods.ts  shipping methods, and the one a cart ships with
  *   tax-rates.ts         rates by destination country
  *   demo-terms.ts        what the demo shop starts with (SEED_DEMO)
+ *   personal-data.ts     a customer's uses of codes, for export and erasure (pseudonymised)
  */
 import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
@@ -29,6 +30,8 @@ import { ShippingMethods, type ShippingMethodRecord } from "./shipping-methods.j
 import { discountFor } from "../../lib/domain/promotions.js";
 import { TaxRates, type TaxRateRecord } from "./tax-rates.js";
 import { seedDemoTerms } from "./demo-terms.js";
+import { PersonalDataMixin } from "../../mixins/personal-data.mixin.js";
+import { pricingPersonalData } from "./personal-data.js";
 
 type Params<A extends keyof typeof PRICING> = ParamsOf<(typeof PRICING)[A]>;
 
@@ -47,8 +50,9 @@ const SWEEP_EVERY_MS = 60_000;
 const PricingService = defineService<PricingThis>({
 	name: "pricing",
 	mixins: [
-		EventsMixin({ outbox: ["redemptions"] }),
+		EventsMixin({ outbox: ["redemptions", "erasures"] }),
 		DbMixin({ ...PROMOTION_CODE_COLLECTIONS, ...REDEMPTION_COLLECTIONS, shipping_methods: {}, tax_rates: {} }),
+		PersonalDataMixin(pricingPersonalData),
 	],
 
 	actions: {

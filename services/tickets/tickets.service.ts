@@ -13,6 +13,8 @@ import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
 import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
+import { PersonalDataMixin } from "../../mixins/personal-data.mixin.js";
+import { ticketsPersonalData } from "./personal-data.js";
 import { MetricsMixin } from "../../mixins/metrics.mixin.js";
 import { invalidField } from "../../lib/errors.js";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
@@ -38,7 +40,7 @@ const TicketsService = defineService<TicketsThis>({
 	// events start (events also wait for the whole broker to start, see mixins/events.mixin.ts).
 	mixins: [
 		MetricsMixin({ gauges: [{ metric: "shop_tickets_open", collection: "tickets", query: { status: { $in: ["open", "pending"] } } }] }),
-		EventsMixin({ outbox: ["tickets"] }),
+		EventsMixin({ outbox: ["tickets", "erasures"] }),
 		DbMixin({
 			tickets: {
 				indexes: [
@@ -49,6 +51,7 @@ const TicketsService = defineService<TicketsThis>({
 				],
 			},
 		}),
+		PersonalDataMixin(ticketsPersonalData),
 	],
 
 	actions: {

@@ -47,7 +47,7 @@ export class Accounts {
 		return user;
 	}
 
-	async register({ email, password, name }: Params<"users.register">): Promise<{ user: PublicUser }> {
+	async register({ email, password, name, preferences }: Params<"users.register">): Promise<{ user: PublicUser }> {
 		const problem = passwordProblem(password);
 		if (problem) throw invalidField("password", problem, "password");
 		const at = now();
@@ -58,7 +58,8 @@ export class Accounts {
 			passwordHash: await hashPassword(password, config.bcryptCost),
 			roles: ["customer"],
 			active: true,
-			preferences: DEFAULT_PREFERENCES,
+			preferences: preferences ? mergePreferences(DEFAULT_PREFERENCES, preferences) : DEFAULT_PREFERENCES,
+			emailVerified: false,
 			createdAt: at,
 			updatedAt: at,
 		};
@@ -120,6 +121,15 @@ export class Accounts {
 		await this.sessions.revoke({ userId: user._id, _id: { $ne: me.sessionId } }, "password_changed");
 	}
 
+	/** The password of a signed-in user, behind the per-account throttle (a wrong one is 422 naming `password`). */
+	async confirmPassword(id: string, password: string): Promise<UserRecord> {
+		const user = await this.find(id);
+		if (!(await this.guard.check(user.email, () => verifyPassword(password, user.passwordHash)))) {
+			throw invalidField("password", "The password is wrong.", "wrongPassword");
+		}
+		return user;
+	}
+
 	/** An admin's change. New roles or a deactivation end every session: the old tokens (with the old roles) stop working at once. */
 	async update({ id, ...change }: Params<"users.update">): Promise<PublicUser> {
 		const user = await this.find(id);
@@ -128,12 +138,6 @@ export class Accounts {
 		const updated = await this.users.updateById(user._id, { $set });
 		if (change.active === false || change.roles) await this.sessions.revoke({ userId: user._id }, "account_changed");
 		return publicUser(updated!);
-	}
-
-	async remove(id: string): Promise<void> {
-		const user = await this.find(id);
-		await this.sessions.revoke({ userId: user._id }, "account_deleted");
-		await this.users.removeById(user._id);
 	}
 
 	/** An access token for the session (a new session on login), and the refresh token when there is a new one. */

@@ -5,6 +5,7 @@
  * password is looked at, and the decision follows from the value that increment wrote, so
  * fifteen parallel guesses count fifteen and only the allowed ones are checked.
  */
+import { createHash } from "node:crypto";
 import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
 import { tooManyRequests } from "../../lib/errors.js";
 import { failureLocks, lockedFor, lockHasExpired, mayCheckCredentials, type CredentialAttempts } from "../../lib/domain/users.js";
@@ -18,6 +19,9 @@ export interface ThrottleLimits {
 	lockSeconds: number;
 }
 
+/** The record id of an address's attempts. */
+export const attemptsKeyOf = (email: string) => createHash("sha256").update(email).digest("hex");
+
 export class CredentialGuard {
 	constructor(
 		private readonly attempts: Collection<AttemptsRecord>,
@@ -29,7 +33,9 @@ export class CredentialGuard {
 	 * Runs `check` (the password comparison) unless the account is locked or this attempt is
 	 * beyond the limit (429 with Retry-After). Answers what `check` answered; a failure may lock.
 	 */
-	async check(key: string, check: () => Promise<boolean>): Promise<boolean> {
+	async check(email: string, check: () => Promise<boolean>): Promise<boolean> {
+		// Counted under the address's hash: whoever types an address, the database does not keep it.
+		const key = attemptsKeyOf(email);
 		const { maxFailures, lockSeconds } = this.limits();
 		const now = Date.now();
 		const seen = await this.attempts.findById(key);

@@ -29,7 +29,8 @@ export interface SessionRecord {
 	rotatedAt: string;
 }
 
-export type RevocationReason = "logout" | "refresh_token_reuse" | "password_changed" | "account_changed" | "account_deleted" | "grant_revoked";
+export type RevocationReason =
+	"logout" | "refresh_token_reuse" | "password_changed" | "account_changed" | "account_deleted" | "grant_revoked" | "password_reset";
 
 export interface SessionTimes {
 	accessTtlSeconds: number;

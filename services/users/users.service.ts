@@ -8,6 +8,9 @@
  *   signing-keys.ts   the signing keys, their rotation, the JWKS
  *   admin-account.ts  ADMIN_EMAIL / ADMIN_PASSWORD at start
  *   oidc-accounts.ts  the OpenID provider's storage, account checks and keys; OAuth clients
+ *   account-emails.ts verification, password reset, one-click unsubscribe (account-email-actions, -tokens, email-throttle, -links)
+ *   address-book.ts   the address book (actions: address-actions.ts)
+ *   erasure.ts        erasure across the services, and GET /me/export (actions: privacy-actions.ts)
  */
 import type { Service } from "moleculer";
 import { defineService } from "../../lib/service.js";
@@ -22,7 +25,7 @@ import { recordLoginFailure } from "../../lib/observability/metrics.js";
 import { logSecurityEvent } from "../../lib/observability/security-log.js";
 import { IDENTITY } from "../../lib/contracts/http/identity.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
-import type { DeliveryPreferences, UserSummary } from "../../lib/contracts/calls.js";
+import type { UserSummary } from "../../lib/contracts/calls.js";
 import { SIGNING_KEYS_CHANGED } from "../../lib/contracts/broadcasts.js";
 import { Accounts } from "./accounts.js";
 import { CredentialGuard, type AttemptsRecord } from "./credentials.js";
@@ -30,6 +33,14 @@ import { Sessions, type SessionRecord } from "./sessions.js";
 import { SigningKeys, type KeyRecord } from "./signing-keys.js";
 import { ensureAdminAccount } from "./admin-account.js";
 import { OidcAccountsMixin } from "./oidc-accounts.js";
+import { AccountEmails } from "./account-emails.js";
+import { accountEmailActions } from "./account-email-actions.js";
+import { addressActions } from "./address-actions.js";
+import { AddressBook } from "./address-book.js";
+import { privacyActions, privacyEvents } from "./privacy-actions.js";
+import { Erasure } from "./erasure.js";
+import { EventsMixin } from "../../mixins/events.mixin.js";
+import type { AccountTokens } from "./account-tokens.js";
 
 type Params<A extends keyof typeof IDENTITY> = ParamsOf<(typeof IDENTITY)[A]>;
 
@@ -37,14 +48,20 @@ interface UsersState {
 	accounts: Accounts;
 	sessions: Sessions;
 	keys: SigningKeys;
+	accountEmails: AccountEmails;
+	addresses: AddressBook;
+	erasure: Erasure;
+	tokens: AccountTokens;
 	keyReload?: NodeJS.Timeout;
+	tokenSweep?: NodeJS.Timeout;
 }
 type UsersThis = Service & DbMethods & UsersState;
 
 const UsersService = defineService<UsersThis>({
 	name: "users",
-	// Listed first, its started() runs after the database's (Moleculer runs the last mixin's first).
+	// Listed first, their started() run after the database's (Moleculer runs the last mixin's first).
 	mixins: [
+		EventsMixin({ outbox: ["erasure_requests"] }),
 		OidcAccountsMixin,
 		DbMixin({
 			users: { indexes: [{ fields: { email: 1 }, unique: true }] },
@@ -53,6 +70,10 @@ const UsersService = defineService<UsersThis>({
 			},
 			login_attempts: {},
 			keys: {},
+			account_tokens: { indexes: [{ fields: { userId: 1 } }, { fields: { expiresAt: 1 } }] },
+			email_throttle: {},
+			link_keys: {},
+			erasure_requests: {},
 		}),
 	],
 
@@ -60,8 +81,11 @@ const UsersService = defineService<UsersThis>({
 		register: {
 			auth: "public",
 			params: IDENTITY["users.register"],
-			handler(ctx: ShopContext<Params<"users.register">>) {
-				return this.accounts.register(ctx.params);
+			async handler(ctx: ShopContext<Params<"users.register">>) {
+				const registered = await this.accounts.register(ctx.params);
+				// The welcome is the verification email: the only one registration sends.
+				await this.accountEmails.sendVerification((await this.accounts.users.findById(registered.user.id))!);
+				return registered;
 			},
 		},
 		login: {
@@ -137,7 +161,7 @@ const UsersService = defineService<UsersThis>({
 			roles: ["admin"],
 			params: IDENTITY["users.get"],
 			async handler(ctx: ShopContext<Params<"users.get">>) {
-				return publicUser(await this.accounts.find(ctx.params.id));
+				return { ...publicUser(await this.accounts.find(ctx.params.id)), erasure: await this.erasure.status(ctx.params.id) };
 			},
 		},
 		update: {
@@ -147,14 +171,10 @@ const UsersService = defineService<UsersThis>({
 				return this.accounts.update(ctx.params);
 			},
 		},
-		remove: {
-			roles: ["admin"],
-			params: IDENTITY["users.remove"],
-			async handler(ctx: ShopContext<Params<"users.remove">>) {
-				await this.accounts.remove(ctx.params.id);
-				return null;
-			},
-		},
+
+		...accountEmailActions,
+		...addressActions,
+		...privacyActions,
 
 		// ---- Internal: other services, never the gateway.
 		summary: {
@@ -164,15 +184,6 @@ const UsersService = defineService<UsersThis>({
 			async handler(ctx: ShopContext<{ id: string }>): Promise<UserSummary | null> {
 				const u = await this.accounts.users.findById(ctx.params.id);
 				return u ? { id: u._id, name: u.name, email: u.email, roles: u.roles } : null;
-			},
-		},
-		notificationPreferences: {
-			idempotent: true,
-			visibility: "public",
-			params: { id: "string" },
-			async handler(ctx: ShopContext<{ id: string }>): Promise<DeliveryPreferences | null> {
-				const u = await this.accounts.users.findById(ctx.params.id);
-				return u ? { ...u.preferences.notifications, email_address: u.email, language: u.preferences.language } : null;
 			},
 		},
 		/** For the gateways' deny-lists (at start, and to catch up on broadcasts they missed). */
@@ -193,6 +204,8 @@ const UsersService = defineService<UsersThis>({
 		},
 	},
 
+	integrationEvents: privacyEvents,
+
 	events: {
 		[SIGNING_KEYS_CHANGED](this: UsersThis) {
 			void this.keys.load();
@@ -211,6 +224,10 @@ const UsersService = defineService<UsersThis>({
 			recordLoginFailure(this.broker);
 			logSecurityEvent(this.logger, "login_failed", { reason: "invalid_credentials" });
 		});
+		this.accountEmails = await AccountEmails.start(this, this.accounts.users, this.sessions);
+		this.tokens = this.accountEmails.tokens;
+		this.addresses = new AddressBook(this.accounts.users);
+		this.erasure = Erasure.of(name => this.collection(name), this.accounts.users, this.sessions, this.tokens);
 		await this.keys.load();
 		// Another users node may have rotated while a broadcast was missed.
 		this.keyReload = setInterval(
@@ -218,11 +235,14 @@ const UsersService = defineService<UsersThis>({
 			60_000,
 		);
 		this.keyReload.unref();
+		this.tokenSweep = setInterval(() => void this.tokens.removeExpired().catch(() => undefined), 3600_000);
+		this.tokenSweep.unref();
 		await ensureAdminAccount(this.accounts.users, config, this.logger);
 	},
 
 	stopped() {
 		if (this.keyReload) clearInterval(this.keyReload);
+		if (this.tokenSweep) clearInterval(this.tokenSweep);
 	},
 });
 

@@ -4,9 +4,10 @@
  * delivered twice by Kafka makes one delivery; its `webhookId` (the `webhook-id` header) stays the
  * same through every retry, so receivers can drop duplicates.
  *
- * Order: each delivery takes the next number (`seq`) of its lane (endpoint × resource, see
- * lib/domain/webhooks.ts) from a counter document, changed by compare-and-set, so the numbers
- * follow the order in which the events were consumed (Kafka keeps one resource's events in order).
+ * Order: each event takes the next number (`seq`) of its resource (an order, a product) from a
+ * counter document, changed by compare-and-set, so the numbers follow the order in which the
+ * events were consumed (Kafka keeps one resource's events in order); its deliveries go into the
+ * lanes (endpoint × resource, see lib/domain/webhooks.ts) with that number.
  */
 import { randomUUID } from "node:crypto";
 import { conflict, notFound, unavailable } from "../../lib/errors.js";
@@ -75,10 +76,10 @@ export class Deliveries {
 		private readonly lanes: Collection<LaneRecord>,
 	) {}
 
-	/** The next number of a lane (compare-and-set on its counter). */
-	private async nextSeq(lane: string): Promise<number> {
-		await this.lanes.insertOrGet({ _id: lane, last: 0 });
-		const { doc } = await this.lanes.change(lane, current => ({ expect: { last: current.last }, update: { $set: { last: current.last + 1 } } }), {
+	/** The next number of a resource (compare-and-set on its counter). */
+	private async nextSeq(resource: string): Promise<number> {
+		await this.lanes.insertOrGet({ _id: resource, last: 0 });
+		const { doc } = await this.lanes.change(resource, current => ({ expect: { last: current.last }, update: { $set: { last: current.last + 1 } } }), {
 			attempts: LANE_CAS_TRIES,
 			contended: () => unavailable("Webhook lane busy, try again"),
 		});
@@ -109,20 +110,23 @@ export class Deliveries {
 	/** Queue an event for these endpoints, once per endpoint however often it is consumed. Says how many were new. */
 	async enqueue(event: AnyEnvelope, endpoints: readonly EndpointRecord[]): Promise<number> {
 		const body = publicEventOf(event);
-		if (!body) return 0;
-		let queued = 0;
-		for (const endpoint of endpoints) {
-			const id = derivedId("webhook-delivery", endpoint._id, event.id);
-			if (await this.deliveries.findById(id)) continue;
-			const lane = laneOf(endpoint._id, resourceOf(event));
-			try {
-				await this.deliveries.insert(this.newRecord(id, endpoint._id, body, lane, await this.nextSeq(lane)));
-				queued++;
-			} catch (err) {
-				if (!(err instanceof DuplicateKeyError)) throw err;
-			}
-		}
-		return queued;
+		if (!body || endpoints.length === 0) return 0;
+		const resource = resourceOf(event);
+		// One number per event and resource, shared by its endpoints' lanes; a redelivered event's inserts collide and leave a gap, which is harmless.
+		const seq = await this.nextSeq(resource);
+		const inserted = await Promise.all(
+			endpoints.map(async endpoint => {
+				const id = derivedId("webhook-delivery", endpoint._id, event.id);
+				try {
+					await this.deliveries.insert(this.newRecord(id, endpoint._id, body, laneOf(endpoint._id, resource), seq));
+					return 1;
+				} catch (err) {
+					if (err instanceof DuplicateKeyError) return 0;
+					throw err;
+				}
+			}),
+		);
+		return inserted.reduce<number>((a, b) => a + b, 0);
 	}
 
 	/** A test event for one endpoint (the back office's "send test"), in a lane of its own. */
@@ -165,6 +169,11 @@ export class Deliveries {
 			{ contended: () => conflict("The delivery is being sent or changed right now; try again") },
 		);
 		return publicDelivery(doc!);
+	}
+
+	/** The log keeps finished deliveries for a while: those created before `cutoff` go. */
+	forgetFinishedBefore(cutoff: string): Promise<number> {
+		return this.deliveries.removeWhere({ state: { $in: ["delivered", "failed"] }, createdAt: { $lte: cutoff } });
 	}
 
 	removeOf(endpointId: string): Promise<number> {

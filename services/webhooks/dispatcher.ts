@@ -7,10 +7,17 @@
  *
  * A slow receiver holds at most `concurrencyPerEndpoint` sends of this node, never the others'
  * or the shop's: consuming an event only queues it.
+ *
+ * Scanning the pending deliveries costs a sort of all of them, so a scan is kept as a batch (a
+ * prefix in `seq` order) and passes between scans work from it: a delivery this node finished
+ * leaves the batch, one it retries stays with its new time, and one it could not take (another
+ * node holds or finished it) blocks its lane until the next scan, so a lane is never overtaken
+ * on a guess. Scans come at most every RESCAN_GAP_MS when new deliveries were queued, and on the timer.
  */
 import type { Logger } from "moleculer";
 import { Webhook } from "standardwebhooks";
-import { guardedPost } from "../../lib/net/guarded-post.js";
+import type { Agent } from "node:http";
+import { guardedPost, keepAliveAgent } from "../../lib/net/guarded-post.js";
 import type { GuardOptions } from "../../lib/net/ssrf.js";
 import { afterAttempt, headsOfLanes, shouldDisable, signingSecrets, succeeded, type Attempt } from "../../lib/domain/webhooks.js";
 import type { Collection } from "../../lib/store/index.js";
@@ -31,6 +38,10 @@ export interface DispatchSettings {
 const SCAN_LIMIT = 500;
 /** Sends in flight on one node over all endpoints. */
 const NODE_CONCURRENCY = 64;
+/** The least time between two passes of a busy dispatcher. */
+const PASS_GAP_MS = 25;
+/** The least time between two scans of the pending deliveries. */
+const RESCAN_GAP_MS = 50;
 /** A lease outlives the send's timeout by this much before another node may take the delivery over. */
 const LEASE_MARGIN_MS = 5000;
 
@@ -41,6 +52,18 @@ export class Dispatcher {
 	private stopped = false;
 	private readonly inFlight = new Map<string, number>();
 	private readonly sends = new Set<Promise<void>>();
+	/** One keep-alive pool per endpoint and origin. */
+	private readonly agents = new Map<string, Agent>();
+	/** The last scan, as this node has changed it since: pending deliveries in `seq` order. */
+	private batch = new Map<string, DeliveryRecord>();
+	/** Deliveries of the batch whose stored state is unknown here (their lane waits for the next scan). */
+	private stale = new Set<string>();
+	private enabled = new Map<string, EndpointRecord>();
+	private scanWanted = true;
+	private rescanTimer?: NodeJS.Timeout;
+	private scannedAt = 0;
+	/** What this node's sends wrote while a scan was reading (applied over its result). */
+	private written?: Map<string, DeliveryRecord | null>;
 
 	constructor(
 		private readonly deliveries: Collection<DeliveryRecord>,
@@ -49,8 +72,14 @@ export class Dispatcher {
 		private readonly logger: Logger,
 	) {}
 
+	/** New deliveries were queued (or an endpoint changed): scan again soon. */
+	rescan(): void {
+		this.scanWanted = true;
+		this.kick();
+	}
+
 	start(): void {
-		this.timer = setInterval(() => this.kick(), this.settings.pollMs);
+		this.timer = setInterval(() => this.rescan(), this.settings.pollMs);
 		this.timer.unref();
 		this.kick();
 	}
@@ -59,8 +88,26 @@ export class Dispatcher {
 	async stop(): Promise<void> {
 		this.stopped = true;
 		if (this.timer) clearInterval(this.timer);
+		if (this.rescanTimer) clearTimeout(this.rescanTimer);
 		await this.running;
 		await Promise.allSettled([...this.sends]);
+		for (const agent of this.agents.values()) agent.destroy();
+	}
+
+	private agentFor(endpoint: EndpointRecord): Agent | undefined {
+		let origin: URL;
+		try {
+			origin = new URL(endpoint.url);
+		} catch {
+			return undefined; // refused by the guard anyway
+		}
+		const key = `${endpoint._id} ${origin.origin}`;
+		let agent = this.agents.get(key);
+		if (!agent) {
+			agent = keepAliveAgent(origin.protocol, this.settings.concurrencyPerEndpoint, this.settings.guard);
+			this.agents.set(key, agent);
+		}
+		return agent;
 	}
 
 	/** Look for due deliveries now (after an event was queued, a send finished, or on the timer). */
@@ -75,6 +122,8 @@ export class Dispatcher {
 				do {
 					this.again = false;
 					await this.pass();
+					// Kicks that came meanwhile (each finished send kicks) make one more pass, a little later: one per batch, not one per send.
+					if (this.again) await new Promise(resolve => setTimeout(resolve, PASS_GAP_MS));
 				} while (this.again && !this.stopped);
 			} catch (err) {
 				this.logger.warn(`Webhook dispatch pass failed, will retry: ${(err as Error).message}`);
@@ -84,26 +133,67 @@ export class Dispatcher {
 		})();
 	}
 
+	private async scan(): Promise<void> {
+		this.scanWanted = false;
+		this.scannedAt = Date.now();
+		this.written = new Map();
+		try {
+			this.enabled = new Map((await this.endpoints.find({ query: { enabled: true } })).map(e => [e._id, e]));
+			const pending =
+				this.enabled.size === 0
+					? []
+					: await this.deliveries.find({
+							query: { state: "pending", endpointId: { $in: [...this.enabled.keys()] } },
+							sort: ["seq", "_id"],
+							limit: SCAN_LIMIT,
+						});
+			this.batch = new Map(pending.map(d => [d._id, d]));
+			this.stale = new Set();
+			for (const [id, after] of this.written) this.remember(id, after);
+		} finally {
+			this.written = undefined;
+		}
+	}
+
+	/** What this node wrote about a delivery: its new state (null: no longer pending), kept in the batch. */
+	private remember(id: string, after: DeliveryRecord | null): void {
+		this.written?.set(id, after);
+		if (after) this.batch.set(id, after);
+		else this.batch.delete(id);
+	}
+
 	private async pass(): Promise<void> {
-		const enabled = new Map((await this.endpoints.find({ query: { enabled: true } })).map(e => [e._id, e]));
-		if (enabled.size === 0) return;
-		const pending = await this.deliveries.find({
-			query: { state: "pending", endpointId: { $in: [...enabled.keys()] } },
-			sort: ["seq", "_id"],
-			limit: SCAN_LIMIT,
-		});
+		const due = this.scanWanted || this.batch.size === 0 || this.stale.size > 0;
+		const wait = this.scannedAt + RESCAN_GAP_MS - Date.now();
+		if (due && wait <= 0) await this.scan();
+		else if (due && !this.rescanTimer) {
+			this.rescanTimer = setTimeout(() => {
+				this.rescanTimer = undefined;
+				this.kick();
+			}, wait);
+			this.rescanTimer.unref();
+		}
 		const now = new Date().toISOString();
-		for (const head of headsOfLanes(pending.map(d => ({ ...d, id: d._id })))) {
+		for (const head of headsOfLanes([...this.batch.values()].map(d => ({ ...d, id: d._id })))) {
 			if (this.stopped || this.sends.size >= NODE_CONCURRENCY) return;
-			const endpoint = enabled.get(head.endpointId)!;
+			const endpoint = this.enabled.get(head.endpointId);
+			if (!endpoint || this.stale.has(head._id)) continue;
 			if ((head.nextAttemptAt ?? now) > now || head.leaseUntil > now) continue;
 			if ((this.inFlight.get(endpoint._id) ?? 0) >= this.settings.concurrencyPerEndpoint) continue;
 			const lease = new Date(Date.now() + this.settings.timeoutMs + LEASE_MARGIN_MS).toISOString();
 			const taken = await this.deliveries.updateWhere({ _id: head._id, state: "pending", leaseUntil: head.leaseUntil }, { $set: { leaseUntil: lease } });
-			if (taken !== 1) continue;
+			if (taken !== 1) {
+				this.stale.add(head._id);
+				continue;
+			}
+			const delivery = { ...head, leaseUntil: lease };
+			this.remember(head._id, delivery);
 			this.inFlight.set(endpoint._id, (this.inFlight.get(endpoint._id) ?? 0) + 1);
-			const send = this.send(head, endpoint, lease)
-				.catch(err => this.logger.warn(`Webhook delivery ${head._id} not recorded, its lease will run out: ${(err as Error).message}`))
+			const send = this.send(delivery, endpoint, lease)
+				.catch(err => {
+					this.stale.add(head._id);
+					this.logger.warn(`Webhook delivery ${head._id} not recorded, its lease will run out: ${(err as Error).message}`);
+				})
 				.finally(() => {
 					this.inFlight.set(endpoint._id, (this.inFlight.get(endpoint._id) ?? 1) - 1);
 					this.sends.delete(send);
@@ -124,23 +214,29 @@ export class Dispatcher {
 			"webhook-signature": signature,
 			"user-agent": "moleculer-shop-webhooks/1",
 		};
-		const outcome = await guardedPost(endpoint.url, delivery.body, headers, { ...this.settings.guard, timeoutMs: this.settings.timeoutMs });
+		const outcome = await guardedPost(endpoint.url, delivery.body, headers, {
+			...this.settings.guard,
+			timeoutMs: this.settings.timeoutMs,
+			agent: this.agentFor(endpoint),
+		});
 		const attempt: Attempt = { at: now.toISOString(), ...outcome };
 		const next = afterAttempt(delivery, attempt, this.settings.retrySchedule, Math.random);
-		const recorded = await this.deliveries.updateWhere(
-			{ _id: delivery._id, leaseUntil: lease },
-			{
-				$push: { attempts: attempt },
-				$set: { state: next.state, nextAttemptAt: next.nextAttemptAt, leaseUntil: NOT_LEASED, updatedAt: new Date().toISOString() },
-			},
-		);
-		if (recorded !== 1) this.logger.warn(`Webhook delivery ${delivery._id}: the lease ran out before the attempt was recorded`);
-		await this.endpointHealth(endpoint._id, attempt);
+		const set = { state: next.state, nextAttemptAt: next.nextAttemptAt, leaseUntil: NOT_LEASED, updatedAt: new Date().toISOString() };
+		const recorded = await this.deliveries.updateWhere({ _id: delivery._id, leaseUntil: lease }, { $push: { attempts: attempt }, $set: set });
+		if (recorded === 1) this.remember(delivery._id, next.state === "pending" ? { ...delivery, ...set, attempts: [...delivery.attempts, attempt] } : null);
+		else {
+			this.stale.add(delivery._id);
+			this.logger.warn(`Webhook delivery ${delivery._id}: the lease ran out before the attempt was recorded`);
+		}
+		await this.endpointHealth(endpoint, attempt);
 	}
 
 	/** A success clears the endpoint's failing streak; a failure starts it or, after long enough, disables the endpoint. */
-	private async endpointHealth(endpointId: string, attempt: Attempt): Promise<void> {
+	private async endpointHealth(seen: EndpointRecord, attempt: Attempt): Promise<void> {
+		const endpointId = seen._id;
 		if (succeeded(attempt.status)) {
+			// As this pass read it: a streak recorded since is cleared by the next success.
+			if (seen.failingSince === undefined) return;
 			await this.endpoints.updateWhere({ _id: endpointId, failingSince: { $exists: true } }, { $unset: { failingSince: true } });
 			return;
 		}

@@ -32,15 +32,17 @@ interface WebhooksState {
 	endpoints: Endpoints;
 	deliveries: Deliveries;
 	dispatcher: Dispatcher;
+	retention?: NodeJS.Timeout;
 }
 type WebhooksThis = Service & DbMethods & EventsMethods & WebhooksState;
 
 /** Every public event goes the same way: queued for the endpoints that want it, then sent by the dispatcher. */
 async function onEvent(this: WebhooksThis, event: AnyEnvelope): Promise<void> {
 	const queued = await this.deliveries.enqueue(event, await this.endpoints.subscribedTo(event.type));
-	if (queued > 0) this.dispatcher.kick();
+	if (queued > 0) this.dispatcher.rescan();
 }
 
+const RETENTION_EVERY_MS = 3_600_000;
 const guard = () => ({ allowPrivate: config.webhooks.allowPrivateTargets });
 
 const WebhooksService = defineService<WebhooksThis>({
@@ -78,7 +80,7 @@ const WebhooksService = defineService<WebhooksThis>({
 			params: WEBHOOKS["webhooks.update"],
 			async handler(ctx: ShopContext<Params<"webhooks.update">>) {
 				const updated = await this.endpoints.update(ctx.params);
-				this.dispatcher.kick(); // switched on again: what waited goes out
+				this.dispatcher.rescan(); // switched on again: what waited goes out
 				return updated;
 			},
 		},
@@ -108,7 +110,7 @@ const WebhooksService = defineService<WebhooksThis>({
 			async handler(ctx: ShopContext<Params<"webhooks.retryDelivery">>) {
 				await this.endpoints.record(ctx.params.id);
 				const delivery = await this.deliveries.retry(ctx.params.id, ctx.params.deliveryId);
-				this.dispatcher.kick();
+				this.dispatcher.rescan();
 				return delivery;
 			},
 		},
@@ -125,7 +127,7 @@ const WebhooksService = defineService<WebhooksThis>({
 			params: WEBHOOKS["webhooks.sendTest"],
 			async handler(ctx: ShopContext<Params<"webhooks.sendTest">>) {
 				const delivery = await this.deliveries.enqueueTest(await this.endpoints.record(ctx.params.id));
-				this.dispatcher.kick();
+				this.dispatcher.rescan();
 				return delivery;
 			},
 		},
@@ -143,9 +145,16 @@ const WebhooksService = defineService<WebhooksThis>({
 
 	started() {
 		this.dispatcher.start();
+		const forget = () => {
+			const cutoff = new Date(Date.now() - config.webhooks.logRetentionDays * 86_400_000).toISOString();
+			this.deliveries.forgetFinishedBefore(cutoff).catch(err => this.logger.warn(`Webhook log retention failed, will retry: ${(err as Error).message}`));
+		};
+		this.retention = setInterval(forget, RETENTION_EVERY_MS);
+		this.retention.unref();
 	},
 
 	async stopped() {
+		if (this.retention) clearInterval(this.retention);
 		await this.dispatcher.stop();
 	},
 });

@@ -10,7 +10,13 @@ export const INFRA = {
 	nats: process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222",
 	mongo: process.env.TEST_MONGO_URL ?? "mongodb://127.0.0.1:27017",
 	kafka: process.env.TEST_KAFKA_BROKERS ?? "127.0.0.1:9092",
+	stripe: process.env.TEST_STRIPE_API_BASE ?? "http://127.0.0.1:12111",
+	/** Mailpit: SMTP and its HTTP API. */
+	mailpitSmtp: process.env.TEST_MAILPIT_SMTP ?? "127.0.0.1:1025",
+	mailpitHttp: process.env.TEST_MAILPIT_HTTP ?? "127.0.0.1:8025",
 };
+
+type Server = "nats" | "mongo" | "kafka" | "stripe" | "mailpit";
 
 function reachable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
 	return new Promise(resolve => {
@@ -31,11 +37,20 @@ function hostPort(url: string, defaultPort: number): [string, number] {
 }
 
 /** Which servers are missing: empty when all answer. */
-export async function missingInfra(needs: ("nats" | "mongo" | "kafka")[] = ["nats", "mongo", "kafka"]): Promise<string[]> {
+export async function missingInfra(needs: Server[] = ["nats", "mongo", "kafka"]): Promise<string[]> {
 	const missing: string[] = [];
+	const addresses = (n: Server): [string, number][] =>
+		n === "nats"
+			? [hostPort(INFRA.nats, 4222)]
+			: n === "mongo"
+				? [hostPort(INFRA.mongo, 27017)]
+				: n === "kafka"
+					? [hostPort(INFRA.kafka.split(",")[0]!, 9092)]
+					: n === "stripe"
+						? [hostPort(INFRA.stripe, 12111)]
+						: [hostPort(INFRA.mailpitSmtp, 1025), hostPort(INFRA.mailpitHttp, 8025)];
 	for (const n of needs) {
-		const [h, p] = n === "nats" ? hostPort(INFRA.nats, 4222) : n === "mongo" ? hostPort(INFRA.mongo, 27017) : hostPort(INFRA.kafka.split(",")[0]!, 9092);
-		if (!(await reachable(h, p))) missing.push(`${n} (${h}:${p})`);
+		for (const [h, p] of addresses(n)) if (!(await reachable(h, p))) missing.push(`${n} (${h}:${p})`);
 	}
 	return missing;
 }
@@ -50,8 +65,12 @@ export function missingTools(tools: string[]): string[] {
  * Decides whether this cluster test file runs. Returns true to skip. Throws when REQUIRE_INFRA=1
  * and a server (or a tool the file uses, such as `kcat`) is missing.
  */
-export async function skipWithoutInfra(needs?: ("nats" | "mongo" | "kafka")[], tools: string[] = []): Promise<boolean> {
-	const missing = [...(await missingInfra(needs)), ...missingTools(tools).map(t => `the '${t}' command`)];
+export async function skipWithoutInfra(needs?: Server[], tools: string[] = [], files: string[] = []): Promise<boolean> {
+	const missing = [
+		...(await missingInfra(needs)),
+		...missingTools(tools).map(t => `the '${t}' command`),
+		...files.filter(f => !fs.existsSync(f)).map(f => `the file ${f}`),
+	];
 	if (missing.length === 0) return false;
 	const msg = `cluster servers not reachable or tools not found: ${missing.join(", ")}. Start (and install) them with 'npm run infra:up'.`;
 	if (process.env.REQUIRE_INFRA === "1") throw new Error(`REQUIRE_INFRA=1 and ${msg}`);

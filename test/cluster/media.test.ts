@@ -61,8 +61,20 @@ describe.skipIf(skip)("product images in a cluster", () => {
 		// Each media node answers the same rendition from the shared GridFS.
 		const served: Buffer[] = [];
 		for (const node of cluster.nodesOf("media")) {
-			const stream = await cluster.probe.call<Readable, object>("media.rendition", { imageId, preset: "card", format: "webp" }, { nodeID: node.nodeId });
-			served.push(await readAll(stream));
+			// Bounded: the probe may not have discovered the second media node yet.
+			const data = await poll(
+				async () => {
+					const stream = await cluster.probe.call<Readable, object>(
+						"media.rendition",
+						{ imageId, preset: "card", format: "webp" },
+						{ nodeID: node.nodeId },
+					);
+					return readAll(stream);
+				},
+				30_000,
+				`${node.spec.name} to serve the rendition`,
+			);
+			served.push(data);
 		}
 		expect(served).toHaveLength(2);
 		for (const data of served) expect(await sharp(data).metadata()).toMatchObject({ format: "webp", width: 480, height: 270 });

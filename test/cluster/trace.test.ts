@@ -3,19 +3,16 @@
  * the local Jaeger (OTLP/HTTP on :4318), a checkout's trace read back through Jaeger's HTTP API
  * (:16686/api/traces/<id>) holds spans of the gateway, orders, products, the Kafka hop (the relay's
  * publish spans) and notifications, every span's parent is in the trace, and there is one root.
- * Skipped without the servers or Jaeger; REQUIRE_INFRA=1 makes that a failure. With chromium
- * (/usr/bin/chromium) the trace is also opened in Jaeger's UI and screenshot for docs/operations.md.
+ * Skipped without the servers or Jaeger; REQUIRE_INFRA=1 makes that a failure. (Jaeger built from
+ * its Go module alone has no UI assets, so no screenshot of its UI is taken here.)
  */
 import { randomUUID } from "node:crypto";
-import fs from "node:fs";
 import net from "node:net";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipWithoutInfra } from "./infra.js";
 import { poll, startCluster, type NodeSpec, type TestCluster } from "../helpers/cluster.js";
 import { admin, customer, type TestShop } from "../helpers/shop.js";
 import { zipkinTraceId } from "../../lib/observability/trace-context.js";
-import { CHROMIUM, SCREENSHOTS, launchBrowser } from "../e2e/harness.js";
 
 const JAEGER_QUERY = process.env.TEST_JAEGER_URL ?? "http://127.0.0.1:16686";
 const JAEGER_OTLP = process.env.TEST_JAEGER_OTLP_URL ?? "http://127.0.0.1:4318";
@@ -69,7 +66,6 @@ interface JaegerTrace {
 describe.skipIf(skip)("a checkout's trace in Jaeger", () => {
 	let cluster: TestCluster;
 	let shop: TestShop;
-	let checkoutTrace = "";
 
 	beforeAll(async () => {
 		cluster = await startCluster({ name: "trace", nodes: LAYOUT, env: { TRACING_EXPORTER_URL: JAEGER_OTLP, TRACING_SAMPLE_RATE: "1" } });
@@ -126,7 +122,6 @@ describe.skipIf(skip)("a checkout's trace in Jaeger", () => {
 		);
 
 		expect(trace.traceID).toBe(traceId);
-		checkoutTrace = traceId;
 		const ids = new Set(trace.spans.map(s => s.spanID));
 		const roots = trace.spans.filter(s => !s.references.some(r => r.refType === "CHILD_OF"));
 		expect(
@@ -155,28 +150,4 @@ describe.skipIf(skip)("a checkout's trace in Jaeger", () => {
 		}
 		expect(cursor?.spanID).toBe(roots[0]!.spanID);
 	});
-
-	it.skipIf(!fs.existsSync(CHROMIUM))(
-		"is shown by Jaeger's UI (docs/screenshots/jaeger-checkout-trace.png)",
-		async ctx => {
-			expect(checkoutTrace).not.toBe("");
-			// A Jaeger built from the Go module alone serves a placeholder page instead of its UI (the UI is a separate build).
-			if ((await (await fetch(`${JAEGER_QUERY}/`)).text()).includes("This is not the Jaeger UI")) {
-				console.warn(`SKIPPED the Jaeger UI screenshot: the Jaeger at ${JAEGER_QUERY} was built without its UI assets`);
-				ctx.skip();
-			}
-			const browser = await launchBrowser();
-			try {
-				const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-				await page.goto(`${JAEGER_QUERY}/trace/${checkoutTrace}`, { timeout: 30_000 });
-				// The timeline lists each span by service and operation.
-				await page.getByText("orders.checkout").first().waitFor({ timeout: 30_000 });
-				await page.getByText("publish order.placed to").first().waitFor({ timeout: 10_000 });
-				await page.screenshot({ path: path.join(SCREENSHOTS, "jaeger-checkout-trace.png") });
-			} finally {
-				await browser.close();
-			}
-		},
-		90_000,
-	);
 });

@@ -247,7 +247,7 @@ describe.skipIf(skip)("web shop in a browser", { timeout: 120_000 }, () => {
 		await cust.page.getByLabel("Subject").fill("The lamp flickers");
 		await cust.page.getByLabel("Message").fill("It flickers when dimmed. I would like to return it.");
 		await expectAccessible(cust.page, "new return");
-		await cust.page.getByRole("button", { name: "Send" }).click();
+		await cust.page.getByRole("button", { name: "Send", exact: true }).click();
 		await heading(cust.page, "The lamp flickers");
 		await cust.page.locator(".return-status").getByText("Requested", { exact: true }).waitFor();
 		await expectAccessible(cust.page, "ticket (customer)");

@@ -53,6 +53,8 @@ const NODE_ENV_DEFAULTS: Record<string, string> = {
 	METRICS_ENABLED: "true",
 	RATE_LIMIT_PER_MINUTE: "1000000",
 	AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
+	// The simulated provider's webhooks are signed by one orders node and checked by any.
+	SIMULATED_WEBHOOK_SECRET: `whsec_${Buffer.from("cluster-test-simulated-provider-secret").toString("base64")}`,
 	...ADMIN_ENV,
 };
 

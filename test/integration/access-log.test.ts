@@ -49,15 +49,15 @@ describe("access and security logs at the default level", () => {
 		expect(res.status).toBe(200);
 		const [line, ...more] = accessLines(requestId);
 		expect(more).toHaveLength(0);
-		expect(line?.data).toMatchObject({ method: "GET", route: "/api/v1/me", status: 200, userId: user.id } satisfies Partial<AccessData>);
-		expect(typeof (line?.data as AccessData).durationMs).toBe("number");
+		expect(line).toMatchObject({ method: "GET", route: "/api/v1/me", status: 200, userId: user.id } satisfies Partial<AccessData>);
+		expect(typeof (line as unknown as AccessData).durationMs).toBe("number");
 
 		// The pattern, not the path: an id in the URL and a query string stay out of the line.
 		const missing = `acc-${randomUUID()}`;
 		const product = await shop.http.get(`${V1}/products/${randomUUID()}?token=s3cr3t-query-value`, { "x-request-id": missing });
 		expect(product.status).toBe(404);
 		const [notFound] = accessLines(missing);
-		expect(notFound?.data).toMatchObject({ method: "GET", route: "/api/v1/products/:id", status: 404, userId: null });
+		expect(notFound).toMatchObject({ method: "GET", route: "/api/v1/products/:id", status: 404, userId: null });
 		expect(JSON.stringify(notFound)).not.toContain("s3cr3t-query-value");
 	});
 
@@ -70,7 +70,7 @@ describe("access and security logs at the default level", () => {
 		const failed = security("login_failed").filter(r => r.requestId === requestId);
 		expect(failed).toHaveLength(1);
 		expect(failed[0]?.svc).toBe("users");
-		expect(accessLines(requestId)[0]?.data).toMatchObject({ route: "/api/v1/auth/login", status: 401 });
+		expect(accessLines(requestId)[0]).toMatchObject({ route: "/api/v1/auth/login", status: 401 });
 	});
 
 	it("logs a permission denial (403) with the request id and the user", async () => {

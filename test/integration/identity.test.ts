@@ -335,15 +335,19 @@ describe("admin user management", () => {
 		expect(bad.status).toBe(422);
 	});
 
-	it("deactivates and deletes", async () => {
+	it("deactivates and erases (DELETE keeps only an erased tombstone; again changes nothing; an unknown id is 404)", async () => {
 		const adm = await admin(shop);
 		const acc = await customer(shop);
 		expect((await adm.http.patch(`/api/v1/users/${acc.id}`, { active: false })).status).toBe(200);
 		expect((await shop.http.post("/api/v1/auth/login", { email: acc.email, password: acc.password })).status).toBe(401);
 		const del = await adm.http.delete(`/api/v1/users/${acc.id}`);
 		expect(del.status).toBe(204);
-		expect((await adm.http.get(`/api/v1/users/${acc.id}`)).status).toBe(404);
-		expect((await adm.http.delete(`/api/v1/users/${acc.id}`)).status).toBe(404);
+		const erased = await adm.http.get(`/api/v1/users/${acc.id}`);
+		expect(erased.body).toMatchObject({ email: `erased-${acc.id}@erased.invalid`, name: "Erased customer", active: false });
+		expect(erased.body.erasure.requestedAt).toEqual(expect.any(String));
+		expect((await adm.http.delete(`/api/v1/users/${acc.id}`)).status).toBe(204);
+		expect((await adm.http.get(`/api/v1/users/${acc.id}`)).body).toEqual(erased.body);
+		expect((await adm.http.delete(`/api/v1/users/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
 	});
 });
 

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { Service } from "moleculer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LogRecord } from "../../lib/observability/logging.js";
+import { spanIdOf } from "../../lib/observability/trace-context.js";
 import { captureLogs, type LogCapture } from "../helpers/logs.js";
 import { DbMixin } from "../../mixins/db.mixin.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
@@ -139,9 +140,12 @@ describe("the shop, observed", () => {
 				{ "x-request-id": requestId },
 			);
 			expect(res.status).toBe(201);
-			// The notifications service consumes ticket.created and hands an email to the log channel.
+			// The notifications service consumes ticket.created and queues an email.
 			await eventually(
-				async () => records().find(r => r.svc === "notifications" && /^Email \(development channel/.test(r.msg ?? "") && r.requestId === requestId),
+				async () =>
+					records().find(
+						r => r.svc === "notifications" && /^Email \S+ \(ticket\.created\) to .* queued$/.test(r.msg ?? "") && r.requestId === requestId,
+					),
 				10_000,
 				"the notification email line",
 			);
@@ -241,7 +245,7 @@ describe("the shop, observed", () => {
 	});
 
 	describe("traces", () => {
-		it("use the request id as trace id and make the consumer's span a child of the producer's", async () => {
+		it("use the request id as trace id and make the consumer's span a child of the producer's publish span", async () => {
 			const requestId = randomUUID();
 			expect(
 				(
@@ -259,7 +263,10 @@ describe("the shop, observed", () => {
 			);
 			const producer = spans.find(s => s.traceID === requestId && s.name === "action 'tickets.create'");
 			expect(producer).toBeDefined();
-			expect(consumer.parentID).toBe(producer!.id);
+			// Between them the relay's publish span (the bus hop), linked by W3C trace context ids (16 hex digits).
+			const publish = spans.find(s => s.traceID === requestId && s.name.startsWith("publish ticket.created to "));
+			expect(publish?.parentID).toBe(spanIdOf(producer!.id));
+			expect(consumer.parentID).toBe(spanIdOf(publish!.id));
 			// The consumer's own calls are in the same trace.
 			await eventually(async () => spans.find(s => s.traceID === requestId && s.parentID === consumer.id), 10_000, "a call made by the consumer");
 		});

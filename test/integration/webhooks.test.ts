@@ -295,3 +295,22 @@ describe("webhook deliveries", () => {
 		expect(r.received.length).toBe(count);
 	});
 });
+
+describe("webhook delivery log", () => {
+	it("forgets finished deliveries past the retention, never pending ones", async () => {
+		const r = await receiver();
+		r.answer = event => (event.type === "webhook.test" ? 500 : 204);
+		const hook = await endpoint(r, ["product.created"]);
+		const product = await newProduct(boss);
+		await eventually(async () => ((await deliveries(hook.id)).some(d => d.state === "delivered") ? true : undefined));
+		expect((await boss.http.post(`${V1}/webhooks/${hook.id}/test`)).status).toBe(202);
+		await eventually(async () => ((await deliveries(hook.id)).some(d => d.eventType === "webhook.test" && d.attempts.length > 0) ? true : undefined));
+		const service = shop.broker.getLocalService("webhooks") as unknown as { deliveries: { forgetFinishedBefore(cutoff: string): Promise<number> } };
+		// A cutoff in the past keeps everything; one in the future removes what is finished, and keeps what is still being retried.
+		expect(await service.deliveries.forgetFinishedBefore("2000-01-01T00:00:00.000Z")).toBe(0);
+		expect(await service.deliveries.forgetFinishedBefore(new Date(Date.now() + 60_000).toISOString())).toBeGreaterThanOrEqual(1);
+		const left = await deliveries(hook.id);
+		expect(left.map(d => [d.eventType, d.state])).toEqual([["webhook.test", "pending"]]);
+		expect(r.about("productId", product.id)).toHaveLength(1);
+	});
+});

@@ -149,7 +149,7 @@ describe("what a client sees of a failure", () => {
 		}
 	});
 	it("405 names the methods a known path takes", () => {
-		expect(allowedMethods(ROUTES, "/me")).toEqual(["GET", "PATCH"]);
+		expect(allowedMethods(ROUTES, "/me")).toEqual(["DELETE", "GET", "PATCH"]);
 		expect(allowedMethods(ROUTES, "/products/abc")).toEqual(["DELETE", "GET", "PATCH"]);
 		expect(allowedMethods(ROUTES, "/nope")).toEqual([]);
 	});

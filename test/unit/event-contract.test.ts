@@ -74,6 +74,8 @@ const SAMPLES: { [K in EventType]: EventPayloads[K] } = {
 	"return.approved": { ticketId: "t1", returnId: "ret1", userId: "u1", orderId: "o1", items },
 	"return.rejected": { ticketId: "t1", userId: "u1", orderId: "o1", reason: "too late" },
 	"webhook.disabled": { endpointId: "w1", url: "https://erp.example.com/hooks", failingSince: "2026-01-01T00:00:00.000Z", reason: "failing for 3 days" },
+	"user.erasure-requested": { userId: "u1" },
+	"user.erasure-acknowledged": { userId: "u1", service: "orders" },
 };
 
 const doc = buildAsyncApi() as {

@@ -4,7 +4,7 @@
  */
 import { ServiceBroker, type Context } from "moleculer";
 import { afterEach, describe, expect, it } from "vitest";
-import { formatLine, loggerOptions, normalizeArgs } from "../../lib/observability/logging.js";
+import { formatLine, loggerOptions, normalizeArgs, TrustedFields } from "../../lib/observability/logging.js";
 import { captureLogs, type LogCapture } from "../helpers/logs.js";
 import { ObservabilityMiddleware } from "../../lib/observability/middleware.js";
 import { REDACTED, sanitize, scrubText } from "../../lib/observability/redact.js";
@@ -101,6 +101,15 @@ describe("sanitize", () => {
 });
 
 describe("normalizeArgs", () => {
+	it("puts trusted fields (the access line's) on the line as they are, top-level", () => {
+		expect(normalizeArgs(["GET /api/v1/me 200 1.2 ms", new TrustedFields({ method: "GET", status: 200, userId: null })])).toEqual([
+			{ method: "GET", status: 200, userId: null },
+			"GET /api/v1/me 200 1.2 ms",
+		]);
+		// Anything else next to them goes the usual way.
+		expect(normalizeArgs(["x", new TrustedFields({ a: 1 }), { password: "pw" }])[0]).not.toHaveProperty("a", 1);
+	});
+
 	it("turns console-style arguments into pino's object and message", () => {
 		const err = new Error("boom");
 		const [merge, msg] = normalizeArgs(["Login failed for", "a@b.co", { password: "pw", attempt: 2 }, err, 3]);

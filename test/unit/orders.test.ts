@@ -6,12 +6,12 @@ import {
 	canTransition,
 	mergeQuantities,
 	orderSummary,
-	planReturnRefund,
 	publicOrder,
 	transition,
 	type OrderRecord,
 	type OrderStatus,
 } from "../../lib/domain/orders.js";
+import { planReturnRefund } from "../../lib/domain/order-refunds.js";
 import type { PaymentRecord } from "../../lib/payments/payment.js";
 import { cartProblems, idempotencyKeyProblem, itemProblem, priceCart, pricingLines, requestFingerprint, snapshotItems } from "../../lib/domain/cart-lines.js";
 import { priceOrder } from "../../lib/domain/pricing.js";

@@ -13,6 +13,7 @@ import { CartPage } from "./pages/store/cart";
 import { Checkout } from "./pages/store/checkout";
 import { OrderList, OrderPage } from "./pages/store/orders";
 import { AuthCallback, Login, Register } from "./pages/store/auth";
+import { ForgotPassword, ResetPassword, Unsubscribe, VerifyBanner, VerifyEmail } from "./pages/store/account-email";
 import { Account } from "./pages/store/account";
 import { Notifications } from "./pages/store/notifications";
 import { NewTicket, TicketList, TicketPage } from "./pages/store/support";
@@ -53,6 +54,10 @@ const AdminTicket = lazyPage(m => m.AdminTicket);
 const AdminUsers = lazyPage(m => m.AdminUsers);
 const AdminUser = lazyPage(m => m.AdminUser);
 const AdminOAuthClients = lazyPage(m => m.AdminOAuthClients);
+const AdminMailbox = lazyPage(m => m.AdminMailbox);
+const AdminMail = lazyPage(m => m.AdminMail);
+const AdminWebhooks = lazyPage(m => m.AdminWebhooks);
+const AdminWebhook = lazyPage(m => m.AdminWebhook);
 
 type Access = "anyone" | "signedIn" | "staff" | "admin";
 interface Route {
@@ -68,6 +73,10 @@ const ROUTES: Route[] = [
 	{ path: "/login", page: Login, access: "anyone" },
 	{ path: "/register", page: Register, access: "anyone" },
 	{ path: "/auth/callback", page: AuthCallback, access: "anyone" },
+	{ path: "/forgot-password", page: ForgotPassword, access: "anyone" },
+	{ path: "/reset-password", page: ResetPassword, access: "anyone" },
+	{ path: "/verify-email", page: VerifyEmail, access: "anyone" },
+	{ path: "/unsubscribe", page: Unsubscribe, access: "anyone" },
 	{ path: "/cart", page: CartPage, access: "signedIn" },
 	{ path: "/checkout", page: Checkout, access: "signedIn" },
 	{ path: "/orders", page: OrderList, access: "signedIn" },
@@ -92,6 +101,10 @@ const ROUTES: Route[] = [
 	{ path: "/admin/users", page: AdminUsers, access: "admin" },
 	{ path: "/admin/users/:id", page: AdminUser, access: "admin" },
 	{ path: "/admin/oauth-clients", page: AdminOAuthClients, access: "admin" },
+	{ path: "/admin/mailbox", page: AdminMailbox, access: "admin" },
+	{ path: "/admin/mailbox/:id", page: AdminMail, access: "admin" },
+	{ path: "/admin/webhooks", page: AdminWebhooks, access: "admin" },
+	{ path: "/admin/webhooks/:id", page: AdminWebhook, access: "admin" },
 ];
 
 function resolve(path: string): { route: Route; params: Params } | null {
@@ -134,6 +147,7 @@ export function App() {
 			<div class={inAdmin ? "admin-shell" : "shell"}>
 				{inAdmin && isStaff(state.user) ? <AdminNav path={loc.path} /> : null}
 				<main id="main" tabIndex={-1}>
+					{inAdmin ? null : <VerifyBanner />}
 					{content}
 				</main>
 			</div>
@@ -274,6 +288,8 @@ function AdminNav(props: { path: string }) {
 		["/admin/support", "admin.nav.support", true],
 		["/admin/users", "admin.nav.users", admin],
 		["/admin/oauth-clients", "admin.nav.oauthClients", admin],
+		["/admin/mailbox", "admin.nav.mailbox", admin],
+		["/admin/webhooks", "admin.nav.webhooks", admin],
 	];
 	return (
 		<nav class="admin-nav" aria-label={t("admin.nav.label")}>

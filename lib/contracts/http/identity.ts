@@ -4,6 +4,10 @@ import { pageParams } from "../../paging.js";
 import { idRule } from "../ids.js";
 import { currencyRule } from "../currencies.js";
 import { patchOf, text, type ParamsSchema } from "../params.js";
+import { shippingAddressRule } from "./orders.js";
+
+/** An entry of the address book: a shipping address with an optional label and default flag. */
+const addressFields = { ...shippingAddressRule.props, label: { ...text(50), optional: true }, isDefault: { type: "boolean", optional: true } } as const;
 
 /** Printable ASCII only, one @, a dot in the domain: what the shop can send mail to. */
 export const EMAIL_PATTERN = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$/;
@@ -23,6 +27,8 @@ const newPassword = {
 } as const;
 /** A password being checked: anything longer than bcrypt reads can never be right. */
 const givenPassword = { type: "string", min: 1, max: 72, description: "At most 72 bytes of UTF-8" } as const;
+/** A token from a link in an email (reset, verification, unsubscribe). */
+const emailToken = { type: "string", min: 1, max: 200, description: "The token of the link in the email" } as const;
 const refreshToken = { type: "string", min: 10, max: 200 } as const;
 const name = text(100);
 const preferences = {
@@ -46,7 +52,8 @@ const preferences = {
 } as const;
 
 export const IDENTITY = {
-	"users.register": { $$strict: true, email, password: newPassword, name },
+	/** `preferences` (optional): e.g. the language the shop was read in, so the welcome email is in it. */
+	"users.register": { $$strict: true, email, password: newPassword, name, preferences: { ...preferences, optional: true } },
 	"users.login": { $$strict: true, email: { type: "string", min: 1, max: 320 }, password: givenPassword },
 	"users.refresh": { $$strict: true, refreshToken },
 	"users.logout": { $$strict: true, refreshToken },
@@ -66,4 +73,15 @@ export const IDENTITY = {
 		...patchOf({ name, roles: { type: "array", min: 1, unique: true, items: { type: "enum", values: ROLES } }, active: { type: "boolean" } }),
 	},
 	"users.remove": { id: idRule },
+	"users.requestPasswordReset": { $$strict: true, email: { type: "string", min: 1, max: 320 } },
+	"users.confirmPasswordReset": { $$strict: true, token: emailToken, newPassword },
+	"users.verifyEmail": { $$strict: true, token: emailToken },
+	"users.resendVerification": {},
+	"users.exportMe": {},
+	"users.eraseMe": { $$strict: true, password: givenPassword },
+	"users.listAddresses": {},
+	"users.addAddress": { $$strict: true, ...addressFields },
+	"users.updateAddress": { $$strict: true, id: idRule, ...patchOf(addressFields) },
+	"users.removeAddress": { id: idRule },
+	"users.unsubscribe": { token: { ...emailToken, max: 400 } },
 } as const satisfies Record<string, ParamsSchema>;

@@ -6,6 +6,7 @@ import { MEDIA } from "./media.js";
 import { OAUTH_CLIENTS } from "./oauth-clients.js";
 import { ORDERS } from "./orders.js";
 import { PRICING } from "./pricing.js";
+import { REPORTS } from "./reports.js";
 import { SUPPORT } from "./support.js";
 import { WEBHOOKS } from "./webhooks.js";
 
@@ -18,4 +19,5 @@ export const REQUESTS: Readonly<Record<string, ParamsSchema>> = {
 	...PRICING,
 	...SUPPORT,
 	...WEBHOOKS,
+	...REPORTS,
 };

@@ -35,20 +35,25 @@ export const shippingAddressRule = {
 /** The card as typed: 12 to 19 digits, single spaces or dashes between them allowed. The Luhn check and the expiry are the orders service's. */
 export const CARD_NUMBER_PATTERN = /^[0-9](?:[ -]?[0-9]){11,18}$/;
 
+/**
+ * `session`: the card is confirmed with the provider (the answer carries the session to confirm).
+ * `card` (v1): the card itself, served by the simulated provider only.
+ */
 export const paymentRule = {
 	type: "object",
 	strict: true,
 	props: {
-		method: { type: "enum", values: ["card"] },
+		method: { type: "enum", values: ["card", "session"] },
 		cardNumber: {
 			type: "string",
+			optional: true,
 			pattern: CARD_NUMBER_PATTERN,
 			messages: { stringPattern: "The card number must have 12 to 19 digits." },
 			description: "Test cards: 4242424242424242 approved, 4000000000000002 declined",
 		},
-		expMonth: { type: "number", integer: true, min: 1, max: 12 },
-		expYear: { type: "number", integer: true, min: 2000, max: 2100 },
-		cvc: { type: "string", pattern: /^[0-9]{3,4}$/, messages: { stringPattern: "The security code must have 3 or 4 digits." } },
+		expMonth: { type: "number", integer: true, min: 1, max: 12, optional: true },
+		expYear: { type: "number", integer: true, min: 2000, max: 2100, optional: true },
+		cvc: { type: "string", pattern: /^[0-9]{3,4}$/, messages: { stringPattern: "The security code must have 3 or 4 digits." }, optional: true },
 	},
 } as const;
 
@@ -70,7 +75,8 @@ export const ORDERS = {
 	"orders.removePromotion": {},
 	"orders.checkout": {
 		$$strict: true,
-		shippingAddress: shippingAddressRule,
+		shippingAddress: { ...shippingAddressRule, optional: true, description: "The address to ship to; or `shippingAddressId`" },
+		shippingAddressId: { ...idRule, optional: true, description: "An address of one's address book (GET /me/addresses); the order keeps a copy" },
 		shippingMethodId: { ...idRule, optional: true, description: "Default: the cheapest method that ships to the address's country" },
 		payment: paymentRule,
 	},
@@ -110,6 +116,12 @@ export const ORDERS = {
 		$$allOf: [{ if: { properties: { carrier: { const: "other" } } }, then: { required: ["trackingUrl"] } }],
 	},
 	"orders.deliver": { $$strict: true, id: idRule },
+	"orders.refund": {
+		$$strict: true,
+		id: idRule,
+		amount: { type: "number", integer: true, min: 1, max: 1_000_000_000_000, description: "In the order currency's minor unit" },
+		reason: text(200),
+	},
 } as const satisfies Record<string, ParamsSchema>;
 
 export type ShippingAddress = ParamsOf<typeof shippingAddressRule.props>;

@@ -74,4 +74,10 @@ export const SUPPORT = {
 	"tickets.rejectReturn": { $$strict: true, id: idRule, reason },
 	"notifications.list": { ...pageParams },
 	"notifications.markRead": { $$strict: true, id: idRule },
+	"notifications.mailbox": {
+		...pageParams,
+		to: { type: "string", optional: true, min: 1, max: 254, description: "Only emails to this address" },
+		state: { type: "enum", values: ["pending", "sent", "dead"], optional: true },
+	},
+	"notifications.mailboxMessage": { id: idRule },
 } as const satisfies Record<string, ParamsSchema>;

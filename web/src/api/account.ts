@@ -21,7 +21,8 @@ export function signIn(next: string, loginHint?: string): Promise<void> {
 
 /** The shop's own registration form, then the provider's sign-in (the email filled in). */
 export async function register(name: string, email: string, password: string, next: string): Promise<void> {
-	await post("/auth/register", { name, email, password }, { auth: false });
+	// The language the shop is read in: the welcome (verification) email is written in it.
+	await post("/auth/register", { name, email, password, preferences: { language: language.get() } }, { auth: false });
 	await signIn(next, email);
 }
 

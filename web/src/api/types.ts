@@ -14,6 +14,7 @@ export interface User {
 	roles: Role[];
 	active?: boolean;
 	preferences: Preferences;
+	emailVerified?: boolean;
 	createdAt: string;
 	updatedAt?: string;
 }
@@ -142,7 +143,20 @@ export interface Address {
 	country: string;
 }
 
-export type OrderStatus = "pending" | "paid" | "shipped" | "delivered" | "cancelled" | "refunded";
+export type OrderStatus = "pending" | "paid" | "partially_shipped" | "shipped" | "delivered" | "cancelled" | "refunded";
+
+export const CARRIERS = ["dhl", "ups", "fedex", "gls", "correos", "other"] as const;
+export type Carrier = (typeof CARRIERS)[number];
+
+/** A parcel of an order: which lines and how many of each, with its carrier's tracking (null for a v1 ship step). */
+export interface Fulfilment {
+	id: string;
+	items: { itemId: string; quantity: number }[];
+	carrier: Carrier | null;
+	trackingNumber: string | null;
+	trackingUrl: string | null;
+	shippedAt: string;
+}
 
 export interface OrderItem {
 	itemId: string;
@@ -180,6 +194,8 @@ export interface Order {
 	taxTotal: number;
 	promotion: { code: string; discount: number } | null;
 	shippingMethod: { id: string; name: string; price: number } | null;
+	/** The parcels shipped so far, oldest first (absent from servers before fulfilments). */
+	fulfilments?: Fulfilment[];
 }
 
 export type TicketType = "inquiry" | "return" | "complaint" | "feedback";
@@ -288,4 +304,66 @@ export interface OAuthClient {
 export interface OAuthClientSecret {
 	clientId: string;
 	clientSecret: string;
+}
+
+/** The event types an endpoint can subscribe to (README "Webhooks for integrators"), or `*` for all of them. */
+export const WEBHOOK_EVENT_TYPES = [
+	"order.placed",
+	"order.paid",
+	"order.cancelled",
+	"order.shipped",
+	"order.delivered",
+	"order.refunded",
+	"payment.captured",
+	"payment.refunded",
+	"product.created",
+	"product.updated",
+	"product.deleted",
+	"stock.changed",
+	"return.approved",
+	"return.rejected",
+] as const;
+export const ALL_WEBHOOK_EVENTS = "*";
+
+/** An outgoing webhook endpoint (GET /webhooks never answers its secret). */
+export interface WebhookEndpoint {
+	id: string;
+	url: string;
+	/** Event types, or ["*"]. */
+	events: string[];
+	description: string | null;
+	enabled: boolean;
+	/** Why the shop turned it off (failing for 3 days), or null. */
+	disabledReason?: string | null;
+	failingSince?: string | null;
+	secretRotatedAt?: string | null;
+	createdAt: string;
+	updatedAt?: string;
+}
+
+/** Creation and rotation answer the signing secret (`whsec_…`), that once. */
+export interface WebhookEndpointWithSecret extends WebhookEndpoint {
+	secret: string;
+}
+
+export type WebhookDeliveryState = "pending" | "delivered" | "failed";
+
+export interface WebhookAttempt {
+	at: string;
+	/** The receiver's HTTP status, or null when there was no answer (timeout, refused). */
+	status: number | null;
+	durationMs: number;
+	error: string | null;
+}
+
+export interface WebhookDelivery {
+	id: string;
+	/** The `webhook-id` header: the same on every attempt. */
+	webhookId: string;
+	eventId: string;
+	eventType: string;
+	state: WebhookDeliveryState;
+	attempts: WebhookAttempt[];
+	nextAttemptAt?: string | null;
+	createdAt?: string;
 }

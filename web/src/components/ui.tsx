@@ -280,7 +280,7 @@ export function Pagination(props: { page: number; totalPages: number; total: num
 	);
 }
 
-export function StatusBadge(props: { status: string; kind?: "order" | "ticket" | "return" }) {
+export function StatusBadge(props: { status: string; kind?: "order" | "ticket" | "return" | "delivery" }) {
 	const key = `${props.kind ?? "order"}.status.${props.status}`;
 	return <span class={`badge badge-${props.status}`}>{tDynamic(key, props.status)}</span>;
 }

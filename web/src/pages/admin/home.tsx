@@ -6,6 +6,7 @@ import { Page } from "../../components/ui";
 import { formatNumber, t } from "../../i18n";
 import { useLoad } from "../../lib/hooks";
 import { useStore } from "../../lib/store";
+import { SalesAtAGlance } from "./sales";
 
 export function AdminHome() {
 	const user = useStore(session).user;
@@ -40,6 +41,7 @@ export function AdminHome() {
 				{card(t("admin.home.openTickets"), open.data, "/admin/support?status=open")}
 				{card(t("admin.home.myTickets"), mine.data, "/admin/support?status=open&assignee=me")}
 			</ul>
+			{admin ? <SalesAtAGlance /> : null}
 		</Page>
 	);
 }

@@ -8,3 +8,5 @@ export { AdminOrder, AdminOrders } from "./orders";
 export { AdminTicket, AdminTickets } from "./support";
 export { AdminUser, AdminUsers } from "./users";
 export { AdminOAuthClients } from "./oauth-clients";
+export { AdminMail, AdminMailbox } from "./mailbox";
+export { AdminWebhook, AdminWebhooks } from "./webhooks";

@@ -1,15 +1,16 @@
 import { useState } from "preact/hooks";
 import { get, post } from "../../api/client";
 import type { Order, OrderStatus, Page as ListPage } from "../../api/types";
-import { Empty, ErrorAlert, Loading, Page, Pagination, Select } from "../../components/ui";
+import { Empty, ErrorAlert, Loading, Notice, Page, Pagination, Select } from "../../components/ui";
 import { t, type MessageKey } from "../../i18n";
 import { useLoad, useSubmit } from "../../lib/hooks";
 import { location, replaceQuery } from "../../lib/router";
 import { useStore } from "../../lib/store";
 import { OrderDetail, OrderStatusLine, OrdersTable, shortId } from "../store/orders";
 import { Filters } from "./common";
+import { ShipDialog } from "./ship-dialog";
 
-const STATUSES: OrderStatus[] = ["pending", "paid", "shipped", "delivered", "cancelled", "refunded"];
+const STATUSES: OrderStatus[] = ["pending", "paid", "partially_shipped", "shipped", "delivered", "cancelled", "refunded"];
 
 export function AdminOrders() {
 	const query = useStore(location).query;
@@ -57,6 +58,8 @@ export function AdminOrder(props: { params: Record<string, string> }) {
 	const id = props.params.id!;
 	const order = useLoad(signal => get<Order>(`/orders/${encodeURIComponent(id)}`, undefined, { signal }), [id]);
 	const [confirmCancel, setConfirmCancel] = useState(false);
+	const [shipping, setShipping] = useState(false);
+	const [shippedNotice, setShippedNotice] = useState(false);
 	const step = useSubmit(async (keys, action: "ship" | "deliver" | "cancel") => {
 		order.set(await post<Order>(`/orders/${encodeURIComponent(id)}/${action}`, {}, { idempotencyKey: keys.for({ action, id }) }));
 		setConfirmCancel(false);
@@ -70,7 +73,7 @@ export function AdminOrder(props: { params: Record<string, string> }) {
 	}
 	if (!order.data) return <Loading />;
 	const o = order.data;
-	const shipped = o.statusHistory.some(h => h.status === "shipped");
+	const shipped = o.statusHistory.some(h => h.status === "shipped") || (o.fulfilments?.length ?? 0) > 0;
 	return (
 		<Page title={t("order.title", { number: shortId(o.id) })} wide>
 			<p>
@@ -78,8 +81,20 @@ export function AdminOrder(props: { params: Record<string, string> }) {
 			</p>
 			<OrderStatusLine order={o} />
 			<div class="actions">
-				{o.status === "paid" ? (
-					<button type="button" disabled={step.busy} onClick={() => void step.run("ship")}>
+				{o.status === "paid" || o.status === "partially_shipped" ? (
+					<button
+						type="button"
+						aria-haspopup="dialog"
+						onClick={() => {
+							setShippedNotice(false);
+							setShipping(true);
+						}}
+					>
+						{t("admin.orders.shipParcel")}
+					</button>
+				) : null}
+				{o.status === "paid" || o.status === "partially_shipped" ? (
+					<button type="button" class="button-secondary" disabled={step.busy} onClick={() => void step.run("ship")}>
 						{t("admin.orders.ship")}
 					</button>
 				) : null}
@@ -106,6 +121,22 @@ export function AdminOrder(props: { params: Record<string, string> }) {
 				) : null}
 			</div>
 			<ErrorAlert error={step.error} />
+			{shippedNotice ? (
+				<Notice kind="success" live>
+					{t("admin.ship.done")}
+				</Notice>
+			) : null}
+			{shipping ? (
+				<ShipDialog
+					order={o}
+					onClose={() => setShipping(false)}
+					onShipped={next => {
+						order.set(next);
+						setShipping(false);
+						setShippedNotice(true);
+					}}
+				/>
+			) : null}
 			<OrderDetail order={o} />
 		</Page>
 	);

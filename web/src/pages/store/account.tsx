@@ -6,6 +6,7 @@ import type { User } from "../../api/types";
 import { Checkbox, ErrorAlert, Field, Notice, Page, Select } from "../../components/ui";
 import { LANGUAGES, t, type MessageKey } from "../../i18n";
 import { useSubmit } from "../../lib/hooks";
+import { AddressBook, MyData } from "./privacy";
 import { useStore } from "../../lib/store";
 
 const CURRENCIES = ["EUR", "USD", "GBP", "MXN", "CHF", "SEK"];
@@ -20,6 +21,8 @@ export function Account() {
 			<div class="account-grid">
 				<ProfileForm user={user} />
 				<PasswordForm />
+				<AddressBook />
+				<MyData />
 			</div>
 		</Page>
 	);

@@ -31,6 +31,9 @@ export function Login() {
 				</button>
 			</p>
 			<p>
+				<a href="/forgot-password">{t("auth.forgot.link")}</a>
+			</p>
+			<p>
 				{t("auth.login.noAccount")} <a href={`/register${next !== "/" ? `?next=${encodeURIComponent(next)}` : ""}`}>{t("nav.register")}</a>
 			</p>
 		</Page>

@@ -6,7 +6,8 @@ import type { Order } from "../../api/types";
 import { ErrorAlert, Field, Loading, Notice, Page, Select } from "../../components/ui";
 import { t } from "../../i18n";
 import { countryOptions, preferredCountry, rememberCountry } from "../../lib/countries";
-import { useSubmit } from "../../lib/hooks";
+import { useLoad, useSubmit } from "../../lib/hooks";
+import { loadAddresses } from "./privacy";
 import { location, navigate } from "../../lib/router";
 import { useStore } from "../../lib/store";
 import { ShippingChoice, Totals, usePricedCart, useShippingMethods } from "./cart";
@@ -31,6 +32,18 @@ export function Checkout() {
 		postalCode: "",
 		country: query.get("country") ?? preferredCountry(),
 	});
+	// The address book: a saved address fills the form and is sent by its id (the order keeps a copy).
+	const saved = useLoad(signal => loadAddresses(signal), []);
+	const [savedId, setSavedId] = useState("");
+	const pickSaved = (id: string) => {
+		setSavedId(id);
+		const entry = saved.data?.find(x => x.id === id);
+		if (entry) for (const k of ADDRESS_FIELDS) setAddress(s => ({ ...s, [k]: entry[k] ?? "" }));
+	};
+	useEffect(() => {
+		const first = saved.data?.find(x => x.isDefault);
+		if (first && !savedId) pickSaved(first.id);
+	}, [saved.data]);
 	const year = new Date().getFullYear();
 	const [card, setCard] = useState({ cardNumber: "", expMonth: "12", expYear: String(year + 2), cvc: "" });
 	const [methodId, setMethodId] = useState(query.get("shippingMethodId") ?? "");
@@ -45,7 +58,7 @@ export function Checkout() {
 		const shippingAddress: Record<string, string> = {};
 		for (const k of ADDRESS_FIELDS) if (address[k].trim()) shippingAddress[k] = address[k].trim();
 		const body: Record<string, unknown> = {
-			shippingAddress,
+			...(savedId ? { shippingAddressId: savedId } : { shippingAddress }),
 			payment: {
 				method: "card",
 				cardNumber: card.cardNumber.replace(/[\s-]/g, ""),
@@ -70,9 +83,13 @@ export function Checkout() {
 		...CARD_FIELDS.map(k => `payment.${k}`),
 		"shippingMethodId",
 		"shippingAddress",
+		"shippingAddressId",
 		"payment",
 	];
-	const a = (k: (typeof ADDRESS_FIELDS)[number]) => (v: string) => setAddress(s => ({ ...s, [k]: v }));
+	const a = (k: (typeof ADDRESS_FIELDS)[number]) => (v: string) => {
+		setSavedId(""); // edited: a new address
+		setAddress(s => ({ ...s, [k]: v }));
+	};
 	const c = (k: keyof typeof card) => (v: string) => setCard(s => ({ ...s, [k]: v }));
 
 	if (cart.data && cart.data.items.length === 0 && !submit.busy) {
@@ -100,6 +117,19 @@ export function Checkout() {
 					<div>
 						<fieldset>
 							<legend>{t("checkout.address")}</legend>
+							{saved.data?.length ? (
+								<Select
+									label={t("addresses.useSaved")}
+									name="shippingAddressId"
+									value={savedId}
+									onValue={pickSaved}
+									options={[
+										{ value: "", label: t("addresses.newAddress") },
+										...saved.data.map(x => ({ value: x.id, label: x.label ?? `${x.name}, ${x.line1}` })),
+									]}
+									errors={errors}
+								/>
+							) : null}
 							<Field
 								label={t("address.name")}
 								name="addr.name"

@@ -234,6 +234,7 @@ export function OrderDetail(props: { order: Order }) {
 					</div>
 				</dl>
 			</section>
+			{o.fulfilments && o.fulfilments.length > 0 ? <Parcels order={o} /> : null}
 			{o.refunds.length > 0 ? (
 				<section aria-labelledby="od-refunds">
 					<h2 id="od-refunds">{t("order.refunds")}</h2>
@@ -292,5 +293,51 @@ export function OrderDetail(props: { order: Order }) {
 				</section>
 			</div>
 		</div>
+	);
+}
+
+/** Each parcel shipped: its carrier, tracking number and tracking link, and what it holds. */
+export function Parcels(props: { order: Order }) {
+	const o = props.order;
+	const names = new Map(o.items.map(i => [i.itemId, i.name]));
+	return (
+		<section aria-labelledby="od-parcels">
+			<h2 id="od-parcels">{t("order.parcels")}</h2>
+			<ol class="parcels">
+				{(o.fulfilments ?? []).map((f, n) => (
+					<li key={f.id} class="parcel">
+						<h3>{t("order.parcel", { n: n + 1 })}</h3>
+						<dl class="parcel-facts">
+							<div>
+								<dt>{t("order.parcel.shippedAt")}</dt>
+								<dd>{formatDate(f.shippedAt)}</dd>
+							</div>
+							<div>
+								<dt>{t("order.parcel.carrier")}</dt>
+								<dd>{f.carrier ? tDynamic(`carrier.${f.carrier}`, f.carrier) : "—"}</dd>
+							</div>
+							<div>
+								<dt>{t("order.parcel.trackingNumber")}</dt>
+								<dd>
+									{f.trackingNumber ?? t("order.parcel.noTracking")}
+									{f.trackingUrl && f.trackingNumber ? (
+										<>
+											{" · "}
+											<a href={f.trackingUrl} target="_blank" rel="noopener noreferrer">
+												{t("order.parcel.track", { number: f.trackingNumber })}
+											</a>
+										</>
+									) : null}
+								</dd>
+							</div>
+							<div>
+								<dt>{t("order.parcel.contents")}</dt>
+								<dd>{f.items.map(i => `${i.quantity} × ${names.get(i.itemId) ?? i.itemId}`).join(", ")}</dd>
+							</div>
+						</dl>
+					</li>
+				))}
+			</ol>
+		</section>
 	);
 }
