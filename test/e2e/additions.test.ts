@@ -21,6 +21,7 @@ import {
 	openPage,
 	saveArtifact,
 	signInOnProviderPage,
+	gotoSignedIn,
 	skipWithoutChromium,
 	startShopProcess,
 	tokensInUrls,
@@ -194,7 +195,7 @@ describe.skipIf(skip)("web shop: variants, facets, promotions, shipping and tax 
 		const email = await registerInUi(page, "Vera");
 
 		// Facets: counts beside the filters, an option filter becomes option=name:value and narrows the results.
-		await page.goto(`/search?q=${word.toLowerCase()}`);
+		await gotoSignedIn(page, `/search?q=${word.toLowerCase()}`);
 		await expect.poll(() => page.locator(".product-card").count()).toBe(2);
 		await page.getByRole("group", { name: "colour" }).waitFor();
 		await expect.poll(() => page.getByRole("group", { name: "colour" }).textContent()).toMatch(/green \(1\)/);
@@ -346,14 +347,14 @@ describe.skipIf(skip)("web shop: variants, facets, promotions, shipping and tax 
 			expect(await page.evaluate("document.documentElement.scrollWidth"), `${where} is no wider than the screen`).toBeLessThanOrEqual(390);
 		};
 		await registerInUi(page, "Pia");
-		await page.goto("/");
+		await gotoSignedIn(page, "/");
 		await heading(page, "Welcome to the shop");
 		await fits("home");
-		await page.goto(`/search?q=${word.toLowerCase()}`);
+		await gotoSignedIn(page, `/search?q=${word.toLowerCase()}`);
 		await expect.poll(() => page.locator(".product-card").count()).toBe(2);
 		await page.getByRole("group", { name: "size" }).waitFor();
 		await fits("search with facets");
-		await page.goto(`/products/${tee.id}`);
+		await gotoSignedIn(page, `/products/${tee.id}`);
 		await heading(page, `${word} Trail Tee`);
 		await page.getByRole("radio", { name: "S", exact: true }).check({ force: true });
 		await page.getByRole("radio", { name: "red", exact: true }).check({ force: true });
@@ -385,7 +386,7 @@ describe.skipIf(skip)("web shop: variants, facets, promotions, shipping and tax 
 		}
 
 		// Variants: the missing combination S/blue is added, then its stock is set in its row.
-		await page.goto(`/admin/products/${tee.id}`);
+		await gotoSignedIn(page, `/admin/products/${tee.id}`);
 		await heading(page, `Edit ${word} Trail Tee`);
 		await expect
 			.poll(() =>

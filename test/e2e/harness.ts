@@ -312,3 +312,12 @@ export async function signInOnProviderPage(page: Page, email: string, password: 
 	await page.getByRole("button", { name: /^(Continue|Continuar)$/ }).click();
 	await page.getByRole("button", { name: /^(Sign out|Cerrar sesión)$/ }).waitFor();
 }
+
+/**
+ * A full load while signed in: the tokens (memory only) are gone, so the shop first signs in again
+ * without a form (`prompt=none` through /oidc); wait until it is back at the page, signed in.
+ */
+export async function gotoSignedIn(page: Page, path: string): Promise<void> {
+	await page.goto(path);
+	await page.getByRole("button", { name: /^(Sign out|Cerrar sesión)$/ }).waitFor();
+}
