@@ -144,7 +144,10 @@ export class IdentityHost {
 		const base = `${issuerPath(this.cfg.publicUrl)}/interaction/${uid}`;
 
 		if (req.method === "GET" && !step) {
-			if (details.prompt.name === "login") return this.showLogin(res, pageLang, base, uid, clientName);
+			if (details.prompt.name === "login") {
+				const hint = typeof details.params.login_hint === "string" ? details.params.login_hint.slice(0, 320) : "";
+				return this.showLogin(res, pageLang, base, uid, clientName, hint);
+			}
 			if (firstParty) return this.consent(provider, req, res, details);
 			const csrf = this.issueCsrf(res, uid);
 			const scopes = [

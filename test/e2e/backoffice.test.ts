@@ -23,6 +23,7 @@ import {
 	loginApi,
 	openPage,
 	saveArtifact,
+	signInOnProviderPage,
 	skipWithoutChromium,
 	startShopProcess,
 	uniqueEmail,
@@ -92,9 +93,7 @@ describe.skipIf(skip)("back office: fulfilment and webhooks on the real server",
 
 	async function signInInUi(page: Page, email: string, password: string, next: string, signOut = "Sign out") {
 		await page.goto(`/login?next=${encodeURIComponent(next)}`);
-		await page.getByLabel("Email").fill(email);
-		await page.getByLabel("Password").fill(password);
-		await page.getByRole("button", { name: "Sign in" }).click();
+		await signInOnProviderPage(page, email, password);
 		await page.getByRole("button", { name: signOut }).waitFor();
 	}
 

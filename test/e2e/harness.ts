@@ -151,7 +151,9 @@ export async function startShopProcess(env: Record<string, string> = {}, readyTi
 		if (child.exitCode !== null) throw new Error(`the shop exited with ${child.exitCode}:\n${out}`);
 		try {
 			const res = await fetch(`${baseUrl}/api/ready`, { signal: AbortSignal.timeout(2000) });
-			if (res.status === 200) break;
+			// The web shop signs in through /oidc, which is built once the users service answers.
+			const oidc = res.status === 200 && (await fetch(`${baseUrl}/oidc/.well-known/openid-configuration`, { signal: AbortSignal.timeout(2000) }));
+			if (oidc && oidc.status === 200) break;
 		} catch {
 			/* not listening yet */
 		}
@@ -297,4 +299,25 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs:
 		await new Promise(r => setTimeout(r, intervalMs));
 	}
 	throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+}
+
+/**
+ * The provider's sign-in page (/oidc/interaction/…, where the shop's "Sign in" leads): fill it in
+ * and submit; the shop comes back signed in at the page the sign-in began from.
+ */
+export async function signInOnProviderPage(page: Page, email: string, password: string): Promise<void> {
+	await page.waitForURL(/\/oidc\/interaction\//);
+	await page.getByLabel(/^(Email|Correo electrónico)$/).fill(email);
+	await page.getByLabel(/^(Password|Contraseña)$/).fill(password);
+	await page.getByRole("button", { name: /^(Continue|Continuar)$/ }).click();
+	await page.getByRole("button", { name: /^(Sign out|Cerrar sesión)$/ }).waitFor();
+}
+
+/**
+ * A full load while signed in: the tokens (memory only) are gone, so the shop first signs in again
+ * without a form (`prompt=none` through /oidc); wait until it is back at the page, signed in.
+ */
+export async function gotoSignedIn(page: Page, path: string): Promise<void> {
+	await page.goto(path);
+	await page.getByRole("button", { name: /^(Sign out|Cerrar sesión)$/ }).waitFor();
 }

@@ -18,6 +18,7 @@ import {
 	loginApi,
 	openPage,
 	saveArtifact,
+	signInOnProviderPage,
 	saveDocScreenshot,
 	skipWithoutChromium,
 	startShopProcess,
@@ -101,9 +102,7 @@ describe.skipIf(skip)("web shop: product images on the real server", { timeout: 
 		const tp = await open("media-admin");
 		const { page } = tp;
 		await page.goto(`/login?next=/admin/products/${productId}`);
-		await page.getByLabel("Email").fill(ADMIN_EMAIL);
-		await page.getByLabel("Password").fill(ADMIN_PASSWORD);
-		await page.getByRole("button", { name: "Sign in" }).click();
+		await signInOnProviderPage(page, ADMIN_EMAIL, ADMIN_PASSWORD);
 		await page.getByRole("heading", { name: "Images" }).waitFor();
 
 		await page.getByLabel("Alt text (en)").fill("A blue vase");

@@ -18,6 +18,7 @@ import {
 	loginApi,
 	openPage,
 	saveArtifact,
+	signInOnProviderPage,
 	saveDocScreenshot,
 	skipWithoutChromium,
 	startShopProcess,
@@ -62,10 +63,7 @@ describe.skipIf(skip)("web shop in a browser", { timeout: 120_000 }, () => {
 
 	async function signInInUi(page: Page, email: string, password: string, next = "/") {
 		await page.goto(`/login?next=${encodeURIComponent(next)}`);
-		await page.getByLabel("Email").fill(email);
-		await page.getByLabel("Password").fill(password);
-		await page.getByRole("button", { name: "Sign in" }).click();
-		await page.getByRole("button", { name: /Sign out|Cerrar sesión/ }).waitFor();
+		await signInOnProviderPage(page, email, password);
 	}
 
 	async function fillCheckout(page: Page) {
@@ -145,7 +143,11 @@ describe.skipIf(skip)("web shop in a browser", { timeout: 120_000 }, () => {
 		await page.getByLabel("Email").fill(email);
 		await page.getByLabel("Password").fill(PASSWORD);
 		await page.getByRole("button", { name: "Create account" }).click();
-		await page.getByRole("button", { name: "Sign out" }).waitFor();
+		// Registration is the shop's form; signing in is the provider's page (the email filled in from login_hint).
+		await page.waitForURL(/\/oidc\/interaction\//);
+		await expect.poll(() => page.getByLabel("Email").inputValue()).toBe(email);
+		await expectAccessible(page, "provider sign-in after registration");
+		await signInOnProviderPage(page, email, PASSWORD);
 		await page.evaluate("window.__sameDocument = true");
 
 		// Search as you type: the results follow the box.
@@ -188,10 +190,13 @@ describe.skipIf(skip)("web shop in a browser", { timeout: 120_000 }, () => {
 		await page.locator("tbody").getByText("Paid").waitFor();
 		await expectAccessible(page, "order history");
 
-		// Tokens: only the refresh token is stored, never an access token; none went into a URL.
+		// Tokens: none is stored (memory only; localStorage keeps only the signed-in marker), the sign-in's round-trip
+		// state is gone from sessionStorage, and none went into a URL.
 		const stored = JSON.parse((await page.evaluate("JSON.stringify(Object.assign({}, localStorage))")) as string) as Record<string, string>;
-		expect(Object.keys(stored)).toContain("shop.refreshToken");
-		expect(Object.values(stored).some(v => /^eyJ/.test(v))).toBe(false);
+		expect(stored["shop.signedIn"]).toBe("1");
+		expect(Object.keys(stored).filter(k => /token/i.test(k))).toEqual([]);
+		expect(Object.values(stored).some(v => /^eyJ/.test(v) || v.length > 40)).toBe(false);
+		expect(await page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('shop.oidc.roundTrip'))")).toEqual([]);
 		expectNoTokensInUrls(tp);
 		expect(tp.errors).toEqual([]);
 	});
@@ -439,22 +444,32 @@ describe.skipIf(skip)("web shop tokens in a browser", { timeout: 120_000 }, () =
 		await shop?.stop();
 	}, 30_000);
 
-	test("an access token the server refuses: concurrent 401s share one refresh and each request is retried once; a reload keeps the session; sign-out calls POST /auth/logout and clears it", async () => {
+	test("an access token the server refuses: concurrent 401s share one refresh and each request is retried once; a reload signs in again without a form; sign-out ends the grant", async () => {
 		const tp = await openPage(browser, shop.baseUrl);
 		pages.push(tp);
 		onTestFailed(async () => saveArtifact(tp.page, "tokens"));
 		const { page } = tp;
 		await page.clock.setFixedTime(Date.now());
 		await registerInUi(page, "Tom");
-		const refreshes: string[] = [];
-		const logouts: string[] = [];
+		const grants: string[] = [];
+		const sentRefreshTokens: string[] = [];
+		const issuedRefreshTokens: string[] = [];
+		const bearers: string[] = [];
 		const refused: string[] = [];
 		page.on("request", r => {
-			if (r.url().endsWith("/api/v1/auth/refresh")) refreshes.push(r.postData() ?? "");
-			if (r.url().endsWith("/api/v1/auth/logout")) logouts.push(r.headers().authorization ?? "");
+			const url = new URL(r.url());
+			if (url.pathname === "/oidc/token") {
+				const form = new URLSearchParams(r.postData() ?? "");
+				grants.push(form.get("grant_type") ?? "");
+				if (form.get("refresh_token")) sentRefreshTokens.push(form.get("refresh_token")!);
+			}
+			const auth = r.headers().authorization;
+			if (url.pathname.startsWith("/api/v1/") && auth) bearers.push(auth.replace(/^Bearer /, ""));
 		});
 		page.on("response", r => {
-			if (r.status() === 401 && !r.url().includes("/auth/")) refused.push(`${r.request().method()} ${new URL(r.url()).pathname}`);
+			if (r.status() === 401 && r.url().includes("/api/v1/")) refused.push(`${r.request().method()} ${new URL(r.url()).pathname}`);
+			if (new URL(r.url()).pathname === "/oidc/token" && r.status() === 200)
+				void r.json().then((b: { refresh_token?: string }) => b.refresh_token && issuedRefreshTokens.push(b.refresh_token));
 		});
 		// The server's clock moves on past the token's expiry; the page's does not.
 		await new Promise(r => setTimeout(r, (ACCESS_TTL + 1.5) * 1000));
@@ -467,29 +482,49 @@ describe.skipIf(skip)("web shop tokens in a browser", { timeout: 120_000 }, () =
 		await heading(page, "Your cart");
 		await page.getByText("Your cart is empty.").waitFor();
 		expect(refused.length, `several requests were refused: ${refused.join(", ")}`).toBeGreaterThanOrEqual(2);
-		expect(refreshes.length, "one refresh for all of them").toBe(1);
+		expect(grants, "one refresh for all of them").toEqual(["refresh_token"]);
+		await expect.poll(() => issuedRefreshTokens.length).toBe(1);
+		expect(issuedRefreshTokens[0]).not.toBe(sentRefreshTokens[0]); // rotated
+		// Nothing is stored but a marker: no token in localStorage or sessionStorage.
+		const stored = (await page.evaluate("JSON.stringify({ ...localStorage, ...sessionStorage })")) as string;
+		for (const token of [...sentRefreshTokens, ...issuedRefreshTokens, ...bearers]) expect(stored).not.toContain(token);
 
-		// A reload: the access token (memory only) is gone, the stored refresh token makes a new session.
+		// A reload: the tokens (memory only) are gone; the provider's session cookie gives a new code without a form.
 		await page.reload();
 		await page.getByRole("button", { name: "Sign out" }).waitFor();
 		await heading(page, "Your cart");
-		expect(refreshes.length).toBe(2);
-		const refreshToken = (await page.evaluate("localStorage.getItem('shop.refreshToken')")) as string;
-		expect(refreshToken).toBeTruthy();
-		// The rotated-away token no longer works.
-		const first = JSON.parse(refreshes[0]!) as { refreshToken: string };
-		expect(first.refreshToken).not.toBe(refreshToken);
+		expect(grants).toEqual(["refresh_token", "authorization_code"]);
+		const lastBearer = bearers.at(-1)!;
 
 		await page.getByRole("button", { name: "Sign out" }).click();
+		await page.getByRole("button", { name: "Yes, sign me out" }).click();
 		await page.getByRole("link", { name: "Sign in" }).waitFor();
-		expect(logouts.length).toBe(1);
-		expect(logouts[0]).toMatch(/^Bearer /);
-		expect(await page.evaluate("localStorage.getItem('shop.refreshToken')")).toBeNull();
-		expect((await apiCall(shop.baseUrl, "POST", "/auth/refresh", { refreshToken })).status).toBe(401);
+		await eventually(
+			async () => ((await apiCall(shop.baseUrl, "GET", "/me", undefined, lastBearer)).status === 401 ? true : undefined),
+			1000,
+			"the access token refused after sign-out",
+			50,
+		);
+		// The grant is over: neither the rotated-away nor the newest refresh token gets anything.
+		for (const refreshToken of [sentRefreshTokens[0]!, issuedRefreshTokens[0]!]) {
+			const res = await fetch(`${shop.baseUrl}/oidc/token`, {
+				method: "POST",
+				body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: "shop-web" }),
+			});
+			expect(res.status).toBe(400);
+			expect(((await res.json()) as { error: string }).error).toBe("invalid_grant");
+		}
 		await page.goto("/orders");
 		await heading(page, "Please sign in");
-		expect(tokensInUrls(tp.urls)).toEqual([]);
-		expect(tokensInUrls(tp.urls, [refreshToken])).toEqual([]);
+		const endSession = tp.urls.filter(u => u.includes("/oidc/session/end?"));
+		expect(endSession).toHaveLength(1); // RP-initiated logout, its ID token hint the one JWT in a URL
+		expect(
+			tokensInUrls(
+				tp.urls.filter(u => !endSession.includes(u)),
+				[...sentRefreshTokens, ...issuedRefreshTokens],
+			),
+		).toEqual([]);
+		for (const token of [...sentRefreshTokens, ...issuedRefreshTokens, ...bearers]) expect(endSession[0]).not.toContain(token);
 		expect(tp.errors).toEqual([]);
 	});
 });
@@ -508,7 +543,10 @@ async function registerInUi(page: Page, name: string): Promise<string> {
 	await page.getByLabel("Email").fill(email);
 	await page.getByLabel("Password").fill(PASSWORD);
 	await page.getByRole("button", { name: "Create account" }).click();
-	await page.getByRole("button", { name: "Sign out" }).waitFor();
+	// Registration is the shop's form; signing in is the provider's page (the email filled in from login_hint).
+	await page.waitForURL(/\/oidc\/interaction\//);
+	await expect.poll(() => page.getByLabel("Email").inputValue()).toBe(email);
+	await signInOnProviderPage(page, email, PASSWORD);
 	return email;
 }
 

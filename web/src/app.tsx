@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { cartCount, isAdmin, isStaff, refreshBadges, signOut, unreadCount } from "./api/account";
 import { session } from "./api/session";
 import { LANGUAGES, language, setLanguage, t, useLanguage, type MessageKey } from "./i18n";
-import { location, matchPath, navigate } from "./lib/router";
+import { location, matchPath } from "./lib/router";
 import { useStore } from "./lib/store";
 import { Loading, Page } from "./components/ui";
 import { Home } from "./pages/store/home";
@@ -12,7 +12,7 @@ import { ProductPage } from "./pages/store/product";
 import { CartPage } from "./pages/store/cart";
 import { Checkout } from "./pages/store/checkout";
 import { OrderList, OrderPage } from "./pages/store/orders";
-import { Login, Register } from "./pages/store/auth";
+import { AuthCallback, Login, Register } from "./pages/store/auth";
 import { ForgotPassword, ResetPassword, Unsubscribe, VerifyBanner, VerifyEmail } from "./pages/store/account-email";
 import { Account } from "./pages/store/account";
 import { Notifications } from "./pages/store/notifications";
@@ -53,6 +53,7 @@ const AdminTickets = lazyPage(m => m.AdminTickets);
 const AdminTicket = lazyPage(m => m.AdminTicket);
 const AdminUsers = lazyPage(m => m.AdminUsers);
 const AdminUser = lazyPage(m => m.AdminUser);
+const AdminOAuthClients = lazyPage(m => m.AdminOAuthClients);
 const AdminMailbox = lazyPage(m => m.AdminMailbox);
 const AdminMail = lazyPage(m => m.AdminMail);
 const AdminWebhooks = lazyPage(m => m.AdminWebhooks);
@@ -71,6 +72,7 @@ const ROUTES: Route[] = [
 	{ path: "/products/:id", page: ProductPage, access: "anyone" },
 	{ path: "/login", page: Login, access: "anyone" },
 	{ path: "/register", page: Register, access: "anyone" },
+	{ path: "/auth/callback", page: AuthCallback, access: "anyone" },
 	{ path: "/forgot-password", page: ForgotPassword, access: "anyone" },
 	{ path: "/reset-password", page: ResetPassword, access: "anyone" },
 	{ path: "/verify-email", page: VerifyEmail, access: "anyone" },
@@ -98,6 +100,7 @@ const ROUTES: Route[] = [
 	{ path: "/admin/support/:id", page: AdminTicket, access: "staff" },
 	{ path: "/admin/users", page: AdminUsers, access: "admin" },
 	{ path: "/admin/users/:id", page: AdminUser, access: "admin" },
+	{ path: "/admin/oauth-clients", page: AdminOAuthClients, access: "admin" },
 	{ path: "/admin/mailbox", page: AdminMailbox, access: "admin" },
 	{ path: "/admin/mailbox/:id", page: AdminMail, access: "admin" },
 	{ path: "/admin/webhooks", page: AdminWebhooks, access: "admin" },
@@ -231,14 +234,7 @@ function Header(props: { inAdmin: boolean }) {
 									</NavLink>
 								</li>
 								<li>
-									<button
-										type="button"
-										class="link-button"
-										onClick={async () => {
-											await signOut();
-											navigate("/");
-										}}
-									>
+									<button type="button" class="link-button" onClick={() => void signOut()}>
 										{t("nav.signOut")}
 									</button>
 								</li>
@@ -291,6 +287,7 @@ function AdminNav(props: { path: string }) {
 		["/admin/tax", "admin.nav.tax", admin],
 		["/admin/support", "admin.nav.support", true],
 		["/admin/users", "admin.nav.users", admin],
+		["/admin/oauth-clients", "admin.nav.oauthClients", admin],
 		["/admin/mailbox", "admin.nav.mailbox", admin],
 		["/admin/webhooks", "admin.nav.webhooks", admin],
 	];

@@ -8,6 +8,6 @@ import "./styles.css";
 
 setLanguage(null);
 interceptLinks();
-watchOtherTabs(() => void restoreSession());
+watchOtherTabs();
 void restoreSession();
 render(<App />, document.getElementById("app")!);

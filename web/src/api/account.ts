@@ -1,6 +1,7 @@
 /** Sign in, register, sign out and the things the header shows (cart size, unread notifications). */
 import { get, post } from "./client";
-import { acceptTokens, clearSession, hasStoredSession, refreshAccessToken, session, setUser, signOut as endSession } from "./session";
+import { acceptTokens, clearSession, session, setUser, signOut as endSession, wasSignedIn } from "./session";
+import { finishAuthorization, startAuthorization } from "./oidc";
 import { createStore } from "../lib/store";
 import { language, setLanguage } from "../i18n";
 import type { Cart, Page, Notification, User } from "./types";
@@ -8,42 +9,68 @@ import type { Cart, Page, Notification, User } from "./types";
 export const cartCount = createStore<number>(0);
 export const unreadCount = createStore<number>(0);
 
-export async function signIn(email: string, password: string): Promise<User> {
-	const pair = await post<{ accessToken: string; refreshToken: string; expiresIn: number; user: User }>("/auth/login", { email, password }, { auth: false });
-	acceptTokens(pair);
-	setLanguage(pair.user.preferences?.language);
-	void refreshBadges();
-	return pair.user;
+/** The provider's redirect URI: a client route that only finishes a sign-in. */
+export const CALLBACK_PATH = "/auth/callback";
+/** A silent sign-in was tried in this tab's session already: a failed one is not repeated on every load. */
+const SILENT_TRIED_KEY = "shop.oidc.silentTried";
+
+/** Leave for the provider's sign-in page; back at `next` once signed in. */
+export function signIn(next: string, loginHint?: string): Promise<void> {
+	return startAuthorization({ next, loginHint, uiLocales: language.get() });
 }
 
-export async function register(name: string, email: string, password: string): Promise<User> {
+/** The shop's own registration form, then the provider's sign-in (the email filled in). */
+export async function register(name: string, email: string, password: string, next: string): Promise<void> {
 	// The language the shop is read in: the welcome (verification) email is written in it.
 	await post("/auth/register", { name, email, password, preferences: { language: language.get() } }, { auth: false });
-	return signIn(email, password);
+	await signIn(next, email);
 }
 
 export async function signOut(): Promise<void> {
-	await endSession();
 	cartCount.set(0);
 	unreadCount.set(0);
 	setLanguage(null);
+	await endSession();
 }
 
-/** At start: a stored refresh token becomes a session (or is dropped when refused). */
+/**
+ * At /auth/callback: exchange the code, load the user, and answer where to go next (a path of this
+ * site). Throws when the sign-in failed (the page shows it).
+ */
+export async function completeSignIn(): Promise<string> {
+	const result = await finishAuthorization(new URL(window.location.href));
+	if (result.kind === "signedOut") {
+		clearSession();
+		return result.next;
+	}
+	if (result.kind === "error") {
+		clearSession();
+		throw new Error(result.message);
+	}
+	acceptTokens(result.tokens);
+	sessionStorage.removeItem(SILENT_TRIED_KEY);
+	await reloadMe();
+	void refreshBadges();
+	return result.next;
+}
+
+/**
+ * At start (not on the callback route): nothing in memory survives a load, so someone who signed
+ * in here before is sent through the provider without a form (`prompt=none`) once per tab session;
+ * everyone else is signed out.
+ */
 export async function restoreSession(): Promise<void> {
-	if (!hasStoredSession()) {
+	if (window.location.pathname === CALLBACK_PATH) return;
+	if (!wasSignedIn() || sessionStorage.getItem(SILENT_TRIED_KEY)) {
 		clearSession();
 		return;
 	}
+	sessionStorage.setItem(SILENT_TRIED_KEY, "1");
 	try {
-		const token = await refreshAccessToken();
-		if (!token) return;
-		const me = await get<User>("/me");
-		setUser(me);
-		setLanguage(me.preferences?.language);
-		void refreshBadges();
+		await startAuthorization({ next: window.location.pathname + window.location.search, silent: true });
 	} catch {
-		// A network error: keep the refresh token for the next try, but show the shop signed out.
+		// The provider did not answer: show the shop signed out; the next load tries again.
+		sessionStorage.removeItem(SILENT_TRIED_KEY);
 		if (session.get().status === "unknown") session.set({ status: "signedOut", user: null });
 	}
 }

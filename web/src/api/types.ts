@@ -298,6 +298,27 @@ export interface TaxRate {
 	updatedAt: string;
 }
 
+/** An OAuth client of the shop's OpenID provider (GET /oauth-clients). */
+export interface OAuthClient {
+	id: string;
+	clientId: string;
+	name: string;
+	type: "public" | "confidential";
+	redirectUris: string[];
+	postLogoutRedirectUris: string[];
+	grantTypes: string[];
+	scopes: string[];
+	firstParty: boolean;
+	createdAt: string;
+	updatedAt: string;
+}
+
+/** A confidential client's secret, answered once (at creation and by rotate-secret). */
+export interface OAuthClientSecret {
+	clientId: string;
+	clientSecret: string;
+}
+
 /** The event types an endpoint can subscribe to (README "Webhooks for integrators"), or `*` for all of them. */
 export const WEBHOOK_EVENT_TYPES = [
 	"order.placed",

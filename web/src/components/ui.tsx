@@ -148,9 +148,11 @@ export function TextArea(props: {
 	required?: boolean;
 	rows?: number;
 	maxLength?: number;
+	hint?: string;
 }) {
 	const id = useId();
 	const error = props.errors?.[props.name];
+	const describedBy = [props.hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
 	return (
 		<div class={error ? "field field-invalid" : "field"}>
 			<label for={id}>
@@ -165,9 +167,14 @@ export function TextArea(props: {
 				required={props.required}
 				maxLength={props.maxLength}
 				aria-invalid={error ? "true" : undefined}
-				aria-describedby={error ? `${id}-error` : undefined}
+				aria-describedby={describedBy}
 				onInput={e => props.onValue((e.currentTarget as HTMLTextAreaElement).value)}
 			/>
+			{props.hint ? (
+				<p class="hint" id={`${id}-hint`}>
+					{props.hint}
+				</p>
+			) : null}
 			{error ? (
 				<p class="field-error" id={`${id}-error`}>
 					{error}

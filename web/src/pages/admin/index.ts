@@ -7,5 +7,6 @@ export { AdminTax } from "./tax";
 export { AdminOrder, AdminOrders } from "./orders";
 export { AdminTicket, AdminTickets } from "./support";
 export { AdminUser, AdminUsers } from "./users";
+export { AdminOAuthClients } from "./oauth-clients";
 export { AdminMail, AdminMailbox } from "./mailbox";
 export { AdminWebhook, AdminWebhooks } from "./webhooks";
