@@ -75,6 +75,8 @@ const IDEMPOTENT_POSTS: Record<string, boolean> = { "orders.checkout": true, "or
 const MULTIPART_IMAGE = {
 	type: "object",
 	required: ["file"],
+	// The gateway takes at most the file and these two fields (busboy's limits).
+	additionalProperties: false,
 	properties: {
 		alt: {
 			type: "string",
@@ -120,8 +122,8 @@ export function buildOpenApi(): Record<string, unknown> {
 			parameters: [...parameters, ...headers],
 			responses: {
 				[String(r.status)]: {
-					...(r.status === 204
-						? { description: "Done" }
+					...(r.status === 204 || (r.status === 202 && !response && !r.produces)
+						? { description: r.status === 204 ? "Done" : "Accepted" }
 						: r.produces
 							? {
 									description: "OK",

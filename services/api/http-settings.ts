@@ -21,7 +21,7 @@ import { toClientError } from "../../lib/http/errors.js";
 import { SharedWindowStore } from "../../lib/http/rate-limit.js";
 import { isId } from "../../lib/contracts/ids.js";
 import { isCountryCode } from "../../lib/contracts/countries.js";
-import { invalidField, notFound, payloadTooLarge } from "../../lib/errors.js";
+import { invalidField, methodNotAllowed, notFound, payloadTooLarge, unsupportedMediaType } from "../../lib/errors.js";
 import type { Role, ShopMeta } from "../../lib/auth/access.js";
 import { catalogCacheLookup, type CatalogCache } from "./catalog-cache.js";
 import { isOutputFormat, isPreset } from "../../lib/media/presets.js";
@@ -137,6 +137,8 @@ function readinessGate(
  */
 export function refuseOversizedUpload(req: GatewayRequest, res: ServerResponse): void {
 	if (req.$alias?.type !== "multipart") return;
+	if (!/^multipart\/form-data\b.*;\s*boundary=/i.test(req.headers["content-type"] ?? ""))
+		throw unsupportedMediaType("Send the file as multipart/form-data with its boundary (field `file`)");
 	const declared = Number(req.headers["content-length"]);
 	if (Number.isFinite(declared) && declared > MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD_BYTES) {
 		res.setHeader("Connection", "close");
@@ -152,10 +154,19 @@ export function gatewaySettings(cfg: ShopConfig) {
 		key: (req: IncomingMessage) => clientKey(cfg, req),
 		...(store ? { StoreFactory: store.factory() } : {}),
 	});
-	function onBeforeCall(ctx: Context<unknown, ShopMeta>, _route: unknown, req: GatewayRequest) {
-		// An id in the path that is not in the shop's id format can name nothing.
+	function onBeforeCall(ctx: Context<unknown, ShopMeta>, _route: unknown, req: GatewayRequest, res: ServerResponse) {
+		// An id in the path that is not in the shop's id format can name nothing; when the path is
+		// another route's own (PATCH /products/export), it is that route taken with the wrong method.
 		for (const key of req.$alias?.keys ?? []) {
-			if (PATH_IDS.has(key.name) && !isId(req.$params?.[key.name])) throw notFound("Resource");
+			if (PATH_IDS.has(key.name) && !isId(req.$params?.[key.name])) {
+				const path = (req.originalUrl ?? req.url ?? "").split("?")[0]!.slice(API_PREFIX.length);
+				const literal = [...new Set(ROUTES.filter(r => r.path === path).map(r => r.method))].sort();
+				if (literal.length > 0) {
+					res.setHeader("Allow", literal.join(", "));
+					throw methodNotAllowed(req.method ?? "", literal);
+				}
+				throw notFound("Resource");
+			}
 			const known = PATH_NAMES[key.name];
 			if (known && !known(String(req.$params?.[key.name]))) throw notFound("Resource");
 		}

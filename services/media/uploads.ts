@@ -49,7 +49,7 @@ export async function readImageUpload(stream: Readable | null | undefined): Prom
 		throw err;
 	}
 	const data = Buffer.concat(chunks);
-	if (data.length === 0) throw invalidField("file", "The file is empty.", "required");
+	if (data.length === 0) throw invalidField("file", "The file is empty.", "fileEmpty");
 	return { data, format: format ?? sniffed(data) };
 }
 

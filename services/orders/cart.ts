@@ -156,7 +156,7 @@ export class Carts {
 						throw invalidField(
 							"quantity",
 							`A cart holds at most ${MAX_QUANTITY} of an item; it has ${existing.quantity} of this one.`,
-							"numberMax",
+							"cartQuantity",
 						);
 					return { expect: addTo, update: increment };
 				}

@@ -53,7 +53,8 @@ export function checkoutProblems(body: CheckoutBody, idempotencyKey: string | un
 	if (provider !== "simulated")
 		return [...problems, { field: "payment", message: `Card details are not accepted; use { "method": "session" }.`, type: "paymentMethod" }];
 	const missing = CARD_FIELDS.filter(f => payment[f] === undefined);
-	if (missing.length) return [...problems, ...missing.map(f => ({ field: `payment.${f}`, message: `The '${f}' field is required.`, type: "required" }))];
+	// Required with `method: "card"` only: a rule of the v1 card body, not of the request's schema.
+	if (missing.length) return [...problems, ...missing.map(f => ({ field: `payment.${f}`, message: `The '${f}' field is required.`, type: "cardDetails" }))];
 	const card = { number: payment.cardNumber!, expMonth: payment.expMonth!, expYear: payment.expYear!, cvc: payment.cvc! };
 	return [...problems, ...cardProblems(card, at).map(p => ({ ...p, field: `payment.${p.field}` }))];
 }

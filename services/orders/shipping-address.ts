@@ -14,7 +14,7 @@ export function shippingAddressProblems(body: CheckoutBody): { field: string; me
 	if (body.shippingAddress && body.shippingAddressId)
 		return [{ field: "shippingAddressId", message: "Give either a shippingAddress or a shippingAddressId, not both.", type: "exclusive" }];
 	if (!body.shippingAddress && !body.shippingAddressId)
-		return [{ field: "shippingAddress", message: "A shippingAddress (or a shippingAddressId from the address book) is required.", type: "required" }];
+		return [{ field: "shippingAddress", message: "A shippingAddress (or a shippingAddressId from the address book) is required.", type: "addressChoice" }];
 	return [];
 }
 

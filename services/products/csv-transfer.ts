@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parse } from "csv-parse";
+import { parse as parseSync } from "csv-parse/sync";
 import { stringify } from "csv-stringify";
 import { Errors } from "moleculer";
 import { invalidField, notFound } from "../../lib/errors.js";
@@ -68,6 +69,63 @@ export function publicJob(j: ImportJob) {
 
 /** A reason the whole file is refused (not one row). */
 class FileError extends Error {}
+
+/** The header row is looked for in at most this much of the file's start. */
+const MAX_HEADER_BYTES = 64 * 1024;
+
+/**
+ * The file's first line (or what of it comes first), read before the job starts; the stream is
+ * given back whole, so the job reads the file from its first byte.
+ */
+function firstLine(file: Readable): Promise<{ head: Buffer; file: Readable }> {
+	return new Promise((resolve, reject) => {
+		const chunks: Buffer[] = [];
+		let size = 0;
+		const stop = () => {
+			file.off("data", onData);
+			file.off("end", onEnd);
+			file.off("error", reject);
+		};
+		const onData = (chunk: Buffer) => {
+			chunks.push(chunk);
+			size += chunk.length;
+			if (!chunk.includes(10) && size < MAX_HEADER_BYTES) return;
+			stop();
+			file.pause();
+			const head = Buffer.concat(chunks);
+			file.unshift(head);
+			resolve({ head, file });
+		};
+		const onEnd = () => {
+			stop();
+			const head = Buffer.concat(chunks);
+			resolve({ head, file: Readable.from([head]) });
+		};
+		file.on("data", onData);
+		file.on("end", onEnd);
+		file.on("error", reject);
+	});
+}
+
+/** Why the file's first line is not a catalog's header, or null when it is. */
+function headerRefusal(head: Buffer): string | null {
+	const end = head.indexOf(10);
+	let line: string;
+	try {
+		line = new TextDecoder("utf-8", { fatal: true }).decode(end === -1 ? head : head.subarray(0, end));
+	} catch {
+		return "The file is not UTF-8 text.";
+	}
+	if (line.trim() === "") return "The file is empty: it has no header row.";
+	let cells: string[];
+	try {
+		cells = ((parseSync(line, { relax_quotes: false }) as string[][])[0] ?? []).map(c => c.trim());
+	} catch (err) {
+		return `The header row is not CSV: ${(err as Error).message}`;
+	}
+	const problems = headerProblems(cells);
+	return problems.length ? `The header is not a catalog's: ${problems.map(p => p.message).join(" ")}` : null;
+}
 
 type Check = (params: object) => true | CsvProblem[] | Promise<true | CsvProblem[]>;
 const validator = new NullIsAValueValidator();
@@ -163,6 +221,14 @@ export class CatalogImports {
 	/** A job for the file, started; it reads the stream as it goes on. */
 	async start(file: Readable | null | undefined): Promise<{ jobId: string }> {
 		if (!file) throw invalidField("file", "Send the CSV file as the multipart field 'file'.", "required");
+		// A file that does not start with the catalog's header is refused at once, not as a failed job.
+		const peeked = await firstLine(file);
+		const refusal = headerRefusal(peeked.head);
+		if (refusal) {
+			peeked.file.destroy();
+			throw invalidField("file", refusal, "csvHeader");
+		}
+		file = peeked.file;
 		const job: ImportJob = {
 			_id: randomUUID(),
 			state: "running",

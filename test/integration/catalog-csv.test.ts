@@ -159,10 +159,15 @@ describe("hostile files", () => {
 		expect(job.errors.at(-1)).toMatchObject({ field: "file", message: expect.stringMatching(/quote/i) });
 	});
 
-	it("ends the job failed for a header that is not the catalog's", async () => {
-		const job = await imported("id,title\n1,x\n");
-		expect(job.state).toBe("failed");
-		expect(job.errors.at(-1)?.message).toMatch(/Unknown column 'id'/);
+	it("refuses at once (422 naming file, no job) a file whose header is not the catalog's, or that is empty", async () => {
+		for (const file of ["id,title\n1,x\n", "null", ""]) {
+			const res = (await upload(file)) as { status: number; body: { jobId?: string; data?: { field: string; message: string }[] } };
+			expect(res.status, JSON.stringify(file)).toBe(422);
+			expect(res.body.jobId).toBeUndefined();
+			expect(res.body.data?.[0]?.field).toBe("file");
+		}
+		const res = (await upload("id,title\n1,x\n")) as { body: { data?: { message: string }[] } };
+		expect(res.body.data?.[0]?.message).toMatch(/Unknown column 'id'/);
 	});
 });
 

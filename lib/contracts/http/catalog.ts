@@ -12,7 +12,7 @@ export const MAX_CATEGORIES_PER_PRODUCT = 20;
 export const MAX_STOCK = 1_000_000_000;
 export const PRODUCT_SORTS = ["relevance", "price", "-price", "name", "-createdAt"] as const;
 /** `option=<name>:<value>` in a search. */
-export const OPTION_FILTER_PATTERN = /^[^:]{1,40}:[^:]{1,40}$/;
+export const OPTION_FILTER_PATTERN = /^[^:]{1,40}:[^:]{1,40}$/u;
 
 const sku = {
 	type: "string",
