@@ -60,7 +60,7 @@ export function toClientError(err: unknown): ClientErrorBody {
 			type: "PAYLOAD_TOO_LARGE",
 		};
 	// busboy's refusals of a multipart body that is not well formed (moleculer-web passes them on as they are).
-	if (rawCode === 500 && typeof e.message === "string" && /^(Malformed|Unexpected end of (form|file)|Multipart: )/.test(e.message))
+	if (rawCode === 500 && typeof e.message === "string" && /^(Malformed|Unexpected end of (form|file|multipart data)|Multipart: )/.test(e.message))
 		return { name: "BadRequestError", message: "The multipart body is malformed", code: 400, type: "INVALID_MULTIPART" };
 	if (e.type === "encoding.unsupported" || e.type === "charset.unsupported")
 		return { name: "UnsupportedMediaTypeError", message: "Unsupported body encoding", code: 415, type: "UNSUPPORTED_MEDIA_TYPE" };
