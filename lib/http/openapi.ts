@@ -91,6 +91,26 @@ const MULTIPART_IMAGE = {
 	},
 };
 
+/** The form of a catalog import: one CSV file with the export's header (services/products/csv-transfer.ts). */
+const MULTIPART_CSV = {
+	type: "object",
+	required: ["file"],
+	additionalProperties: false,
+	properties: {
+		file: {
+			type: "string",
+			contentMediaType: "text/csv",
+			description: "UTF-8 CSV whose first line is the export's header, at most 10 MB",
+		},
+	},
+};
+
+/**
+ * The multipart form of each upload action. The accepted file types are stated in the part's
+ * description, not in an `encoding` entry: the gateway judges a file by its bytes, not its declared type.
+ */
+const MULTIPART_FORMS: Record<string, object> = { "media.upload": MULTIPART_IMAGE, "products.importCsv": MULTIPART_CSV };
+
 export function openApiPath(path: string): string {
 	return path.replace(/:(\w+)/g, "{$1}");
 }
@@ -142,10 +162,12 @@ export function buildOpenApi(): Record<string, unknown> {
 		};
 		if (r.access !== "anyone") op.security = [{ bearerAuth: [] }];
 		if (r.multipart) {
+			const form = MULTIPART_FORMS[r.action];
+			if (!form) throw new Error(`${r.action} takes a multipart body but has no form in MULTIPART_FORMS`);
 			op.requestBody = {
 				required: true,
 				content: {
-					"multipart/form-data": { schema: MULTIPART_IMAGE, encoding: { file: { contentType: "image/jpeg, image/png, image/webp, image/avif" } } },
+					"multipart/form-data": { schema: form },
 				},
 			};
 		} else if (body && (body.required || Object.keys((body.schema.properties as object) ?? {}).length > 0)) {
