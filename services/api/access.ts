@@ -11,8 +11,8 @@ import type { IncomingMessage } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import { AccessTokenVerifier, InvalidTokenError, type Jwks } from "../../lib/auth/tokens.js";
 import { RevokedSessions } from "../../lib/auth/revoked-sessions.js";
-import type { AuthUser, Role } from "../../lib/auth/access.js";
-import { forbidden, unauthorized } from "../../lib/errors.js";
+import { authorize, type ActionAccess, type AuthUser, type Role } from "../../lib/auth/access.js";
+import { unauthorized } from "../../lib/errors.js";
 import type { SessionsRevoked } from "../../lib/contracts/broadcasts.js";
 
 const REVOCATION_SYNC_MS = 15_000;
@@ -82,9 +82,7 @@ export class GatewayAccess {
 		return { id: claims.sub, roles: claims.roles as Role[], sessionId: claims.sid };
 	}
 
-	authorize(user: AuthUser | null | undefined, action: { auth?: "public" | "required"; roles?: Role[] } | undefined): void {
-		if (!action || action.auth === "public") return;
-		if (!user) throw unauthorized();
-		if (action.roles && !user.roles.some(r => action.roles!.includes(r))) throw forbidden();
+	authorize(user: AuthUser | null | undefined, action: ActionAccess | undefined): void {
+		authorize(user, action);
 	}
 }
