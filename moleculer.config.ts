@@ -14,6 +14,7 @@ import { LeanMetricsMiddleware } from "./lib/observability/action-metrics.js";
 import { nodeServiceSchema, replCommands } from "./lib/observability/operator.js";
 import { ResilienceMiddleware } from "./lib/broker/call-resilience.js";
 import { DrainingNatsTransporter } from "./lib/broker/draining-nats.js";
+import { AccessMiddleware } from "./lib/broker/access-middleware.js";
 
 /** Moleculer 0.15's internal middlewares, in the order it adds them (src/service-broker.js; a unit test compares). */
 export const INTERNAL_MIDDLEWARES = [
@@ -90,7 +91,11 @@ export function brokerOptions(cfg: ShopConfig = config): BrokerOptions {
 		middlewares: [
 			ObservabilityMiddleware({ accessLog: cfg.accessLog }),
 			ResilienceMiddleware({ natsBalanced, hedgeMs: cfg.calls.hedgeMs, repeats: cfg.calls.repeats }),
-			...INTERNAL_MIDDLEWARES.map(name => (name === "Metrics" ? LeanMetricsMiddleware : name)),
+			// A middleware added later wraps the earlier ones: right after the Validator, who may call
+			// is checked before what the call says (401/403 before 422, as at the gateway).
+			...INTERNAL_MIDDLEWARES.flatMap((name): unknown[] =>
+				name === "Metrics" ? [LeanMetricsMiddleware] : name === "Validator" ? [name, AccessMiddleware()] : [name],
+			),
 		] as BrokerOptions["middlewares"],
 		// `$node.ready` on every node, and the operator's REPL commands (lib/observability/operator.ts).
 		internalServices: { $node: nodeServiceSchema() },

@@ -3,9 +3,11 @@
  *   auth: "public" (anyone) | "required" (default: a valid access token)
  *   roles: at least one of these roles
  * Ownership ("your own order") is checked by the owning service with `requireUser`.
+ * The gateway checks them before it calls; every node checks them again on the actions it runs
+ * (lib/broker/access-middleware.ts), whoever calls.
  */
 import type { Context } from "moleculer";
-import { unauthorized } from "../errors.js";
+import { forbidden, unauthorized } from "../errors.js";
 
 export type Role = "customer" | "agent" | "admin";
 export const ROLES: Role[] = ["customer", "agent", "admin"];
@@ -37,6 +39,20 @@ export function requireUser(ctx: Context<unknown, ShopMeta>): AuthUser {
 	const user = ctx.meta.user;
 	if (!user) throw unauthorized();
 	return user;
+}
+
+/** Who may call an action, as its schema says (lib/service.ts). */
+export interface ActionAccess {
+	name?: string;
+	auth?: "public" | "required";
+	roles?: readonly Role[];
+}
+
+/** 401 without a user for an action that needs one, 403 without one of its roles. */
+export function authorize(user: AuthUser | null | undefined, action: ActionAccess | undefined): void {
+	if (!action || action.auth === "public") return;
+	if (!user) throw unauthorized();
+	if (action.roles && !user.roles.some(r => action.roles!.includes(r))) throw forbidden();
 }
 
 export function hasRole(user: AuthUser | undefined, ...roles: Role[]): boolean {
