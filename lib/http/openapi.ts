@@ -100,7 +100,7 @@ const MULTIPART_CSV = {
 		file: {
 			type: "string",
 			contentMediaType: "text/csv",
-			description: "UTF-8 CSV whose first line is the export's header, at most 10 MB",
+			description: "UTF-8 CSV whose first line is the export's header, at most IMPORT_MAX_BYTES (100 MB unless the shop sets otherwise)",
 		},
 	},
 };
