@@ -35,6 +35,18 @@ interface Job {
 	errors: { line: number; field: string; message: string }[];
 }
 
+const WORDS = (
+	"oak walnut linen cotton wool steel brass ceramic glass leather canvas bamboo copper marble slate cedar " +
+	"lamp chair table shelf rug mug bowl vase throw cushion basket mirror clock frame stool bench desk tray jar crate"
+).split(" ");
+const word = (i: number, k: number) => WORDS[(i * 31 + k * 17 + ((i >> k) & 7)) % WORDS.length]!;
+const nameOf = (i: number) => `${word(i, 1)} ${word(i, 2)} ${word(i, 3)} ${i}`;
+/** About 250 characters, as a shop's descriptions are (a CSV of 100,000 is then about 30 MB, over the images' 10 MB). */
+const descriptionOf = (i: number) =>
+	`A ${word(i, 4)} ${word(i, 5)} made of ${word(i, 6)} and ${word(i, 7)}, finished by hand; ` +
+	`it goes with a ${word(i, 8)} ${word(i, 9)} or a ${word(i, 10)} ${word(i, 11)}, and it is sold with a two-year warranty. ` +
+	`Care: wipe with a dry cloth, keep away from direct sunlight and heat. Item ${i}.`;
+
 /** The CSV (written once per run and size): product rows `BIMP-<n>` with a name, a description, a price and stock. */
 export function importFile(workDir: string, rows: number): string {
 	const file = path.join(workDir, `import-${rows}.csv`);
@@ -44,7 +56,7 @@ export function importFile(workDir: string, rows: number): string {
 		let chunk = `${CSV_COLUMNS.join(",")}\n`;
 		for (let i = 1; i <= rows; i++) {
 			// sku, variant_sku, name, description, categories, price, currency, stock, active, options, variant_options
-			chunk += `BIMP-${i},,Imported product ${i},"Bench import row ${i}, a thing to sell",,${1000 + (i % 9000)},EUR,${i % 50},true,,\n`;
+			chunk += `BIMP-${i},,${nameOf(i)},"${descriptionOf(i)}",,${1000 + (i % 9000)},EUR,${i % 50},true,,\n`;
 			if (chunk.length > 1 << 20) {
 				fs.writeSync(fd, chunk);
 				chunk = "";
