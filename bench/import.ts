@@ -203,7 +203,7 @@ export async function importScenario(shop: Shop, o: ImportOptions): Promise<Row[
 			errors: job.errors.length,
 			note:
 				`${fmt(job.rows, 0)} rows (${mb(bytes)}) in ${fmt(seconds, 1)} s from the first byte sent to the job's end, 202 after ${fmt(acceptedAfter, 1)} s` +
-				` (the answer waits for the whole upload, which the job reads as it goes); created ${job.created}, updated ${job.updated}, unchanged ${job.unchanged}; ` +
+				` (once the upload is received, written to a file that the job then reads); created ${job.created}, updated ${job.updated}, unchanged ${job.unchanged}; ` +
 				`${memory}; the products process's high-water mark since its start ${mb(hwm)}`,
 		},
 		{
