@@ -13,6 +13,8 @@ export interface ShopActionSchema<TThis> {
 	auth?: "public" | "required";
 	/** The caller needs at least one of these roles. */
 	roles?: Role[];
+	/** Documents that the handler lets the caller reach their own records, and these roles everyone's (lib/auth/access.ts). */
+	ownerOr?: Role[];
 	/** "public": callable by other services but never routed by the gateway. */
 	visibility?: "published" | "public" | "protected" | "private";
 	params?: Record<string, unknown>;

@@ -17,7 +17,7 @@ import type { Context, Service, ServiceSchema } from "moleculer";
 import { defineService } from "../../lib/service.js";
 import { config } from "../../lib/config.js";
 import { API_PREFIX, allowedMethods, routesFor } from "../../lib/http/routes.js";
-import { buildOpenApi } from "../../lib/http/openapi.js";
+import { openApiDocument } from "./openapi-document.js";
 import { webAssets, type WebAssetHandler } from "../../lib/http/web-assets.js";
 import { buildAsyncApi } from "../../lib/events/asyncapi.js";
 import { methodNotAllowed, routeNotFound } from "../../lib/errors.js";
@@ -63,7 +63,7 @@ const ApiService = defineService<ApiThis>({
 				return publicReadiness(report);
 			},
 		},
-		openapi: { auth: "public", handler: () => buildOpenApi() },
+		openapi: { auth: "public", handler: () => openApiDocument() },
 		asyncapi: { auth: "public", handler: () => buildAsyncApi() },
 	},
 

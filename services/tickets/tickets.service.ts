@@ -85,6 +85,7 @@ const TicketsService = defineService<TicketsThis>({
 
 		/** The ticket with a page of its thread, and who the customer is and what the order is (each marked unavailable when it cannot be had). */
 		get: {
+			ownerOr: ["agent", "admin"],
 			idempotent: true,
 			params: SUPPORT["tickets.get"],
 			async handler(ctx: ShopContext<Params<"tickets.get">>) {
@@ -101,6 +102,7 @@ const TicketsService = defineService<TicketsThis>({
 		},
 
 		reply: {
+			ownerOr: ["agent", "admin"],
 			params: SUPPORT["tickets.reply"],
 			handler(ctx: ShopContext<Params<"tickets.reply">>) {
 				return this.desk.reply(ctx);
