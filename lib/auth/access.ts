@@ -41,7 +41,7 @@ export function requireUser(ctx: Context<unknown, ShopMeta>): AuthUser {
 	return user;
 }
 
-/** Who may call an action, as its schema says (lib/service.ts). */
+/** Who may call an action, as its schema says (lib/broker/service.ts). */
 export interface ActionAccess {
 	name?: string;
 	auth?: "public" | "required";

@@ -15,7 +15,7 @@ export function actionAccessOf(schema: ServiceSchema): Map<string, ActionAccess>
 	const access = new Map<string, ActionAccess>();
 	for (const [name, action] of Object.entries(merged.actions ?? {})) {
 		if (typeof action !== "object") continue; // a bare handler, or `false`: removed
-		const { auth, roles, ownerOr } = action as ActionAccess;
+		const { auth, roles, ownerOr } = action;
 		access.set(`${schema.name}.${name}`, { name: `${schema.name}.${name}`, auth, roles, ownerOr });
 	}
 	return access;

@@ -20,7 +20,7 @@ import { isId } from "../../lib/contracts/ids.js";
 import { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { Collection, CollectionSpec } from "../../lib/store/index.js";
 import type { ShopContext } from "../../lib/auth/access.js";
-import { NullIsAValueValidator } from "../../lib/validation.js";
+import { NullIsAValueValidator } from "../../lib/broker/validation.js";
 import { liveVariants, MAX_VARIANTS } from "../../lib/domain/variants.js";
 import {
 	CSV_COLUMNS,

@@ -10,7 +10,7 @@
  *   lookups.ts   what it asks the orders and users services
  */
 import type { Service } from "moleculer";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { PersonalDataMixin } from "../../mixins/personal-data.mixin.js";

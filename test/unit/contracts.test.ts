@@ -5,7 +5,7 @@ import { derivedId, isId } from "../../lib/contracts/ids.js";
 import { requestOf, ruleToJsonSchema } from "../../lib/http/json-schema.js";
 import { NOT_BLANK, text } from "../../lib/contracts/params.js";
 import { REQUESTS } from "../../lib/contracts/http/index.js";
-import { NullIsAValueValidator } from "../../lib/validation.js";
+import { NullIsAValueValidator } from "../../lib/broker/validation.js";
 import { RevokedSessions } from "../../lib/auth/revoked-sessions.js";
 import { toClientError } from "../../lib/http/errors.js";
 import { allowedMethods, ROUTES } from "../../lib/http/routes.js";
