@@ -150,6 +150,8 @@ export class SimulatedSessions implements SessionPaymentProvider {
 	async retrieveSession(sessionId: string): Promise<PaymentSession> {
 		const s = await this.sessions.findById(sessionId);
 		if (!s) throw new Error(`No simulated session ${sessionId}`);
+		// A node that died between capturing and recording the payment left it unrecorded: a real provider's capture is one act.
+		if (s.status === "captured") await this.recordCapture(s);
 		return this.view(s, await this.refundsOf(sessionId));
 	}
 
@@ -192,7 +194,7 @@ export class SimulatedSessions implements SessionPaymentProvider {
 		return result;
 	}
 
-	/** A captured session's payment and its one ledger entry (made again harmlessly after a crash). */
+	/** A captured session's payment and its one ledger entry (made again harmlessly: after a crash, whoever next captures, retrieves or refunds it). */
 	private async recordCapture(s: SandboxSession): Promise<CaptureResult> {
 		const insertOnce = async <T extends { _id: string }>(coll: Collection<T>, doc: T) => {
 			try {
@@ -225,6 +227,8 @@ export class SimulatedSessions implements SessionPaymentProvider {
 	}
 
 	async refund(req: RefundRequest): Promise<RefundResult> {
+		const captured = await this.sessions.findById(req.paymentId);
+		if (captured?.status === "captured") await this.recordCapture(captured);
 		const result = await this.cards.refund(req);
 		const s = await this.sessions.findById(req.paymentId);
 		if (result.status === "refunded" && s) await this.emit("charge.refunded", s);
