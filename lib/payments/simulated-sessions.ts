@@ -161,7 +161,9 @@ export class SimulatedSessions implements SessionPaymentProvider {
 		if (!s || s.clientSecret !== clientSecret) return null;
 		const digits = cardDigits(card.number);
 		if (!digits || !passesLuhn(digits)) return { status: "invalid", field: "cardNumber", message: "The card number is not valid." };
-		if (s.status !== "requires_confirmation") return { status: s.status === "authorized" ? "authorized" : "declined", session: this.view(s) };
+		// Confirmed again (a reload, a retry after a lost answer): the card was accepted even if the shop has captured it since.
+		if (s.status !== "requires_confirmation")
+			return { status: s.status === "authorized" || s.status === "captured" ? "authorized" : "declined", session: this.view(s) };
 		const declined = digits === TEST_CARDS.declined;
 		const set = declined
 			? { declineReason: "card_declined", brand: cardBrand(digits), last4: last4(digits) }

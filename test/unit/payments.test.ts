@@ -244,6 +244,9 @@ describe("simulated payment service (sessions)", () => {
 		expect(first).toEqual({ status: "captured", paymentId: s.sessionId, amount: 1000 });
 		expect(await sim.captureSession({ idempotencyKey: "o1:capture", sessionId: s.sessionId, amount: 1000, currency: "EUR" })).toEqual(first);
 		expect(await captures(sandbox)).toBe(1);
+		// The customer submits the page again after the capture (a reload, a lost answer): still told the card was accepted.
+		expect(await sim.confirm(s.sessionId, s.clientSecret, card(TEST_CARDS.approved))).toMatchObject({ status: "authorized" });
+		expect(await captures(sandbox)).toBe(1);
 	});
 
 	it("a capture cut short before its payment was recorded (the node died) is recorded when the session is next retrieved or refunded", async () => {
