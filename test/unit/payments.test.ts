@@ -14,6 +14,7 @@ import { SimulatedPaymentProvider, TEST_CARDS, type SandboxCollections } from ".
 import { SimulatedSessions, type SandboxSession } from "../../lib/payments/simulated-sessions.js";
 import { PaymentProviderUnavailableError } from "../../lib/payments/provider.js";
 import { Collection, createNedbAdapter } from "../../lib/store/index.js";
+import { PAYMENT_EVENTS_MIN_RETENTION_DAYS, loadConfig } from "../../lib/config.js";
 
 const NOW = new Date("2026-06-15T12:00:00Z");
 const card = (number: string, over: Partial<{ expMonth: number; expYear: number; cvc: string }> = {}) => ({
@@ -269,5 +270,27 @@ describe("simulated payment service (sessions)", () => {
 		expect(await captures(sandbox)).toBe(2);
 		expect(await sim.retrieveSession(t.sessionId)).toMatchObject({ amountRefunded: 300 });
 		expect(await captures(sandbox)).toBe(2);
+	});
+});
+
+describe("PAYMENT_EVENTS_RETENTION_DAYS", () => {
+	const withRetention = (value: string | undefined) => {
+		const saved = process.env.PAYMENT_EVENTS_RETENTION_DAYS;
+		if (value === undefined) delete process.env.PAYMENT_EVENTS_RETENTION_DAYS;
+		else process.env.PAYMENT_EVENTS_RETENTION_DAYS = value;
+		try {
+			return loadConfig().payments.eventsRetentionDays;
+		} finally {
+			if (saved === undefined) delete process.env.PAYMENT_EVENTS_RETENTION_DAYS;
+			else process.env.PAYMENT_EVENTS_RETENTION_DAYS = saved;
+		}
+	};
+
+	it("keeps applied event ids 30 days unless configured, and never less than a provider retries a webhook (Stripe: 3 days)", () => {
+		expect(withRetention(undefined)).toBe(30);
+		expect(withRetention("90")).toBe(90);
+		expect(withRetention(String(PAYMENT_EVENTS_MIN_RETENTION_DAYS))).toBe(4);
+		expect(() => withRetention("3")).toThrow(/PAYMENT_EVENTS_RETENTION_DAYS must be at least 4/);
+		expect(() => withRetention("-1")).toThrow(/PAYMENT_EVENTS_RETENTION_DAYS/);
 	});
 });
