@@ -3,22 +3,26 @@
  * Request schemas are generated from the actions' own validator schemas (lib/contracts/http).
  */
 import { EMAIL_PATTERN } from "../contracts/http/identity.js";
+import { PRIORITIES, TICKET_STATUSES, TICKET_TYPES } from "../contracts/http/support.js";
+import { PROMOTION_REFUSAL_REASONS } from "../domain/promotions.js";
+import { PAYMENT_STATUSES } from "../payments/payment.js";
 
 type Schema = Record<string, unknown>;
 
 const str = (extra: Schema = {}): Schema => ({ type: "string", ...extra });
 const int = (extra: Schema = {}): Schema => ({ type: "integer", ...extra });
 const obj = (properties: Record<string, Schema>, required: string[] = []): Schema => ({ type: "object", properties, required, additionalProperties: false });
+/** An object whose every field is always there. */
+const all = (properties: Record<string, Schema>): Schema => obj(properties, Object.keys(properties));
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
-const itemQty = obj({ productId: str(), quantity: int({ minimum: 1 }) }, ["productId", "quantity"]);
 const nullable = (schema: Schema): Schema => ({ anyOf: [schema, { type: "null" }] });
 const strMap: Schema = { type: "object", additionalProperties: str() };
 const bool: Schema = { type: "boolean" };
 
-export const preferences = obj({
+export const preferences = all({
 	language: str({ examples: ["en"] }),
 	currency: str({ pattern: "^[A-Z]{3}$" }),
-	notifications: obj({ email: { type: "boolean" }, inApp: { type: "boolean" } }),
+	notifications: all({ email: { type: "boolean" }, inApp: { type: "boolean" } }),
 });
 
 const oauthClient: Record<string, Schema> = {
@@ -48,6 +52,21 @@ const webhookEndpoint: Record<string, Schema> = {
 };
 
 /** Money is integer minor units; `net` is revenue less refunds, `averageOrderValue` revenue per order (rounded). */
+/** A cart line or an order item, with its share of the discount and its tax. */
+const pricedLine = all({
+	itemId: str(),
+	productId: str(),
+	variantId: nullable(str()),
+	options: nullable(strMap),
+	sku: str(),
+	name: str(),
+	unitPrice: int(),
+	quantity: int(),
+	lineTotal: int(),
+	discount: int(),
+	tax: int(),
+});
+
 const salesFigures: Record<string, Schema> = { orders: int(), revenue: int(), refunds: int(), net: int(), averageOrderValue: int() };
 
 export const RESOURCES: Record<string, Schema> = {
@@ -67,7 +86,7 @@ export const RESOURCES: Record<string, Schema> = {
 			createdAt: str({ format: "date-time" }),
 			updatedAt: str({ format: "date-time" }),
 		},
-		["id", "email", "name", "roles", "preferences", "emailVerified", "createdAt"],
+		["id", "email", "name", "roles", "active", "preferences", "emailVerified", "createdAt", "updatedAt"],
 	),
 	Registration: obj({ user: ref("User") }, ["user"]),
 	TokenPair: obj({ accessToken: str(), refreshToken: str(), tokenType: str({ const: "Bearer" }), expiresIn: int(), user: ref("User") }, [
@@ -76,25 +95,44 @@ export const RESOURCES: Record<string, Schema> = {
 		"tokenType",
 		"expiresIn",
 	]),
-	Product: obj({
-		id: str(),
-		sku: str(),
-		name: str(),
-		description: str(),
-		price: int({ minimum: 0 }),
-		currency: str(),
-		categories: { type: "array", items: str() },
-		stock: int(),
-		available: int(),
-		active: { type: "boolean" },
-		options: { type: "array", items: ref("ProductOption") },
-		variants: { type: "array", items: ref("Variant") },
-		images: { type: "array", items: ref("ProductImage") },
-		// Search results only: the first image's small rendition.
-		thumbnail: nullable(str()),
-		createdAt: str(),
-		updatedAt: str(),
-	}),
+	Product: obj(
+		{
+			id: str(),
+			sku: str(),
+			name: str(),
+			description: str(),
+			price: int({ minimum: 0 }),
+			currency: str(),
+			categories: { type: "array", items: str() },
+			stock: int(),
+			available: int(),
+			active: { type: "boolean" },
+			options: { type: "array", items: ref("ProductOption") },
+			variants: { type: "array", items: ref("Variant") },
+			images: { type: "array", items: ref("ProductImage") },
+			// Search results only: the first image's small rendition.
+			thumbnail: nullable(str()),
+			createdAt: str(),
+			updatedAt: str(),
+		},
+		[
+			"id",
+			"sku",
+			"name",
+			"description",
+			"price",
+			"currency",
+			"categories",
+			"stock",
+			"available",
+			"active",
+			"options",
+			"variants",
+			"images",
+			"createdAt",
+			"updatedAt",
+		],
+	),
 	ProductImage: obj(
 		{
 			id: str(),
@@ -141,23 +179,26 @@ export const RESOURCES: Record<string, Schema> = {
 		},
 		["id", "state", "rows", "created", "updated", "unchanged", "errors", "startedAt", "finishedAt"],
 	),
-	Promotion: obj({
-		id: str(),
-		code: str(),
-		type: str({ enum: ["percent", "fixed"] }),
-		value: int(),
-		currency: nullable(str()),
-		minSubtotal: nullable(int()),
-		startsAt: nullable(str()),
-		endsAt: nullable(str()),
-		maxRedemptions: nullable(int()),
-		perCustomerLimit: nullable(int()),
-		active: bool,
-		redemptions: int(),
-		createdAt: str(),
-		updatedAt: str(),
-	}),
-	ShippingMethod: obj({
+	Promotion: obj(
+		{
+			id: str(),
+			code: str(),
+			type: str({ enum: ["percent", "fixed"] }),
+			value: int(),
+			currency: nullable(str()),
+			minSubtotal: nullable(int()),
+			startsAt: nullable(str()),
+			endsAt: nullable(str()),
+			maxRedemptions: nullable(int()),
+			perCustomerLimit: nullable(int()),
+			active: bool,
+			redemptions: int(),
+			createdAt: str(),
+			updatedAt: str(),
+		},
+		["id", "code", "type", "value", "active", "redemptions", "createdAt", "updatedAt"],
+	),
+	ShippingMethod: all({
 		id: str(),
 		name: str(),
 		countries: { type: "array", items: str() },
@@ -171,16 +212,16 @@ export const RESOURCES: Record<string, Schema> = {
 		updatedAt: str(),
 	}),
 	ShippingMethods: { type: "array", items: ref("ShippingMethod") },
-	TaxRate: obj({ country: str(), rate: int(), updatedAt: str() }, ["country", "rate"]),
+	TaxRate: all({ country: str(), rate: int(), updatedAt: str() }),
 	TaxRates: { type: "array", items: ref("TaxRate") },
 	OAuthClient: obj(oauthClient, Object.keys(oauthClient)),
 	// A confidential client's secret is in the answer to its creation and to a rotation only (shown once).
 	OAuthClientCreated: obj({ ...oauthClient, clientSecret: str() }, Object.keys(oauthClient)),
 	OAuthClientSecret: obj({ id: str(), clientId: str(), clientSecret: str() }, ["id", "clientId", "clientSecret"]),
 	OAuthClients: obj({ items: { type: "array", items: ref("OAuthClient") } }, ["items"]),
-	WebhookEndpoint: obj(webhookEndpoint, ["id", "url", "events", "enabled", "createdAt"]),
+	WebhookEndpoint: obj(webhookEndpoint, Object.keys(webhookEndpoint)),
 	// The only answers that carry the signing secret: creation and rotation (shown once).
-	WebhookEndpointWithSecret: obj({ ...webhookEndpoint, secret: str({ pattern: "^whsec_" }) }, ["id", "url", "events", "enabled", "createdAt", "secret"]),
+	WebhookEndpointWithSecret: all({ ...webhookEndpoint, secret: str({ pattern: "^whsec_" }) }),
 	WebhookDelivery: obj(
 		{
 			id: str(),
@@ -195,26 +236,20 @@ export const RESOURCES: Record<string, Schema> = {
 			nextAttemptAt: nullable(str()),
 			createdAt: str(),
 		},
-		["id", "webhookId", "eventId", "eventType", "state", "attempts"],
+		["id", "webhookId", "eventId", "eventType", "state", "attempts", "nextAttemptAt", "createdAt"],
 	),
-	Category: obj({ id: str(), slug: str(), name: str(), parentId: { type: ["string", "null"] }, children: { type: "array", items: ref("Category") } }),
+	// `children` in the tree only.
+	Category: obj({ id: str(), slug: str(), name: str(), parentId: { type: ["string", "null"] }, children: { type: "array", items: ref("Category") } }, [
+		"id",
+		"slug",
+		"name",
+		"parentId",
+	]),
 	CategoryTree: { type: "array", items: ref("Category") },
-	Cart: obj({
+	Cart: all({
 		items: {
 			type: "array",
-			items: obj({
-				itemId: str(),
-				productId: str(),
-				variantId: nullable(str()),
-				options: nullable(strMap),
-				sku: str(),
-				name: str(),
-				unitPrice: int(),
-				quantity: int(),
-				lineTotal: int(),
-				discount: int(),
-				tax: int(),
-			}),
+			items: pricedLine,
 		},
 		subtotal: int(),
 		discount: int(),
@@ -223,54 +258,46 @@ export const RESOURCES: Record<string, Schema> = {
 		tax: int(),
 		total: int(),
 		currency: str(),
-		promotion: nullable(obj({ code: str() })),
-		promotionRefusal: nullable(obj({ reason: str(), message: str() })),
-		shippingMethod: nullable(obj({ id: str(), name: str(), price: int() })),
+		promotion: nullable(all({ code: str() })),
+		promotionRefusal: nullable(all({ reason: str({ enum: [...PROMOTION_REFUSAL_REASONS] }), message: str() })),
+		shippingMethod: nullable(all({ id: str(), name: str(), price: int() })),
 	}),
-	Order: obj({
+	OrderStatus: str({ enum: ["pending", "paid", "partially_shipped", "shipped", "delivered", "cancelled", "refunded"] }),
+	Order: all({
 		id: str(),
 		userId: str(),
-		status: str({ enum: ["pending", "paid", "partially_shipped", "shipped", "delivered", "cancelled", "refunded"] }),
+		status: ref("OrderStatus"),
 		items: {
 			type: "array",
-			items: obj({
-				itemId: str(),
-				productId: str(),
-				variantId: nullable(str()),
-				options: nullable(strMap),
-				sku: str(),
-				name: str(),
-				unitPrice: int(),
-				quantity: int(),
-				lineTotal: int(),
-				discount: int(),
-				tax: int(),
-			}),
+			items: pricedLine,
 		},
 		subtotal: int(),
 		discountTotal: int(),
 		shippingTotal: int(),
 		shippingTax: int(),
 		taxTotal: int(),
-		promotion: nullable(obj({ code: str(), discount: int() })),
-		shippingMethod: nullable(obj({ id: str(), name: str(), price: int() })),
+		promotion: nullable(all({ code: str(), discount: int() })),
+		shippingMethod: nullable(all({ id: str(), name: str(), price: int() })),
 		total: int(),
 		currency: str(),
 		shippingAddress: ref("Address"),
-		payment: obj({
-			brand: str(),
-			last4: str(),
-			status: str(),
-			provider: str(),
-			sessionId: nullable(str()),
-			clientSecret: nullable(str()),
-			expiresAt: str(),
-			publishableKey: str(),
-			confirmUrl: str(),
-			declineReason: str(),
-		}),
-		refunds: { type: "array", items: obj({ id: str(), amount: int(), reason: str(), at: str() }) },
-		statusHistory: { type: "array", items: obj({ status: str(), at: str(), reason: str() }) },
+		payment: obj(
+			{
+				brand: str(),
+				last4: str(),
+				status: str({ enum: [...PAYMENT_STATUSES] }),
+				provider: str(),
+				sessionId: nullable(str()),
+				clientSecret: nullable(str()),
+				expiresAt: str(),
+				publishableKey: str(),
+				confirmUrl: str(),
+				declineReason: str(),
+			},
+			["brand", "last4", "status"],
+		),
+		refunds: { type: "array", items: all({ id: str(), amount: int(), reason: str(), at: str() }) },
+		statusHistory: { type: "array", items: obj({ status: str(), at: str(), reason: str() }, ["status", "at"]) },
 		fulfilments: {
 			type: "array",
 			items: obj(
@@ -314,26 +341,55 @@ export const RESOURCES: Record<string, Schema> = {
 		["id", "label", "isDefault", "name", "line1", "city", "postalCode", "country", "createdAt", "updatedAt"],
 	),
 	AddressBook: obj({ rows: { type: "array", items: ref("AddressBookEntry") } }, ["rows"]),
-	Ticket: obj({
-		id: str(),
-		userId: str(),
-		type: str({ enum: ["inquiry", "return", "complaint", "feedback"] }),
-		subject: str(),
-		status: str({ enum: ["open", "pending", "resolved", "closed"] }),
-		priority: str(),
-		assigneeId: { type: ["string", "null"] },
-		orderId: { type: ["string", "null"] },
-		items: { type: "array", items: itemQty },
-		rating: { type: ["integer", "null"] },
-		messages: { type: "array", items: ref("TicketMessage") },
-		messagesTotal: int(),
-		olderMessages: { type: ["string", "null"] },
-		return: {},
-		customer: {},
-		order: {},
-		createdAt: str(),
-		updatedAt: str(),
-	}),
+	Ticket: obj(
+		{
+			id: str(),
+			userId: str(),
+			type: str({ enum: [...TICKET_TYPES] }),
+			subject: str(),
+			status: str({ enum: [...TICKET_STATUSES] }),
+			priority: str({ enum: [...PRIORITIES] }),
+			assigneeId: { type: ["string", "null"] },
+			orderId: { type: ["string", "null"] },
+			// A return's items, each naming its order line by `itemId`.
+			items: { type: "array", items: all({ itemId: str(), productId: str(), variantId: nullable(str()), quantity: int({ minimum: 1 }) }) },
+			rating: { type: ["integer", "null"] },
+			messages: { type: "array", items: ref("TicketMessage") },
+			messagesTotal: int(),
+			olderMessages: { type: ["string", "null"] },
+			return: nullable(all({ status: str({ enum: ["requested", "approved", "rejected"] }), reason: nullable(str()) })),
+			// GET /tickets/:id only, each marked `unavailable` when its service did not answer in time.
+			customer: {
+				anyOf: [all({ id: str(), name: nullable(str()), email: nullable(str()) }), all({ id: str(), unavailable: { const: true } })],
+			},
+			order: nullable({
+				anyOf: [
+					all({ id: str(), status: ref("OrderStatus"), total: int(), currency: str(), createdAt: str() }),
+					all({ id: str(), unavailable: { const: true } }),
+				],
+			}),
+			createdAt: str(),
+			updatedAt: str(),
+		},
+		[
+			"id",
+			"userId",
+			"type",
+			"subject",
+			"status",
+			"priority",
+			"assigneeId",
+			"orderId",
+			"items",
+			"rating",
+			"messages",
+			"messagesTotal",
+			"olderMessages",
+			"return",
+			"createdAt",
+			"updatedAt",
+		],
+	),
 	TicketMessage: obj({ id: str(), authorId: str(), authorRole: str({ enum: ["customer", "agent", "admin"] }), body: str(), at: str() }, [
 		"id",
 		"authorId",
@@ -342,7 +398,7 @@ export const RESOURCES: Record<string, Schema> = {
 		"at",
 	]),
 	Readiness: obj({ status: str({ enum: ["ready", "not ready"] }), failing: { type: "array", items: str() } }, ["status", "failing"]),
-	Notification: obj({ id: str(), type: str(), title: str(), body: str(), read: { type: "boolean" }, createdAt: str(), ref: obj({ kind: str(), id: str() }) }),
+	Notification: all({ id: str(), type: str(), title: str(), body: str(), read: { type: "boolean" }, createdAt: str(), ref: all({ kind: str(), id: str() }) }),
 	MailboxMessage: obj(
 		{
 			id: str(),
@@ -362,13 +418,20 @@ export const RESOURCES: Record<string, Schema> = {
 		["id", "kind", "to", "subject", "messageId", "state", "attempts", "createdAt", "text", "html", "headers"],
 	),
 	// `facets` only on GET /products?facets=true (the contract's "Search and facets").
-	Page: obj({ rows: { type: "array", items: {} }, total: int(), page: int(), pageSize: int(), totalPages: int(), facets: {} }, [
+	Page: obj({ rows: { type: "array", items: {} }, total: int(), page: int(), pageSize: int(), totalPages: int(), facets: ref("Facets") }, [
 		"rows",
 		"total",
 		"page",
 		"pageSize",
 		"totalPages",
 	]),
+	// Counted over the whole result, not the page; the last price bucket is open (`max: null`).
+	Facets: all({
+		categories: { type: "array", items: all({ slug: str(), count: int() }) },
+		options: { type: "object", additionalProperties: { type: "array", items: all({ value: str(), count: int() }) } },
+		price: { type: "array", items: all({ min: int(), max: nullable(int()), count: int() }) },
+		inStock: int(),
+	}),
 	SalesReport: obj(
 		{
 			currency: str({ pattern: "^[A-Z]{3}$" }),

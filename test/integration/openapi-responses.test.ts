@@ -87,6 +87,12 @@ it("answers what the document says, on every route of the additions", async () =
 	check("/api/v1/orders", "post", placed);
 	await settledOrder(ann, placed.body.id);
 	check("/api/v1/orders/{id}", "get", await ann.http.get(`/api/v1/orders/${placed.body.id}`));
+	check("/api/v1/me", "get", await ann.http.get("/api/v1/me"));
+	check("/api/v1/categories", "get", await shop.http.get("/api/v1/categories"));
+	const ticket = await ann.http.post("/api/v1/tickets", { type: "inquiry", subject: "Where is it", message: "Hello", orderId: placed.body.id });
+	check("/api/v1/tickets", "post", ticket);
+	// With the customer's and the order's details.
+	check("/api/v1/tickets/{id}", "get", await ann.http.get(`/api/v1/tickets/${ticket.body.id}`));
 	await ann.http.post("/api/v1/cart/items", { productId: tee.id, variantId: m.id, quantity: 1 });
 	await ann.http.put("/api/v1/cart/promotion", { code: pr.body.code });
 	check("/api/v1/cart/promotion", "delete", await ann.http.delete("/api/v1/cart/promotion"));
