@@ -7,8 +7,11 @@
  * Request schemas are generated from the actions' own validator schemas (lib/contracts/http).
  */
 import { Type, type Static, type TSchema } from "typebox";
+import type { Role } from "../auth/access.js";
 import { EMAIL_PATTERN } from "../contracts/http/identity.js";
+import { ORDER_STATUSES } from "../contracts/http/orders.js";
 import { PRIORITIES, TICKET_STATUSES, TICKET_TYPES } from "../contracts/http/support.js";
+import { CARRIERS } from "../domain/fulfilment.js";
 import { PROMOTION_REFUSAL_REASONS } from "../domain/promotions.js";
 import { PAYMENT_STATUSES } from "../payments/payment.js";
 
@@ -39,7 +42,7 @@ export const Preferences = Type.Object(
 	{ additionalProperties: false },
 );
 
-export const ROLES = ["customer", "agent", "admin"] as const;
+const ROLES = ["customer", "agent", "admin"] as const satisfies readonly Role[];
 
 export const User = obj({
 	id: str(),
@@ -66,7 +69,7 @@ export const ProductImage = obj({
 	width: int({ minimum: 1 }),
 	height: int({ minimum: 1 }),
 	variantId: nullable(str()),
-	position: opt(int({ minimum: 0 })),
+	position: int({ minimum: 0 }),
 });
 export const ProductOption = obj({ name: str(), values: list(str()) });
 export const Variant = obj({
@@ -120,12 +123,12 @@ export const Promotion = obj({
 	code: str(),
 	type: oneOf(["percent", "fixed"]),
 	value: int(),
-	currency: opt(nullable(str())),
-	minSubtotal: opt(nullable(int())),
-	startsAt: opt(nullable(str())),
-	endsAt: opt(nullable(str())),
-	maxRedemptions: opt(nullable(int())),
-	perCustomerLimit: opt(nullable(int())),
+	currency: nullable(str()),
+	minSubtotal: nullable(int()),
+	startsAt: nullable(str()),
+	endsAt: nullable(str()),
+	maxRedemptions: nullable(int()),
+	perCustomerLimit: nullable(int()),
 	active: bool(),
 	redemptions: int(),
 	createdAt: str(),
@@ -229,7 +232,6 @@ export const Cart = obj({
 	shippingMethod: shippingMethodChosen(),
 });
 
-export const ORDER_STATUSES = ["pending", "paid", "partially_shipped", "shipped", "delivered", "cancelled", "refunded"] as const;
 const OrderStatus = oneOf(ORDER_STATUSES);
 export const Address = obj({
 	name: str(),
@@ -274,7 +276,7 @@ export const Order = obj({
 		obj({
 			id: str(),
 			items: list(obj({ itemId: str(), quantity: int({ minimum: 1 }) })),
-			carrier: nullable(oneOf(["dhl", "ups", "fedex", "gls", "correos", "other"])),
+			carrier: nullable(oneOf(CARRIERS)),
 			trackingNumber: nullable(str()),
 			trackingUrl: nullable(str()),
 			shippedAt: str(),
@@ -349,9 +351,9 @@ export const MailboxMessage = obj({
 	messageId: str(),
 	state: oneOf(["pending", "sent", "dead"]),
 	attempts: int(),
-	lastError: opt(strOrNull()),
+	lastError: strOrNull(),
 	createdAt: str({ format: "date-time" }),
-	sentAt: opt(strOrNull()),
+	sentAt: strOrNull(),
 	text: str(),
 	html: str(),
 	headers: strMap(),
@@ -359,12 +361,16 @@ export const MailboxMessage = obj({
 
 // Counted over the whole result, not the page; the last price bucket is open (`max: null`).
 export const Facets = obj({
+	// Result products per category slug, most first (then by slug).
 	categories: list(obj({ slug: str(), count: int() })),
+	// Folded option name ("size") → value → result products with an active variant having that value, most first (then by value).
 	options: Type.Unsafe<Record<string, { value: string; count: number }[]>>({
 		type: "object",
 		additionalProperties: list(obj({ value: str(), count: int() })),
 	}),
+	// Non-empty price buckets: `min` inclusive, `max` exclusive (null: no upper bound).
 	price: list(obj({ min: int(), max: nullable(int()), count: int() })),
+	// Result products with available > 0.
 	inStock: int(),
 });
 // `facets` only on GET /products?facets=true (the contract's "Search and facets").
@@ -379,7 +385,7 @@ const Page = obj({
 
 /** Money is integer minor units; `net` is revenue less refunds, `averageOrderValue` revenue per order (rounded). */
 const salesFigures = { orders: int(), revenue: int(), refunds: int(), net: int(), averageOrderValue: int() };
-const SalesFigures = obj({ start: str({ format: "date" }), ...salesFigures });
+export const SalesFigures = obj({ start: str({ format: "date" }), ...salesFigures });
 export const SalesReport = obj({
 	currency: str({ pattern: "^[A-Z]{3}$" }),
 	interval: oneOf(["day", "week", "month"]),
@@ -399,7 +405,7 @@ export const ReportsOverview = obj({
 	lowStock: list(obj({ productId: str(), variantId: nullable(str()), name: str(), sku: str(), available: int() })),
 	openTickets: obj({
 		total: int(),
-		byAge: obj({ under1d: opt(int()), "1to3d": opt(int()), "3to7d": opt(int()), over7d: opt(int()) }),
+		byAge: obj({ under1d: int(), "1to3d": int(), "3to7d": int(), over7d: int() }),
 	}),
 });
 export const ReportsBackfill = obj({ orders: int(), products: int(), tickets: int(), startedAt: str(), finishedAt: str() });

@@ -93,6 +93,9 @@ it("answers what the document says, on every route of the additions", async () =
 	check("/api/v1/tickets", "post", ticket);
 	// With the customer's and the order's details.
 	check("/api/v1/tickets/{id}", "get", await ann.http.get(`/api/v1/tickets/${ticket.body.id}`));
+	const mail = (await adm.http.get("/api/v1/mailbox")).body.rows[0];
+	check("/api/v1/mailbox/{id}", "get", await adm.http.get(`/api/v1/mailbox/${mail.id}`));
+	check("/api/v1/reports/overview", "get", await adm.http.get("/api/v1/reports/overview"));
 	await ann.http.post("/api/v1/cart/items", { productId: tee.id, variantId: m.id, quantity: 1 });
 	await ann.http.put("/api/v1/cart/promotion", { code: pr.body.code });
 	check("/api/v1/cart/promotion", "delete", await ann.http.delete("/api/v1/cart/promotion"));

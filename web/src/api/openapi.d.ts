@@ -77,7 +77,7 @@ export interface components {
             width: number;
             height: number;
             variantId: string | null;
-            position?: number;
+            position: number;
         };
         ProductOption: {
             name: string;
@@ -122,12 +122,12 @@ export interface components {
             /** @enum {string} */
             type: "percent" | "fixed";
             value: number;
-            currency?: string | null;
-            minSubtotal?: number | null;
-            startsAt?: string | null;
-            endsAt?: string | null;
-            maxRedemptions?: number | null;
-            perCustomerLimit?: number | null;
+            currency: string | null;
+            minSubtotal: number | null;
+            startsAt: string | null;
+            endsAt: string | null;
+            maxRedemptions: number | null;
+            perCustomerLimit: number | null;
             active: boolean;
             redemptions: number;
             createdAt: string;
@@ -471,10 +471,10 @@ export interface components {
             /** @enum {string} */
             state: "pending" | "sent" | "dead";
             attempts: number;
-            lastError?: string | null;
+            lastError: string | null;
             /** Format: date-time */
             createdAt: string;
-            sentAt?: string | null;
+            sentAt: string | null;
             text: string;
             html: string;
             headers: {
@@ -559,10 +559,10 @@ export interface components {
             openTickets: {
                 total: number;
                 byAge: {
-                    under1d?: number;
-                    "1to3d"?: number;
-                    "3to7d"?: number;
-                    over7d?: number;
+                    under1d: number;
+                    "1to3d": number;
+                    "3to7d": number;
+                    over7d: number;
                 };
             };
         };

@@ -28,6 +28,7 @@ export type CartLine = Cart["items"][number];
 export type PromotionRefusalReason = NonNullable<Cart["promotionRefusal"]>["reason"];
 
 export type Address = Schemas["Address"];
+export type AddressBookEntry = Schemas["AddressBookEntry"];
 export type Order = Schemas["Order"];
 export type OrderStatus = Schemas["OrderStatus"];
 export type OrderItem = Order["items"][number];
@@ -42,6 +43,9 @@ export type Priority = Ticket["priority"];
 export type TicketMessage = Schemas["TicketMessage"];
 
 export type Notification = Schemas["Notification"];
+export type MailboxMessage = Schemas["MailboxMessage"];
+/** GET /mailbox lists the emails without their texts. */
+export type MailboxRow = Omit<MailboxMessage, "text" | "html" | "headers">;
 export type Promotion = Schemas["Promotion"];
 export type ShippingMethod = Schemas["ShippingMethod"];
 export type TaxRate = Schemas["TaxRate"];
@@ -72,3 +76,7 @@ export type WebhookEndpointWithSecret = Schemas["WebhookEndpointWithSecret"];
 export type WebhookDelivery = Schemas["WebhookDelivery"];
 export type WebhookAttempt = WebhookDelivery["attempts"][number];
 export type WebhookDeliveryState = WebhookDelivery["state"];
+
+export type SalesReport = Schemas["SalesReport"];
+export type TopProducts = Schemas["TopProducts"];
+export type ReportsOverview = Schemas["ReportsOverview"];
