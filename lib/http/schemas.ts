@@ -7,6 +7,7 @@
  * Request schemas are generated from the actions' own validator schemas (lib/contracts/http).
  */
 import { Type, type Static, type TSchema } from "typebox";
+import { closed as obj, nullable, oneOf, stringMap as strMap, stringOrNull as strOrNull } from "../contracts/typebox.js";
 import type { Role } from "../auth/access.js";
 import { EMAIL_PATTERN } from "../contracts/http/identity.js";
 import { ORDER_STATUSES } from "../contracts/http/orders.js";
@@ -20,27 +21,16 @@ const int = Type.Integer;
 const bool = Type.Boolean;
 const opt = Type.Optional;
 const list = Type.Array;
-/** A closed object: a field the schema does not name is a contract change. */
-const obj = <P extends Record<string, TSchema>>(properties: P) => Type.Object(properties, { additionalProperties: false });
-const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-/** A string or null, stated as one type (`type: ["string", "null"]`). */
-const strOrNull = () => Type.Unsafe<string | null>({ type: ["string", "null"] });
-const oneOf = <const V extends readonly string[]>(values: V) => Type.Unsafe<V[number]>({ type: "string", enum: [...values] });
-/** Text by key (option name → value, language → alt text). */
-const strMap = () => Type.Unsafe<Record<string, string>>({ type: "object", additionalProperties: { type: "string" } });
 /** A reference to another component, typed as that component. */
 const ref = <T extends TSchema>(name: string, _schema: T) => Type.Unsafe<Static<T>>({ $ref: `#/components/schemas/${name}` });
 
 const ErrorBody = obj({ name: str(), message: str(), code: int(), type: str(), data: opt(Type.Unknown()) });
 
-export const Preferences = Type.Object(
-	{
-		language: str({ examples: ["en"] }),
-		currency: str({ pattern: "^[A-Z]{3}$" }),
-		notifications: obj({ email: bool(), inApp: bool() }),
-	},
-	{ additionalProperties: false },
-);
+export const Preferences = obj({
+	language: str({ examples: ["en"] }),
+	currency: str({ pattern: "^[A-Z]{3}$" }),
+	notifications: obj({ email: bool(), inApp: bool() }),
+});
 
 const ROLES = ["customer", "agent", "admin"] as const satisfies readonly Role[];
 
@@ -65,7 +55,7 @@ const TokenPair = obj({ accessToken: str(), refreshToken: str(), tokenType: Type
 export const ProductImage = obj({
 	id: str(),
 	url: str({ description: "The large JPEG; thumb/card/large in webp/avif/jpg differ in the last path segment" }),
-	alt: Type.Unsafe<Record<string, string>>({ type: "object", additionalProperties: { type: "string" }, description: "Alt text per language" }),
+	alt: strMap({ description: "Alt text per language" }),
 	width: int({ minimum: 1 }),
 	height: int({ minimum: 1 }),
 	variantId: nullable(str()),
