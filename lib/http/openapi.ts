@@ -99,8 +99,10 @@ const MULTIPART_CSV = {
 	properties: {
 		file: {
 			type: "string",
-			contentMediaType: "text/csv",
-			description: "UTF-8 CSV whose first line is the export's header, at most 10 MB",
+			// application/octet-stream: a file part (with a filename), as OpenAPI 3.1 spells `format: binary`.
+			contentMediaType: "application/octet-stream",
+			description:
+				"The CSV file (UTF-8, text/csv), whose first line is the export's header, at most IMPORT_MAX_BYTES (100 MB unless the shop sets otherwise)",
 		},
 	},
 };

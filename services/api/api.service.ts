@@ -121,7 +121,7 @@ const ApiService = defineService<ApiThis>({
 		authorize(this: ApiThis, ctx: Context<unknown, ShopMeta>, _route: unknown, req: GatewayRequest, res: ServerResponse) {
 			this.access.authorize(ctx.meta.user, req.$action);
 			// The last step before an upload's body is read: who may upload is known by now.
-			refuseOversizedUpload(req, res);
+			refuseOversizedUpload(req, res, config);
 		},
 	},
 

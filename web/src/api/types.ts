@@ -80,3 +80,6 @@ export type WebhookDeliveryState = WebhookDelivery["state"];
 export type SalesReport = Schemas["SalesReport"];
 export type TopProducts = Schemas["TopProducts"];
 export type ReportsOverview = Schemas["ReportsOverview"];
+
+/** GET /products/import/:jobId: a catalog import's progress (`line` 0 with field `file`: the file as a whole). */
+export type ImportJob = Schemas["ImportJob"];

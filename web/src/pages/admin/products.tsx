@@ -23,9 +23,14 @@ export function AdminProducts() {
 			title={t("admin.products.title")}
 			wide
 			actions={
-				<a class="button" href="/admin/products/new">
-					{t("admin.products.new")}
-				</a>
+				<>
+					<a class="button button-secondary" href="/admin/products/import">
+						{t("admin.nav.import")}
+					</a>
+					<a class="button" href="/admin/products/new">
+						{t("admin.products.new")}
+					</a>
+				</>
 			}
 		>
 			<Filters label={t("admin.products.search")}>
