@@ -49,8 +49,8 @@ export const User = obj({
 	updatedAt: str({ format: "date-time" }),
 });
 
-const Registration = obj({ user: ref("User", User) });
-const TokenPair = obj({ accessToken: str(), refreshToken: str(), tokenType: Type.Literal("Bearer"), expiresIn: int(), user: opt(ref("User", User)) });
+export const Registration = obj({ user: ref("User", User) });
+export const TokenPair = obj({ accessToken: str(), refreshToken: str(), tokenType: Type.Literal("Bearer"), expiresIn: int(), user: ref("User", User) });
 
 export const ProductImage = obj({
 	id: str(),

@@ -28,6 +28,11 @@ it("answers what the document says, on every route of the additions", async () =
 		if (!v(res.body)) bad.push(`${method} ${path} ${res.status}: ${JSON.stringify(v.errors).slice(0, 400)}`);
 	};
 	const adm = await admin(shop);
+	const email = `shapes-${randomUUID().slice(0, 8)}@example.com`;
+	check("/api/v1/auth/register", "post", await shop.http.post("/api/v1/auth/register", { email, password: "correct-horse-battery", name: "Shapes" }));
+	const signedIn = await shop.http.post("/api/v1/auth/login", { email, password: "correct-horse-battery" });
+	check("/api/v1/auth/login", "post", signedIn);
+	check("/api/v1/auth/refresh", "post", await shop.http.post("/api/v1/auth/refresh", { refreshToken: signedIn.body.refreshToken }));
 	const list = await shop.http.get("/api/v1/products?pageSize=50&facets=true&q=shirt");
 	check("/api/v1/products", "get", list);
 	const tee = (await shop.http.get("/api/v1/products?pageSize=50")).body.rows.find((p: { sku: string }) => p.sku === "APP-TEE");

@@ -46,7 +46,7 @@ export interface components {
             /** @constant */
             tokenType: "Bearer";
             expiresIn: number;
-            user?: components["schemas"]["User"];
+            user: components["schemas"]["User"];
         };
         Product: {
             id: string;
