@@ -4,17 +4,14 @@
  * made default; removing the default makes the oldest left the default). Pure: the users service
  * stores the list in the user's record.
  */
+import type { Static } from "typebox";
 import type { ShippingAddress } from "../contracts/http/orders.js";
+import type { AddressBookEntry } from "../http/schemas.js";
 
 export const MAX_ADDRESSES = 20;
 
-export interface AddressEntry extends ShippingAddress {
-	id: string;
-	label: string | null;
-	isDefault: boolean;
-	createdAt: string;
-	updatedAt: string;
-}
+/** An entry of the address book, as stored and as answered (lib/http/schemas.ts). */
+export type AddressEntry = Static<typeof AddressBookEntry>;
 
 export type AddressInput = ShippingAddress & { label?: string; isDefault?: boolean };
 export type AddressPatch = Partial<AddressInput>;
@@ -46,7 +43,7 @@ export function updateAddress(list: readonly AddressEntry[], id: string, patch: 
 	const changed = list.map(a => {
 		if (a.id !== id) return a;
 		const next: AddressEntry = { ...a, updatedAt: at };
-		for (const k of ADDRESS_KEYS) if (patch[k] !== undefined) (next as unknown as Record<string, unknown>)[k] = patch[k];
+		copyDefined(next, patch, ADDRESS_KEYS);
 		if (patch.label !== undefined) next.label = patch.label;
 		return next;
 	});
@@ -74,4 +71,12 @@ export function shippingAddressOf(entry: AddressEntry): ShippingAddress {
 	const out: Record<string, unknown> = {};
 	for (const k of ADDRESS_KEYS) if (entry[k] !== undefined) out[k] = entry[k];
 	return out as ShippingAddress;
+}
+
+/** Sets on `to` each of these fields that `from` has (an undefined field leaves it as it is). */
+function copyDefined<T, K extends keyof T>(to: T, from: Partial<T>, keys: readonly K[]): void {
+	for (const k of keys) {
+		const value = from[k];
+		if (value !== undefined) to[k] = value;
+	}
 }

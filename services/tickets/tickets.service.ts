@@ -10,7 +10,7 @@
  *   lookups.ts   what it asks the orders and users services
  */
 import type { Service } from "moleculer";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { PersonalDataMixin } from "../../mixins/personal-data.mixin.js";
@@ -21,7 +21,7 @@ import { requireUser, type ShopContext } from "../../lib/auth/access.js";
 import { offsetOf, paged } from "../../lib/paging.js";
 import { SUPPORT } from "../../lib/contracts/http/support.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
-import { publicTicket, type TicketRecord } from "../../lib/domain/tickets.js";
+import { publicTicket, type PublicTicket, type TicketRecord } from "../../lib/domain/tickets.js";
 import { SupportDesk } from "./desk.js";
 import { Returns } from "./returns.js";
 import { customerDetails, orderDetails } from "./lookups.js";
@@ -85,6 +85,7 @@ const TicketsService = defineService<TicketsThis>({
 
 		/** The ticket with a page of its thread, and who the customer is and what the order is (each marked unavailable when it cannot be had). */
 		get: {
+			ownerOr: ["agent", "admin"],
 			idempotent: true,
 			params: SUPPORT["tickets.get"],
 			async handler(ctx: ShopContext<Params<"tickets.get">>) {
@@ -96,11 +97,12 @@ const TicketsService = defineService<TicketsThis>({
 					customerDetails(ctx, ticket.userId, this.logger),
 					ticket.orderId ? orderDetails(ctx, ticket.orderId, this.logger) : Promise.resolve(null),
 				]);
-				return { ...publicTicket(ticket, limit, before), customer, order };
+				return { ...publicTicket(ticket, limit, before), customer, order } satisfies PublicTicket;
 			},
 		},
 
 		reply: {
+			ownerOr: ["agent", "admin"],
 			params: SUPPORT["tickets.reply"],
 			handler(ctx: ShopContext<Params<"tickets.reply">>) {
 				return this.desk.reply(ctx);
