@@ -1,6 +1,16 @@
 /** The benchmark's settings, from the environment (bench/README.md lists them). */
 
-export const SCENARIOS = ["product", "search", "search-facets", "search-large", "checkout-closed", "checkout-open"] as const;
+export const SCENARIOS = [
+	"product",
+	"product-uncached",
+	"revalidate",
+	"search",
+	"search-facets",
+	"search-large",
+	"checkout-closed",
+	"checkout-open",
+	"mixed",
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 export const STORES = ["nedb", "ferretdb"] as const;
 export type Store = (typeof STORES)[number];
@@ -20,6 +30,8 @@ export interface BenchConfig {
 	full: boolean;
 	openRate: number;
 	openSeconds: number;
+	/** The mixed load's offered rate (requests and checkouts per second). */
+	mixedRate: number;
 	/** Distinct queries in the search rotation. */
 	queries: number;
 	natsUrl: string;
@@ -68,6 +80,7 @@ export function loadBenchConfig(): BenchConfig {
 		full: false,
 		openRate: positive("BENCH_OPEN_RATE", 100, false),
 		openSeconds: positive("BENCH_OPEN_SECONDS", 30, false),
+		mixedRate: positive("BENCH_MIXED_RATE", 1000, false),
 		queries: positive("BENCH_QUERIES", 2000),
 		natsUrl: process.env.TRANSPORTER || "nats://127.0.0.1:4222",
 		kafka: process.env.KAFKA_BROKERS || "127.0.0.1:9092",
@@ -75,7 +88,7 @@ export function loadBenchConfig(): BenchConfig {
 	};
 	if (cfg.queries < 1000) throw new Error("BENCH_QUERIES must be at least 1000 (a result cache must not carry the search figures)");
 	// A run with any of these set is a quick look: it prints and writes its JSON, not the committed chart.
-	const knobs = ["DURATION", "PRODUCTS", "PRODUCTS_LARGE", "LARGE", "CLUSTER", "STORES", "SCENARIOS", "OPEN_RATE", "OPEN_SECONDS", "QUERIES"];
+	const knobs = ["DURATION", "PRODUCTS", "PRODUCTS_LARGE", "LARGE", "CLUSTER", "STORES", "SCENARIOS", "OPEN_RATE", "OPEN_SECONDS", "MIXED_RATE", "QUERIES"];
 	const publish = oneOf("BENCH_PUBLISH", ["auto", "on", "off"], "auto");
 	cfg.full = publish === "on" || (publish === "auto" && knobs.every(k => (process.env[`BENCH_${k}`] ?? "") === ""));
 	return cfg;
