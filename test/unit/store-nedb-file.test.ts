@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Collection, createNedbAdapter, type Doc } from "../../lib/store/index.js";
+import { idLast } from "../../lib/store/nedb.js";
 import { GroupWrite } from "../../lib/store/group-write.js";
 
 interface Item extends Doc {
@@ -111,5 +112,29 @@ describe("GroupWrite", () => {
 		});
 		await expect(group.add("a")).rejects.toThrow("disk full");
 		await expect(group.add("b")).resolves.toBeUndefined();
+	});
+});
+
+describe("idLast", () => {
+	it("puts a plain _id last, so NeDB reads the document by its primary index", () => {
+		expect(Object.keys(idLast({ _id: "o1", status: "pending" }))).toEqual(["status", "_id"]);
+		expect(idLast({ _id: "o1", status: "pending" })).toEqual({ status: "pending", _id: "o1" });
+		// Nothing to do: no _id, an _id that is not one id, or last already.
+		const asked = { status: "pending", _id: "o1" };
+		expect(idLast(asked)).toBe(asked);
+		const range = { _id: { $gt: "a" }, status: "x" };
+		expect(idLast(range)).toBe(range);
+	});
+
+	it("makes a compare-and-set on one document answer the same, by id", async () => {
+		const adapter = createNedbAdapter(null, "svc", "orders", { indexes: [{ fields: { status: 1 } }] });
+		await adapter.connect();
+		const coll = new Collection<Item & { status: string }>("orders", adapter, "nedb");
+		for (let i = 0; i < 50; i++) await coll.insert({ _id: `o${i}`, n: i, status: "pending" });
+		expect(await coll.updateWhere({ _id: "o7", status: "pending" }, { $set: { status: "paid" } })).toBe(1);
+		expect(await coll.updateWhere({ _id: "o7", status: "pending" }, { $set: { status: "paid" } })).toBe(0);
+		expect(await coll.count({ status: "pending" })).toBe(49);
+		expect((await coll.findOne({ _id: "o7", status: "paid" }))?.n).toBe(7);
+		expect((await coll.find({ query: { _id: "o8", status: "pending" } })).map(d => d._id)).toEqual(["o8"]);
 	});
 });
