@@ -5,18 +5,16 @@
  * messages of a subscription it has unsubscribed). See lib/broker/call-resilience.ts for why calls
  * go through NATS queue groups.
  */
-import { Transporters, type ServiceBroker } from "moleculer";
+import { Transporters } from "moleculer";
 
-type NatsSubscription = { drain(): Promise<void> };
-type NatsInternals = { subscriptions: NatsSubscription[]; client: { flush(): Promise<void> } | null; broker: ServiceBroker };
+/** The part of the nats.js client used here (Moleculer declares its `client` as `any`). */
+type NatsClient = { flush(): Promise<void> } | null;
 
 /** Moleculer's NATS transporter, leaving queue groups by draining (see the header). */
 export class DrainingNatsTransporter extends Transporters.NATS {
 	override unsubscribeFromBalancedCommands(): Promise<void> {
-		// The subscriptions and client are the transporter's own fields, absent from Moleculer's declarations.
-		const self = this as unknown as NatsInternals;
-		const subs = self.subscriptions;
-		self.subscriptions = [];
-		return Promise.all(subs.map(s => s.drain().catch(() => undefined))).then(() => self.client?.flush());
+		const subs = this.subscriptions;
+		this.subscriptions = [];
+		return Promise.all(subs.map(s => s.drain().catch(() => undefined))).then(() => (this.client as NatsClient)?.flush());
 	}
 }
