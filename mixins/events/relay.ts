@@ -106,7 +106,7 @@ export function relayMethods(outboxCollections: readonly string[], documentOutbo
 					for (const e of doc.outbox ?? []) if (!this.$relay.oldest || e.occurredAt < this.$relay.oldest) this.$relay.oldest = e.occurredAt;
 				// One document is one aggregate: its events go in order; different documents go side by side.
 				const failed = await inParallel(docs, RELAY_CONCURRENCY, async doc => {
-					if (!(await this.relayDocument(coll, doc._id, doc))) left++;
+					if (!(await this.relayDocument(coll, doc._id))) left++;
 				});
 				if (failed) throw failed;
 				if (docs.length < 50) return;
@@ -161,10 +161,11 @@ export function relayMethods(outboxCollections: readonly string[], documentOutbo
 
 		/**
 		 * Publish one document's outbox, one relay per document at a time (its events stay in order):
-		 * asked while it runs, it runs once more after, for the events written meanwhile. `read` is
-		 * the document as a scan found it. True when this node published it.
+		 * asked while it runs, it runs once more after, for the events written meanwhile. The document
+		 * is read here, never taken from an earlier scan (which could hold events published since, and
+		 * send them again after newer ones). True when this node published it.
 		 */
-		relayDocument(this: EventsThis, coll: Collection<OutboxDoc>, id: string, read?: OutboxDoc): Promise<boolean> {
+		relayDocument(this: EventsThis, coll: Collection<OutboxDoc>, id: string): Promise<boolean> {
 			const key = `${coll.name}\u0000${id}`;
 			const running = this.$relay.documents.get(key);
 			if (running) {
@@ -175,12 +176,10 @@ export function relayMethods(outboxCollections: readonly string[], documentOutbo
 			entry.done = (async () => {
 				try {
 					let published = false;
-					let doc = read;
 					do {
 						entry.again = false;
-						doc ??= (await coll.findById(id)) ?? undefined;
+						const doc = await coll.findById(id);
 						if (doc) published = (await this.publishOutbox(coll, doc)) || published;
-						doc = undefined;
 					} while (entry.again && !this.$relay.stopped);
 					return published;
 				} finally {

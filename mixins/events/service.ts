@@ -32,7 +32,7 @@ export type EventsThis = Service &
 		relayCollection(name: string): Promise<void>;
 		/** Publish one document's outbox; false when it is left to another node. */
 		publishOutbox(coll: Collection<OutboxDoc>, doc: OutboxDoc): Promise<boolean>;
-		relayDocument(coll: Collection<OutboxDoc>, id: string, read?: OutboxDoc): Promise<boolean>;
+		relayDocument(coll: Collection<OutboxDoc>, id: string): Promise<boolean>;
 		pullPublished(coll: Collection<OutboxDoc>, id: string, events: readonly EventEnvelope[]): Promise<void>;
 		sweepDocumentOutboxes(): Promise<void>;
 		outboxBacklog(): Promise<number>;
