@@ -16,7 +16,7 @@
  * is this machine's), read back through `GET /orders?all=true`. Then the invariants are checked.
  */
 import { randomUUID } from "node:crypto";
-import { api, bearer, login, mapLimit, metricValue, newCustomer, scrape } from "./http.js";
+import { api, bearer, login, mapLimit, metricValue, newCustomer, scrape, seriesStartingWith } from "./http.js";
 import { checkInventory, type BenchProduct, type InvariantReport, type OrderView } from "./invariants.js";
 import { percentile } from "./load.js";
 import { log, sleep } from "./processes.js";
@@ -47,7 +47,60 @@ export interface CheckoutResult {
 	settleCountedBy: string;
 	/** The metric's count of paid orders, to compare with the orders' own statuses. */
 	metricPaid?: number;
+	/** What one accepted order cost, from the shop's own counters (undefined when they could not be read). */
+	perOrder?: OrderCost;
 	invariants: InvariantReport;
+}
+
+/** Database writes and event traffic of the run divided by the orders accepted (the cart add included). */
+export interface OrderCost {
+	writes: number;
+	/** Writes per order by service/collection, the largest first. */
+	writesBy: Record<string, number>;
+	/** Events the outbox relays published. */
+	published: number;
+	/** Deliveries of events to consumer groups (each group's delivery counts once). */
+	deliveries: number;
+}
+
+export interface Counters {
+	writesBy: Record<string, number>;
+	published: number;
+	deliveries: number;
+}
+
+/** The shop's write and event counters, summed over its metrics endpoints; undefined when one does not answer. */
+export async function readCounters(shop: Shop): Promise<Counters | undefined> {
+	const out: Counters = { writesBy: {}, published: 0, deliveries: 0 };
+	for (const url of shop.metricsUrls) {
+		const text = await scrape(url);
+		if (text === undefined) return undefined;
+		for (const [series, value] of Object.entries(seriesStartingWith(text, "shop_store_writes_total{"))) {
+			const service = /service="([^"]*)"/.exec(series)?.[1] ?? "?";
+			const collection = /collection="([^"]*)"/.exec(series)?.[1] ?? "?";
+			const key = `${service}.${collection}`;
+			out.writesBy[key] = (out.writesBy[key] ?? 0) + value;
+		}
+		out.published += metricValue(text, "shop_events_published_total", { result: "ok" }) ?? 0;
+		out.deliveries += metricValue(text, "shop_events_consumed_total") ?? 0;
+	}
+	return out;
+}
+
+export function costPerOrder(before: Counters | undefined, after: Counters | undefined, orders: number): OrderCost | undefined {
+	if (!before || !after || orders === 0) return undefined;
+	const writesBy: Record<string, number> = {};
+	for (const [k, v] of Object.entries(after.writesBy)) {
+		const d = (v - (before.writesBy[k] ?? 0)) / orders;
+		if (d > 0) writesBy[k] = d;
+	}
+	const sorted = Object.fromEntries(Object.entries(writesBy).sort((a, b) => b[1] - a[1]));
+	return {
+		writes: Object.values(writesBy).reduce((a, b) => a + b, 0),
+		writesBy: sorted,
+		published: (after.published - before.published) / orders,
+		deliveries: (after.deliveries - before.deliveries) / orders,
+	};
 }
 
 const CHECKOUT_BODY = {
@@ -89,7 +142,7 @@ async function ensureShipping(shop: Shop, adminToken: string): Promise<void> {
 }
 
 /** The n-th checkout's item: every eighth one 1 to 3 units of a scarce product, the others one unit of a plentiful one, in turn. */
-function itemFor(products: BenchProduct[], n: number): { productId: string; quantity: number } {
+export function itemFor(products: BenchProduct[], n: number): { productId: string; quantity: number } {
 	const plenty = products.filter(p => !p.scarce);
 	const scarce = products.filter(p => p.scarce);
 	const k = Math.floor(n / 8);
@@ -97,7 +150,7 @@ function itemFor(products: BenchProduct[], n: number): { productId: string; quan
 	return { productId: plenty[(n - k) % plenty.length]!.id, quantity: 1 };
 }
 
-interface Attempt {
+export interface Attempt {
 	orderId?: string;
 	/** Date.now() when the cart request left. */
 	sentAt: number;
@@ -107,7 +160,7 @@ interface Attempt {
 }
 
 /** Add an item and check out; failures are counted, not thrown. */
-async function checkoutOnce(shop: Shop, token: string, item: { productId: string; quantity: number }): Promise<Attempt> {
+export async function checkoutOnce(shop: Shop, token: string, item: { productId: string; quantity: number }): Promise<Attempt> {
 	const auth = bearer(token);
 	const sentAt = Date.now();
 	const cart = await api(shop.base, "POST", "/api/v1/cart/items", item, auth).catch(() => ({ status: 0, body: null }));
@@ -171,7 +224,7 @@ const at = (o: OrderView, status: string) => {
 	return s ? Date.parse(s.at) : undefined;
 };
 
-async function settleAndCheck(
+export async function settleAndCheck(
 	shop: Shop,
 	adminToken: string,
 	products: BenchProduct[],
@@ -180,12 +233,14 @@ async function settleAndCheck(
 	/** Orders on these products since then count for the invariants (the smoke checkout included). */
 	since: number,
 	metricsBefore: string | undefined,
+	countersBefore: Counters | undefined,
 	timeoutMs: number,
 ): Promise<Omit<CheckoutResult, "acceptedRate" | "orderP50" | "orderP99" | "failedRequests" | "failures" | "dropped" | "offered">> {
 	const accepted = attempts.filter(a => a.orderId);
 	log(`${accepted.length} orders accepted; waiting for them to settle...`);
 	const countedBy = await waitSettled(shop, adminToken, accepted.length, metricsBefore, timeoutMs);
 	const metricsAfter = metricsBefore === undefined ? undefined : await scrape(shop.ordersMetrics);
+	const perOrder = costPerOrder(countersBefore, await readCounters(shop), accepted.length);
 	const ids = new Set(products.map(p => p.id));
 	const list = async () => (await ordersSince(shop, adminToken, since - 1000)).filter(o => o.items.some(i => ids.has(i.productId)));
 	const orders = await list();
@@ -218,6 +273,7 @@ async function settleAndCheck(
 		endToEndP99: percentile(endToEnd, 99),
 		settleCountedBy: countedBy,
 		metricPaid,
+		perOrder,
 		invariants,
 	};
 }
@@ -247,7 +303,7 @@ async function smokeCheckout(shop: Shop, token: string, productId: string): Prom
 	}
 }
 
-async function prepare(shop: Shop, tag: string, customers: number) {
+export async function prepare(shop: Shop, tag: string, customers: number) {
 	const since = Date.now();
 	const adminToken = await login(shop.base, ADMIN.email, ADMIN.password);
 	await ensureShipping(shop, adminToken);
@@ -266,6 +322,7 @@ export async function checkoutClosedLoop(shop: Shop, connections: number, durati
 	const { since, adminToken, products, tokens } = await prepare(shop, `C${randomUUID().slice(0, 6)}`, connections);
 	log(`checkout, closed loop: ${connections} customers for ${durationSeconds} s...`);
 	const metricsBefore = await scrape(shop.ordersMetrics);
+	const countersBefore = await readCounters(shop);
 	const attempts: Attempt[] = [];
 	const startedAt = Date.now();
 	const until = performance.now() + durationSeconds * 1000;
@@ -281,7 +338,17 @@ export async function checkoutClosedLoop(shop: Shop, connections: number, durati
 	);
 	const loadSeconds = (Date.now() - startedAt) / 1000;
 	const orderMs = attempts.filter(a => a.orderId).map(a => a.orderMs!);
-	const rest = await settleAndCheck(shop, adminToken, products, attempts, startedAt, since, metricsBefore, Math.max(180_000, durationSeconds * 20_000));
+	const rest = await settleAndCheck(
+		shop,
+		adminToken,
+		products,
+		attempts,
+		startedAt,
+		since,
+		metricsBefore,
+		countersBefore,
+		Math.max(180_000, durationSeconds * 20_000),
+	);
 	return {
 		...rest,
 		acceptedRate: rest.accepted / loadSeconds,
@@ -300,6 +367,7 @@ export async function checkoutOpenLoop(shop: Shop, rate: number, seconds: number
 	const total = Math.round(rate * seconds);
 	log(`checkout, open loop: ${rate} checkouts/s offered for ${seconds} s (${total}, ${poolSize} customers)...`);
 	const metricsBefore = await scrape(shop.ordersMetrics);
+	const countersBefore = await readCounters(shop);
 	const idle = [...tokens];
 	const attempts: Attempt[] = [];
 	const inFlight: Promise<void>[] = [];
@@ -325,7 +393,7 @@ export async function checkoutOpenLoop(shop: Shop, rate: number, seconds: number
 	const offeredSeconds = (performance.now() - t0) / 1000;
 	await Promise.all(inFlight);
 	const orderMs = attempts.filter(a => a.orderId).map(a => a.orderMs!);
-	const rest = await settleAndCheck(shop, adminToken, products, attempts, startedAt, since, metricsBefore, 180_000);
+	const rest = await settleAndCheck(shop, adminToken, products, attempts, startedAt, since, metricsBefore, countersBefore, 180_000);
 	return {
 		...rest,
 		acceptedRate: rest.accepted / offeredSeconds,

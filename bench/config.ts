@@ -1,6 +1,18 @@
 /** The benchmark's settings, from the environment (bench/README.md lists them). */
 
-export const SCENARIOS = ["product", "search", "search-facets", "search-large", "checkout-closed", "checkout-open", "webhooks", "import"] as const;
+export const SCENARIOS = [
+	"product",
+	"product-uncached",
+	"revalidate",
+	"search",
+	"search-facets",
+	"search-large",
+	"checkout-closed",
+	"checkout-open",
+	"mixed",
+	"webhooks",
+	"import",
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 export const STORES = ["nedb", "ferretdb"] as const;
 export type Store = (typeof STORES)[number];
@@ -22,6 +34,8 @@ export interface BenchConfig {
 	openSeconds: number;
 	/** Checkouts per second offered in the webhook fan-out's two runs: below what the shop settles, so the fan-out's cost shows. */
 	webhookRate: number;
+	/** The mixed load's offered rate (requests and checkouts per second). */
+	mixedRate: number;
 	/** Rows (products) of the import scenario's CSV. */
 	importRows: number;
 	/** Distinct queries in the search rotation. */
@@ -72,6 +86,7 @@ export function loadBenchConfig(): BenchConfig {
 		full: false,
 		openRate: positive("BENCH_OPEN_RATE", 100, false),
 		openSeconds: positive("BENCH_OPEN_SECONDS", 30, false),
+		mixedRate: positive("BENCH_MIXED_RATE", 1000, false),
 		queries: positive("BENCH_QUERIES", 2000),
 		importRows: positive("BENCH_IMPORT_ROWS", 100_000),
 		webhookRate: positive("BENCH_WEBHOOK_RATE", 40, false),
@@ -91,6 +106,7 @@ export function loadBenchConfig(): BenchConfig {
 		"SCENARIOS",
 		"OPEN_RATE",
 		"OPEN_SECONDS",
+		"MIXED_RATE",
 		"QUERIES",
 		"IMPORT_ROWS",
 		"WEBHOOK_RATE",

@@ -33,26 +33,44 @@ export interface CannonOptions {
 	duration: number;
 	/** The path of each request, called once per request (rotates queries and ids). */
 	nextPath?: () => string;
+	/** Headers of each request, given its path (an `If-None-Match` per product, say). */
+	headersFor?: (path: string) => Record<string, string>;
+	/** The status a successful answer has (default: any 2xx); 304 for revalidation. */
+	okStatus?: number;
+	/** Requests per second over all connections (autocannon's overallRate); default: as fast as answered. */
+	overallRate?: number;
 	timeoutSeconds?: number;
 }
 
 /**
  * autocannon against one URL. Latency is kept to the microsecond (autocannon's own histogram keeps
- * whole milliseconds; a loopback hello world answers in less) and counts 2xx answers only.
+ * whole milliseconds; a loopback hello world answers in less) and counts successful answers only
+ * (2xx, or `okStatus`); any other answer is an error.
  */
 export async function cannon(o: CannonOptions): Promise<Measured> {
 	const latency = createHistogram();
 	const next = o.nextPath;
+	const headersFor = o.headersFor;
+	const setupRequest = (req: Record<string, unknown>) => {
+		const path = next ? next() : (req.path as string);
+		return { ...req, path, ...(headersFor ? { headers: { ...(req.headers as object), ...headersFor(path) } } : {}) };
+	};
 	const run = autocannon({
 		url: o.url,
 		connections: o.connections,
 		duration: o.duration,
 		timeout: o.timeoutSeconds ?? 10,
-		...(next ? { requests: [{ method: "GET", setupRequest: (req: Record<string, unknown>) => ({ ...req, path: next() }) }] } : {}),
+		...(o.overallRate ? { overallRate: o.overallRate } : {}),
+		...(next || headersFor ? { requests: [{ method: "GET", setupRequest }] } : {}),
 	});
+	const isOk = (status: number) => (o.okStatus === undefined ? status >= 200 && status < 300 : status === o.okStatus);
 	let ok = 0;
+	let notOk = 0;
 	run.on("response", (_client, status, _bytes, ms) => {
-		if (status < 200 || status >= 300) return;
+		if (!isOk(status)) {
+			notOk++;
+			return;
+		}
 		ok++;
 		latency.record(Math.max(1, Math.round(ms * 1000)));
 	});
@@ -61,7 +79,7 @@ export async function cannon(o: CannonOptions): Promise<Measured> {
 		rps: ok / Math.max(r.duration, o.duration),
 		p50: ok ? latency.percentile(50) / 1000 : NaN,
 		p99: ok ? latency.percentile(99) / 1000 : NaN,
-		errors: r.errors + r.timeouts + r.non2xx,
+		errors: r.errors + r.timeouts + notOk,
 		requests: r.requests.total,
 	};
 }

@@ -88,6 +88,59 @@ export async function getProduct(shop: Shop, ids: string[], o: ReadOptions): Pro
 	return row("GET /products/:id", shop.mode, shop.store, m, `rotating over ${ids.length} products`);
 }
 
+/**
+ * GET /products/:id past the gateway's cache: each request carries a cookie, which the cache never
+ * answers nor keeps (a caller who may be identified), so every one goes to the products service.
+ */
+export async function getProductUncached(shop: Shop, ids: string[], o: ReadOptions): Promise<Row> {
+	log(`${shop.mode} (${shop.store}): GET /products/:id uncached over ${ids.length} products for ${o.duration} s...`);
+	let i = 0;
+	const m = await cannon({
+		url: shop.base,
+		connections: o.connections,
+		duration: o.duration,
+		nextPath: () => `/api/v1/products/${ids[i++ % ids.length]}`,
+		headersFor: () => ({ cookie: "bench=uncached" }),
+	});
+	return row(
+		"GET /products/:id uncached",
+		shop.mode,
+		shop.store,
+		m,
+		`rotating over ${ids.length} products; a cookie on each request bypasses the gateway's cache`,
+	);
+}
+
+/** GET /products/:id with the ETag each product was last answered with: every answer a 304 (from the gateway's cache). */
+export async function revalidateProduct(shop: Shop, ids: string[], o: ReadOptions): Promise<Row> {
+	const etags = new Map<string, string>();
+	for (const id of ids) {
+		const res = await fetch(`${shop.base}/api/v1/products/${id}`);
+		await res.arrayBuffer();
+		const etag = res.headers.get("etag");
+		if (res.ok && etag) etags.set(`/api/v1/products/${id}`, etag);
+	}
+	if (etags.size === 0) throw new Error("no product answered with an ETag");
+	const paths = [...etags.keys()];
+	log(`${shop.mode} (${shop.store}): If-None-Match over ${paths.length} products for ${o.duration} s...`);
+	let i = 0;
+	const m = await cannon({
+		url: shop.base,
+		connections: o.connections,
+		duration: o.duration,
+		nextPath: () => paths[i++ % paths.length]!,
+		headersFor: path => ({ "if-none-match": etags.get(path)! }),
+		okStatus: 304,
+	});
+	return row(
+		"GET /products/:id → 304",
+		shop.mode,
+		shop.store,
+		m,
+		`If-None-Match with each product's ETag, rotating over ${paths.length} products; only 304s count`,
+	);
+}
+
 export interface SearchRowOptions extends ReadOptions {
 	queries: string[];
 	facets: boolean;

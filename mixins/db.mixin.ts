@@ -14,6 +14,7 @@ import DbService from "moleculer-db";
 import type { Service, ServiceSchema } from "moleculer";
 import { defineMixin } from "../lib/broker/service.js";
 import { config } from "../lib/config.js";
+import { recordStoreWrite } from "../lib/observability/metrics.js";
 import { Collection, createAdapter, type CollectionSpec, type Doc, type OutboxPort } from "../lib/store/index.js";
 
 export interface DbMixinSettings {
@@ -53,7 +54,8 @@ export function DbMixin(collections: Record<string, CollectionSpec>): Partial<Se
 			for (const [name, spec] of Object.entries(this.settings.$collections)) {
 				const kind = storageSettings.mongoUrl ? "mongo" : "nedb";
 				const adapter = name === primary ? this.adapter : createAdapter(storageSettings, this.name, name, spec).adapter;
-				this.$collections.set(name, new Collection(name, adapter as never, kind, () => this.$outbox));
+				const wrote = () => recordStoreWrite(this.broker, this.name, name);
+				this.$collections.set(name, new Collection(name, adapter as never, kind, () => this.$outbox, wrote));
 			}
 		},
 		async started() {

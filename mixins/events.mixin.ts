@@ -3,14 +3,12 @@
  *
  * Publishing: a service never sends an event directly. It writes the event into the `outbox`
  * array of the document whose change caused it, in the same atomic update (MongoDB and NeDB
- * both make one-document updates atomic). A relay loop publishes what is in outboxes and pulls
- * an event out only after the bus accepted it. A crash between the two sends it again:
- * delivery is at least once.
- *
- * A collection of many documents that rarely carry an event (the catalog's products) is a
- * `documentOutbox`: scanning it for outboxes on every relay would cost a collection scan, so its
- * writers relay the documents they wrote (`relayDocuments`), and a slow sweep
- * (OUTBOX_SWEEP_MS) publishes what a crash left behind.
+ * both make one-document updates atomic). The writer then relays that document at once
+ * (`relayDocuments`, one relay per document at a time so its events keep their order), and the
+ * relay pulls an event out only after the bus accepted it. A crash between the two sends it
+ * again: delivery is at least once. What a crash or a bus outage leaves behind is found by a scan:
+ * every OUTBOX_POLL_MS for an `outbox` collection, every OUTBOX_SWEEP_MS for a `documentOutbox`
+ * (a collection of many documents that rarely carry an event, such as the catalog's products).
  *
  * Consuming: a service lists its handlers under `integrationEvents` in its schema. Each delivered
  * event id is recorded in the service's `processed_events` collection after its handler
@@ -48,7 +46,7 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 			},
 		},
 		created() {
-			this.$relay = { running: false, again: false, stopped: false, swept: 0 };
+			this.$relay = { running: false, again: false, stopped: false, swept: 0, documents: new Map(), pulls: new Map() };
 			const nodes = this.broker.registry.nodes;
 			this.$relayOwnership = {
 				self: this.broker.nodeID,
@@ -76,6 +74,7 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 			if (this.$bus && outboxCollections.length > 0) await bounded(this.relayOutbox());
 			this.$relay.stopped = true;
 			await bounded(this.$relay.current);
+			await bounded(Promise.all([...this.$relay.documents.values()].map(d => d.done.catch(() => false))).then(() => undefined));
 			if (this.$bus) await releaseBus(this.broker);
 			this.$bus = undefined;
 		},

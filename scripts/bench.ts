@@ -30,7 +30,8 @@ import { copyCatalog, deleteKafkaNamespace, dropDatabases, seedFerretdb, seedNed
 import { checkoutClosedLoop, checkoutOpenLoop, type CheckoutResult } from "../bench/checkout.js";
 import { emptyShopRss, searchLarge, type LargeResult } from "../bench/large.js";
 import { killAll, log, reachable, ROOT, stopAll } from "../bench/processes.js";
-import { baseline, calibrateIdle, catalogLabel, getProduct, search, spreadIds, waitIdle } from "../bench/reads.js";
+import { baseline, calibrateIdle, catalogLabel, getProduct, getProductUncached, revalidateProduct, search, spreadIds, waitIdle } from "../bench/reads.js";
+import { mixedLoad } from "../bench/mixed.js";
 import { fmt, gitCommit, missingRow, rate, storeName, table, writeJson, writeReadmeSection, type Row } from "../bench/report.js";
 import { ratioChart } from "../bench/chart.js";
 import { startCluster, startOneProcess, type Shop, type Startup } from "../bench/shop.js";
@@ -90,7 +91,14 @@ function checkoutRows(shop: Shop, kind: "closed" | "open", r: CheckoutResult): R
 		: r.invariants.ok
 			? "invariants held"
 			: `invariants not fully checked (${r.invariants.pendingOrders} pending, ${r.invariants.unreadable.length} products unreadable)`;
-	const settled = `${r.paid} paid, ${r.cancelledOutOfStock} cancelled out_of_stock (the scarce items sold out)${r.cancelledOther ? `, ${r.cancelledOther} cancelled otherwise or unsettled` : ""}; counted by ${r.settleCountedBy}; ${inv}`;
+	const c = r.perOrder;
+	const cost = c
+		? `; per order: ${fmt(c.writes, 1)} database writes (${Object.entries(c.writesBy)
+				.slice(0, 6)
+				.map(([k, v]) => `${k} ${fmt(v, 1)}`)
+				.join(", ")}), ${fmt(c.published, 1)} events published, ${fmt(c.deliveries, 1)} deliveries`
+		: "; writes per order not counted (metrics unreadable)";
+	const settled = `${r.paid} paid, ${r.cancelledOutOfStock} cancelled out_of_stock (the scarce items sold out)${r.cancelledOther ? `, ${r.cancelledOther} cancelled otherwise or unsettled` : ""}; counted by ${r.settleCountedBy}; ${inv}${cost}`;
 	if (kind === "closed")
 		return [
 			{
@@ -174,11 +182,40 @@ async function scenarios(shop: Shop, queries: string[]): Promise<void> {
 		busy = !(await waitIdle(shop));
 	};
 	if (s.has("product")) await step("GET /products/:id", async () => [await getProduct(shop, ids, read)]);
+	if (s.has("product-uncached")) await step("GET /products/:id uncached", async () => [await getProductUncached(shop, ids, read)]);
+	if (s.has("revalidate")) await step("GET /products/:id → 304", async () => [await revalidateProduct(shop, ids, read)]);
 	for (const facets of [false, true])
 		if (s.has(facets ? "search-facets" : "search"))
 			await step(`search${facets ? " + facets" : ""}`, async () => [
 				await search(shop, { ...read, queries, facets, catalog: label, timeoutSeconds: 30 }),
 			]);
+	if (s.has("mixed") && shop.events && shop.mode === "one process")
+		await step("mixed load", async () => {
+			const m = await mixedLoad(shop, ids, queries, { rate: cfg.mixedRate, duration: cfg.duration, connections: cfg.connections });
+			const inv = m.checkouts.invariants;
+			for (const v of inv.violations) violations.push(`${where}, mixed load: ${v}`);
+			if (inv.pendingOrders) failures.push(`${where}, mixed load: ${inv.pendingOrders} orders did not settle (still pending)`);
+			return [
+				{
+					scenario: `mixed ${fmt(cfg.mixedRate, 0)}/s: cache hit ratio ${fmt(m.hitRatio * 100, 1)} %`,
+					mode: shop.mode,
+					store: shop.store,
+					unit: "req/s",
+					rps: m.reads.rps,
+					p50: m.reads.p50,
+					p99: m.reads.p99,
+					errors: m.reads.errors + inv.violations.length,
+					note:
+						`80 % GET by id, 15 % search, 5 % checkout offered; rate and latency of the reads; catalog cache ${m.hits} hits, ${m.misses} misses, ` +
+						`${m.bypassed} bypassed, ${m.purges} purges; ${m.checkoutsOffered} checkouts offered, ${m.checkouts.accepted} accepted, ${m.checkouts.paid} paid; ` +
+						(inv.violations.length
+							? `INVARIANTS VIOLATED (${inv.violations.length})`
+							: inv.ok
+								? "invariants held"
+								: "invariants not fully checked"),
+				},
+			];
+		});
 	if (s.has("checkout-closed") || s.has("checkout-open") || s.has("webhooks")) {
 		if (shop.events) await checkoutScenarios(shop, where, step);
 		else notes.push(`${where}: checkout and webhooks skipped (no Kafka at ${redact(cfg.kafka)})`);
@@ -316,7 +353,18 @@ async function main(): Promise<void> {
 		`${os.cpus().length} CPUs, Node ${process.version}, ${cfg.duration} s per scenario, ${cfg.connections} connections, ${cfg.products} products; scenarios ${[...cfg.scenarios].join(", ")}; work dir ${workDir}`,
 	);
 	const s = cfg.scenarios;
-	const needShop = ["product", "search", "search-facets", "checkout-closed", "checkout-open", "webhooks", "import"].some(x => s.has(x as never));
+	const needShop = [
+		"product",
+		"product-uncached",
+		"revalidate",
+		"search",
+		"search-facets",
+		"checkout-closed",
+		"checkout-open",
+		"mixed",
+		"webhooks",
+		"import",
+	].some(x => s.has(x as never));
 	const shopEnv = s.has("webhooks") ? WEBHOOK_BENCH_ENV : undefined;
 
 	const queries = generatedQueries(cfg.queries, cfg.products);

@@ -123,9 +123,17 @@ export function unsubscribeHeaders(oneClickUrl: string): Record<string, string> 
 	return { "List-Unsubscribe": `<${oneClickUrl}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" };
 }
 
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
 function dateIn(iso: string, locale: string): string | null {
 	const d = new Date(iso);
-	return Number.isNaN(d.getTime()) ? null : new Intl.DateTimeFormat(locale, { dateStyle: "long", timeZone: "UTC" }).format(d);
+	if (Number.isNaN(d.getTime())) return null;
+	let format = dateFormats.get(locale);
+	if (!format) {
+		format = new Intl.DateTimeFormat(locale, { dateStyle: "long", timeZone: "UTC" });
+		if (dateFormats.size >= 100) dateFormats.clear();
+		dateFormats.set(locale, format);
+	}
+	return format.format(d);
 }
 
 /** Verification or password reset: always sent, no unsubscribe link. */

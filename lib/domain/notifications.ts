@@ -57,10 +57,24 @@ export function notificationId(eventId: string, userId: string): string {
 }
 
 /** Money in minor units, as a reader of `locale` reads it: 1999 EUR → "€19.99" (en), "19,99 €" (es). */
+/** Intl formatters by locale and currency: making one costs far more than formatting with it (a checkout's email formats several amounts). */
+const moneyFormats = new Map<string, { format: Intl.NumberFormat; digits: number }>();
+function moneyFormat(locale: string, currency: string): { format: Intl.NumberFormat; digits: number } {
+	const key = `${locale}\u0000${currency}`;
+	let entry = moneyFormats.get(key);
+	if (!entry) {
+		const format = new Intl.NumberFormat(locale, { style: "currency", currency });
+		entry = { format, digits: format.resolvedOptions().maximumFractionDigits ?? 2 };
+		// Locales and currencies are a short list; the bound only guards against odd input.
+		if (moneyFormats.size >= 1000) moneyFormats.clear();
+		moneyFormats.set(key, entry);
+	}
+	return entry;
+}
+
 export function formatMoney(amount: number, currency: string, locale = "en"): string {
 	try {
-		const format = new Intl.NumberFormat(locale, { style: "currency", currency });
-		const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+		const { format, digits } = moneyFormat(locale, currency);
 		return format.format(amount / 10 ** digits);
 	} catch {
 		// Not a currency Intl knows: still say something true.

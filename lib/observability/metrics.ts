@@ -42,6 +42,7 @@ export const METRICS = {
 	emails: "shop_emails_total",
 	searchIndexBytes: "shop_search_index_bytes",
 	searchIndexBuildSeconds: "shop_search_index_build_seconds",
+	storeWrites: "shop_store_writes_total",
 } as const;
 
 const SECONDS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
@@ -165,6 +166,12 @@ const DEFINITIONS: MetricDef[] = [
 		unit: "seconds",
 		description: "How long this products node's last full build of its search index took",
 	},
+	{
+		name: METRICS.storeWrites,
+		type: "counter",
+		labelNames: ["service", "collection"],
+		description: "Writes (inserts, updates, removals) a service asked of its database, whether or not they matched a document",
+	},
 ];
 
 const registered = new WeakSet<ServiceBroker>();
@@ -223,6 +230,13 @@ export function setSearchIndexFigures(broker: ServiceBroker, figures: { bytes: n
 /** A login that failed: call it in the users service where it answers 401 (or 429 when locked). */
 export function recordLoginFailure(broker: ServiceBroker, reason: "invalid_credentials" | "locked" = "invalid_credentials"): void {
 	registry(broker)?.increment(METRICS.loginFailures, { reason });
+}
+
+// ---------------------------------------------------------------- store
+
+/** One write asked of a service's database (lib/store Collection, through the db mixin). */
+export function recordStoreWrite(broker: ServiceBroker, service: string, collection: string): void {
+	registry(broker)?.increment(METRICS.storeWrites, { service, collection });
 }
 
 // ---------------------------------------------------------------- events

@@ -111,6 +111,12 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase implements DbAd
 	override async updateMany(query: Query, update: Update): Promise<number> {
 		return this.ferretV1 ? this.ferretV1.updateMany(query, update) : super.updateMany(query, update);
 	}
+	/** FerretDB v1 reads the whole collection for an `$in`: one update per id there. */
+	override async updateEach(ids: string[], update: Update): Promise<number> {
+		if (!this.ferretV1) return this.updateMany({ _id: { $in: ids } }, update);
+		const written = await Promise.all(ids.map(id => this.updateMany({ _id: id }, update)));
+		return written.reduce((a, b) => a + b, 0);
+	}
 	override async updateById(id: string, update: Update): Promise<unknown> {
 		if (!this.ferretV1) return super.updateById(id, update);
 		const { doc } = await this.ferretV1.updateOne({ _id: id }, update);

@@ -8,6 +8,7 @@ import type { Context } from "moleculer";
 import { config } from "../../lib/config.js";
 import { newEnvelope, type EventEnvelope, type EventPayloads, type EventType } from "../../lib/contracts/events.js";
 import type { Collection, OutboxPort } from "../../lib/store/index.js";
+import { GroupWrite } from "../../lib/store/group-write.js";
 import { recordEventsPublished, setOutboxBacklog, setOutboxOldest } from "../../lib/observability/metrics.js";
 import { producerTrace, tracePublish } from "../../lib/observability/tracing.js";
 import { relaysNow } from "../../lib/events/relay-owner.js";
@@ -34,9 +35,10 @@ async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promi
 export function outboxPort(svc: EventsThis, outboxCollections: readonly string[], documentOutboxes: readonly string[]): OutboxPort {
 	return {
 		envelope: (type, payload, cause) => svc.integrationEvent(type, payload, cause),
+		// The writer relays the documents it wrote, at once: no scan, no waiting for the next poll. The
+		// poll (outbox collections) and the sweep (document outboxes) find what a crash or a bus outage left.
 		written: (collection, ids) => {
-			if (documentOutboxes.includes(collection)) void svc.relayDocuments(collection, ids);
-			else if (outboxCollections.includes(collection)) void svc.relayOutbox();
+			if (documentOutboxes.includes(collection) || outboxCollections.includes(collection)) void svc.relayDocuments(collection, ids);
 			else throw new Error(`${collection} is not an outbox collection of ${svc.name}`);
 		},
 	};
@@ -104,7 +106,7 @@ export function relayMethods(outboxCollections: readonly string[], documentOutbo
 					for (const e of doc.outbox ?? []) if (!this.$relay.oldest || e.occurredAt < this.$relay.oldest) this.$relay.oldest = e.occurredAt;
 				// One document is one aggregate: its events go in order; different documents go side by side.
 				const failed = await inParallel(docs, RELAY_CONCURRENCY, async doc => {
-					if (!(await this.publishOutbox(coll, doc))) left++;
+					if (!(await this.relayDocument(coll, doc._id))) left++;
 				});
 				if (failed) throw failed;
 				if (docs.length < 50) return;
@@ -126,21 +128,66 @@ export function relayMethods(outboxCollections: readonly string[], documentOutbo
 				recordEventsPublished(this.broker, events, "failed");
 				throw err;
 			}
-			await coll.updateWhere({ _id: doc._id }, { $pull: { outbox: { id: { $in: events.map(e => e.id) } } } });
+			await this.pullPublished(coll, doc._id, events);
 			recordEventsPublished(this.broker, events);
 			return true;
+		},
+
+		/**
+		 * Take published events out of their document's outbox. Pulls that come while one is being
+		 * written go together in the next write (one update of all their documents, pulling all their
+		 * event ids: an id is in one outbox only).
+		 */
+		pullPublished(this: EventsThis, coll: Collection<OutboxDoc>, id: string, events: readonly EventEnvelope[]): Promise<void> {
+			let group = this.$relay.pulls.get(coll.name);
+			if (!group) {
+				group = new GroupWrite<{ id: string; eventIds: string[] }>(async pulls => {
+					const eventIds = pulls.flatMap(p => p.eventIds);
+					await coll.updateEach([...new Set(pulls.map(p => p.id))], { $pull: { outbox: { id: { $in: eventIds } } } });
+				});
+				this.$relay.pulls.set(coll.name, group);
+			}
+			return group.add({ id, eventIds: events.map(e => e.id) });
 		},
 
 		async relayDocuments(this: EventsThis, collection: string, ids: readonly string[]): Promise<void> {
 			const coll = this.collection<OutboxDoc>(collection);
 			try {
-				for (const id of new Set(ids)) {
-					const doc = await coll.findById(id);
-					if (doc) await this.publishOutbox(coll, doc);
-				}
+				for (const id of new Set(ids)) await this.relayDocument(coll, id);
 			} catch (err) {
-				this.logger.warn(`Relay of ${collection} documents failed; the sweep publishes them: ${(err as Error).message}`);
+				this.logger.warn(`Relay of ${collection} documents failed; the poll or the sweep publishes them: ${(err as Error).message}`);
 			}
+		},
+
+		/**
+		 * Publish one document's outbox, one relay per document at a time (its events stay in order):
+		 * asked while it runs, it runs once more after, for the events written meanwhile. The document
+		 * is read here, never taken from an earlier scan (which could hold events published since, and
+		 * send them again after newer ones). True when this node published it.
+		 */
+		relayDocument(this: EventsThis, coll: Collection<OutboxDoc>, id: string): Promise<boolean> {
+			const key = `${coll.name}\u0000${id}`;
+			const running = this.$relay.documents.get(key);
+			if (running) {
+				running.again = true;
+				return running.done;
+			}
+			const entry: { again: boolean; done: Promise<boolean> } = { again: false, done: Promise.resolve(false) };
+			entry.done = (async () => {
+				try {
+					let published = false;
+					do {
+						entry.again = false;
+						const doc = await coll.findById(id);
+						if (doc) published = (await this.publishOutbox(coll, doc)) || published;
+					} while (entry.again && !this.$relay.stopped);
+					return published;
+				} finally {
+					this.$relay.documents.delete(key);
+				}
+			})();
+			this.$relay.documents.set(key, entry);
+			return entry.done;
 		},
 
 		/** What writers did not relay (a crash, the bus away): found by a scan, so only now and then. */

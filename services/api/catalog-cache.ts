@@ -11,13 +11,15 @@
  * (not subscribed yet, or reading events more than a second old: catching up after a restart or an
  * outage) serves and stores nothing until it is current again. Writes that pass through this gateway
  * purge at once (read-your-writes here); answers that depend on the search index or the category
- * tree (which has no events) live only LIST_TTL.
+ * tree (which has no events) live only LIST_TTL, and a list page is stored only when it is asked
+ * again within that time (most searches are not: storing them cost more than it saved).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, ServiceBroker } from "moleculer";
 import { acquireBus, releaseBus } from "../../lib/events/registry.js";
 import type { EventBus, EventHandler } from "../../lib/events/bus.js";
 import { API_PREFIX } from "../../lib/http/routes.js";
+import { SecondAsk } from "../../lib/http/cache/second-ask.js";
 import { PURGE_ALL, TaggedLru, type CachedAnswer, type FillToken, type RemovalCause } from "../../lib/http/cache/tagged-lru.js";
 import {
 	PURGING_EVENTS,
@@ -72,6 +74,8 @@ interface Fill {
 	read: CatalogRead;
 	query: URLSearchParams;
 	token: FillToken;
+	/** Kept here once answered (a list page only when asked again within its TTL); sent with its validators either way. */
+	store: boolean;
 }
 export type CacheableRequest = IncomingMessage & {
 	originalUrl?: string;
@@ -91,6 +95,8 @@ function splitUrl(url: string): { path: string; query: URLSearchParams } | null 
 
 export class CatalogCache {
 	private readonly lru: TaggedLru;
+	/** List pages asked lately: a page is stored only when asked again within LIST_TTL (lib/http/cache/second-ask.ts). */
+	private readonly lists: SecondAsk;
 	private bus?: EventBus;
 	private handler?: EventHandler;
 	private subscribed = false;
@@ -103,6 +109,7 @@ export class CatalogCache {
 		private readonly settings: CatalogCacheSettings,
 	) {
 		this.lru = new TaggedLru(settings.bytes, (cause, count) => this.removed(cause, count));
+		this.lists = new SecondAsk(settings.listTtlMs);
 		this.registerMetrics();
 	}
 
@@ -189,7 +196,8 @@ export class CatalogCache {
 		const hit = this.lru.get(key, Date.now());
 		if (!hit) {
 			this.count("miss");
-			req.$catalogFill = { key, read, query: url.query, token: this.lru.beginFill() };
+			const store = read.kind !== "list" || this.lists.askedAgain(key, Date.now());
+			req.$catalogFill = { key, read, query: url.query, token: this.lru.beginFill(), store };
 			return next();
 		}
 		this.count("hit");
@@ -234,7 +242,7 @@ export class CatalogCache {
 			storedAt: now,
 			expiresAt: now + ttlMs,
 		};
-		if (this.following) this.lru.put(fill.key, answer, fill.token, now);
+		if (this.following && fill.store) this.lru.put(fill.key, answer, fill.token, now);
 		this.gauges();
 		this.writeHeaders(res, answer, "MISS");
 		// The cache is the origin's, kept current by purges: a request's `Cache-Control: no-cache` (which

@@ -57,6 +57,8 @@ export class OutgoingMail {
 	private running = false;
 	private again = false;
 	private current?: Promise<void>;
+	/** Hand-overs of emails just recorded (enqueue). */
+	private readonly sending = new Set<Promise<void>>();
 
 	constructor(
 		readonly emails: Collection<EmailRecord>,
@@ -66,17 +68,26 @@ export class OutgoingMail {
 		private readonly onAttempt: (result: "sent" | "retry" | "dead_lettered") => void,
 	) {}
 
-	/** Record an email to send. False: it exists already (this event or request was handled before). */
+	/**
+	 * Record an email to send, leased to this node in the same write, and hand it over now (not
+	 * awaited: the caller's event is not held up by the mail server). A node that dies before the
+	 * hand-over leaves it to the passes once the lease is over. False: it exists already (this event
+	 * or request was handled before).
+	 */
 	async enqueue(email: Omit<EmailRecord, "state" | "attempts" | "nextAttemptAt" | "lastError" | "sentAt">): Promise<boolean> {
+		const record: EmailRecord = { ...email, state: "pending", attempts: 0, nextAttemptAt: Date.now() + LEASE_MS, lastError: null, sentAt: null };
 		try {
-			await this.emails.insert({ ...email, state: "pending", attempts: 0, nextAttemptAt: Date.now(), lastError: null, sentAt: null });
+			await this.emails.insert(record);
 		} catch (err) {
 			if (err instanceof DuplicateKeyError) return false;
 			throw err;
 		}
 		// In the context of what caused it (the request id of the event's request): never its content.
 		this.log.info(`Email ${email._id} (${email.kind}) to ${maskAddress(email.to)} queued`);
-		this.kick();
+		const sending = this.attempt(record)
+			.catch(err => this.log.warn(`Email ${email._id}: recording the attempt failed, the lease passes it on: ${(err as Error).message}`))
+			.finally(() => this.sending.delete(sending));
+		this.sending.add(sending);
 		return true;
 	}
 
@@ -90,6 +101,7 @@ export class OutgoingMail {
 		if (this.timer) clearInterval(this.timer);
 		this.timer = undefined;
 		await this.current;
+		await Promise.all(this.sending);
 		await this.channel.close();
 	}
 
