@@ -11,6 +11,40 @@ import type { ServiceBroker, Service } from "moleculer";
 import { config } from "../config.js";
 import type { CollectionSpec, DbAdapter, Query, Update } from "./collection.js";
 import { FerretDbV1Updates, isFerretDbV1, REV } from "./ferretdb-v1.js";
+import { unavailable } from "../errors.js";
+
+/**
+ * How long an operation waits for the database to answer when the driver has lost it, before it
+ * fails (with a 503, below). Mongoose's own buffering is off: it would hold operations for 10 s,
+ * as long as a call's whole deadline.
+ */
+const SERVER_SELECTION_TIMEOUT_MS = 3000;
+
+/** The driver's errors that say the database could not be reached, not that it refused the operation. */
+const UNREACHABLE = new Set([
+	"MongoNetworkError",
+	"MongoNetworkTimeoutError",
+	"MongoServerSelectionError",
+	"MongooseServerSelectionError",
+	"MongoPoolClearedError",
+	"MongoNotConnectedError",
+	"MongoTopologyClosedError",
+	"MongoServerClosedError",
+]);
+
+export function isDatabaseUnreachable(err: unknown): boolean {
+	return err instanceof mongoose.mongo.MongoNetworkError || UNREACHABLE.has((err as { name?: string } | null)?.name ?? "");
+}
+
+/** Runs a database operation; "database unreachable" becomes a retryable 503 (a client tries again, a consumer waits). */
+async function reaching<T>(operation: () => Promise<T>): Promise<T> {
+	try {
+		return await operation();
+	} catch (err) {
+		if (isDatabaseUnreachable(err)) throw unavailable(`The database is unavailable: ${(err as Error).message}`);
+		throw err;
+	}
+}
 
 const connections = new Map<string, mongoose.Connection>();
 
@@ -19,7 +53,7 @@ async function connectionFor(url: string, dbName: string): Promise<mongoose.Conn
 	const key = `${url}|${dbName}`;
 	let conn = connections.get(key);
 	if (!conn) {
-		conn = mongoose.createConnection(url, { dbName, serverSelectionTimeoutMS: 10_000, maxPoolSize: 20 });
+		conn = mongoose.createConnection(url, { dbName, serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS, bufferCommands: false, maxPoolSize: 20 });
 		connections.set(key, conn);
 		conn.on("close", () => connections.delete(key));
 	}
@@ -31,9 +65,15 @@ async function connectionFor(url: string, dbName: string): Promise<mongoose.Conn
 const MongooseAdapterBase = MongooseDbAdapter as unknown as new (uri: string) => {
 	broker?: ServiceBroker;
 	service?: Service;
+	find(filters: object): Promise<unknown[]>;
+	findOne(query: Query): Promise<unknown>;
+	findById(id: string): Promise<unknown>;
+	count(filters: object): Promise<number>;
 	insert(entity: object): Promise<unknown>;
 	updateMany(query: Query, update: Update): Promise<number>;
 	updateById(id: string, update: Update): Promise<unknown>;
+	removeMany(query: Query): Promise<number>;
+	removeById(id: string): Promise<unknown>;
 };
 
 class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
@@ -87,8 +127,8 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 	 * ids are looked up one by one; MongoDB answers `$in` from its index.
 	 */
 	async findByIds(ids: string[]): Promise<unknown[]> {
-		if (!this.ferretV1) return this.model.find({ _id: { $in: ids } }).exec();
-		return (await Promise.all(ids.map(id => this.model.findById(id).exec()))).filter(d => d !== null);
+		if (!this.ferretV1) return reaching(() => this.model.find({ _id: { $in: ids } }).exec());
+		return reaching(async () => (await Promise.all(ids.map(id => this.model.findById(id).exec()))).filter(d => d !== null));
 	}
 	/**
 	 * One cursor over the matching documents, unsorted: FerretDB v1 sorts in Go after reading the
@@ -106,16 +146,37 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 			await cursor.close();
 		}
 	}
+	// Every operation below goes through `reaching`: an unreachable database is a 503.
+	override find(filters: object): Promise<unknown[]> {
+		return reaching(() => super.find(filters));
+	}
+	override findOne(query: Query): Promise<unknown> {
+		return reaching(() => super.findOne(query));
+	}
+	override findById(id: string): Promise<unknown> {
+		return reaching(() => super.findById(id));
+	}
+	override count(filters: object): Promise<number> {
+		return reaching(() => super.count(filters));
+	}
 	override insert(entity: object): Promise<unknown> {
-		return super.insert(this.ferretV1 ? this.ferretV1.withRevision(entity) : entity);
+		return reaching(() => super.insert(this.ferretV1 ? this.ferretV1.withRevision(entity) : entity));
 	}
-	override async updateMany(query: Query, update: Update): Promise<number> {
-		return this.ferretV1 ? this.ferretV1.updateMany(query, update) : super.updateMany(query, update);
+	override updateMany(query: Query, update: Update): Promise<number> {
+		return reaching(() => (this.ferretV1 ? this.ferretV1.updateMany(query, update) : super.updateMany(query, update)));
 	}
-	override async updateById(id: string, update: Update): Promise<unknown> {
-		if (!this.ferretV1) return super.updateById(id, update);
-		const { doc } = await this.ferretV1.updateOne({ _id: id }, update);
-		return doc ? this.model.hydrate(doc) : null;
+	override updateById(id: string, update: Update): Promise<unknown> {
+		return reaching(async () => {
+			if (!this.ferretV1) return super.updateById(id, update);
+			const { doc } = await this.ferretV1.updateOne({ _id: id }, update);
+			return doc ? this.model.hydrate(doc) : null;
+		});
+	}
+	override removeMany(query: Query): Promise<number> {
+		return reaching(() => super.removeMany(query));
+	}
+	override removeById(id: string): Promise<unknown> {
+		return reaching(() => super.removeById(id));
 	}
 	async disconnect(): Promise<void> {
 		// The connection is shared by the service's collections; closing it once is enough.

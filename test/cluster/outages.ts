@@ -75,23 +75,31 @@ export async function allReady(cluster: TestCluster): Promise<boolean> {
  * read, the customer's profile, cart and orders answered 200. Resolves with when that was.
  */
 export async function waitResumed(cluster: TestCluster, acc: Account, productId: string, timeoutMs = 90_000): Promise<number> {
+	let last = "";
 	return poll(
 		async () => {
-			if (!(await allReady(cluster))) return undefined;
+			const samples = await Promise.all([...cluster.nodes.keys()].map(n => readyOf(cluster, n)));
+			const urls = [`${V1}/products/${productId}`, `${V1}/me`, `${V1}/cart`, `${V1}/orders?pageSize=1`];
 			const answers = await Promise.all(
-				[`${V1}/products/${productId}`, `${V1}/me`, `${V1}/cart`, `${V1}/orders?pageSize=1`].map(u =>
+				urls.map(u =>
 					acc.http.get(u).then(
 						r => r.status,
 						() => 0,
 					),
 				),
 			);
-			return answers.every(s => s === 200) ? Date.now() : undefined;
+			last = [
+				...samples.filter(s => !s.ready).map(s => `${s.node} not ready (${s.failing.join(", ")})`),
+				...urls.map((u, i) => `${u} ${answers[i]}`),
+			].join("; ");
+			return samples.every(s => s.ready) && answers.every(s => s === 200) ? Date.now() : undefined;
 		},
 		timeoutMs,
 		"the shop to work again (every node ready, reads of every service answered)",
 		200,
-	);
+	).catch(err => {
+		throw new Error(`${(err as Error).message}; last seen: ${last}`);
+	});
 }
 
 export interface OutageFigures {

@@ -384,6 +384,11 @@ export async function startPrivateServer(kind: PrivateServerKind): Promise<Priva
 		up: () => runInfra("up.sh", [kind], env, 180_000),
 		down: () => runInfra("down.sh", [kind], env, 60_000),
 		async remove() {
+			if (process.env.CLUSTER_KEEP === "1") {
+				await runInfra("down.sh", [kind], env, 60_000).catch(() => undefined);
+				console.info(`[cluster] kept: ${kind} state and log in ${dir}`);
+				return;
+			}
 			await runInfra("down.sh", ["--wipe", kind], env, 60_000).catch(() => undefined);
 			fs.rmSync(dir, { recursive: true, force: true });
 		},
