@@ -72,8 +72,10 @@ export class DrainingNatsTransporter extends Transporters.NATS {
 		const self = this.self;
 		self.logger.info(`NATS connection to ${server} is back: announcing this node and discovering the others.`);
 		this.resubscribed = true;
+		// Connected again before Moleculer's reconnect path runs: it sends INFO only on a connected transit.
+		self.transit.connected = true;
 		try {
-			// Moleculer's reconnect path: INFO to every node, DISCOVER, then transit connected again.
+			// Moleculer's reconnect path: INFO to every node, DISCOVER, then transit connected (and its gauge 1).
 			await self.onConnected(true);
 		} catch (err) {
 			self.logger.warn(`Rediscovery after the NATS reconnect failed: ${(err as Error).message}`);

@@ -53,7 +53,17 @@ async function connectionFor(url: string, dbName: string): Promise<mongoose.Conn
 	const key = `${url}|${dbName}`;
 	let conn = connections.get(key);
 	if (!conn) {
-		conn = mongoose.createConnection(url, { dbName, serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS, bufferCommands: false, maxPoolSize: 20 });
+		conn = mongoose.createConnection(url, {
+			dbName,
+			serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
+			bufferCommands: false,
+			maxPoolSize: 20,
+			// The driver's monitor notices a server that went and came back within seconds, and none of
+			// its checks (bounded by connectTimeoutMS) can hang for the default 30 s.
+			heartbeatFrequencyMS: 2000,
+			connectTimeoutMS: 5000,
+			serverMonitoringMode: "poll",
+		});
 		connections.set(key, conn);
 		conn.on("close", () => connections.delete(key));
 	}

@@ -360,10 +360,31 @@ function runInfra(script: "up.sh" | "down.sh", args: string[], env: NodeJS.Proce
 	});
 }
 
+/**
+ * A free port below the kernel's ephemeral range. A server that is stopped while clients keep
+ * reconnecting must not listen on an ephemeral port: a client's connect to it can be given that
+ * very port as its own and connect to itself (TCP self-connect), then talk to itself.
+ */
+async function freeServerPort(): Promise<number> {
+	let low = 32768;
+	try {
+		low = Number(fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || low;
+	} catch {
+		/* not Linux: the usual lower bound */
+	}
+	const from = 10_000;
+	const to = Math.max(from + 1000, low - 100);
+	for (let attempt = 0; attempt < 100; attempt++) {
+		const port = from + Math.floor(Math.random() * (to - from));
+		if (await portIsFree(port)) return port;
+	}
+	throw new Error(`no free port found between ${from} and ${to}`);
+}
+
 /** Ports of a private server, as scripts/infra/lib.sh names them, and the URL the nodes use. */
 async function privateServerPorts(kind: PrivateServerKind): Promise<{ env: Record<string, string>; url: string }> {
-	const port = await freePort();
-	const second = String(await freePort());
+	const port = await freeServerPort();
+	const second = String(await freeServerPort());
 	switch (kind) {
 		case "nats":
 			return { env: { NATS_PORT: String(port), NATS_MONITOR_PORT: second }, url: `nats://127.0.0.1:${port}` };
