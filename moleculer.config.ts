@@ -4,7 +4,7 @@
  */
 import os from "node:os";
 import type { BrokerOptions } from "moleculer";
-import { NullIsAValueValidator } from "./lib/validation.js";
+import { NullIsAValueValidator } from "./lib/broker/validation.js";
 import { config, type ShopConfig } from "./lib/config.js";
 import { loggerOptions } from "./lib/observability/logging.js";
 import { metricsOptions } from "./lib/observability/prometheus.js";

@@ -1,6 +1,6 @@
 /** The benchmark's settings, from the environment (bench/README.md lists them). */
 
-export const SCENARIOS = ["product", "search", "search-facets", "search-large", "checkout-closed", "checkout-open"] as const;
+export const SCENARIOS = ["product", "search", "search-facets", "search-large", "checkout-closed", "checkout-open", "webhooks", "import"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 export const STORES = ["nedb", "ferretdb"] as const;
 export type Store = (typeof STORES)[number];
@@ -20,6 +20,8 @@ export interface BenchConfig {
 	full: boolean;
 	openRate: number;
 	openSeconds: number;
+	/** Rows (products) of the import scenario's CSV. */
+	importRows: number;
 	/** Distinct queries in the search rotation. */
 	queries: number;
 	natsUrl: string;
@@ -69,13 +71,14 @@ export function loadBenchConfig(): BenchConfig {
 		openRate: positive("BENCH_OPEN_RATE", 100, false),
 		openSeconds: positive("BENCH_OPEN_SECONDS", 30, false),
 		queries: positive("BENCH_QUERIES", 2000),
+		importRows: positive("BENCH_IMPORT_ROWS", 100_000),
 		natsUrl: process.env.TRANSPORTER || "nats://127.0.0.1:4222",
 		kafka: process.env.KAFKA_BROKERS || "127.0.0.1:9092",
 		mongoUrl: process.env.MONGO_URL || "mongodb://127.0.0.1:27017",
 	};
 	if (cfg.queries < 1000) throw new Error("BENCH_QUERIES must be at least 1000 (a result cache must not carry the search figures)");
 	// A run with any of these set is a quick look: it prints and writes its JSON, not the committed chart.
-	const knobs = ["DURATION", "PRODUCTS", "PRODUCTS_LARGE", "LARGE", "CLUSTER", "STORES", "SCENARIOS", "OPEN_RATE", "OPEN_SECONDS", "QUERIES"];
+	const knobs = ["DURATION", "PRODUCTS", "PRODUCTS_LARGE", "LARGE", "CLUSTER", "STORES", "SCENARIOS", "OPEN_RATE", "OPEN_SECONDS", "QUERIES", "IMPORT_ROWS"];
 	const publish = oneOf("BENCH_PUBLISH", ["auto", "on", "off"], "auto");
 	cfg.full = publish === "on" || (publish === "auto" && knobs.every(k => (process.env[`BENCH_${k}`] ?? "") === ""));
 	return cfg;

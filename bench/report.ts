@@ -10,8 +10,8 @@ export interface Row {
 	mode: string;
 	/** "nedb", "ferretdb", or "-" for the baseline. */
 	store: string;
-	/** What `rps` counts: requests/s, or orders/s. */
-	unit: "req/s" | "orders/s";
+	/** What `rps` counts: requests/s, orders/s, rows/s (an import), deliveries/s (webhooks). */
+	unit: "req/s" | "orders/s" | "rows/s" | "deliveries/s";
 	rps: number;
 	p50: number;
 	p99: number;

@@ -1,6 +1,6 @@
 /**
  * The shop under test: in one process (`npm start`'s embedded shop: NeDB, in-process events), or as
- * a cluster of four node processes (api, users, products, orders) over NATS, with Kafka for events
+ * a cluster of four node processes (api, users, products, orders; a fifth with webhooks for that scenario) over NATS, with Kafka for events
  * when it answers, on NeDB files or on FerretDB (MONGO_URL). Each start gets its own ports; a
  * cluster gets its own NAMESPACE (NATS subjects, Kafka topics and consumer groups) and, on
  * FerretDB, its own DB_PREFIX.
@@ -70,13 +70,15 @@ export interface ShopOptions {
 	/** A word that occurs in the catalog, for the first search. */
 	probeQuery: string;
 	readyTimeoutMs: number;
+	/** More environment for every node (the webhooks scenario's WEBHOOKS_ALLOW_PRIVATE_TARGETS). */
+	env?: Record<string, string>;
 }
 
 function startNode(name: string, o: ShopOptions, env: Record<string, string>): Started {
 	return startProcess(
 		name,
 		["--import", "tsx", "scripts/start.ts"],
-		{ ...SHOP_ENV, DATA_DIR: o.dataDir, ...(o.logLevel ? { LOG_LEVEL: o.logLevel } : {}), ...env },
+		{ ...SHOP_ENV, DATA_DIR: o.dataDir, ...(o.logLevel ? { LOG_LEVEL: o.logLevel } : {}), ...o.env, ...env },
 		path.join(o.logDir, `${name}.log`),
 	);
 }
@@ -174,6 +176,8 @@ export interface ClusterOptions extends ShopOptions {
 	kafka?: string;
 	mongoUrl?: string;
 	dbPrefix?: string;
+	/** A fifth node with the webhooks service (the webhooks scenario), routed by the gateway. */
+	webhooks?: boolean;
 }
 
 export async function startCluster(o: ClusterOptions): Promise<Shop> {
@@ -215,11 +219,12 @@ export async function startCluster(o: ClusterOptions): Promise<Shop> {
 				METRICS_PORT: String(ordersMetricsPort),
 			}),
 		);
+		if (o.webhooks) nodes.push(startNode(`${tag}-webhooks`, o, { ...common, SERVICES: "webhooks", NODE_ID: `${o.namespace}-webhooks` }));
 		nodes.push(
 			startNode(`${tag}-api`, o, {
 				...common,
 				SERVICES: "api",
-				API_SERVICES: "users,products,orders",
+				API_SERVICES: o.webhooks ? "users,products,orders,webhooks" : "users,products,orders",
 				NODE_ID: `${o.namespace}-api`,
 				PORT: String(port),
 			}),

@@ -177,6 +177,8 @@ export interface ShopConfig {
 		/** Finished deliveries stay in the log this many days (WEBHOOK_LOG_RETENTION_DAYS). */
 		logRetentionDays: number;
 	};
+	/** The largest catalog CSV an import takes (IMPORT_MAX_BYTES, default 100 MB; read as it arrives, never whole). Images keep 10 MB. */
+	importMaxBytes: number;
 	/** The gateway's cache of public catalog reads (services/api/catalog-cache.ts). */
 	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number; settleMs: number };
 	/** The shop's name in emails (SHOP_NAME). */
@@ -320,6 +322,7 @@ export function loadConfig(): ShopConfig {
 			allowPrivateTargets: bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", false),
 			logRetentionDays: seconds("WEBHOOK_LOG_RETENTION_DAYS", 30),
 		},
+		importMaxBytes: int("IMPORT_MAX_BYTES", 100 * 1024 * 1024) || 1,
 		catalogCache: {
 			bytes: int("CATALOG_CACHE_BYTES", 64 * 1024 * 1024),
 			ttlSeconds: int("CATALOG_CACHE_TTL_SECONDS", 300) || 1,

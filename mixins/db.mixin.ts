@@ -12,7 +12,7 @@
  */
 import DbService from "moleculer-db";
 import type { Service, ServiceSchema } from "moleculer";
-import { defineMixin } from "../lib/service.js";
+import { defineMixin } from "../lib/broker/service.js";
 import { config } from "../lib/config.js";
 import { Collection, createAdapter, type CollectionSpec, type Doc, type OutboxPort } from "../lib/store/index.js";
 
@@ -38,6 +38,7 @@ export function DbMixin(collections: Record<string, CollectionSpec>): Partial<Se
 	const primary = Object.keys(collections)[0];
 	if (!primary) throw new Error("DbMixin needs at least one collection");
 	return defineMixin<DbThis>({
+		// moleculer-db is a schema at run time; its declarations make it a Service class.
 		mixins: [DbService as unknown as Partial<ServiceSchema>],
 		settings: { idField: "_id", $collections: collections, $primaryCollection: primary },
 		actions: generatedActionsOff,
@@ -59,7 +60,7 @@ export function DbMixin(collections: Record<string, CollectionSpec>): Partial<Se
 			// moleculer-db's started() has connected the primary collection by now.
 			for (const c of this.$collections.values()) {
 				if (c.adapter === this.adapter) continue;
-				c.adapter.init(this.broker, this as unknown as Service);
+				c.adapter.init(this.broker, this);
 				await connectWithRetry(() => c.adapter.connect(), this.logger, `${this.name}.${c.name}`);
 			}
 		},
@@ -78,7 +79,7 @@ export function DbMixin(collections: Record<string, CollectionSpec>): Partial<Se
 			collection<T extends Doc>(this: DbThis, name: string): Collection<T> {
 				const c = this.$collections.get(name);
 				if (!c) throw new Error(`Service ${this.name} has no collection '${name}'`);
-				return c as unknown as Collection<T>;
+				return c as Collection<T>; // the caller names the type of the collection's documents
 			},
 		},
 	});

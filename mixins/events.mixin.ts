@@ -29,7 +29,7 @@
 import type { ServiceSchema } from "moleculer";
 import { RELAY_ABANDON_MS, RELAY_GRACE_MS } from "../lib/events/relay-owner.js";
 import { acquireBus, releaseBus } from "../lib/events/registry.js";
-import { defineMixin } from "../lib/service.js";
+import { defineMixin } from "../lib/broker/service.js";
 import { outboxPort, relayMethods } from "./events/relay.js";
 import { consumerMethods, subscribeConsumers, unsubscribeConsumers } from "./events/consumer.js";
 import type { EventsMixinOptions, EventsThis } from "./events/service.js";
@@ -49,11 +49,11 @@ export function EventsMixin(opts: EventsMixinOptions = {}): Partial<ServiceSchem
 		},
 		created() {
 			this.$relay = { running: false, again: false, stopped: false, swept: 0 };
-			// Moleculer's registry has no public "is this node alive" call.
-			const registry = this.broker.registry as unknown as { nodes: { get(id: string): { available?: boolean } | undefined } };
+			const nodes = this.broker.registry.nodes;
 			this.$relayOwnership = {
 				self: this.broker.nodeID,
-				isAlive: id => registry.nodes.get(id)?.available === true,
+				// `get` answers undefined for a node the registry never saw (its declaration says otherwise).
+				isAlive: id => nodes.get(id)?.available === true,
 				graceMs: RELAY_GRACE_MS,
 				abandonMs: RELAY_ABANDON_MS,
 			};

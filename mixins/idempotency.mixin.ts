@@ -20,7 +20,7 @@
 import { randomUUID } from "node:crypto";
 import type { Service, ServiceSchema } from "moleculer";
 import { conflict } from "../lib/errors.js";
-import { defineMixin } from "../lib/service.js";
+import { defineMixin } from "../lib/broker/service.js";
 import { DuplicateKeyError, type Collection, type Doc } from "../lib/store/index.js";
 
 interface IdempotencyRecord<T = unknown> extends Doc {

@@ -12,7 +12,7 @@
  * immediate value.
  */
 import type { Service, ServiceSchema } from "moleculer";
-import { defineMixin } from "../lib/service.js";
+import { defineMixin } from "../lib/broker/service.js";
 import { registerShopMetrics } from "../lib/observability/metrics.js";
 import type { Collection, Doc, Query } from "../lib/store/index.js";
 

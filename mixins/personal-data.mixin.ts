@@ -8,9 +8,9 @@
  *
  * The service lists `erasures` among its EventsMixin outbox collections.
  */
-import type { Context, Service, ServiceSchema } from "moleculer";
-import { defineMixin } from "../lib/service.js";
-import { domainEvent, type AnyEnvelope } from "../lib/contracts/events.js";
+import type { Context, Service } from "moleculer";
+import { defineMixin, type AnyServiceSchema } from "../lib/broker/service.js";
+import { domainEvent, type EventEnvelope } from "../lib/contracts/events.js";
 import { DuplicateKeyError, type Collection, type Doc } from "../lib/store/index.js";
 
 export interface PersonalDataHandlers<TThis> {
@@ -24,10 +24,10 @@ interface ErasureRecord extends Doc {
 
 type Self = Service & { collection<T extends Doc>(name: string): Collection<T> };
 
-export function PersonalDataMixin<TThis>(handlers: PersonalDataHandlers<TThis>): Partial<ServiceSchema> {
-	async function onErasureRequested(this: Self, event: AnyEnvelope, ctx: Context): Promise<void> {
-		const { userId } = event.payload as { userId: string };
-		await handlers.eraseFor.call(this as unknown as TThis, userId, ctx);
+export function PersonalDataMixin<TThis>(handlers: PersonalDataHandlers<TThis>): Partial<AnyServiceSchema> {
+	async function onErasureRequested(this: Self & TThis, event: EventEnvelope<"user.erasure-requested">, ctx: Context): Promise<void> {
+		const { userId } = event.payload;
+		await handlers.eraseFor.call(this, userId, ctx);
 		try {
 			await this.collection<ErasureRecord>("erasures").insertWithEvents(
 				{ _id: userId, at: new Date().toISOString() },
@@ -38,19 +38,19 @@ export function PersonalDataMixin<TThis>(handlers: PersonalDataHandlers<TThis>):
 			if (!(err instanceof DuplicateKeyError)) throw err; // acknowledged by an earlier delivery
 		}
 	}
-	return defineMixin<Self>({
+	return defineMixin<Self & TThis>({
 		actions: {
 			personalData: {
 				idempotent: true,
 				visibility: "public",
 				params: { userId: "string" },
-				handler(ctx) {
-					return handlers.exportFor.call(this as unknown as TThis, (ctx.params as { userId: string }).userId, ctx);
+				handler(ctx: Context<{ userId: string }>) {
+					return handlers.exportFor.call(this, ctx.params.userId, ctx);
 				},
 			},
 		},
 		// Added to the service's own handlers (Moleculer would let the service's `integrationEvents` replace a mixin's).
-		merged(schema: ServiceSchema & { integrationEvents?: Record<string, unknown> }) {
+		merged(schema) {
 			schema.integrationEvents = { ...schema.integrationEvents, "user.erasure-requested": onErasureRequested };
 		},
 	});

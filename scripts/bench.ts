@@ -8,6 +8,9 @@
  *      GET /products/:id, search on BENCH_PRODUCTS generated products (with and without facets),
  *      checkout in a closed loop and at a fixed offered load, each checkout run followed by the
  *      inventory invariants (a violation fails the run);
+ *      the webhook fan-out (10 receivers on order.paid during the open-loop checkout, against the
+ *      same checkout without them) and the import of BENCH_IMPORT_ROWS products from CSV (rows/s,
+ *      peak RSS, GET /products/:id during it against idle);
  *   3. search at BENCH_PRODUCTS_LARGE products, with the memory and start-up time it costs.
  *
  * It prints the table of every figure with its ratio to the baseline and writes the run as JSON
@@ -31,6 +34,8 @@ import { baseline, calibrateIdle, catalogLabel, getProduct, search, spreadIds, w
 import { fmt, gitCommit, missingRow, rate, storeName, table, writeJson, writeReadmeSection, type Row } from "../bench/report.js";
 import { ratioChart } from "../bench/chart.js";
 import { startCluster, startOneProcess, type Shop, type Startup } from "../bench/shop.js";
+import { importScenario } from "../bench/import.js";
+import { fanoutRows, webhookFanout, WEBHOOK_BENCH_ENV } from "../bench/webhooks.js";
 
 const cfg = loadBenchConfig();
 const runId = randomBytes(3).toString("hex");
@@ -143,10 +148,10 @@ async function attempt(what: string, fn: () => Promise<void>): Promise<boolean> 
 }
 
 function notMeasured(what: string, shop: Shop, reason: string): Row {
-	const checkout = what.startsWith("checkout");
+	const checkout = what.startsWith("checkout") || what.startsWith("webhooks");
 	const mode = shop.mode.startsWith("cluster") && checkout ? "cluster (NATS + Kafka)" : shop.mode;
 	const scenario = what.startsWith("search") ? what.replace("search", `search ${catalogLabel(cfg.products)}`) : what;
-	return missingRow(scenario, mode, shop.store, checkout ? "orders/s" : "req/s", reason);
+	return missingRow(scenario, mode, shop.store, checkout ? "orders/s" : what.startsWith("import") ? "rows/s" : "req/s", reason);
 }
 
 /** Every selected scenario against one running shop. */
@@ -174,11 +179,18 @@ async function scenarios(shop: Shop, queries: string[]): Promise<void> {
 			await step(`search${facets ? " + facets" : ""}`, async () => [
 				await search(shop, { ...read, queries, facets, catalog: label, timeoutSeconds: 30 }),
 			]);
-	if (!s.has("checkout-closed") && !s.has("checkout-open")) return;
-	if (!shop.events) {
-		notes.push(`${where}: checkout skipped (no Kafka at ${redact(cfg.kafka)})`);
-		return;
+	if (s.has("checkout-closed") || s.has("checkout-open") || s.has("webhooks")) {
+		if (shop.events) await checkoutScenarios(shop, where, step);
+		else notes.push(`${where}: checkout and webhooks skipped (no Kafka at ${redact(cfg.kafka)})`);
 	}
+	if (s.has("import"))
+		await step(`import ${catalogLabel(cfg.importRows)}`, () =>
+			importScenario(shop, { ...read, rows: cfg.importRows, ids, workDir, catalog: catalogLabel(cfg.importRows) }),
+		);
+}
+
+async function checkoutScenarios(shop: Shop, where: string, step: (what: string, fn: () => Promise<Row[]>) => Promise<void>): Promise<void> {
+	const s = cfg.scenarios;
 	for (const kind of ["closed", "open"] as const) {
 		if (!s.has(`checkout-${kind}`)) continue;
 		await step(`checkout ${kind} loop`, async () => {
@@ -195,6 +207,8 @@ async function scenarios(shop: Shop, queries: string[]): Promise<void> {
 			return checkoutRows(shop, kind, r);
 		});
 	}
+	// After the checkout rows (the shop warmed up by them), its two runs back to back.
+	if (s.has("webhooks")) await step("webhooks fan-out", async () => fanoutRows(shop, cfg.openRate, await webhookFanout(shop, cfg.openRate, cfg.openSeconds)));
 }
 
 /** One line on the invariants over every checkout run. */
@@ -258,6 +272,7 @@ async function clusterRun(store: Store, seededNedb: string | undefined, queries:
 					logDir,
 					probeQuery,
 					readyTimeoutMs: 10 * 60_000,
+					...(cfg.scenarios.has("webhooks") && kafkaUp && { webhooks: true, env: WEBHOOK_BENCH_ENV }),
 				}),
 			queries,
 		);
@@ -300,7 +315,8 @@ async function main(): Promise<void> {
 		`${os.cpus().length} CPUs, Node ${process.version}, ${cfg.duration} s per scenario, ${cfg.connections} connections, ${cfg.products} products; scenarios ${[...cfg.scenarios].join(", ")}; work dir ${workDir}`,
 	);
 	const s = cfg.scenarios;
-	const needShop = ["product", "search", "search-facets", "checkout-closed", "checkout-open"].some(x => s.has(x as never));
+	const needShop = ["product", "search", "search-facets", "checkout-closed", "checkout-open", "webhooks", "import"].some(x => s.has(x as never));
+	const shopEnv = s.has("webhooks") ? WEBHOOK_BENCH_ENV : undefined;
 
 	const queries = generatedQueries(cfg.queries, cfg.products);
 	if (new Set(queries).size < 1000) throw new Error(`the query log has only ${new Set(queries).size} distinct queries (at least 1,000 needed)`);
@@ -334,7 +350,7 @@ async function main(): Promise<void> {
 		const dataDir = path.join(workDir, "one-process");
 		removeDir(dataDir);
 		copyCatalog(seededNedb!, dataDir);
-		await withShop("one process", () => startOneProcess({ dataDir, logDir, probeQuery, readyTimeoutMs: 10 * 60_000 }), queries);
+		await withShop("one process", () => startOneProcess({ dataDir, logDir, probeQuery, readyTimeoutMs: 10 * 60_000, env: shopEnv }), queries);
 		await undoNow(`dir ${dataDir}`);
 	}
 	if (needShop) for (const store of clusterStores) await clusterRun(store, seededNedb, queries, probeQuery, kafkaUp);

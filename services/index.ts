@@ -6,28 +6,9 @@ import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { config } from "../lib/config.js";
 import { brokerOptions } from "../moleculer.config.js";
 import ApiService from "./api/api.service.js";
-import UsersService from "./users/users.service.js";
-import ProductsService from "./products/products.service.js";
-import OrdersService from "./orders/orders.service.js";
-import TicketsService from "./tickets/tickets.service.js";
-import NotificationsService from "./notifications/notifications.service.js";
-import PricingService from "./pricing/pricing.service.js";
-import WebhooksService from "./webhooks/webhooks.service.js";
-import MediaService from "./media/media.service.js";
-import ReportsService from "./reports/reports.service.js";
+import { SHOP_SERVICES } from "./shop-services.js";
 
-export const ALL_SERVICES: Record<string, ServiceSchema> = {
-	users: UsersService,
-	products: ProductsService,
-	orders: OrdersService,
-	pricing: PricingService,
-	tickets: TicketsService,
-	notifications: NotificationsService,
-	webhooks: WebhooksService,
-	media: MediaService,
-	reports: ReportsService,
-	api: ApiService,
-};
+export const ALL_SERVICES: Record<string, ServiceSchema> = { ...SHOP_SERVICES, api: ApiService };
 
 export function createShopBroker(services = config.services): ServiceBroker {
 	const broker = new ServiceBroker(brokerOptions(config));

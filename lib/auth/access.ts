@@ -41,11 +41,24 @@ export function requireUser(ctx: Context<unknown, ShopMeta>): AuthUser {
 	return user;
 }
 
-/** Who may call an action, as its schema says (lib/service.ts). */
+/** Who may call an action, as its schema says (lib/broker/service.ts). */
 export interface ActionAccess {
 	name?: string;
 	auth?: "public" | "required";
 	roles?: readonly Role[];
+	/**
+	 * For the document only: the handler lets a signed-in caller reach their own records, and
+	 * these roles everyone's (it checks, as it needs the record: `findOrderFor`, `canSee`).
+	 */
+	ownerOr?: readonly Role[];
+}
+
+/** Who may call an action, in words: "anyone", "signed in", "admin", "agent or admin", "owner or admin"… */
+export function whoMayCall(action: ActionAccess): string {
+	if (action.auth === "public") return "anyone";
+	const who = action.roles ? [...action.roles] : action.ownerOr ? ["owner", ...action.ownerOr] : [];
+	if (who.length === 0) return "signed in";
+	return who.length === 1 ? who[0]! : `${who.slice(0, -1).join(", ")} or ${who.at(-1)}`;
 }
 
 /** 401 without a user for an action that needs one, 403 without one of its roles. */

@@ -1,6 +1,6 @@
 /**
  * Access enforced on the action, on the node that runs it: a published action's `auth` and
- * `roles` (lib/service.ts) are checked against the call's `meta.user` whoever sent the call, the
+ * `roles` (lib/broker/service.ts) are checked against the call's `meta.user` whoever sent the call, the
  * gateway or another node over the transporter, so a buggy node's call without the user, or
  * with a customer, to an admin action is refused (401 / 403) like the gateway's.
  *

@@ -27,13 +27,12 @@
  * The circuit breaker is per endpoint (node); with NATS choosing the node no endpoint is known
  * before the answer, so moleculer.config.ts turns it off in that mode.
  *
- * The casts below reach into Moleculer's registry, transit and context internals, which its
- * TypeScript declarations do not describe (registry options, endpoint lists, pending requests,
- * a context's start time), and adapt this middleware's handlers to its hook types.
+ * It reads Moleculer's registry (endpoint lists, preferLocal), transit (pending requests) and a
+ * context's start time, as Moleculer's own declarations describe them.
  */
-import { Errors, type Context, type Middleware, type ServiceBroker } from "moleculer";
+import { Errors, type ActionEndpoint, type ActionSchema, type Context, type Middleware, type ServiceBroker } from "moleculer";
 
-/** The `idempotent` property of an action schema (lib/service.ts). */
+/** The `idempotent` property of an action schema (lib/broker/service.ts). */
 export type Idempotency = true | "key";
 
 export interface ResilienceOptions {
@@ -48,10 +47,7 @@ export interface ResilienceOptions {
 export const REPEATS_METRIC = "shop_call_repeats_total";
 
 type Send = (ctx: Context) => Promise<unknown>;
-type RemoteAction = { name: string; idempotent?: unknown };
-type Transit = { removePendingRequest(id: string): void };
-type Endpoint = { id: string; local: boolean; isAvailable: boolean };
-type LocalEndpoint = Endpoint & { action: { handler: Send } };
+type RemoteAction = Pick<ActionSchema, "idempotent"> & { name: string };
 type ErrorLike = { name?: string; retryable?: boolean; data?: { action?: string } };
 
 /** Moleculer's answers for a call a node refused before running it (stopping, or the service gone there). */
@@ -97,10 +93,14 @@ export function ResilienceMiddleware(opts: ResilienceOptions): Middleware {
 	}
 
 	/** An available endpoint of this node for the action, when the registry prefers local ones. */
-	function localEndpoint(action: string): LocalEndpoint | undefined {
-		if ((broker.registry as unknown as { opts?: { preferLocal?: boolean } }).opts?.preferLocal === false) return undefined;
-		const list = broker.registry.getActionEndpoints(action) as unknown as { localEndpoints?: LocalEndpoint[] } | null;
-		return list?.localEndpoints?.find(ep => ep.isAvailable);
+	function localEndpoint(action: string): ActionEndpoint | undefined {
+		if (broker.registry.opts.preferLocal === false) return undefined;
+		return broker.registry.getActionEndpoints(action)?.localEndpoints.find(ep => ep.isAvailable);
+	}
+
+	/** The action's endpoints (none when no node has it: Moleculer answers nothing then). */
+	function endpointsOf(action: string): ActionEndpoint[] {
+		return broker.registry.getActionEndpoints(action)?.endpoints ?? [];
 	}
 
 	/** Another node for a copy when Moleculer balances: any available remote endpoint not tried yet. */
@@ -109,31 +109,29 @@ export function ResilienceMiddleware(opts: ResilienceOptions): Middleware {
 			copy.nodeID = null;
 			return;
 		}
-		const list = broker.registry.getActionEndpoints(action) as unknown as { endpoints?: Endpoint[] } | null;
-		const live = (list?.endpoints ?? []).filter(ep => ep.isAvailable && !ep.local);
+		const live = endpointsOf(action).filter(ep => ep.isAvailable && !ep.local);
 		const fresh = live.filter(ep => !tried.has(ep.id));
 		const pick = (fresh.length ? fresh : live)[Math.floor(Math.random() * (fresh.length || live.length))];
 		if (!pick) return;
-		copy.setEndpoint(pick as never);
+		copy.setEndpoint(pick);
 		copy.nodeID = pick.id;
 	}
 
 	/** Send `ctx` to one available remote node of the action, picked at random. */
 	function pinToOneNode(ctx: Context, action: string): void {
-		const list = broker.registry.getActionEndpoints(action) as unknown as { endpoints?: Endpoint[] } | null;
-		const live = (list?.endpoints ?? []).filter(ep => ep.isAvailable && !ep.local);
+		const live = endpointsOf(action).filter(ep => ep.isAvailable && !ep.local);
 		const pick = live[Math.floor(Math.random() * live.length)];
 		if (!pick) return;
-		ctx.setEndpoint(pick as never);
+		ctx.setEndpoint(pick);
 		ctx.nodeID = pick.id;
 	}
 
 	function call(send: Send, action: RemoteAction, ctx: Context): Promise<unknown> {
-		const transit = broker.transit as unknown as Transit;
+		const transit = broker.transit;
 		const mayRepeat = repeatable(action, ctx);
 		const maxCopies = typeof ctx.options.retries === "number" ? ctx.options.retries : opts.repeats;
 		// The call's deadline, as the Timeout middleware (around this one) counts it.
-		const startHr = (ctx as unknown as { startHrTime?: [number, number] }).startHrTime;
+		const startHr = ctx.startHrTime;
 		const elapsed = startHr ? (([sec, ns]) => sec * 1000 + ns / 1e6)(process.hrtime(startHr)) : 0;
 		const deadline = ctx.options.timeout && ctx.options.timeout > 0 ? Date.now() - elapsed + ctx.options.timeout : Infinity;
 		budget.called();
@@ -153,7 +151,7 @@ export function ResilienceMiddleware(opts: ResilienceOptions): Middleware {
 				clearTimeout(hedgeTimer);
 				clearTimeout(deadlineTimer);
 				// The other copies' answers are dropped when they come (Moleculer logs them as orphans).
-				for (const [id, c] of running) if (c !== winner) transit.removePendingRequest(id);
+				for (const [id, c] of running) if (c !== winner) transit?.removePendingRequest(id);
 				running.clear();
 				if (winner && winner !== ctx) ctx.nodeID = winner.nodeID;
 				if (err) reject(err);
@@ -235,8 +233,9 @@ export function ResilienceMiddleware(opts: ResilienceOptions): Middleware {
 			}
 		},
 		remoteAction(next, action) {
-			const send = next as unknown as Send;
-			const remote = action as unknown as RemoteAction;
+			// Moleculer declares `next` with a service `this` it never passes (the innermost handler is bound to its service).
+			const send = next as Send;
+			const remote: RemoteAction = { idempotent: action.idempotent, name: action.name! };
 			return function resilientCall(ctx: Context) {
 				// A stream is many packets: balanced by NATS, each would go to any node of the queue group
 				// (an upload's chunks spread over the media nodes), so it goes to one node, named.
@@ -248,14 +247,15 @@ export function ResilienceMiddleware(opts: ResilienceOptions): Middleware {
 				// /api/ready, which would otherwise be answered by any gateway, a draining one too.
 				const local = opts.natsBalanced && broker.started ? localEndpoint(remote.name) : undefined;
 				if (local) {
-					ctx.setEndpoint(local as never);
+					ctx.setEndpoint(local);
 					ctx.nodeID = broker.nodeID;
-					return local.action.handler(ctx);
+					// The action's handler as the local middlewares wrapped it; bound to its service, it takes no `this`.
+					return (local.action.handler as Send)(ctx);
 				}
 				// The gateway (or a caller) resolved an endpoint: let NATS pick a connected node instead.
 				if (opts.natsBalanced) ctx.nodeID = null;
 				return call(send, remote, ctx);
-			} as unknown as typeof next;
+			};
 		},
 	};
 }

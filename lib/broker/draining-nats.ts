@@ -15,20 +15,10 @@
  *   second instead of waiting for heartbeats; the client has restored its subscriptions itself,
  *   so the queue groups are not left and joined again (which would leave a gap with no subscriber).
  */
-import { Transporters, type ServiceBroker } from "moleculer";
+import { Transporters } from "moleculer";
 
-type NatsSubscription = { drain(): Promise<void> };
+/** The parts of the nats.js client used here (Moleculer declares its `client` as `any`). */
 type NatsClient = { flush(): Promise<void>; status(): AsyncIterable<{ type: string; data?: unknown }> };
-type Transit = { connected: boolean };
-type NatsInternals = {
-	subscriptions: NatsSubscription[];
-	client: NatsClient | null;
-	broker: ServiceBroker;
-	transit: Transit;
-	connected: boolean;
-	logger: { warn(...a: unknown[]): void; info(...a: unknown[]): void };
-	onConnected(wasReconnect?: boolean): Promise<void>;
-};
 
 /** Moleculer's gauge of a connected transit (it sets it to 1 once connected, never to 0 on a lost link). */
 const TRANSIT_CONNECTED_METRIC = "moleculer.transit.connected";
@@ -38,14 +28,9 @@ export class DrainingNatsTransporter extends Transporters.NATS {
 	/** Set while the client reconnects: its subscriptions are already back (see the header). */
 	private resubscribed = false;
 
-	private get self(): NatsInternals {
-		// The client, subscriptions and transit are the transporter's own fields, absent from Moleculer's declarations.
-		return this as unknown as NatsInternals;
-	}
-
 	override connect(): Promise<void> {
 		return super.connect().then(() => {
-			const client = this.self.client;
+			const client = this.client as NatsClient | null;
 			if (client) void this.watch(client);
 		});
 	}
@@ -53,32 +38,30 @@ export class DrainingNatsTransporter extends Transporters.NATS {
 	/** Follow the client's status: a lost connection, and its return. */
 	private async watch(client: NatsClient): Promise<void> {
 		for await (const status of client.status()) {
-			if (this.self.client !== client) return;
+			if (this.client !== client) return;
 			if (status.type === "disconnect") this.lost(String(status.data ?? ""));
 			else if (status.type === "reconnect") await this.regained(String(status.data ?? ""));
 		}
 	}
 
 	private lost(server: string): void {
-		const self = this.self;
-		if (!self.connected) return;
-		self.logger.warn(`NATS connection to ${server} lost: calls fail at once until it is back.`);
-		self.connected = false;
-		self.transit.connected = false;
-		if (self.broker.isMetricsEnabled()) self.broker.metrics.set(TRANSIT_CONNECTED_METRIC, 0);
+		if (!this.connected) return;
+		this.logger.warn(`NATS connection to ${server} lost: calls fail at once until it is back.`);
+		this.connected = false;
+		this.transit.connected = false;
+		if (this.broker.isMetricsEnabled()) this.broker.metrics.set(TRANSIT_CONNECTED_METRIC, 0);
 	}
 
 	private async regained(server: string): Promise<void> {
-		const self = this.self;
-		self.logger.info(`NATS connection to ${server} is back: announcing this node and discovering the others.`);
+		this.logger.info(`NATS connection to ${server} is back: announcing this node and discovering the others.`);
 		this.resubscribed = true;
 		// Connected again before Moleculer's reconnect path runs: it sends INFO only on a connected transit.
-		self.transit.connected = true;
+		this.transit.connected = true;
 		try {
 			// Moleculer's reconnect path: INFO to every node, DISCOVER, then transit connected (and its gauge 1).
-			await self.onConnected(true);
+			await this.onConnected(true);
 		} catch (err) {
-			self.logger.warn(`Rediscovery after the NATS reconnect failed: ${(err as Error).message}`);
+			this.logger.warn(`Rediscovery after the NATS reconnect failed: ${(err as Error).message}`);
 		} finally {
 			this.resubscribed = false;
 		}
@@ -90,9 +73,8 @@ export class DrainingNatsTransporter extends Transporters.NATS {
 	}
 
 	override unsubscribeFromBalancedCommands(): Promise<void> {
-		const self = this.self;
-		const subs = self.subscriptions;
-		self.subscriptions = [];
-		return Promise.all(subs.map(s => s.drain().catch(() => undefined))).then(() => self.client?.flush());
+		const subs = this.subscriptions;
+		this.subscriptions = [];
+		return Promise.all(subs.map(s => s.drain().catch(() => undefined))).then(() => (this.client as NatsClient)?.flush());
 	}
 }

@@ -6,7 +6,7 @@
  * so the three cannot drift apart.
  *
  * Only the subset of fastest-validator whose meaning JSON Schema can state exactly is used:
- * strings by length (counted in code points, see lib/validation.ts) and pattern, integers and
+ * strings by length (counted in code points, see lib/broker/validation.ts) and pattern, integers and
  * numbers by range, booleans, enums, constants, arrays, strict objects and records. There is no
  * fastest-validator `trim` (it trims before checking, so a string the document calls too long
  * would pass); `trimmed` trims after the checks instead. Patterns use explicit character classes

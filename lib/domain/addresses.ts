@@ -46,7 +46,7 @@ export function updateAddress(list: readonly AddressEntry[], id: string, patch: 
 	const changed = list.map(a => {
 		if (a.id !== id) return a;
 		const next: AddressEntry = { ...a, updatedAt: at };
-		for (const k of ADDRESS_KEYS) if (patch[k] !== undefined) (next as unknown as Record<string, unknown>)[k] = patch[k];
+		copyDefined(next, patch, ADDRESS_KEYS);
 		if (patch.label !== undefined) next.label = patch.label;
 		return next;
 	});
@@ -74,4 +74,12 @@ export function shippingAddressOf(entry: AddressEntry): ShippingAddress {
 	const out: Record<string, unknown> = {};
 	for (const k of ADDRESS_KEYS) if (entry[k] !== undefined) out[k] = entry[k];
 	return out as ShippingAddress;
+}
+
+/** Sets on `to` each of these fields that `from` has (an undefined field leaves it as it is). */
+function copyDefined<T, K extends keyof T>(to: T, from: Partial<T>, keys: readonly K[]): void {
+	for (const k of keys) {
+		const value = from[k];
+		if (value !== undefined) to[k] = value;
+	}
 }

@@ -60,7 +60,7 @@ export interface PublicEvent {
 
 export function publicEventOf(event: AnyEnvelope): PublicEvent | null {
 	if (!isWebhookEventType(event.type)) return null;
-	const payload = event.payload as unknown as Record<string, unknown>;
+	const payload: Record<string, unknown> = { ...event.payload };
 	const data: Record<string, unknown> = {};
 	for (const field of PUBLIC_FIELDS[event.type] as readonly string[]) if (payload[field] !== undefined) data[field] = payload[field];
 	return { id: event.id, type: event.type, timestamp: event.occurredAt, data };

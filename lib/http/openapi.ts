@@ -1,8 +1,11 @@
 /**
  * The OpenAPI 3.1 document of the public contract, made from the route table (lib/http/routes.ts)
  * and, for every request, from the validator schema the action itself validates with
- * (lib/contracts/http/*), so the document says exactly what the server accepts.
+ * (lib/contracts/http/*), so the document says exactly what the server accepts. Who may call a
+ * route (its `security` and "Who:") is read from the routed action's own definition, which the
+ * caller passes (services/api/openapi-document.ts), since lib/ does not import the services.
  */
+import { whoMayCall, type ActionAccess } from "../auth/access.js";
 import { REQUESTS } from "../contracts/http/index.js";
 import { IDEMPOTENCY_KEY_PATTERN } from "../contracts/http/orders.js";
 import { requestOf } from "./json-schema.js";
@@ -99,8 +102,10 @@ const MULTIPART_CSV = {
 	properties: {
 		file: {
 			type: "string",
-			contentMediaType: "text/csv",
-			description: "UTF-8 CSV whose first line is the export's header, at most 10 MB",
+			// application/octet-stream: a file part (with a filename), as OpenAPI 3.1 spells `format: binary`.
+			contentMediaType: "application/octet-stream",
+			description:
+				"The CSV file (UTF-8, text/csv), whose first line is the export's header, at most IMPORT_MAX_BYTES (100 MB unless the shop sets otherwise)",
 		},
 	},
 };
@@ -115,9 +120,14 @@ export function openApiPath(path: string): string {
 	return path.replace(/:(\w+)/g, "{$1}");
 }
 
-export function buildOpenApi(): Record<string, unknown> {
+/** The access of an action as its definition states it (`auth`, `roles`, `ownerOr`); undefined for an action no service defines. */
+export type AccessOf = (action: string) => ActionAccess | undefined;
+
+export function buildOpenApi(accessOf: AccessOf): Record<string, unknown> {
 	const paths: Record<string, Record<string, unknown>> = {};
 	for (const r of ROUTES) {
+		const access = accessOf(r.action);
+		if (!access) throw new Error(`No service defines the routed action ${r.action}`);
 		const p = `${API_PREFIX}${openApiPath(r.path)}`;
 		const params = REQUESTS[r.action];
 		if (!params) throw new Error(`No request shape for ${r.action} (lib/contracts/http)`);
@@ -138,7 +148,7 @@ export function buildOpenApi(): Record<string, unknown> {
 			operationId: r.action.replace(".", "_"),
 			tags: [r.tag],
 			summary: r.summary,
-			description: `Who: ${r.access}.`,
+			description: `Who: ${whoMayCall(access)}.`,
 			parameters: [...parameters, ...headers],
 			responses: {
 				[String(r.status)]: {
@@ -160,7 +170,7 @@ export function buildOpenApi(): Record<string, unknown> {
 				),
 			},
 		};
-		if (r.access !== "anyone") op.security = [{ bearerAuth: [] }];
+		if (access.auth !== "public") op.security = [{ bearerAuth: [] }];
 		if (r.multipart) {
 			const form = MULTIPART_FORMS[r.action];
 			if (!form) throw new Error(`${r.action} takes a multipart body but has no form in MULTIPART_FORMS`);

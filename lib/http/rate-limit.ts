@@ -26,9 +26,15 @@ export class SharedWindowStore {
 
 	/** What moleculer-web's `StoreFactory` option takes, answering this store for every route. */
 	factory(): new () => SharedWindowStore {
-		const store = this as SharedWindowStore;
-		return function SharedStoreFactory() {
-			return store;
-		} as unknown as new () => SharedWindowStore;
+		return alwaysMaking(this);
 	}
+}
+
+/** A class whose `new` answers `store` every time (a constructor that returns an object makes `new` answer it). */
+function alwaysMaking<T extends object>(store: T): new () => T {
+	return class SharedStoreFactory {
+		constructor() {
+			return store;
+		}
+	} as new () => T;
 }

@@ -82,11 +82,7 @@ export class FileStorage implements MediaStorage {
 	}
 }
 
-interface GridFsFile {
-	_id: mongoose.mongo.ObjectId;
-	filename: string;
-	length: number;
-}
+type GridFsFile = mongoose.mongo.GridFSFile;
 
 export class GridFsStorage implements MediaStorage {
 	readonly kind = "gridfs";
@@ -97,7 +93,7 @@ export class GridFsStorage implements MediaStorage {
 	}
 
 	private async filesNamed(name: string): Promise<GridFsFile[]> {
-		return (await this.bucket.find({ filename: checkedName(name) }).toArray()) as unknown as GridFsFile[];
+		return this.bucket.find({ filename: checkedName(name) }).toArray();
 	}
 
 	async put(name: string, data: Buffer, contentType: string): Promise<void> {
@@ -127,7 +123,7 @@ export class GridFsStorage implements MediaStorage {
 	private async filesUnder(prefix: string): Promise<GridFsFile[]> {
 		checkedName(prefix);
 		const pattern = `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`;
-		return (await this.bucket.find({ filename: { $regex: pattern } }).toArray()) as unknown as GridFsFile[];
+		return this.bucket.find({ filename: { $regex: pattern } }).toArray();
 	}
 }
 

@@ -15,37 +15,33 @@
  * (Moleculer's own hooks), also without rates.
  */
 import * as Moleculer from "moleculer";
-import { METRIC, type Context, type Middleware, type ServiceBroker } from "moleculer";
+import { METRIC, type ActionSchema, type Context, type MetricRegistry, type MetricTypes, type Middleware, type ServiceBroker } from "moleculer";
 
-interface MetricOpts {
-	name: string;
-	quantiles?: unknown;
-	rate?: unknown;
-}
-interface Series {
-	increment(labels: object | null, value?: number): unknown;
-	decrement(labels: object | null, value?: number): unknown;
-	observe(value: number, labels: object | null): unknown;
-}
-type Registry = { register(opts: MetricOpts): unknown; getMetric(name: string): Series | null };
-type ActionDef = { name: string; service?: { fullName: string } };
 type Next = (ctx: Context) => Promise<unknown>;
-type BuiltIn = Middleware & { created(broker: ServiceBroker): void; localAction?: unknown; remoteAction?: unknown };
+type BuiltIn = Middleware & { created(broker: ServiceBroker): void };
+type MetricOptions =
+	MetricRegistry.GaugeMetricOptions | MetricRegistry.CounterMetricOptions | MetricRegistry.HistogramMetricOptions | MetricRegistry.InfoMetricOptions;
+/** The registry's `register`, which this module swaps while the built-in middleware registers its series. */
+type Registering = { register(opts: MetricOptions): unknown };
 
+/** A series without its per-minute rate and its quantile reservoir. */
+const WITHOUT_RATES = { rate: false, quantiles: false };
 const LEFT_OUT = new Set<string>([METRIC.MOLECULER_REQUEST_LEVELS]);
 
-function actionHandler(metrics: Registry, type: "local" | "remote", action: ActionDef, next: Next): Next {
-	const total = metrics.getMetric(METRIC.MOLECULER_REQUEST_TOTAL)!;
-	const active = metrics.getMetric(METRIC.MOLECULER_REQUEST_ACTIVE)!;
-	const time = metrics.getMetric(METRIC.MOLECULER_REQUEST_TIME)!;
-	const errors = metrics.getMetric(METRIC.MOLECULER_REQUEST_ERROR_TOTAL)!;
+function actionHandler(metrics: MetricRegistry, type: "local" | "remote", action: ActionSchema, next: Next): Next {
+	// The series the built-in middleware registered (created, below), of these types.
+	const total = metrics.getMetric(METRIC.MOLECULER_REQUEST_TOTAL) as MetricTypes.Counter;
+	const active = metrics.getMetric(METRIC.MOLECULER_REQUEST_ACTIVE) as MetricTypes.Gauge;
+	const time = metrics.getMetric(METRIC.MOLECULER_REQUEST_TIME) as MetricTypes.Histogram;
+	const errors = metrics.getMetric(METRIC.MOLECULER_REQUEST_ERROR_TOTAL) as MetricTypes.Counter;
 	const service = action.service?.fullName ?? null;
+	const name = action.name ?? "";
 	// One labels object per caller (a handful per action), reused by every call.
 	const byCaller = new Map<string | null, { service: string | null; action: string; caller: string | null; type: string }>();
 	return function leanMetrics(ctx: Context) {
 		const caller = (ctx.caller as string | null) ?? null;
 		let labels = byCaller.get(caller);
-		if (!labels) byCaller.set(caller, (labels = { service, action: action.name, caller, type }));
+		if (!labels) byCaller.set(caller, (labels = { service, action: name, caller, type }));
 		total.increment(labels);
 		active.increment(labels);
 		const start = performance.now();
@@ -69,25 +65,28 @@ function actionHandler(metrics: Registry, type: "local" | "remote", action: Acti
 
 /** A middleware factory: Moleculer calls it with the broker when it adds it (its hooks are read then). */
 export function LeanMetricsMiddleware(broker: ServiceBroker): Middleware {
-	const builtIn = (Moleculer as unknown as { Middlewares: { Metrics: (b: ServiceBroker) => BuiltIn } }).Middlewares.Metrics(broker);
+	// Moleculer exports its internal middlewares at run time; its declarations leave them out.
+	const builtIn = (Moleculer as typeof Moleculer & { Middlewares: { Metrics: (b: ServiceBroker) => BuiltIn } }).Middlewares.Metrics(broker);
 	if (!broker.isMetricsEnabled()) return { name: "Metrics" };
-	const metrics = broker.metrics as unknown as Registry;
+	const metrics = broker.metrics;
+	const registry: Registering = metrics;
 	// Its hooks for events, emits and packets stay; the per-call ones are this module's.
-	const { created: _c, localAction: _l, remoteAction: _r, name: _n, ...hooks } = builtIn as unknown as Record<string, unknown>;
+	const { created: _c, localAction: _l, remoteAction: _r, name: _n, ...hooks } = builtIn;
 	return {
 		...hooks,
 		name: "Metrics",
 		created() {
 			// The built-in middleware's own series, registered without rates and quantile reservoirs.
-			const register = metrics.register.bind(metrics);
-			metrics.register = opts => (LEFT_OUT.has(opts.name) ? null : register({ ...opts, rate: false, quantiles: false }));
+			const register = registry.register.bind(metrics);
+			registry.register = opts => (LEFT_OUT.has(opts.name) ? null : register({ ...opts, ...WITHOUT_RATES }));
 			try {
 				builtIn.created(broker);
 			} finally {
-				metrics.register = register;
+				registry.register = register;
 			}
 		},
-		localAction: ((next: Next, action: ActionDef) => actionHandler(metrics, "local", action, next)) as unknown as Middleware["localAction"],
-		remoteAction: ((next: Next, action: ActionDef) => actionHandler(metrics, "remote", action, next)) as unknown as Middleware["remoteAction"],
-	} as Middleware;
+		// Moleculer declares `next` with a service `this` it never passes (the innermost handler is bound to its service).
+		localAction: (next, action) => actionHandler(metrics, "local", action, next as Next),
+		remoteAction: (next, action) => actionHandler(metrics, "remote", action, next as Next),
+	};
 }

@@ -19,7 +19,7 @@ type HttpReq = IncomingMessage & {
 	$alias?: { fullPath?: string; method?: string };
 	$ctx?: { requestID?: string | null; meta?: { user?: { id?: string } } };
 };
-type Handler = (...args: unknown[]) => unknown;
+/** A middleware's `next`: Moleculer declares it with a service `this` it never passes (the innermost handler is bound to its service). */
 type CtxHandler = (ctx: Context) => unknown;
 
 export interface ObservabilityOptions {
@@ -50,24 +50,23 @@ export function ObservabilityMiddleware(opts: ObservabilityOptions = {}): Middle
 			registerShopMetrics(broker);
 		},
 		localAction(next) {
-			const handler = next as unknown as CtxHandler;
+			const handler = next as CtxHandler;
 			return function observedAction(ctx: Context) {
 				return runForRequest(ctx.requestID, () => handler(ctx));
-			} as unknown as typeof next;
+			};
 		},
 		localEvent(next) {
-			const handler = next as unknown as CtxHandler;
 			return function observedEvent(ctx: Context) {
-				return runForRequest(ctx.requestID, () => handler(ctx));
-			} as unknown as typeof next;
+				return runForRequest(ctx.requestID, () => next(ctx));
+			};
 		},
 		localMethod(next, method) {
-			const m = method as unknown as { name?: string; service?: Service };
+			// Moleculer passes the method's definition ({ name, handler, service }), not the function its declaration names.
+			const m = method as { name?: string; service?: Service };
 			if (m.name !== "httpHandler" || !m.service) return next;
 			const broker = m.service.broker;
 			const logger: Logger = broker.getLogger("access", { svc: m.service.name });
 			const metrics = broker.isMetricsEnabled();
-			const handler = next as unknown as Handler;
 			return function observedHttpHandler(req: HttpReq, res: ServerResponse, ...rest: unknown[]) {
 				const startedAt = performance.now();
 				res.once("finish", () => {
@@ -80,8 +79,8 @@ export function ObservabilityMiddleware(opts: ObservabilityOptions = {}): Middle
 						if (status === 403) logSecurityEvent(logger, "permission_denied", { method: line.method, route: line.route, userId: line.userId });
 					});
 				});
-				return runPendingRequest(() => handler(req, res, ...rest));
-			} as unknown as typeof next;
+				return runPendingRequest(() => next(req, res, ...rest));
+			};
 		},
 	};
 }

@@ -11,7 +11,7 @@
  * One resource per Moleculer service (`service.name` = its full name), so Jaeger shows the
  * gateway, orders, products... as services of one trace.
  */
-import { TracerExporters, type Span } from "moleculer";
+import { TracerExporters, type Span, type Tracer } from "moleculer";
 import { spanIdOf, zipkinTraceId } from "./trace-context.js";
 
 interface OtlpAttribute {
@@ -52,12 +52,6 @@ type MoleculerSpan = Span & {
 	service?: { fullName?: string; name?: string } | null;
 };
 
-type Base = InstanceType<typeof TracerExporters.Base> & {
-	broker: { nodeID: string };
-	logger: { warn(...a: unknown[]): void };
-	flattenTags(obj: unknown, convertToString?: boolean, path?: string): Record<string, string> | null;
-};
-
 const nanos = (ms: number) => (BigInt(Math.round(ms * 1000)) * 1000n).toString();
 
 function kindOf(span: MoleculerSpan): number {
@@ -67,7 +61,7 @@ function kindOf(span: MoleculerSpan): number {
 	return KIND.internal;
 }
 
-export class OtlpHttpExporter extends (TracerExporters.Base as unknown as new (opts: object) => Base) {
+export class OtlpHttpExporter extends TracerExporters.Base {
 	private queue: MoleculerSpan[] = [];
 	private timer?: NodeJS.Timeout;
 	private lastWarning = 0;
@@ -77,7 +71,7 @@ export class OtlpHttpExporter extends (TracerExporters.Base as unknown as new (o
 		super({});
 	}
 
-	override init(tracer: Parameters<Base["init"]>[0]): void {
+	override init(tracer: Tracer): void {
 		super.init(tracer);
 		this.timer = setInterval(() => void this.flush(), this.options.intervalMs ?? 2000);
 		this.timer.unref();

@@ -16,7 +16,7 @@
  * second reporter that collides with the built-in one.)
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { MetricReporters, type BrokerOptions, type MetricRegistry, type ServiceBroker } from "moleculer";
+import { MetricReporters, type BrokerOptions } from "moleculer";
 import { checkReadiness } from "../readiness.js";
 
 interface HistogramItem {
@@ -26,25 +26,18 @@ interface HistogramItem {
 	buckets?: object;
 	quantiles?: object;
 }
-interface ReporterInternals {
-	registry: { store: Map<string, { name: string; type: string; snapshot(): HistogramItem[] }> };
-	matchMetricName(name: string): boolean;
-	formatMetricName(name: string): string;
-	labelsToStr(labels: Record<string, unknown>, extra?: Record<string, string>): string;
-}
 
 export class ShopPrometheusReporter extends MetricReporters.Prometheus {
 	override generatePrometheusResponse(): string {
-		const self = this as unknown as ReporterInternals;
 		const lines = String(super.generatePrometheusResponse()).split("\n");
 		const after = new Map<string, string[]>();
-		for (const metric of self.registry.store.values()) {
-			if (metric.type !== "histogram" || !self.matchMetricName(metric.name)) continue;
-			const name = self.formatMetricName(metric.name).replace(/[.-]/g, "_");
-			for (const item of metric.snapshot()) {
+		for (const metric of this.registry.store.values()) {
+			if (metric.type !== "histogram" || !this.matchMetricName(metric.name)) continue;
+			const name = this.formatMetricName(metric.name).replace(/[.-]/g, "_");
+			for (const item of metric.snapshot() as HistogramItem[]) {
 				if (item.quantiles || !item.buckets) continue;
-				const labels = self.labelsToStr(item.labels);
-				after.set(`${name}_bucket${self.labelsToStr(item.labels, { le: "+Inf" })}`, [
+				const labels = this.labelsToStr(item.labels);
+				after.set(`${name}_bucket${this.labelsToStr(item.labels, { le: "+Inf" })}`, [
 					`${name}_sum${labels} ${item.sum}`,
 					`${name}_count${labels} ${item.count}`,
 				]);
@@ -56,7 +49,7 @@ export class ShopPrometheusReporter extends MetricReporters.Prometheus {
 	}
 
 	override handler(req: IncomingMessage, res: ServerResponse): void {
-		const broker = (this as unknown as { registry: MetricRegistry & { broker: ServiceBroker } }).registry.broker;
+		const broker = this.registry.broker;
 		if (req.url === "/live") {
 			// Liveness: the event loop answers. Never a dependency (a NATS outage must not restart every pod).
 			res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
@@ -85,18 +78,15 @@ export class ShopPrometheusReporter extends MetricReporters.Prometheus {
 
 export function metricsOptions(cfg: { metricsEnabled: boolean; metricsPort: number; metricsHost: string }): BrokerOptions["metrics"] {
 	if (!cfg.metricsEnabled) return { enabled: false };
-	return {
-		enabled: true,
-		reporter: [
-			new ShopPrometheusReporter({
-				port: cfg.metricsPort,
-				host: cfg.metricsHost,
-				path: "/metrics",
-				defaultLabels: (registry: { broker: { namespace: string; nodeID: string } }) => ({
-					namespace: registry.broker.namespace,
-					nodeID: registry.broker.nodeID,
-				}),
-			}),
-		],
-	} as unknown as BrokerOptions["metrics"];
+	const reporter = new ShopPrometheusReporter({
+		port: cfg.metricsPort,
+		host: cfg.metricsHost,
+		path: "/metrics",
+		defaultLabels: (registry: { broker: { namespace: string; nodeID: string } }) => ({
+			namespace: registry.broker.namespace,
+			nodeID: registry.broker.nodeID,
+		}),
+	});
+	// Moleculer takes a reporter instance; its declarations list only reporters named by type.
+	return { enabled: true, reporter: [reporter] } as unknown as BrokerOptions["metrics"];
 }

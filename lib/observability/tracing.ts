@@ -131,7 +131,7 @@ export function tracePublish(service: Service, events: readonly EventEnvelope[],
 		const parent = parseTraceparent(e.traceparent);
 		if (!parent?.sampled || !e.requestId) return e;
 		const topic = EVENTS[e.type]?.topic ?? "unknown";
-		const span = (broker.tracer as unknown as { startSpan(name: string, opts: object): Span & { id: string } }).startSpan(`publish ${e.type} to ${topic}`, {
+		const span = broker.tracer.startSpan(`publish ${e.type} to ${topic}`, {
 			traceID: e.requestId,
 			parentID: parent.parentId,
 			sampled: true,

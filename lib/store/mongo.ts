@@ -9,7 +9,7 @@ import MongooseDbAdapter from "moleculer-db-adapter-mongoose";
 import mongoose from "mongoose";
 import type { ServiceBroker, Service } from "moleculer";
 import { config } from "../config.js";
-import type { CollectionSpec, DbAdapter, Query, Update } from "./collection.js";
+import type { CollectionSpec, DbAdapter, FindOptions, Query, Update } from "./collection.js";
 import { FerretDbV1Updates, isFerretDbV1, REV } from "./ferretdb-v1.js";
 import { unavailable } from "../errors.js";
 
@@ -71,22 +71,15 @@ async function connectionFor(url: string, dbName: string): Promise<mongoose.Conn
 	return conn;
 }
 
-// The stock class's typings do not describe its protected fields; extend its runtime shape.
-const MongooseAdapterBase = MongooseDbAdapter as unknown as new (uri: string) => {
+interface StockAdapter extends DbAdapter {
 	broker?: ServiceBroker;
 	service?: Service;
-	find(filters: object): Promise<unknown[]>;
-	findOne(query: Query): Promise<unknown>;
-	findById(id: string): Promise<unknown>;
-	count(filters: object): Promise<number>;
-	insert(entity: object): Promise<unknown>;
-	updateMany(query: Query, update: Update): Promise<number>;
-	updateById(id: string, update: Update): Promise<unknown>;
-	removeMany(query: Query): Promise<number>;
-	removeById(id: string): Promise<unknown>;
-};
+}
+// The stock class's typings describe a mongoose Document model it is not used with here (and its
+// updateById as a query): this is its runtime shape, the store's DbAdapter.
+const MongooseAdapterBase = MongooseDbAdapter as unknown as new (uri: string) => StockAdapter;
 
-class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
+class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase implements DbAdapter {
 	model!: mongoose.Model<unknown>;
 	conn!: mongoose.Connection;
 	db: unknown;
@@ -105,11 +98,11 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 	) {
 		super(url);
 	}
-	init(broker: ServiceBroker, service: Service): void {
+	override init(broker: ServiceBroker, service: Service): void {
 		this.broker = broker;
 		this.service = service;
 	}
-	async connect(): Promise<void> {
+	override async connect(): Promise<void> {
 		this.conn = await connectionFor(this.url, this.dbName);
 		const schema = new mongoose.Schema(
 			{ _id: { type: String, required: true } },
@@ -127,7 +120,7 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 		if (await isFerretDbV1(this.conn))
 			this.ferretV1 = new FerretDbV1Updates(
 				this.conn,
-				this.model.collection as unknown as mongoose.mongo.Collection<Record<string, unknown> & { _id: string }>,
+				this.conn.db!.collection<Record<string, unknown> & { _id: string }>(this.collectionName),
 				this.collectionName,
 			);
 	}
@@ -136,7 +129,7 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 	 * `_id: { $in }` (20 ids of 20,000 documents: 660 ms, against 9 ms for one id), so there the
 	 * ids are looked up one by one; MongoDB answers `$in` from its index.
 	 */
-	async findByIds(ids: string[]): Promise<unknown[]> {
+	override async findByIds(ids: string[]): Promise<unknown[]> {
 		if (!this.ferretV1) return reaching(() => this.model.find({ _id: { $in: ids } }).exec());
 		return reaching(async () => (await Promise.all(ids.map(id => this.model.findById(id).exec()))).filter(d => d !== null));
 	}
@@ -145,7 +138,7 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 	 * whole collection, so paging by `_id` with sort and limit would read it once per page (a
 	 * 100,000-product index took minutes to build that way).
 	 */
-	async *scan(query: Query, batchSize: number): AsyncIterable<unknown> {
+	override async *scan(query: Query, batchSize: number): AsyncIterable<unknown> {
 		const cursor = this.model.collection.find(query as mongoose.mongo.Filter<mongoose.mongo.Document>, { batchSize });
 		try {
 			for await (const doc of cursor) {
@@ -157,7 +150,7 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 		}
 	}
 	// Every operation below goes through `reaching`: an unreachable database is a 503.
-	override find(filters: object): Promise<unknown[]> {
+	override find(filters: FindOptions): Promise<unknown[]> {
 		return reaching(() => super.find(filters));
 	}
 	override findOne(query: Query): Promise<unknown> {
@@ -166,7 +159,7 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 	override findById(id: string): Promise<unknown> {
 		return reaching(() => super.findById(id));
 	}
-	override count(filters: object): Promise<number> {
+	override count(filters: FindOptions): Promise<number> {
 		return reaching(() => super.count(filters));
 	}
 	override insert(entity: object): Promise<unknown> {
@@ -188,11 +181,11 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase {
 	override removeById(id: string): Promise<unknown> {
 		return reaching(() => super.removeById(id));
 	}
-	async disconnect(): Promise<void> {
+	override async disconnect(): Promise<void> {
 		// The connection is shared by the service's collections; closing it once is enough.
 		if (this.conn.readyState === 1 || this.conn.readyState === 2) await this.conn.close();
 	}
-	entityToObject(entity: unknown): unknown {
+	override entityToObject(entity: unknown): unknown {
 		const obj = (entity as mongoose.Document).toObject({ flattenMaps: false, versionKey: false, minimize: false }) as Record<string, unknown>;
 		delete obj[REV];
 		return obj;
@@ -206,5 +199,5 @@ export function serviceDatabase(url: string, service: string, dbPrefix = config.
 
 /** The adapter of one collection in the service's own database. */
 export function createMongoAdapter(url: string, service: string, collection: string, spec: CollectionSpec, dbPrefix = config.dbPrefix): DbAdapter {
-	return new ServiceDatabaseMongooseAdapter(url, `${dbPrefix}${service}`, collection, spec) as unknown as DbAdapter;
+	return new ServiceDatabaseMongooseAdapter(url, `${dbPrefix}${service}`, collection, spec);
 }

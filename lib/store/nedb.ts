@@ -31,6 +31,8 @@ export function createNedbAdapter(dataDir: string | null, service: string, colle
 		opts.filename = path.join(dir, `${collection}.db`);
 		opts.autoload = false;
 	}
+	// moleculer-db's declarations differ from what it does (a sort may be a list; updateById answers the document)
+	// and leave out the NeDB Datastore it opens at connect: this is its runtime shape.
 	const adapter = new DbService.MemoryAdapter(opts) as unknown as DbAdapter & {
 		db: {
 			ensureIndex(o: object): Promise<void>;

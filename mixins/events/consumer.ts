@@ -4,17 +4,23 @@
  * `everyNodeEvents` (one group per node, not recorded: their handlers re-read what the event is
  * about).
  */
-import type { Context } from "moleculer";
-import type { AnyEnvelope, EventEnvelope, EventType } from "../../lib/contracts/events.js";
+import type { Context, Service } from "moleculer";
+import type { IntegrationEventHandlers } from "../../lib/broker/service.js";
+import type { EventEnvelope, EventType } from "../../lib/contracts/events.js";
 import { DuplicateKeyError, type Doc } from "../../lib/store/index.js";
 import { recordEventConsumed } from "../../lib/observability/metrics.js";
 import { runForRequest } from "../../lib/observability/context.js";
 import { consumerContextOptions, traceConsumer } from "../../lib/observability/tracing.js";
-import type { EventsThis } from "./service.js";
+import type { EventsThis, IntegrationHandler } from "./service.js";
 
 interface ProcessedEvent extends Doc {
 	type: string;
 	at: string;
+}
+
+/** The handler of an event's type. Each takes its own type's envelope, which TypeScript cannot pair with a type known only at run time. */
+function handlerOf(handlers: IntegrationEventHandlers<Service> | undefined, type: EventType): IntegrationHandler | undefined {
+	return handlers?.[type] as IntegrationHandler | undefined;
 }
 
 /** Subscribe the service's handlers (at start, so no event published at start-up is missed). */
@@ -32,9 +38,8 @@ export async function subscribeConsumers(svc: EventsThis): Promise<void> {
 	if (nodeTypes.length > 0) {
 		svc.$nodeHandler = async event => {
 			await svc.$brokerStarted;
-			const handler = everyNode[event.type];
-			if (handler)
-				await handler.call(svc, event as AnyEnvelope, svc.broker.ContextFactory.create(svc.broker, null as never, event.payload, {}) as Context);
+			const handler = handlerOf(everyNode, event.type);
+			if (handler) await handler.call(svc, event, svc.broker.ContextFactory.create(svc.broker, null as never, event.payload, {}) as Context);
 		};
 		await bus.subscribe(`${svc.name}.${svc.broker.nodeID}`, nodeTypes, svc.$nodeHandler);
 	}
@@ -52,14 +57,14 @@ export const consumerMethods = {
 		await this.$brokerStarted;
 		const processed = this.collection<ProcessedEvent>("processed_events");
 		if (await processed.findById(event.id)) return recordEventConsumed(this.broker, this.name, event, "duplicate");
-		const handler = this.schema.integrationEvents?.[event.type];
+		const handler = handlerOf(this.schema.integrationEvents, event.type);
 		if (!handler) return;
 		const ctx = this.broker.ContextFactory.create(this.broker, null as never, event.payload, {
 			...consumerContextOptions(event),
 			meta: { requestId: event.requestId, eventId: event.id, eventType: event.type },
 		}) as Context;
 		try {
-			await runForRequest(ctx.requestID, () => traceConsumer(this, ctx, event, () => handler.call(this, event as AnyEnvelope, ctx)));
+			await runForRequest(ctx.requestID, () => traceConsumer(this, ctx, event, () => handler.call(this, event, ctx)));
 		} catch (err) {
 			recordEventConsumed(this.broker, this.name, event, "failed");
 			throw err;

@@ -1,6 +1,6 @@
 /** What the events mixin adds to a service, as its parts (relay.ts, consumer.ts) see it. */
-import type { Context, Service, ServiceSchema } from "moleculer";
-import type { AnyEnvelope, EventEnvelope, EventPayloads, EventType } from "../../lib/contracts/events.js";
+import type { Context, Service } from "moleculer";
+import type { EventEnvelope, EventPayloads, EventType } from "../../lib/contracts/events.js";
 import type { EventHandler, EventBus } from "../../lib/events/bus.js";
 import type { Collection, Doc, OutboxPort } from "../../lib/store/index.js";
 import type { RelayOwnership } from "../../lib/events/relay-owner.js";
@@ -23,7 +23,7 @@ export interface EventsMethods {
 	relayDocuments(collection: string, ids: readonly string[]): Promise<void>;
 }
 
-export type IntegrationHandler = (this: unknown, event: AnyEnvelope, ctx: Context) => Promise<void>;
+export type IntegrationHandler = (this: unknown, event: EventEnvelope, ctx: Context) => Promise<void>;
 
 export type EventsThis = Service &
 	EventsMethods & {
@@ -53,5 +53,4 @@ export type EventsThis = Service &
 		$outbox: OutboxPort;
 		$markBrokerStarted: () => void;
 		beginRelaying(): void;
-		schema: ServiceSchema & { integrationEvents?: Record<string, IntegrationHandler>; everyNodeEvents?: Record<string, IntegrationHandler> };
 	};

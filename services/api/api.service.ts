@@ -14,10 +14,10 @@
 import type { IncomingMessage, ServerResponse, Server } from "node:http";
 import ApiGateway from "moleculer-web";
 import type { Context, Service, ServiceSchema } from "moleculer";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import { config } from "../../lib/config.js";
 import { API_PREFIX, allowedMethods, routesFor } from "../../lib/http/routes.js";
-import { buildOpenApi } from "../../lib/http/openapi.js";
+import { openApiDocument } from "./openapi-document.js";
 import { webAssets, type WebAssetHandler } from "../../lib/http/web-assets.js";
 import { buildAsyncApi } from "../../lib/events/asyncapi.js";
 import { methodNotAllowed, routeNotFound } from "../../lib/errors.js";
@@ -44,7 +44,7 @@ type ApiThis = Service & ApiState;
 
 const ApiService = defineService<ApiThis>({
 	name: "api",
-	mixins: [ApiGateway as unknown as Partial<ServiceSchema>],
+	mixins: [ApiGateway],
 	// Settings come from the config of the broker being built (tests run several in one process).
 	merged(schema: ServiceSchema) {
 		schema.settings = { ...schema.settings, ...gatewaySettings(config) };
@@ -63,7 +63,7 @@ const ApiService = defineService<ApiThis>({
 				return publicReadiness(report);
 			},
 		},
-		openapi: { auth: "public", handler: () => buildOpenApi() },
+		openapi: { auth: "public", handler: () => openApiDocument() },
 		asyncapi: { auth: "public", handler: () => buildAsyncApi() },
 	},
 
@@ -121,7 +121,7 @@ const ApiService = defineService<ApiThis>({
 		authorize(this: ApiThis, ctx: Context<unknown, ShopMeta>, _route: unknown, req: GatewayRequest, res: ServerResponse) {
 			this.access.authorize(ctx.meta.user, req.$action);
 			// The last step before an upload's body is read: who may upload is known by now.
-			refuseOversizedUpload(req, res);
+			refuseOversizedUpload(req, res, config);
 		},
 	},
 

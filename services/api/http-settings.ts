@@ -16,7 +16,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import type { Context } from "moleculer";
 import type { ShopConfig } from "../../lib/config.js";
-import { API_PREFIX, ROUTES, aliasesOf, routesFor } from "../../lib/http/routes.js";
+import { API_PREFIX, ROUTES, aliasesOf, routesFor, type RouteSpec } from "../../lib/http/routes.js";
 import { toClientError } from "../../lib/http/errors.js";
 import { SharedWindowStore } from "../../lib/http/rate-limit.js";
 import { isId } from "../../lib/contracts/ids.js";
@@ -32,7 +32,7 @@ export type GatewayRequest = IncomingMessage & {
 	$action?: { name: string; auth?: "public" | "required"; roles?: Role[] };
 	$ctx?: Context<unknown, ShopMeta>;
 	$route?: { rateLimit?: { store?: { resetTime?: number } } };
-	$alias?: { keys?: { name: string }[]; type?: string };
+	$alias?: { keys?: { name: string }[]; type?: string; action?: string };
 	$params?: Record<string, unknown>;
 	body?: unknown;
 	originalUrl?: string;
@@ -131,19 +131,38 @@ function readinessGate(
 	this.gateway.gate(req, res, next);
 }
 
+/** The most an upload to this action may be: a catalog CSV its own limit (IMPORT_MAX_BYTES, read as a stream), an image 10 MB. */
+export function uploadLimitOf(action: string | undefined, cfg: ShopConfig): number {
+	return action === "products.importCsv" ? cfg.importMaxBytes : MAX_UPLOAD_BYTES;
+}
+
+const megabytes = (bytes: number) => `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
+
 /**
- * An upload whose Content-Length says it is over the limit: 413 before a byte of it is read,
+ * An upload whose Content-Length says it is over its limit: 413 before a byte of it is read,
  * and the connection is closed rather than drained. (A chunked upload is stopped by busboy's limit.)
  */
-export function refuseOversizedUpload(req: GatewayRequest, res: ServerResponse): void {
+export function refuseOversizedUpload(req: GatewayRequest, res: ServerResponse, cfg: ShopConfig): void {
 	if (req.$alias?.type !== "multipart") return;
 	if (!/^multipart\/form-data\b.*;\s*boundary=/i.test(req.headers["content-type"] ?? ""))
 		throw unsupportedMediaType("Send the file as multipart/form-data with its boundary (field `file`)");
+	const limit = uploadLimitOf(req.$alias.action, cfg);
 	const declared = Number(req.headers["content-length"]);
-	if (Number.isFinite(declared) && declared > MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD_BYTES) {
+	if (Number.isFinite(declared) && declared > limit + MULTIPART_OVERHEAD_BYTES) {
 		res.setHeader("Connection", "close");
-		throw payloadTooLarge(`The file is larger than ${MAX_UPLOAD_BYTES / (1024 * 1024)} MB`);
+		throw payloadTooLarge(`The file is larger than ${megabytes(limit)}`);
 	}
+}
+
+/** moleculer-web's aliases, each upload with busboy's limit for its action (past it busboy ends the file with a 413). */
+function aliasesWithLimits(routes: RouteSpec[], cfg: ShopConfig) {
+	return Object.fromEntries(
+		Object.entries(aliasesOf(routes)).map(([path, target]) => {
+			if (!target.startsWith("multipart:")) return [path, target];
+			const action = target.slice("multipart:".length);
+			return [path, { type: "multipart", action, busboyConfig: { limits: { fileSize: uploadLimitOf(action, cfg) } } }];
+		}),
+	);
 }
 
 export function gatewaySettings(cfg: ShopConfig) {
@@ -189,7 +208,7 @@ export function gatewaySettings(cfg: ShopConfig) {
 		mergeParams: true,
 		bodyParsers: { json: { limit: "1mb", strict: true }, urlencoded: false },
 		// Multipart uploads (routes marked `multipart`): one file, streamed to the action as it arrives;
-		// past MAX_UPLOAD_BYTES busboy ends the file with a 413. A declared length over it is refused unread (refuseOversizedUpload).
+		// past its limit (uploadLimitOf, set per alias) busboy ends the file with a 413. A declared length over it is refused unread (refuseOversizedUpload).
 		busboyConfig: { limits: { files: 1, fileSize: MAX_UPLOAD_BYTES, fields: 4, fieldSize: 16 * 1024, parts: 5 } },
 		// The deadline of each request; what may be sent again to another node is lib/broker/call-resilience.ts (per action).
 		callOptions: { timeout: cfg.requestTimeoutMs },
@@ -232,7 +251,10 @@ export function gatewaySettings(cfg: ShopConfig) {
 			...credentialRoutes.map(({ base, routes }) => ({
 				...route,
 				path: `${API_PREFIX}${base}`,
-				aliases: aliasesOf(routes.map(r => ({ ...r, path: r.path.slice(base.length) || "/" }))),
+				aliases: aliasesWithLimits(
+					routes.map(r => ({ ...r, path: r.path.slice(base.length) || "/" })),
+					cfg,
+				),
 				rateLimit: rateLimit(cfg.rateLimit.authPerMinute, credentialLimit),
 			})),
 			// Public catalog reads are answered from the gateway's cache before the rate limit (catalog-cache.ts).
@@ -240,7 +262,7 @@ export function gatewaySettings(cfg: ShopConfig) {
 				...route,
 				path: API_PREFIX,
 				use: [readinessGate, catalogCacheLookup],
-				aliases: aliasesOf(otherRoutes),
+				aliases: aliasesWithLimits(otherRoutes, cfg),
 				rateLimit: rateLimit(cfg.rateLimit.perMinute),
 			},
 			{

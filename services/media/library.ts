@@ -7,7 +7,7 @@ import type { Readable } from "node:stream";
 import type { Context } from "moleculer";
 import { invalidField, notFound, validationError } from "../../lib/errors.js";
 import { isId } from "../../lib/contracts/ids.js";
-import { NullIsAValueValidator } from "../../lib/validation.js";
+import { NullIsAValueValidator } from "../../lib/broker/validation.js";
 import { altRule } from "../../lib/contracts/http/media.js";
 import { publicImage, withChange, withImage, without, type AltText, type ImageChange, type ImageRecord, type PublicImage } from "../../lib/media/gallery.js";
 import { OUTPUT_CONTENT_TYPES, type OutputFormat, type Preset } from "../../lib/media/presets.js";

@@ -13,7 +13,7 @@
  * email's id are derived from the event id and the recipient (a second insert collides).
  */
 import type { Context, Service } from "moleculer";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import { DbMixin } from "../../mixins/db.mixin.js";
 import { EventsMixin } from "../../mixins/events.mixin.js";
 import { PersonalDataMixin } from "../../mixins/personal-data.mixin.js";

@@ -13,7 +13,7 @@
  *   personal-data.ts a customer's orders for GET /me/export, and their erasure (mixins/personal-data.mixin.ts)
  */
 import type { Service } from "moleculer";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
 import { IdempotencyMixin, type IdempotencyMethods } from "../../mixins/idempotency.mixin.js";
@@ -154,6 +154,7 @@ const OrdersService = defineService<OrdersThis>({
 			},
 		},
 		get: {
+			ownerOr: ["admin"],
 			idempotent: true,
 			params: ORDERS["orders.get"],
 			async handler(ctx: ShopContext<Params<"orders.get">>) {
@@ -164,14 +165,13 @@ const OrdersService = defineService<OrdersThis>({
 		},
 		/** Cancel before shipping: a pending order's authorization is let go, a paid order is refunded in full and ends `refunded`. */
 		cancel: {
+			ownerOr: ["admin"],
 			params: ORDERS["orders.cancel"],
 			async handler(ctx: ShopContext<Params<"orders.cancel">>) {
 				return publicOrder(await cancelOrder(this.store, this.payments, ctx, ctx.params.id));
 			},
 		},
-
 		...fulfilmentActions,
-
 		deliver: {
 			roles: ["admin"],
 			params: ORDERS["orders.deliver"],

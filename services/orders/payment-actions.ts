@@ -12,7 +12,7 @@
 import type { Context, Service } from "moleculer";
 import { config } from "../../lib/config.js";
 import { badRequest, conflict, invalidField, notFound, unavailable } from "../../lib/errors.js";
-import { defineMixin } from "../../lib/service.js";
+import { defineMixin } from "../../lib/broker/service.js";
 import type { Collection } from "../../lib/store/index.js";
 import { formatAmount } from "../../lib/domain/promotions.js";
 import { confirmationPage, RETURN_PATH } from "../../lib/payments/confirmation-page.js";

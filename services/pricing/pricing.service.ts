@@ -14,7 +14,7 @@
  *   personal-data.ts     a customer's uses of codes, for export and erasure (pseudonymised)
  */
 import type { Service } from "moleculer";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
 import { config } from "../../lib/config.js";

@@ -1,14 +1,19 @@
 /**
  * The catalog in and out as CSV (the columns: lib/domain/catalog-csv.ts).
  *
- * Import: the upload is read as it arrives (UTF-8 checked, csv-parse with a bound on a record),
- * as a job recorded in `import_jobs`; each product with its variants is checked with the API's
+ * Import: the upload is written to a file as it arrives (never whole in memory; the gateway bounds
+ * it by IMPORT_MAX_BYTES), so the request ends at network speed, not at the import's; then the
+ * file is read as a stream (UTF-8 checked, csv-parse with a bound on a record) by a job recorded in
+ * `import_jobs`, which the client follows with GET /products/import/:jobId; each product with its variants is checked with the API's
  * request rules, compared with the catalog, and written only where it differs, through the
  * API's write path (Catalog.add, Catalog.update, Variants, stock set): SKU claims, outbox events,
  * search index. A file that cannot be read as CSV ends the job `failed`, with the reason.
  * Export: the catalog paged from the collection into csv-stringify, streamed.
  */
 import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parse } from "csv-parse";
@@ -20,7 +25,7 @@ import { isId } from "../../lib/contracts/ids.js";
 import { CATALOG } from "../../lib/contracts/http/catalog.js";
 import type { Collection, CollectionSpec } from "../../lib/store/index.js";
 import type { ShopContext } from "../../lib/auth/access.js";
-import { NullIsAValueValidator } from "../../lib/validation.js";
+import { NullIsAValueValidator } from "../../lib/broker/validation.js";
 import { liveVariants, MAX_VARIANTS } from "../../lib/domain/variants.js";
 import {
 	CSV_COLUMNS,
@@ -65,6 +70,19 @@ export const IMPORT_JOB_COLLECTIONS: Record<string, CollectionSpec> = { import_j
 export function publicJob(j: ImportJob) {
 	const { _id, state, rows, created, updated, unchanged, errors, startedAt, finishedAt } = j;
 	return { id: _id, state, rows, created, updated, unchanged, errors, startedAt, finishedAt };
+}
+
+/** Where an upload waits for its job (one file per job, removed when the job ends). */
+const spoolFile = (jobId: string) => path.join(os.tmpdir(), `shop-import-${jobId}.csv`);
+
+/** The whole upload written to `file` (only the owner may read it); on an error (413, a client gone) nothing stays. */
+async function spool(upload: Readable, file: string): Promise<void> {
+	try {
+		await pipeline(upload, fs.createWriteStream(file, { flags: "wx", mode: 0o600 }));
+	} catch (err) {
+		await fs.promises.rm(file, { force: true });
+		throw err;
+	}
 }
 
 /** A reason the whole file is refused (not one row). */
@@ -199,7 +217,8 @@ export class CatalogImports {
 	/** Jobs this node was running when it stopped: they will not go on. */
 	async abandonInterrupted(): Promise<void> {
 		const interrupted = await this.jobs.find({ query: { nodeID: this.nodeID, state: "running" } });
-		for (const j of interrupted)
+		for (const j of interrupted) {
+			await fs.promises.rm(spoolFile(j._id), { force: true });
 			await this.jobs.updateById(j._id, {
 				$set: { state: "failed", finishedAt: new Date().toISOString() },
 				$push: {
@@ -210,6 +229,7 @@ export class CatalogImports {
 					},
 				},
 			});
+		}
 	}
 
 	async status(jobId: string) {
@@ -218,7 +238,7 @@ export class CatalogImports {
 		return publicJob(job);
 	}
 
-	/** A job for the file, started; it reads the stream as it goes on. */
+	/** The upload received whole (in a temporary file, as it arrives), then a job started that reads it. */
 	async start(file: Readable | null | undefined): Promise<{ jobId: string }> {
 		if (!file) throw invalidField("file", "Send the CSV file as the multipart field 'file'.", "required");
 		// A file that does not start with the catalog's header is refused at once, not as a failed job.
@@ -228,9 +248,11 @@ export class CatalogImports {
 			peeked.file.destroy();
 			throw invalidField("file", refusal, "csvHeader");
 		}
-		file = peeked.file;
+		const jobId = randomUUID();
+		const spooled = spoolFile(jobId);
+		await spool(peeked.file, spooled);
 		const job: ImportJob = {
-			_id: randomUUID(),
+			_id: jobId,
 			state: "running",
 			rows: 0,
 			created: 0,
@@ -241,8 +263,15 @@ export class CatalogImports {
 			startedAt: new Date().toISOString(),
 			finishedAt: null,
 		};
-		await this.jobs.insert(job);
-		void this.run(job, file).catch(err => this.logger.error(`Import ${job._id} could not record its end:`, err));
+		try {
+			await this.jobs.insert(job);
+		} catch (err) {
+			await fs.promises.rm(spooled, { force: true });
+			throw err;
+		}
+		void this.run(job, fs.createReadStream(spooled))
+			.catch(err => this.logger.error(`Import ${job._id} could not record its end:`, err))
+			.finally(() => fs.promises.rm(spooled, { force: true }));
 		return { jobId: job._id };
 	}
 
@@ -302,9 +331,8 @@ export class CatalogImports {
 			if (group) await this.apply(job, group);
 			await this.save(job, "done");
 		} catch (err) {
-			// The rest of the upload is read to nowhere (destroying it would fail the gateway's form).
 			file.unpipe();
-			file.resume();
+			file.destroy();
 			job.errors.push({ line: 0, field: "file", message: fileFailure(err) });
 			await this.save(job, "failed");
 		}

@@ -11,7 +11,7 @@
  *   csv-transfer.ts  the catalog imported from and exported as CSV (admin)
  */
 import type { Service } from "moleculer";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
 import { config } from "../../lib/config.js";

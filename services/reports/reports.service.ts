@@ -12,7 +12,7 @@
  * arrives: the event says which order, the order says what each line earned and when it was paid.
  */
 import type { Context, Service } from "moleculer";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
 import { validationError } from "../../lib/errors.js";

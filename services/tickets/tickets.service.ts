@@ -10,7 +10,7 @@
  *   lookups.ts   what it asks the orders and users services
  */
 import type { Service } from "moleculer";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { PersonalDataMixin } from "../../mixins/personal-data.mixin.js";
@@ -85,6 +85,7 @@ const TicketsService = defineService<TicketsThis>({
 
 		/** The ticket with a page of its thread, and who the customer is and what the order is (each marked unavailable when it cannot be had). */
 		get: {
+			ownerOr: ["agent", "admin"],
 			idempotent: true,
 			params: SUPPORT["tickets.get"],
 			async handler(ctx: ShopContext<Params<"tickets.get">>) {
@@ -101,6 +102,7 @@ const TicketsService = defineService<TicketsThis>({
 		},
 
 		reply: {
+			ownerOr: ["agent", "admin"],
 			params: SUPPORT["tickets.reply"],
 			handler(ctx: ShopContext<Params<"tickets.reply">>) {
 				return this.desk.reply(ctx);

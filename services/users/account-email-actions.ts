@@ -1,5 +1,5 @@
 /** The users service's actions around emails: password reset, address verification, one-click unsubscribe, delivery preferences. */
-import type { ShopActionSchema } from "../../lib/service.js";
+import type { ActionSchema } from "moleculer";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
 import { IDENTITY } from "../../lib/contracts/http/identity.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
@@ -11,7 +11,7 @@ import { erasedEmailOf } from "./erasure.js";
 type Params<A extends keyof typeof IDENTITY> = ParamsOf<(typeof IDENTITY)[A]>;
 type Self = { accountEmails: AccountEmails; accounts: Accounts };
 
-export const accountEmailActions: Record<string, ShopActionSchema<Self>> = {
+export const accountEmailActions: Record<string, ActionSchema<Self>> = {
 	requestPasswordReset: {
 		auth: "public",
 		params: IDENTITY["users.requestPasswordReset"],

@@ -1,5 +1,5 @@
 /** The users service's address book actions (GET/POST/PATCH/DELETE /me/addresses) and the lookup checkout makes. */
-import type { ShopActionSchema } from "../../lib/service.js";
+import type { ActionSchema } from "moleculer";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
 import { IDENTITY } from "../../lib/contracts/http/identity.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
@@ -8,7 +8,7 @@ import type { AddressBook } from "./address-book.js";
 type Params<A extends keyof typeof IDENTITY> = ParamsOf<(typeof IDENTITY)[A]>;
 type Self = { addresses: AddressBook };
 
-export const addressActions: Record<string, ShopActionSchema<Self>> = {
+export const addressActions: Record<string, ActionSchema<Self>> = {
 	listAddresses: {
 		idempotent: true,
 		async handler(ctx: ShopContext) {

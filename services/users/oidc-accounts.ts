@@ -11,7 +11,7 @@
  */
 import { createPrivateKey, randomBytes } from "node:crypto";
 import type { Service } from "moleculer";
-import { defineMixin } from "../../lib/service.js";
+import { defineMixin } from "../../lib/broker/service.js";
 import { config } from "../../lib/config.js";
 import type { ShopContext } from "../../lib/auth/access.js";
 import type { OAuthClientRecord } from "../../lib/identity/clients.js";

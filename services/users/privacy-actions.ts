@@ -3,8 +3,8 @@
  * JSON document), DELETE /me (password confirmed) and an admin's DELETE /users/:id (erasure.ts),
  * and the acknowledgements of the other services.
  */
-import type { Context } from "moleculer";
-import type { IntegrationEventHandlers, ShopActionSchema } from "../../lib/service.js";
+import type { ActionSchema, Context } from "moleculer";
+import type { IntegrationEventHandlers } from "../../lib/broker/service.js";
 import { requireUser, type ShopContext } from "../../lib/auth/access.js";
 import { unavailable } from "../../lib/errors.js";
 import { IDENTITY } from "../../lib/contracts/http/identity.js";
@@ -37,7 +37,7 @@ async function exportOf(self: Self, userId: string, ctx: Context): Promise<Recor
 	};
 }
 
-export const privacyActions: Record<string, ShopActionSchema<Self>> = {
+export const privacyActions: Record<string, ActionSchema<Self>> = {
 	exportMe: {
 		idempotent: true,
 		handler(ctx: ShopContext) {

@@ -13,7 +13,7 @@
  *   erasure.ts        erasure across the services, and GET /me/export (actions: privacy-actions.ts)
  */
 import type { Service } from "moleculer";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
 import { config } from "../../lib/config.js";
 import { dummyHash } from "../../lib/auth/passwords.js";

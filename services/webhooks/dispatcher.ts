@@ -241,7 +241,10 @@ export class Dispatcher {
 			return;
 		}
 		const endpoint = await this.endpoints.findById(endpointId);
-		if (!endpoint || !endpoint.enabled) return;
+		if (!endpoint || !endpoint.enabled) {
+			this.enabled.delete(endpointId); // switched off since the last scan: no more sends from this batch
+			return;
+		}
 		if (endpoint.failingSince === undefined) {
 			await this.endpoints.updateWhere({ _id: endpointId, failingSince: { $exists: false } }, { $set: { failingSince: attempt.at } });
 			return;
@@ -253,6 +256,7 @@ export class Dispatcher {
 			{ $set: { enabled: false, disabledReason: reason, updatedAt: new Date().toISOString() } },
 			[domainEvent("webhook.disabled", { endpointId, url: endpoint.url, failingSince: endpoint.failingSince, reason })],
 		);
+		this.enabled.delete(endpointId);
 		if (disabled === 1) this.logger.warn(`Webhook endpoint ${endpointId} disabled: ${reason}`);
 	}
 }

@@ -12,7 +12,7 @@
  * is lib/net/guarded-post.ts.
  */
 import type { Service } from "moleculer";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { DbMixin, type DbMethods } from "../../mixins/db.mixin.js";
 import { config } from "../../lib/config.js";

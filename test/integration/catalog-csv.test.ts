@@ -2,6 +2,7 @@
  * Catalog import and export as CSV (#22, point 3): through the gateway's multipart route, as a job
  * in the products service, through the API's write path; the export streamed in the same columns.
  */
+import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_ENV, admin, customer, eventually, startShop, type Account, type TestShop } from "../helpers/shop.js";
 import { CSV_COLUMNS } from "../../lib/domain/catalog-csv.js";
@@ -9,9 +10,12 @@ import { CSV_COLUMNS } from "../../lib/domain/catalog-csv.js";
 let shop: TestShop;
 let adm: Account;
 const HEADER = CSV_COLUMNS.join(",");
+const MB = 1024 * 1024;
+/** The import's own limit in this shop: above the images' 10 MB, small enough to send in a test. */
+const IMPORT_MAX_BYTES = 16 * MB;
 
 beforeAll(async () => {
-	shop = await startShop({ env: ADMIN_ENV });
+	shop = await startShop({ env: { ...ADMIN_ENV, IMPORT_MAX_BYTES: String(IMPORT_MAX_BYTES) } });
 	adm = await admin(shop);
 });
 afterAll(async () => {
@@ -49,6 +53,60 @@ async function imported(file: Buffer | string, timeoutMs = 20_000): Promise<Job>
 		"the import to end",
 		100,
 	);
+}
+
+/**
+ * A multipart upload of `size` bytes of `fill` after `start`, sent as it is made; with
+ * `declareLength` false it goes chunked (no Content-Length), so only the limit on what is read
+ * can stop it. Answers the status and body the gateway sends (it may answer before all is sent). `start` is
+ * taken byte for byte (latin1), so it can hold a JPEG's first bytes.
+ */
+function uploadStream(
+	path: string,
+	file: { start: string; fill: string; size: number; filename: string; contentType: string },
+	declareLength: boolean,
+): Promise<{ status: number; body: string }> {
+	const boundary = "----csvtest";
+	const head = Buffer.from(
+		`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.filename}"\r\nContent-Type: ${file.contentType}\r\n\r\n${file.start}`,
+		"latin1",
+	);
+	const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+	const url = new URL(`${shop.baseUrl}/api/v1${path}`);
+	return new Promise((resolve, reject) => {
+		let sent = 0;
+		const req = http.request(
+			{
+				method: "POST",
+				host: url.hostname,
+				port: url.port,
+				path: url.pathname,
+				headers: {
+					"content-type": `multipart/form-data; boundary=${boundary}`,
+					authorization: `Bearer ${adm.accessToken}`,
+					...(declareLength && { "content-length": head.length + file.size + tail.length }),
+				},
+			},
+			res => {
+				let body = "";
+				res.setEncoding("utf8");
+				res.on("data", d => (body += d));
+				res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+			},
+		);
+		req.on("error", err => (sent > 0 ? undefined : reject(err)));
+		req.write(head);
+		const piece = Buffer.alloc(64 * 1024, file.fill);
+		const pump = () => {
+			while (sent < file.size) {
+				const n = Math.min(piece.length, file.size - sent);
+				sent += n;
+				if (!req.write(piece.subarray(0, n))) return void req.once("drain", pump);
+			}
+			req.end(tail);
+		};
+		pump();
+	});
 }
 
 async function exported(): Promise<string> {
@@ -144,13 +202,35 @@ describe("hostile files", () => {
 		expect(job.errors.at(-1)).toMatchObject({ field: "file", message: expect.stringMatching(/not UTF-8/) });
 	});
 
-	it("ends the job failed for a single field of 9 MB, and refuses a 10 MB file unread (413)", async () => {
-		const job = await imported(`${HEADER}\nBIG-1,,"${"x".repeat(9 * 1024 * 1024)}",,,100,EUR,1,true,,\n`, 60_000);
+	it("ends the job failed for a single field of 12 MB (over the images' 10 MB, under the import's limit)", async () => {
+		const job = await imported(`${HEADER}\nBIG-1,,"${"x".repeat(12 * MB)}",,,100,EUR,1,true,,\n`, 60_000);
 		expect(job.state).toBe("failed");
 		expect(job.errors.at(-1)).toMatchObject({ field: "file", message: expect.stringMatching(/longer than 256 KiB/) });
-		const tooLarge = await upload(`${HEADER}\nBIG-2,,"${"x".repeat(10 * 1024 * 1024)}",,,100,EUR,1,true,,\n`);
-		expect(tooLarge.status).toBe(413);
-		expect(JSON.stringify(tooLarge.body)).toMatch(/too large|larger than/);
+	});
+
+	it("refuses a file over IMPORT_MAX_BYTES with 413: unread when its length is declared, cut at the limit when it is sent chunked", async () => {
+		const file = { start: `${HEADER}\nBIG-2,,"`, fill: "x", size: IMPORT_MAX_BYTES + MB, filename: "big.csv", contentType: "text/csv" };
+		for (const declareLength of [true, false]) {
+			const tooLarge = await uploadStream("/products/import", file, declareLength);
+			expect(tooLarge.status, `declared length: ${declareLength}`).toBe(413);
+			expect(JSON.parse(tooLarge.body)).toMatchObject({ code: 413, type: "PAYLOAD_TOO_LARGE" });
+		}
+		expect((await uploadStream("/products/import", file, true)).body).toMatch(/larger than 16 MB/);
+	});
+
+	it("keeps the images' 10 MB limit: an 11 MB image is refused with 413, declared or chunked", async () => {
+		const created = await shop.http.as(adm.accessToken).post<{ id: string }>("/api/v1/products", {
+			sku: "IMG-LIMIT-1",
+			name: "Image limit",
+			price: 100,
+			currency: "EUR",
+		});
+		expect(created.status).toBe(201);
+		const image = { start: "\xff\xd8\xff", fill: "A", size: 11 * MB, filename: "big.jpg", contentType: "image/jpeg" };
+		for (const declareLength of [true, false]) {
+			const res = await uploadStream(`/products/${created.body.id}/images`, image, declareLength);
+			expect(res.status, `declared length: ${declareLength}`).toBe(413);
+		}
 	});
 
 	it("ends the job failed for unbalanced quotes", async () => {

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { reloadConfig } from "../../lib/config.js";
 import { DbMixin } from "../../mixins/db.mixin.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import type { EventEnvelope } from "../../lib/contracts/events.js";
 import { acquireBus, releaseBus } from "../../lib/events/registry.js";
 import type { InProcessBus } from "../../lib/events/bus.js";

@@ -12,7 +12,7 @@ import { METRICS } from "../../lib/observability/metrics.js";
 import { TEST_CARDS } from "../../lib/payments/simulated.js";
 import { DbMixin } from "../../mixins/db.mixin.js";
 import { EventsMixin } from "../../mixins/events.mixin.js";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import { ADMIN_ENV, admin, customer, freePort, startShop, type TestShop } from "../helpers/shop.js";
 import { newProduct, settledOrder } from "../helpers/commerce.js";
 

@@ -13,7 +13,7 @@ import { captureLogs, type LogCapture } from "../helpers/logs.js";
 import { DbMixin } from "../../mixins/db.mixin.js";
 import { EventsMixin, type EventsMethods } from "../../mixins/events.mixin.js";
 import { MetricsMixin } from "../../mixins/metrics.mixin.js";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import type { Collection } from "../../lib/store/index.js";
 import { ALL_SERVICES } from "../../services/index.js";
 import { ADMIN_ENV, admin, customer, eventually, freePort, login, startShop, type Account, type TestShop } from "../helpers/shop.js";

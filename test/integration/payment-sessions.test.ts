@@ -12,7 +12,7 @@ import { stockOf } from "../helpers/commerce.js";
 import { SIM_SECRET, confirmCard, sessionCheckout } from "../helpers/payments.js";
 import { TEST_CARDS, type LedgerEntry } from "../../lib/payments/simulated.js";
 import type { Collection } from "../../lib/store/index.js";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import { EventsMixin } from "../../mixins/events.mixin.js";
 import { DbMixin } from "../../mixins/db.mixin.js";
 import { captureLogs } from "../helpers/logs.js";

@@ -14,7 +14,7 @@ import type { SandboxSession, SimulatedSessions } from "../../lib/payments/simul
 import type { ProcessedPaymentEvent } from "../../services/orders/payment-sessions.js";
 import type { StoredOrder } from "../../services/orders/order-store.js";
 import type { Collection } from "../../lib/store/index.js";
-import { defineService } from "../../lib/service.js";
+import { defineService } from "../../lib/broker/service.js";
 import { EventsMixin } from "../../mixins/events.mixin.js";
 import { DbMixin } from "../../mixins/db.mixin.js";
 

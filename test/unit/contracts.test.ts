@@ -5,7 +5,7 @@ import { derivedId, isId } from "../../lib/contracts/ids.js";
 import { requestOf, ruleToJsonSchema } from "../../lib/http/json-schema.js";
 import { NOT_BLANK, text } from "../../lib/contracts/params.js";
 import { REQUESTS } from "../../lib/contracts/http/index.js";
-import { NullIsAValueValidator } from "../../lib/validation.js";
+import { NullIsAValueValidator } from "../../lib/broker/validation.js";
 import { RevokedSessions } from "../../lib/auth/revoked-sessions.js";
 import { toClientError } from "../../lib/http/errors.js";
 import { allowedMethods, ROUTES } from "../../lib/http/routes.js";
@@ -157,10 +157,10 @@ describe("what a client sees of a failure", () => {
 
 describe("the OpenAPI document's links", () => {
 	it("name operations that exist, and only parameters those operations take", async () => {
-		const { buildOpenApi } = await import("../../lib/http/openapi.js");
+		const { openApiDocument } = await import("../../services/api/openapi-document.js");
 		type Op = { operationId?: string; parameters?: { name: string; in: string }[]; responses?: Record<string, { links?: Record<string, Link> }> };
 		type Link = { operationId: string; parameters?: Record<string, string> };
-		const doc = buildOpenApi() as { paths: Record<string, Record<string, Op>> };
+		const doc = openApiDocument() as { paths: Record<string, Record<string, Op>> };
 		const ops = new Map<string, Op>();
 		for (const item of Object.values(doc.paths)) for (const op of Object.values(item)) if (op.operationId) ops.set(op.operationId, op);
 		let links = 0;

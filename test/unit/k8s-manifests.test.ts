@@ -20,7 +20,7 @@ const CACHE = process.env.SHOP_CACHE ?? path.join(os.homedir(), ".cache", "shop"
 const KUSTOMIZE = process.env.KUSTOMIZE_BIN ?? path.join(CACHE, "kustomize-v5.5.0", "kustomize");
 const VALIDATE = process.env.KUBERNETES_VALIDATE_BIN ?? path.join(CACHE, "kubernetes-validate-1.37.0", "bin", "kubernetes-validate");
 const OVERLAYS = ["production", "staging"];
-const NODE_TYPES = ["users", "products", "orders", "tickets", "notifications", "api"];
+const NODE_TYPES = ["users", "products", "orders", "tickets", "notifications", "webhooks", "media", "reports", "api"];
 
 /** The renderer: the built kustomize, else kustomize on PATH, else kubectl's. */
 function renderer(): string[] | null {
@@ -129,7 +129,7 @@ describe.skipIf(missing.length > 0)("Kubernetes manifests (deploy/k8s)", () => {
 			it("lets only the gateway take outside traffic", () => {
 				expect(of("Service").map(s => s.metadata.name)).toEqual(["shop-api"]);
 				expect(of("Ingress").map(i => i.spec.rules[0].http.paths[0].backend.service.name)).toEqual(["shop-api"]);
-				const policies = of("NetworkPolicy");
+				const policies = of("NetworkPolicy").filter(p => p.spec.policyTypes.includes("Ingress"));
 				const deny = policies.find(p => p.spec.ingress === undefined)!;
 				expect(deny.spec.podSelector.matchLabels).toEqual({ "app.kubernetes.io/part-of": "moleculer-shop" });
 				// Every pod is under the deny-all policy; the only other policies open the gateway's port and the metrics port.
@@ -144,6 +144,35 @@ describe.skipIf(missing.length > 0)("Kubernetes manifests (deploy/k8s)", () => {
 					]),
 				);
 				expect(opened).toHaveLength(2);
+			});
+
+			it("lets only webhooks (443, 80), orders (443) and notifications (SMTP) out to the internet, never to private addresses", () => {
+				const egress = of("NetworkPolicy").filter(p => p.spec.policyTypes.includes("Egress"));
+				// Every pod is under the default egress policy, which reaches nothing outside the cluster.
+				const fallback = egress.find(p => p.spec.podSelector.matchLabels?.["app.kubernetes.io/part-of"] === "moleculer-shop")!;
+				expect(fallback).toBeDefined();
+				expect(JSON.stringify(fallback.spec.egress)).not.toContain("ipBlock");
+				const internet: Record<string, number[]> = {};
+				for (const p of egress) {
+					for (const rule of p.spec.egress as { to?: { ipBlock?: { cidr: string; except?: string[] } }[]; ports?: { port: number }[] }[]) {
+						const blocks = (rule.to ?? []).filter(t => t.ipBlock).map(t => t.ipBlock!);
+						if (blocks.length === 0) continue;
+						expect(p.spec.podSelector.matchLabels["app.kubernetes.io/name"], p.metadata.name).toBeDefined();
+						for (const b of blocks) {
+							const closed = b.cidr.includes(":")
+								? ["fc00::/7", "fe80::/10"]
+								: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"];
+							expect(b.except, `${p.metadata.name} ${b.cidr}`).toEqual(expect.arrayContaining(closed));
+						}
+						const name = p.spec.podSelector.matchLabels["app.kubernetes.io/name"] as string;
+						internet[name] = [...(internet[name] ?? []), ...(rule.ports ?? []).map(x => x.port)].sort((a, b) => a - b);
+					}
+				}
+				expect(internet).toEqual({ "shop-webhooks": [80, 443], "shop-orders": [443], "shop-notifications": [25, 465, 587] });
+				// The webhooks node never runs with private targets allowed.
+				const hooks = byName("Deployment", "shop-webhooks")!.spec.template.spec.containers[0].env as { name: string }[];
+				expect(hooks.map(e => e.name)).not.toContain("WEBHOOKS_ALLOW_PRIVATE_TARGETS");
+				expect(JSON.stringify(of("ConfigMap"))).not.toContain("WEBHOOKS_ALLOW_PRIVATE_TARGETS");
 			});
 		});
 	}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { NullIsAValueValidator, strictSchema } from "../../lib/validation.js";
+import { NullIsAValueValidator, strictSchema } from "../../lib/broker/validation.js";
 
 describe("null is a value", () => {
 	const v = new NullIsAValueValidator();

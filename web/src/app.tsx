@@ -43,6 +43,7 @@ function lazyPage(pick: (m: Awaited<ReturnType<typeof admin>>) => PageComponent)
 const AdminHome = lazyPage(m => m.AdminHome);
 const AdminProducts = lazyPage(m => m.AdminProducts);
 const AdminProductEdit = lazyPage(m => m.AdminProductEdit);
+const AdminCatalogImport = lazyPage(m => m.AdminCatalogImport);
 const AdminCategories = lazyPage(m => m.AdminCategories);
 const AdminPromotions = lazyPage(m => m.AdminPromotions);
 const AdminShipping = lazyPage(m => m.AdminShipping);
@@ -89,6 +90,7 @@ const ROUTES: Route[] = [
 	{ path: "/admin", page: AdminHome, access: "staff" },
 	{ path: "/admin/products", page: AdminProducts, access: "admin" },
 	{ path: "/admin/products/new", page: AdminProductEdit, access: "admin" },
+	{ path: "/admin/products/import", page: AdminCatalogImport, access: "admin" },
 	{ path: "/admin/products/:id", page: AdminProductEdit, access: "admin" },
 	{ path: "/admin/categories", page: AdminCategories, access: "admin" },
 	{ path: "/admin/promotions", page: AdminPromotions, access: "admin" },
@@ -158,8 +160,10 @@ export function App() {
 	);
 }
 
-function NavLink(props: { href: string; children: ComponentChildren; path: string; exact?: boolean }) {
-	const active = props.exact ? props.path === props.href : props.path === props.href || props.path.startsWith(`${props.href}/`);
+const isUnder = (path: string, href: string) => path === href || path.startsWith(`${href}/`);
+
+function NavLink(props: { href: string; children: ComponentChildren; path: string; exact?: boolean; active?: boolean }) {
+	const active = props.active ?? (props.exact ? props.path === props.href : isUnder(props.path, props.href));
 	return (
 		<a href={props.href} aria-current={active ? "page" : undefined}>
 			{props.children}
@@ -281,6 +285,7 @@ function AdminNav(props: { path: string }) {
 		["/admin", "admin.nav.dashboard", true],
 		["/admin/orders", "admin.nav.orders", admin],
 		["/admin/products", "admin.nav.products", admin],
+		["/admin/products/import", "admin.nav.import", admin],
 		["/admin/categories", "admin.nav.categories", admin],
 		["/admin/promotions", "admin.nav.promotions", admin],
 		["/admin/shipping", "admin.nav.shipping", admin],
@@ -291,6 +296,10 @@ function AdminNav(props: { path: string }) {
 		["/admin/mailbox", "admin.nav.mailbox", admin],
 		["/admin/webhooks", "admin.nav.webhooks", admin],
 	];
+	// The most specific link is the current page (/admin/products/import is not also "Products").
+	const current = links
+		.filter(([href]) => (href === "/admin" ? props.path === href : isUnder(props.path, href)))
+		.reduce<string | null>((best, [href]) => (best && best.length >= href.length ? best : href), null);
 	return (
 		<nav class="admin-nav" aria-label={t("admin.nav.label")}>
 			<ul>
@@ -298,7 +307,7 @@ function AdminNav(props: { path: string }) {
 					.filter(([, , show]) => show)
 					.map(([href, key]) => (
 						<li key={href}>
-							<NavLink href={href} path={props.path} exact={href === "/admin"}>
+							<NavLink href={href} path={props.path} active={href === current}>
 								{t(key)}
 							</NavLink>
 						</li>

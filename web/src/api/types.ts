@@ -380,3 +380,16 @@ export interface WebhookDelivery {
 	nextAttemptAt?: string | null;
 	createdAt?: string;
 }
+
+/** GET /products/import/:jobId: a catalog import's progress (`line` 0 with field `file`: the file as a whole). */
+export interface ImportJob {
+	id: string;
+	state: "running" | "done" | "failed";
+	rows: number;
+	created: number;
+	updated: number;
+	unchanged: number;
+	errors: { line: number; field: string; message: string }[];
+	startedAt: string;
+	finishedAt: string | null;
+}

@@ -3,8 +3,8 @@
  * alt text per language, order, the variant an image shows, delete.
  */
 import { useState } from "preact/hooks";
-import { API, ApiError, del, patch } from "../../api/client";
-import { currentAccessToken } from "../../api/session";
+import { del, patch } from "../../api/client";
+import { uploadForm } from "../../api/upload";
 import type { Product, ProductImage } from "../../api/types";
 import { ErrorAlert } from "../../components/ui";
 import { Picture } from "../../components/picture";
@@ -13,28 +13,9 @@ import { useSubmit } from "../../lib/hooks";
 
 const LANGUAGES = ["en", "es"] as const;
 
-/** multipart/form-data through XMLHttpRequest, for its upload progress (fetch has none). */
-async function uploadWithProgress(productId: string, form: FormData, onProgress: (fraction: number) => void): Promise<ProductImage> {
-	const token = await currentAccessToken().catch(() => null);
-	return new Promise((resolve, reject) => {
-		const xhr = new XMLHttpRequest();
-		xhr.open("POST", `${API}/products/${encodeURIComponent(productId)}/images`);
-		if (token) xhr.setRequestHeader("authorization", `Bearer ${token}`);
-		xhr.upload.onprogress = e => e.lengthComputable && onProgress(e.loaded / e.total);
-		xhr.onerror = () => reject(new Error(t("admin.images.uploadFailed")));
-		xhr.onload = () => {
-			let body: unknown = null;
-			try {
-				body = JSON.parse(xhr.responseText);
-			} catch {
-				/* not JSON */
-			}
-			if (xhr.status === 201) resolve(body as ProductImage);
-			else reject(new ApiError(xhr.status, body as never));
-		};
-		xhr.send(form);
-	});
-}
+/** multipart/form-data with its upload progress. */
+const uploadWithProgress = (productId: string, form: FormData, onProgress: (fraction: number) => void) =>
+	uploadForm<ProductImage>(`/products/${encodeURIComponent(productId)}/images`, form, 201, onProgress);
 
 const variantLabel = (v: { options: Record<string, string> }) =>
 	Object.entries(v.options)

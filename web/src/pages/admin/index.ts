@@ -1,5 +1,6 @@
 export { AdminHome } from "./home";
 export { AdminProducts, AdminProductEdit } from "./products";
+export { AdminCatalogImport } from "./catalog-import";
 export { AdminCategories } from "./categories";
 export { AdminPromotions } from "./promotions";
 export { AdminShipping } from "./shipping";
