@@ -50,19 +50,23 @@ async function withTimeout(check: Check, ms: number): Promise<ReadyCheck> {
 }
 
 export async function checkReadiness(broker: ServiceBroker, timeoutMs = 2000): Promise<ReadinessReport> {
-	const checks: ReadinessReport["checks"] = {};
+	// Every check runs side by side (a database that does not answer costs the report one timeout,
+	// not one per check); the report keeps their order.
+	const parts: Promise<Record<string, ReadyCheck>>[] = [];
+	const run = (name: string, check: Check) => parts.push(withTimeout(check, timeoutMs).then(result => ({ [name]: result })));
 	if (broker.transit) {
-		checks.transporter = { ok: !!broker.transit.connected, ...(broker.transit.connected ? {} : { detail: "not connected" }) };
+		const connected = !!broker.transit.connected;
+		parts.push(Promise.resolve({ transporter: { ok: connected, ...(connected ? {} : { detail: "not connected" }) } }));
 	}
-	if (!broker.started) checks.broker = { ok: false, detail: "starting" };
+	if (!broker.started) parts.push(Promise.resolve({ broker: { ok: false, detail: "starting" } }));
 	for (const svc of broker.services as (Service & { readiness?: Check; outboxBacklog?: () => Promise<number> } & Partial<ReadinessContributor>)[]) {
-		if (typeof svc.readiness === "function") checks[`database:${svc.name}`] = await withTimeout(() => svc.readiness!.call(svc), timeoutMs);
-		if (typeof svc.outboxBacklog === "function")
-			checks[`outbox:${svc.name}`] = await withTimeout(async () => backlogCheck(await svc.outboxBacklog!.call(svc)), timeoutMs);
-		if (typeof svc.readinessChecks === "function") Object.assign(checks, await svc.readinessChecks.call(svc));
+		if (typeof svc.readiness === "function") run(`database:${svc.name}`, () => svc.readiness!.call(svc));
+		if (typeof svc.outboxBacklog === "function") run(`outbox:${svc.name}`, async () => backlogCheck(await svc.outboxBacklog!.call(svc)));
+		if (typeof svc.readinessChecks === "function") parts.push(Promise.resolve(svc.readinessChecks.call(svc)));
 	}
 	const transport = currentBus(broker);
-	if (transport) checks[`events:${transport.kind}`] = await withTimeout(() => transport.health(), timeoutMs);
+	if (transport) run(`events:${transport.kind}`, () => transport.health());
+	const checks: ReadinessReport["checks"] = Object.assign({}, ...(await Promise.all(parts)));
 	const ready = Object.values(checks).every(c => c.ok);
 	recordReadiness(broker, ready, checks);
 	return { ready, nodeID: broker.nodeID, checks };

@@ -8,7 +8,8 @@
  *   `<userId>:<key>`, unique), so one request proceeds and the others wait for its answer.
  * - The record fixes the id of the resource the write makes before it is made, so a retry after
  *   a crash can only ever make (or find) that same resource.
- * - A failed attempt (nothing made) frees the key. A record left "started" by a request whose
+ * - A failed attempt (nothing made) frees the key; when the database is away at that moment, the
+ *   key is freed as soon as it is back (a retry then takes it over, not after IDEMPOTENCY_STALE_MS). A record left "started" by a request whose
  *   node died is taken over as soon as a waiting request sees that its holder is gone: the record
  *   names the node and the process (Moleculer's instance id) that holds it, and the holder is gone
  *   when that node restarted (another instance id in the registry), is known dead, or does not
@@ -50,6 +51,21 @@ const COLLECTION = "idempotency_keys";
 const now = () => new Date().toISOString();
 const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 
+/** Runs `write` again, with backoff, until it succeeds or `forMs` has passed (the database may be away a while). */
+async function keepTrying(write: () => Promise<unknown>, forMs: number): Promise<void> {
+	const until = Date.now() + forMs;
+	for (let wait = 250; Date.now() < until; wait = Math.min(wait * 2, 2000)) {
+		await sleep(wait);
+		if (
+			await write().then(
+				() => true,
+				() => false,
+			)
+		)
+			return;
+	}
+}
+
 export interface IdempotencyMethods {
 	/**
 	 * Runs `perform(resourceId)` once per (user, key) and answers what it answered, to this
@@ -63,7 +79,7 @@ export interface IdempotencyMethods {
 type IdempotencyThis = Service &
 	IdempotencyMethods & {
 		collection<T extends Doc>(name: string): Collection<T>;
-		claimIdempotencyKey<T>(userId: string, key: string, fingerprint: string): Promise<{ resourceId: string } | { replay: T }>;
+		claimIdempotencyKey<T>(userId: string, key: string, fingerprint: string): Promise<{ resourceId: string; lockedAt: string } | { replay: T }>;
 		idempotencyHolderGone(holder: { nodeID: string; instanceID: string }): Promise<boolean>;
 	};
 
@@ -87,8 +103,11 @@ export function IdempotencyMixin(): Partial<ServiceSchema> {
 					await keys.updateWhere({ _id, resourceId: claim.resourceId }, { $set: { state: "done", response, updatedAt: now() } });
 					return response;
 				} catch (err) {
-					// Nothing was made: the key may be used again (with a fixed cart, say).
-					await keys.updateWhere({ _id, state: "started" }, { $set: { state: "failed", updatedAt: now() } }).catch(() => undefined);
+					// Nothing was made (or it was, under the key's resource id, which a retry keeps): the key may be used again
+					// (with a fixed cart, say). Only this attempt's lock is released, never a later one's.
+					const release = () =>
+						keys.updateWhere({ _id, state: "started", lockedAt: claim.lockedAt }, { $set: { state: "failed", updatedAt: now() } });
+					await release().catch(() => void keepTrying(release, IDEMPOTENCY_STALE_MS));
 					throw err;
 				}
 			},
@@ -98,7 +117,7 @@ export function IdempotencyMixin(): Partial<ServiceSchema> {
 				userId: string,
 				key: string,
 				fingerprint: string,
-			): Promise<{ resourceId: string } | { replay: T }> {
+			): Promise<{ resourceId: string; lockedAt: string } | { replay: T }> {
 				const keys = this.collection<IdempotencyRecord<T>>(COLLECTION);
 				const _id = `${userId}:${key}`;
 				const reused = () =>
@@ -123,7 +142,7 @@ export function IdempotencyMixin(): Partial<ServiceSchema> {
 							createdAt: at,
 							updatedAt: at,
 						});
-						return { resourceId };
+						return { resourceId, lockedAt: at };
 					} catch (err) {
 						if (!(err instanceof DuplicateKeyError)) throw err;
 					}
@@ -145,7 +164,7 @@ export function IdempotencyMixin(): Partial<ServiceSchema> {
 							{ _id, state: record.state, lockedAt: record.lockedAt },
 							{ $set: { state: "started", fingerprint, lockedAt: at, lockedBy: me, updatedAt: at } },
 						);
-						if (n === 1) return { resourceId: record.resourceId };
+						if (n === 1) return { resourceId: record.resourceId, lockedAt: at };
 						continue;
 					}
 					if (record.fingerprint !== fingerprint) throw reused();

@@ -45,6 +45,39 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 50, maxDel
 export function backoff(attempt: number, policy: RetryPolicy): number {
 	return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
 }
+
+/**
+ * A failure that is not the event's fault: a dependency away for a while (the database unreachable,
+ * a service or NATS gone, a call past its deadline; Moleculer's retryable errors and 503s).
+ */
+export function isTransient(err: unknown): boolean {
+	const e = err as { retryable?: unknown; code?: unknown } | null | undefined;
+	return !!e && (e.retryable === true || e.code === 503);
+}
+
+/**
+ * The tries of one event's handler. A failure of the event (a bug, data it cannot take) counts:
+ * after `attempts` of them the event is dead-lettered and the consumer goes on. A transient failure
+ * does not count: the handler is tried again, with backoff, for as long as the dependency is away,
+ * so an outage never sends good events to the dead-letter topic (nor commits past them).
+ */
+export class HandlerTries {
+	private failures = 0;
+	private waits = 0;
+	constructor(private readonly policy: RetryPolicy) {}
+
+	/** After a failure: how long to wait before the next try, or undefined to give up (dead-letter). */
+	after(err: unknown): number | undefined {
+		if (isTransient(err)) return backoff(Math.min(this.waits++, 16), this.policy);
+		if (++this.failures >= this.policy.attempts) return undefined;
+		return backoff(this.failures - 1, this.policy);
+	}
+
+	/** Transient failures so far (for a log line on the first). */
+	get waited(): number {
+		return this.waits;
+	}
+}
 export const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 
 export class InProcessBus implements EventBus {
@@ -91,18 +124,20 @@ export class InProcessBus implements EventBus {
 	}
 
 	private async deliver(group: string, handler: EventHandler, event: EventEnvelope): Promise<void> {
-		for (let attempt = 0; ; attempt++) {
+		const tries = new HandlerTries(this.retry);
+		for (;;) {
 			try {
 				await handler(event);
 				return;
 			} catch (err) {
-				if (attempt + 1 >= this.retry.attempts) {
+				const delay = tries.after(err);
+				if (delay === undefined) {
 					const dead: DeadLetter = { group, event, error: err instanceof Error ? err.message : String(err), at: new Date().toISOString() };
 					this.deadLetters.push(dead);
 					this.onDeadLetter(dead);
 					return;
 				}
-				await sleep(backoff(attempt, this.retry));
+				await sleep(delay);
 			}
 		}
 	}

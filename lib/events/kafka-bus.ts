@@ -14,6 +14,8 @@
  *   handled side by side, one message at a time per partition. Offsets are committed only after
  *   the handler succeeded (or the event was dead-lettered); a failing handler is retried with
  *   backoff and then parked on the dead-letter topic with its error, and the consumer goes on.
+ *   A transient failure (the database or a service away: bus.ts `HandlerTries`) is retried
+ *   until the dependency is back, uncommitted, and never dead-lettered.
  * - A consumer whose stream or group membership fails (a broker outage longer than its
  *   retries) is closed and made again with backoff; what it had not committed is redelivered.
  * - At stop (a node's graceful stop) a member takes no next message, lets each partition finish
@@ -36,7 +38,7 @@ import { describeError, onlyTopicsExisted, withTimeout } from "./kafka-errors.js
 import { GroupConsumer } from "./kafka-group-consumer.js";
 import type { Logger } from "moleculer";
 import { EVENTS, TOPICS, type EventEnvelope, type EventType } from "../contracts/events.js";
-import { backoff, DEFAULT_RETRY, sleep, type EventHandler, type EventBus, type RetryPolicy, type BusHealth } from "./bus.js";
+import { DEFAULT_RETRY, HandlerTries, sleep, type EventHandler, type EventBus, type RetryPolicy, type BusHealth } from "./bus.js";
 
 export const DEAD_LETTER_TOPIC = "shop.dead-letter";
 
@@ -226,21 +228,25 @@ export class KafkaBus implements EventBus {
 			await this.deadLetter(group, message, `unparsable: ${(err as Error).message}`, abandoned);
 			return;
 		}
-		for (let attempt = 0; ; attempt++) {
+		const tries = new HandlerTries(this.retry);
+		for (;;) {
 			try {
 				await handler(event);
 				return;
 			} catch (err) {
 				// Shutting down, or the partition went to another node: leave it uncommitted; its next owner gets it again.
 				if (this.stopping || abandoned()) throw err;
-				if (attempt + 1 >= this.retry.attempts) {
+				const delay = tries.after(err);
+				if (delay === undefined) {
 					this.opts.logger.error(
-						`Event ${event.type} ${event.id} failed ${attempt + 1} times in '${group}'; dead-lettered: ${(err as Error).message}`,
+						`Event ${event.type} ${event.id} failed ${this.retry.attempts} times in '${group}'; dead-lettered: ${(err as Error).message}`,
 					);
 					await this.deadLetter(group, message, (err as Error).message, abandoned);
 					return;
 				}
-				await sleep(backoff(attempt, this.retry));
+				// A dependency that is away is waited for, uncommitted (said once); a failure of the event is tried again.
+				if (tries.waited === 1) this.opts.logger.warn(`Event ${event.type} ${event.id} waits in '${group}': ${(err as Error).message}`);
+				await sleep(delay);
 			}
 		}
 	}

@@ -9,8 +9,42 @@ import MongooseDbAdapter from "moleculer-db-adapter-mongoose";
 import mongoose from "mongoose";
 import type { ServiceBroker, Service } from "moleculer";
 import { config } from "../config.js";
-import type { CollectionSpec, DbAdapter, Query, Update } from "./collection.js";
+import type { CollectionSpec, DbAdapter, FindOptions, Query, Update } from "./collection.js";
 import { FerretDbV1Updates, isFerretDbV1, REV } from "./ferretdb-v1.js";
+import { unavailable } from "../errors.js";
+
+/**
+ * How long an operation waits for the database to answer when the driver has lost it, before it
+ * fails (with a 503, below). Mongoose's own buffering is off: it would hold operations for 10 s,
+ * as long as a call's whole deadline.
+ */
+const SERVER_SELECTION_TIMEOUT_MS = 3000;
+
+/** The driver's errors that say the database could not be reached, not that it refused the operation. */
+const UNREACHABLE = new Set([
+	"MongoNetworkError",
+	"MongoNetworkTimeoutError",
+	"MongoServerSelectionError",
+	"MongooseServerSelectionError",
+	"MongoPoolClearedError",
+	"MongoNotConnectedError",
+	"MongoTopologyClosedError",
+	"MongoServerClosedError",
+]);
+
+export function isDatabaseUnreachable(err: unknown): boolean {
+	return err instanceof mongoose.mongo.MongoNetworkError || UNREACHABLE.has((err as { name?: string } | null)?.name ?? "");
+}
+
+/** Runs a database operation; "database unreachable" becomes a retryable 503 (a client tries again, a consumer waits). */
+async function reaching<T>(operation: () => Promise<T>): Promise<T> {
+	try {
+		return await operation();
+	} catch (err) {
+		if (isDatabaseUnreachable(err)) throw unavailable(`The database is unavailable: ${(err as Error).message}`);
+		throw err;
+	}
+}
 
 const connections = new Map<string, mongoose.Connection>();
 
@@ -19,7 +53,17 @@ async function connectionFor(url: string, dbName: string): Promise<mongoose.Conn
 	const key = `${url}|${dbName}`;
 	let conn = connections.get(key);
 	if (!conn) {
-		conn = mongoose.createConnection(url, { dbName, serverSelectionTimeoutMS: 10_000, maxPoolSize: 20 });
+		conn = mongoose.createConnection(url, {
+			dbName,
+			serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
+			bufferCommands: false,
+			maxPoolSize: 20,
+			// The driver's monitor notices a server that went and came back within seconds, and none of
+			// its checks (bounded by connectTimeoutMS) can hang for the default 30 s.
+			heartbeatFrequencyMS: 2000,
+			connectTimeoutMS: 5000,
+			serverMonitoringMode: "poll",
+		});
 		connections.set(key, conn);
 		conn.on("close", () => connections.delete(key));
 	}
@@ -86,8 +130,8 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase implements DbAd
 	 * ids are looked up one by one; MongoDB answers `$in` from its index.
 	 */
 	override async findByIds(ids: string[]): Promise<unknown[]> {
-		if (!this.ferretV1) return this.model.find({ _id: { $in: ids } }).exec();
-		return (await Promise.all(ids.map(id => this.model.findById(id).exec()))).filter(d => d !== null);
+		if (!this.ferretV1) return reaching(() => this.model.find({ _id: { $in: ids } }).exec());
+		return reaching(async () => (await Promise.all(ids.map(id => this.model.findById(id).exec()))).filter(d => d !== null));
 	}
 	/**
 	 * One cursor over the matching documents, unsorted: FerretDB v1 sorts in Go after reading the
@@ -105,11 +149,24 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase implements DbAd
 			await cursor.close();
 		}
 	}
-	override insert(entity: object): Promise<unknown> {
-		return super.insert(this.ferretV1 ? this.ferretV1.withRevision(entity) : entity);
+	// Every operation below goes through `reaching`: an unreachable database is a 503.
+	override find(filters: FindOptions): Promise<unknown[]> {
+		return reaching(() => super.find(filters));
 	}
-	override async updateMany(query: Query, update: Update): Promise<number> {
-		return this.ferretV1 ? this.ferretV1.updateMany(query, update) : super.updateMany(query, update);
+	override findOne(query: Query): Promise<unknown> {
+		return reaching(() => super.findOne(query));
+	}
+	override findById(id: string): Promise<unknown> {
+		return reaching(() => super.findById(id));
+	}
+	override count(filters: FindOptions): Promise<number> {
+		return reaching(() => super.count(filters));
+	}
+	override insert(entity: object): Promise<unknown> {
+		return reaching(() => super.insert(this.ferretV1 ? this.ferretV1.withRevision(entity) : entity));
+	}
+	override updateMany(query: Query, update: Update): Promise<number> {
+		return reaching(() => (this.ferretV1 ? this.ferretV1.updateMany(query, update) : super.updateMany(query, update)));
 	}
 	/** FerretDB v1 reads the whole collection for an `$in`: one update per id there. */
 	override async updateEach(ids: string[], update: Update): Promise<number> {
@@ -117,10 +174,18 @@ class ServiceDatabaseMongooseAdapter extends MongooseAdapterBase implements DbAd
 		const written = await Promise.all(ids.map(id => this.updateMany({ _id: id }, update)));
 		return written.reduce((a, b) => a + b, 0);
 	}
-	override async updateById(id: string, update: Update): Promise<unknown> {
-		if (!this.ferretV1) return super.updateById(id, update);
-		const { doc } = await this.ferretV1.updateOne({ _id: id }, update);
-		return doc ? this.model.hydrate(doc) : null;
+	override updateById(id: string, update: Update): Promise<unknown> {
+		return reaching(async () => {
+			if (!this.ferretV1) return super.updateById(id, update);
+			const { doc } = await this.ferretV1.updateOne({ _id: id }, update);
+			return doc ? this.model.hydrate(doc) : null;
+		});
+	}
+	override removeMany(query: Query): Promise<number> {
+		return reaching(() => super.removeMany(query));
+	}
+	override removeById(id: string): Promise<unknown> {
+		return reaching(() => super.removeById(id));
 	}
 	override async disconnect(): Promise<void> {
 		// The connection is shared by the service's collections; closing it once is enough.

@@ -8,7 +8,7 @@
  * first says it is not ready and keeps serving until the load balancer has taken it out.
  * Then: no client error at all (no 5xx, no request without an answer, no failed operation, on any
  * try), and the orders add up as in the chaos test (settled, none lost, one per key, one capture
- * per paid order, stock exact, nothing held).
+ * per paid order, stock exact, nothing held, no event twice on Kafka).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipWithoutInfra } from "./infra.js";
@@ -129,5 +129,7 @@ describe.skipIf(skip)("rolling restart of every node under load", () => {
 		console.info(`[rolling] ${describeOrders(orders)}`);
 		expect(orders.accepted).toBeGreaterThan(40);
 		expect(orders.validDeclined).toBe(0);
+		// One publisher per outbox row, also while relays stop and start (lib/events/relay-owner.ts).
+		expect(orders.duplicateEvents, "copies of one event on Kafka").toBe(0);
 	}, 600_000);
 });

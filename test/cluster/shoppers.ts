@@ -43,6 +43,8 @@ export interface Exchange {
 	type?: string;
 	/** A 4xx's first offending field and its problem (`cart empty`), to tell one refusal from another. */
 	detail?: string;
+	/** The `Retry-After` header of a 503 or 429. */
+	retryAfter?: string;
 	start: number;
 	ms: number;
 }
@@ -120,22 +122,27 @@ export async function runShoppers(
 	const think = opts.thinkMs ?? 400;
 
 	/** One operation, tried up to four times (same request, same key) while the answer says "try again". */
-	async function op(name: string, call: () => Promise<{ status: number; body: unknown }>): Promise<{ status: number; body: any } | undefined> {
+	async function op(
+		name: string,
+		call: () => Promise<{ status: number; body: unknown; headers?: Headers }>,
+	): Promise<{ status: number; body: any } | undefined> {
 		const statuses: number[] = [];
-		let last: { status: number; body: any } | undefined;
+		let last: { status: number; body: any; headers?: Headers } | undefined;
 		for (let t = 1; t <= TRIES; t++) {
 			const start = Date.now();
 			let type: string | undefined;
 			let detail: string | undefined;
+			let retryAfter: string | undefined;
 			try {
 				last = await call();
+				retryAfter = last.headers?.get("retry-after") ?? undefined;
 				type = (last.body as { type?: string } | null)?.type;
 				const problem = (last.body as { data?: { field?: string; type?: string }[] } | null)?.data?.[0];
 				if (last.status >= 400 && last.status < 500 && problem?.field) detail = `${problem.field} ${problem.type ?? ""}`.trim();
 			} catch {
 				last = { status: 0, body: null };
 			}
-			run.exchanges.push({ op: name, try: t, status: last.status, type, detail, start, ms: Date.now() - start });
+			run.exchanges.push({ op: name, try: t, status: last.status, type, detail, retryAfter, start, ms: Date.now() - start });
 			statuses.push(last.status);
 			if (!retryable(last.status, type)) {
 				await sleep(think * (0.5 + random()));

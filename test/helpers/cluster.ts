@@ -39,6 +39,9 @@ export interface ClusterOptions {
 	env?: Record<string, string>;
 	/** Kafka bootstrap servers (default: the shared test broker). */
 	kafkaBrokers?: string;
+	/** NATS and MongoDB of the test's own (startPrivateServer), instead of the shared ones. */
+	natsUrl?: string;
+	mongoUrl?: string;
 	/** Bound on the start-up, in ms (default 120 s). */
 	startTimeoutMs?: number;
 }
@@ -78,6 +81,8 @@ export class TestCluster {
 	readonly namespace: string;
 	readonly dbPrefix: string;
 	readonly kafkaBrokers: string;
+	readonly natsUrl: string;
+	readonly mongoUrl: string;
 	readonly nodes = new Map<string, ClusterNode>();
 	readonly logDir: string;
 	baseUrl = "";
@@ -91,6 +96,8 @@ export class TestCluster {
 		this.namespace = `t-${opts.name}-${id}`;
 		this.dbPrefix = `c${id}_`;
 		this.kafkaBrokers = opts.kafkaBrokers ?? INFRA.kafka;
+		this.natsUrl = opts.natsUrl ?? INFRA.nats;
+		this.mongoUrl = opts.mongoUrl ?? INFRA.mongo;
 		this.logDir = path.join(os.tmpdir(), "shop-cluster", this.namespace);
 	}
 
@@ -122,8 +129,8 @@ export class TestCluster {
 			...this.opts.env,
 			NAMESPACE: this.namespace,
 			DB_PREFIX: this.dbPrefix,
-			TRANSPORTER: INFRA.nats,
-			MONGO_URL: INFRA.mongo,
+			TRANSPORTER: this.natsUrl,
+			MONGO_URL: this.mongoUrl,
 			KAFKA_BROKERS: this.kafkaBrokers,
 			PORT: String(port),
 			HOST: "127.0.0.1",
@@ -141,7 +148,7 @@ export class TestCluster {
 		this.probe = new ServiceBroker({
 			namespace: this.namespace,
 			nodeID: `probe-${this.namespace}`,
-			transporter: INFRA.nats as never,
+			transporter: this.natsUrl as never,
 			serializer: "JSON",
 			logger: false,
 			// The nodes' heartbeat settings, so that it notices a dead node when they do.
@@ -295,7 +302,7 @@ export class TestCluster {
 			return;
 		}
 		await Promise.all([
-			dropDatabases(this.dbPrefix).catch(() => undefined),
+			dropDatabases(this.dbPrefix, this.mongoUrl).catch(() => undefined),
 			deleteKafkaNamespace(this.kafkaBrokers, this.namespace).catch(() => undefined),
 		]);
 	}
@@ -312,22 +319,30 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A Kafka broker of one test's own
+// Servers of one test's own
 
 /**
- * A Kafka broker only this test uses, run by the same scripts as the shared one
- * (scripts/infra/up.sh and down.sh, with their own INFRA_DIR and ports): a test may stop it
- * (`down()`, data kept) and start it again (`up()`) without disturbing anyone else's tests.
- * Needs what `npm run infra:up` installed (Java, the Kafka jars in the cache, kcat).
+ * A server only this test uses (NATS, FerretDB or a Kafka broker), run by the same scripts as the
+ * shared ones (scripts/infra/up.sh and down.sh, with their own INFRA_DIR and ports): a test may
+ * stop it (`down()`, data kept) and start it again (`up()`) without disturbing anyone else's
+ * tests. Needs what `npm run infra:up` installed (nats-server, the FerretDB binary, Java and the
+ * Kafka jars, kcat). `url` is what the nodes are given (`nats://...`, `mongodb://...`, or Kafka's
+ * bootstrap `host:port`).
  */
-export interface PrivateKafka {
-	brokers: string;
+export interface PrivateServer {
+	url: string;
 	dir: string;
+	/** Start it (again); resolves with the time until it answered (ms). */
 	up(): Promise<number>;
+	/** Stop it (SIGTERM), data kept; resolves with the time it took (ms). */
 	down(): Promise<number>;
 	/** Stop it and delete its data. */
 	remove(): Promise<void>;
 }
+/** A Kafka broker of the test's own; `brokers` is its bootstrap address. */
+export type PrivateKafka = PrivateServer & { brokers: string };
+
+export type PrivateServerKind = "nats" | "mongo" | "kafka";
 
 function runInfra(script: "up.sh" | "down.sh", args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<number> {
 	const started = Date.now();
@@ -345,33 +360,72 @@ function runInfra(script: "up.sh" | "down.sh", args: string[], env: NodeJS.Proce
 	});
 }
 
-export async function startPrivateKafka(): Promise<PrivateKafka> {
-	const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-kafka-"));
-	const port = await freePort();
-	const env = {
-		...process.env,
-		INFRA_DIR: dir,
-		KAFKA_PORT: String(port),
-		KAFKA_CONTROLLER_PORT: String(await freePort()),
-		KAFKA_HEAP_OPTS: "-Xmx384m -Xms128m",
-	};
-	const k: PrivateKafka = {
-		brokers: `127.0.0.1:${port}`,
+/**
+ * A free port below the kernel's ephemeral range. A server that is stopped while clients keep
+ * reconnecting must not listen on an ephemeral port: a client's connect to it can be given that
+ * very port as its own and connect to itself (TCP self-connect), then talk to itself.
+ */
+async function freeServerPort(): Promise<number> {
+	let low = 32768;
+	try {
+		low = Number(fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || low;
+	} catch {
+		/* not Linux: the usual lower bound */
+	}
+	const from = 10_000;
+	const to = Math.max(from + 1000, low - 100);
+	for (let attempt = 0; attempt < 100; attempt++) {
+		const port = from + Math.floor(Math.random() * (to - from));
+		if (await portIsFree(port)) return port;
+	}
+	throw new Error(`no free port found between ${from} and ${to}`);
+}
+
+/** Ports of a private server, as scripts/infra/lib.sh names them, and the URL the nodes use. */
+async function privateServerPorts(kind: PrivateServerKind): Promise<{ env: Record<string, string>; url: string }> {
+	const port = await freeServerPort();
+	const second = String(await freeServerPort());
+	switch (kind) {
+		case "nats":
+			return { env: { NATS_PORT: String(port), NATS_MONITOR_PORT: second }, url: `nats://127.0.0.1:${port}` };
+		case "mongo":
+			return { env: { MONGO_PORT: String(port), FERRETDB_DEBUG_PORT: second }, url: `mongodb://127.0.0.1:${port}` };
+		case "kafka":
+			return { env: { KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: second, KAFKA_HEAP_OPTS: "-Xmx384m -Xms128m" }, url: `127.0.0.1:${port}` };
+	}
+}
+
+export async function startPrivateServer(kind: PrivateServerKind): Promise<PrivateServer> {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), `shop-${kind}-`));
+	const ports = await privateServerPorts(kind);
+	const env = { ...process.env, INFRA_DIR: dir, ...ports.env };
+	const server: PrivateServer = {
+		url: ports.url,
 		dir,
-		up: () => runInfra("up.sh", ["kafka"], env, 180_000),
-		down: () => runInfra("down.sh", ["kafka"], env, 60_000),
+		up: () => runInfra("up.sh", [kind], env, 180_000),
+		down: () => runInfra("down.sh", [kind], env, 60_000),
 		async remove() {
-			await runInfra("down.sh", ["--wipe", "kafka"], env, 60_000).catch(() => undefined);
+			if (process.env.CLUSTER_KEEP === "1") {
+				await runInfra("down.sh", [kind], env, 60_000).catch(() => undefined);
+				console.info(`[cluster] kept: ${kind} state and log in ${dir}`);
+				return;
+			}
+			await runInfra("down.sh", ["--wipe", kind], env, 60_000).catch(() => undefined);
 			fs.rmSync(dir, { recursive: true, force: true });
 		},
 	};
 	try {
-		await k.up();
+		await server.up();
 	} catch (err) {
-		await k.remove();
+		await server.remove();
 		throw err;
 	}
-	return k;
+	return server;
+}
+
+export async function startPrivateKafka(): Promise<PrivateKafka> {
+	const server = await startPrivateServer("kafka");
+	return { ...server, brokers: server.url };
 }
 
 /**
@@ -558,8 +612,8 @@ export async function deleteKafkaNamespace(brokers: string, namespace: string): 
 }
 
 /** Drop the MongoDB databases whose names start with `prefix`. */
-export async function dropDatabases(prefix: string): Promise<void> {
-	const conn = await mongoose.createConnection(INFRA.mongo, { serverSelectionTimeoutMS: 5000 }).asPromise();
+export async function dropDatabases(prefix: string, url = INFRA.mongo): Promise<void> {
+	const conn = await mongoose.createConnection(url, { serverSelectionTimeoutMS: 5000 }).asPromise();
 	try {
 		const { databases } = await conn.db!.admin().listDatabases();
 		for (const d of databases) if (d.name.startsWith(prefix)) await conn.useDb(d.name).dropDatabase();
