@@ -9,6 +9,7 @@
  *   access.ts         who calls (JWT + deny-list of revoked sessions) and whether they may
  *   readiness.ts      when the gateway takes requests
  *   catalog-cache.ts  public catalog reads answered from a cache the catalog's events keep fresh
+ *   rendition-cache.ts  image renditions answered from the gateway's memory before moleculer-web
  *   identity.ts       the OpenID provider at /oidc
  */
 import type { IncomingMessage, ServerResponse, Server } from "node:http";
