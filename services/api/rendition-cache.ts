@@ -37,6 +37,13 @@ export interface RenditionFill {
 	token: FillToken;
 }
 
+/**
+ * After an image or product is deleted, how long its renditions are not stored again: another media
+ * node may still answer from its memory until it has read the same event (its image → hash memory
+ * lasts a minute at most).
+ */
+const GONE_HOLD_MS = 60_000;
+
 type Meta = { $statusCode?: number; $responseType?: string; $responseHeaders?: Record<string, string> };
 
 /** Passes a rendition's stream to the client as it comes, and keeps its bytes to store at the end. */
@@ -156,12 +163,15 @@ export class RenditionCache {
 	}
 
 	clear(): void {
-		this.purge([PURGE_ALL]);
+		if (!this.enabled) return;
+		this.lru.purge([PURGE_ALL]);
+		this.gauges();
 	}
 
 	private purge(tags: string[]): void {
 		if (!this.enabled || tags.length === 0) return;
-		this.lru.purge(tags);
+		const now = Date.now();
+		this.lru.purge(tags, { now, until: now + GONE_HOLD_MS });
 		this.gauges();
 	}
 

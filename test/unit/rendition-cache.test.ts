@@ -120,16 +120,22 @@ describe("the image cache", () => {
 		expect(cache.answer(read, undefined, fakeResponse().res)).toBe(false);
 	});
 
-	it("forgets a rendition when its image is removed or its product deleted", async () => {
+	it("forgets a rendition when its image is removed or its product deleted, and does not store it again", async () => {
 		const cache = new RenditionCache(broker, 1024 * 1024);
 		await fill(cache, Buffer.alloc(100, 1));
 		cache.purgeEvent("media.image-updated", { productId: PRODUCT, imageId: IMAGE });
 		expect(cache.answer(read, undefined, fakeResponse().res)).toBe(true);
 		cache.purgeEvent("media.image-removed", { productId: PRODUCT, imageId: IMAGE });
 		expect(cache.answer(read, undefined, fakeResponse().res)).toBe(false);
+		// Another media node may still answer it from memory for a while: not stored again.
 		await fill(cache, Buffer.alloc(100, 1));
-		expect(cache.answer(read, undefined, fakeResponse().res)).toBe(true);
-		cache.purgeEvent("product.deleted", { productId: PRODUCT });
 		expect(cache.answer(read, undefined, fakeResponse().res)).toBe(false);
+
+		const other = new RenditionCache(broker, 1024 * 1024);
+		await fill(other, Buffer.alloc(100, 1));
+		other.purgeEvent("product.deleted", { productId: PRODUCT });
+		expect(other.answer(read, undefined, fakeResponse().res)).toBe(false);
+		await fill(other, Buffer.alloc(100, 1));
+		expect(other.answer(read, undefined, fakeResponse().res)).toBe(false);
 	});
 });
