@@ -20,6 +20,8 @@ export interface BenchConfig {
 	full: boolean;
 	openRate: number;
 	openSeconds: number;
+	/** Checkouts per second offered in the webhook fan-out's two runs: below what the shop settles, so the fan-out's cost shows. */
+	webhookRate: number;
 	/** Rows (products) of the import scenario's CSV. */
 	importRows: number;
 	/** Distinct queries in the search rotation. */
@@ -72,13 +74,27 @@ export function loadBenchConfig(): BenchConfig {
 		openSeconds: positive("BENCH_OPEN_SECONDS", 30, false),
 		queries: positive("BENCH_QUERIES", 2000),
 		importRows: positive("BENCH_IMPORT_ROWS", 100_000),
+		webhookRate: positive("BENCH_WEBHOOK_RATE", 40, false),
 		natsUrl: process.env.TRANSPORTER || "nats://127.0.0.1:4222",
 		kafka: process.env.KAFKA_BROKERS || "127.0.0.1:9092",
 		mongoUrl: process.env.MONGO_URL || "mongodb://127.0.0.1:27017",
 	};
 	if (cfg.queries < 1000) throw new Error("BENCH_QUERIES must be at least 1000 (a result cache must not carry the search figures)");
 	// A run with any of these set is a quick look: it prints and writes its JSON, not the committed chart.
-	const knobs = ["DURATION", "PRODUCTS", "PRODUCTS_LARGE", "LARGE", "CLUSTER", "STORES", "SCENARIOS", "OPEN_RATE", "OPEN_SECONDS", "QUERIES", "IMPORT_ROWS"];
+	const knobs = [
+		"DURATION",
+		"PRODUCTS",
+		"PRODUCTS_LARGE",
+		"LARGE",
+		"CLUSTER",
+		"STORES",
+		"SCENARIOS",
+		"OPEN_RATE",
+		"OPEN_SECONDS",
+		"QUERIES",
+		"IMPORT_ROWS",
+		"WEBHOOK_RATE",
+	];
 	const publish = oneOf("BENCH_PUBLISH", ["auto", "on", "off"], "auto");
 	cfg.full = publish === "on" || (publish === "auto" && knobs.every(k => (process.env[`BENCH_${k}`] ?? "") === ""));
 	return cfg;

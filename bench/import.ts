@@ -129,7 +129,7 @@ const mb = (bytes: number | undefined) => (bytes === undefined ? "-" : `${fmt(by
 export async function importScenario(shop: Shop, o: ImportOptions): Promise<Row[]> {
 	const file = importFile(o.workDir, o.rows);
 	const bytes = fs.statSync(file).size;
-	const token = await login(shop.base, ADMIN.email, ADMIN.password);
+	let token = await login(shop.base, ADMIN.email, ADMIN.password);
 	let i = 0;
 	const read = (duration: number) =>
 		cannon({
@@ -167,7 +167,12 @@ export async function importScenario(shop: Shop, o: ImportOptions): Promise<Row[
 		const jobId = await answered;
 		const deadline = Date.now() + 60 * 60_000;
 		for (;;) {
-			const res = await api<Job>(shop.base, "GET", `/api/v1/products/import/${jobId}`, undefined, bearer(token));
+			let res = await api<Job>(shop.base, "GET", `/api/v1/products/import/${jobId}`, undefined, bearer(token));
+			if (res.status === 401) {
+				// The import outlasts an access token (15 minutes): sign in again.
+				token = await login(shop.base, ADMIN.email, ADMIN.password);
+				res = await api<Job>(shop.base, "GET", `/api/v1/products/import/${jobId}`, undefined, bearer(token));
+			}
 			if (res.status !== 200) throw new Error(`GET /products/import/${jobId}: ${res.status}`);
 			job = res.body;
 			if (job.state !== "running") break;
@@ -198,7 +203,7 @@ export async function importScenario(shop: Shop, o: ImportOptions): Promise<Row[
 			errors: job.errors.length,
 			note:
 				`${fmt(job.rows, 0)} rows (${mb(bytes)}) in ${fmt(seconds, 1)} s from the first byte sent to the job's end, 202 after ${fmt(acceptedAfter, 1)} s` +
-				` (the answer waits for the whole upload, which the job reads as it goes); created ${job.created}, updated ${job.updated}, unchanged ${job.unchanged}; ` +
+				` (once the upload is received, written to a file that the job then reads); created ${job.created}, updated ${job.updated}, unchanged ${job.unchanged}; ` +
 				`${memory}; the products process's high-water mark since its start ${mb(hwm)}`,
 		},
 		{

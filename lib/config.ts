@@ -201,6 +201,8 @@ export interface PaymentSettings {
 	provider: "simulated" | "stripe";
 	sessionTtlSeconds: number;
 	reconcileAfterSeconds: number;
+	/** Applied provider event ids are kept this long (at least PAYMENT_EVENTS_MIN_RETENTION_DAYS), then forgotten. */
+	eventsRetentionDays: number;
 	stripe: { secretKey?: string; webhookSecret?: string; publishableKey?: string; apiBase?: string };
 	simulated: {
 		/** Standard Webhooks secret (`whsec_…`); unset: a random one per process (one-process shop only). */
@@ -219,8 +221,21 @@ export interface PaymentSettings {
 	};
 }
 
+/**
+ * An event id must be remembered for as long as its provider may deliver it again: Stripe retries
+ * an unacknowledged webhook for up to 3 days (each retry newly signed, so the 300 s signature
+ * tolerance does not stop it). A shorter retention would let a retry be applied twice.
+ */
+export const PAYMENT_EVENTS_MIN_RETENTION_DAYS = 4;
+
 function paymentSettings(): PaymentSettings {
+	const eventsRetentionDays = int("PAYMENT_EVENTS_RETENTION_DAYS", 30);
+	if (eventsRetentionDays < PAYMENT_EVENTS_MIN_RETENTION_DAYS)
+		throw new Error(
+			`Environment variable PAYMENT_EVENTS_RETENTION_DAYS must be at least ${PAYMENT_EVENTS_MIN_RETENTION_DAYS} (longer than a provider retries a webhook), got ${eventsRetentionDays}`,
+		);
 	return {
+		eventsRetentionDays,
 		provider: oneOf("PAYMENT_PROVIDER", ["simulated", "stripe"], "simulated"),
 		sessionTtlSeconds: int("PAYMENT_SESSION_TTL_SECONDS", 900),
 		reconcileAfterSeconds: int("PAYMENT_RECONCILE_AFTER_SECONDS", 60),

@@ -6,6 +6,8 @@
  * `:METRICS_PORT/ready` and the `$node.ready` action (the detailed report).
  */
 import type { ServiceBroker, Service } from "moleculer";
+import type { Static } from "typebox";
+import type { Readiness } from "./http/schemas.js";
 import { currentBus } from "./events/registry.js";
 import { backlogCheck } from "./observability/outbox.js";
 import { recordReadiness } from "./observability/metrics.js";
@@ -22,10 +24,7 @@ export interface ReadinessReport {
 }
 
 /** What anyone may see: whether the node is ready and which checks fail, no details. */
-export interface PublicReadiness {
-	status: "ready" | "not ready";
-	failing: string[];
-}
+export type PublicReadiness = Static<typeof Readiness>;
 
 /** A service's own readiness checks (the gateway implements it). */
 export interface ReadinessContributor {

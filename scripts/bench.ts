@@ -208,7 +208,8 @@ async function checkoutScenarios(shop: Shop, where: string, step: (what: string,
 		});
 	}
 	// After the checkout rows (the shop warmed up by them), its two runs back to back.
-	if (s.has("webhooks")) await step("webhooks fan-out", async () => fanoutRows(shop, cfg.openRate, await webhookFanout(shop, cfg.openRate, cfg.openSeconds)));
+	if (s.has("webhooks"))
+		await step("webhooks fan-out", async () => fanoutRows(shop, cfg.webhookRate, await webhookFanout(shop, cfg.webhookRate, cfg.openSeconds)));
 }
 
 /** One line on the invariants over every checkout run. */

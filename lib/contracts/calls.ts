@@ -6,12 +6,13 @@ import type { MinorUnits } from "../domain/money.js";
 import type { Role } from "../auth/access.js";
 import type { PromotionRefusal, PromotionRule } from "../domain/promotions.js";
 import type { ShippingMethod } from "../domain/shipping.js";
+import type { ORDER_STATUSES } from "./http/orders.js";
 
 /** `orders.summaryForUser`: what the support service sees of an order. */
 export interface OrderSummary {
 	id: string;
 	userId: string;
-	status: string;
+	status: (typeof ORDER_STATUSES)[number];
 	total: MinorUnits;
 	currency: string;
 	createdAt: string;

@@ -4,115 +4,29 @@
  *
  * Every event travels inside an `EventEnvelope`. The topic is the event's family; the key is the
  * id of the aggregate it is about, so one order's (or ticket's) events stay in order on one
- * partition. The JSON schemas below are what the AsyncAPI document is generated from.
+ * partition. The payloads are stated once, as the schemas of lib/contracts/event-schemas.ts that
+ * the AsyncAPI document is generated from; their types here are derived from them.
  */
 import { randomUUID } from "node:crypto";
+import type { Static } from "typebox";
+import type {
+	CANCEL_REASONS,
+	PAYLOAD_SCHEMAS,
+	ItemQuantity as ItemQuantitySchema,
+	MediaGalleryChange as MediaGalleryChangeSchema,
+	OrderCharges as OrderChargesSchema,
+	ParcelTracking as ParcelTrackingSchema,
+} from "./event-schemas.js";
 
-/** A line of an order as the saga moves it: a product, or one variant of it. */
-export interface ItemQuantity {
-	productId: string;
-	/** The variant, for a product sold in variants; absent or null otherwise. */
-	variantId?: string | null;
-	quantity: number;
-}
+export type ItemQuantity = Static<typeof ItemQuantitySchema>;
+export type OrderCharges = Static<typeof OrderChargesSchema>;
+export type ParcelTracking = Static<typeof ParcelTrackingSchema>;
+/** A product's images as the media service has them after one change (see "media.*"). */
+export type MediaGalleryChange = Static<typeof MediaGalleryChangeSchema>;
+export type CancelReason = (typeof CANCEL_REASONS)[number];
 
-/** What an order charges, on `order.placed` and `order.paid` (absent on events of orders placed before pricing existed). */
-export interface OrderCharges {
-	subtotal: number;
-	discountTotal: number;
-	shippingTotal: number;
-	taxTotal: number;
-	promotion: { code: string; discount: number } | null;
-	shippingMethod: { id: string; name: string; price: number } | null;
-}
-
-/** A parcel's carrier and tracking, on `order.shipped`. */
-export interface ParcelTracking {
-	carrier: string | null;
-	trackingNumber: string | null;
-	trackingUrl: string | null;
-}
-
-/** A product's images as the media service has them after one change (see EventPayloads "media.*"). */
-export interface MediaGalleryChange {
-	productId: string;
-	imageId: string;
-	revision: number;
-	images: { id: string; variantId: string | null; alt: Record<string, string>; position: number; width: number; height: number; hash: string }[];
-}
-
-export type CancelReason = "out_of_stock" | "payment_declined" | "payment_expired" | "reservation_expired" | "cancelled_by_customer" | "cancelled_by_admin";
-
-export interface EventPayloads {
-	"order.placed": { orderId: string; userId: string; items: ItemQuantity[]; total: number; currency: string; charges?: OrderCharges };
-	/** `placedAt` (optional): when the order was placed, for the checkout settle-time metric. */
-	"order.paid": { orderId: string; userId: string; items: ItemQuantity[]; total: number; currency: string; placedAt?: string; charges?: OrderCharges };
-	"order.cancelled": { orderId: string; userId: string; items: ItemQuantity[]; reason: CancelReason; refunded: boolean; placedAt?: string };
-	/** `tracking`: the parcels' tracking (absent on events from before fulfilments, empty when shipped without tracking). */
-	"order.shipped": { orderId: string; userId: string; tracking?: ParcelTracking[] };
-	/** One parcel of the order left: what it holds and its tracking; `orderStatus` says whether the order is now all shipped. */
-	"order.fulfilment-created": {
-		orderId: string;
-		userId: string;
-		fulfilmentId: string;
-		items: { itemId: string; productId: string; variantId: string | null; quantity: number }[];
-		carrier: string | null;
-		trackingNumber: string | null;
-		trackingUrl: string | null;
-		shippedAt: string;
-		orderStatus: "partially_shipped" | "shipped";
-	};
-	"order.delivered": { orderId: string; userId: string };
-	"order.refunded": {
-		orderId: string;
-		userId: string;
-		refundId: string;
-		amount: number;
-		currency: string;
-		reason: string;
-		items: ItemQuantity[];
-		full: boolean;
-	};
-	"stock.reserved": { orderId: string; items: ItemQuantity[] };
-	"stock.rejected": {
-		orderId: string;
-		reason: "out_of_stock";
-		unavailable: { productId: string; variantId?: string | null; requested: number; available: number }[];
-	};
-	/**
-	 * What can be bought of a product (or one of its variants) changed in a way search shows: an
-	 * admin's adjustment, or units running out or coming back (a hold, a release, a restock).
-	 * The product document has the figures.
-	 */
-	"stock.changed": { productId: string; variantId: string | null };
-	"product.created": { productId: string };
-	"product.updated": { productId: string };
-	"product.deleted": { productId: string };
-	/**
-	 * A product's gallery changed (lib/media/gallery.ts): every media event carries the gallery as
-	 * it is after the change, and its `revision` (counted up by each change), so a consumer keeps
-	 * the highest revision it saw and duplicates or late arrivals change nothing.
-	 */
-	"media.image-added": MediaGalleryChange;
-	"media.image-updated": MediaGalleryChange;
-	"media.image-removed": MediaGalleryChange;
-	"promotion.redeemed": { promotionId: string; code: string; orderId: string; userId: string; discount: number; currency: string };
-	"promotion.released": { promotionId: string; code: string; orderId: string; userId: string };
-	"payment.captured": { orderId: string; userId: string; paymentId: string; amount: number; currency: string; brand: string; last4: string };
-	"payment.declined": { orderId: string; userId: string; reason: string };
-	"payment.refunded": { orderId: string; userId: string; refundId: string; amount: number; currency: string };
-	"ticket.created": { ticketId: string; userId: string; type: string; subject: string; orderId: string | null };
-	"ticket.replied": { ticketId: string; userId: string; messageId: string; authorId: string; authorRole: string };
-	"ticket.status_changed": { ticketId: string; userId: string; status: string };
-	"return.approved": { ticketId: string; returnId: string; userId: string; orderId: string; items: ItemQuantity[] };
-	"return.rejected": { ticketId: string; userId: string; orderId: string; reason: string };
-	/** An outgoing webhook endpoint failed for too long and was switched off (an admin re-enables it). */
-	"webhook.disabled": { endpointId: string; url: string; failingSince: string; reason: string };
-	/** A customer (or an admin for them) asked for their account to be erased: every service erases or pseudonymises what it holds of `userId`. */
-	"user.erasure-requested": { userId: string };
-	/** `service` erased what it held of `userId` (the users service records each, and when all did). */
-	"user.erasure-acknowledged": { userId: string; service: string };
-}
+/** Each event's payload, as lib/contracts/event-schemas.ts states it. */
+export type EventPayloads = { [K in keyof typeof PAYLOAD_SCHEMAS]: Static<(typeof PAYLOAD_SCHEMAS)[K]> };
 
 export type EventType = keyof EventPayloads;
 

@@ -4,17 +4,14 @@
  * made default; removing the default makes the oldest left the default). Pure: the users service
  * stores the list in the user's record.
  */
+import type { Static } from "typebox";
 import type { ShippingAddress } from "../contracts/http/orders.js";
+import type { AddressBookEntry } from "../http/schemas.js";
 
 export const MAX_ADDRESSES = 20;
 
-export interface AddressEntry extends ShippingAddress {
-	id: string;
-	label: string | null;
-	isDefault: boolean;
-	createdAt: string;
-	updatedAt: string;
-}
+/** An entry of the address book, as stored and as answered (lib/http/schemas.ts). */
+export type AddressEntry = Static<typeof AddressBookEntry>;
 
 export type AddressInput = ShippingAddress & { label?: string; isDefault?: boolean };
 export type AddressPatch = Partial<AddressInput>;

@@ -8,24 +8,16 @@
  * releasing are each one conditional update of one document, so they are atomic on NeDB and
  * on MongoDB alike, in one process or across nodes; `available` can never go below zero.
  */
+import type { Static } from "typebox";
+import type { CategoryFields, Product } from "../http/schemas.js";
 import type { CollectionSpec, Query } from "../store/index.js";
 import type { ItemQuantity } from "../contracts/events.js";
 import type { SearchableProduct } from "../search/search-index.js";
 import type { MinorUnits } from "./money.js";
-import {
-	itemIdOf,
-	liveVariants,
-	newVariant,
-	publicVariant,
-	variantAggregates,
-	type NewVariant,
-	type ProductOption,
-	type PublicVariant,
-	type VariantRecord,
-} from "./variants.js";
+import { itemIdOf, liveVariants, newVariant, publicVariant, variantAggregates, type NewVariant, type ProductOption, type VariantRecord } from "./variants.js";
 
 import { isId } from "../contracts/ids.js";
-import { imagesFor, thumbnailOf, type GalleryImage, type PublicImage } from "../media/gallery.js";
+import { imagesFor, thumbnailOf, type GalleryImage } from "../media/gallery.js";
 import type { PRODUCT_SORTS } from "../contracts/http/catalog.js";
 export { MAX_CATEGORIES_PER_PRODUCT, SKU_PATTERN, SLUG_PATTERN } from "../contracts/http/catalog.js";
 
@@ -67,16 +59,7 @@ export interface ProductRecord {
  * bookkeeping; for a product with variants, `price`, `stock` and `available` as its variants
  * make them.
  */
-export type PublicProduct = Omit<
-	ProductRecord,
-	"_id" | "sku" | "holds" | "restocked" | "deletedAt" | "deletedSku" | "generated" | "options" | "variants" | "revision" | "images" | "imagesRevision"
-> & {
-	id: string;
-	sku: string;
-	options: ProductOption[];
-	variants: (PublicVariant & { images: PublicImage[] })[];
-	images: PublicImage[];
-};
+export type PublicProduct = Static<typeof Product>;
 
 /** A product in search results: with its first image's small rendition, or null. */
 export type ProductSearchRow = PublicProduct & { thumbnail: string | null };
@@ -208,12 +191,7 @@ export interface CategoryRecord {
 	updatedAt: string;
 }
 
-export interface PublicCategory {
-	id: string;
-	slug: string;
-	name: string;
-	parentId: string | null;
-}
+export type PublicCategory = Static<typeof CategoryFields>;
 export interface CategoryNode extends PublicCategory {
 	children: CategoryNode[];
 }

@@ -5,6 +5,8 @@
 import type { AnyEnvelope, EventType, ParcelTracking } from "../contracts/events.js";
 import { derivedId } from "../contracts/ids.js";
 import { NOTIFICATION_TEXTS, languageOf } from "./notification-texts.js";
+import type { Static } from "typebox";
+import type { Notification } from "../http/schemas.js";
 
 export type RefKind = "order" | "ticket";
 
@@ -24,15 +26,7 @@ export interface NotificationRecord extends NotificationDraft {
 	createdAt: string;
 }
 
-export interface PublicNotification {
-	id: string;
-	type: string;
-	title: string;
-	body: string;
-	read: boolean;
-	createdAt: string;
-	ref: { kind: RefKind; id: string };
-}
+export type PublicNotification = Static<typeof Notification>;
 
 /** The events the notifications service consumes. */
 export const NOTIFYING_EVENTS = [

@@ -16,7 +16,9 @@
  * events in the order's outbox (services/orders/order-store.ts); if the order moved meanwhile,
  * nothing is written and the service reads it again.
  */
+import type { Static } from "typebox";
 import { domainEvent } from "../contracts/events.js";
+import type { Order, PricedLine } from "../http/schemas.js";
 import type { CancelReason, DomainEvent, EventPayloads, EventType, ItemQuantity, OrderCharges } from "../contracts/events.js";
 import type { OrderSummary } from "../contracts/calls.js";
 import type { ShippingAddress } from "../contracts/http/orders.js";
@@ -24,7 +26,7 @@ import { ORDER_STATUSES } from "../contracts/http/orders.js";
 import type { MinorUnits } from "./money.js";
 import { mergeQuantities } from "./items.js";
 import type { Fulfilment } from "./fulfilment.js";
-import { afterCapture, paymentSummary, refundable, type PaymentRecord, type PaymentSummary } from "../payments/payment.js";
+import { afterCapture, paymentSummary, refundable, type PaymentRecord } from "../payments/payment.js";
 
 export { ORDER_STATUSES, mergeQuantities };
 export type { OrderSummary };
@@ -89,7 +91,7 @@ export interface OrderItem {
 }
 
 /** An item as a client sees it: every field there, whenever the order was placed. */
-export type PublicOrderItem = Required<OrderItem>;
+export type PublicOrderItem = Static<typeof PricedLine>;
 
 export function publicItem(i: OrderItem): PublicOrderItem {
 	return {
@@ -157,28 +159,8 @@ export interface OrderRecord {
 	updatedAt: string;
 }
 
-/** What a client sees of an order: `id` for `_id`, the payment's summary, the charges, none of the refund and return bookkeeping. */
-export type PublicOrder = Omit<
-	OrderRecord,
-	| "_id"
-	| "payment"
-	| "cancelReason"
-	| "returned"
-	| "returns"
-	| "pendingRefund"
-	| "items"
-	| "shippingTax"
-	| "taxRateBp"
-	| "pricesIncludeTax"
-	| keyof OrderCharges
-> &
-	OrderCharges & {
-		id: string;
-		items: PublicOrderItem[];
-		payment: PaymentSummary;
-		/** The tax on the shipping charge: the items' taxes plus this make `taxTotal` exactly. */
-		shippingTax: MinorUnits;
-	};
+/** What a client sees of an order (lib/http/schemas.ts): `id` for `_id`, the payment's summary, the charges, none of the refund and return bookkeeping. */
+export type PublicOrder = Static<typeof Order>;
 
 /** What the order charged: on the order a client sees and on `order.placed`/`order.paid`. */
 export function orderCharges(o: Pick<OrderRecord, "subtotal" | "discountTotal" | "shippingTotal" | "taxTotal" | "promotion" | "shippingMethod">): OrderCharges {

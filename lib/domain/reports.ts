@@ -4,6 +4,8 @@
  * refunds netting, top sellers, stock and ticket age bands. Money is integer minor units, so
  * every sum is exact to the cent.
  */
+import type { Static } from "typebox";
+import type { SalesFigures, TopProducts } from "../http/schemas.js";
 
 export type ReportInterval = "day" | "week" | "month";
 export const REPORT_INTERVALS: readonly ReportInterval[] = ["day", "week", "month"];
@@ -27,14 +29,7 @@ export interface DayFigures {
 	refunds: number;
 }
 
-export interface SalesBucket {
-	start: LocalDate;
-	orders: number;
-	revenue: number;
-	refunds: number;
-	net: number;
-	averageOrderValue: number;
-}
+export type SalesBucket = Static<typeof SalesFigures>;
 
 export interface SalesReport {
 	interval: ReportInterval;
@@ -42,14 +37,7 @@ export interface SalesReport {
 	totals: Omit<SalesBucket, "start">;
 }
 
-export interface ProductSales {
-	productId: string;
-	variantId: string | null;
-	name: string;
-	sku: string;
-	revenue: number;
-	units: number;
-}
+export type ProductSales = Static<typeof TopProducts>["products"][number];
 
 export function isTimeZone(timeZone: string): boolean {
 	try {

@@ -6,6 +6,8 @@
 import { isStaff, type AuthUser } from "../auth/access.js";
 import type { FieldProblem } from "../errors.js";
 import type { EventEnvelope, ItemQuantity } from "../contracts/events.js";
+import type { Static } from "typebox";
+import type { Ticket, TicketMessage as TicketMessageSchema } from "../http/schemas.js";
 import { itemIdOf } from "./variants.js";
 
 import { MAX_MESSAGES_PER_TICKET, MESSAGE_PAGE_SIZE, PRIORITIES, TICKET_STATUSES, TICKET_TYPES } from "../contracts/http/support.js";
@@ -22,13 +24,7 @@ export const CLAIMING_RETURN_STATUSES: ReturnStatus[] = ["requested", "approved"
 
 export type AuthorRole = "customer" | "agent" | "admin";
 
-export interface TicketMessage {
-	id: string;
-	authorId: string;
-	authorRole: AuthorRole;
-	body: string;
-	at: string;
-}
+export type TicketMessage = Static<typeof TicketMessageSchema>;
 
 export interface ReturnRecord {
 	/** The `returnId` of `return.approved`: fixed when the return is requested, so a re-sent event carries the same one. */
@@ -70,12 +66,7 @@ export interface TicketRecord {
  * `olderMessages` the cursor that pages back (`GET /tickets/:id?before=<cursor>`), null when
  * nothing is older.
  */
-export type PublicTicket = Omit<TicketRecord, "_id" | "return" | "returnSlot" | "outbox"> & {
-	id: string;
-	return: { status: ReturnStatus; reason: string | null } | null;
-	messagesTotal: number;
-	olderMessages: string | null;
-};
+export type PublicTicket = Static<typeof Ticket>;
 
 interface MessagePage {
 	rows: TicketMessage[];

@@ -1,16 +1,11 @@
 /** The user record and what of it may leave the users service. */
 import type { Role } from "../auth/access.js";
+import type { Static } from "typebox";
+import type { Preferences as PreferencesSchema, User } from "../http/schemas.js";
 import type { AddressEntry } from "./addresses.js";
 
-export interface NotificationPreferences {
-	email: boolean;
-	inApp: boolean;
-}
-export interface Preferences {
-	language: string;
-	currency: string;
-	notifications: NotificationPreferences;
-}
+export type Preferences = Static<typeof PreferencesSchema>;
+export type NotificationPreferences = Preferences["notifications"];
 
 export const DEFAULT_PREFERENCES: Preferences = { language: "en", currency: "EUR", notifications: { email: true, inApp: true } };
 
@@ -31,17 +26,8 @@ export interface UserRecord {
 	updatedAt: string;
 }
 
-export interface PublicUser {
-	id: string;
-	email: string;
-	name: string;
-	roles: Role[];
-	active: boolean;
-	preferences: Preferences;
-	emailVerified: boolean;
-	createdAt: string;
-	updatedAt: string;
-}
+/** What a client sees of a user (the contract's `user`, lib/http/schemas.ts). */
+export type PublicUser = Static<typeof User>;
 
 /** The only shape a user leaves the service in: never the hash. */
 export function publicUser(u: UserRecord): PublicUser {

@@ -14,6 +14,8 @@
  */
 import type { FieldProblem } from "../errors.js";
 import type { MinorUnits } from "./money.js";
+import type { Static } from "typebox";
+import type { Variant } from "../http/schemas.js";
 
 export const MAX_OPTIONS = 3;
 export const MAX_OPTION_VALUES = 30;
@@ -72,15 +74,8 @@ export function newVariant(v: NewVariant, at: string): VariantRecord {
 	};
 }
 
-export interface PublicVariant {
-	id: string;
-	sku: string;
-	options: Record<string, string>;
-	price: MinorUnits;
-	stock: number;
-	available: number;
-	active: boolean;
-}
+/** What a client sees of a variant (lib/http/schemas.ts); inside its product, with its images. */
+export type PublicVariant = Static<typeof Variant>;
 
 export function publicVariant(v: VariantRecord): PublicVariant {
 	return { id: v.id, sku: v.sku ?? v.deletedSku ?? "", options: v.options, price: v.price, stock: v.stock, available: v.available, active: v.active };

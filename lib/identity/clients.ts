@@ -5,6 +5,8 @@
  * only; public clients never have a secret; grants and scopes from a closed list.
  */
 import { API_SCOPES, OIDC_SCOPES, isApiScope } from "./scopes.js";
+import type { Static } from "typebox";
+import type { OAuthClient } from "../http/schemas.js";
 
 export const GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
@@ -27,19 +29,7 @@ export interface OAuthClientRecord {
 	updatedAt: string;
 }
 
-export interface PublicOAuthClient {
-	id: string;
-	clientId: string;
-	name: string;
-	type: "public" | "confidential";
-	redirectUris: string[];
-	postLogoutRedirectUris: string[];
-	grantTypes: GrantType[];
-	scopes: string[];
-	firstParty: boolean;
-	createdAt: string;
-	updatedAt: string;
-}
+export type PublicOAuthClient = Static<typeof OAuthClient>;
 
 export function publicClient(c: OAuthClientRecord): PublicOAuthClient {
 	return {

@@ -4,6 +4,8 @@
  * images, a revision counted up by every change, and the outbox of that change), and the products
  * service keeps the list the events carry.
  */
+import type { Static } from "typebox";
+import type { ProductImage } from "../http/schemas.js";
 import type { SourceFormat } from "./sniff.js";
 import { renditionUrl } from "./urls.js";
 
@@ -37,15 +39,7 @@ export interface GalleryImage {
 }
 
 /** What a client sees of an image (`images` of a product, the answer of an upload). */
-export interface PublicImage {
-	id: string;
-	url: string;
-	alt: AltText;
-	width: number;
-	height: number;
-	variantId: string | null;
-	position: number;
-}
+export type PublicImage = Static<typeof ProductImage>;
 
 /** At most this many images per product. */
 export const MAX_IMAGES_PER_PRODUCT = 50;

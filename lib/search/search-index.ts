@@ -6,6 +6,8 @@
  *
  * Only active, non-deleted products are put in the index; the caller removes the others.
  */
+import type { Static } from "typebox";
+import type { Facets } from "../http/schemas.js";
 
 export interface SearchableVariant {
 	id: string;
@@ -56,16 +58,8 @@ export interface SearchQuery {
 	facets?: boolean;
 }
 
-export interface SearchFacets {
-	/** Result products per category slug, most first (then by slug). */
-	categories: { slug: string; count: number }[];
-	/** Folded option name ("size") → value → result products with an active variant having that value, most first (then by value). */
-	options: Record<string, { value: string; count: number }[]>;
-	/** Non-empty buckets of PRICE_BUCKETS: `min` inclusive, `max` exclusive (null: no upper bound). */
-	price: { min: number; max: number | null; count: number }[];
-	/** Result products with available > 0. */
-	inStock: number;
-}
+/** The facets of a search (the contract's "Search and facets", lib/http/schemas.ts). */
+export type SearchFacets = Static<typeof Facets>;
 
 export interface SearchResult {
 	ids: string[];

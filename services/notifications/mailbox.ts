@@ -3,29 +3,17 @@
  * attempt, or dead-lettered), newest first. Without SMTP_URL it is the development mailbox where a
  * newcomer reads the password-reset email.
  */
+import type { Static } from "typebox";
+import type { MailboxMessage as MailboxMessageSchema } from "../../lib/http/schemas.js";
 import { notFound } from "../../lib/errors.js";
 import { normalizeEmail } from "../../lib/auth/passwords.js";
 import { offsetOf, paged, type Page } from "../../lib/paging.js";
 import type { Collection } from "../../lib/store/index.js";
 import type { EmailRecord } from "./outgoing-mail.js";
 
-export interface MailboxRow {
-	id: string;
-	kind: string;
-	to: string;
-	subject: string;
-	messageId: string;
-	state: EmailRecord["state"];
-	attempts: number;
-	lastError: string | null;
-	createdAt: string;
-	sentAt: string | null;
-}
-export interface MailboxMessage extends MailboxRow {
-	text: string;
-	html: string;
-	headers: Record<string, string>;
-}
+/** One email with its texts (GET /mailbox/:id); the list shows it without them. */
+export type MailboxMessage = Static<typeof MailboxMessageSchema>;
+export type MailboxRow = Omit<MailboxMessage, "text" | "html" | "headers">;
 
 function row(e: EmailRecord): MailboxRow {
 	return {

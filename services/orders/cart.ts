@@ -6,10 +6,12 @@
  * service's terms (lib/domain/pricing.ts); lines that can no longer be bought leave it.
  */
 import type { Context } from "moleculer";
+import type { Static } from "typebox";
+import type { Cart } from "../../lib/http/schemas.js";
 import { conflict, invalidField, notFound, validationError } from "../../lib/errors.js";
 import type { Collection } from "../../lib/store/index.js";
 import type { PricingTerms, PricingTermsRequest } from "../../lib/contracts/calls.js";
-import { normalizePromotionCode, type PromotionRefusal } from "../../lib/domain/promotions.js";
+import { normalizePromotionCode } from "../../lib/domain/promotions.js";
 import { priceOrder, type PricedOrder } from "../../lib/domain/pricing.js";
 import {
 	MAX_CART_LINES,
@@ -21,7 +23,6 @@ import {
 	lineItem,
 	priceCart,
 	pricingLines,
-	type CartItemView,
 	type CartLine,
 	type CartRecord,
 	type CatalogPrice,
@@ -29,21 +30,7 @@ import {
 } from "../../lib/domain/cart-lines.js";
 
 /** GET /cart: the contract's breakdown. */
-export interface CartView {
-	items: (CartItemView & { discount: number; tax: number })[];
-	subtotal: number;
-	discount: number;
-	shipping: number;
-	/** The tax on the shipping charge, part of `tax` (with the items' taxes, exactly). */
-	shippingTax: number;
-	tax: number;
-	total: number;
-	currency: string;
-	promotion: { code: string } | null;
-	/** Why the cart's code does not apply now (it stays on the cart; checkout refuses it). */
-	promotionRefusal: PromotionRefusal | null;
-	shippingMethod: { id: string; name: string; price: number } | null;
-}
+export type CartView = Static<typeof Cart>;
 
 /** Where the cart goes, for shipping and tax; the field names a problem of it is reported under. */
 export interface Destination {

@@ -13,7 +13,7 @@ import type { Context, Service } from "moleculer";
 import { config } from "../../lib/config.js";
 import { badRequest, conflict, invalidField, notFound, unavailable } from "../../lib/errors.js";
 import { defineMixin } from "../../lib/broker/service.js";
-import type { Collection } from "../../lib/store/index.js";
+import type { Collection, CollectionSpec } from "../../lib/store/index.js";
 import { formatAmount } from "../../lib/domain/promotions.js";
 import { confirmationPage, RETURN_PATH } from "../../lib/payments/confirmation-page.js";
 import { WebhookSignatureError, type SessionPaymentProvider } from "../../lib/payments/provider.js";
@@ -33,13 +33,14 @@ import type { OrderPayments } from "./payments.js";
 import { SessionPayments, type ProcessedPaymentEvent } from "./payment-sessions.js";
 
 /** The collections the payments keep in the orders database. */
-export const PAYMENT_COLLECTIONS = {
+export const PAYMENT_COLLECTIONS: Record<string, CollectionSpec> = {
 	sandbox_authorizations: {},
 	sandbox_payments: {},
 	sandbox_ledger: {},
 	sandbox_sessions: {},
-	payment_events: {},
-} as const;
+	/** Applied provider event ids, forgotten after PAYMENT_EVENTS_RETENTION_DAYS (by `at`, an ISO time). */
+	payment_events: { indexes: [{ fields: { at: 1 } }] },
+};
 
 export interface PaymentState {
 	sessions: SessionPayments;

@@ -44,7 +44,7 @@ export class SessionPayments {
 		private readonly processed: Collection<ProcessedPaymentEvent>,
 		private readonly payments: OrderPayments,
 		private readonly log: Log,
-		private readonly settings: () => { reconcileAfterSeconds: number },
+		private readonly settings: () => { reconcileAfterSeconds: number; eventsRetentionDays: number },
 	) {}
 
 	/** Opens the order's session (the same one again for the same order) and records it on the order. */
@@ -172,7 +172,17 @@ export class SessionPayments {
 			await this.payments.refund(order._id, { kind: "late-capture", paymentId: session.sessionId, captured: session.amount }, ctx);
 	}
 
-	/** The sweep's part: sessions past their TTL expire; sessions unsettled for longer than the reconcile delay are checked. */
+	/**
+	 * Applied event ids older than PAYMENT_EVENTS_RETENTION_DAYS are forgotten: by then the provider
+	 * stopped delivering them again long ago (lib/config.ts), and one that came anyway would change
+	 * nothing, since observations only move a payment forward (lib/payments/session.ts).
+	 */
+	async forgetOldEvents(now = Date.now()): Promise<number> {
+		const cutoff = new Date(now - this.settings().eventsRetentionDays * 86_400_000).toISOString();
+		return this.processed.removeWhere({ at: { $lt: cutoff } });
+	}
+
+	/** The sweep's part: sessions past their TTL expire; sessions unsettled for longer than the reconcile delay are checked; old event ids are forgotten. */
 	async sweep(batch: number): Promise<void> {
 		const at = now();
 		const expired = await this.store.orders.find({
@@ -198,5 +208,6 @@ export class SessionPayments {
 			if (!order.payment.session) continue;
 			await this.reconcile(order._id, null).catch(err => this.log.warn(`Reconciling order ${order._id} failed, will retry: ${(err as Error).message}`));
 		}
+		await this.forgetOldEvents();
 	}
 }

@@ -1,8 +1,9 @@
 /**
  * The orders' housekeeping, every few seconds on every orders node: pending orders whose stock
  * hold outlived RESERVATION_TTL_SECONDS are cancelled (`reservation_expired`), refunds and voids
- * that failed earlier are tried again, and answered idempotency keys older than a day are
- * forgotten. Every step is a compare-and-set or an idempotent provider call, so two nodes
+ * that failed earlier are tried again, payment sessions are expired or checked with the provider,
+ * answered idempotency keys older than a day and applied payment event ids older than
+ * PAYMENT_EVENTS_RETENTION_DAYS are forgotten. Every step is a compare-and-set or an idempotent provider call, so two nodes
  * sweeping at the same moment do each thing once.
  */
 import { cancelled } from "../../lib/domain/orders.js";

@@ -4,6 +4,8 @@
  * (redemptions.ts), which hold each order's use.
  */
 import { randomUUID } from "node:crypto";
+import type { Static } from "typebox";
+import type { Promotion } from "../../lib/http/schemas.js";
 import { conflict, notFound, validationError, type FieldProblem } from "../../lib/errors.js";
 import { DuplicateKeyError, type Collection, type CollectionSpec } from "../../lib/store/index.js";
 import type { PRICING } from "../../lib/contracts/http/pricing.js";
@@ -25,7 +27,7 @@ export const PROMOTION_CODE_COLLECTIONS: Record<string, CollectionSpec> = {
 	promotions: { indexes: [{ fields: { code: 1 }, unique: true, sparse: true }] },
 };
 
-export type PublicPromotion = Omit<PromotionRecord, "_id" | "deletedAt" | "deletedCode"> & { id: string; code: string; redemptions: number };
+export type PublicPromotion = Static<typeof Promotion>;
 
 export function rule(p: PromotionRecord): PromotionRule & { id: string } {
 	const { _id, code, deletedAt: _d, deletedCode: _c, createdAt: _a, updatedAt: _u, ...rest } = p;
@@ -50,8 +52,22 @@ export class PromotionCodes {
 	}
 
 	private async view(p: PromotionRecord): Promise<PublicPromotion> {
-		const { _id, deletedAt: _d, deletedCode: _c, ...rest } = p;
-		return { id: _id, ...rest, code: p.code ?? p.deletedCode ?? "", redemptions: await this.used(_id) };
+		return {
+			id: p._id,
+			code: p.code ?? p.deletedCode ?? "",
+			type: p.type,
+			value: p.value,
+			currency: p.currency ?? null,
+			minSubtotal: p.minSubtotal ?? null,
+			startsAt: p.startsAt ?? null,
+			endsAt: p.endsAt ?? null,
+			maxRedemptions: p.maxRedemptions ?? null,
+			perCustomerLimit: p.perCustomerLimit ?? null,
+			active: p.active,
+			redemptions: await this.used(p._id),
+			createdAt: p.createdAt,
+			updatedAt: p.updatedAt,
+		};
 	}
 
 	private static checked(input: Record<string, unknown>): FieldProblem[] {

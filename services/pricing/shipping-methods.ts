@@ -4,6 +4,8 @@
  * methods at all ships for nothing; a shop with methods refuses a destination none of them serves.
  */
 import { randomUUID } from "node:crypto";
+import type { Static } from "typebox";
+import type { ShippingMethod as ShippingMethodSchema } from "../../lib/http/schemas.js";
 import { notFound, validationError } from "../../lib/errors.js";
 import type { Collection } from "../../lib/store/index.js";
 import type { PRICING } from "../../lib/contracts/http/pricing.js";
@@ -21,11 +23,22 @@ export interface ShippingMethodRecord extends Omit<ShippingMethod, "id"> {
 	createdAt: string;
 	updatedAt: string;
 }
-export type PublicShippingMethod = Omit<ShippingMethodRecord, "_id" | "deletedAt"> & { id: string; freeOver: number | null };
+export type PublicShippingMethod = Static<typeof ShippingMethodSchema>;
 
 function publicMethod(m: ShippingMethodRecord): PublicShippingMethod {
-	const { _id, deletedAt: _d, ...rest } = m;
-	return { id: _id, ...rest, freeOver: m.freeOver ?? null };
+	return {
+		id: m._id,
+		name: m.name,
+		countries: m.countries,
+		price: m.price,
+		currency: m.currency,
+		freeOver: m.freeOver ?? null,
+		minDays: m.minDays,
+		maxDays: m.maxDays,
+		active: m.active,
+		createdAt: m.createdAt,
+		updatedAt: m.updatedAt,
+	};
 }
 const method = (m: ShippingMethodRecord): ShippingMethod => ({ ...m, id: m._id });
 

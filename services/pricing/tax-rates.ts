@@ -1,5 +1,7 @@
 /** Tax rates by destination country (admin), in basis points; a country without one is taxed at 0 (lib/domain/tax.ts). */
 import type { Collection } from "../../lib/store/index.js";
+import type { Static } from "typebox";
+import type { TaxRate } from "../../lib/http/schemas.js";
 import { taxRateFor } from "../../lib/domain/tax.js";
 
 export interface TaxRateRecord {
@@ -8,11 +10,7 @@ export interface TaxRateRecord {
 	rate: number;
 	updatedAt: string;
 }
-export interface PublicTaxRate {
-	country: string;
-	rate: number;
-	updatedAt: string;
-}
+export type PublicTaxRate = Static<typeof TaxRate>;
 
 const publicRate = (r: TaxRateRecord): PublicTaxRate => ({ country: r._id, rate: r.rate, updatedAt: r.updatedAt });
 

@@ -14,6 +14,8 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { Static } from "typebox";
+import type { ImportJob as ImportJobSchema } from "../../lib/http/schemas.js";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parse } from "csv-parse";
@@ -67,7 +69,7 @@ export interface ImportJob {
 }
 export const IMPORT_JOB_COLLECTIONS: Record<string, CollectionSpec> = { import_jobs: { indexes: [{ fields: { nodeID: 1, state: 1 } }] } };
 
-export function publicJob(j: ImportJob) {
+export function publicJob(j: ImportJob): Static<typeof ImportJobSchema> {
 	const { _id, state, rows, created, updated, unchanged, errors, startedAt, finishedAt } = j;
 	return { id: _id, state, rows, created, updated, unchanged, errors, startedAt, finishedAt };
 }

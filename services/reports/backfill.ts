@@ -5,6 +5,8 @@
  * is added once whoever sees it first (see read-model.ts).
  */
 import type { Context } from "moleculer";
+import type { Static } from "typebox";
+import type { ReportsBackfill } from "../../lib/http/schemas.js";
 import type { AuthUser } from "../../lib/auth/access.js";
 import type { Page } from "../../lib/paging.js";
 import { OPEN_TICKET_STATUSES } from "../../lib/domain/reports.js";
@@ -25,13 +27,7 @@ async function* pages<T>(ctx: Context, action: string, params: Record<string, un
 	}
 }
 
-export interface BackfillOutcome {
-	orders: number;
-	products: number;
-	tickets: number;
-	startedAt: string;
-	finishedAt: string;
-}
+export type BackfillOutcome = Static<typeof ReportsBackfill>;
 
 export async function backfill(model: ReportsReadModel, ctx: Context, opts: { reset: boolean }): Promise<BackfillOutcome> {
 	const startedAt = new Date().toISOString();

@@ -7,6 +7,8 @@
  * redelivered event, the same fact seen by the live consumer and by a backfill, or two nodes
  * racing, never count anything twice, and no update is lost.
  */
+import type { Static } from "typebox";
+import type { ReportsOverview, SalesReport, TopProducts } from "../../lib/http/schemas.js";
 import type { Collection, CollectionSpec, Doc } from "../../lib/store/index.js";
 import {
 	DEFAULT_LOW_STOCK_THRESHOLD,
@@ -177,19 +179,19 @@ export class ReportsReadModel {
 
 	// ---- Queries
 
-	async sales(currency: string, from: LocalDate, to: LocalDate, interval: ReportInterval) {
+	async sales(currency: string, from: LocalDate, to: LocalDate, interval: ReportInterval): Promise<Static<typeof SalesReport>> {
 		const rows = await this.days.find({ query: { currency, date: { $gte: from, $lte: to } } });
 		const days: DayFigures[] = rows.map(({ date, orders, revenue, refunds }) => ({ date, orders, revenue, refunds }));
 		return { currency, timeZone: this.timeZone, ...salesReport(days, from, to, interval) };
 	}
 
-	async topProducts(currency: string, from: LocalDate, to: LocalDate) {
+	async topProducts(currency: string, from: LocalDate, to: LocalDate): Promise<Static<typeof TopProducts>> {
 		const rows = await this.productDays.find({ query: { currency, date: { $gte: from, $lte: to } } });
 		const products = topProducts(rows.map(({ productId, variantId, name, sku, revenue, units }) => ({ productId, variantId, name, sku, revenue, units })));
 		return { currency, timeZone: this.timeZone, from, to, products };
 	}
 
-	async overview(now: Date) {
+	async overview(now: Date): Promise<Static<typeof ReportsOverview>> {
 		const [lowStock, tickets] = await Promise.all([
 			this.lowStock.find({ sort: ["available", "sku"], limit: 50 }),
 			this.tickets.find({ sort: ["openedAt"] }),

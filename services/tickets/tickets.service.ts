@@ -21,7 +21,7 @@ import { requireUser, type ShopContext } from "../../lib/auth/access.js";
 import { offsetOf, paged } from "../../lib/paging.js";
 import { SUPPORT } from "../../lib/contracts/http/support.js";
 import type { ParamsOf } from "../../lib/contracts/params.js";
-import { publicTicket, type TicketRecord } from "../../lib/domain/tickets.js";
+import { publicTicket, type PublicTicket, type TicketRecord } from "../../lib/domain/tickets.js";
 import { SupportDesk } from "./desk.js";
 import { Returns } from "./returns.js";
 import { customerDetails, orderDetails } from "./lookups.js";
@@ -97,7 +97,7 @@ const TicketsService = defineService<TicketsThis>({
 					customerDetails(ctx, ticket.userId, this.logger),
 					ticket.orderId ? orderDetails(ctx, ticket.orderId, this.logger) : Promise.resolve(null),
 				]);
-				return { ...publicTicket(ticket, limit, before), customer, order };
+				return { ...publicTicket(ticket, limit, before), customer, order } satisfies PublicTicket;
 			},
 		},
 

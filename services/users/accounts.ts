@@ -5,6 +5,8 @@
  * sessions (sessions.ts), which every gateway then refuses within a second.
  */
 import { randomUUID } from "node:crypto";
+import type { Static } from "typebox";
+import type { Registration, TokenPair as TokenPairSchema } from "../../lib/http/schemas.js";
 import { config } from "../../lib/config.js";
 import { conflict, invalidField, notFound, unauthorized } from "../../lib/errors.js";
 import { hashPassword, normalizeEmail, passwordProblem, passwordTooLong, verifyPassword } from "../../lib/auth/passwords.js";
@@ -22,13 +24,8 @@ type Params<A extends keyof typeof IDENTITY> = ParamsOf<(typeof IDENTITY)[A]>;
 const now = () => new Date().toISOString();
 const tooLong = (field: string) => invalidField(field, "A password is at most 72 bytes long.", "passwordTooLong");
 
-export interface TokenPair {
-	accessToken: string;
-	refreshToken?: string;
-	tokenType: "Bearer";
-	expiresIn: number;
-	user: PublicUser;
-}
+/** POST /auth/login and /auth/refresh (lib/http/schemas.ts). */
+export type TokenPair = Static<typeof TokenPairSchema>;
 
 export class Accounts {
 	constructor(
@@ -47,7 +44,7 @@ export class Accounts {
 		return user;
 	}
 
-	async register({ email, password, name, preferences }: Params<"users.register">): Promise<{ user: PublicUser }> {
+	async register({ email, password, name, preferences }: Params<"users.register">): Promise<Static<typeof Registration>> {
 		const problem = passwordProblem(password);
 		if (problem) throw invalidField("password", problem, "password");
 		const at = now();

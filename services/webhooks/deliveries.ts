@@ -10,6 +10,8 @@
  * lanes (endpoint × resource, see lib/domain/webhooks.ts) with that number.
  */
 import { randomUUID } from "node:crypto";
+import type { Static } from "typebox";
+import type { WebhookDelivery } from "../../lib/http/schemas.js";
 import { conflict, notFound, unavailable } from "../../lib/errors.js";
 import { DuplicateKeyError, type Collection } from "../../lib/store/index.js";
 import { derivedId } from "../../lib/contracts/ids.js";
@@ -43,16 +45,7 @@ interface LaneRecord {
 	last: number;
 }
 
-export interface PublicDelivery {
-	id: string;
-	webhookId: string;
-	eventId: string;
-	eventType: string;
-	state: DeliveryState;
-	attempts: Attempt[];
-	nextAttemptAt: string | null;
-	createdAt: string;
-}
+export type PublicDelivery = Static<typeof WebhookDelivery>;
 
 export function publicDelivery(d: DeliveryRecord): PublicDelivery {
 	return {

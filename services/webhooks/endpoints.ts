@@ -5,6 +5,8 @@
  * sign every delivery, and never listed or logged.
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import type { Static } from "typebox";
+import type { WebhookEndpoint } from "../../lib/http/schemas.js";
 import { conflict, invalidField, notFound } from "../../lib/errors.js";
 import type { Collection } from "../../lib/store/index.js";
 import type { WEBHOOKS } from "../../lib/contracts/http/webhooks.js";
@@ -34,18 +36,7 @@ export interface EndpointRecord {
 	outbox?: EventEnvelope[];
 }
 
-export interface PublicEndpoint {
-	id: string;
-	url: string;
-	events: string[];
-	description: string | null;
-	enabled: boolean;
-	disabledReason: string | null;
-	failingSince: string | null;
-	secretRotatedAt: string | null;
-	createdAt: string;
-	updatedAt: string;
-}
+export type PublicEndpoint = Static<typeof WebhookEndpoint>;
 
 export function publicEndpoint(e: EndpointRecord): PublicEndpoint {
 	return {

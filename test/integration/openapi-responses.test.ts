@@ -28,6 +28,11 @@ it("answers what the document says, on every route of the additions", async () =
 		if (!v(res.body)) bad.push(`${method} ${path} ${res.status}: ${JSON.stringify(v.errors).slice(0, 400)}`);
 	};
 	const adm = await admin(shop);
+	const email = `shapes-${randomUUID().slice(0, 8)}@example.com`;
+	check("/api/v1/auth/register", "post", await shop.http.post("/api/v1/auth/register", { email, password: "correct-horse-battery", name: "Shapes" }));
+	const signedIn = await shop.http.post("/api/v1/auth/login", { email, password: "correct-horse-battery" });
+	check("/api/v1/auth/login", "post", signedIn);
+	check("/api/v1/auth/refresh", "post", await shop.http.post("/api/v1/auth/refresh", { refreshToken: signedIn.body.refreshToken }));
 	const list = await shop.http.get("/api/v1/products?pageSize=50&facets=true&q=shirt");
 	check("/api/v1/products", "get", list);
 	const tee = (await shop.http.get("/api/v1/products?pageSize=50")).body.rows.find((p: { sku: string }) => p.sku === "APP-TEE");
@@ -87,6 +92,15 @@ it("answers what the document says, on every route of the additions", async () =
 	check("/api/v1/orders", "post", placed);
 	await settledOrder(ann, placed.body.id);
 	check("/api/v1/orders/{id}", "get", await ann.http.get(`/api/v1/orders/${placed.body.id}`));
+	check("/api/v1/me", "get", await ann.http.get("/api/v1/me"));
+	check("/api/v1/categories", "get", await shop.http.get("/api/v1/categories"));
+	const ticket = await ann.http.post("/api/v1/tickets", { type: "inquiry", subject: "Where is it", message: "Hello", orderId: placed.body.id });
+	check("/api/v1/tickets", "post", ticket);
+	// With the customer's and the order's details.
+	check("/api/v1/tickets/{id}", "get", await ann.http.get(`/api/v1/tickets/${ticket.body.id}`));
+	const mail = (await adm.http.get("/api/v1/mailbox")).body.rows[0];
+	check("/api/v1/mailbox/{id}", "get", await adm.http.get(`/api/v1/mailbox/${mail.id}`));
+	check("/api/v1/reports/overview", "get", await adm.http.get("/api/v1/reports/overview"));
 	await ann.http.post("/api/v1/cart/items", { productId: tee.id, variantId: m.id, quantity: 1 });
 	await ann.http.put("/api/v1/cart/promotion", { code: pr.body.code });
 	check("/api/v1/cart/promotion", "delete", await ann.http.delete("/api/v1/cart/promotion"));

@@ -226,6 +226,42 @@ describe("payment webhooks", () => {
 		await until(ann, order.id, o => o.status === "paid", "paid");
 	});
 
+	it("forgets applied event ids older than PAYMENT_EVENTS_RETENTION_DAYS (30) on the sweep; a younger one is kept and still applied once", async () => {
+		const ann = await customer(shop, "Ann");
+		const { order } = await authorizedOrder(ann);
+		const sessionId = order.payment.sessionId as string;
+		const applied = orders().collection<ProcessedPaymentEvent>("payment_events");
+		const authorization = await sessionEvent(sessionId, "payment_intent.amount_capturable_updated");
+		const sent = signedEvent(authorization);
+		expect(await (await postWebhook(shop, "simulated", sent.body, sent.headers)).json()).toEqual({ received: true, applied: true });
+		await until(ann, order.id, o => o.status === "paid", "paid");
+		// Two events of this order applied long ago: 31 days (past the retention) and 29 days (within it).
+		const daysAgo = (d: number) => new Date(Date.now() - d * 86_400_000).toISOString();
+		const [old, young] = [eventId(), eventId()];
+		await applied.insert({ _id: `simulated:${old}`, orderId: order.id, type: "payment_intent.succeeded", at: daysAgo(31) });
+		await applied.insert({ _id: `simulated:${young}`, orderId: order.id, type: "payment_intent.succeeded", at: daysAgo(29) });
+
+		await orders().sweep.run();
+		expect(await applied.findById(`simulated:${old}`)).toBeNull();
+		expect(await applied.findById(`simulated:${young}`)).not.toBeNull();
+		expect(await applied.findById(`simulated:${authorization.id}`)).not.toBeNull();
+
+		// The provider delivers the kept ones again (newly signed, as its retries are): still applied only once.
+		const captured = await sessionEvent(sessionId, "payment_intent.succeeded");
+		for (const event of [authorization, { ...captured, id: young }]) {
+			const again = signedEvent(event);
+			expect(await (await postWebhook(shop, "simulated", again.body, again.headers)).json()).toEqual({ received: true, applied: false });
+		}
+		// The forgotten one, were it ever delivered again, is applied and changes nothing: the payment only moves forward.
+		const late = signedEvent({ ...captured, id: old });
+		expect(await (await postWebhook(shop, "simulated", late.body, late.headers)).json()).toEqual({ received: true, applied: true });
+		const after = await storedOrder(order.id);
+		expect(after).toMatchObject({ status: "paid", payment: { status: "captured", captured: order.total } });
+		await new Promise(r => setTimeout(r, 300));
+		expect(count(order.id, "order.paid")).toBe(1);
+		expect(await ledger(sessionId)).toBe(1);
+	});
+
 	it("acknowledges (2xx) an event naming no order of this shop, and 404s an unknown provider", async () => {
 		const event = {
 			id: eventId(),

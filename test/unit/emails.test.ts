@@ -32,7 +32,7 @@ const paid: EventEnvelope<"order.paid"> = {
 const summary = {
 	id: "order-123456789",
 	userId: "u1",
-	status: "paid",
+	status: "paid" as const,
 	total: 4088,
 	currency: "EUR",
 	createdAt: "2026-01-02T09:59:00.000Z",

@@ -2,7 +2,9 @@
  * The AsyncAPI document must say exactly what the typed event module sends. One sample payload
  * per event, typed as that event's payload (so the type checker rejects a sample that lacks a
  * field or has one too many), is validated against the published JSON Schema (which rejects a
- * field it does not know or misses one it requires). A change to either side alone fails here.
+ * field it does not know or misses one it requires). The payload types are derived from the same
+ * schemas (lib/contracts/event-schemas.ts), so this checks that what the document publishes and
+ * what the type checker enforces are one shape.
  */
 import { Ajv2020 } from "ajv/dist/2020.js";
 import formats from "ajv-formats";

@@ -10,9 +10,11 @@ import {
 	refundable,
 	type PaymentRecord,
 } from "../../lib/payments/payment.js";
-import { SimulatedPaymentProvider, TEST_CARDS } from "../../lib/payments/simulated.js";
+import { SimulatedPaymentProvider, TEST_CARDS, type SandboxCollections } from "../../lib/payments/simulated.js";
+import { SimulatedSessions, type SandboxSession } from "../../lib/payments/simulated-sessions.js";
 import { PaymentProviderUnavailableError } from "../../lib/payments/provider.js";
 import { Collection, createNedbAdapter } from "../../lib/store/index.js";
+import { PAYMENT_EVENTS_MIN_RETENTION_DAYS, loadConfig } from "../../lib/config.js";
 
 const NOW = new Date("2026-06-15T12:00:00Z");
 const card = (number: string, over: Partial<{ expMonth: number; expYear: number; cvc: string }> = {}) => ({
@@ -115,17 +117,18 @@ describe("payment record rules", () => {
 });
 
 /** The sandbox on real (in-memory) NeDB collections, as the orders service keeps it in its database. */
+const memoryCollection = async <T extends { _id: string }>(name: string) => {
+	const adapter = createNedbAdapter(null, "orders", name, {});
+	await adapter.connect();
+	return new Collection<T>(name, adapter, "nedb");
+};
+const sandboxCollections = async (): Promise<SandboxCollections> => ({
+	authorizations: await memoryCollection("sandbox_authorizations"),
+	payments: await memoryCollection("sandbox_payments"),
+	ledger: await memoryCollection("sandbox_ledger"),
+});
 async function sandboxProvider(): Promise<SimulatedPaymentProvider> {
-	const collection = async <T extends { _id: string }>(name: string) => {
-		const adapter = createNedbAdapter(null, "orders", name, {});
-		await adapter.connect();
-		return new Collection<T>(name, adapter, "nedb");
-	};
-	return new SimulatedPaymentProvider({
-		authorizations: await collection("sandbox_authorizations"),
-		payments: await collection("sandbox_payments"),
-		ledger: await collection("sandbox_ledger"),
-	});
+	return new SimulatedPaymentProvider(await sandboxCollections());
 }
 
 describe("simulated provider", () => {
@@ -217,5 +220,77 @@ describe("simulated provider", () => {
 			amount: 400,
 		});
 		expect((await p.ledger()).filter(e => e.kind === "refund").reduce((s, e) => s + e.amount, 0)).toBe(1000);
+	});
+});
+
+describe("simulated payment service (sessions)", () => {
+	async function service() {
+		const sandbox = await sandboxCollections();
+		const sessions = await memoryCollection<SandboxSession>("sandbox_sessions");
+		const sent: string[] = [];
+		const sim = new SimulatedSessions(sessions, sandbox, new SimulatedPaymentProvider(sandbox), {
+			webhookSecret: `whsec_${Buffer.from("unit-test-simulated-secret-0123456").toString("base64")}`,
+			confirmUrl: id => `http://shop.test/confirm/${id}`,
+			send: (_id, event) => sent.push(event.type),
+		});
+		return { sim, sandbox, sessions, sent };
+	}
+	const captures = async (sandbox: SandboxCollections) => (await sandbox.ledger.find({ query: { kind: "capture" } })).length;
+
+	it("captures a session once, whatever key asks again", async () => {
+		const { sim, sandbox } = await service();
+		const s = await sim.createSession({ idempotencyKey: "o1:session", orderId: "o1", amount: 1000, currency: "EUR" });
+		expect(await sim.confirm(s.sessionId, s.clientSecret, card(TEST_CARDS.approved))).toMatchObject({ status: "authorized" });
+		const first = await sim.captureSession({ idempotencyKey: "o1:capture", sessionId: s.sessionId, amount: 1000, currency: "EUR" });
+		expect(first).toEqual({ status: "captured", paymentId: s.sessionId, amount: 1000 });
+		expect(await sim.captureSession({ idempotencyKey: "o1:capture", sessionId: s.sessionId, amount: 1000, currency: "EUR" })).toEqual(first);
+		expect(await captures(sandbox)).toBe(1);
+		// The customer submits the page again after the capture (a reload, a lost answer): still told the card was accepted.
+		expect(await sim.confirm(s.sessionId, s.clientSecret, card(TEST_CARDS.approved))).toMatchObject({ status: "authorized" });
+		expect(await captures(sandbox)).toBe(1);
+	});
+
+	it("a capture cut short before its payment was recorded (the node died) is recorded when the session is next retrieved or refunded", async () => {
+		const { sim, sandbox, sessions } = await service();
+		const s = await sim.createSession({ idempotencyKey: "o2:session", orderId: "o2", amount: 1000, currency: "EUR" });
+		await sim.confirm(s.sessionId, s.clientSecret, card(TEST_CARDS.approved));
+		// What captureSession's compare-and-set leaves when the process dies right after it.
+		await sessions.change(s.sessionId, () => ({ expect: { status: "authorized" }, update: { $set: { status: "captured", captureKey: "o2:capture" } } }));
+		expect(await captures(sandbox)).toBe(0);
+		expect(await sim.retrieveSession(s.sessionId)).toMatchObject({ status: "captured", amount: 1000 });
+		expect(await captures(sandbox)).toBe(1);
+
+		const t = await sim.createSession({ idempotencyKey: "o3:session", orderId: "o3", amount: 800, currency: "EUR" });
+		await sim.confirm(t.sessionId, t.clientSecret, card(TEST_CARDS.approved));
+		await sessions.change(t.sessionId, () => ({ expect: { status: "authorized" }, update: { $set: { status: "captured", captureKey: "o3:capture" } } }));
+		expect(await sim.refund({ idempotencyKey: "o3:r1", paymentId: t.sessionId, amount: 300, currency: "EUR" })).toMatchObject({
+			status: "refunded",
+			amount: 300,
+		});
+		expect(await captures(sandbox)).toBe(2);
+		expect(await sim.retrieveSession(t.sessionId)).toMatchObject({ amountRefunded: 300 });
+		expect(await captures(sandbox)).toBe(2);
+	});
+});
+
+describe("PAYMENT_EVENTS_RETENTION_DAYS", () => {
+	const withRetention = (value: string | undefined) => {
+		const saved = process.env.PAYMENT_EVENTS_RETENTION_DAYS;
+		if (value === undefined) delete process.env.PAYMENT_EVENTS_RETENTION_DAYS;
+		else process.env.PAYMENT_EVENTS_RETENTION_DAYS = value;
+		try {
+			return loadConfig().payments.eventsRetentionDays;
+		} finally {
+			if (saved === undefined) delete process.env.PAYMENT_EVENTS_RETENTION_DAYS;
+			else process.env.PAYMENT_EVENTS_RETENTION_DAYS = saved;
+		}
+	};
+
+	it("keeps applied event ids 30 days unless configured, and never less than a provider retries a webhook (Stripe: 3 days)", () => {
+		expect(withRetention(undefined)).toBe(30);
+		expect(withRetention("90")).toBe(90);
+		expect(withRetention(String(PAYMENT_EVENTS_MIN_RETENTION_DAYS))).toBe(4);
+		expect(() => withRetention("3")).toThrow(/PAYMENT_EVENTS_RETENTION_DAYS must be at least 4/);
+		expect(() => withRetention("-1")).toThrow(/PAYMENT_EVENTS_RETENTION_DAYS/);
 	});
 });

@@ -1,29 +1,11 @@
 /** The back office's Mailbox: every email the shop recorded (without SMTP_URL, the development mailbox). */
 import { useState } from "preact/hooks";
 import { get } from "../../api/client";
-import type { Page as ListPage } from "../../api/types";
+import type { Page as ListPage, MailboxMessage as Mail, MailboxRow as MailRow } from "../../api/types";
 import { Empty, ErrorAlert, Loading, Page, Pagination } from "../../components/ui";
 import { formatDate, t } from "../../i18n";
 import { useDebounced, useLoad } from "../../lib/hooks";
 import { Filters } from "./common";
-
-interface MailRow {
-	id: string;
-	kind: string;
-	to: string;
-	subject: string;
-	state: "pending" | "sent" | "dead";
-	attempts: number;
-	lastError: string | null;
-	createdAt: string;
-	sentAt: string | null;
-}
-interface Mail extends MailRow {
-	text: string;
-	html: string;
-	headers: Record<string, string>;
-	messageId: string;
-}
 
 export function AdminMailbox() {
 	const [to, setTo] = useState("");

@@ -7,6 +7,9 @@ import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { del, get, post } from "../../api/client";
 import type { OAuthClient, OAuthClientSecret } from "../../api/types";
+
+/** A secret to show once: the client it belongs to, by its client id and name. */
+type ShownSecret = Pick<OAuthClientSecret, "clientId" | "clientSecret"> & { name: string };
 import { Checkbox, Empty, ErrorAlert, Field, Loading, Notice, Page, Select, TextArea } from "../../components/ui";
 import { t, type MessageKey } from "../../i18n";
 import { useLoad, useSubmit } from "../../lib/hooks";
@@ -17,7 +20,7 @@ const grantLabel = (g: string) => t(`admin.oauth.grant.${g === GRANT_TYPES[3] ? 
 
 export function AdminOAuthClients() {
 	const list = useLoad(async signal => (await get<{ items: OAuthClient[] }>("/oauth-clients", undefined, { signal })).items, []);
-	const [secret, setSecret] = useState<(OAuthClientSecret & { name: string }) | null>(null);
+	const [secret, setSecret] = useState<ShownSecret | null>(null);
 	const rotate = useSubmit(async (_k, c: OAuthClient) => {
 		const answer = await post<OAuthClientSecret>(`/oauth-clients/${encodeURIComponent(c.id)}/rotate-secret`);
 		setSecret({ ...answer, name: c.name });
@@ -111,7 +114,7 @@ export function AdminOAuthClients() {
 	);
 }
 
-function SecretOnce(props: { secret: OAuthClientSecret & { name: string }; onDone(): void }) {
+function SecretOnce(props: { secret: ShownSecret; onDone(): void }) {
 	return (
 		<section class="alert alert-warning secret-once" aria-labelledby="secret-once">
 			<h2 id="secret-once">{t("admin.oauth.secretTitle", { name: props.secret.name })}</h2>

@@ -1,29 +1,8 @@
 /** Sales at a glance (admins): the reports service's figures for the last 30 days, low stock and open tickets by age. */
 import { get } from "../../api/client";
+import type { ReportsOverview as Overview, SalesReport, TopProducts } from "../../api/types";
 import { formatMoney, formatNumber, t, type MessageKey } from "../../i18n";
 import { useLoad } from "../../lib/hooks";
-
-interface SalesBucket {
-	start: string;
-	orders: number;
-	revenue: number;
-	refunds: number;
-	net: number;
-	averageOrderValue: number;
-}
-interface SalesReport {
-	currency: string;
-	timeZone: string;
-	buckets: SalesBucket[];
-	totals: Omit<SalesBucket, "start">;
-}
-interface TopProducts {
-	products: { productId: string; variantId: string | null; name: string; sku: string; revenue: number; units: number }[];
-}
-interface Overview {
-	lowStock: { productId: string; variantId: string | null; name: string; sku: string; available: number }[];
-	openTickets: { total: number; byAge: Record<"under1d" | "1to3d" | "3to7d" | "over7d", number> };
-}
 
 const AGE_BANDS = ["under1d", "1to3d", "3to7d", "over7d"] as const;
 const WIDTH = 600;

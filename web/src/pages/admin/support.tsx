@@ -112,7 +112,8 @@ export function AdminTicket(props: { params: Record<string, string> }) {
 				</div>
 				<aside class="ticket-side" aria-labelledby="tk-manage">
 					<h2 id="tk-manage">{t("admin.support.manage")}</h2>
-					{tk.customer ? (
+					{/* Details are missing when the users service did not answer in time, and null for an erased account. */}
+					{tk.customer && "name" in tk.customer && tk.customer.name !== null ? (
 						<p>
 							{t("orders.customer")}: {tk.customer.name} ({tk.customer.email})
 						</p>

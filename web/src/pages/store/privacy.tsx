@@ -2,18 +2,14 @@
 import { useState } from "preact/hooks";
 import { api, del, get, patch, post } from "../../api/client";
 import { signOut } from "../../api/account";
-import type { Address } from "../../api/types";
+import type { AddressBookEntry } from "../../api/types";
 import { Checkbox, ErrorAlert, Field, Notice, Select } from "../../components/ui";
 import { t, type MessageKey } from "../../i18n";
 import { countryName, countryOptions, preferredCountry } from "../../lib/countries";
 import { useLoad, useSubmit } from "../../lib/hooks";
 import { navigate } from "../../lib/router";
 
-export interface SavedAddress extends Address {
-	id: string;
-	label: string | null;
-	isDefault: boolean;
-}
+export type SavedAddress = AddressBookEntry;
 
 const FIELDS = ["name", "line1", "line2", "city", "region", "postalCode"] as const;
 const blank = () => ({ name: "", line1: "", line2: "", city: "", region: "", postalCode: "", country: preferredCountry(), label: "" });

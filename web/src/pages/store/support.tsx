@@ -259,8 +259,14 @@ export function TicketSummary(props: { ticket: Ticket; orderHref(id: string): st
 					<div>
 						<dt>{t("ticket.order")}</dt>
 						<dd>
-							{props.orderHref(tk.order.id) ? <a href={props.orderHref(tk.order.id)!}>{shortId(tk.order.id)}</a> : shortId(tk.order.id)} ·{" "}
-							<StatusBadge status={tk.order.status} /> · <Money amount={tk.order.total} currency={tk.order.currency} />
+							{props.orderHref(tk.order.id) ? <a href={props.orderHref(tk.order.id)!}>{shortId(tk.order.id)}</a> : shortId(tk.order.id)}
+							{/* The orders service may not have answered in time: then the id alone. */}
+							{"status" in tk.order ? (
+								<>
+									{" "}
+									· <StatusBadge status={tk.order.status} /> · <Money amount={tk.order.total} currency={tk.order.currency} />
+								</>
+							) : null}
 						</dd>
 					</div>
 				) : null}
