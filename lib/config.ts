@@ -180,7 +180,7 @@ export interface ShopConfig {
 	/** The largest catalog CSV an import takes (IMPORT_MAX_BYTES, default 100 MB; read as it arrives, never whole). Images keep 10 MB. */
 	importMaxBytes: number;
 	/** The gateway's cache of public catalog reads (services/api/catalog-cache.ts). */
-	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number; settleMs: number };
+	catalogCache: { bytes: number; ttlSeconds: number; listTtlMs: number; staleWhileRevalidateSeconds: number; settleMs: number; imageBytes: number };
 	/** The shop's name in emails (SHOP_NAME). */
 	shopName: string;
 	/**
@@ -344,6 +344,7 @@ export function loadConfig(): ShopConfig {
 			listTtlMs: int("CATALOG_CACHE_LIST_TTL_MS", 1000),
 			staleWhileRevalidateSeconds: int("CATALOG_CACHE_SWR_SECONDS", 30),
 			settleMs: int("CATALOG_CACHE_SETTLE_MS", 3000),
+			imageBytes: int("IMAGE_CACHE_BYTES", 64 * 1024 * 1024),
 		},
 		shopName: str("SHOP_NAME", "Moleculer Shop"),
 		mail: {

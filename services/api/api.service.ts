@@ -9,6 +9,7 @@
  *   access.ts         who calls (JWT + deny-list of revoked sessions) and whether they may
  *   readiness.ts      when the gateway takes requests
  *   catalog-cache.ts  public catalog reads answered from a cache the catalog's events keep fresh
+ *   rendition-cache.ts  image renditions answered from the gateway's memory before moleculer-web
  *   identity.ts       the OpenID provider at /oidc
  */
 import type { IncomingMessage, ServerResponse, Server } from "node:http";
@@ -24,7 +25,7 @@ import { methodNotAllowed, routeNotFound } from "../../lib/errors.js";
 import { checkReadiness, publicReadiness } from "../../lib/readiness.js";
 import type { AuthUser, ShopMeta } from "../../lib/auth/access.js";
 import { SESSIONS_REVOKED, SIGNING_KEYS_CHANGED, type SessionsRevoked } from "../../lib/contracts/broadcasts.js";
-import { baseHeaders, gatewaySettings, refuseOversizedUpload, type GatewayRequest } from "./http-settings.js";
+import { baseHeaders, gatewaySettings, refuseOversizedUpload, requestIdOf, type GatewayRequest } from "./http-settings.js";
 import { GatewayAccess } from "./access.js";
 import { apiResourceOf, issuerOf } from "../../lib/identity/provider.js";
 import { GatewayReadiness } from "./readiness.js";
@@ -38,6 +39,7 @@ interface ApiState {
 	webAssets: WebAssetHandler;
 	catalogCache: CatalogCache;
 	server?: Server;
+	corsHandler(settings: unknown, req: IncomingMessage, res: ServerResponse): boolean;
 	sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void;
 }
 type ApiThis = Service & ApiState;
@@ -107,6 +109,15 @@ const ApiService = defineService<ApiThis>({
 			}
 			req.url = req.originalUrl ?? req.url;
 			this.webAssets(req, res, () => this.sendError(req, res, routeNotFound()));
+		},
+
+		/** Every request: a rendition the gateway holds is answered before moleculer-web (catalog-cache.ts `answerRendition`). */
+		httpHandler(this: ApiThis, req: GatewayRequest, res: ServerResponse, next?: unknown) {
+			const answered = this.catalogCache?.answerRendition(req, res, () => {
+				res.setHeader("X-Request-ID", requestIdOf(req));
+				this.corsHandler(this.settings, req, res);
+			});
+			if (!answered) return ApiGateway.methods!.httpHandler!.call(this, req, res, next);
 		},
 
 		// moleculer-web's default logs every non-4xx with a stack; onError (http-settings.ts) logs what matters.

@@ -13,6 +13,9 @@
  * purge at once (read-your-writes here); answers that depend on the search index or the category
  * tree (which has no events) live only LIST_TTL, and a list page is stored only when it is asked
  * again within that time (most searches are not: storing them cost more than it saved).
+ *
+ * Image renditions have a sibling cache with its own budget (rendition-cache.ts), fed and purged
+ * through this one.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, ServiceBroker } from "moleculer";
@@ -37,6 +40,8 @@ import {
 	type CatalogRead,
 	type Offered,
 } from "../../lib/http/cache/catalog-keys.js";
+import { RENDITION_PURGING_EVENTS } from "../../lib/http/cache/rendition-keys.js";
+import { RenditionCache, type RenditionFill } from "./rendition-cache.js";
 
 export interface CatalogCacheSettings {
 	/** Bound of the cache in bytes; 0 turns it off (CATALOG_CACHE_BYTES). */
@@ -49,6 +54,8 @@ export interface CatalogCacheSettings {
 	staleWhileRevalidateSeconds: number;
 	/** After a sale, release, restock or new gallery is announced, how long its products' answers are served uncached (CATALOG_CACHE_SETTLE_MS). */
 	settleMs: number;
+	/** Bound of the image cache (renditions) in bytes; 0 turns it off (IMAGE_CACHE_BYTES). */
+	imageBytes: number;
 }
 
 /** The catalog has one language and the gateway does not compress: one representation. Add what the answers come to vary by. */
@@ -80,11 +87,15 @@ interface Fill {
 export type CacheableRequest = IncomingMessage & {
 	originalUrl?: string;
 	$catalogFill?: Fill;
+	$renditionFill?: RenditionFill;
 	$route?: unknown;
 	$alias?: { fullPath?: string; method?: string; keys?: { name: string }[] };
 };
 const ROUTE_OF: Record<CatalogRead["kind"], string> = { product: "/products/:id", list: "/products", categories: "/categories" };
 type Next = (err?: unknown) => void;
+const RENDITIONS_PREFIX = `${API_PREFIX}/media/`;
+/** The route pattern the HTTP metrics count a rendition answered here under (lib/observability/middleware.ts). */
+const RENDITION_ALIAS = { fullPath: `${API_PREFIX}/media/:imageId/:preset.:format`, method: "GET" };
 
 function splitUrl(url: string): { path: string; query: URLSearchParams } | null {
 	if (!url.startsWith(`${API_PREFIX}/`)) return null;
@@ -97,6 +108,7 @@ export class CatalogCache {
 	private readonly lru: TaggedLru;
 	/** List pages asked lately: a page is stored only when asked again within LIST_TTL (lib/http/cache/second-ask.ts). */
 	private readonly lists: SecondAsk;
+	private readonly renditions: RenditionCache;
 	private bus?: EventBus;
 	private handler?: EventHandler;
 	private subscribed = false;
@@ -110,11 +122,13 @@ export class CatalogCache {
 	) {
 		this.lru = new TaggedLru(settings.bytes, (cause, count) => this.removed(cause, count));
 		this.lists = new SecondAsk(settings.listTtlMs);
+		this.renditions = new RenditionCache(broker, settings.imageBytes);
 		this.registerMetrics();
 	}
 
+	/** Either cache is on (both follow the events through this one). */
 	get enabled(): boolean {
-		return this.settings.bytes > 0;
+		return this.settings.bytes > 0 || this.renditions.enabled;
 	}
 
 	/** Serving from the cache: on, subscribed to the catalog's events, and not behind on them. */
@@ -140,7 +154,7 @@ export class CatalogCache {
 					return;
 				}
 				// A new group reads the topics from their beginning: late events, so the node is "behind" until it has read them.
-				await this.bus.subscribe(this.group, PURGING_EVENTS, this.handler!);
+				await this.bus.subscribe(this.group, [...new Set([...PURGING_EVENTS, ...RENDITION_PURGING_EVENTS])], this.handler!);
 				this.subscribed = true;
 			} catch (err) {
 				this.broker.logger.warn(`Catalog cache not following the catalog's events yet (${(err as Error).message}); serving uncached, will retry`);
@@ -161,6 +175,7 @@ export class CatalogCache {
 		if (this.bus) await releaseBus(this.broker);
 		this.bus = undefined;
 		this.lru.purge([PURGE_ALL]);
+		this.renditions.clear();
 		this.gauges();
 	}
 
@@ -168,20 +183,50 @@ export class CatalogCache {
 	onEvent(type: string, payload: unknown, occurredAt: string): void {
 		const late = Date.now() - Date.parse(occurredAt) > BEHIND_AFTER_MS;
 		if (late) {
-			if (Date.now() >= this.behindUntil) this.purge([PURGE_ALL], "behind");
+			if (Date.now() >= this.behindUntil) {
+				this.purge([PURGE_ALL], "behind");
+				this.renditions.clear();
+			}
 			this.behindUntil = Date.now() + CATCH_UP_MS;
 			return;
 		}
+		this.renditions.purgeEvent(type, payload);
 		const tags = purgeTagsOf({ type, payload } as Parameters<typeof purgeTagsOf>[0]);
 		this.purge(tags, "event", precedesItsWrite(type) ? this.settings.settleMs : undefined);
+	}
+
+	/**
+	 * Before moleculer-web (api.service.ts `httpHandler`): a rendition held here is answered without
+	 * routing, a context or the `rest` action (most of what a hit cost on the route's middleware).
+	 * True when answered; anything else goes on to moleculer-web, whose route middleware counts the miss.
+	 */
+	answerRendition(req: CacheableRequest, res: ServerResponse, writeCors: () => void): boolean {
+		const url = req.url;
+		if (req.method !== "GET" || !url?.startsWith(RENDITIONS_PREFIX) || !this.following) return false;
+		const at = url.indexOf("?");
+		const read = this.renditions.read(req.method, (at < 0 ? url : url.slice(0, at)).slice(API_PREFIX.length));
+		if (!read || !this.renditions.answer(read, req.headers["if-none-match"], res, writeCors)) return false;
+		req.$alias = RENDITION_ALIAS;
+		return true;
 	}
 
 	/** Route middleware (moleculer-web `use`): answer a hit, or mark the request as a fill. */
 	lookup(req: CacheableRequest, res: ServerResponse, next: Next, writeCors?: () => void): void {
 		if (!this.enabled) return next();
 		const url = splitUrl(req.originalUrl ?? req.url ?? "");
-		const read = url && catalogRead(req.method, url.path, url.query);
-		if (!url || !read) return next();
+		if (!url) return next();
+		const rendition = this.renditions.read(req.method, url.path);
+		if (rendition) {
+			const answered = this.renditions.lookup(rendition, req.headers["if-none-match"], res, this.following, writeCors);
+			if (answered === true) req.$alias = RENDITION_ALIAS;
+			else {
+				req.$renditionFill = answered;
+				next();
+			}
+			return;
+		}
+		const read = this.settings.bytes > 0 && catalogRead(req.method, url.path, url.query);
+		if (!read) return next();
 		if (bypassReason(req.headers as Headers)) {
 			// What a caller who said who they are gets is theirs: no shared cache keeps it.
 			res.setHeader("Cache-Control", "private, no-cache");
@@ -227,6 +272,8 @@ export class CatalogCache {
 		if (!url) return data;
 		const writeTags = purgeTagsOfWrite(req.method, url.path);
 		if (writeTags.length) this.purge(writeTags, "write");
+		this.renditions.purgeWrite(req.method, url.path);
+		if (req.$renditionFill) return this.renditions.afterCall(ctx, req.$renditionFill, res, data, () => this.following);
 		const fill = req.$catalogFill;
 		if (!fill || (ctx.meta.$statusCode ?? 200) !== 200 || data === null || data === undefined) return data;
 		const body = Buffer.from(JSON.stringify(data));

@@ -39,6 +39,12 @@ export type GatewayRequest = IncomingMessage & {
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The request id: X-Request-ID when it is sane, a new UUID otherwise. */
+export function requestIdOf(req: IncomingMessage): string {
+	const given = req.headers["x-request-id"];
+	return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+}
 /** Path parameters that are ids: anything not in the id format names nothing (404). */
 const PATH_IDS = new Set(["id", "productId", "itemId", "variantId", "imageId"]);
 /** Other path parameters from a closed set: a value outside it names nothing either (404). */
@@ -242,8 +248,7 @@ export function gatewaySettings(cfg: ShopConfig) {
 			: undefined,
 		// The request id: X-Request-ID when it is sane, a new UUID otherwise.
 		rootCallOptions(options: { requestID?: string }, req: IncomingMessage) {
-			const given = req.headers["x-request-id"];
-			options.requestID = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+			options.requestID = requestIdOf(req);
 		},
 		routes: [
 			// Before /api/v1: moleculer-web takes the first route whose path starts the URL.

@@ -29,10 +29,11 @@ export class Galleries {
 		return ordered((await this.galleries.findById(productId))?.images ?? []);
 	}
 
-	/** The image with this id, wherever it is (renditions look up by image only). */
-	async image(imageId: string): Promise<ImageRecord | null> {
+	/** The image with this id and the product it is of, wherever it is (renditions look up by image only). */
+	async image(imageId: string): Promise<{ image: ImageRecord; productId: string } | null> {
 		const gallery = await this.galleries.findOne({ "images.id": imageId });
-		return gallery?.images.find(i => i.id === imageId) ?? null;
+		const image = gallery?.images.find(i => i.id === imageId);
+		return gallery && image ? { image, productId: String(gallery._id) } : null;
 	}
 
 	/**

@@ -62,7 +62,7 @@ const KNOWN_FOR_MS = 60_000;
 const KNOWN_MAX = 10_000;
 
 export class MediaLibrary {
-	private readonly known = new Map<string, { hash: string; until: number }>();
+	private readonly known = new Map<string, { hash: string; productId: string; until: number }>();
 
 	constructor(
 		readonly galleries: Galleries,
@@ -149,23 +149,31 @@ export class MediaLibrary {
 	}
 
 	async rendition(imageId: string, preset: Preset, format: OutputFormat, ifNoneMatch: string | undefined): Promise<RenditionAnswer> {
-		const hash = await this.hashOf(imageId);
+		const { hash, productId } = await this.imageOf(imageId);
 		const etag = renditionEtag(hash, preset, format);
-		const headers = { "Cache-Control": IMMUTABLE_CACHE_CONTROL, ETag: etag };
+		// Surrogate-Key: what removes it from a cache in front (the gateway's, a CDN's): the image or its product going.
+		const headers = { "Cache-Control": IMMUTABLE_CACHE_CONTROL, ETag: etag, "Surrogate-Key": `image/${imageId} product/${productId}` };
 		const contentType = OUTPUT_CONTENT_TYPES[format];
 		if (etagMatches(ifNoneMatch, etag)) return { status: 304, file: null, headers, contentType };
 		const file = await this.renditions.open({ imageId, preset, format });
 		return { status: 200, file, headers: { ...headers, "Content-Length": String(file.length) }, contentType };
 	}
 
-	private async hashOf(imageId: string): Promise<string> {
+	private async imageOf(imageId: string): Promise<{ hash: string; productId: string }> {
 		const now = Date.now();
 		const cached = this.known.get(imageId);
-		if (cached && cached.until > now) return cached.hash;
-		const image = await this.galleries.image(imageId);
-		if (!image) throw notFound("Image");
+		if (cached && cached.until > now) return cached;
+		const found = await this.galleries.image(imageId);
+		if (!found) throw notFound("Image");
 		if (this.known.size >= KNOWN_MAX) this.known.clear();
-		this.known.set(imageId, { hash: image.hash, until: now + KNOWN_FOR_MS });
-		return image.hash;
+		const known = { hash: found.image.hash, productId: found.productId, until: now + KNOWN_FOR_MS };
+		this.known.set(imageId, known);
+		return known;
+	}
+
+	/** Another node removed an image: this node stops serving it from memory too. */
+	forget(imageId: string): void {
+		this.known.delete(imageId);
+		this.renditions.forget(imageId);
 	}
 }

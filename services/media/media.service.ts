@@ -138,6 +138,13 @@ const MediaService = defineService<MediaThis>({
 		},
 	},
 
+	/** Every node serves renditions from memory: an image removed by another node leaves this one's too. */
+	everyNodeEvents: {
+		"media.image-removed": async function (event) {
+			this.library?.forget(event.payload.imageId);
+		},
+	},
+
 	async started() {
 		const storage = await openStorage();
 		const galleries = new Galleries(this.collection<GalleryRecord>("galleries"));

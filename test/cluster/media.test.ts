@@ -3,6 +3,8 @@
  * FerretDB), two `products` nodes, NATS and Kafka. An image uploaded through the gateway (its
  * bytes streamed over NATS to whichever media node) is served by either media node, shows up as
  * `thumbnail` in both products nodes' search, and deleting the product removes its GridFS files.
+ * Two gateways keep renditions (services/api/rendition-cache.ts): a deleted image is gone from both
+ * within a second.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Readable } from "node:stream";
@@ -10,11 +12,12 @@ import mongoose from "mongoose";
 import sharp from "sharp";
 import { INFRA, skipWithoutInfra } from "./infra.js";
 import { poll, startCluster, type NodeSpec, type TestCluster } from "../helpers/cluster.js";
-import { admin, type Account } from "../helpers/shop.js";
+import { HttpClient, admin, freePort, type Account } from "../helpers/shop.js";
 import { makeImage, uploadImage } from "../helpers/images.js";
 
 const skip = await skipWithoutInfra(["nats", "mongo", "kafka"]);
 
+const API_2_PORT = await freePort();
 const LAYOUT: NodeSpec[] = [
 	{ name: "users", services: ["users"] },
 	{ name: "products-1", services: ["products"] },
@@ -22,8 +25,11 @@ const LAYOUT: NodeSpec[] = [
 	{ name: "media-1", services: ["media"] },
 	{ name: "media-2", services: ["media"] },
 	{ name: "api", services: ["api"] },
+	{ name: "api-2", services: ["api"], env: { PORT: String(API_2_PORT) } },
 ];
 const V1 = "/api/v1";
+/** How soon after a delete every gateway must answer 404 (the issue's bound). */
+const GONE_WITHIN_MS = 1000;
 
 async function readAll(stream: Readable): Promise<Buffer> {
 	const chunks: Buffer[] = [];
@@ -108,5 +114,34 @@ describe.skipIf(skip)("product images in a cluster", () => {
 		await poll(async () => ((await gridFsFiles(imageId)) === 0 ? true : undefined), 30_000, "the image's GridFS files to be removed");
 		expect(await db.collection("media.chunks").countDocuments({})).toBe(0);
 		expect((await fetch(`${cluster.baseUrl}${V1}/media/${imageId}/large.jpg`)).status).toBe(404);
+	}, 120_000);
+
+	it("keeps renditions in both gateways, and a deleted image is 404 on both within a second", async () => {
+		const created = await adm.http.post(`${V1}/products`, {
+			sku: `L-${crypto.randomUUID().slice(0, 8)}`,
+			name: "Kept lamp",
+			price: 4900,
+			currency: "EUR",
+			stock: 5,
+		});
+		expect(created.status, JSON.stringify(created.body)).toBe(201);
+		const productId = created.body.id as string;
+		const up = await uploadImage(cluster.baseUrl, productId, await makeImage("jpeg", 800, 600), { token: adm.accessToken });
+		expect(up.status, JSON.stringify(up.body)).toBe(201);
+		const path = `${V1}/media/${up.body.id as string}/card.webp`;
+		const gateways = [new HttpClient(cluster.baseUrl), new HttpClient(`http://127.0.0.1:${API_2_PORT}`)];
+		// A gateway keeps renditions once its Kafka consumer follows the events; until then it serves uncached.
+		for (const gateway of gateways)
+			await poll(async () => ((await gateway.get(path)).headers.get("x-cache") === "HIT" ? true : undefined), 60_000, "a hit on each gateway");
+
+		const deletedAt = Date.now();
+		expect((await adm.http.delete(`${V1}/products/${productId}/images/${up.body.id as string}`)).status).toBe(204);
+		for (const gateway of gateways) {
+			let status = 200;
+			while (Date.now() - deletedAt < GONE_WITHIN_MS && status !== 404) status = (await gateway.get(path)).status;
+			expect(status, `${gateway === gateways[0] ? "api" : "api-2"} still serves the deleted image ${Date.now() - deletedAt} ms after the delete`).toBe(
+				404,
+			);
+		}
 	}, 120_000);
 });
