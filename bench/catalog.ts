@@ -1,14 +1,16 @@
 /**
  * The catalog under test and what a run leaves behind. The catalog is seeded by `scripts/seed.ts
  * --products N` itself, in a child process (the same generator as `npm run seed`: bench/catalog-
- * generator.ts, seed 7): into NeDB files, copied for each shop that runs on them, or into FerretDB
+ * generator.ts, seed 7): into the embedded store's files (SQLite or NeDB), copied for each shop that runs on them, or into FerretDB
  * under the run's own DB_PREFIX. The run's FerretDB databases and Kafka topics and consumer groups
  * are removed at the end.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import type { EmbeddedStore } from "./config.js";
 import { log, runToEnd } from "./processes.js";
+import { storeName } from "./report.js";
 
 export interface Seeded {
 	products: number;
@@ -31,9 +33,9 @@ export async function seedCatalog(count: number, env: Record<string, string>, lo
 	return { products: count, seconds };
 }
 
-export function seedNedb(count: number, dataDir: string, logDir: string): Promise<Seeded> {
+export function seedEmbedded(store: EmbeddedStore, count: number, dataDir: string, logDir: string): Promise<Seeded> {
 	fs.mkdirSync(dataDir, { recursive: true });
-	return seedCatalog(count, { DATA_DIR: dataDir, MONGO_URL: "" }, path.join(logDir, `seed-nedb-${count}.log`), `NeDB files in ${dataDir}`);
+	return seedCatalog(count, { DATA_DIR: dataDir, MONGO_URL: "", EMBEDDED_STORE: store }, path.join(logDir, `seed-${store}-${count}.log`), `${storeName(store)} files in ${dataDir}`);
 }
 
 export function seedFerretdb(count: number, mongoUrl: string, dbPrefix: string, logDir: string): Promise<Seeded> {

@@ -14,8 +14,13 @@ export const SCENARIOS = [
 	"import",
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
-export const STORES = ["nedb", "ferretdb"] as const;
+export const STORES = ["sqlite", "nedb", "ferretdb"] as const;
 export type Store = (typeof STORES)[number];
+/** The stores a shop keeps in its own files (EMBEDDED_STORE): one process, or a cluster of nodes each with its own DATA_DIR. */
+export type EmbeddedStore = Exclude<Store, "ferretdb">;
+export const isEmbedded = (s: Store): s is EmbeddedStore => s !== "ferretdb";
+/** Without BENCH_STORES: the shop's default embedded store and FerretDB (NeDB, the embedded store before SQLite, when asked for). */
+const DEFAULT_STORES: Store[] = ["sqlite", "ferretdb"];
 
 export interface BenchConfig {
 	/** Seconds per autocannon scenario and per closed-loop checkout. */
@@ -81,7 +86,7 @@ export function loadBenchConfig(): BenchConfig {
 		productsLarge: positive("BENCH_PRODUCTS_LARGE", 1_000_000),
 		large: oneOf("BENCH_LARGE", ["on", "off"], "on") === "on",
 		cluster: oneOf("BENCH_CLUSTER", ["auto", "off", "only"], "auto"),
-		stores: listOf("BENCH_STORES", STORES),
+		stores: (process.env.BENCH_STORES ?? "").trim() ? listOf("BENCH_STORES", STORES) : DEFAULT_STORES,
 		scenarios: new Set(listOf("BENCH_SCENARIOS", SCENARIOS)),
 		full: false,
 		openRate: positive("BENCH_OPEN_RATE", 100, false),

@@ -18,7 +18,7 @@ import { scrape, seriesStartingWith } from "./http.js";
 import { log } from "./processes.js";
 import { missingRow, type Row } from "./report.js";
 import { calibrateIdle, catalogLabel, search, spreadIds, waitIdle } from "./reads.js";
-import { seedNedb } from "./catalog.js";
+import { seedEmbedded } from "./catalog.js";
 import { startOneProcess, type Startup } from "./shop.js";
 
 export interface LargeResult {
@@ -63,8 +63,8 @@ export async function emptyShopRss(workDir: string, logDir: string, probeQuery: 
 export async function searchLarge(o: LargeOptions, emptyRss: number | undefined): Promise<{ rows: Row[]; result: LargeResult }> {
 	const dataDir = path.join(o.workDir, "catalog-large");
 	try {
-		const seeded = await seedNedb(o.products, dataDir, o.logDir);
-		log(`starting the shop on ${o.products} products (NeDB loads them, then the products service gets ready)...`);
+		const seeded = await seedEmbedded("sqlite", o.products, dataDir, o.logDir);
+		log(`starting the shop on ${o.products} products (SQLite; the products service builds its search index, then gets ready)...`);
 		const shop = await startOneProcess(
 			{ dataDir, logDir: o.logDir, logLevel: "info", probeQuery: o.probeQuery, readyTimeoutMs: 45 * 60_000 },
 			"shop-large",

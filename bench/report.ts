@@ -8,7 +8,7 @@ export interface Row {
 	scenario: string;
 	/** "baseline", "one process", "cluster (NATS)", "cluster (NATS + Kafka)". */
 	mode: string;
-	/** "nedb", "ferretdb", or "-" for the baseline. */
+	/** "sqlite", "nedb", "ferretdb", or "-" for the baseline. */
 	store: string;
 	/** What `rps` counts: requests/s, orders/s, rows/s (an import), deliveries/s (webhooks). */
 	unit: "req/s" | "orders/s" | "rows/s" | "deliveries/s";
@@ -46,7 +46,7 @@ export function fmtRatio(n: number): string {
 	return n.toPrecision(2);
 }
 
-const STORE_NAMES: Record<string, string> = { nedb: "NeDB", ferretdb: "FerretDB", "-": "-" };
+const STORE_NAMES: Record<string, string> = { sqlite: "SQLite", nedb: "NeDB", ferretdb: "FerretDB", "-": "-" };
 export const storeName = (s: string): string => STORE_NAMES[s] ?? s;
 
 /** The markdown table of the rows, with each figure's ratio to the baseline. */

@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { Store } from "./config.js";
+import { isEmbedded, type EmbeddedStore, type Store } from "./config.js";
 import { api } from "./http.js";
 import { freePort, log, memoryOf, startProcess, stopProcess, waitFor, type Started } from "./processes.js";
 
@@ -72,6 +72,8 @@ export interface ShopOptions {
 	/** A word that occurs in the catalog, for the first search. */
 	probeQuery: string;
 	readyTimeoutMs: number;
+	/** The embedded store of a one-process shop (default SQLite, the shop's own default). */
+	embedded?: EmbeddedStore;
 	/** More environment for every node (the webhooks scenario's WEBHOOKS_ALLOW_PRIVATE_TARGETS). */
 	env?: Record<string, string>;
 }
@@ -86,7 +88,7 @@ function startNode(name: string, o: ShopOptions, env: Record<string, string>): S
 	return startProcess(
 		name,
 		[...profileArgs(), "--import", "tsx", "scripts/start.ts"],
-		{ ...SHOP_ENV, DATA_DIR: o.dataDir, ...(o.logLevel ? { LOG_LEVEL: o.logLevel } : {}), ...o.env, ...env },
+		{ ...SHOP_ENV, DATA_DIR: o.dataDir, EMBEDDED_STORE: o.embedded ?? "sqlite", ...(o.logLevel ? { LOG_LEVEL: o.logLevel } : {}), ...o.env, ...env },
 		path.join(o.logDir, `${name}.log`),
 	);
 }
@@ -157,7 +159,7 @@ export async function startOneProcess(o: ShopOptions, name = "shop"): Promise<Sh
 	const base = `http://127.0.0.1:${port}`;
 	const shop: Shop = {
 		mode: "one process",
-		store: "nedb",
+		store: o.embedded ?? "sqlite",
 		base,
 		ordersMetrics: `http://127.0.0.1:${metricsPort}/metrics`,
 		productsMetrics: `http://127.0.0.1:${metricsPort}/metrics`,
@@ -198,6 +200,7 @@ export async function startCluster(o: ClusterOptions): Promise<Shop> {
 		NAMESPACE: o.namespace,
 		METRICS_ENABLED: "false",
 		MONGO_URL: o.store === "ferretdb" ? o.mongoUrl! : "",
+		EMBEDDED_STORE: isEmbedded(o.store) ? o.store : "sqlite",
 		DB_PREFIX: o.dbPrefix ?? "",
 		KAFKA_BROKERS: o.kafka ?? "",
 	};

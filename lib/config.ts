@@ -85,6 +85,8 @@ export interface ShopConfig {
 	namespace: string;
 	transporter?: string;
 	mongoUrl?: string;
+	/** The embedded store when MONGO_URL is unset (EMBEDDED_STORE): SQLite files (default) or NeDB files. */
+	embeddedStore: "sqlite" | "nedb";
 	/** MongoDB database of a service: `<dbPrefix><service>` (default `shop_users`, ...). */
 	dbPrefix: string;
 	kafkaBrokers: string[];
@@ -264,6 +266,7 @@ export function loadConfig(): ShopConfig {
 		namespace: str("NAMESPACE", "shop"),
 		transporter: optional("TRANSPORTER"),
 		mongoUrl: optional("MONGO_URL"),
+		embeddedStore: oneOfStores(str("EMBEDDED_STORE", "sqlite")),
 		dbPrefix: dbPrefix(str("DB_PREFIX", "shop_")),
 		kafkaBrokers: list("KAFKA_BROKERS"),
 		kafkaTopics: {
@@ -361,4 +364,9 @@ export let config: ShopConfig = loadConfig();
 export function reloadConfig(): ShopConfig {
 	config = loadConfig();
 	return config;
+}
+
+function oneOfStores(v: string): "sqlite" | "nedb" {
+	if (v !== "sqlite" && v !== "nedb") throw new Error(`EMBEDDED_STORE must be sqlite or nedb, got '${v}'`);
+	return v;
 }

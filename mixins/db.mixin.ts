@@ -1,7 +1,8 @@
 /**
  * Gives a service its own database: one moleculer-db adapter per collection.
  *
- * Embedded (MONGO_URL unset): NeDB files under DATA_DIR/<service>/<collection>.db.
+ * Embedded (MONGO_URL unset): SQLite files under DATA_DIR/<service>/<collection>.sqlite
+ * (EMBEDDED_STORE=nedb: NeDB files, <collection>.db).
  * Cluster (MONGO_URL set): MongoDB database `shop_<service>` through mongoose.
  *
  * The first collection is moleculer-db's own `this.adapter` (connected by moleculer-db, which
@@ -15,7 +16,7 @@ import type { Service, ServiceSchema } from "moleculer";
 import { defineMixin } from "../lib/broker/service.js";
 import { config } from "../lib/config.js";
 import { recordStoreWrite } from "../lib/observability/metrics.js";
-import { Collection, createAdapter, type CollectionSpec, type Doc, type OutboxPort } from "../lib/store/index.js";
+import { Collection, createAdapter, storageKind, type StorageSettings, type CollectionSpec, type Doc, type OutboxPort } from "../lib/store/index.js";
 
 export interface DbMixinSettings {
 	$collections: Record<string, CollectionSpec>;
@@ -51,8 +52,8 @@ export function DbMixin(collections: Record<string, CollectionSpec>): Partial<Se
 		created() {
 			const storageSettings = storage();
 			this.$collections = new Map();
+			const kind = storageKind(storageSettings);
 			for (const [name, spec] of Object.entries(this.settings.$collections)) {
-				const kind = storageSettings.mongoUrl ? "mongo" : "nedb";
 				const adapter = name === primary ? this.adapter : createAdapter(storageSettings, this.name, name, spec).adapter;
 				const wrote = () => recordStoreWrite(this.broker, this.name, name);
 				this.$collections.set(name, new Collection(name, adapter as never, kind, () => this.$outbox, wrote));
@@ -99,6 +100,6 @@ async function connectWithRetry(connect: () => Promise<void>, logger: { warn(msg
 	}
 }
 
-function storage() {
-	return { mongoUrl: config.mongoUrl, dataDir: config.dataDir === ":memory:" ? null : config.dataDir };
+function storage(): StorageSettings {
+	return { mongoUrl: config.mongoUrl, dataDir: config.dataDir === ":memory:" ? null : config.dataDir, embedded: config.embeddedStore };
 }

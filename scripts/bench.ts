@@ -25,8 +25,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { generatedQueries } from "./seed.js";
-import { loadBenchConfig, redact, type Store } from "../bench/config.js";
-import { copyCatalog, deleteKafkaNamespace, dropDatabases, seedFerretdb, seedNedb } from "../bench/catalog.js";
+import { isEmbedded, loadBenchConfig, redact, type EmbeddedStore, type Store } from "../bench/config.js";
+import { copyCatalog, deleteKafkaNamespace, dropDatabases, seedEmbedded, seedFerretdb } from "../bench/catalog.js";
 import { checkoutClosedLoop, checkoutOpenLoop, type CheckoutResult } from "../bench/checkout.js";
 import { emptyShopRss, searchLarge, type LargeResult } from "../bench/large.js";
 import { killAll, log, reachable, ROOT, stopAll } from "../bench/processes.js";
@@ -277,7 +277,7 @@ async function withShop(what: string, start: () => Promise<Shop>, queries: strin
 	}
 }
 
-async function clusterRun(store: Store, seededNedb: string | undefined, queries: string[], probeQuery: string, kafkaUp: boolean): Promise<void> {
+async function clusterRun(store: Store, seeded: Map<EmbeddedStore, string>, queries: string[], probeQuery: string, kafkaUp: boolean): Promise<void> {
 	const namespace = `bench-${runId}-${store}`;
 	const dataDir = path.join(workDir, `cluster-${store}`);
 	removeDir(dataDir);
@@ -289,7 +289,7 @@ async function clusterRun(store: Store, seededNedb: string | undefined, queries:
 			),
 		);
 	let dbPrefix: string | undefined;
-	if (store === "nedb") copyCatalog(seededNedb!, dataDir);
+	if (isEmbedded(store)) copyCatalog(seeded.get(store)!, dataDir);
 	else {
 		dbPrefix = `bench_${runId}_`;
 		undo.set(`mongo ${dbPrefix}`, () => dropDatabases(cfg.mongoUrl, dbPrefix!).then(dbs => log(`dropped ${dbs.length} FerretDB databases (${dbPrefix}*)`)));
@@ -329,8 +329,8 @@ function largeNotes(large: LargeResult): string[] {
 	const s = large.startup;
 	const built = s.indexBuildSeconds !== undefined ? `the search index built in ${fmt(s.indexBuildSeconds, 1)} s (the products service's log line); ` : "";
 	const out = [
-		`${catalogLabel(large.products)} products (one process, NeDB): seeded in ${fmt(large.seedSeconds, 0)} s; ${built}ready ${fmt(s.readySeconds, 1)} s and first search answered ${fmt(s.firstSearchSeconds ?? NaN, 1)} s after spawning; ` +
-			`RSS ${mb(s.rssAfterFirstSearch)} (peak ${mb(s.peakRss)}), ${mb(large.catalogRss)} more than an empty shop (${mb(large.emptyRss)}): NeDB's documents and the search index together (measured from outside: the shop reports no index memory)`,
+		`${catalogLabel(large.products)} products (one process, SQLite): seeded in ${fmt(large.seedSeconds, 0)} s; ${built}ready ${fmt(s.readySeconds, 1)} s and first search answered ${fmt(s.firstSearchSeconds ?? NaN, 1)} s after spawning; ` +
+			`RSS ${mb(s.rssAfterFirstSearch)} (peak ${mb(s.peakRss)}), ${mb(large.catalogRss)} more than an empty shop (${mb(large.emptyRss)}): the search index and SQLite's page cache`,
 	];
 	for (const [k, v] of Object.entries(large.shopMetrics)) out.push(`  products node metric ${k} = ${v}`);
 	for (const line of large.shopLog) out.push(`  products log: ${line}`);
@@ -377,8 +377,9 @@ async function main(): Promise<void> {
 	const natsUp = cfg.cluster !== "off" && (await reachable(cfg.natsUrl, 4222));
 	const kafkaUp = natsUp && (await reachable(cfg.kafka, 9092));
 	const mongoUp = natsUp && cfg.stores.includes("ferretdb") && (await reachable(cfg.mongoUrl, 27017));
-	const oneProcess = cfg.cluster !== "only" && cfg.stores.includes("nedb");
-	const clusterStores = natsUp ? cfg.stores.filter(st => st === "nedb" || mongoUp) : [];
+	const oneProcessStores = cfg.cluster === "only" ? [] : cfg.stores.filter(isEmbedded);
+	const oneProcess = oneProcessStores.length > 0;
+	const clusterStores = natsUp ? cfg.stores.filter(st => isEmbedded(st) || mongoUp) : [];
 	if (cfg.cluster === "off") notes.push("cluster: skipped (BENCH_CLUSTER=off)");
 	else if (!natsUp) notes.push(`cluster: skipped (no NATS at ${redact(cfg.natsUrl)}; npm run infra:up)`);
 	else {
@@ -386,24 +387,28 @@ async function main(): Promise<void> {
 		if (cfg.stores.includes("ferretdb") && !mongoUp) notes.push(`cluster on FerretDB: skipped (nothing answers at ${redact(cfg.mongoUrl)})`);
 	}
 
-	let seededNedb: string | undefined;
-	if (needShop && (oneProcess || clusterStores.includes("nedb"))) {
-		seededNedb = path.join(workDir, "catalog-nedb");
-		removeDir(seededNedb);
-		await seedNedb(cfg.products, seededNedb, logDir);
-	}
+	// Each embedded store's catalog is seeded once and copied for every shop that runs on it.
+	const seeded = new Map<EmbeddedStore, string>();
+	if (needShop)
+		for (const store of new Set([...oneProcessStores, ...clusterStores.filter(isEmbedded)])) {
+			const dir = path.join(workDir, `catalog-${store}`);
+			removeDir(dir);
+			await seedEmbedded(store, cfg.products, dir, logDir);
+			seeded.set(store, dir);
+		}
 	let emptyRss: number | undefined;
 	if ((needShop && oneProcess) || (cfg.large && s.has("search-large"))) emptyRss = await emptyShopRss(workDir, logDir, probeQuery);
 
-	if (needShop && oneProcess) {
-		const dataDir = path.join(workDir, "one-process");
-		removeDir(dataDir);
-		copyCatalog(seededNedb!, dataDir);
-		await withShop("one process", () => startOneProcess({ dataDir, logDir, probeQuery, readyTimeoutMs: 10 * 60_000, env: shopEnv }), queries);
-		await undoNow(`dir ${dataDir}`);
-	}
-	if (needShop) for (const store of clusterStores) await clusterRun(store, seededNedb, queries, probeQuery, kafkaUp);
-	if (seededNedb) await undoNow(`dir ${seededNedb}`);
+	if (needShop)
+		for (const store of oneProcessStores) {
+			const dataDir = path.join(workDir, `one-process-${store}`);
+			removeDir(dataDir);
+			copyCatalog(seeded.get(store)!, dataDir);
+			await withShop(`one process on ${storeName(store)}`, () => startOneProcess({ dataDir, logDir, probeQuery, readyTimeoutMs: 10 * 60_000, embedded: store, env: shopEnv }), queries);
+			await undoNow(`dir ${dataDir}`);
+		}
+	if (needShop) for (const store of clusterStores) await clusterRun(store, seeded, queries, probeQuery, kafkaUp);
+	for (const dir of seeded.values()) await undoNow(`dir ${dir}`);
 
 	let large: LargeResult | undefined;
 	if (s.has("search-large") && !cfg.large) notes.push("search at the large catalog: skipped (BENCH_LARGE=off)");

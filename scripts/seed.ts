@@ -1,7 +1,7 @@
 /**
  * Loads the catalog: the demo categories and products, and for benchmarks any number of
  * generated products. Writes through the same Collection layer as the products service, so it
- * works on NeDB files (DATA_DIR) and on MongoDB (MONGO_URL) alike, with the same indexes.
+ * works on the embedded store's files (DATA_DIR) and on MongoDB (MONGO_URL) alike, with the same indexes.
  *
  *   npm run seed                        the demo catalog (what is missing of it)
  *   npm run seed -- --products 100000   plus generated products until there are 100000 of them
@@ -139,7 +139,7 @@ export interface CatalogCollections {
  * starts (its sweep of document outboxes).
  */
 export async function openCatalog(): Promise<CatalogCollections & { catalog: Catalog; close(): Promise<void> }> {
-	const storage = { mongoUrl: config.mongoUrl, dataDir: config.dataDir === ":memory:" ? null : config.dataDir };
+	const storage = { mongoUrl: config.mongoUrl, dataDir: config.dataDir === ":memory:" ? null : config.dataDir, embedded: config.embeddedStore };
 	const outbox: OutboxPort = { envelope: (type, payload) => newEnvelope("products", type, payload), written: () => undefined };
 	const opened: Collection<{ _id: string }>[] = [];
 	const open = async <T extends { _id: string }>(name: string) => {
@@ -173,7 +173,7 @@ function parseArgs(argv: string[]): { products: number } {
 
 async function main() {
 	const args = parseArgs(process.argv.slice(2));
-	const where = config.mongoUrl ? `MongoDB ${config.mongoUrl.replace(/\/\/[^@]*@/, "//***@")}` : `NeDB files in ${config.dataDir}/products`;
+	const where = config.mongoUrl ? `MongoDB ${config.mongoUrl.replace(/\/\/[^@]*@/, "//***@")}` : `${config.embeddedStore === "nedb" ? "NeDB" : "SQLite"} files in ${config.dataDir}/products`;
 	console.log(`Seeding the catalog in ${where}`);
 	const catalog = await openCatalog();
 	try {

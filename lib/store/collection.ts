@@ -104,7 +104,7 @@ export class Collection<T extends Doc> {
 	constructor(
 		readonly name: string,
 		readonly adapter: DbAdapter,
-		private readonly kind: "nedb" | "mongo",
+		private readonly kind: "sqlite" | "nedb" | "mongo",
 		/** The events mixin's port, for a collection whose documents carry an outbox (looked up at each write). */
 		private readonly outbox: () => OutboxPort | undefined = () => undefined,
 		/** Called once per write the store is asked to make (insert, update, remove): the shop_store_writes_total counter. */

@@ -4,23 +4,11 @@
  * count that does not copy every match, updates through NeDB's own promise API, and compaction
  * that does not keep the process alive.
  */
-import fs from "node:fs";
 import path from "node:path";
 import DbService from "moleculer-db";
 import type { CollectionSpec, DbAdapter, FindOptions, Query } from "./collection.js";
+import { ensurePrivateDir } from "./private-dir.js";
 import { appendThroughOpenFile, type NedbPersistence } from "./nedb-append.js";
-
-/**
- * The embedded files hold password hashes, refresh-token hashes and the JWT signing key: DATA_DIR
- * and its folders are the owner's alone (0700), and files are created 0600 (the process umask
- * becomes 077 once a data directory is used: NeDB rewrites its files on every compaction, with
- * no say over their mode).
- */
-function ensurePrivateDir(dir: string): void {
-	process.umask(0o077);
-	fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-	fs.chmodSync(dir, 0o700);
-}
 
 /**
  * NeDB takes a query's candidates from the index of the LAST field in it that is indexed and asked

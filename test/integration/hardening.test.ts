@@ -279,7 +279,9 @@ describe("the signing key", () => {
 	it("lives owner-only on disk: DATA_DIR 0700, the key file 0600", () => {
 		expect(fs.statSync(shop.dataDir).mode & 0o777).toBe(0o700);
 		expect(fs.statSync(path.join(shop.dataDir, "users")).mode & 0o777).toBe(0o700);
-		expect(fs.statSync(path.join(shop.dataDir, "users", "keys.db")).mode & 0o777).toBe(0o600);
+		expect(fs.statSync(path.join(shop.dataDir, "users", "keys.sqlite")).mode & 0o777).toBe(0o600);
+		// The store's other files too (every collection's database, its write-ahead log and shared memory).
+		for (const f of fs.readdirSync(path.join(shop.dataDir, "users"))) expect(fs.statSync(path.join(shop.dataDir, "users", f)).mode & 0o077, f).toBe(0);
 	});
 
 	it("rotates: a new key signs, the old one stays in the JWKS so tokens it signed still work", async () => {

@@ -3,7 +3,7 @@
  * from users, orders, tickets and notifications; DELETE /me (password confirmed) erases the
  * account everywhere: every service acknowledges, the paid order stays for the admin with its
  * totals but without name and address, the ticket keeps its text without its author, the
- * notifications and emails are gone, and after the next start (NeDB rewrites its files then) no
+ * notifications and emails are gone, and after the next start (the store at rest: its log folded in) no
  * database file holds the address. Doing it again changes nothing.
  */
 import fs from "node:fs";
@@ -123,7 +123,7 @@ describe("export and erasure", () => {
 		const again = (await boss.http.get(`${V1}/users/${erin.id}`)).body;
 		expect(again.erasure).toEqual(status.erasure);
 
-		// NeDB keeps old versions of a document in its file until it rewrites it at the next start.
+		// The store overwrites what it deletes (SQLite's secure_delete); its write-ahead log is folded in and removed at a clean stop.
 		shop = await shop.restart();
 		const holding = filesUnder(shop.dataDir).filter(f => fs.readFileSync(f, "utf8").includes(erin.email));
 		expect(holding).toEqual([]);

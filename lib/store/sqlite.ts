@@ -1,0 +1,412 @@
+/**
+ * The embedded store on SQLite (`node:sqlite`, built into Node 22.5+): one database file per
+ * collection, DATA_DIR/<service>/<collection>.sqlite, in WAL mode; in memory when there is no
+ * data directory (tests).
+ *
+ * Why: NeDB keeps every document in memory, rewrites a whole document as a line of its log on
+ * every change and keeps its indexes as AVL trees in JavaScript: about half of a checkout's CPU.
+ * SQLite keeps the documents on disk with a page cache, writes through a write-ahead log and runs
+ * its indexes in C; a write here is a statement or two inside one transaction.
+ *
+ * What it means by a query and an update is NeDB's, exactly: documents are kept as NeDB
+ * serializes them, and every candidate row is checked with NeDB's own `match` and changed with
+ * its own `modify`. SQLite only narrows the candidates:
+ *   - `_id` is the primary key (equality, `$in`, ranges);
+ *   - each field an index names gets a key table, `<collection>$<field>` of (value, _id), filled
+ *     as NeDB fills an index (every element of an array; nothing for a missing value), so an
+ *     equality, an `$in` or a range on it reads only its keys; a unique index is a UNIQUE key;
+ *   - documents with pending outbox events are in a partial index, so the relay's sweep
+ *     (`{ "outbox.0": { $exists: true } }`) reads only those.
+ * A key table may answer more candidates than match (`true` and `1` share a key), never fewer.
+ *
+ * Every write is one transaction, and runs synchronously: no other operation of this process
+ * can come between the read of a compare-and-set and its write.
+ *
+ * A collection still in NeDB's file (DATA_DIR/<service>/<collection>.db) is copied in at the
+ * first start and the file renamed `<collection>.db.migrated` (`migrateNedbFile`).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { ServiceBroker, Service } from "moleculer";
+import { DuplicateKeyError, type CollectionSpec, type DbAdapter, type FindOptions, type Query, type Update } from "./collection.js";
+import { ensurePrivateDir } from "./private-dir.js";
+
+type PlainDoc = Record<string, unknown> & { _id: string };
+
+// NeDB as moleculer-db loads it: its query matcher, modifiers and serialization are the store's semantics.
+const nedbRequire = createRequire(createRequire(import.meta.url).resolve("moleculer-db"));
+const nedb = nedbRequire("@seald-io/nedb/lib/model.js") as {
+	serialize(doc: unknown): string;
+	deserialize(text: string): PlainDoc;
+	deepCopy<T>(doc: T): T;
+	checkObject(doc: unknown): void;
+	modify(doc: PlainDoc, update: Update): PlainDoc;
+	match(doc: unknown, query: Query): boolean;
+	getDotValue(doc: unknown, field: string): unknown;
+	compareThings(a: unknown, b: unknown): number;
+};
+const nedbUid = (nedbRequire("@seald-io/nedb/lib/customUtils.js") as { uid(len: number): string }).uid;
+
+/** A value as a key table holds it: strings and numbers as they are, booleans as 0/1, dates as milliseconds. */
+type Key = string | number;
+function keyOf(value: unknown): Key | undefined {
+	if (typeof value === "string") return value;
+	if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
+	if (typeof value === "boolean") return value ? 1 : 0;
+	if (value instanceof Date) return value.getTime();
+	return undefined;
+}
+
+/** The keys a document has for `field`, as NeDB's index takes them (each element of an array, once). */
+function keysOf(doc: unknown, field: string): Key[] {
+	const value = nedb.getDotValue(doc, field);
+	const values = Array.isArray(value) ? value : [value];
+	const keys = new Set<Key>();
+	for (const v of values) {
+		const k = keyOf(v);
+		if (k !== undefined) keys.add(k);
+	}
+	return [...keys];
+}
+
+const sameKeys = (a: Key[], b: Key[]) => a.length === b.length && a.every((k, i) => k === b[i]);
+
+/** Strings past U+FFFF order differently in SQLite (UTF-8 bytes) and JavaScript (UTF-16 units): a range on them is not narrowed. */
+const orderedAlike = (v: unknown) => typeof v !== "string" || !/[\ud800-\udfff]/.test(v);
+
+const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** The pending-outbox condition, as a partial index states it and as a query must repeat it for SQLite to use that index. */
+const HAS_OUTBOX = "json_array_length(doc, '$.outbox') > 0";
+
+interface KeyTable {
+	field: string;
+	unique: boolean;
+	insert: StatementSync;
+	remove: StatementSync;
+}
+
+/** Where a query's candidates come from: one SQL statement's rows, or every row. */
+interface Plan {
+	sql: string;
+	params: (string | number | null)[];
+}
+
+export function createSqliteAdapter(dataDir: string | null, service: string, collection: string, spec: CollectionSpec): DbAdapter {
+	let db: DatabaseSync | null = null;
+	const table = quoted(collection);
+	const keyTables = new Map<string, KeyTable>();
+	const statements = new Map<string, StatementSync>();
+	const file = dataDir ? path.join(dataDir, service, `${collection}.sqlite`) : ":memory:";
+
+	const open = (): DatabaseSync => {
+		if (!db) throw new Error(`The store of ${service}.${collection} is not connected`);
+		return db;
+	};
+	/** A prepared statement, prepared once per text. */
+	const statement = (sql: string): StatementSync => {
+		let s = statements.get(sql);
+		if (!s) {
+			s = open().prepare(sql);
+			statements.set(sql, s);
+		}
+		return s;
+	};
+	const transaction = <T>(work: () => T): T => {
+		const conn = open();
+		conn.exec("BEGIN IMMEDIATE");
+		try {
+			const result = work();
+			conn.exec("COMMIT");
+			return result;
+		} catch (err) {
+			conn.exec("ROLLBACK");
+			throw err;
+		}
+	};
+
+	/** Every field named by an index (all of a compound index's fields: each has its own key table). */
+	const indexedFields = (): { field: string; unique: boolean }[] => {
+		const fields = new Map<string, boolean>();
+		for (const idx of spec.indexes ?? []) {
+			const named = Object.entries(idx.fields).filter(([, dir]) => dir !== "text").map(([f]) => f);
+			const unique = !!idx.unique && named.length === 1;
+			if (idx.unique && named.length > 1) throw new Error(`The embedded store cannot enforce a compound unique index on ${collection}`);
+			for (const f of named) fields.set(f, (fields.get(f) ?? false) || unique);
+		}
+		fields.delete("_id");
+		return [...fields].map(([field, unique]) => ({ field, unique }));
+	};
+
+	const createSchema = (conn: DatabaseSync) => {
+		conn.exec(`CREATE TABLE IF NOT EXISTS ${table} (_id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID`);
+		conn.exec(`CREATE INDEX IF NOT EXISTS ${quoted(`${collection}$outbox`)} ON ${table} (_id) WHERE ${HAS_OUTBOX}`);
+		for (const { field, unique } of indexedFields()) {
+			const name = quoted(`${collection}$${field}`);
+			conn.exec(`CREATE TABLE IF NOT EXISTS ${name} (k NOT NULL, _id TEXT NOT NULL, PRIMARY KEY (k, _id)) WITHOUT ROWID`);
+			conn.exec(`CREATE INDEX IF NOT EXISTS ${quoted(`${collection}$${field}$id`)} ON ${name} (_id)`);
+			if (unique) conn.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoted(`${collection}$${field}$unique`)} ON ${name} (k)`);
+			keyTables.set(field, {
+				field,
+				unique,
+				insert: conn.prepare(`INSERT INTO ${name} (k, _id) VALUES (?, ?)`),
+				remove: conn.prepare(`DELETE FROM ${name} WHERE _id = ?`),
+			});
+		}
+	};
+
+	/** Writes a document's keys (after removing its old ones when `before` differs); a unique clash is a DuplicateKeyError. */
+	const writeKeys = (doc: PlainDoc, before: PlainDoc | null) => {
+		for (const t of keyTables.values()) {
+			const keys = keysOf(doc, t.field);
+			if (before) {
+				if (sameKeys(keys, keysOf(before, t.field))) continue;
+				t.remove.run(before._id);
+			}
+			try {
+				for (const k of keys) t.insert.run(k, doc._id);
+			} catch (err) {
+				if ((err as { errcode?: number }).errcode === 2067 || /UNIQUE constraint/.test((err as Error).message)) throw new DuplicateKeyError(t.field);
+				throw err;
+			}
+		}
+	};
+
+	/** The cheapest source of candidates SQLite can give for `query` (a superset of its matches). */
+	const plan = (query: Query): Plan => {
+		const id = query._id;
+		if (typeof id === "string") return { sql: `SELECT doc FROM ${table} WHERE _id = ?`, params: [id] };
+		const idOps = operators(id);
+		if (idOps?.$in && Array.isArray(idOps.$in) && idOps.$in.every(v => typeof v === "string"))
+			return { sql: `SELECT doc FROM ${table} WHERE _id IN (SELECT value FROM json_each(?)) ORDER BY _id`, params: [JSON.stringify(idOps.$in)] };
+		let best: Plan | null = null;
+		let bestRank = 0;
+		for (const [field, value] of Object.entries(query)) {
+			const t = keyTables.get(field);
+			if (!t) continue;
+			const through = (where: string, params: Plan["params"]): Plan => ({
+				sql: `SELECT doc FROM ${table} WHERE _id IN (SELECT _id FROM ${quoted(`${collection}$${field}`)} WHERE ${where}) ORDER BY _id`,
+				params,
+			});
+			const key = keyOf(value);
+			const ops = operators(value);
+			if (key !== undefined) {
+				const rank = t.unique ? 4 : 3;
+				if (rank > bestRank) [best, bestRank] = [through("k = ?", [key]), rank];
+			} else if (ops && Array.isArray(ops.$in) && ops.$in.length > 0 && bestRank < 2) {
+				const keys = ops.$in.map(keyOf);
+				if (keys.every(k => k !== undefined)) [best, bestRank] = [through("k IN (SELECT value FROM json_each(?))", [JSON.stringify(keys)]), 2];
+			} else if (ops && bestRank < 1) {
+				const bounds: string[] = [];
+				const params: Plan["params"] = [];
+				for (const [op, sql] of [["$gt", ">"], ["$gte", ">="], ["$lt", "<"], ["$lte", "<="]] as const) {
+					const k = keyOf(ops[op]);
+					if (k === undefined || !orderedAlike(ops[op])) continue;
+					bounds.push(`k ${sql} ?`);
+					params.push(k);
+				}
+				if (bounds.length) [best, bestRank] = [through(bounds.join(" AND "), params), 1];
+			}
+		}
+		if (best) return best;
+		if (idOps) {
+			const bounds: string[] = [];
+			const params: Plan["params"] = [];
+			for (const [op, sql] of [["$gt", ">"], ["$gte", ">="], ["$lt", "<"], ["$lte", "<="]] as const) {
+				if (typeof idOps[op] === "string" && orderedAlike(idOps[op])) {
+					bounds.push(`_id ${sql} ?`);
+					params.push(idOps[op] as string);
+				}
+			}
+			if (bounds.length) return { sql: `SELECT doc FROM ${table} WHERE ${bounds.join(" AND ")} ORDER BY _id`, params };
+		}
+		const pending = operators(query["outbox.0"]);
+		if (pending?.$exists === true) return { sql: `SELECT doc FROM ${table} WHERE ${HAS_OUTBOX} ORDER BY _id`, params: [] };
+		return { sql: `SELECT doc FROM ${table} ORDER BY _id`, params: [] };
+	};
+
+	/** The documents matching `query`, in `_id` order. */
+	const matching = (query: Query): PlainDoc[] => {
+		const { sql, params } = plan(query);
+		const docs: PlainDoc[] = [];
+		const onlyId = Object.keys(query).length === 1 && typeof query._id === "string";
+		for (const row of statement(sql).iterate(...params) as Iterable<{ doc: string }>) {
+			const doc = nedb.deserialize(row.doc);
+			if (onlyId || nedb.match(doc, query)) docs.push(doc);
+		}
+		return docs;
+	};
+
+	const sorted = (docs: PlainDoc[], sort: FindOptions["sort"]): PlainDoc[] => {
+		const fields = sortFields(sort);
+		if (fields.length === 0) return docs;
+		return docs.sort((a, b) => {
+			for (const [field, dir] of fields) {
+				const c = nedb.compareThings(nedb.getDotValue(a, field), nedb.getDotValue(b, field));
+				if (c !== 0) return c * dir;
+			}
+			return 0;
+		});
+	};
+
+	const insertOne = (entity: object): PlainDoc => {
+		const doc = nedb.deepCopy(entity) as PlainDoc;
+		if (doc._id === undefined) doc._id = nedbUid(16);
+		if (typeof doc._id !== "string") throw new TypeError("An _id must be a string");
+		nedb.checkObject(doc);
+		try {
+			statement(`INSERT INTO ${table} (_id, doc) VALUES (?, ?)`).run(doc._id, nedb.serialize(doc));
+		} catch (err) {
+			if (/UNIQUE constraint|PRIMARY KEY/.test((err as Error).message)) throw new DuplicateKeyError("_id");
+			throw err;
+		}
+		writeKeys(doc, null);
+		return doc;
+	};
+
+	/** Applies `update` to each document matching `query`; answers the documents as written. */
+	const updateMatching = (query: Query, update: Update, one: boolean): PlainDoc[] => {
+		const written: PlainDoc[] = [];
+		for (const before of matching(query)) {
+			const after = nedb.modify(before, update);
+			if (after._id !== before._id) throw new Error("An update cannot change a document's _id");
+			nedb.checkObject(after);
+			statement(`UPDATE ${table} SET doc = ? WHERE _id = ?`).run(nedb.serialize(after), after._id);
+			writeKeys(after, before);
+			written.push(after);
+			if (one) break;
+		}
+		return written;
+	};
+
+	const removeMatching = (query: Query, one: boolean): number => {
+		let n = 0;
+		for (const doc of matching(query)) {
+			statement(`DELETE FROM ${table} WHERE _id = ?`).run(doc._id);
+			for (const t of keyTables.values()) t.remove.run(doc._id);
+			n++;
+			if (one) break;
+		}
+		return n;
+	};
+
+	return {
+		init(_broker: ServiceBroker, _service: Service) {},
+		async connect() {
+			if (db) return;
+			if (dataDir) {
+				ensurePrivateDir(dataDir);
+				ensurePrivateDir(path.dirname(file));
+			}
+			const conn = new DatabaseSync(file);
+			// WAL: a commit appends to the log, readers never wait; NORMAL: synced at checkpoints, not
+			// at every commit (a power cut may lose the last commits, never corrupt the file).
+			// secure_delete: what a write replaces or removes is overwritten with zeros, so an erased
+			// customer's data is not left in the file's free space.
+			conn.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON");
+			db = conn;
+			createSchema(conn);
+			if (dataDir) migrateNedbFile(path.join(dataDir, service, `${collection}.db`), docs => transaction(() => {
+				for (const doc of docs) {
+					const existing = statement(`SELECT doc FROM ${table} WHERE _id = ?`).get(doc._id) as { doc: string } | undefined;
+					if (existing) continue;
+					insertOne(doc);
+				}
+			}));
+		},
+		async disconnect() {
+			statements.clear();
+			keyTables.clear();
+			db?.close();
+			db = null;
+		},
+		async find(filters: FindOptions) {
+			const docs = sorted(matching(filters.query ?? {}), filters.sort);
+			const from = filters.offset ?? 0;
+			return filters.limit === undefined ? docs.slice(from) : docs.slice(from, from + filters.limit);
+		},
+		async findOne(query: Query) {
+			if (Object.keys(query).length === 1 && typeof query._id === "string") return this.findById(query._id);
+			return matching(query)[0] ?? null;
+		},
+		async findById(id: string) {
+			const row = statement(`SELECT doc FROM ${table} WHERE _id = ?`).get(id) as { doc: string } | undefined;
+			return row ? nedb.deserialize(row.doc) : null;
+		},
+		async findByIds(ids: string[]) {
+			return matching({ _id: { $in: ids } });
+		},
+		async count(filters: FindOptions) {
+			const query = filters.query ?? {};
+			if (Object.keys(query).length === 0) return (statement(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+			return matching(query).length;
+		},
+		async insert(entity: object) {
+			return transaction(() => insertOne(entity));
+		},
+		async updateMany(query: Query, update: Update) {
+			return transaction(() => updateMatching(query, update, false).length);
+		},
+		async updateById(id: string, update: Update) {
+			return transaction(() => updateMatching({ _id: id }, update, true)[0] ?? null);
+		},
+		async updateEach(ids: string[], update: Update) {
+			return transaction(() => ids.reduce((n, id) => n + updateMatching({ _id: id }, update, true).length, 0));
+		},
+		async removeMany(query: Query) {
+			return transaction(() => removeMatching(query, false));
+		},
+		async removeById(id: string) {
+			return transaction(() => removeMatching({ _id: id }, true));
+		},
+		entityToObject(entity: unknown) {
+			return entity;
+		},
+		async *scan(query: Query, batchSize: number) {
+			let after = "";
+			for (;;) {
+				const rows = statement(`SELECT _id, doc FROM ${table} WHERE _id > ? ORDER BY _id LIMIT ?`).all(after, batchSize) as { _id: string; doc: string }[];
+				for (const row of rows) {
+					const doc = nedb.deserialize(row.doc);
+					if (nedb.match(doc, query)) yield doc;
+				}
+				if (rows.length < batchSize) return;
+				after = rows[rows.length - 1]!._id;
+			}
+		},
+	};
+}
+
+function operators(value: unknown): Record<string, unknown> | null {
+	if (!value || typeof value !== "object" || Array.isArray(value) || value instanceof Date) return null;
+	const keys = Object.keys(value);
+	return keys.length > 0 && keys.every(k => k.startsWith("$")) ? (value as Record<string, unknown>) : null;
+}
+
+/** moleculer-db's sort: `["-createdAt", "name"]` or `"-createdAt name"`, as [field, direction] pairs. */
+function sortFields(sort: FindOptions["sort"] | string | undefined): [string, 1 | -1][] {
+	const list = typeof sort === "string" ? sort.split(/\s+/) : (sort ?? []);
+	return list.filter(Boolean).map(s => (s.startsWith("-") ? [s.slice(1), -1] : [s, 1]));
+}
+
+/**
+ * A collection's NeDB file, read once as NeDB reads it (a log: a later line of a document replaces
+ * the earlier ones, `$$deleted` removes it, index lines are skipped) and handed to `copy`; then renamed `<file>.migrated`, kept for the owner to
+ * delete. Documents already in SQLite are left as they are.
+ */
+function migrateNedbFile(file: string, copy: (docs: PlainDoc[]) => void): void {
+	if (!fs.existsSync(file)) return;
+	// Synchronous on purpose: the collection is not in use until connect() answers.
+	const lines = fs.readFileSync(file, "utf8").split("\n").filter(Boolean);
+	const docs = new Map<string, PlainDoc>();
+	for (const line of lines) {
+		const doc = nedb.deserialize(line) as PlainDoc & { $$deleted?: boolean; $$indexCreated?: unknown; $$indexRemoved?: unknown };
+		if (doc.$$indexCreated || doc.$$indexRemoved) continue;
+		if (doc.$$deleted === true) docs.delete(doc._id);
+		else docs.set(doc._id, doc);
+	}
+	copy([...docs.values()]);
+	fs.renameSync(file, `${file}.migrated`);
+}
