@@ -15,8 +15,8 @@
  *   - each field an index names gets a key table, `<collection>$<field>` of (value, _id), filled
  *     as NeDB fills an index (every element of an array; nothing for a missing value), so an
  *     equality, an `$in` or a range on it reads only its keys; a unique index is a UNIQUE key;
- *   - documents with pending outbox events are in a partial index, so the relay's sweep
- *     (`{ "outbox.0": { $exists: true } }`) reads only those.
+ *   - documents with outbox events to publish are in a partial index (the `outbox` column), so
+ *     the relay's sweep (`{ "outbox.0": { $exists: true } }`) reads only those.
  * A key table may answer more candidates than match (`true` and `1` share a key), never fewer.
  *
  * Every write is one transaction, and runs synchronously: no other operation of this process
@@ -41,12 +41,13 @@ const nedb = nedbRequire("@seald-io/nedb/lib/model.js") as {
 	serialize(doc: unknown): string;
 	deserialize(text: string): PlainDoc;
 	deepCopy<T>(doc: T): T;
-	checkObject(doc: unknown): void;
 	modify(doc: PlainDoc, update: Update): PlainDoc;
 	match(doc: unknown, query: Query): boolean;
 	getDotValue(doc: unknown, field: string): unknown;
 	compareThings(a: unknown, b: unknown): number;
 };
+/** NeDB's deserialize revives dates with a reviver called for every value; most documents have none. */
+const parse = (text: string): PlainDoc => (text.includes('"$$date"') ? nedb.deserialize(text) : (JSON.parse(text) as PlainDoc));
 const nedbUid = (nedbRequire("@seald-io/nedb/lib/customUtils.js") as { uid(len: number): string }).uid;
 
 /** A value as a key table holds it: strings and numbers as they are, booleans as 0/1, dates as milliseconds. */
@@ -78,8 +79,8 @@ const orderedAlike = (v: unknown) => typeof v !== "string" || !/[\ud800-\udfff]/
 
 const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
-/** The pending-outbox condition, as a partial index states it and as a query must repeat it for SQLite to use that index. */
-const HAS_OUTBOX = "json_array_length(doc, '$.outbox') > 0";
+/** Whether a document has outbox events to publish: the `outbox` column, 1 or NULL (then it is not in the column's partial index). */
+const pendingOf = (doc: PlainDoc): 1 | null => (Array.isArray(doc.outbox) && doc.outbox.length > 0 ? 1 : null);
 
 interface KeyTable {
 	field: string;
@@ -115,14 +116,13 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 		return s;
 	};
 	const transaction = <T>(work: () => T): T => {
-		const conn = open();
-		conn.exec("BEGIN IMMEDIATE");
+		statement("BEGIN IMMEDIATE").run();
 		try {
 			const result = work();
-			conn.exec("COMMIT");
+			statement("COMMIT").run();
 			return result;
 		} catch (err) {
-			conn.exec("ROLLBACK");
+			statement("ROLLBACK").run();
 			throw err;
 		}
 	};
@@ -141,18 +141,17 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 	};
 
 	const createSchema = (conn: DatabaseSync) => {
-		conn.exec(`CREATE TABLE IF NOT EXISTS ${table} (_id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID`);
-		conn.exec(`CREATE INDEX IF NOT EXISTS ${quoted(`${collection}$outbox`)} ON ${table} (_id) WHERE ${HAS_OUTBOX}`);
+		conn.exec(`CREATE TABLE IF NOT EXISTS ${table} (_id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL, outbox INTEGER)`);
+		conn.exec(`CREATE INDEX IF NOT EXISTS ${quoted(`${collection}$outbox`)} ON ${table} (outbox) WHERE outbox IS NOT NULL`);
 		for (const { field, unique } of indexedFields()) {
 			const name = quoted(`${collection}$${field}`);
 			conn.exec(`CREATE TABLE IF NOT EXISTS ${name} (k NOT NULL, _id TEXT NOT NULL, PRIMARY KEY (k, _id)) WITHOUT ROWID`);
-			conn.exec(`CREATE INDEX IF NOT EXISTS ${quoted(`${collection}$${field}$id`)} ON ${name} (_id)`);
 			if (unique) conn.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoted(`${collection}$${field}$unique`)} ON ${name} (k)`);
 			keyTables.set(field, {
 				field,
 				unique,
 				insert: conn.prepare(`INSERT INTO ${name} (k, _id) VALUES (?, ?)`),
-				remove: conn.prepare(`DELETE FROM ${name} WHERE _id = ?`),
+				remove: conn.prepare(`DELETE FROM ${name} WHERE k = ? AND _id = ?`),
 			});
 		}
 	};
@@ -162,8 +161,9 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 		for (const t of keyTables.values()) {
 			const keys = keysOf(doc, t.field);
 			if (before) {
-				if (sameKeys(keys, keysOf(before, t.field))) continue;
-				t.remove.run(before._id);
+				const old = keysOf(before, t.field);
+				if (sameKeys(keys, old)) continue;
+				for (const k of old) t.remove.run(k, before._id);
 			}
 			try {
 				for (const k of keys) t.insert.run(k, doc._id);
@@ -223,7 +223,7 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 			if (bounds.length) return { sql: `SELECT doc FROM ${table} WHERE ${bounds.join(" AND ")} ORDER BY _id`, params };
 		}
 		const pending = operators(query["outbox.0"]);
-		if (pending?.$exists === true) return { sql: `SELECT doc FROM ${table} WHERE ${HAS_OUTBOX} ORDER BY _id`, params: [] };
+		if (pending?.$exists === true) return { sql: `SELECT doc FROM ${table} WHERE outbox = 1 ORDER BY _id`, params: [] };
 		return { sql: `SELECT doc FROM ${table} ORDER BY _id`, params: [] };
 	};
 
@@ -233,7 +233,7 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 		const docs: PlainDoc[] = [];
 		const onlyId = Object.keys(query).length === 1 && typeof query._id === "string";
 		for (const row of statement(sql).iterate(...params) as Iterable<{ doc: string }>) {
-			const doc = nedb.deserialize(row.doc);
+			const doc = parse(row.doc);
 			if (onlyId || nedb.match(doc, query)) docs.push(doc);
 		}
 		return docs;
@@ -255,9 +255,9 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 		const doc = nedb.deepCopy(entity) as PlainDoc;
 		if (doc._id === undefined) doc._id = nedbUid(16);
 		if (typeof doc._id !== "string") throw new TypeError("An _id must be a string");
-		nedb.checkObject(doc);
+		// Keys were checked by the Collection (field-paths: no `$`, no `.`, no prototype keys).
 		try {
-			statement(`INSERT INTO ${table} (_id, doc) VALUES (?, ?)`).run(doc._id, nedb.serialize(doc));
+			statement(`INSERT INTO ${table} (_id, doc, outbox) VALUES (?, ?, ?)`).run(doc._id, nedb.serialize(doc), pendingOf(doc));
 		} catch (err) {
 			if (/UNIQUE constraint|PRIMARY KEY/.test((err as Error).message)) throw new DuplicateKeyError("_id");
 			throw err;
@@ -272,8 +272,7 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 		for (const before of matching(query)) {
 			const after = nedb.modify(before, update);
 			if (after._id !== before._id) throw new Error("An update cannot change a document's _id");
-			nedb.checkObject(after);
-			statement(`UPDATE ${table} SET doc = ? WHERE _id = ?`).run(nedb.serialize(after), after._id);
+			statement(`UPDATE ${table} SET doc = ?, outbox = ? WHERE _id = ?`).run(nedb.serialize(after), pendingOf(after), after._id);
 			writeKeys(after, before);
 			written.push(after);
 			if (one) break;
@@ -285,7 +284,7 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 		let n = 0;
 		for (const doc of matching(query)) {
 			statement(`DELETE FROM ${table} WHERE _id = ?`).run(doc._id);
-			for (const t of keyTables.values()) t.remove.run(doc._id);
+			for (const t of keyTables.values()) for (const k of keysOf(doc, t.field)) t.remove.run(k, doc._id);
 			n++;
 			if (one) break;
 		}
@@ -333,7 +332,7 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 		},
 		async findById(id: string) {
 			const row = statement(`SELECT doc FROM ${table} WHERE _id = ?`).get(id) as { doc: string } | undefined;
-			return row ? nedb.deserialize(row.doc) : null;
+			return row ? parse(row.doc) : null;
 		},
 		async findByIds(ids: string[]) {
 			return matching({ _id: { $in: ids } });
@@ -369,7 +368,7 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 			for (;;) {
 				const rows = statement(`SELECT _id, doc FROM ${table} WHERE _id > ? ORDER BY _id LIMIT ?`).all(after, batchSize) as { _id: string; doc: string }[];
 				for (const row of rows) {
-					const doc = nedb.deserialize(row.doc);
+					const doc = parse(row.doc);
 					if (nedb.match(doc, query)) yield doc;
 				}
 				if (rows.length < batchSize) return;

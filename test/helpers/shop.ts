@@ -1,6 +1,6 @@
 /**
  * An in-process shop for tests: one ServiceBroker with no transporter, the chosen services,
- * NeDB storage in a fresh temporary DATA_DIR, in-process events, the gateway on a free port.
+ * The embedded store (SQLite) in a fresh temporary DATA_DIR, in-process events, the gateway on a free port.
  * Everything goes through real HTTP on the gateway.
  */
 import fs from "node:fs";
