@@ -60,6 +60,8 @@ export interface DbAdapter {
 	removeMany(query: Query): Promise<number>;
 	removeById(id: string): Promise<unknown>;
 	entityToObject(entity: unknown): unknown;
+	/** Update the first document matching `query` and answer it as written (null: none matched); absent: an update, then a read. */
+	updateOne?(query: Query, update: Update): Promise<unknown>;
 	/** The same update of each of these documents, in as few round trips as the store does it well (absent: one `_id: { $in }` update). */
 	updateEach?(ids: string[], update: Update): Promise<number>;
 	/** Every matching document in one pass, as plain objects, in no particular order (lib/store/mongo.ts; absent on NeDB). */
@@ -173,12 +175,33 @@ export class Collection<T extends Doc> {
 	 */
 	async changeWithEvents(query: Query & { _id: string }, update: Update, events: readonly DomainEvent[], cause?: Context | null): Promise<number> {
 		if (events.length === 0) return this.updateWhere(query, update);
+		const written = await this.updateWhere(query, this.withEvents(update, events, cause));
+		if (written > 0) this.port().written(this.name, [query._id]);
+		return written;
+	}
+
+	/** `update` with these events pushed onto the document's outbox. */
+	private withEvents(update: Update, events: readonly DomainEvent[], cause?: Context | null): Update {
 		const pushed = (update.$push ?? {}) as Record<string, unknown>;
 		if ("outbox" in pushed) throw new Error("Events go in `events`, not in the update's $push");
-		const port = this.port();
-		const written = await this.updateWhere(query, { ...update, $push: { ...pushed, outbox: { $each: envelopes(port, events, cause) } } });
-		if (written > 0) port.written(this.name, [query._id]);
-		return written;
+		return { ...update, $push: { ...pushed, outbox: { $each: envelopes(this.port(), events, cause) } } };
+	}
+
+	/** `changeWithEvents`, answering the document as written (null: the condition did not hold). */
+	private async changeOne(query: Query & { _id: string }, update: Update, events: readonly DomainEvent[], cause?: Context | null): Promise<T | null> {
+		if (!this.adapter.updateOne) return (await this.changeWithEvents(query, update, events, cause)) === 1 ? this.findById(query._id) : null;
+		const full = events.length > 0 ? this.withEvents(update, events, cause) : update;
+		assertSafeQuery(query);
+		assertSafeUpdate(full);
+		this.wrote();
+		let doc: T | null;
+		try {
+			doc = await this.plain(await this.adapter.updateOne(query, full));
+		} catch (err) {
+			this.duplicate(err);
+		}
+		if (doc && events.length > 0) this.port().written(this.name, [query._id]);
+		return doc;
 	}
 
 	/**
@@ -201,9 +224,8 @@ export class Collection<T extends Doc> {
 			if (!doc) return { written: false, doc: null };
 			const change = await decide(doc, attempt);
 			if (!change) return { written: false, doc };
-			if ((await this.changeWithEvents({ ...change.expect, _id: id }, change.update, change.events ?? [], opts.cause)) === 1) {
-				return { written: true, doc: (await this.findById(id)) ?? doc };
-			}
+			const written = await this.changeOne({ ...change.expect, _id: id }, change.update, change.events ?? [], opts.cause);
+			if (written) return { written: true, doc: written };
 		}
 		throw opts.contended?.() ?? new ContentionError(this.name, id, attempts);
 	}

@@ -73,6 +73,10 @@ export function createNedbAdapter(dataDir: string | null, service: string, colle
 	// Node builds a deprecation warning (DEP0174, with a stack) on every call, about 5 % of a
 	// checkout's CPU in a profile. NeDB's updateAsync is the same update without the wrapping.
 	adapter.updateMany = async (query: Query, update: object) => (await adapter.db!.updateAsync(idLast(query), update, { multi: true })).numAffected;
+	adapter.updateOne = async (query: Query, update: object) => {
+		const { numAffected, affectedDocuments } = await adapter.db!.updateAsync(idLast(query), update, { returnUpdatedDocs: true });
+		return numAffected === 1 ? affectedDocuments : null;
+	};
 	adapter.updateById = async (_id: string, update: object) => (await adapter.db!.updateAsync({ _id }, update, { returnUpdatedDocs: true })).affectedDocuments;
 	// moleculer-db promisifies NeDB's callback API, which NeDB itself builds with callbackify over its
 	// async API: two wrappings per call on the hottest paths. These call the async API directly.

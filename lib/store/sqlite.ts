@@ -348,6 +348,9 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 		async updateMany(query: Query, update: Update) {
 			return transaction(() => updateMatching(query, update, false).length);
 		},
+		async updateOne(query: Query, update: Update) {
+			return transaction(() => updateMatching(query, update, true)[0] ?? null);
+		},
 		async updateById(id: string, update: Update) {
 			return transaction(() => updateMatching({ _id: id }, update, true)[0] ?? null);
 		},
