@@ -35,7 +35,12 @@ export async function seedCatalog(count: number, env: Record<string, string>, lo
 
 export function seedEmbedded(store: EmbeddedStore, count: number, dataDir: string, logDir: string): Promise<Seeded> {
 	fs.mkdirSync(dataDir, { recursive: true });
-	return seedCatalog(count, { DATA_DIR: dataDir, MONGO_URL: "", EMBEDDED_STORE: store }, path.join(logDir, `seed-${store}-${count}.log`), `${storeName(store)} files in ${dataDir}`);
+	return seedCatalog(
+		count,
+		{ DATA_DIR: dataDir, MONGO_URL: "", EMBEDDED_STORE: store },
+		path.join(logDir, `seed-${store}-${count}.log`),
+		`${storeName(store)} files in ${dataDir}`,
+	);
 }
 
 export function seedFerretdb(count: number, mongoUrl: string, dbPrefix: string, logDir: string): Promise<Seeded> {

@@ -67,7 +67,10 @@ async function lifeOf(c: Collection<OrderDoc>, i: number): Promise<void> {
 	const at = new Date().toISOString();
 	const n = await c.updateWhere(
 		{ _id: doc._id, status: "pending" },
-		{ $set: { status: "paid", updatedAt: at, "payment.status": "captured" }, $push: { statusHistory: { status: "paid", at }, outbox: { $each: [{ id: `evt-${i}-paid`, type: "order.paid", payload: {} }] } } },
+		{
+			$set: { status: "paid", updatedAt: at, "payment.status": "captured" },
+			$push: { statusHistory: { status: "paid", at }, outbox: { $each: [{ id: `evt-${i}-paid`, type: "order.paid", payload: {} }] } },
+		},
 	);
 	if (n !== 1) throw new Error("compare-and-set lost");
 	await c.findById(doc._id);
@@ -84,13 +87,17 @@ async function measure(kind: "sqlite" | "nedb", existing: number, orders: number
 		const cpu0 = process.cpuUsage();
 		const t0 = performance.now();
 		let next = existing;
-		await Promise.all(Array.from({ length: concurrency }, async () => {
-			while (next < existing + orders) await lifeOf(c, next++);
-		}));
+		await Promise.all(
+			Array.from({ length: concurrency }, async () => {
+				while (next < existing + orders) await lifeOf(c, next++);
+			}),
+		);
 		const wall = (performance.now() - t0) / 1000;
 		const cpu = process.cpuUsage(cpu0);
 		await adapter.disconnect();
-		console.log(`${kind}: ${((cpu.user + cpu.system) / orders).toFixed(0)} µs CPU per order, ${(orders / wall).toFixed(0)} orders/s (${existing} existing)`);
+		console.log(
+			`${kind}: ${((cpu.user + cpu.system) / orders).toFixed(0)} µs CPU per order, ${(orders / wall).toFixed(0)} orders/s (${existing} existing)`,
+		);
 	} finally {
 		fs.rmSync(dir, { recursive: true, force: true });
 	}
@@ -99,4 +106,4 @@ async function measure(kind: "sqlite" | "nedb", existing: number, orders: number
 const existing = arg("existing", 20_000);
 const orders = arg("orders", 3000);
 const concurrency = arg("concurrency", 10);
-for (const kind of (process.env.ONLY ? [process.env.ONLY as "sqlite"] : (["sqlite", "nedb"] as const))) await measure(kind, existing, orders, concurrency);
+for (const kind of process.env.ONLY ? [process.env.ONLY as "sqlite"] : (["sqlite", "nedb"] as const)) await measure(kind, existing, orders, concurrency);

@@ -404,7 +404,11 @@ async function main(): Promise<void> {
 			const dataDir = path.join(workDir, `one-process-${store}`);
 			removeDir(dataDir);
 			copyCatalog(seeded.get(store)!, dataDir);
-			await withShop(`one process on ${storeName(store)}`, () => startOneProcess({ dataDir, logDir, probeQuery, readyTimeoutMs: 10 * 60_000, embedded: store, env: shopEnv }), queries);
+			await withShop(
+				`one process on ${storeName(store)}`,
+				() => startOneProcess({ dataDir, logDir, probeQuery, readyTimeoutMs: 10 * 60_000, embedded: store, env: shopEnv }),
+				queries,
+			);
 			await undoNow(`dir ${dataDir}`);
 		}
 	if (needShop) for (const store of clusterStores) await clusterRun(store, seeded, queries, probeQuery, kafkaUp);

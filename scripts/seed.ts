@@ -173,7 +173,9 @@ function parseArgs(argv: string[]): { products: number } {
 
 async function main() {
 	const args = parseArgs(process.argv.slice(2));
-	const where = config.mongoUrl ? `MongoDB ${config.mongoUrl.replace(/\/\/[^@]*@/, "//***@")}` : `${config.embeddedStore === "nedb" ? "NeDB" : "SQLite"} files in ${config.dataDir}/products`;
+	const where = config.mongoUrl
+		? `MongoDB ${config.mongoUrl.replace(/\/\/[^@]*@/, "//***@")}`
+		: `${config.embeddedStore === "nedb" ? "NeDB" : "SQLite"} files in ${config.dataDir}/products`;
 	console.log(`Seeding the catalog in ${where}`);
 	const catalog = await openCatalog();
 	try {

@@ -46,12 +46,7 @@ export interface StorageSettings {
 
 export type StoreKind = "sqlite" | "nedb" | "mongo";
 
-export function createAdapter(
-	storage: StorageSettings,
-	service: string,
-	collection: string,
-	spec: CollectionSpec,
-): { adapter: DbAdapter; kind: StoreKind } {
+export function createAdapter(storage: StorageSettings, service: string, collection: string, spec: CollectionSpec): { adapter: DbAdapter; kind: StoreKind } {
 	if (storage.mongoUrl) return { adapter: createMongoAdapter(storage.mongoUrl, service, collection, spec), kind: "mongo" };
 	if (storage.embedded === "nedb") return { adapter: createNedbAdapter(storage.dataDir, service, collection, spec), kind: "nedb" };
 	return { adapter: createSqliteAdapter(storage.dataDir, service, collection, spec), kind: "sqlite" };

@@ -11,4 +11,3 @@ export function ensurePrivateDir(dir: string): void {
 	fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
 	fs.chmodSync(dir, 0o700);
 }
-

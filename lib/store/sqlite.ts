@@ -131,7 +131,9 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 	const indexedFields = (): { field: string; unique: boolean }[] => {
 		const fields = new Map<string, boolean>();
 		for (const idx of spec.indexes ?? []) {
-			const named = Object.entries(idx.fields).filter(([, dir]) => dir !== "text").map(([f]) => f);
+			const named = Object.entries(idx.fields)
+				.filter(([, dir]) => dir !== "text")
+				.map(([f]) => f);
 			const unique = !!idx.unique && named.length === 1;
 			if (idx.unique && named.length > 1) throw new Error(`The embedded store cannot enforce a compound unique index on ${collection}`);
 			for (const f of named) fields.set(f, (fields.get(f) ?? false) || unique);
@@ -201,7 +203,12 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 			} else if (ops && bestRank < 1) {
 				const bounds: string[] = [];
 				const params: Plan["params"] = [];
-				for (const [op, sql] of [["$gt", ">"], ["$gte", ">="], ["$lt", "<"], ["$lte", "<="]] as const) {
+				for (const [op, sql] of [
+					["$gt", ">"],
+					["$gte", ">="],
+					["$lt", "<"],
+					["$lte", "<="],
+				] as const) {
 					const k = keyOf(ops[op]);
 					if (k === undefined || !orderedAlike(ops[op])) continue;
 					bounds.push(`k ${sql} ?`);
@@ -214,7 +221,12 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 		if (idOps) {
 			const bounds: string[] = [];
 			const params: Plan["params"] = [];
-			for (const [op, sql] of [["$gt", ">"], ["$gte", ">="], ["$lt", "<"], ["$lte", "<="]] as const) {
+			for (const [op, sql] of [
+				["$gt", ">"],
+				["$gte", ">="],
+				["$lt", "<"],
+				["$lte", "<="],
+			] as const) {
 				if (typeof idOps[op] === "string" && orderedAlike(idOps[op])) {
 					bounds.push(`_id ${sql} ?`);
 					params.push(idOps[op] as string);
@@ -307,13 +319,16 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 			conn.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON");
 			db = conn;
 			createSchema(conn);
-			if (dataDir) migrateNedbFile(path.join(dataDir, service, `${collection}.db`), docs => transaction(() => {
-				for (const doc of docs) {
-					const existing = statement(`SELECT doc FROM ${table} WHERE _id = ?`).get(doc._id) as { doc: string } | undefined;
-					if (existing) continue;
-					insertOne(doc);
-				}
-			}));
+			if (dataDir)
+				migrateNedbFile(path.join(dataDir, service, `${collection}.db`), docs =>
+					transaction(() => {
+						for (const doc of docs) {
+							const existing = statement(`SELECT doc FROM ${table} WHERE _id = ?`).get(doc._id) as { doc: string } | undefined;
+							if (existing) continue;
+							insertOne(doc);
+						}
+					}),
+				);
 		},
 		async disconnect() {
 			statements.clear();
@@ -369,7 +384,10 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 		async *scan(query: Query, batchSize: number) {
 			let after = "";
 			for (;;) {
-				const rows = statement(`SELECT _id, doc FROM ${table} WHERE _id > ? ORDER BY _id LIMIT ?`).all(after, batchSize) as { _id: string; doc: string }[];
+				const rows = statement(`SELECT _id, doc FROM ${table} WHERE _id > ? ORDER BY _id LIMIT ?`).all(after, batchSize) as {
+					_id: string;
+					doc: string;
+				}[];
 				for (const row of rows) {
 					const doc = parse(row.doc);
 					if (nedb.match(doc, query)) yield doc;

@@ -8,7 +8,16 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Collection, DuplicateKeyError, createNedbAdapter, createSqliteAdapter, type CollectionSpec, type DbAdapter, type Query, type Update } from "../../lib/store/index.js";
+import {
+	Collection,
+	DuplicateKeyError,
+	createNedbAdapter,
+	createSqliteAdapter,
+	type CollectionSpec,
+	type DbAdapter,
+	type Query,
+	type Update,
+} from "../../lib/store/index.js";
 
 interface Item {
 	_id: string;
@@ -47,7 +56,13 @@ function items(): Item[] {
 		n: (i * 37) % 50,
 		active: i % 4 !== 0,
 		tags: i % 2 ? ["red", `size-${i % 3}`] : ["blue"],
-		variants: i % 3 ? [{ sku: `V-${i}-a`, stock: i % 4 }, { sku: `V-${i}-b`, stock: 0 }] : [],
+		variants:
+			i % 3
+				? [
+						{ sku: `V-${i}-a`, stock: i % 4 },
+						{ sku: `V-${i}-b`, stock: 0 },
+					]
+				: [],
 		createdAt: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
 		...(i % 5 === 0 ? { at: new Date(Date.UTC(2026, 5, 1 + (i % 20))) } : {}),
 		...(i % 6 === 0 ? { outbox: [{ id: `e${i}` }] } : {}),
@@ -81,7 +96,10 @@ const QUERIES: Query[] = [
 ];
 
 const UPDATES: [Query, Update][] = [
-	[{ status: "pending", userId: "user-1" }, { $set: { status: "paid" }, $push: { outbox: { $each: [{ id: "x" }] } } }],
+	[
+		{ status: "pending", userId: "user-1" },
+		{ $set: { status: "paid" }, $push: { outbox: { $each: [{ id: "x" }] } } },
+	],
 	[{ tags: "red" }, { $inc: { n: 1 }, $pull: { tags: "red" } }],
 	[{ _id: "item-003" }, { $unset: { sku: true } }],
 	[{ "variants.sku": "V-5-a" }, { $set: { "variants.0.stock": 9 } }],
@@ -96,7 +114,10 @@ async function both(): Promise<{ nedb: Collection<Item>; sqlite: Collection<Item
 		for (const item of items()) await c.insert(item);
 		return c;
 	};
-	return { nedb: await open(createNedbAdapter(null, "t", "items", SPEC), "nedb"), sqlite: await open(createSqliteAdapter(null, "t", "items", SPEC), "sqlite") };
+	return {
+		nedb: await open(createNedbAdapter(null, "t", "items", SPEC), "nedb"),
+		sqlite: await open(createSqliteAdapter(null, "t", "items", SPEC), "sqlite"),
+	};
 }
 
 const ids = (docs: Item[]) => docs.map(d => d._id);
@@ -118,7 +139,9 @@ describe("SQLite store, against NeDB", () => {
 		for (const [query, update] of UPDATES) {
 			expect(await sqlite.updateWhere(query, update), JSON.stringify(query)).toBe(await nedb.updateWhere(query, update));
 		}
-		expect(await sqlite.updateEach(["item-010", "item-011", "nope"], { $inc: { n: 100 } })).toBe(await nedb.updateEach(["item-010", "item-011", "nope"], { $inc: { n: 100 } }));
+		expect(await sqlite.updateEach(["item-010", "item-011", "nope"], { $inc: { n: 100 } })).toBe(
+			await nedb.updateEach(["item-010", "item-011", "nope"], { $inc: { n: 100 } }),
+		);
 		expect(await sqlite.removeWhere({ status: "cancelled", active: false })).toBe(await nedb.removeWhere({ status: "cancelled", active: false }));
 		const all = async (c: Collection<Item>) => (await c.find({ sort: ["_id"] })).map(d => JSON.parse(JSON.stringify(d)));
 		expect(await all(sqlite)).toEqual(await all(nedb));
