@@ -77,6 +77,9 @@ const sameKeys = (a: Key[], b: Key[]) => a.length === b.length && a.every((k, i)
 /** Strings past U+FFFF order differently in SQLite (UTF-8 bytes) and JavaScript (UTF-16 units): a range on them is not narrowed. */
 const orderedAlike = (v: unknown) => typeof v !== "string" || !/[\ud800-\udfff]/.test(v);
 
+/** How many recently updated documents a collection keeps parsed (`recent` in the adapter). */
+const RECENT_DOCS = 256;
+
 const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /** Whether a document has outbox events to publish: the `outbox` column, 1 or NULL (then it is not in the column's partial index). */
@@ -123,8 +126,23 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 			return result;
 		} catch (err) {
 			statement("ROLLBACK").run();
+			recent.clear(); // it may hold what was just rolled back
 			throw err;
 		}
+	};
+
+	/**
+	 * The documents this process's updates wrote last, as written, by `_id` (at most RECENT_DOCS):
+	 * the next update of one of them (an email's delivery states, a report's day, an order's saga
+	 * steps) starts from it instead of parsing it again. Only what is never handed out is kept
+	 * (NeDB's `modify` copies before it changes anything), and this process is the file's only
+	 * writer (one DATA_DIR per shop process).
+	 */
+	const recent = new Map<string, PlainDoc>();
+	const remember = (doc: PlainDoc) => {
+		recent.delete(doc._id);
+		recent.set(doc._id, doc);
+		if (recent.size > RECENT_DOCS) recent.delete(recent.keys().next().value!);
 	};
 
 	/** Every field named by an index (all of a compound index's fields: each has its own key table). */
@@ -279,14 +297,17 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 	};
 
 	/** Applies `update` to each document matching `query`; answers the documents as written. */
-	const updateMatching = (query: Query, update: Update, one: boolean): PlainDoc[] => {
+	const updateMatching = (query: Query, update: Update, one: boolean, handedOut: boolean): PlainDoc[] => {
 		const written: PlainDoc[] = [];
-		for (const before of matching(query)) {
+		const held = typeof query._id === "string" ? recent.get(query._id) : undefined;
+		for (const before of held ? (nedb.match(held, query) ? [held] : []) : matching(query)) {
 			const after = nedb.modify(before, update);
 			if (after._id !== before._id) throw new Error("An update cannot change a document's _id");
 			statement(`UPDATE ${table} SET doc = ?, outbox = ? WHERE _id = ?`).run(nedb.serialize(after), pendingOf(after), after._id);
 			writeKeys(after, before);
 			written.push(after);
+			if (handedOut) recent.delete(after._id);
+			else remember(after);
 			if (one) break;
 		}
 		return written;
@@ -296,6 +317,7 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 		let n = 0;
 		for (const doc of matching(query)) {
 			statement(`DELETE FROM ${table} WHERE _id = ?`).run(doc._id);
+			recent.delete(doc._id);
 			for (const t of keyTables.values()) for (const k of keysOf(doc, t.field)) t.remove.run(k, doc._id);
 			n++;
 			if (one) break;
@@ -331,6 +353,7 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 				);
 		},
 		async disconnect() {
+			recent.clear();
 			statements.clear();
 			keyTables.clear();
 			db?.close();
@@ -361,16 +384,16 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 			return transaction(() => insertOne(entity));
 		},
 		async updateMany(query: Query, update: Update) {
-			return transaction(() => updateMatching(query, update, false).length);
+			return transaction(() => updateMatching(query, update, false, false).length);
 		},
 		async updateOne(query: Query, update: Update) {
-			return transaction(() => updateMatching(query, update, true)[0] ?? null);
+			return transaction(() => updateMatching(query, update, true, true)[0] ?? null);
 		},
 		async updateById(id: string, update: Update) {
-			return transaction(() => updateMatching({ _id: id }, update, true)[0] ?? null);
+			return transaction(() => updateMatching({ _id: id }, update, true, true)[0] ?? null);
 		},
 		async updateEach(ids: string[], update: Update) {
-			return transaction(() => ids.reduce((n, id) => n + updateMatching({ _id: id }, update, true).length, 0));
+			return transaction(() => ids.reduce((n, id) => n + updateMatching({ _id: id }, update, true, false).length, 0));
 		},
 		async removeMany(query: Query) {
 			return transaction(() => removeMatching(query, false));

@@ -147,6 +147,13 @@ describe("SQLite store, against NeDB", () => {
 		expect(await all(sqlite)).toEqual(await all(nedb));
 		// The key tables follow the writes: what the updates changed is found by its new values only.
 		for (const query of QUERIES) expect(ids(await sqlite.find({ query })).sort(), JSON.stringify(query)).toEqual(ids(await nedb.find({ query })).sort());
+		// A document changed by one update and then by another, a moment later: both changes stored.
+		await sqlite.updateWhere({ _id: "item-012" }, { $push: { tags: "one" } });
+		await sqlite.updateWhere({ _id: "item-012", tags: "one" }, { $push: { tags: "two" } });
+		const changed = await sqlite.findById("item-012");
+		expect(changed?.tags.slice(-2)).toEqual(["one", "two"]);
+		changed!.tags.push("not stored");
+		expect((await sqlite.findById("item-012"))?.tags.slice(-2)).toEqual(["one", "two"]);
 		const stored = await sqlite.findById("item-040");
 		expect(stored?.at).toBeInstanceOf(Date);
 	});
@@ -159,6 +166,10 @@ describe("SQLite store, against NeDB", () => {
 		await expect(sqlite.updateWhere({ _id: "item-002" }, { $set: { sku: "SKU-8", n: 999 } })).rejects.toEqual(new DuplicateKeyError("sku"));
 		expect(await sqlite.findById("item-002")).toMatchObject({ sku: "SKU-2", n: 24 });
 		expect(await sqlite.count({ n: 999 })).toBe(0);
+		// The next updates start from the document as stored, not from the refused write.
+		expect(await sqlite.updateWhere({ _id: "item-002" }, { $inc: { n: 1 } })).toBe(1);
+		expect(await sqlite.updateWhere({ _id: "item-002", n: 25 }, { $inc: { n: 1 } })).toBe(1);
+		expect(await sqlite.findById("item-002")).toMatchObject({ sku: "SKU-2", n: 26 });
 		await expect(sqlite.insert(items()[5]!)).rejects.toEqual(new DuplicateKeyError("_id"));
 		// A missing value is not a key: many documents may lack the sparse unique field.
 		await sqlite.insert({ ...items()[0]!, _id: "no-sku-2" });
