@@ -103,6 +103,7 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 	const table = quoted(collection);
 	const keyTables = new Map<string, KeyTable>();
 	const statements = new Map<string, StatementSync>();
+	const EVERY_ROW = `SELECT doc FROM ${table} ORDER BY _id`;
 	const file = dataDir ? path.join(dataDir, service, `${collection}.sqlite`) : ":memory:";
 
 	const open = (): DatabaseSync => {
@@ -254,7 +255,7 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 		}
 		const pending = operators(query["outbox.0"]);
 		if (pending?.$exists === true) return { sql: `SELECT doc FROM ${table} WHERE outbox = 1 ORDER BY _id`, params: [] };
-		return { sql: `SELECT doc FROM ${table} ORDER BY _id`, params: [] };
+		return { sql: EVERY_ROW, params: [] };
 	};
 
 	/** The documents matching `query`, in `_id` order. */
@@ -279,6 +280,51 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 			}
 			return 0;
 		});
+	};
+
+	/**
+	 * A page sorted first by an indexed field, descending (the lists: newest first), read in that
+	 * field's key order and stopped once the page is full, instead of reading and sorting every
+	 * document. Ties are sorted by the whole sort. Answers null (then the caller reads everything)
+	 * where NeDB's order could differ: a value that is not a plain number or string (arrays, dates
+	 * and booleans order otherwise), or a short page while some document has no value for the
+	 * field (those come last).
+	 */
+	const newestFirstPage = (query: Query, sort: FindOptions["sort"], offset: number, limit: number): PlainDoc[] | null => {
+		const fields = sortFields(sort);
+		const first = fields[0];
+		const keys = first && first[1] === -1 ? keyTables.get(first[0]) : undefined;
+		if (!first || !keys) return null;
+		const want = offset + limit;
+		const page: PlainDoc[] = [];
+		let ties: PlainDoc[] = [];
+		let tieKey: Key | undefined;
+		const keyTable = quoted(`${collection}$${first[0]}`);
+		const rows = statement(`SELECT k.k AS k, d.doc AS doc FROM ${keyTable} k JOIN ${table} d ON d._id = k._id ORDER BY k.k DESC, k._id`);
+		for (const row of rows.iterate() as Iterable<{ k: Key; doc: string }>) {
+			if (row.k !== tieKey) {
+				page.push(...sorted(ties, sort));
+				ties = [];
+				if (page.length >= want) return page.slice(offset, want);
+				tieKey = row.k;
+			}
+			const doc = parse(row.doc);
+			const value = nedb.getDotValue(doc, first[0]);
+			if (typeof value !== "number" && !(typeof value === "string" && orderedAlike(value))) return null;
+			if (nedb.match(doc, query)) ties.push(doc);
+		}
+		page.push(...sorted(ties, sort));
+		if (page.length >= want) return page.slice(offset, want);
+		const unkeyed = statement(`SELECT count(*) AS n FROM ${table} WHERE _id NOT IN (SELECT _id FROM ${keyTable})`).get() as { n: number };
+		return unkeyed.n === 0 ? page.slice(offset, want) : null;
+	};
+
+	/** Whether the query's candidates (as `plan` narrows them) are many more than a page needs: then reading in key order stops sooner. */
+	const manyCandidates = (query: Query, want: number): boolean => {
+		const { sql, params } = plan(query);
+		if (sql === EVERY_ROW) return true;
+		const counted = sql.replace(/^SELECT doc FROM/, "SELECT count(*) AS n FROM").replace(/ ORDER BY _id$/, "");
+		return (statement(counted).get(...params) as { n: number }).n > 4 * want + 100;
 	};
 
 	const insertOne = (entity: object): PlainDoc => {
@@ -360,8 +406,13 @@ export function createSqliteAdapter(dataDir: string | null, service: string, col
 			db = null;
 		},
 		async find(filters: FindOptions) {
-			const docs = sorted(matching(filters.query ?? {}), filters.sort);
+			const query = filters.query ?? {};
 			const from = filters.offset ?? 0;
+			// A page to fill from many candidates: read in the sort's key order when it can.
+			const page =
+				filters.limit !== undefined && manyCandidates(query, from + filters.limit) ? newestFirstPage(query, filters.sort, from, filters.limit) : null;
+			if (page) return page;
+			const docs = sorted(matching(query), filters.sort);
 			return filters.limit === undefined ? docs.slice(from) : docs.slice(from, from + filters.limit);
 		},
 		async findOne(query: Query) {

@@ -95,6 +95,20 @@ const QUERIES: Query[] = [
 	{ userId: "user-1", n: { $lt: 30 } },
 ];
 
+/** Sorts and pages: newest first by an indexed field (read in key order), with ties, missing values, dates, and pages past the end. */
+const PAGES: [string[], number, number][] = [
+	[["-n", "createdAt"], 2, 5],
+	[["-createdAt", "-_id"], 0, 10],
+	[["-createdAt", "-_id"], 55, 10],
+	[["-n", "-_id"], 0, 60],
+	[["-userId", "n"], 7, 9],
+	[["-sku", "_id"], 0, 20],
+	[["-sku", "_id"], 45, 20],
+	[["-at", "_id"], 0, 5],
+	[["-active", "_id"], 3, 5],
+	[["n", "_id"], 10, 10],
+];
+
 const UPDATES: [Query, Update][] = [
 	[
 		{ status: "pending", userId: "user-1" },
@@ -129,9 +143,27 @@ describe("SQLite store, against NeDB", () => {
 			const expected = ids(await nedb.find({ query })).sort();
 			expect(ids(await sqlite.find({ query })).sort(), JSON.stringify(query)).toEqual(expected);
 			expect(await sqlite.count(query), JSON.stringify(query)).toBe(expected.length);
-			const page = { query, sort: ["-n", "createdAt"], offset: 2, limit: 5 };
-			expect(ids(await sqlite.find(page)), JSON.stringify(page)).toEqual(ids(await nedb.find(page)));
+			for (const [sort, offset, limit] of PAGES) {
+				const page = { query, sort, offset, limit };
+				expect(ids(await sqlite.find(page)), JSON.stringify(page)).toEqual(ids(await nedb.find(page)));
+			}
 		}
+	});
+
+	it("pages many candidates newest first in key order, as NeDB pages them", async () => {
+		const { nedb, sqlite } = await both();
+		// Many more candidates than a page needs: the index's candidates are read in the sort's key order. (Documents
+		// equal under the whole sort come in _id order here; NeDB gives them in insertion order, the same for these ids.)
+		for (let i = 60; i < 900; i++) {
+			const doc = { ...items()[i % 60]!, _id: `item-${String(i).padStart(3, "0")}`, sku: `SKU-${i}`, n: i % 7 };
+			await nedb.insert(doc);
+			await sqlite.insert(doc);
+		}
+		for (const query of [{ status: "paid" }, { active: true }, { tags: "red", n: { $gte: 3 } }, { userId: "user-2" }])
+			for (const [sort, offset, limit] of [...PAGES, [["-n", "-createdAt"], 100, 25] as [string[], number, number]]) {
+				const page = { query, sort, offset, limit };
+				expect(ids(await sqlite.find(page)), JSON.stringify(page)).toEqual(ids(await nedb.find(page)));
+			}
 	});
 
 	it("writes the same documents for every update, and answers the same counts", async () => {
