@@ -6,6 +6,11 @@
  * `applied`: `paid-<orderId>` or `refund-<refundId>`) and only applies when that key is not there yet. So a
  * redelivered event, the same fact seen by the live consumer and by a backfill, or two nodes
  * racing, never count anything twice, and no update is lost.
+ *
+ * A day's figures are split over BUCKET_SHARDS buckets by the fact's key (and a product's day
+ * likewise), and a report adds them up: a bucket holds the keys of a share of its day's facts, so
+ * an update does not copy and rewrite every key of the day (a single bucket grew with the day's
+ * orders: 530 µs per order after 1,400 orders in the checkout bench, more every hour of a sale).
  */
 import type { Static } from "typebox";
 import type { ReportsOverview, SalesReport, TopProducts } from "../../lib/http/schemas.js";
@@ -90,6 +95,16 @@ export function paidAt(order: Pick<OrderFacts, "statusHistory">): string | null 
 /** A fact's key in `applied`: a field name (no dots, no `$`) whatever the id looks like. */
 export const marker = (kind: "paid" | "refund", id: string) => `${kind}-${id.replace(/[^\w-]/g, "_")}`;
 
+/** How many buckets a day's figures (and each product's day) are split over. */
+export const BUCKET_SHARDS = 32;
+
+/** The bucket of a fact: its key's FNV-1a hash, so every node and every redelivery picks the same one. */
+export function shardOf(key: string): number {
+	let h = 0x811c9dc5;
+	for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+	return (h >>> 0) % BUCKET_SHARDS;
+}
+
 export class ReportsReadModel {
 	constructor(
 		private readonly days: Collection<DayBucket>,
@@ -107,6 +122,9 @@ export class ReportsReadModel {
 	 * holds every key of its day.)
 	 */
 	private async addOnce<T extends DayBucket | ProductDay>(c: Collection<T>, empty: T, key: string, inc: Record<string, number>): Promise<void> {
+		// A fact counted before buckets were split is in the day's one bucket (its id without the shard).
+		const unsplit = empty._id.slice(0, empty._id.lastIndexOf("|"));
+		if ((await c.count({ _id: unsplit, [`applied.${key}`]: { $exists: true } })) > 0) return;
 		const once = { _id: empty._id, [`applied.${key}`]: { $exists: false } };
 		const update = { $inc: inc, $set: { [`applied.${key}`]: true } };
 		if ((await c.updateWhere(once, update)) === 1) return;
@@ -115,7 +133,7 @@ export class ReportsReadModel {
 	}
 
 	private async addToDay(currency: string, date: LocalDate, key: string, inc: Partial<Record<"orders" | "revenue" | "refunds", number>>) {
-		const empty: DayBucket = { _id: `${currency}|${date}`, currency, date, orders: 0, revenue: 0, refunds: 0, applied: {} };
+		const empty: DayBucket = { _id: `${currency}|${date}|${shardOf(key)}`, currency, date, orders: 0, revenue: 0, refunds: 0, applied: {} };
 		await this.addOnce(this.days, empty, key, inc);
 	}
 
@@ -129,7 +147,7 @@ export class ReportsReadModel {
 		for (const line of order.items) {
 			const variantId = line.variantId ?? null;
 			const empty: ProductDay = {
-				_id: `${order.currency}|${date}|${line.productId}|${variantId ?? ""}`,
+				_id: `${order.currency}|${date}|${line.productId}|${variantId ?? ""}|${shardOf(paid)}`,
 				currency: order.currency,
 				date,
 				productId: line.productId,
