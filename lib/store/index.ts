@@ -4,6 +4,7 @@
  *
  *   collection.ts    the Collection services use, and the adapter contract
  *   sqlite.ts        the embedded store (node:sqlite), with NeDB's query and update semantics
+ *   nedb-semantics.ts  NeDB's model (match, modify, serialization), index keys and file, for sqlite.ts
  *   nedb.ts          the embedded store before it (kept: EMBEDDED_STORE=nedb, and the migration reads its files)
  *   mongo.ts         MongoDB, one database per service
  *   ferretdb-v1.ts   the compare-and-set workaround for FerretDB v1 (the local MongoDB stand-in)
